@@ -1,0 +1,1 @@
+//! The one error enum (placeholder; filled in by the host core).
