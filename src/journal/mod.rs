@@ -1,1 +1,261 @@
-//! journal (in progress)
+//! The journal: the single source of truth for runs, their steps and the state each write replaced.
+//!
+//! Every write goes through the same three records, in this order:
+//! 1. the step is *recorded* when it is observed (its precondition checked, prior state captured);
+//! 2. the *intent* is written and made durable **before** the request leaves the process;
+//! 3. the *outcome* is written after the provider answered.
+//!
+//! A step with an intent and no outcome is a write whose result is unknown (the process died or
+//! the network failed after sending). The next run re-observes the target instead of trusting
+//! either possibility; [`Journal::last_write`] is how it finds such steps.
+//!
+//! Storage is behind the [`Journal`] trait: SQLite now ([`SqliteJournal`]), PostgreSQL later for
+//! multi-worker deployments. Secrets never reach this module: callers pass only `params`, `prior`
+//! and `result` values that are safe to keep.
+
+mod sqlite;
+
+pub use sqlite::SqliteJournal;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("journal database {path}: {message}")]
+    Storage { path: String, message: String },
+    #[error("journal: no run with id {0}")]
+    NoSuchRun(String),
+    #[error("journal: step {step_id} of run {run_id} is not recorded")]
+    NoSuchStep { run_id: String, step_id: String },
+}
+
+pub type Result<T> = std::result::Result<T, JournalError>;
+
+/// Whether a run sends writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    Plan,
+    Apply,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Plan => "plan",
+            Mode::Apply => "apply",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Started and not finished. A `running` run whose process is gone is reported as interrupted.
+    Running,
+    /// Plan mode finished: nothing was written.
+    Planned,
+    /// Apply finished and no step failed.
+    Succeeded,
+    /// Apply finished; at least one step failed.
+    Failed,
+    /// Stopped early by a script error, a required step failing or a provider error.
+    Aborted,
+    /// The process died or was stopped mid-run (found by a later run).
+    Interrupted,
+    /// Apply was not confirmed; nothing was written.
+    NotConfirmed,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Planned => "planned",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+            RunStatus::Aborted => "aborted",
+            RunStatus::Interrupted => "interrupted",
+            RunStatus::NotConfirmed => "not_confirmed",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "running" => RunStatus::Running,
+            "planned" => RunStatus::Planned,
+            "succeeded" => RunStatus::Succeeded,
+            "failed" => RunStatus::Failed,
+            "aborted" => RunStatus::Aborted,
+            "interrupted" => RunStatus::Interrupted,
+            "not_confirmed" => RunStatus::NotConfirmed,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    /// Plan mode: the write would be sent.
+    Planned,
+    /// Apply: the intent is recorded and the write is under way (or its result was lost).
+    Running,
+    /// The write was sent and succeeded.
+    Done,
+    /// The target was already in the desired state: no request sent.
+    AlreadyDone,
+    /// Deliberately not done (not applicable, belongs to another directory, ...); `detail` says why.
+    Skipped,
+    /// The write failed; `detail` holds the error.
+    Failed,
+}
+
+impl StepStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepStatus::Planned => "planned",
+            StepStatus::Running => "running",
+            StepStatus::Done => "done",
+            StepStatus::AlreadyDone => "already_done",
+            StepStatus::Skipped => "skipped",
+            StepStatus::Failed => "failed",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "planned" => StepStatus::Planned,
+            "running" => StepStatus::Running,
+            "done" => StepStatus::Done,
+            "already_done" => StepStatus::AlreadyDone,
+            "skipped" => StepStatus::Skipped,
+            "failed" => StepStatus::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// A run as it starts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NewRun {
+    pub run_id: String,
+    pub tenant: String,
+    /// The user as given on the command line (UPN).
+    pub user: String,
+    /// Script name or path as given, and the SHA-256 of its source (plus imports).
+    pub script: String,
+    pub script_hash: String,
+    pub mode: Mode,
+    /// `--set` values and other run options, safe to keep (no secrets).
+    pub options: Value,
+    pub started_at: DateTime<Utc>,
+}
+
+/// One step (action) of a run, as observed before any write.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StepRecord {
+    pub run_id: String,
+    /// Unique within the run, stable and ordered: "s001", "s002", ...
+    pub step_id: String,
+    pub phase: String,
+    /// snake_case verb: `disable_account`, `remove_group_membership`, ...
+    pub action: String,
+    /// Where the action goes: "cloud" (Graph), later "exchange", "ad", "psa".
+    pub directory: String,
+    /// `user`, `group`, `license`, ...
+    pub target_kind: String,
+    /// The object id acted on (Graph object id for cloud objects), never only a display name.
+    pub target_id: String,
+    /// Human-readable target: UPN, group name, SKU part number.
+    pub target_display: String,
+    /// The user object id the step belongs to (same as `target_id` for user-level actions).
+    pub subject_id: String,
+    pub params: Value,
+    pub required: bool,
+    pub idempotent: bool,
+    pub status: StepStatus,
+    pub detail: String,
+    /// The state the write replaces (for reversal): e.g. `{"accountEnabled": true}`.
+    pub prior: Value,
+    pub observed_at: DateTime<Utc>,
+}
+
+/// A step as read back, with its intent and outcome.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StepDetail {
+    #[serde(flatten)]
+    pub step: StepRecord,
+    pub result: Value,
+    pub intent_at: Option<DateTime<Utc>>,
+    pub outcome_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub run_id: String,
+    pub tenant: String,
+    pub user: String,
+    pub script: String,
+    pub script_hash: String,
+    pub mode: Mode,
+    pub status: RunStatus,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Counts of steps by status, e.g. `{"done": 7, "already_done": 2}`.
+    pub step_counts: std::collections::BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunDetail {
+    #[serde(flatten)]
+    pub summary: RunSummary,
+    pub options: Value,
+    /// The final report as printed with `--json` (Null while running).
+    pub report: Value,
+    pub steps: Vec<StepDetail>,
+}
+
+/// The most recent apply-mode write of one action on one target, across all runs of a tenant.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WriteRecord {
+    pub run_id: String,
+    pub step_id: String,
+    pub intent_at: DateTime<Utc>,
+    /// `Running` when the outcome was never recorded.
+    pub status: StepStatus,
+    pub outcome_at: Option<DateTime<Utc>>,
+}
+
+/// The result of trying to take the per-(tenant, user) writer lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockOutcome {
+    Acquired,
+    /// Another live process holds the lock for this run.
+    HeldBy { run_id: String, pid: u32 },
+}
+
+/// Storage for runs and steps. Implementations must make `record_intent` durable before it
+/// returns: the caller sends the write right after.
+pub trait Journal: Send + Sync {
+    fn create_run(&self, run: &NewRun) -> Result<()>;
+    /// Set the final status and store the report.
+    fn finish_run(&self, run_id: &str, status: RunStatus, report: &Value) -> Result<()>;
+    /// Insert the step, or replace it if `(run_id, step_id)` exists.
+    fn record_step(&self, step: &StepRecord) -> Result<()>;
+    /// Mark the step `running` with `intent_at = now`. Durable before returning.
+    fn record_intent(&self, run_id: &str, step_id: &str) -> Result<()>;
+    /// Set the step's final status, detail and result, with `outcome_at = now`.
+    fn record_outcome(&self, run_id: &str, step_id: &str, status: StepStatus, detail: &str, result: &Value) -> Result<()>;
+    /// Most recent runs first.
+    fn list_runs(&self, limit: usize) -> Result<Vec<RunSummary>>;
+    fn get_run(&self, run_id: &str) -> Result<Option<RunDetail>>;
+    /// The latest apply-mode step of `action` on `target_id` in `tenant` that has an intent
+    /// (i.e. a write was, or may have been, sent). Steps that were `already_done` or `skipped`
+    /// never count.
+    fn last_write(&self, tenant: &str, target_id: &str, action: &str) -> Result<Option<WriteRecord>>;
+    /// Take the writer lock for `(tenant, user)`. A lock whose holder process is gone is taken
+    /// over, and that holder's run is marked `interrupted`.
+    fn acquire_lock(&self, tenant: &str, user: &str, run_id: &str, pid: u32) -> Result<LockOutcome>;
+    fn release_lock(&self, tenant: &str, user: &str, run_id: &str) -> Result<()>;
+}

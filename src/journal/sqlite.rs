@@ -1,0 +1,3 @@
+//! SQLite journal (in progress)
+use super::*;
+pub struct SqliteJournal;
