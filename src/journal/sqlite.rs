@@ -1,3 +1,613 @@
-//! SQLite journal (in progress)
+//! The SQLite implementation of [`Journal`]: one local file per installation.
+//!
+//! SQLite because the CLI runs on a technician's machine or a small jump host: no server to run,
+//! one file to back up, and transactions strong enough for the intent-before-write rule.
+//!
+//! Connection settings, and why:
+//! - **WAL** journal mode: readers (`runs list` in another terminal) never block the writer, and
+//!   a commit is one append to the log instead of a rewrite of the rollback journal.
+//! - **`synchronous=FULL`**: in WAL mode `NORMAL` may lose the last commits on power loss. An
+//!   intent is the record that a write may have been sent; losing it would make the next run
+//!   trust a stale state, so every commit is fsynced before `record_intent` returns.
+//! - **`busy_timeout` 5 s**: two processes (two technicians, or a scheduled run) may share the
+//!   file; a short wait for the write lock beats failing the run.
+//! - **foreign keys on**: a step can only belong to a recorded run.
+//!
+//! The connection sits behind a `Mutex` so the journal is `Sync` and can be shared by the
+//! executor's threads; every call is short, so contention is not a concern.
+
+mod schema;
+
 use super::*;
-pub struct SqliteJournal;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use chrono::SecondsFormat;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+/// How long a call waits for another process's write lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Shown as the path of an in-memory journal in error messages.
+const IN_MEMORY: &str = ":memory:";
+
+pub struct SqliteJournal {
+    /// For error messages only.
+    path: String,
+    conn: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for SqliteJournal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteJournal").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+impl SqliteJournal {
+    /// Open or create the database file (creating parent directories), apply migrations.
+    pub fn open(path: &Path) -> Result<Self> {
+        let display = path.display().to_string();
+        let storage = |message: String| JournalError::Storage { path: display.clone(), message };
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| storage(format!("creating directory {}: {e}", parent.display())))?;
+        }
+        let conn = Connection::open(path).map_err(|e| storage(format!("opening: {e}")))?;
+        Self::init(display, conn)
+    }
+
+    /// In-memory journal for unit tests of other modules.
+    pub fn open_in_memory() -> Result<Self> {
+        let conn = Connection::open_in_memory().map_err(|e| JournalError::Storage {
+            path: IN_MEMORY.to_string(),
+            message: format!("opening: {e}"),
+        })?;
+        Self::init(IN_MEMORY.to_string(), conn)
+    }
+
+    fn init(path: String, mut conn: Connection) -> Result<Self> {
+        let storage = |message: String| JournalError::Storage { path: path.clone(), message };
+        // The timeout first: switching to WAL and migrating both need the write lock, which
+        // another process opening the same file may hold for a moment.
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| storage(format!("setting busy_timeout: {e}")))?;
+        // The answer is "wal", or "memory" for an in-memory database. A filesystem without
+        // shared-memory support keeps the rollback journal; with synchronous=FULL that is still
+        // durable, only slower, so it is not an error.
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
+            .map_err(|e| storage(format!("setting journal_mode=WAL: {e}")))?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(|e| storage(format!("setting synchronous=FULL: {e}")))?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(|e| storage(format!("enabling foreign keys: {e}")))?;
+        schema::migrate(&mut conn).map_err(|m| storage(format!("migrating schema: {m}")))?;
+        Ok(SqliteJournal { path, conn: Mutex::new(conn) })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the guard cannot leave a transaction open (a dropped
+        // `Transaction` rolls back), so the connection is still sound: recover it rather than
+        // making every later call fail.
+        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn err(&self, context: &str, e: impl std::fmt::Display) -> JournalError {
+        JournalError::Storage { path: self.path.clone(), message: format!("{context}: {e}") }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conversions between the record types and their stored form.
+
+/// RFC 3339, UTC, fixed microsecond precision: the strings sort in time order.
+fn ts(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn parse_mode(s: &str) -> Option<Mode> {
+    match s {
+        "plan" => Some(Mode::Plan),
+        "apply" => Some(Mode::Apply),
+        _ => None,
+    }
+}
+
+fn is_foreign_key_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY)
+}
+
+/// A `runs` row as stored; turned into records by [`SqliteJournal::summary`].
+struct RawRun {
+    run_id: String,
+    tenant: String,
+    user: String,
+    script: String,
+    script_hash: String,
+    mode: String,
+    status: String,
+    options_json: String,
+    report_json: Option<String>,
+    started_at: String,
+    finished_at: Option<String>,
+}
+
+const RUN_COLUMNS: &str = "run_id, tenant, user, script, script_hash, mode, status, options_json, \
+                           report_json, started_at, finished_at";
+
+fn raw_run(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRun> {
+    Ok(RawRun {
+        run_id: row.get(0)?,
+        tenant: row.get(1)?,
+        user: row.get(2)?,
+        script: row.get(3)?,
+        script_hash: row.get(4)?,
+        mode: row.get(5)?,
+        status: row.get(6)?,
+        options_json: row.get(7)?,
+        report_json: row.get(8)?,
+        started_at: row.get(9)?,
+        finished_at: row.get(10)?,
+    })
+}
+
+/// A `steps` row as stored.
+struct RawStep {
+    run_id: String,
+    step_id: String,
+    phase: String,
+    action: String,
+    directory: String,
+    target_kind: String,
+    target_id: String,
+    target_display: String,
+    subject_id: String,
+    params_json: String,
+    required: bool,
+    idempotent: bool,
+    status: String,
+    detail: String,
+    prior_json: String,
+    result_json: Option<String>,
+    observed_at: String,
+    intent_at: Option<String>,
+    outcome_at: Option<String>,
+}
+
+const STEP_COLUMNS: &str = "run_id, step_id, phase, action, directory, target_kind, target_id, \
+                            target_display, subject_id, params_json, required, idempotent, status, \
+                            detail, prior_json, result_json, observed_at, intent_at, outcome_at";
+
+fn raw_step(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawStep> {
+    Ok(RawStep {
+        run_id: row.get(0)?,
+        step_id: row.get(1)?,
+        phase: row.get(2)?,
+        action: row.get(3)?,
+        directory: row.get(4)?,
+        target_kind: row.get(5)?,
+        target_id: row.get(6)?,
+        target_display: row.get(7)?,
+        subject_id: row.get(8)?,
+        params_json: row.get(9)?,
+        required: row.get(10)?,
+        idempotent: row.get(11)?,
+        status: row.get(12)?,
+        detail: row.get(13)?,
+        prior_json: row.get(14)?,
+        result_json: row.get(15)?,
+        observed_at: row.get(16)?,
+        intent_at: row.get(17)?,
+        outcome_at: row.get(18)?,
+    })
+}
+
+impl SqliteJournal {
+    fn time(&self, what: &str, s: &str) -> Result<DateTime<Utc>> {
+        DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| self.err(&format!("stored {what} {s:?} is not RFC 3339"), e))
+    }
+
+    fn opt_time(&self, what: &str, s: Option<&str>) -> Result<Option<DateTime<Utc>>> {
+        s.map(|s| self.time(what, s)).transpose()
+    }
+
+    fn json(&self, what: &str, s: Option<&str>) -> Result<Value> {
+        match s {
+            None => Ok(Value::Null),
+            Some(s) => serde_json::from_str(s).map_err(|e| self.err(&format!("stored {what} is not JSON"), e)),
+        }
+    }
+
+    fn to_json(&self, what: &str, v: &Value) -> Result<String> {
+        serde_json::to_string(v).map_err(|e| self.err(&format!("serialising {what}"), e))
+    }
+
+    fn step_status(&self, s: &str) -> Result<StepStatus> {
+        StepStatus::parse(s).ok_or_else(|| self.err("stored step status", format!("unknown value {s:?}")))
+    }
+
+    fn step_detail(&self, raw: RawStep) -> Result<StepDetail> {
+        Ok(StepDetail {
+            result: self.json("step result", raw.result_json.as_deref())?,
+            intent_at: self.opt_time("intent_at", raw.intent_at.as_deref())?,
+            outcome_at: self.opt_time("outcome_at", raw.outcome_at.as_deref())?,
+            step: StepRecord {
+                params: self.json("step params", Some(&raw.params_json))?,
+                prior: self.json("step prior state", Some(&raw.prior_json))?,
+                status: self.step_status(&raw.status)?,
+                observed_at: self.time("observed_at", &raw.observed_at)?,
+                run_id: raw.run_id,
+                step_id: raw.step_id,
+                phase: raw.phase,
+                action: raw.action,
+                directory: raw.directory,
+                target_kind: raw.target_kind,
+                target_id: raw.target_id,
+                target_display: raw.target_display,
+                subject_id: raw.subject_id,
+                required: raw.required,
+                idempotent: raw.idempotent,
+                detail: raw.detail,
+            },
+        })
+    }
+
+    /// The summary of one run as it should be *reported*: step counts, and `running` shown as
+    /// `interrupted` when no live process holds the run's lock. The table is not rewritten
+    /// here: a read must not change state; the next `acquire_lock` on that user records it.
+    fn summary(&self, conn: &Connection, raw: &RawRun) -> Result<RunSummary> {
+        let mut status = RunStatus::parse(&raw.status)
+            .ok_or_else(|| self.err("stored run status", format!("unknown value {:?}", raw.status)))?;
+        if status == RunStatus::Running {
+            let holder: Option<u32> = conn
+                .prepare_cached("SELECT pid FROM locks WHERE run_id = ?1")
+                .and_then(|mut st| st.query_row([&raw.run_id], |r| r.get(0)).optional())
+                .map_err(|e| self.err("reading run lock", e))?;
+            if !holder.is_some_and(pid_alive) {
+                status = RunStatus::Interrupted;
+            }
+        }
+        let mut step_counts = BTreeMap::new();
+        {
+            let mut st = conn
+                .prepare_cached("SELECT status, COUNT(*) FROM steps WHERE run_id = ?1 GROUP BY status")
+                .map_err(|e| self.err("counting steps", e))?;
+            let rows = st
+                .query_map([&raw.run_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))
+                .map_err(|e| self.err("counting steps", e))?;
+            for row in rows {
+                let (s, n) = row.map_err(|e| self.err("counting steps", e))?;
+                step_counts.insert(s, n);
+            }
+        }
+        Ok(RunSummary {
+            run_id: raw.run_id.clone(),
+            tenant: raw.tenant.clone(),
+            user: raw.user.clone(),
+            script: raw.script.clone(),
+            script_hash: raw.script_hash.clone(),
+            mode: parse_mode(&raw.mode)
+                .ok_or_else(|| self.err("stored run mode", format!("unknown value {:?}", raw.mode)))?,
+            status,
+            started_at: self.time("started_at", &raw.started_at)?,
+            finished_at: self.opt_time("finished_at", raw.finished_at.as_deref())?,
+            step_counts,
+        })
+    }
+}
+
+/// Whether the process holding a lock still exists.
+///
+/// The lock row outlives a crashed or killed process, so a pid check is how a later run tells a
+/// live holder (wait, or refuse) from a dead one (take over). A reused pid makes a dead holder
+/// look alive: the error is on the safe side (a refused run, never two writers).
+#[cfg(target_os = "linux")]
+fn pid_alive(pid: u32) -> bool {
+    pid != 0 && Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Without a portable, dependency-free liveness check, assume the holder is alive: a stale lock
+/// then has to be cleared by hand, which is better than two processes writing to one user.
+#[cfg(not(target_os = "linux"))]
+fn pid_alive(_pid: u32) -> bool {
+    true
+}
+
+/// Lock key for a user: UPNs are case-insensitive.
+fn user_key(user: &str) -> String {
+    user.to_lowercase()
+}
+
+impl Journal for SqliteJournal {
+    fn create_run(&self, run: &NewRun) -> Result<()> {
+        let options = self.to_json("run options", &run.options)?;
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO runs (run_id, tenant, user, script, script_hash, mode, status, options_json, \
+             report_json, started_at, finished_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, ?9, NULL)",
+            params![
+                run.run_id,
+                run.tenant,
+                run.user,
+                run.script,
+                run.script_hash,
+                run.mode.as_str(),
+                RunStatus::Running.as_str(),
+                options,
+                ts(&run.started_at),
+            ],
+        )
+        .map_err(|e| self.err(&format!("creating run {}", run.run_id), e))?;
+        Ok(())
+    }
+
+    fn finish_run(&self, run_id: &str, status: RunStatus, report: &Value) -> Result<()> {
+        let report = self.to_json("run report", report)?;
+        let conn = self.conn();
+        let changed = conn
+            .execute(
+                "UPDATE runs SET status = ?2, report_json = ?3, finished_at = ?4 WHERE run_id = ?1",
+                params![run_id, status.as_str(), report, ts(&Utc::now())],
+            )
+            .map_err(|e| self.err(&format!("finishing run {run_id}"), e))?;
+        if changed == 0 {
+            return Err(JournalError::NoSuchRun(run_id.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Upsert. Once an intent is recorded, the write-related columns (status, detail, prior
+    /// state, observation time, intent, outcome, result) are kept: they describe a write that
+    /// may have been sent, and an observation made after it would record the *new* state as
+    /// the prior one, losing what a reversal needs. Descriptive columns are replaced.
+    fn record_step(&self, step: &StepRecord) -> Result<()> {
+        let params_json = self.to_json("step params", &step.params)?;
+        let prior_json = self.to_json("step prior state", &step.prior)?;
+        let conn = self.conn();
+        let result = conn.execute(
+            "INSERT INTO steps (run_id, step_id, seq, phase, action, directory, target_kind, target_id, \
+                 target_display, subject_id, params_json, required, idempotent, status, detail, \
+                 prior_json, result_json, observed_at, intent_at, outcome_at)
+             VALUES (?1, ?2, (SELECT COALESCE(MAX(seq), 0) + 1 FROM steps WHERE run_id = ?1),
+                 ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, NULL, ?16, NULL, NULL)
+             ON CONFLICT (run_id, step_id) DO UPDATE SET
+                 phase = excluded.phase,
+                 action = excluded.action,
+                 directory = excluded.directory,
+                 target_kind = excluded.target_kind,
+                 target_id = excluded.target_id,
+                 target_display = excluded.target_display,
+                 subject_id = excluded.subject_id,
+                 params_json = excluded.params_json,
+                 required = excluded.required,
+                 idempotent = excluded.idempotent,
+                 status = CASE WHEN steps.intent_at IS NULL THEN excluded.status ELSE steps.status END,
+                 detail = CASE WHEN steps.intent_at IS NULL THEN excluded.detail ELSE steps.detail END,
+                 prior_json = CASE WHEN steps.intent_at IS NULL THEN excluded.prior_json ELSE steps.prior_json END,
+                 observed_at = CASE WHEN steps.intent_at IS NULL THEN excluded.observed_at ELSE steps.observed_at END",
+            params![
+                step.run_id,
+                step.step_id,
+                step.phase,
+                step.action,
+                step.directory,
+                step.target_kind,
+                step.target_id,
+                step.target_display,
+                step.subject_id,
+                params_json,
+                step.required,
+                step.idempotent,
+                step.status.as_str(),
+                step.detail,
+                prior_json,
+                ts(&step.observed_at),
+            ],
+        );
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_foreign_key_violation(&e) => Err(JournalError::NoSuchRun(step.run_id.clone())),
+            Err(e) => Err(self.err(&format!("recording step {} of run {}", step.step_id, step.run_id), e)),
+        }
+    }
+
+    /// A new intent replaces any earlier outcome of the same step (a retry): the outcome no
+    /// longer describes the write about to be sent. The UPDATE commits in autocommit mode and,
+    /// with `synchronous=FULL`, is fsynced before `execute` returns.
+    fn record_intent(&self, run_id: &str, step_id: &str) -> Result<()> {
+        let conn = self.conn();
+        let changed = conn
+            .execute(
+                "UPDATE steps SET status = ?3, intent_at = ?4, outcome_at = NULL, result_json = NULL \
+                 WHERE run_id = ?1 AND step_id = ?2",
+                params![run_id, step_id, StepStatus::Running.as_str(), ts(&Utc::now())],
+            )
+            .map_err(|e| self.err(&format!("recording intent of step {step_id} of run {run_id}"), e))?;
+        if changed == 0 {
+            return Err(JournalError::NoSuchStep { run_id: run_id.to_string(), step_id: step_id.to_string() });
+        }
+        Ok(())
+    }
+
+    fn record_outcome(&self, run_id: &str, step_id: &str, status: StepStatus, detail: &str, result: &Value) -> Result<()> {
+        let result = self.to_json("step result", result)?;
+        let conn = self.conn();
+        let changed = conn
+            .execute(
+                "UPDATE steps SET status = ?3, detail = ?4, result_json = ?5, outcome_at = ?6 \
+                 WHERE run_id = ?1 AND step_id = ?2",
+                params![run_id, step_id, status.as_str(), detail, result, ts(&Utc::now())],
+            )
+            .map_err(|e| self.err(&format!("recording outcome of step {step_id} of run {run_id}"), e))?;
+        if changed == 0 {
+            return Err(JournalError::NoSuchStep { run_id: run_id.to_string(), step_id: step_id.to_string() });
+        }
+        Ok(())
+    }
+
+    fn list_runs(&self, limit: usize) -> Result<Vec<RunSummary>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut conn = self.conn();
+        // One read transaction: the runs and their step counts come from the same snapshot.
+        let tx = conn.transaction().map_err(|e| self.err("listing runs", e))?;
+        let raws = {
+            let mut st = tx
+                .prepare_cached(&format!(
+                    "SELECT {RUN_COLUMNS} FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?1"
+                ))
+                .map_err(|e| self.err("listing runs", e))?;
+            let rows = st.query_map([limit], raw_run).map_err(|e| self.err("listing runs", e))?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err("listing runs", e))?
+        };
+        let runs = raws.iter().map(|raw| self.summary(&tx, raw)).collect::<Result<Vec<_>>>()?;
+        tx.commit().map_err(|e| self.err("listing runs", e))?;
+        Ok(runs)
+    }
+
+    fn get_run(&self, run_id: &str) -> Result<Option<RunDetail>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(|e| self.err(&format!("reading run {run_id}"), e))?;
+        let raw = tx
+            .prepare_cached(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE run_id = ?1"))
+            .and_then(|mut st| st.query_row([run_id], raw_run).optional())
+            .map_err(|e| self.err(&format!("reading run {run_id}"), e))?;
+        let Some(raw) = raw else {
+            return Ok(None);
+        };
+        let summary = self.summary(&tx, &raw)?;
+        let raw_steps = {
+            let mut st = tx
+                .prepare_cached(&format!("SELECT {STEP_COLUMNS} FROM steps WHERE run_id = ?1 ORDER BY seq"))
+                .map_err(|e| self.err(&format!("reading steps of run {run_id}"), e))?;
+            let rows = st.query_map([run_id], raw_step).map_err(|e| self.err(&format!("reading steps of run {run_id}"), e))?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(|e| self.err(&format!("reading steps of run {run_id}"), e))?
+        };
+        tx.commit().map_err(|e| self.err(&format!("reading run {run_id}"), e))?;
+        let steps = raw_steps.into_iter().map(|s| self.step_detail(s)).collect::<Result<Vec<_>>>()?;
+        Ok(Some(RunDetail {
+            summary,
+            options: self.json("run options", Some(&raw.options_json))?,
+            report: self.json("run report", raw.report_json.as_deref())?,
+            steps,
+        }))
+    }
+
+    fn last_write(&self, tenant: &str, target_id: &str, action: &str) -> Result<Option<WriteRecord>> {
+        let conn = self.conn();
+        // `intent_at IS NOT NULL` lets SQLite use the partial index on (target_id, action,
+        // intent_at). The status filter is belt and braces: such steps normally have no intent.
+        let row = conn
+            .prepare_cached(
+                "SELECT s.run_id, s.step_id, s.intent_at, s.status, s.outcome_at
+                 FROM steps s JOIN runs r ON r.run_id = s.run_id
+                 WHERE s.target_id = ?2 AND s.action = ?3 AND s.intent_at IS NOT NULL
+                   AND r.tenant = ?1 AND r.mode = 'apply'
+                   AND s.status NOT IN ('already_done', 'skipped')
+                 ORDER BY s.intent_at DESC, r.started_at DESC, s.seq DESC
+                 LIMIT 1",
+            )
+            .and_then(|mut st| {
+                st.query_row(params![tenant, target_id, action], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, Option<String>>(4)?,
+                    ))
+                })
+                .optional()
+            })
+            .map_err(|e| self.err(&format!("finding last {action} on {target_id}"), e))?;
+        let Some((run_id, step_id, intent_at, status, outcome_at)) = row else {
+            return Ok(None);
+        };
+        let outcome_at = self.opt_time("outcome_at", outcome_at.as_deref())?;
+        Ok(Some(WriteRecord {
+            run_id,
+            step_id,
+            intent_at: self.time("intent_at", &intent_at)?,
+            // No outcome: the write's result is unknown whatever the status column says.
+            status: if outcome_at.is_none() { StepStatus::Running } else { self.step_status(&status)? },
+            outcome_at,
+        }))
+    }
+
+    fn acquire_lock(&self, tenant: &str, user: &str, run_id: &str, pid: u32) -> Result<LockOutcome> {
+        let user = user_key(user);
+        let context = format!("taking lock for {user} in {tenant}");
+        let mut conn = self.conn();
+        // IMMEDIATE: take the write lock before reading, so two processes cannot both see the
+        // row as free (or as dead) and both take it.
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(&context, e))?;
+        let holder: Option<(String, u32)> = tx
+            .query_row(
+                "SELECT run_id, pid FROM locks WHERE tenant = ?1 AND user = ?2",
+                params![tenant, user],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.err(&context, e))?;
+        let now = ts(&Utc::now());
+        match holder {
+            None => {
+                tx.execute(
+                    "INSERT INTO locks (tenant, user, run_id, pid, acquired_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![tenant, user, run_id, pid, now],
+                )
+                .map_err(|e| self.err(&context, e))?;
+            }
+            Some((held_run, held_pid)) if held_run == run_id => {
+                // Re-acquiring for the same run (possibly resumed by a new process): keep the
+                // lock, record the current holder.
+                if held_pid != pid {
+                    tx.execute(
+                        "UPDATE locks SET pid = ?3, acquired_at = ?4 WHERE tenant = ?1 AND user = ?2",
+                        params![tenant, user, pid, now],
+                    )
+                    .map_err(|e| self.err(&context, e))?;
+                }
+            }
+            // A live holder with another run keeps the lock, even when it is this very process:
+            // two runs on one user in one process (a future daemon) must not both write.
+            Some((held_run, held_pid)) if pid_alive(held_pid) => {
+                return Ok(LockOutcome::HeldBy { run_id: held_run, pid: held_pid });
+            }
+            Some((held_run, _dead_pid)) => {
+                tx.execute(
+                    "UPDATE locks SET run_id = ?3, pid = ?4, acquired_at = ?5 WHERE tenant = ?1 AND user = ?2",
+                    params![tenant, user, run_id, pid, now],
+                )
+                .map_err(|e| self.err(&context, e))?;
+                // Only a run still marked running: one that finished (and forgot to release)
+                // keeps its real status.
+                tx.execute(
+                    "UPDATE runs SET status = ?2 WHERE run_id = ?1 AND status = ?3",
+                    params![held_run, RunStatus::Interrupted.as_str(), RunStatus::Running.as_str()],
+                )
+                .map_err(|e| self.err(&context, e))?;
+            }
+        }
+        tx.commit().map_err(|e| self.err(&context, e))?;
+        Ok(LockOutcome::Acquired)
+    }
+
+    fn release_lock(&self, tenant: &str, user: &str, run_id: &str) -> Result<()> {
+        let user = user_key(user);
+        let conn = self.conn();
+        conn.execute(
+            "DELETE FROM locks WHERE tenant = ?1 AND user = ?2 AND run_id = ?3",
+            params![tenant, user, run_id],
+        )
+        .map_err(|e| self.err(&format!("releasing lock for {user} in {tenant}"), e))?;
+        Ok(())
+    }
+}
+

@@ -1,0 +1,99 @@
+//! Schema migrations for the SQLite journal, tracked with `PRAGMA user_version`.
+//!
+//! Each entry of [`MIGRATIONS`] moves the schema from version `i` to `i + 1`. They run in order,
+//! all pending ones inside one `IMMEDIATE` transaction, so two processes opening a fresh file at
+//! the same moment cannot both apply the same migration (the second waits on the write lock,
+//! then re-reads `user_version` and finds nothing to do). Adding a migration is appending one
+//! string; never edit one that has shipped.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+/// Version 1: runs, steps and the per-(tenant, user) writer lock.
+const V1_RUNS_STEPS_LOCKS: &str = r#"
+CREATE TABLE runs (
+    run_id       TEXT PRIMARY KEY NOT NULL,
+    tenant       TEXT NOT NULL,
+    user         TEXT NOT NULL,
+    script       TEXT NOT NULL,
+    script_hash  TEXT NOT NULL,
+    mode         TEXT NOT NULL CHECK (mode IN ('plan', 'apply')),
+    status       TEXT NOT NULL,
+    options_json TEXT NOT NULL,
+    report_json  TEXT,
+    started_at   TEXT NOT NULL,
+    finished_at  TEXT
+);
+-- list_runs: newest first.
+CREATE INDEX runs_by_started_at ON runs (started_at);
+-- last_write: restrict the joined runs to one tenant's apply runs.
+CREATE INDEX runs_by_tenant_mode ON runs (tenant, mode);
+
+CREATE TABLE steps (
+    run_id         TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+    step_id        TEXT NOT NULL,
+    -- Order of first insertion within the run; an upsert keeps it.
+    seq            INTEGER NOT NULL,
+    phase          TEXT NOT NULL,
+    action         TEXT NOT NULL,
+    directory      TEXT NOT NULL,
+    target_kind    TEXT NOT NULL,
+    target_id      TEXT NOT NULL,
+    target_display TEXT NOT NULL,
+    subject_id     TEXT NOT NULL,
+    params_json    TEXT NOT NULL,
+    required       INTEGER NOT NULL,
+    idempotent     INTEGER NOT NULL,
+    status         TEXT NOT NULL,
+    detail         TEXT NOT NULL,
+    prior_json     TEXT NOT NULL,
+    result_json    TEXT,
+    observed_at    TEXT NOT NULL,
+    intent_at      TEXT,
+    outcome_at     TEXT,
+    PRIMARY KEY (run_id, step_id)
+);
+-- last_write: only steps with an intent are candidates, latest intent first.
+CREATE INDEX steps_by_target_action_intent
+    ON steps (target_id, action, intent_at) WHERE intent_at IS NOT NULL;
+
+-- No foreign key to runs: the lock may be taken before the run row exists.
+-- `user` holds the lower-cased UPN so the primary key compares users case-insensitively.
+CREATE TABLE locks (
+    tenant      TEXT NOT NULL,
+    user        TEXT NOT NULL,
+    run_id      TEXT NOT NULL,
+    pid         INTEGER NOT NULL,
+    acquired_at TEXT NOT NULL,
+    PRIMARY KEY (tenant, user)
+);
+CREATE INDEX locks_by_run ON locks (run_id);
+"#;
+
+/// All migrations, in order. Append only.
+pub(super) const MIGRATIONS: &[&str] = &[V1_RUNS_STEPS_LOCKS];
+
+/// Bring the schema up to date. Idempotent: a current database is left untouched.
+pub(super) fn migrate(conn: &mut Connection) -> Result<(), String> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|e| format!("starting migration: {e}"))?;
+    let current: i64 = tx
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| format!("reading schema version: {e}"))?;
+    let target = MIGRATIONS.len();
+    let current = usize::try_from(current).map_err(|_| format!("invalid schema version {current}"))?;
+    if current > target {
+        // A newer binary wrote this file; running old code over a newer schema could lose data.
+        return Err(format!(
+            "schema version {current} is newer than this program supports ({target}); upgrade offboard-host"
+        ));
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let version = index + 1;
+        tx.execute_batch(sql).map_err(|e| format!("applying migration {version}: {e}"))?;
+        // PRAGMA does not take bound parameters; `version` is an integer we computed.
+        tx.execute_batch(&format!("PRAGMA user_version = {version}"))
+            .map_err(|e| format!("recording schema version {version}: {e}"))?;
+    }
+    tx.commit().map_err(|e| format!("committing migrations: {e}"))
+}
