@@ -611,3 +611,5 @@ impl Journal for SqliteJournal {
     }
 }
 
+#[cfg(test)]
+mod tests;
