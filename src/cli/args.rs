@@ -1,0 +1,111 @@
+//! Command-line arguments (clap derive). Parsing only: nothing here touches a tenant.
+//!
+//! There is deliberately no environment variable for `--yes`: confirming an irreversible change is
+//! something a person (or a command line they wrote) does, never ambient configuration.
+
+use std::path::PathBuf;
+
+use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "offboard-host", version, about = "Offboard departing employees: plan, confirm, apply, journal.")]
+pub struct Args {
+    /// Configuration file (default: ./offboard-host.toml, then $OFFBOARD_HOME/offboard-host.toml;
+    /// with none, the built-in demo tenant is used).
+    #[arg(long, global = true, env = "OFFBOARD_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Colours in human output.
+    #[arg(long, global = true, value_enum, default_value = "auto")]
+    pub color: Color,
+
+    /// More log output on stderr (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run an offboarding script for one user: shows the plan, asks, then applies.
+    Run(RunArgs),
+    /// Show what a script would change for one user, without changing anything (= run --plan).
+    Plan(RunArgs),
+    /// Past runs from the journal.
+    Runs {
+        #[command(subcommand)]
+        command: RunsCommand,
+    },
+    /// The built-in simulated tenant.
+    Demo {
+        #[command(subcommand)]
+        command: DemoCommand,
+    },
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct RunArgs {
+    /// Script path, or a name in the scripts folder (`default.rhai` is built in).
+    pub script: String,
+    /// The departing user: user principal name (or object id).
+    #[arg(long, short)]
+    pub user: String,
+    /// The client tenant from the configuration file.
+    #[arg(long, short, env = "OFFBOARD_TENANT")]
+    pub tenant: Option<String>,
+    /// Plan only: read live state, change nothing.
+    #[arg(long)]
+    pub plan: bool,
+    /// Apply without asking (the plan is still printed).
+    #[arg(long, short)]
+    pub yes: bool,
+    /// Print one JSON report on stdout instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    /// Override one of the client's defaults for this run, e.g. --set reset_password=false.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Actions of one phase in flight at once (1 = one call at a time).
+    #[arg(long, default_value_t = 16, hide = true)]
+    pub concurrency: usize,
+    /// Stop the script after this many seconds.
+    #[arg(long, default_value_t = 1800, value_name = "SECONDS")]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// The most recent runs.
+    List {
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// One run with every step, its prior state and outcome.
+    Show {
+        run_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DemoCommand {
+    /// Put the demo tenant back in its seeded state.
+    Reset,
+    /// Serve the demo tenant on loopback until Ctrl-C (prints its Graph and token URLs).
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:0")]
+        addr: std::net::SocketAddr,
+    },
+}

@@ -1,0 +1,259 @@
+//! The command line: parse, dispatch, print, and map errors to exit codes.
+//!
+//! `main` calls [`main_with`] and exits with what it returns (the exit-code contract is in
+//! [`crate::error`]). Each subcommand is one function here; the work itself lives in the library.
+
+pub mod args;
+mod render;
+mod tenant;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use serde_json::json;
+
+use crate::config::Config;
+use crate::engine::EngineOptions;
+use crate::error::{Error, Result};
+use crate::exec::host::ExecOptions;
+use crate::exec::report::Report;
+use crate::exec::run::{org_from_toml, outcome_error, parse_set, run_script, RunRequest, Script};
+use crate::journal::{Journal, Mode, SqliteJournal, StepStatus};
+use args::{Args, Color, Command, DemoCommand, RunArgs, RunsCommand};
+pub use tenant::{demo_state_path, Connection};
+
+/// Where the journal and the demo tenant's state live: `$OFFBOARD_HOME`, else the platform data dir.
+pub fn home_dir() -> PathBuf {
+    match std::env::var_os("OFFBOARD_HOME") {
+        Some(h) if !h.is_empty() => PathBuf::from(h),
+        _ => dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("offboard-host"),
+    }
+}
+
+struct Ctx {
+    config_path: Option<PathBuf>,
+    color: bool,
+    home: PathBuf,
+}
+
+/// Run the command line; returns the process exit code.
+pub fn main_with(argv: impl IntoIterator<Item = std::ffi::OsString>) -> u8 {
+    let args = match Args::try_parse_from(argv) {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    init_logging(args.verbose);
+    let color = match args.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let ctx = Ctx { config_path: args.config.clone(), color, home: home_dir() };
+    let json = matches!(&args.command, Command::Run(a) | Command::Plan(a) if a.json);
+    match dispatch(&ctx, args.command) {
+        Ok(code) => code,
+        Err(e) => {
+            if json {
+                println!("{}", json!({"error": {"code": e.code(), "message": e.to_string()}}));
+            }
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("OFFBOARD_LOG").unwrap_or_else(|_| level.into());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}
+
+fn dispatch(ctx: &Ctx, command: Command) -> Result<u8> {
+    match command {
+        Command::Run(a) => cmd_run(ctx, a, false),
+        Command::Plan(a) => cmd_run(ctx, a, true),
+        Command::Runs { command } => cmd_runs(ctx, command),
+        Command::Demo { command } => cmd_demo(ctx, command),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io("starting the async runtime", e))
+}
+
+fn open_journal(ctx: &Ctx) -> Result<Arc<dyn Journal>> {
+    std::fs::create_dir_all(&ctx.home).map_err(|e| Error::io(format!("creating {}", ctx.home.display()), e))?;
+    Ok(Arc::new(SqliteJournal::open(&ctx.home.join("journal.db"))?))
+}
+
+fn cmd_run(ctx: &Ctx, a: RunArgs, force_plan: bool) -> Result<u8> {
+    let config = Config::load(ctx.config_path.as_deref(), &ctx.home)?;
+    if config.is_demo_only() {
+        eprintln!("note: no offboard-host.toml found: using the built-in demo tenant (simulated; nothing real is changed)");
+    }
+    let (tenant_name, tenant) = config.tenant(a.tenant.as_deref())?;
+    crate::input::validate_user(&a.user).map_err(|reason| Error::InvalidUser { input: a.user.escape_debug().to_string(), reason })?;
+
+    let mut org = org_from_toml(&tenant.defaults)?;
+    let mut sets = Vec::new();
+    for s in &a.set {
+        let (k, v) = parse_set(s)?;
+        sets.push((k.clone(), v.to_string()));
+        org.insert(k.into(), v);
+    }
+    let spec = match (&tenant.script, a.script.as_str()) {
+        (Some(own), "default" | "default.rhai") => {
+            eprintln!("note: tenant '{tenant_name}' has its own script: {own}");
+            own.clone()
+        }
+        _ => a.script.clone(),
+    };
+    let script = Script::load(&spec, &config.scripts_dir())?;
+    let cancel = Arc::new(AtomicBool::new(false));
+    let engine = EngineOptions { deadline: Duration::from_secs(a.timeout), cancel: cancel.clone(), ..EngineOptions::default() };
+    script.check_syntax(&engine)?;
+
+    let journal = open_journal(ctx)?;
+    let rt = runtime()?;
+    let _ctrl_c = rt.spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            cancel.store(true, Ordering::Relaxed);
+        }
+    });
+    let conn = rt.block_on(Connection::open(tenant_name, tenant, &ctx.home))?;
+    let request = |mode: Mode| RunRequest {
+        tenant: tenant_name.to_string(),
+        directory: tenant.directory.as_str().to_string(),
+        user: a.user.clone(),
+        script: script.clone(),
+        mode,
+        org: org.clone(),
+        sets: sets.clone(),
+        denied: tenant.deny.clone(),
+        exec: ExecOptions { concurrency: a.concurrency },
+        engine: engine.clone(),
+    };
+    let batching = a.concurrency > 1;
+
+    let result = (|| -> Result<u8> {
+        let plan_only = force_plan || a.plan;
+        if plan_only || !a.yes {
+            let cloud = rt.block_on(conn.cloud(true, batching))?;
+            let plan = run_script(rt.handle(), journal.clone(), cloud, request(Mode::Plan))?;
+            emit(ctx, &a, &plan)?;
+            if let Some(e) = outcome_error(&plan) {
+                return Err(e);
+            }
+            if plan_only {
+                return Ok(0);
+            }
+            let changes = plan.count(StepStatus::Planned);
+            if changes == 0 {
+                if !a.json {
+                    eprintln!("nothing to change: {} is already offboarded as far as this script goes", a.user);
+                }
+                return Ok(0);
+            }
+            confirm(changes, &a.user, tenant_name)?;
+        }
+        let cloud = rt.block_on(conn.cloud(false, batching))?;
+        let report = run_script(rt.handle(), journal.clone(), cloud, request(Mode::Apply))?;
+        emit(ctx, &a, &report)?;
+        match outcome_error(&report) {
+            Some(e) => {
+                if !a.json {
+                    eprintln!("error: {e}");
+                }
+                Ok(e.exit_code())
+            }
+            None => Ok(0),
+        }
+    })();
+    rt.block_on(conn.close());
+    result
+}
+
+/// Ask on the terminal. Without a terminal there is nobody to ask: refuse (use --yes).
+fn confirm(changes: usize, user: &str, tenant: &str) -> Result<()> {
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return Err(Error::NotConfirmed { reason: "no terminal to confirm on (pass --yes to apply)".into() });
+    }
+    eprint!("Apply {changes} change(s) to {user} in tenant '{tenant}'? Type 'yes' to continue: ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).map_err(|e| Error::io("reading the confirmation", e))?;
+    match line.trim().to_ascii_lowercase().as_str() {
+        "yes" | "y" => Ok(()),
+        _ => Err(Error::NotConfirmed { reason: "declined".into() }),
+    }
+}
+
+fn emit(ctx: &Ctx, a: &RunArgs, r: &Report) -> Result<()> {
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(r).unwrap_or_default());
+    } else {
+        print!("{}", render::report(r, ctx.color));
+    }
+    Ok(())
+}
+
+fn cmd_runs(ctx: &Ctx, command: RunsCommand) -> Result<u8> {
+    let journal = open_journal(ctx)?;
+    match command {
+        RunsCommand::List { json, limit } => {
+            let runs = journal.list_runs(limit)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&runs).unwrap_or_default());
+            } else {
+                print!("{}", render::runs(&runs, ctx.color));
+            }
+        }
+        RunsCommand::Show { run_id, json } => {
+            let run = journal.get_run(&run_id)?.ok_or_else(|| Error::Usage(format!("no run with id '{run_id}' (see `offboard-host runs list`)")))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&run).unwrap_or_default());
+            } else {
+                print!("{}", render::run_detail(&run, ctx.color));
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn cmd_demo(ctx: &Ctx, command: DemoCommand) -> Result<u8> {
+    let path = demo_state_path(&ctx.home);
+    match command {
+        DemoCommand::Reset => {
+            crate::demo::reset(&path).map_err(|e| Error::io(format!("resetting {}", path.display()), e))?;
+            println!("demo tenant reset: {}", path.display());
+        }
+        DemoCommand::Serve { addr } => {
+            let rt = runtime()?;
+            rt.block_on(async {
+                let cfg = crate::demo::DemoConfig { state_path: path.clone(), knobs: crate::demo::Knobs::from_env() };
+                let server = crate::demo::DemoServer::start(cfg, addr).await.map_err(|e| Error::io("starting the demo tenant", e))?;
+                println!("graph {}\ntoken {}\nstate {}", server.base_url(), server.token_url(), path.display());
+                let _ = std::io::stdout().flush();
+                let _ = tokio::signal::ctrl_c().await;
+                server.shutdown().await;
+                Ok::<_, Error>(())
+            })?;
+        }
+    }
+    Ok(0)
+}

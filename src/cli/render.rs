@@ -1,0 +1,146 @@
+//! Human output: the plan or run as a table grouped by phase, and the runs list.
+//! Colours only on a terminal (or with --color always).
+
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, Color, ContentArrangement, Table};
+
+use crate::exec::report::Report;
+use crate::journal::{RunDetail, RunSummary, StepStatus};
+
+fn status_color(s: StepStatus) -> Color {
+    match s {
+        StepStatus::Planned => Color::Cyan,
+        StepStatus::Done => Color::Green,
+        StepStatus::AlreadyDone => Color::DarkGreen,
+        StepStatus::Skipped => Color::Yellow,
+        StepStatus::Failed | StepStatus::Running => Color::Red,
+    }
+}
+
+fn table(color: bool, header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic).set_header(header.to_vec());
+    if !color {
+        t.force_no_tty();
+    } else {
+        t.enforce_styling();
+    }
+    if let Some((w, _)) = terminal_width() {
+        t.set_width(w);
+    }
+    t
+}
+
+fn terminal_width() -> Option<(u16, u16)> {
+    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).map(|w| (w, 0))
+}
+
+fn status_cell(s: StepStatus, color: bool) -> Cell {
+    let c = Cell::new(s.as_str());
+    if color {
+        c.fg(status_color(s))
+    } else {
+        c
+    }
+}
+
+pub fn report(r: &Report, color: bool) -> String {
+    let mut out = String::new();
+    out.push_str(&format!("{} · {} · tenant {} · user {} · run {}\n", r.mode, r.script, r.tenant, r.user, r.run_id));
+    for m in &r.messages {
+        out.push_str(&format!("  {m}\n"));
+    }
+    if !r.steps.is_empty() {
+        let mut t = table(color, &["phase", "step", "action", "target", "status", "detail"]);
+        let mut last_phase = "";
+        for s in &r.steps {
+            let phase = if s.phase == last_phase { "" } else { s.phase.as_str() };
+            last_phase = &s.phase;
+            let action = if s.required { format!("{} (required)", s.action) } else { s.action.clone() };
+            t.add_row(vec![
+                Cell::new(phase),
+                Cell::new(&s.id),
+                Cell::new(action),
+                Cell::new(&s.target),
+                status_cell(s.status, color),
+                Cell::new(&s.detail),
+            ]);
+        }
+        out.push_str(&t.to_string());
+        out.push('\n');
+    }
+    let counts: Vec<String> = [StepStatus::Planned, StepStatus::Done, StepStatus::AlreadyDone, StepStatus::Skipped, StepStatus::Failed]
+        .iter()
+        .filter_map(|s| {
+            let n = r.count(*s);
+            (n > 0).then(|| format!("{n} {}", s.as_str().replace('_', " ")))
+        })
+        .collect();
+    out.push_str(&format!(
+        "{} · {} · {} requests ({} writes, {} round trips) in {:.1}s\n",
+        r.status,
+        if counts.is_empty() { "no steps".to_string() } else { counts.join(", ") },
+        r.stats.requests,
+        r.stats.writes,
+        r.stats.round_trips,
+        r.stats.elapsed_ms as f64 / 1000.0
+    ));
+    if let Some(e) = &r.error {
+        out.push_str(&format!("error: {}\n", e.message));
+    }
+    out
+}
+
+pub fn runs(list: &[RunSummary], color: bool) -> String {
+    if list.is_empty() {
+        return "no runs yet\n".into();
+    }
+    let mut t = table(color, &["run", "started", "tenant", "user", "mode", "status", "steps"]);
+    for r in list {
+        let steps: Vec<String> = r.step_counts.iter().map(|(k, v)| format!("{v} {}", k.replace('_', " "))).collect();
+        t.add_row(vec![
+            r.run_id.clone(),
+            r.started_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            r.tenant.clone(),
+            r.user.clone(),
+            r.mode.as_str().to_string(),
+            r.status.as_str().to_string(),
+            steps.join(", "),
+        ]);
+    }
+    format!("{t}\n")
+}
+
+pub fn run_detail(d: &RunDetail, color: bool) -> String {
+    let s = &d.summary;
+    let mut out = format!(
+        "run {} · {} · tenant {} · user {} · script {} ({}) · {}\nstarted {}{}\n",
+        s.run_id,
+        s.mode.as_str(),
+        s.tenant,
+        s.user,
+        s.script,
+        &s.script_hash.get(..12).unwrap_or(&s.script_hash),
+        s.status.as_str(),
+        s.started_at.to_rfc3339(),
+        s.finished_at.map(|f| format!(", finished {}", f.to_rfc3339())).unwrap_or_default(),
+    );
+    let mut t = table(color, &["step", "phase", "action", "target", "status", "detail", "prior state"]);
+    for st in &d.steps {
+        let prior = if st.step.prior.is_null() { String::new() } else { st.step.prior.to_string() };
+        t.add_row(vec![
+            Cell::new(&st.step.step_id),
+            Cell::new(&st.step.phase),
+            Cell::new(&st.step.action),
+            Cell::new(&st.step.target_display),
+            status_cell(st.step.status, color),
+            Cell::new(&st.step.detail),
+            Cell::new(prior),
+        ]);
+    }
+    out.push_str(&t.to_string());
+    out.push('\n');
+    if let Some(e) = d.report.get("error").filter(|e| !e.is_null()) {
+        out.push_str(&format!("error: {}\n", e.get("message").and_then(|m| m.as_str()).unwrap_or_default()));
+    }
+    out
+}

@@ -1,0 +1,254 @@
+//! `offboard-host.toml`: one entry per client tenant.
+//!
+//! ```toml
+//! default_tenant = "contoso"
+//!
+//! [tenants.contoso]
+//! directory = "cloud"                 # cloud | onprem | hybrid-synced | hybrid-unsynced
+//! script = "clients/contoso.rhai"     # optional: the client's own script
+//!
+//! [tenants.contoso.graph]
+//! tenant_id = "6f1c2a9e-..."
+//! client_id = "0d3f5b1e-..."
+//! client_secret_env = "CONTOSO_GRAPH_SECRET"   # the secret itself never goes in this file
+//! # base_url, token_url, timeout_secs, max_retries, batching: optional, for tests and sovereign clouds
+//!
+//! [tenants.contoso.defaults]          # the client's "org variables", read by the scripts as ORG
+//! reset_password = true
+//! ```
+//!
+//! With no configuration file the built-in demo tenant is used ([`Config::demo`]).
+//! Unknown keys are rejected, so a typo cannot silently turn a step off.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+
+pub const DEMO_TENANT: &str = "demo";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub default_tenant: Option<String>,
+    /// Where named scripts are looked up (relative to the config file).
+    #[serde(default)]
+    pub scripts_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub tenants: BTreeMap<String, TenantConfig>,
+    /// The file this was read from; None for the built-in demo configuration.
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DirectoryMode {
+    Cloud,
+    Onprem,
+    HybridSynced,
+    HybridUnsynced,
+}
+
+impl DirectoryMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DirectoryMode::Cloud => "cloud",
+            DirectoryMode::Onprem => "onprem",
+            DirectoryMode::HybridSynced => "hybrid-synced",
+            DirectoryMode::HybridUnsynced => "hybrid-unsynced",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantConfig {
+    #[serde(default)]
+    pub display_name: Option<String>,
+    pub directory: DirectoryMode,
+    /// The built-in simulated tenant, served by this binary on loopback.
+    #[serde(default)]
+    pub demo: bool,
+    #[serde(default)]
+    pub script: Option<String>,
+    #[serde(default)]
+    pub graph: Option<GraphSettings>,
+    /// Capabilities this client does not grant (e.g. `["graph.licenses"]`). Deny beats allow.
+    #[serde(default)]
+    pub deny: Vec<String>,
+    /// The org variables: what the scripts should do for this client.
+    #[serde(default)]
+    pub defaults: toml::Table,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GraphSettings {
+    pub tenant_id: String,
+    pub client_id: String,
+    /// Name of the environment variable holding the client secret.
+    pub client_secret_env: String,
+    #[serde(default)]
+    pub base_url: Option<String>,
+    #[serde(default)]
+    pub token_url: Option<String>,
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
+    #[serde(default)]
+    pub max_retries: Option<u32>,
+    #[serde(default)]
+    pub retry_base_ms: Option<u64>,
+    #[serde(default)]
+    pub batching: Option<bool>,
+}
+
+impl GraphSettings {
+    pub fn base_url(&self) -> String {
+        self.base_url.clone().unwrap_or_else(|| "https://graph.microsoft.com/v1.0".to_string())
+    }
+
+    pub fn token_url(&self) -> String {
+        self.token_url
+            .clone()
+            .unwrap_or_else(|| format!("https://login.microsoftonline.com/{}/oauth2/v2.0/token", self.tenant_id))
+    }
+
+    /// Read the client secret from the environment variable the config names.
+    pub fn client_secret(&self, tenant: &str) -> Result<Secret> {
+        match std::env::var(&self.client_secret_env) {
+            Ok(v) if !v.is_empty() => Ok(Secret::new(v)),
+            _ => Err(Error::Provider {
+                tenant: tenant.to_string(),
+                message: format!(
+                    "the Graph client secret is read from the environment variable {}, which is not set",
+                    self.client_secret_env
+                ),
+            }),
+        }
+    }
+}
+
+impl Config {
+    /// The configuration used when no file exists: the demo tenant only.
+    pub fn demo() -> Config {
+        let mut tenants = BTreeMap::new();
+        tenants.insert(
+            DEMO_TENANT.to_string(),
+            TenantConfig {
+                display_name: Some("Contoso (simulated)".into()),
+                directory: DirectoryMode::Cloud,
+                demo: true,
+                script: None,
+                graph: None,
+                deny: vec![],
+                defaults: toml::Table::new(),
+            },
+        );
+        Config { default_tenant: Some(DEMO_TENANT.into()), scripts_dir: None, tenants, path: None }
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Config> {
+        let mut cfg: Config = toml::from_str(text).map_err(|e| Error::Config {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        cfg.path = Some(path.to_path_buf());
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Load `explicit`, else `./offboard-host.toml`, else `$OFFBOARD_HOME/offboard-host.toml`,
+    /// else the demo configuration.
+    pub fn load(explicit: Option<&Path>, home: &Path) -> Result<Config> {
+        let candidates: Vec<PathBuf> = match explicit {
+            Some(p) => vec![p.to_path_buf()],
+            None => vec![PathBuf::from("offboard-host.toml"), home.join("offboard-host.toml")],
+        };
+        for path in &candidates {
+            match std::fs::read_to_string(path) {
+                Ok(text) => return Config::parse(&text, path),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && explicit.is_none() => continue,
+                Err(e) => {
+                    return Err(Error::Config { path: path.display().to_string(), message: e.to_string() })
+                }
+            }
+        }
+        Ok(Config::demo())
+    }
+
+    fn validate(&self) -> Result<()> {
+        let path = self.path.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+        if self.tenants.is_empty() {
+            return Err(Error::Config { path, message: "no [tenants.<name>] entry".into() });
+        }
+        for (name, t) in &self.tenants {
+            if !t.demo && t.graph.is_none() && matches!(t.directory, DirectoryMode::Cloud) {
+                return Err(Error::Config {
+                    path: path.clone(),
+                    message: format!("tenant '{name}' has directory = \"cloud\" but no [tenants.{name}.graph] section"),
+                });
+            }
+        }
+        if let Some(d) = &self.default_tenant {
+            if !self.tenants.contains_key(d) {
+                return Err(Error::Config { path, message: format!("default_tenant '{d}' is not a configured tenant") });
+            }
+        }
+        Ok(())
+    }
+
+    pub fn is_demo_only(&self) -> bool {
+        self.path.is_none()
+    }
+
+    /// Pick the tenant: the one named, else the default, else the only one.
+    pub fn tenant(&self, name: Option<&str>) -> Result<(&str, &TenantConfig)> {
+        let known = || self.tenants.keys().cloned().collect::<Vec<_>>().join(", ");
+        let wanted = match name.or(self.default_tenant.as_deref()) {
+            Some(n) => n.to_string(),
+            None if self.tenants.len() == 1 => self.tenants.keys().next().cloned().unwrap_or_default(),
+            None => return Err(Error::Usage(format!("several tenants are configured ({}); choose one with --tenant", known()))),
+        };
+        self.tenants
+            .get_key_value(&wanted)
+            .map(|(k, v)| (k.as_str(), v))
+            .ok_or_else(|| Error::Usage(format!("unknown tenant '{wanted}' (configured: {})", known())))
+    }
+
+    /// The directory named scripts are looked up in.
+    pub fn scripts_dir(&self) -> PathBuf {
+        let base = self.path.as_ref().and_then(|p| p.parent()).map(Path::to_path_buf).unwrap_or_default();
+        match &self.scripts_dir {
+            Some(d) => base.join(d),
+            None => PathBuf::from("scripts"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_unknown_keys_and_missing_graph() {
+        let p = Path::new("x.toml");
+        let e = Config::parse("[tenants.a]\ndirectory='cloud'\ndemo=true\nreset_pasword=true\n", p).unwrap_err();
+        assert!(e.to_string().contains("unknown field"), "{e}");
+        let e = Config::parse("[tenants.a]\ndirectory='cloud'\n", p).unwrap_err();
+        assert!(e.to_string().contains("no [tenants.a.graph]"), "{e}");
+    }
+
+    #[test]
+    fn picks_tenants() {
+        let p = Path::new("x.toml");
+        let c = Config::parse("[tenants.a]\ndirectory='cloud'\ndemo=true\n[tenants.b]\ndirectory='cloud'\ndemo=true\n", p).unwrap();
+        assert!(c.tenant(None).is_err());
+        assert_eq!(c.tenant(Some("b")).unwrap().0, "b");
+        assert!(c.tenant(Some("zz")).unwrap_err().to_string().contains("configured: a, b"));
+    }
+}

@@ -1,0 +1,100 @@
+//! `remove_manager` (`DELETE /users/{id}/manager/$ref`) and `clear_employee_id`
+//! (`PATCH /users/{id} {"employeeId": null}`).
+//!
+//! For a synced user both attributes come from AD (`manager`, `employeeID`) and Graph refuses to
+//! change them, so the steps are skipped with that reason; the AD provider does them.
+//! Remove the manager only after anything that needs it (notifying them, granting them access).
+
+use async_trait::async_trait;
+use serde_json::json;
+
+use super::UserRef;
+use crate::exec::{Action, ActionError, Cx, Observation, Target};
+
+pub struct RemoveManager {
+    pub user: UserRef,
+}
+
+pub struct ClearEmployeeId {
+    pub user: UserRef,
+}
+
+fn mastered_on_premises(what: &str) -> Observation {
+    Observation::Skip { reason: format!("synced from AD: {what} is mastered on premises; change it in AD") }
+}
+
+#[async_trait]
+impl Action for RemoveManager {
+    fn action(&self) -> &'static str {
+        "remove_manager"
+    }
+    fn directory(&self) -> &'static str {
+        "cloud"
+    }
+    fn target(&self) -> Target {
+        self.user.target()
+    }
+    fn subject_id(&self) -> String {
+        self.user.id.clone()
+    }
+    fn idempotent(&self) -> bool {
+        true
+    }
+
+    async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
+        let u = cx.cloud_user(&self.user.id).await?;
+        let Some(m) = &u.manager else {
+            return Ok(Observation::AlreadyDone { detail: "no manager is set".into() });
+        };
+        if u.synced {
+            return Ok(mastered_on_premises("the manager"));
+        }
+        Ok(Observation::Needed {
+            prior: json!({"managerId": m.id, "managerUpn": m.upn}),
+            detail: format!("remove manager {}", m.upn),
+        })
+    }
+
+    async fn apply(&self, cx: &Cx) -> Result<String, ActionError> {
+        match cx.cloud.remove_manager(&self.user.id).await {
+            Ok(()) => Ok("manager removed".into()),
+            Err(e) if e.is_not_found() => Ok("manager was already removed".into()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+#[async_trait]
+impl Action for ClearEmployeeId {
+    fn action(&self) -> &'static str {
+        "clear_employee_id"
+    }
+    fn directory(&self) -> &'static str {
+        "cloud"
+    }
+    fn target(&self) -> Target {
+        self.user.target()
+    }
+    fn subject_id(&self) -> String {
+        self.user.id.clone()
+    }
+    fn idempotent(&self) -> bool {
+        true
+    }
+
+    async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
+        let u = cx.cloud_user(&self.user.id).await?;
+        let Some(eid) = &u.employee_id else {
+            return Ok(Observation::AlreadyDone { detail: "no employee id is set".into() });
+        };
+        if u.synced {
+            return Ok(mastered_on_premises("employeeID"));
+        }
+        Ok(Observation::Needed { prior: json!({"employeeId": eid}), detail: format!("clear employee id {eid}") })
+    }
+
+    async fn apply(&self, cx: &Cx) -> Result<String, ActionError> {
+        cx.cloud.set_employee_id(&self.user.id, None).await?;
+        Ok("employee id cleared".into())
+    }
+}

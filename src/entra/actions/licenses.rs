@@ -1,0 +1,72 @@
+//! `remove_license`: `POST /users/{id}/assignLicense {"addLicenses":[],"removeLicenses":[sku]}`.
+//!
+//! Only direct assignments can be removed per user; a licence inherited from a group goes with the
+//! group membership, so it is skipped here with the group named. Run it after the mailbox is kept
+//! (converted to shared), never before: removing the Exchange licence first starts the mailbox's
+//! 30-day disconnect.
+
+use async_trait::async_trait;
+use serde_json::json;
+
+use super::UserRef;
+use crate::exec::{Action, ActionError, Cx, Observation, Target};
+
+pub struct RemoveLicense {
+    pub user: UserRef,
+    pub sku_id: String,
+    pub sku: String,
+}
+
+#[async_trait]
+impl Action for RemoveLicense {
+    fn action(&self) -> &'static str {
+        "remove_license"
+    }
+    fn directory(&self) -> &'static str {
+        "cloud"
+    }
+    fn target(&self) -> Target {
+        Target { kind: "license", id: self.sku_id.clone(), display: self.sku.clone() }
+    }
+    fn subject_id(&self) -> String {
+        self.user.id.clone()
+    }
+    fn params(&self) -> serde_json::Value {
+        json!({"user": self.user.upn})
+    }
+    fn idempotent(&self) -> bool {
+        true
+    }
+
+    async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
+        let u = cx.cloud_user(&self.user.id).await?;
+        let Some(lic) = u.license(&self.sku_id) else {
+            return Ok(Observation::AlreadyDone { detail: format!("{} is not assigned", self.sku) });
+        };
+        let groups: Vec<String> =
+            lic.via_groups.iter().map(|g| u.group(g).map(|g| g.name.clone()).unwrap_or_else(|| g.clone())).collect();
+        if !lic.direct {
+            return Ok(Observation::Skip {
+                reason: format!(
+                    "assigned by group {}: remove that group membership to free it",
+                    groups.join(", ")
+                ),
+            });
+        }
+        let mut detail = format!("remove the direct {} assignment", lic.sku);
+        if !groups.is_empty() {
+            detail.push_str(&format!("; still assigned by group {}", groups.join(", ")));
+        }
+        Ok(Observation::Needed { prior: json!({"skuId": lic.sku_id, "skuPartNumber": lic.sku, "viaGroups": lic.via_groups}), detail })
+    }
+
+    async fn apply(&self, cx: &Cx) -> Result<String, ActionError> {
+        match cx.cloud.remove_license(&self.user.id, &self.sku_id).await {
+            Ok(()) => Ok(format!("{} removed", self.sku)),
+            Err(e) if e.status() == Some(400) && e.to_string().contains("does not have a corresponding license") => {
+                Ok(format!("{} was already removed", self.sku))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! `remove_group_membership`: `DELETE /groups/{gid}/members/{uid}/$ref`.
+//!
+//! Only assigned security and Microsoft 365 groups are changed here. Dynamic groups (computed),
+//! synced groups (mastered in AD), mail-enabled security groups and distribution lists (read-only
+//! in Graph) are skipped with the reason. Groups that assign licences are skipped too unless the
+//! script asks for them: removing them early can take the mailbox licence before the mailbox is
+//! kept (CIPP #3968), so the default script removes them in the licence phase.
+
+use async_trait::async_trait;
+use serde_json::json;
+
+use super::UserRef;
+use crate::entra::GroupHold;
+use crate::exec::{Action, ActionError, Cx, Observation, Target};
+
+pub struct RemoveGroupMembership {
+    pub user: UserRef,
+    pub group_id: String,
+    pub group_name: String,
+    pub allow_license_groups: bool,
+}
+
+#[async_trait]
+impl Action for RemoveGroupMembership {
+    fn action(&self) -> &'static str {
+        "remove_group_membership"
+    }
+    fn directory(&self) -> &'static str {
+        "cloud"
+    }
+    fn target(&self) -> Target {
+        Target { kind: "group", id: self.group_id.clone(), display: self.group_name.clone() }
+    }
+    fn subject_id(&self) -> String {
+        self.user.id.clone()
+    }
+    fn params(&self) -> serde_json::Value {
+        json!({"user": self.user.upn, "license_groups": self.allow_license_groups})
+    }
+    fn idempotent(&self) -> bool {
+        true
+    }
+
+    async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
+        let u = cx.cloud_user(&self.user.id).await?;
+        let Some(g) = u.group(&self.group_id) else {
+            return Ok(Observation::AlreadyDone { detail: format!("{} is not a member", self.user.upn) });
+        };
+        match g.hold() {
+            Some(GroupHold::AssignsLicenses) if self.allow_license_groups => {}
+            Some(_) => return Ok(Observation::Skip { reason: g.hold_reason().unwrap_or_default() }),
+            None => {}
+        }
+        Ok(Observation::Needed {
+            prior: json!({"groupId": g.id, "displayName": g.name, "kind": g.kind.as_str(), "memberId": u.id}),
+            detail: format!("remove {} from this {} group", self.user.upn, g.kind.as_str()),
+        })
+    }
+
+    async fn apply(&self, cx: &Cx) -> Result<String, ActionError> {
+        match cx.cloud.remove_group_member(&self.group_id, &self.user.id).await {
+            Ok(()) => Ok("removed".into()),
+            // Someone (or an earlier unclear attempt) removed it first: the goal is reached.
+            Err(e) if e.is_not_found() => Ok("was no longer a member".into()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! The Entra ID writes, each as an [`Action`](crate::exec::Action) with its precondition check.
+//!
+//! | action | file | Graph call |
+//! |---|---|---|
+//! | `revoke_sessions` | `sessions.rs` | `POST /users/{id}/revokeSignInSessions` |
+//! | `reset_password` | `password.rs` | `PATCH /users/{id}` passwordProfile |
+//! | `disable_account` | `account.rs` | `PATCH /users/{id}` accountEnabled=false |
+//! | `remove_group_membership` | `membership.rs` | `DELETE /groups/{gid}/members/{uid}/$ref` |
+//! | `remove_license` | `licenses.rs` | `POST /users/{id}/assignLicense` removeLicenses |
+//! | `remove_manager` | `attributes.rs` | `DELETE /users/{id}/manager/$ref` |
+//! | `clear_employee_id` | `attributes.rs` | `PATCH /users/{id}` employeeId=null |
+
+mod account;
+mod attributes;
+mod licenses;
+mod membership;
+mod password;
+mod sessions;
+
+pub use account::DisableAccount;
+pub use attributes::{ClearEmployeeId, RemoveManager};
+pub use licenses::RemoveLicense;
+pub use membership::RemoveGroupMembership;
+pub use password::ResetPassword;
+pub use sessions::RevokeSessions;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::exec::{ActionError, Cx, Target};
+use crate::journal::{StepStatus, WriteRecord};
+
+/// The user an action applies to, as resolved by `graph::get_user`.
+#[derive(Debug, Clone)]
+pub struct UserRef {
+    pub id: String,
+    pub upn: String,
+}
+
+impl UserRef {
+    pub fn target(&self) -> Target {
+        Target { kind: "user", id: self.id.clone(), display: self.upn.clone() }
+    }
+}
+
+/// Graph reports times to the second and its clock is not ours: a change stamped up to this much
+/// before our intent is still taken as ours.
+const CLOCK_TOLERANCE_SECS: i64 = 5;
+
+/// The last write of `action` on `id` that landed or may have landed (intent recorded, not failed).
+pub(crate) fn last_landed(cx: &Cx, id: &str, action: &str) -> Result<Option<WriteRecord>, ActionError> {
+    let w = cx.journal.last_write(&cx.tenant, id, action).map_err(Cx::journal_err)?;
+    Ok(w.filter(|w| matches!(w.status, StepStatus::Done | StepStatus::Running)))
+}
+
+/// Did a Graph timestamp (e.g. `lastPasswordChangeDateTime`) move at or after our write's intent?
+pub(crate) fn stamped_after(stamp: Option<&str>, intent_at: DateTime<Utc>) -> bool {
+    stamp
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .is_some_and(|t| t.with_timezone(&Utc) >= intent_at - Duration::seconds(CLOCK_TOLERANCE_SECS))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamps_compare_with_tolerance() {
+        let intent = DateTime::parse_from_rfc3339("2026-11-28T10:00:03.500Z").unwrap().with_timezone(&Utc);
+        assert!(stamped_after(Some("2026-11-28T10:00:03Z"), intent));
+        assert!(stamped_after(Some("2026-11-28T09:59:59Z"), intent));
+        assert!(!stamped_after(Some("2026-11-28T09:59:50Z"), intent));
+        assert!(!stamped_after(None, intent));
+        assert!(!stamped_after(Some("garbage"), intent));
+    }
+}

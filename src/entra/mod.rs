@@ -1,0 +1,154 @@
+//! Entra ID (cloud directory): the provider trait, its Graph implementation and the actions.
+//!
+//! [`CloudDirectory`] is what the actions and script functions need from a cloud directory, one
+//! method per Graph call. [`GraphDirectory`] implements it with our Graph client, so the demo
+//! tenant and the tests exercise the same HTTP code as production. Each write method documents
+//! the exact call it makes (see `offboarding-anchors.md` F5–F20).
+
+pub mod actions;
+pub mod model;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::{json, Value};
+use tokio::sync::OnceCell;
+
+use crate::graph::{path_segment, GraphClient, GraphError, GraphRequest, GraphStats};
+use crate::secret::Secret;
+pub use model::{CloudUser, Group, GroupHold, GroupKind, License, Manager};
+
+type GResult<T> = Result<T, GraphError>;
+
+#[async_trait]
+pub trait CloudDirectory: Send + Sync {
+    /// Resolve a user by UPN or object id with groups, licences and manager. `None`: no such user.
+    async fn resolve_user(&self, user: &str) -> GResult<Option<CloudUser>>;
+    /// `POST /users/{id}/revokeSignInSessions`
+    async fn revoke_sessions(&self, user_id: &str) -> GResult<()>;
+    /// `PATCH /users/{id} {"passwordProfile":{"password","forceChangePasswordNextSignIn"}}`
+    async fn set_password(&self, user_id: &str, password: &Secret, force_change: bool) -> GResult<()>;
+    /// `PATCH /users/{id} {"accountEnabled": enabled}`
+    async fn set_account_enabled(&self, user_id: &str, enabled: bool) -> GResult<()>;
+    /// `DELETE /groups/{gid}/members/{uid}/$ref`
+    async fn remove_group_member(&self, group_id: &str, user_id: &str) -> GResult<()>;
+    /// `POST /users/{id}/assignLicense {"addLicenses":[],"removeLicenses":[sku]}`
+    async fn remove_license(&self, user_id: &str, sku_id: &str) -> GResult<()>;
+    /// `DELETE /users/{id}/manager/$ref`
+    async fn remove_manager(&self, user_id: &str) -> GResult<()>;
+    /// `PATCH /users/{id} {"employeeId": value}`
+    async fn set_employee_id(&self, user_id: &str, value: Option<&str>) -> GResult<()>;
+    /// Make sure the credentials work before anything else happens.
+    async fn authenticate(&self) -> GResult<()>;
+    fn stats(&self) -> GraphStats;
+}
+
+pub struct GraphDirectory {
+    graph: GraphClient,
+    /// skuId (lower case) → part number, read once per process from `/subscribedSkus`.
+    skus: OnceCell<HashMap<String, String>>,
+}
+
+impl GraphDirectory {
+    pub fn new(graph: GraphClient) -> Arc<Self> {
+        Arc::new(GraphDirectory { graph, skus: OnceCell::new() })
+    }
+
+    async fn sku_names(&self) -> GResult<&HashMap<String, String>> {
+        self.skus
+            .get_or_try_init(|| async {
+                let items = self.graph.get_all("/subscribedSkus?$select=skuId,skuPartNumber").await?;
+                Ok(items
+                    .iter()
+                    .filter_map(|s| {
+                        Some((
+                            s.get("skuId")?.as_str()?.to_ascii_lowercase(),
+                            s.get("skuPartNumber")?.as_str()?.to_string(),
+                        ))
+                    })
+                    .collect())
+            })
+            .await
+    }
+
+    fn user_path(user_id: &str) -> String {
+        format!("/users/{}", path_segment(user_id))
+    }
+}
+
+#[async_trait]
+impl CloudDirectory for GraphDirectory {
+    async fn resolve_user(&self, user: &str) -> GResult<Option<CloudUser>> {
+        let base = Self::user_path(user);
+        // Four independent reads: sent together, the client coalesces them into one $batch.
+        let user_path = format!("{base}?$select={}", model::USER_SELECT);
+        let groups_path = format!("{base}/memberOf/microsoft.graph.group?$select={}", model::GROUP_SELECT);
+        let manager_path = format!("{base}/manager?$select=id,userPrincipalName,displayName,mail");
+        let user_req = self.graph.get(&user_path);
+        let groups_req = self.graph.get_all(&groups_path);
+        let manager_req = self.graph.get(&manager_path);
+        let (u, g, m, skus) = tokio::join!(user_req, groups_req, manager_req, self.sku_names());
+        let u = match u {
+            Ok(u) => u,
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let groups = match g {
+            Ok(g) => g,
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let manager = match m {
+            Ok(m) => Some(m),
+            Err(e) if e.is_not_found() => None,
+            Err(e) => return Err(e),
+        };
+        Ok(Some(CloudUser::from_graph(&u, &groups, manager.as_ref(), skus?)))
+    }
+
+    async fn revoke_sessions(&self, user_id: &str) -> GResult<()> {
+        let path = format!("{}/revokeSignInSessions", Self::user_path(user_id));
+        // Revoking twice has the same effect as once: safe to re-send after an unclear failure.
+        self.graph.request(GraphRequest::post(path, json!({})).idempotent(true)).await.map(drop)
+    }
+
+    async fn set_password(&self, user_id: &str, password: &Secret, force_change: bool) -> GResult<()> {
+        let body = json!({"passwordProfile": {"password": password.expose(), "forceChangePasswordNextSignIn": force_change}});
+        self.graph.request(GraphRequest::patch(Self::user_path(user_id), body)).await.map(drop)
+    }
+
+    async fn set_account_enabled(&self, user_id: &str, enabled: bool) -> GResult<()> {
+        let req = GraphRequest::patch(Self::user_path(user_id), json!({"accountEnabled": enabled})).idempotent(true);
+        self.graph.request(req).await.map(drop)
+    }
+
+    async fn remove_group_member(&self, group_id: &str, user_id: &str) -> GResult<()> {
+        let path = format!("/groups/{}/members/{}/$ref", path_segment(group_id), path_segment(user_id));
+        self.graph.request(GraphRequest::delete(path).idempotent(true)).await.map(drop)
+    }
+
+    async fn remove_license(&self, user_id: &str, sku_id: &str) -> GResult<()> {
+        let path = format!("{}/assignLicense", Self::user_path(user_id));
+        let body = json!({"addLicenses": [], "removeLicenses": [sku_id]});
+        self.graph.request(GraphRequest::post(path, body).idempotent(true)).await.map(drop)
+    }
+
+    async fn remove_manager(&self, user_id: &str) -> GResult<()> {
+        let path = format!("{}/manager/$ref", Self::user_path(user_id));
+        self.graph.request(GraphRequest::delete(path).idempotent(true)).await.map(drop)
+    }
+
+    async fn set_employee_id(&self, user_id: &str, value: Option<&str>) -> GResult<()> {
+        let body = json!({"employeeId": value.map(|v| Value::String(v.to_string())).unwrap_or(Value::Null)});
+        self.graph.request(GraphRequest::patch(Self::user_path(user_id), body).idempotent(true)).await.map(drop)
+    }
+
+    async fn authenticate(&self) -> GResult<()> {
+        self.graph.authenticate().await
+    }
+
+    fn stats(&self) -> GraphStats {
+        self.graph.stats()
+    }
+}

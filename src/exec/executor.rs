@@ -1,0 +1,143 @@
+//! Runs one phase: observe every action, then (in apply mode) write what is needed.
+//!
+//! Both stages run the phase's actions concurrently (up to `concurrency` at once). Concurrent
+//! Graph calls are coalesced by the client into `$batch` requests, so a phase of ten group
+//! removals costs one round trip for the reads and one for the writes. With `concurrency = 1`
+//! the same work runs one call at a time (the baseline the benchmark compares against).
+
+use chrono::Utc;
+use futures::stream::{self, StreamExt};
+use serde_json::Value;
+
+use super::report::StepReport;
+use super::{Action, ActionError, Cx, Observation};
+use crate::journal::{JournalError, Mode, StepRecord, StepStatus};
+
+/// An action as the script declared it, waiting for its phase to run.
+pub struct Pending {
+    pub step_id: String,
+    pub phase: String,
+    pub required: bool,
+    pub action: Box<dyn Action>,
+}
+
+struct Observed {
+    pending: Pending,
+    obs: Result<Observation, ActionError>,
+}
+
+/// Run the phase's actions; returns one report line per action, in declaration order.
+pub async fn run_phase(cx: &Cx, actions: Vec<Pending>, concurrency: usize) -> Result<Vec<StepReport>, JournalError> {
+    let concurrency = concurrency.max(1);
+    // Stage 1: observe (reads only), concurrently.
+    let observed: Vec<Observed> = stream::iter(actions)
+        .map(|pending| async move {
+            let obs = pending.action.observe(cx).await;
+            Observed { pending, obs }
+        })
+        .buffered(concurrency)
+        .collect()
+        .await;
+
+    // Record every step before any write: the journal shows the whole phase even if we die now.
+    let mut needed = Vec::new();
+    let mut reports = Vec::with_capacity(observed.len());
+    for (idx, o) in observed.into_iter().enumerate() {
+        let (status, detail, prior) = match &o.obs {
+            Ok(Observation::Needed { prior, detail }) => (StepStatus::Planned, detail.clone(), prior.clone()),
+            Ok(Observation::AlreadyDone { detail }) => (StepStatus::AlreadyDone, detail.clone(), Value::Null),
+            Ok(Observation::Skip { reason }) => (StepStatus::Skipped, reason.clone(), Value::Null),
+            Err(e) => (StepStatus::Failed, format!("could not check the current state: {e}"), Value::Null),
+        };
+        let record = step_record(cx, &o.pending, status, &detail, prior);
+        cx.journal.record_step(&record)?;
+        if status == StepStatus::Failed {
+            // A failed observation is final for this step: record its outcome so it is not
+            // mistaken for a write in flight.
+            cx.journal.record_outcome(&cx.run_id, &record.step_id, StepStatus::Failed, &detail, &Value::Null)?;
+        }
+        reports.push(report_line(&o.pending, &record, status, detail.clone()));
+        if status == StepStatus::Planned && cx.mode == Mode::Apply {
+            needed.push((idx, o.pending, detail));
+        }
+    }
+    if needed.is_empty() {
+        return Ok(reports);
+    }
+
+    // Stage 2: write, concurrently. The intent is durable before each request leaves.
+    let outcomes: Vec<(usize, Result<(StepStatus, String), JournalError>)> = stream::iter(needed)
+        .map(|(idx, pending, _detail)| async move { (idx, apply_one(cx, &pending).await) })
+        .buffered(concurrency)
+        .collect()
+        .await;
+    for (idx, res) in outcomes {
+        let (status, detail) = res?;
+        reports[idx].status = status;
+        reports[idx].detail = detail;
+    }
+    Ok(reports)
+}
+
+async fn apply_one(cx: &Cx, p: &Pending) -> Result<(StepStatus, String), JournalError> {
+    cx.journal.record_intent(&cx.run_id, &p.step_id)?;
+    let (status, detail) = match p.action.apply(cx).await {
+        Ok(detail) => (StepStatus::Done, detail),
+        Err(e) if e.maybe_applied() => reobserve(cx, p, &e).await,
+        Err(e) => (StepStatus::Failed, e.to_string()),
+    };
+    cx.journal.record_outcome(&cx.run_id, &p.step_id, status, &detail, &Value::Null)?;
+    Ok((status, detail))
+}
+
+/// After a write whose result is unknown, look again instead of guessing.
+async fn reobserve(cx: &Cx, p: &Pending, err: &ActionError) -> (StepStatus, String) {
+    let fresh = cx.fresh();
+    match p.action.observe(&fresh).await {
+        Ok(Observation::AlreadyDone { .. }) => {
+            (StepStatus::Done, format!("confirmed by reading back after an unclear reply ({err})"))
+        }
+        Ok(Observation::Needed { .. }) => (StepStatus::Failed, format!("{err}; reading back shows it was not applied")),
+        Ok(Observation::Skip { reason }) => (StepStatus::Failed, format!("{err}; now: {reason}")),
+        Err(e2) => (
+            StepStatus::Failed,
+            format!("{err}; it may or may not have been applied and reading back failed too ({e2}); the next run checks again"),
+        ),
+    }
+}
+
+fn step_record(cx: &Cx, p: &Pending, status: StepStatus, detail: &str, prior: Value) -> StepRecord {
+    let t = p.action.target();
+    StepRecord {
+        run_id: cx.run_id.clone(),
+        step_id: p.step_id.clone(),
+        phase: p.phase.clone(),
+        action: p.action.action().to_string(),
+        directory: p.action.directory().to_string(),
+        target_kind: t.kind.to_string(),
+        target_id: t.id,
+        target_display: t.display,
+        subject_id: p.action.subject_id(),
+        params: p.action.params(),
+        required: p.required,
+        idempotent: p.action.idempotent(),
+        status,
+        detail: detail.to_string(),
+        prior,
+        observed_at: Utc::now(),
+    }
+}
+
+fn report_line(p: &Pending, r: &StepRecord, status: StepStatus, detail: String) -> StepReport {
+    StepReport {
+        id: p.step_id.clone(),
+        phase: p.phase.clone(),
+        action: r.action.clone(),
+        directory: r.directory.clone(),
+        target: r.target_display.clone(),
+        target_id: r.target_id.clone(),
+        status,
+        detail,
+        required: p.required,
+    }
+}

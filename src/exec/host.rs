@@ -1,0 +1,204 @@
+//! The host: the state that script functions share during one run.
+//!
+//! Script functions run on the engine's (blocking) thread; providers are async. The host keeps a
+//! tokio runtime handle and bridges with `Handle::block_on`, which is allowed because the engine
+//! runs inside `spawn_blocking`, never on a runtime worker (see `apis.md` section 5).
+//!
+//! Phases: `phase(name, || {...})` opens a phase, the closure declares actions, and when it returns
+//! the executor runs them together. An action declared outside any phase runs at once, alone.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crate::entra::CloudDirectory;
+use crate::error::Error;
+use crate::exec::executor::{run_phase, Pending};
+use crate::exec::report::StepReport;
+use crate::exec::{Action, Cx};
+use crate::journal::{Journal, Mode, StepStatus};
+
+/// How the executor runs a phase's actions.
+#[derive(Debug, Clone, Copy)]
+pub struct ExecOptions {
+    /// Actions of one phase in flight at once (1 = one at a time).
+    pub concurrency: usize,
+}
+
+impl Default for ExecOptions {
+    fn default() -> Self {
+        ExecOptions { concurrency: 16 }
+    }
+}
+
+pub struct Host {
+    pub rt: tokio::runtime::Handle,
+    pub tenant: String,
+    pub directory: String,
+    pub user: String,
+    pub run_id: String,
+    pub mode: Mode,
+    pub journal: Arc<dyn Journal>,
+    pub cloud: Arc<dyn CloudDirectory>,
+    /// Capabilities this client denies (deny beats every allow).
+    pub denied: Vec<String>,
+    pub exec: ExecOptions,
+    pub started: Instant,
+    state: Mutex<RunState>,
+}
+
+#[derive(Default)]
+struct RunState {
+    next_step: usize,
+    open_phase: Option<OpenPhase>,
+    steps: Vec<StepReport>,
+    messages: Vec<String>,
+    /// A provider error that ended the script (kept typed for the exit code).
+    fatal: Option<Error>,
+}
+
+struct OpenPhase {
+    name: String,
+    required: bool,
+    pending: Vec<Pending>,
+}
+
+/// Returned by [`Host::end_phase`] when a required step failed.
+pub struct RequiredFailed {
+    pub phase: String,
+    pub steps: Vec<String>,
+}
+
+impl Host {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        rt: tokio::runtime::Handle,
+        tenant: String,
+        directory: String,
+        user: String,
+        run_id: String,
+        mode: Mode,
+        journal: Arc<dyn Journal>,
+        cloud: Arc<dyn CloudDirectory>,
+        denied: Vec<String>,
+        exec: ExecOptions,
+    ) -> Arc<Host> {
+        Arc::new(Host {
+            rt,
+            tenant,
+            directory,
+            user,
+            run_id,
+            mode,
+            journal,
+            cloud,
+            denied,
+            exec,
+            started: Instant::now(),
+            state: Mutex::new(RunState::default()),
+        })
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, RunState> {
+        // A panic elsewhere must not make the journal's view of the run unreadable.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn is_denied(&self, capability: &str) -> bool {
+        self.denied.iter().any(|d| d == capability || capability.starts_with(&format!("{d}.")))
+    }
+
+    /// A context for one phase (fresh read cache).
+    pub fn cx(&self) -> Cx {
+        Cx::new(self.tenant.clone(), self.run_id.clone(), self.mode, self.journal.clone(), self.cloud.clone())
+    }
+
+    pub fn message(&self, line: String) {
+        self.state().messages.push(line);
+    }
+
+    pub fn set_fatal(&self, e: Error) {
+        self.state().fatal = Some(e);
+    }
+
+    pub fn take_fatal(&self) -> Option<Error> {
+        self.state().fatal.take()
+    }
+
+    pub fn begin_phase(&self, name: &str, required: bool) -> Result<(), String> {
+        let mut st = self.state();
+        if let Some(open) = &st.open_phase {
+            return Err(format!("phase '{name}' cannot start inside phase '{}': phases do not nest", open.name));
+        }
+        st.open_phase = Some(OpenPhase { name: name.to_string(), required, pending: Vec::new() });
+        Ok(())
+    }
+
+    /// Declare an action. Inside a phase it waits for the phase to end; outside, it runs now.
+    /// Returns the step id.
+    pub fn declare(&self, action: Box<dyn Action>) -> Result<(String, Option<StepReport>), String> {
+        let (step_id, run_now) = {
+            let mut st = self.state();
+            st.next_step += 1;
+            let step_id = format!("s{:03}", st.next_step);
+            match st.open_phase.as_mut() {
+                Some(open) => {
+                    let required = open.required;
+                    let phase = open.name.clone();
+                    open.pending.push(Pending { step_id: step_id.clone(), phase, required, action });
+                    (step_id, None)
+                }
+                None => (step_id.clone(), Some(Pending { step_id, phase: "main".into(), required: false, action })),
+            }
+        };
+        match run_now {
+            None => Ok((step_id, None)),
+            Some(p) => {
+                let mut reports = self.execute(vec![p])?;
+                Ok((step_id, reports.pop()))
+            }
+        }
+    }
+
+    /// Close the open phase and run its actions.
+    pub fn end_phase(&self) -> Result<(Vec<StepReport>, Option<RequiredFailed>), String> {
+        let open = self.state().open_phase.take().ok_or("no phase is open")?;
+        let reports = self.execute(open.pending)?;
+        let failed: Vec<String> = reports
+            .iter()
+            .filter(|r| r.required && r.status == StepStatus::Failed)
+            .map(|r| format!("{} {} ({})", r.id, r.action, r.target))
+            .collect();
+        let required_failed = (!failed.is_empty()).then(|| RequiredFailed { phase: open.name.clone(), steps: failed });
+        Ok((reports, required_failed))
+    }
+
+    /// Drop a phase left open by a script error: its actions never ran and are not recorded.
+    pub fn abandon_phase(&self) -> Option<String> {
+        self.state().open_phase.take().map(|p| p.name)
+    }
+
+    fn execute(&self, pending: Vec<Pending>) -> Result<Vec<StepReport>, String> {
+        if pending.is_empty() {
+            return Ok(vec![]);
+        }
+        let cx = self.cx();
+        let reports = self
+            .rt
+            .block_on(run_phase(&cx, pending, self.exec.concurrency))
+            .map_err(|e| {
+                let msg = format!("journal: {e}");
+                self.set_fatal(Error::Journal(e));
+                msg
+            })?;
+        self.state().steps.extend(reports.iter().cloned());
+        Ok(reports)
+    }
+
+    pub fn steps(&self) -> Vec<StepReport> {
+        self.state().steps.clone()
+    }
+
+    pub fn messages(&self) -> Vec<String> {
+        self.state().messages.clone()
+    }
+}

@@ -1,0 +1,132 @@
+//! Actions, phases and the executor: how a script's writes become journalled steps.
+//!
+//! A script function that writes (say `graph::disable_account(user)`) does not send anything by
+//! itself: it builds an [`Action`] and hands it to the [`host::Host`]. Actions declared inside one
+//! `phase(...)` run together when the phase ends; phases run in the order the script declares them.
+//! For each action the executor:
+//! 1. **observes** the target live ([`Action::observe`]): already in the desired state means
+//!    `already_done` and no request; not applicable means `skipped` with the reason;
+//! 2. in plan mode stops there (`planned`);
+//! 3. in apply mode records the *intent* in the journal, sends the write ([`Action::apply`]), and
+//!    records the *outcome*. A write whose result is unclear (timeout, 503 to a non-idempotent
+//!    call) is re-observed rather than re-sent.
+
+pub mod executor;
+pub mod host;
+pub mod report;
+pub mod run;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use serde_json::Value;
+use tokio::sync::OnceCell;
+
+use crate::entra::{CloudDirectory, CloudUser};
+use crate::graph::GraphError;
+use crate::journal::{Journal, Mode};
+
+/// What an action acts on. `id` is the directory's object id: the journal records what was acted
+/// on, not only a name that may later point elsewhere.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub kind: &'static str,
+    pub id: String,
+    pub display: String,
+}
+
+/// The result of checking an action's precondition against live state.
+#[derive(Debug, Clone)]
+pub enum Observation {
+    /// The write is needed. `prior` is the state it will replace (kept for reversal).
+    Needed { prior: Value, detail: String },
+    /// Already in the desired state: nothing to send.
+    AlreadyDone { detail: String },
+    /// Deliberately not done here (another directory owns it, not applicable, ...).
+    Skip { reason: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    #[error("{0}")]
+    Graph(#[from] GraphError),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl ActionError {
+    /// A write may have been applied despite this error: re-observe before deciding.
+    pub fn maybe_applied(&self) -> bool {
+        match self {
+            ActionError::Graph(e) => e.maybe_applied(),
+            ActionError::Other(_) => false,
+        }
+    }
+}
+
+/// One write, with its precondition check. Implementations live next to their provider
+/// (`entra::actions`), one file per area, each documenting the call it makes.
+#[async_trait]
+pub trait Action: Send + Sync {
+    /// Stable snake_case verb used in the journal and reports: `disable_account`, ...
+    fn action(&self) -> &'static str;
+    /// Which directory the write goes to: `cloud`, later `exchange`, `ad`, `psa`.
+    fn directory(&self) -> &'static str;
+    fn target(&self) -> Target;
+    /// The user the step belongs to (object id).
+    fn subject_id(&self) -> String;
+    /// Parameters worth keeping in the journal. Never secrets.
+    fn params(&self) -> Value {
+        Value::Null
+    }
+    /// May the write be re-sent after an unclear failure?
+    fn idempotent(&self) -> bool;
+    async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError>;
+    /// Send the write. Returns a short detail for the report.
+    async fn apply(&self, cx: &Cx) -> Result<String, ActionError>;
+}
+
+/// What actions can reach while they observe and apply, with a per-phase cache of reads so that
+/// ten actions on one user cost one set of reads.
+pub struct Cx {
+    pub tenant: String,
+    pub run_id: String,
+    pub mode: Mode,
+    pub journal: Arc<dyn Journal>,
+    pub cloud: Arc<dyn CloudDirectory>,
+    users: Mutex<HashMap<String, Arc<OnceCell<Arc<CloudUser>>>>>,
+}
+
+impl Cx {
+    pub fn new(tenant: String, run_id: String, mode: Mode, journal: Arc<dyn Journal>, cloud: Arc<dyn CloudDirectory>) -> Cx {
+        Cx { tenant, run_id, mode, journal, cloud, users: Mutex::new(HashMap::new()) }
+    }
+
+    /// The same context with an empty read cache: used for each new phase, and to re-observe
+    /// after an unclear write.
+    pub fn fresh(&self) -> Cx {
+        Cx::new(self.tenant.clone(), self.run_id.clone(), self.mode, self.journal.clone(), self.cloud.clone())
+    }
+
+    /// The cloud user as it is now (read once per phase).
+    pub async fn cloud_user(&self, id: &str) -> Result<Arc<CloudUser>, ActionError> {
+        let cell = {
+            // std Mutex: held only to clone the cell, never across an await.
+            let mut map = self.users.lock().unwrap_or_else(|p| p.into_inner());
+            map.entry(id.to_ascii_lowercase()).or_default().clone()
+        };
+        cell.get_or_try_init(|| async {
+            match self.cloud.resolve_user(id).await? {
+                Some(u) => Ok(Arc::new(u)),
+                None => Err(ActionError::Other(format!("user {id} no longer exists in the directory"))),
+            }
+        })
+        .await
+        .cloned()
+    }
+
+    pub fn journal_err(e: crate::journal::JournalError) -> ActionError {
+        ActionError::Other(format!("journal: {e}"))
+    }
+}

@@ -1,0 +1,60 @@
+//! The run report: what `--json` prints and what the journal keeps as the run's summary.
+
+use serde::{Deserialize, Serialize};
+
+use crate::journal::StepStatus;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StepReport {
+    pub id: String,
+    pub phase: String,
+    pub action: String,
+    pub directory: String,
+    pub target: String,
+    pub target_id: String,
+    pub status: StepStatus,
+    pub detail: String,
+    pub required: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Stats {
+    /// HTTP requests sent (token, direct calls, $batch envelopes, retries).
+    pub requests: u64,
+    /// Write operations sent (inside batches too).
+    pub writes: u64,
+    pub elapsed_ms: u64,
+    pub operations: u64,
+    pub batches: u64,
+    pub retries: u64,
+    pub throttled: u64,
+    /// Sequential round trips: the longest chain of HTTP exchanges that did not overlap.
+    pub round_trips: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReportError {
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    pub run_id: String,
+    pub tenant: String,
+    pub user: String,
+    pub script: String,
+    pub mode: String,
+    pub status: String,
+    pub steps: Vec<StepReport>,
+    pub stats: Stats,
+    /// Lines the script printed or logged, in order.
+    pub messages: Vec<String>,
+    pub error: Option<ReportError>,
+}
+
+impl Report {
+    pub fn count(&self, status: StepStatus) -> usize {
+        self.steps.iter().filter(|s| s.status == status).count()
+    }
+}

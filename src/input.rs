@@ -1,0 +1,69 @@
+//! Validation of what a technician types, before anything is sent anywhere.
+//!
+//! A user is named by UPN (`name@domain`) or by object id (a GUID). Anything else — spaces,
+//! quotes, parentheses, control characters, path separators — is refused here with a message, so
+//! it never reaches a URL, an OData filter or an LDAP filter (those are escaped anyway; this is
+//! the first of two fences).
+
+/// UPN length limit in Entra ID (113 for the prefix@domain form is the documented maximum).
+const MAX_UPN: usize = 113;
+
+pub fn validate_user(input: &str) -> Result<(), String> {
+    if input.is_empty() {
+        return Err("empty".into());
+    }
+    if input.len() > MAX_UPN {
+        return Err(format!("longer than {MAX_UPN} characters"));
+    }
+    if is_guid(input) {
+        return Ok(());
+    }
+    let Some((local, domain)) = input.rsplit_once('@') else {
+        return Err("expected a user principal name like name@example.com, or an object id".into());
+    };
+    if local.is_empty() || domain.is_empty() {
+        return Err("expected a user principal name like name@example.com".into());
+    }
+    // Entra allows these in the UPN prefix: letters, digits and ' . - _ ! # ^ ~ (and `#EXT#` for guests).
+    if let Some(c) = local.chars().find(|c| !(c.is_ascii_alphanumeric() || "'.-_!#^~".contains(*c))) {
+        return Err(format!("character {c:?} is not allowed in a user principal name"));
+    }
+    if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+        return Err("a user principal name cannot start or end with '.' or contain '..'".into());
+    }
+    let labels_ok = domain.split('.').all(|l| {
+        !l.is_empty() && !l.starts_with('-') && !l.ends_with('-') && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    });
+    if !labels_ok || !domain.contains('.') {
+        return Err(format!("'{domain}' is not a valid domain"));
+    }
+    Ok(())
+}
+
+fn is_guid(s: &str) -> bool {
+    s.len() == 36
+        && s.char_indices().all(|(i, c)| if [8, 13, 18, 23].contains(&i) { c == '-' } else { c.is_ascii_hexdigit() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::validate_user;
+
+    #[test]
+    fn accepts_real_names() {
+        for ok in ["leaver.cloud@contoso.test", "o'brien@contoso.com", "a_b-c@sub.example.org",
+                   "guest_x.com#EXT#@contoso.onmicrosoft.com", "6f1c2a9e-4b7d-4c1e-9a53-2d8e0b7c4a10"] {
+            assert!(validate_user(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn refuses_malformed_and_injection() {
+        for bad in ["", "nobody", "@contoso.test", "x@", "a b@contoso.test", "x@contoso", "*)(uid=*))(|(uid=*@x.com",
+                    "x@contoso.test' or 1 eq 1", "../../etc/passwd@x.com", "a\0b@x.com", "x@-bad.com", "a..b@x.com",
+                    "x@contoso.test/../../groups"] {
+            assert!(validate_user(bad).is_err(), "{bad:?}");
+        }
+        assert!(validate_user(&format!("{}@x.com", "a".repeat(200))).is_err());
+    }
+}

@@ -1,0 +1,139 @@
+//! Global functions that control the run: phases and messages.
+
+use std::sync::Arc;
+
+use rhai::{Array, Dynamic, EvalAltResult, FnPtr, Map, Module, NativeCallContext};
+
+use super::{check, ctx_pos, registration, script_error, step_map, Access, OpSpec};
+use crate::exec::host::Host;
+
+pub static OPS: [OpSpec; 4] = [
+    OpSpec {
+        module: "",
+        name: "phase",
+        params: &["name: String", "body: Fn"],
+        returns: "Array",
+        access: Access::Control,
+        capability: "run",
+        idempotent: true,
+        plan: "runs the body; the phase's actions are observed and recorded as planned",
+        doc: &[
+            "/// Run `body`, then execute every action it declared, together (concurrently, batched",
+            "/// where the API allows). Phases run in the order the script calls them.",
+            "/// Returns one map per step: `#{id, phase, action, directory, target, status, detail}`.",
+            "///",
+            "/// ```rhai",
+            "/// let results = phase(\"lock\", || {",
+            "///     graph::disable_account(user);",
+            "///     graph::reset_password(user);",
+            "/// });",
+            "/// ```",
+        ],
+        register: register_phase,
+    },
+    OpSpec {
+        module: "",
+        name: "phase",
+        params: &["name: String", "options: Map", "body: Fn"],
+        returns: "Array",
+        access: Access::Control,
+        capability: "run",
+        idempotent: true,
+        plan: "as `phase(name, body)`",
+        doc: &[
+            "/// `phase` with options. `#{required: true}`: if any action of this phase fails, the run",
+            "/// stops after the phase (later phases do not run) and the script gets an error",
+            "/// with code `required_step_failed`.",
+            "///",
+            "/// ```rhai",
+            "/// phase(\"lock\", #{ required: true }, || graph::disable_account(user));",
+            "/// ```",
+        ],
+        register: register_phase_with_options,
+    },
+    OpSpec {
+        module: "",
+        name: "log",
+        params: &["message: String"],
+        returns: "()",
+        access: Access::Control,
+        capability: "run",
+        idempotent: true,
+        plan: "same as apply",
+        doc: &[
+            "/// Add a line to the run's messages (shown after the steps and kept in the journal).",
+            "///",
+            "/// ```rhai",
+            "/// log(`offboarding ${user.display_name}`);",
+            "/// ```",
+        ],
+        register: register_log,
+    },
+    OpSpec {
+        module: "",
+        name: "warn",
+        params: &["message: String"],
+        returns: "()",
+        access: Access::Control,
+        capability: "run",
+        idempotent: true,
+        plan: "same as apply",
+        doc: &[
+            "/// Add a warning to the run's messages (prefixed `warning:`).",
+            "///",
+            "/// ```rhai",
+            "/// if user.synced { warn(\"synced user: AD changes are needed too\"); }",
+            "/// ```",
+        ],
+        register: register_warn,
+    },
+];
+
+fn run_phase(host: &Host, ctx: &NativeCallContext, name: &str, required: bool, body: &FnPtr) -> Result<Array, Box<EvalAltResult>> {
+    let pos = ctx_pos(ctx);
+    if name.trim().is_empty() {
+        return Err(script_error("invalid_argument", "a phase needs a name".into(), pos));
+    }
+    host.begin_phase(name, required).map_err(|m| script_error("phase", m, pos))?;
+    if let Err(e) = body.call_within_context::<Dynamic>(ctx, ()) {
+        // The phase's actions never ran; say so rather than leave them half-declared.
+        host.abandon_phase();
+        return Err(e);
+    }
+    let (reports, required_failed) = host.end_phase().map_err(|m| script_error("journal", m, pos))?;
+    if let Some(f) = required_failed {
+        return Err(script_error(
+            "required_step_failed",
+            format!("required phase '{}' failed ({}); later phases were not run", f.phase, f.steps.join(", ")),
+            pos,
+        ));
+    }
+    Ok(reports.iter().map(|r| Dynamic::from_map(step_map(r))).collect())
+}
+
+fn register_phase(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
+    let host = host.clone();
+    registration(spec).set_into_module(m, move |ctx: NativeCallContext, name: &str, body: FnPtr| {
+        check(&host, spec, ctx_pos(&ctx))?;
+        run_phase(&host, &ctx, name, false, &body)
+    });
+}
+
+fn register_phase_with_options(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
+    let host = host.clone();
+    registration(spec).set_into_module(m, move |ctx: NativeCallContext, name: &str, options: Map, body: FnPtr| {
+        check(&host, spec, ctx_pos(&ctx))?;
+        let required = super::graph::opt_bool(&options, "required", false, &["required"], ctx_pos(&ctx))?;
+        run_phase(&host, &ctx, name, required, &body)
+    });
+}
+
+fn register_log(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
+    let host = host.clone();
+    registration(spec).set_into_module(m, move |message: &str| host.message(message.to_string()));
+}
+
+fn register_warn(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
+    let host = host.clone();
+    registration(spec).set_into_module(m, move |message: &str| host.message(format!("warning: {message}")));
+}
