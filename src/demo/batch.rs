@@ -6,7 +6,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::dispatch::{handle, Headers};
+use super::dispatch::{count_refused, handle, Headers};
 use super::reply::{Ctx, Reply};
 use super::server::Shared;
 
@@ -76,14 +76,17 @@ pub fn run(shared: &Shared, headers: &Headers, body: &[u8]) -> Reply {
     let mut responses: Vec<Value> = Vec::new();
     let mut statuses: Vec<(String, u16)> = Vec::new();
     let mut delay_ms = 0;
+    let mut changed = false;
     for s in &subs {
         let failed_dep = s
             .depends_on
             .iter()
             .any(|d| statuses.iter().any(|(id, st)| id == d && !(200..300).contains(st)));
         let reply = if failed_dep {
+            count_refused(shared, &s.method);
             ctx.error(424, "FailedDependency", "The request could not be processed because a request it depends on failed.")
         } else if s.body.is_some() && !s.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+            count_refused(shared, &s.method);
             ctx.error(
                 400,
                 "BadRequest",
@@ -101,6 +104,7 @@ pub fn run(shared: &Shared, headers: &Headers, body: &[u8]) -> Reply {
             handle(shared, &s.method, &path, &h, &body)
         };
         delay_ms = delay_ms.max(reply.delay_ms);
+        changed |= reply.changed;
         statuses.push((s.id.clone(), reply.status));
         let mut rh = Map::new();
         for (k, v) in &reply.headers {
@@ -118,5 +122,6 @@ pub fn run(shared: &Shared, headers: &Headers, body: &[u8]) -> Reply {
     }
     let mut r = Reply::json(200, json!({"responses": responses}));
     r.delay_ms = delay_ms;
+    r.changed = changed;
     r
 }

@@ -26,7 +26,8 @@ pub fn is_write(method: &str) -> bool {
 }
 
 /// Handle one Graph operation. `path_and_query` is relative to `/v1.0` (e.g. `/users/x?$select=id`).
-/// The caller has already authenticated the HTTP request.
+/// The caller has already authenticated the HTTP request, and must persist the state when the
+/// reply says it `changed`.
 pub fn handle(shared: &Shared, method: &str, path_and_query: &str, headers: &Headers, body: &[u8]) -> Reply {
     let ctx = Ctx::new(headers.get("client-request-id"), headers.get("host"));
     let method = method.to_ascii_uppercase();
@@ -66,15 +67,25 @@ pub fn handle(shared: &Shared, method: &str, path_and_query: &str, headers: &Hea
             r
         }
     };
-    // Stats changed in any case; the state file is rewritten now only if the tenant did, so a hang
-    // delays an answer whose write has already landed on disk.
+    // Stats changed in any case and are flushed lazily. If the tenant changed, the caller writes
+    // the state file before answering (once per HTTP request, so a batch of 20 writes it once),
+    // which means a hang delays an answer whose write has already landed on disk.
     shared.mark_dirty();
-    if reply.changed {
-        shared.persist();
-    }
     reply.headers.push(("request-id".into(), ctx.request_id.clone()));
     reply.headers.push(("client-request-id".into(), ctx.client_request_id.clone()));
     reply
+}
+
+/// Count an operation that was refused before reaching [`handle`] (a `$batch` sub-request with a
+/// failed dependency or a missing Content-Type): it was still received.
+pub fn count_refused(shared: &Shared, method: &str) {
+    let mut st = shared.lock_state();
+    st.stats.operations += 1;
+    if is_write(&method.to_ascii_uppercase()) {
+        st.stats.writes += 1;
+    }
+    drop(st);
+    shared.mark_dirty();
 }
 
 /// Append a received password to the canary file. Done before any knob or validation so that

@@ -269,6 +269,13 @@ async fn entry(
     } else {
         dispatch::handle(&shared, &method, rest, &headers, &bytes)
     };
+    if reply.changed {
+        // Serialising and writing the tenant takes milliseconds; keep it off the async workers.
+        let writer = shared.clone();
+        if let Err(e) = tokio::task::spawn_blocking(move || writer.persist()).await {
+            tracing::warn!("demo tenant: state writer failed: {e}");
+        }
+    }
     if reply.delay_ms > 0 {
         tokio::time::sleep(Duration::from_millis(reply.delay_ms)).await;
     }

