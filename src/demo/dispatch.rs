@@ -136,8 +136,9 @@ fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[
         (["users", _], "GET") => users::get(st, ctx, id(1), &q),
         (["users", _], "PATCH") => users::patch(st, ctx, id(1), body),
         (["users", _, "revokesigninsessions"], "POST") => users::revoke_sessions(st, ctx, id(1)),
-        (["users", _, "memberof"], "GET") => groups::member_of(st, ctx, id(1), &q, false, &path),
-        (["users", _, "memberof", "microsoft.graph.group"], "GET") => {
+        // No nested groups in the demo tenant, so transitive membership equals direct membership.
+        (["users", _, "memberof" | "transitivememberof"], "GET") => groups::member_of(st, ctx, id(1), &q, false, &path),
+        (["users", _, "memberof" | "transitivememberof", "microsoft.graph.group"], "GET") => {
             groups::member_of(st, ctx, id(1), &q, true, &path)
         }
         (["users", _, "manager"], "GET") => users::get_manager(st, ctx, id(1), &q),
@@ -153,8 +154,8 @@ fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[
 
         // Known resources with a method they don't take.
         (["users"] | ["users", _] | ["groups"] | ["groups", _] | ["subscribedskus"], _)
-        | (["users", _, "revokesigninsessions" | "memberof" | "manager" | "assignlicense" | "licensedetails"], _)
-        | (["users", _, "memberof", "microsoft.graph.group"], _)
+        | (["users", _, "revokesigninsessions" | "memberof" | "transitivememberof" | "manager" | "assignlicense" | "licensedetails"], _)
+        | (["users", _, "memberof" | "transitivememberof", "microsoft.graph.group"], _)
         | (["users", _, "manager", "$ref"], _)
         | (["groups", _, "members"], _)
         | (["groups", _, "members", _, "$ref"], _) => method_not_allowed(ctx),
@@ -164,7 +165,7 @@ fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[
             let known: &[&[&str]] = &[
                 &["users", "groups", "subscribedskus"],
                 &[],
-                &["revokesigninsessions", "memberof", "manager", "assignlicense", "licensedetails", "members"],
+                &["revokesigninsessions", "memberof", "transitivememberof", "manager", "assignlicense", "licensedetails", "members"],
                 &["microsoft.graph.group", "$ref", ""],
             ];
             let bad = segs

@@ -7,10 +7,11 @@
 //! with [`Knobs`]; what happened is counted in [`SimStats`]; everything lives in one JSON state file
 //! so a CLI child process and the test that spawned it can share a tenant.
 //!
-//! Layout: [`model`] holds the directory objects, [`seed`] builds the starting tenant, [`store`]
-//! reads and writes the state file, [`dispatch`] is the one Graph dispatcher that direct requests and
-//! `$batch` sub-requests both go through, with the endpoints in `users`, `groups` and `licences`,
-//! and [`server`] is the axum front end.
+//! Layout: [`model`] holds the directory objects, [`seed`] builds the starting tenant (with the
+//! fixed ids of its named objects in [`ids`]), `store` reads and writes the state file, `dispatch`
+//! is the one Graph dispatcher that direct requests and `$batch` sub-requests (`batch`) both go
+//! through, with the endpoints in `users`, `groups` and `licences`, `odata` holds the query
+//! options and paging, `token` the token endpoint, and `server` the axum front end.
 
 mod batch;
 mod dispatch;
