@@ -111,7 +111,11 @@ impl DemoServer {
             written: Mutex::new(0),
         });
         let listener = tokio::net::TcpListener::bind(bind).await?;
-        let addr = listener.local_addr()?;
+        let mut addr = listener.local_addr()?;
+        // Bound to every interface: still advertise loopback, which is where clients should call.
+        if addr.ip().is_unspecified() {
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
         let app = Router::new().fallback(entry).with_state(shared.clone());
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
