@@ -1,1 +1,123 @@
-//! demo (in progress)
+//! The demo tenant: a simulated Microsoft Graph and Entra ID token endpoint served over real HTTP on
+//! loopback.
+//!
+//! It exists so the real reqwest Graph client, the CLI's demo mode, the tests and the benchmarks can
+//! all run against something that answers like Graph (same paths, same error bodies, absolute
+//! `@odata.nextLink`s, `$batch`, 429s with `Retry-After`) without a real tenant. Faults are injected
+//! with [`Knobs`]; what happened is counted in [`SimStats`]; everything lives in one JSON state file
+//! so a CLI child process and the test that spawned it can share a tenant.
+//!
+//! Layout: [`model`] holds the directory objects, [`seed`] builds the starting tenant (with the
+//! fixed ids of its named objects in [`ids`]), `store` reads and writes the state file, `dispatch`
+//! is the one Graph dispatcher that direct requests and `$batch` sub-requests (`batch`) both go
+//! through, with the endpoints in `users`, `groups` and `licences`, `odata` holds the query
+//! options and paging, `token` the token endpoint, and `server` the axum front end.
+
+mod batch;
+mod dispatch;
+mod groups;
+pub mod ids;
+mod licences;
+pub mod model;
+mod odata;
+mod reply;
+pub mod seed;
+mod server;
+mod store;
+mod token;
+mod users;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+
+pub use server::DemoServer;
+
+/// The demo tenant's directory (tenant) GUID, as used in the token URL.
+pub const DEMO_TENANT_ID: &str = "6f1c2a9e-4b7d-4c1e-9a53-2d8e0b7c4a10";
+/// The demo tenant's verified domain; every seeded UPN ends with it.
+pub const DEMO_DOMAIN: &str = "contoso.test";
+/// The one app registration the demo token endpoint knows.
+pub const DEMO_CLIENT_ID: &str = "0d3f5b1e-demo-4c0f-8e21-offboardhost";
+/// The client secret of [`DEMO_CLIENT_ID`].
+pub const DEMO_CLIENT_SECRET: &str = "demo-client-secret";
+
+/// Fault injection and timing. Counters are per Graph operation (a `$batch` sub-request counts on
+/// its own), so a client's batch path meets the same throttling as its direct path.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Knobs {
+    /// Added once to every HTTP request (token and Graph; a `$batch` is one request).
+    pub latency_ms: u64,
+    /// 0 = off; every Nth Graph operation answers 429.
+    pub throttle_every: u64,
+    /// The `Retry-After` seconds sent with a 429.
+    pub retry_after_secs: u64,
+    /// 0 = off; every Nth Graph operation answers 503 and is not applied.
+    pub fault_every: u64,
+    /// 0 = off; every Nth Graph operation is applied, then its answer is held back `hang_ms`.
+    pub hang_every: u64,
+    pub hang_ms: u64,
+    /// If set, every password received in a `passwordProfile` is appended here, one a line, so a
+    /// test can look for the canary anywhere else (logs, journal, reports).
+    pub record_passwords: Option<PathBuf>,
+}
+
+impl Knobs {
+    /// Knobs from `OFFBOARD_DEMO_*` environment variables; unset or unparsable numbers mean off
+    /// (`Retry-After` defaults to 1 so a throttled client never spins).
+    pub fn from_env() -> Knobs {
+        fn num(name: &str, default: u64) -> u64 {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(default)
+        }
+        Knobs {
+            latency_ms: num("OFFBOARD_DEMO_LATENCY_MS", 0),
+            throttle_every: num("OFFBOARD_DEMO_THROTTLE_EVERY", 0),
+            retry_after_secs: num("OFFBOARD_DEMO_RETRY_AFTER", 1),
+            fault_every: num("OFFBOARD_DEMO_FAULT_EVERY", 0),
+            hang_every: num("OFFBOARD_DEMO_HANG_EVERY", 0),
+            hang_ms: num("OFFBOARD_DEMO_HANG_MS", 0),
+            record_passwords: std::env::var_os("OFFBOARD_DEMO_RECORD_PASSWORDS")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+        }
+    }
+}
+
+/// Where the tenant's state lives and how it misbehaves.
+pub struct DemoConfig {
+    pub state_path: PathBuf,
+    pub knobs: Knobs,
+}
+
+/// What the simulator saw since the last reset. Persisted in the state file so a test can read it
+/// after a CLI child process has exited.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, PartialEq)]
+#[serde(default)]
+pub struct SimStats {
+    /// HTTP requests received (token and Graph, not `/_sim/*`).
+    pub http_requests: u64,
+    /// Graph operations: a `$batch` counts each sub-request, not the envelope.
+    pub operations: u64,
+    /// Write operations received (POST/PATCH/PUT/DELETE), even if rejected or throttled.
+    pub writes: u64,
+    /// Write operations that succeeded and so changed state.
+    pub writes_applied: u64,
+    pub throttled: u64,
+    pub faults: u64,
+    pub token_requests: u64,
+}
+
+/// Write the seeded state to `state_path` (creating parent dirs), replacing whatever was there.
+pub fn reset(state_path: &Path) -> std::io::Result<()> {
+    store::save(state_path, &seed::seed())
+}
+
+/// Read the stats persisted in a state file.
+pub fn read_stats(state_path: &Path) -> std::io::Result<SimStats> {
+    Ok(store::load(state_path)?.stats)
+}

@@ -1,0 +1,127 @@
+//! `POST /$batch`: up to 20 sub-requests, each run through the same dispatcher as a direct request
+//! (so each can be throttled on its own and come back 429 inside a 200 envelope, as on Graph).
+//!
+//! Sub-requests run in request order, which also satisfies any `dependsOn` chain; a dependent of a
+//! failed request gets 424 without running.
+
+use serde_json::{json, Map, Value};
+
+use super::dispatch::{count_refused, handle, Headers};
+use super::reply::{Ctx, Reply};
+use super::server::Shared;
+
+pub const MAX_REQUESTS: usize = 20;
+
+pub fn run(shared: &Shared, headers: &Headers, body: &[u8]) -> Reply {
+    let ctx = Ctx::new(headers.get("client-request-id"), headers.get("host"));
+    let bad = |msg: &str| ctx.error(400, "BadRequest", msg);
+    let Ok(envelope) = serde_json::from_slice::<Value>(body) else {
+        return bad("Invalid batch payload format.");
+    };
+    let Some(requests) = envelope.get("requests").and_then(Value::as_array) else {
+        return bad("Invalid batch payload format: the 'requests' property is missing or not an array.");
+    };
+    if requests.len() > MAX_REQUESTS {
+        return bad(&format!("Too many requests in the batch. The limit is {MAX_REQUESTS}."));
+    }
+
+    // Validate the envelope before running anything: a malformed batch runs nothing.
+    struct Sub<'a> {
+        id: String,
+        method: String,
+        url: String,
+        headers: Vec<(String, String)>,
+        body: Option<&'a Value>,
+        depends_on: Vec<String>,
+    }
+    let mut subs: Vec<Sub> = Vec::new();
+    for r in requests {
+        let id = match r.get("id") {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => return bad("Invalid batch payload format: every request needs an 'id'."),
+        };
+        let (Some(method), Some(url)) = (r.get("method").and_then(Value::as_str), r.get("url").and_then(Value::as_str))
+        else {
+            return bad(&format!("Invalid batch payload format: request '{id}' needs 'method' and 'url'."));
+        };
+        if subs.iter().any(|s| s.id == id) {
+            return bad(&format!("Batch request ids must be unique. Request id '{id}' is duplicated."));
+        }
+        let depends_on: Vec<String> = match r.get("dependsOn") {
+            None | Some(Value::Null) => vec![],
+            Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(String::from).collect(),
+            Some(_) => return bad(&format!("Invalid dependsOn for request '{id}'.")),
+        };
+        if let Some(missing) = depends_on.iter().find(|d| !subs.iter().any(|s| &s.id == *d)) {
+            return bad(&format!("Request '{id}' depends on '{missing}', which is not an earlier request in this batch."));
+        }
+        let sub_headers = match r.get("headers") {
+            Some(Value::Object(h)) => h
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().map(String::from).unwrap_or_else(|| v.to_string())))
+                .collect(),
+            _ => vec![],
+        };
+        subs.push(Sub {
+            id,
+            method: method.to_ascii_uppercase(),
+            url: url.to_string(),
+            headers: sub_headers,
+            body: r.get("body").filter(|b| !b.is_null()),
+            depends_on,
+        });
+    }
+
+    let mut responses: Vec<Value> = Vec::new();
+    let mut statuses: Vec<(String, u16)> = Vec::new();
+    let mut delay_ms = 0;
+    let mut changed = false;
+    for s in &subs {
+        let failed_dep = s
+            .depends_on
+            .iter()
+            .any(|d| statuses.iter().any(|(id, st)| id == d && !(200..300).contains(st)));
+        let reply = if failed_dep {
+            count_refused(shared, &s.method);
+            ctx.error(424, "FailedDependency", "The request could not be processed because a request it depends on failed.")
+        } else if s.body.is_some() && !s.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+            count_refused(shared, &s.method);
+            ctx.error(
+                400,
+                "BadRequest",
+                &format!("Write request id : {} does not contain Content-Type header or body.", s.id),
+            )
+        } else {
+            let mut h = Headers(s.headers.clone());
+            // nextLinks inside the batch must point at the host the batch was sent to.
+            h.0.retain(|(k, _)| !k.eq_ignore_ascii_case("host"));
+            if let Some(host) = headers.get("host") {
+                h.0.push(("host".into(), host.to_string()));
+            }
+            let body = s.body.map(|b| serde_json::to_vec(b).unwrap_or_default()).unwrap_or_default();
+            let path = format!("/{}", s.url.trim_start_matches('/'));
+            handle(shared, &s.method, &path, &h, &body)
+        };
+        delay_ms = delay_ms.max(reply.delay_ms);
+        changed |= reply.changed;
+        statuses.push((s.id.clone(), reply.status));
+        let mut rh = Map::new();
+        for (k, v) in &reply.headers {
+            rh.insert(k.clone(), json!(v));
+        }
+        let mut entry = Map::new();
+        entry.insert("id".into(), json!(s.id));
+        entry.insert("status".into(), json!(reply.status));
+        if let Some(b) = reply.body {
+            rh.insert("Content-Type".into(), json!("application/json"));
+            entry.insert("body".into(), b);
+        }
+        entry.insert("headers".into(), Value::Object(rh));
+        responses.push(Value::Object(entry));
+    }
+    let mut r = Reply::json(200, json!({"responses": responses}));
+    r.delay_ms = delay_ms;
+    r.changed = changed;
+    r
+}

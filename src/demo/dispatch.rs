@@ -1,0 +1,184 @@
+//! The one Graph dispatcher. Direct requests and every `$batch` sub-request go through [`handle`],
+//! so counting, fault injection (throttle, fault, hang) and routing behave identically on both
+//! paths, which is the point: a client's batch code must meet the same failures as its direct code.
+
+use serde_json::Value;
+
+use super::model::State;
+use super::odata::Query;
+use super::reply::{Ctx, Reply};
+use super::server::Shared;
+use super::{groups, licences, users};
+
+/// Request headers, case-insensitive by name. A plain list because `$batch` sub-request headers
+/// arrive as JSON and may not even be valid HTTP header names.
+#[derive(Debug, Default, Clone)]
+pub struct Headers(pub Vec<(String, String)>);
+
+impl Headers {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+pub fn is_write(method: &str) -> bool {
+    matches!(method, "POST" | "PATCH" | "PUT" | "DELETE")
+}
+
+/// Handle one Graph operation. `path_and_query` is relative to `/v1.0` (e.g. `/users/x?$select=id`).
+/// The caller has already authenticated the HTTP request, and must persist the state when the
+/// reply says it `changed`.
+pub fn handle(shared: &Shared, method: &str, path_and_query: &str, headers: &Headers, body: &[u8]) -> Reply {
+    let ctx = Ctx::new(headers.get("client-request-id"), headers.get("host"));
+    let method = method.to_ascii_uppercase();
+    let knobs = shared.knobs();
+    if let Some(file) = &knobs.record_passwords {
+        record_password(file, body);
+    }
+
+    let mut reply = {
+        let mut st = shared.lock_state();
+        st.stats.operations += 1;
+        let write = is_write(&method);
+        if write {
+            st.stats.writes += 1;
+        }
+        let n = st.stats.operations;
+        let nth = |every: u64| every > 0 && n % every == 0;
+        if nth(knobs.throttle_every) {
+            st.stats.throttled += 1;
+            let mut r = ctx.error(429, "TooManyRequests", "Please retry again later.");
+            r.headers.push(("Retry-After".into(), knobs.retry_after_secs.to_string()));
+            r
+        } else if nth(knobs.fault_every) {
+            st.stats.faults += 1;
+            ctx.error(503, "ServiceUnavailable", "The service is temporarily unavailable. Please retry.")
+        } else {
+            let mut r = route(&mut st, &ctx, &method, path_and_query, body);
+            if write && r.is_success() {
+                st.stats.writes_applied += 1;
+                r.changed = true;
+            } else {
+                r.changed = false;
+            }
+            if nth(knobs.hang_every) {
+                r.delay_ms = knobs.hang_ms;
+            }
+            r
+        }
+    };
+    // Stats changed in any case and are flushed lazily. If the tenant changed, the caller writes
+    // the state file before answering (once per HTTP request, so a batch of 20 writes it once),
+    // which means a hang delays an answer whose write has already landed on disk.
+    shared.mark_dirty();
+    reply.headers.push(("request-id".into(), ctx.request_id.clone()));
+    reply.headers.push(("client-request-id".into(), ctx.client_request_id.clone()));
+    reply
+}
+
+/// Count an operation that was refused before reaching [`handle`] (a `$batch` sub-request with a
+/// failed dependency or a missing Content-Type): it was still received.
+pub fn count_refused(shared: &Shared, method: &str) {
+    let mut st = shared.lock_state();
+    st.stats.operations += 1;
+    if is_write(&method.to_ascii_uppercase()) {
+        st.stats.writes += 1;
+    }
+    drop(st);
+    shared.mark_dirty();
+}
+
+/// Append a received password to the canary file. Done before any knob or validation so that
+/// every password that reached the wire is recorded, even one that was then refused.
+fn record_password(file: &std::path::Path, body: &[u8]) {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else { return };
+    let Some(pw) = v.get("passwordProfile").and_then(|p| p.get("password")).and_then(Value::as_str) else {
+        return;
+    };
+    use std::io::Write;
+    let res = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+        .and_then(|mut f| writeln!(f, "{pw}"));
+    if let Err(e) = res {
+        tracing::warn!("demo tenant: cannot record password to {}: {e}", file.display());
+    }
+}
+
+fn decode_segment(s: &str) -> String {
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+}
+
+fn method_not_allowed(ctx: &Ctx) -> Reply {
+    ctx.error(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
+}
+
+fn unknown_segment(ctx: &Ctx, seg: &str) -> Reply {
+    ctx.error(400, "BadRequest", &format!("Resource not found for the segment '{seg}'."))
+}
+
+fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[u8]) -> Reply {
+    let (path, qs) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
+    let q = match Query::parse(qs, ctx) {
+        Ok(q) => q,
+        Err(r) => return r,
+    };
+    let segs: Vec<String> = path.split('/').filter(|s| !s.is_empty()).map(decode_segment).collect();
+    // Graph's path segments are case-insensitive; ids stay as sent (they are matched ignoring case).
+    let lc: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
+    let lc: Vec<&str> = lc.iter().map(String::as_str).collect();
+    let id = |i: usize| segs.get(i).map(String::as_str).unwrap_or("");
+    let path = format!("/{}", segs.join("/"));
+
+    match (lc.as_slice(), method) {
+        (["users"], "GET") => users::list(st, ctx, &q, &path),
+        (["users", _], "GET") => users::get(st, ctx, id(1), &q),
+        (["users", _], "PATCH") => users::patch(st, ctx, id(1), body),
+        (["users", _, "revokesigninsessions"], "POST") => users::revoke_sessions(st, ctx, id(1)),
+        // No nested groups in the demo tenant, so transitive membership equals direct membership.
+        (["users", _, "memberof" | "transitivememberof"], "GET") => groups::member_of(st, ctx, id(1), &q, false, &path),
+        (["users", _, "memberof" | "transitivememberof", "microsoft.graph.group"], "GET") => {
+            groups::member_of(st, ctx, id(1), &q, true, &path)
+        }
+        (["users", _, "manager"], "GET") => users::get_manager(st, ctx, id(1), &q),
+        (["users", _, "manager", "$ref"], "DELETE") => users::delete_manager(st, ctx, id(1)),
+        (["users", _, "manager", "$ref"], "PUT") => users::put_manager(st, ctx, id(1), body),
+        (["users", _, "assignlicense"], "POST") => licences::assign(st, ctx, id(1), body),
+        (["users", _, "licensedetails"], "GET") => licences::details(st, ctx, id(1), &q, &path),
+        (["groups"], "GET") => groups::list(st, ctx, &q, &path),
+        (["groups", _], "GET") => groups::get(st, ctx, id(1), &q),
+        (["groups", _, "members"], "GET") => groups::members(st, ctx, id(1), &q, &path),
+        (["groups", _, "members", _, "$ref"], "DELETE") => groups::remove_member(st, ctx, id(1), id(3)),
+        (["subscribedskus"], "GET") => licences::subscribed_skus(st, ctx),
+
+        // Known resources with a method they don't take.
+        (["users"] | ["users", _] | ["groups"] | ["groups", _] | ["subscribedskus"], _)
+        | (["users", _, "revokesigninsessions" | "memberof" | "transitivememberof" | "manager" | "assignlicense" | "licensedetails"], _)
+        | (["users", _, "memberof" | "transitivememberof", "microsoft.graph.group"], _)
+        | (["users", _, "manager", "$ref"], _)
+        | (["groups", _, "members"], _)
+        | (["groups", _, "members", _, "$ref"], _) => method_not_allowed(ctx),
+
+        // Everything else: name the first segment Graph would not recognise.
+        _ => {
+            let known: &[&[&str]] = &[
+                &["users", "groups", "subscribedskus"],
+                &[],
+                &["revokesigninsessions", "memberof", "transitivememberof", "manager", "assignlicense", "licensedetails", "members"],
+                &["microsoft.graph.group", "$ref", ""],
+            ];
+            let bad = segs
+                .iter()
+                .enumerate()
+                .find(|(i, s)| match known.get(*i) {
+                    Some(k) if !k.is_empty() => !k.contains(&s.to_ascii_lowercase().as_str()),
+                    Some(_) => false,
+                    None => true,
+                })
+                .map(|(_, s)| s.as_str())
+                .unwrap_or("");
+            unknown_segment(ctx, bad)
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! Fixed object ids of the named seed objects, so tests and demo scripts can refer to them without
+//! looking them up first. Everything else in the seed gets ids derived from its name (see `seed`).
+
+pub const MANAGER_ID: &str = "a1b2c3d4-0001-4000-8000-000000000001";
+pub const LEAVER_CLOUD_ID: &str = "a1b2c3d4-0002-4000-8000-000000000002";
+pub const LEAVER_SYNCED_ID: &str = "a1b2c3d4-0003-4000-8000-000000000003";
+
+pub const MANAGER_UPN: &str = "manager@contoso.test";
+pub const LEAVER_CLOUD_UPN: &str = "leaver.cloud@contoso.test";
+pub const LEAVER_SYNCED_UPN: &str = "leaver.synced@contoso.test";
+
+pub const GROUP_SALES_TEAM: &str = "b0000000-0001-4000-8000-000000000001";
+pub const GROUP_PROJECT_FALCON: &str = "b0000000-0002-4000-8000-000000000002";
+pub const GROUP_ALL_SALES_DYNAMIC: &str = "b0000000-0003-4000-8000-000000000003";
+pub const GROUP_FINANCE_APPROVERS: &str = "b0000000-0004-4000-8000-000000000004";
+pub const GROUP_SALES_DL: &str = "b0000000-0005-4000-8000-000000000005";
+pub const GROUP_VISIO_LICENCE: &str = "b0000000-0006-4000-8000-000000000006";
+pub const GROUP_HQ_FILESHARE: &str = "b0000000-0007-4000-8000-000000000007";
+
+pub const ROLE_GLOBAL_READER: &str = "c0000000-0001-4000-8000-000000000001";
+
+pub const SKU_SPE_E3: &str = "05e9a617-0261-4cee-bb44-138d3ef5d965";
+pub const SKU_POWER_BI_PRO: &str = "f8a1db68-be16-40ed-86d5-cb42ce701560";
+pub const SKU_VISIOCLIENT: &str = "c5928f49-12ba-48f7-ada3-0d743a3601d5";
+pub const SKU_EMS: &str = "efccb6f7-5641-4e0e-bd10-b4976e1bf68e";

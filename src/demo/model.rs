@@ -1,0 +1,270 @@
+//! The directory objects the demo tenant holds, in the shape Graph names them.
+//!
+//! Objects are stored with Graph's camelCase property names so serialising one gives (almost) the
+//! Graph representation; the few internal fields (the manager link, group members, a password hash)
+//! are filtered out by [`User::to_graph`] and [`Group::to_graph`]. Memberships are stored on one side
+//! only (the group's `members`) and `memberOf` is computed, so the two directions can never disagree.
+//! Derived values (`assignedLicenses`, `consumedUnits`) are computed for the same reason.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::SimStats;
+
+/// The whole tenant as persisted in the state file.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct State {
+    pub tenant_id: String,
+    pub domain: String,
+    pub users: Vec<User>,
+    pub groups: Vec<Group>,
+    pub directory_roles: Vec<DirectoryRole>,
+    pub skus: Vec<Sku>,
+    pub stats: SimStats,
+}
+
+/// One licence assignment path: direct (`assignedByGroup` null) or inherited from a group.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct LicenseState {
+    pub sku_id: String,
+    pub assigned_by_group: Option<String>,
+    pub state: String,
+    pub error: String,
+    pub disabled_plans: Vec<String>,
+    pub last_updated_date_time: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct User {
+    pub id: String,
+    pub user_principal_name: String,
+    pub display_name: Option<String>,
+    pub given_name: Option<String>,
+    pub surname: Option<String>,
+    pub mail: Option<String>,
+    pub job_title: Option<String>,
+    pub department: Option<String>,
+    pub account_enabled: bool,
+    pub employee_id: Option<String>,
+    pub usage_location: Option<String>,
+    pub on_premises_sync_enabled: Option<bool>,
+    pub on_premises_immutable_id: Option<String>,
+    pub on_premises_sam_account_name: Option<String>,
+    pub on_premises_distinguished_name: Option<String>,
+    pub proxy_addresses: Vec<String>,
+    pub business_phones: Vec<String>,
+    pub mobile_phone: Option<String>,
+    pub office_location: Option<String>,
+    pub preferred_language: Option<String>,
+    pub created_date_time: Option<String>,
+    pub sign_in_sessions_valid_from_date_time: Option<String>,
+    pub last_password_change_date_time: Option<String>,
+    pub license_assignment_states: Vec<LicenseState>,
+    /// Internal: the manager's object id.
+    pub manager_id: Option<String>,
+    /// Internal: SHA-256 hex of the last password set; the password itself is never stored.
+    pub password_sha256: Option<String>,
+}
+
+/// Every property `$select` may name on a user.
+pub const USER_PROPS: &[&str] = &[
+    "id",
+    "userPrincipalName",
+    "displayName",
+    "givenName",
+    "surname",
+    "mail",
+    "jobTitle",
+    "department",
+    "accountEnabled",
+    "employeeId",
+    "usageLocation",
+    "onPremisesSyncEnabled",
+    "onPremisesImmutableId",
+    "onPremisesSamAccountName",
+    "onPremisesDistinguishedName",
+    "proxyAddresses",
+    "businessPhones",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "createdDateTime",
+    "signInSessionsValidFromDateTime",
+    "lastPasswordChangeDateTime",
+    "assignedLicenses",
+    "licenseAssignmentStates",
+];
+
+/// Graph's default user projection when no `$select` is given. Deliberately small: a client that
+/// forgets `$select` sees no `accountEnabled`, just like against the real service.
+pub const USER_DEFAULT_PROPS: &[&str] = &[
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+    "id",
+];
+
+impl User {
+    /// The SKUs the user holds, each once, whether direct or inherited (Graph's `assignedLicenses`).
+    pub fn assigned_licenses(&self) -> Vec<Value> {
+        let mut seen: Vec<&str> = Vec::new();
+        let mut out = Vec::new();
+        for s in &self.license_assignment_states {
+            if !seen.contains(&s.sku_id.as_str()) {
+                seen.push(&s.sku_id);
+                out.push(serde_json::json!({"disabledPlans": s.disabled_plans, "skuId": s.sku_id}));
+            }
+        }
+        out
+    }
+
+    pub fn has_sku(&self, sku_id: &str) -> bool {
+        self.license_assignment_states
+            .iter()
+            .any(|s| s.sku_id.eq_ignore_ascii_case(sku_id))
+    }
+
+    pub fn is_synced(&self) -> bool {
+        self.on_premises_sync_enabled == Some(true)
+    }
+
+    /// The full Graph representation (every modelled property, none of the internal ones).
+    pub fn to_graph(&self) -> Map<String, Value> {
+        let mut m = match serde_json::to_value(self) {
+            Ok(Value::Object(m)) => m,
+            _ => Map::new(),
+        };
+        m.remove("managerId");
+        m.remove("passwordSha256");
+        m.insert("assignedLicenses".into(), Value::Array(self.assigned_licenses()));
+        m
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct AssignedLicense {
+    pub disabled_plans: Vec<String>,
+    pub sku_id: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Group {
+    pub id: String,
+    pub display_name: String,
+    pub description: Option<String>,
+    pub group_types: Vec<String>,
+    pub mail_enabled: bool,
+    pub security_enabled: bool,
+    pub mail: Option<String>,
+    pub mail_nickname: String,
+    pub membership_rule: Option<String>,
+    pub membership_rule_processing_state: Option<String>,
+    pub on_premises_sync_enabled: Option<bool>,
+    pub assigned_licenses: Vec<AssignedLicense>,
+    pub is_assignable_to_role: Option<bool>,
+    pub created_date_time: Option<String>,
+    /// Internal: member user ids, in insertion order.
+    pub members: Vec<String>,
+}
+
+/// Every property `$select` may name on a group (the default projection is all of them).
+pub const GROUP_PROPS: &[&str] = &[
+    "id",
+    "displayName",
+    "description",
+    "groupTypes",
+    "mailEnabled",
+    "securityEnabled",
+    "mail",
+    "mailNickname",
+    "membershipRule",
+    "membershipRuleProcessingState",
+    "onPremisesSyncEnabled",
+    "assignedLicenses",
+    "isAssignableToRole",
+    "createdDateTime",
+];
+
+impl Group {
+    pub fn is_dynamic(&self) -> bool {
+        self.group_types.iter().any(|t| t == "DynamicMembership")
+    }
+    pub fn is_unified(&self) -> bool {
+        self.group_types.iter().any(|t| t == "Unified")
+    }
+    pub fn is_synced(&self) -> bool {
+        self.on_premises_sync_enabled == Some(true)
+    }
+    pub fn to_graph(&self) -> Map<String, Value> {
+        let mut m = match serde_json::to_value(self) {
+            Ok(Value::Object(m)) => m,
+            _ => Map::new(),
+        };
+        m.remove("members");
+        m
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct DirectoryRole {
+    pub id: String,
+    pub display_name: String,
+    pub description: String,
+    pub role_template_id: String,
+    /// Internal: member user ids.
+    pub members: Vec<String>,
+}
+
+pub const ROLE_PROPS: &[&str] = &["id", "displayName", "description", "roleTemplateId"];
+
+impl DirectoryRole {
+    pub fn to_graph(&self) -> Map<String, Value> {
+        let mut m = match serde_json::to_value(self) {
+            Ok(Value::Object(m)) => m,
+            _ => Map::new(),
+        };
+        m.remove("members");
+        m
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Sku {
+    pub sku_id: String,
+    pub sku_part_number: String,
+    /// Seats bought (`prepaidUnits.enabled`).
+    pub enabled_units: u64,
+}
+
+impl State {
+    pub fn user_index(&self, id_or_upn: &str) -> Option<usize> {
+        self.users.iter().position(|u| {
+            u.id.eq_ignore_ascii_case(id_or_upn)
+                || u.user_principal_name.eq_ignore_ascii_case(id_or_upn)
+        })
+    }
+    pub fn group_index(&self, id: &str) -> Option<usize> {
+        self.groups.iter().position(|g| g.id.eq_ignore_ascii_case(id))
+    }
+    pub fn sku(&self, sku_id: &str) -> Option<&Sku> {
+        self.skus.iter().find(|s| s.sku_id.eq_ignore_ascii_case(sku_id))
+    }
+    /// Seats in use: one per user holding the SKU by any path.
+    pub fn consumed_units(&self, sku_id: &str) -> u64 {
+        self.users.iter().filter(|u| u.has_sku(sku_id)).count() as u64
+    }
+}

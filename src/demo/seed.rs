@@ -1,0 +1,263 @@
+//! The starting tenant: three named users the offboarding tests revolve around, one group of each
+//! kind Graph treats differently, and a few hundred ordinary users so paging and benchmarks have
+//! something to chew on.
+//!
+//! Everything is deterministic (names from fixed lists, ids from a hash of the object's name) so a
+//! reset and a first start produce the same tenant apart from timestamps, and a test can name an
+//! object it has never looked up.
+
+use chrono::{Duration, SecondsFormat, Utc};
+use sha2::{Digest, Sha256};
+
+use super::ids::*;
+use super::model::{AssignedLicense, DirectoryRole, Group, LicenseState, Sku, State, User};
+use super::SimStats;
+
+/// How many ordinary users the seed holds (on top of the three named ones).
+pub const ORDINARY_USERS: usize = 230;
+
+const FIRST: &[&str] = &[
+    "Alex", "Bianca", "Carlos", "Dana", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas",
+    "Kira", "Liam", "Maya", "Noah", "Olivia", "Pavel", "Quinn", "Rosa", "Sven", "Tara", "Umar",
+    "Vera", "Wes", "Xenia", "Yusuf", "Zoe", "Amir", "Brooke", "Chen", "Diego",
+];
+// 31 names against 30: coprime lengths give distinct (first, last) pairs for the first 930 users.
+const LAST: &[&str] = &[
+    "Adams", "Baker", "Castro", "Dubois", "Evans", "Fischer", "Garcia", "Hansen", "Ito", "Jensen",
+    "Kowalski", "Lopez", "Murphy", "Nguyen", "Okafor", "Patel", "Quintero", "Rossi", "Schmidt",
+    "Tanaka", "Ueda", "Varga", "Wong", "Xu", "Yilmaz", "Zimmer", "Andersen", "Brennan", "Costa",
+    "Dvorak", "Eriksen",
+];
+const DEPTS: &[&str] = &["Sales", "Finance", "Engineering", "Operations", "HR", "Support"];
+const TITLES: &[&str] = &["Specialist", "Analyst", "Coordinator", "Associate", "Consultant"];
+const TEAM_LEADS: usize = 10;
+/// The ordinary user who also holds a directory role, so `memberOf` mixes object types.
+const ROLE_HOLDER_INDEX: usize = 12;
+
+/// A stable GUID from a name, so derived objects keep their id across resets.
+pub fn derived_id(kind: &str, key: &str) -> String {
+    let digest = Sha256::digest(format!("offboard-demo:{kind}:{}", key.to_ascii_lowercase()));
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&digest[..16]);
+    b[6] = (b[6] & 0x0f) | 0x50;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    uuid::Uuid::from_bytes(b).to_string()
+}
+
+fn ts_days_ago(days: i64) -> String {
+    (Utc::now() - Duration::days(days)).to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn lic(sku: &str, by_group: Option<&str>) -> LicenseState {
+    LicenseState {
+        sku_id: sku.into(),
+        assigned_by_group: by_group.map(String::from),
+        state: "Active".into(),
+        error: "None".into(),
+        disabled_plans: vec![],
+        last_updated_date_time: ts_days_ago(200),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn user(id: &str, upn: &str, given: &str, surname: &str, display: &str, title: &str, dept: &str, emp: &str, days: i64) -> User {
+    User {
+        id: id.into(),
+        user_principal_name: upn.into(),
+        display_name: Some(display.into()),
+        given_name: Some(given.into()),
+        surname: Some(surname.into()),
+        mail: Some(upn.into()),
+        job_title: Some(title.into()),
+        department: Some(dept.into()),
+        account_enabled: true,
+        employee_id: Some(emp.into()),
+        usage_location: Some("GB".into()),
+        proxy_addresses: vec![format!("SMTP:{upn}")],
+        business_phones: vec![],
+        preferred_language: Some("en-GB".into()),
+        office_location: Some("London HQ".into()),
+        created_date_time: Some(ts_days_ago(400 + days)),
+        sign_in_sessions_valid_from_date_time: Some(ts_days_ago(9)),
+        last_password_change_date_time: Some(ts_days_ago(31)),
+        ..User::default()
+    }
+}
+
+fn group(id: &str, name: &str, nick: &str, types: &[&str], mail_enabled: bool, security_enabled: bool) -> Group {
+    Group {
+        id: id.into(),
+        display_name: name.into(),
+        description: Some(format!("{name} (demo tenant)")),
+        group_types: types.iter().map(|s| s.to_string()).collect(),
+        mail_enabled,
+        security_enabled,
+        mail: mail_enabled.then(|| format!("{nick}@{}", super::DEMO_DOMAIN)),
+        mail_nickname: nick.into(),
+        is_assignable_to_role: None,
+        created_date_time: Some(ts_days_ago(900)),
+        ..Group::default()
+    }
+}
+
+/// Build the seeded tenant.
+pub fn seed() -> State {
+    let mut users = vec![
+        {
+            let mut u = user(MANAGER_ID, MANAGER_UPN, "Morgan", "Manager", "Morgan Manager", "Sales Director", "Sales", "E1000", 300);
+            u.license_assignment_states = vec![lic(SKU_SPE_E3, None)];
+            u
+        },
+        {
+            let mut u = user(LEAVER_CLOUD_ID, LEAVER_CLOUD_UPN, "Lee", "Cloud", "Lee Cloud", "Account Executive", "Sales", "E1001", 120);
+            u.manager_id = Some(MANAGER_ID.into());
+            u.license_assignment_states = vec![
+                lic(SKU_SPE_E3, None),
+                lic(SKU_POWER_BI_PRO, None),
+                lic(SKU_VISIOCLIENT, Some(GROUP_VISIO_LICENCE)),
+            ];
+            u.sign_in_sessions_valid_from_date_time = Some(ts_days_ago(12));
+            u.last_password_change_date_time = Some(ts_days_ago(45));
+            u
+        },
+        {
+            let mut u = user(LEAVER_SYNCED_ID, LEAVER_SYNCED_UPN, "Sam", "Synced", "Sam Synced", "Operations Analyst", "Operations", "E1002", 150);
+            u.manager_id = Some(MANAGER_ID.into());
+            u.on_premises_sync_enabled = Some(true);
+            u.on_premises_immutable_id = Some("c2FtLnN5bmNlZEBjb250b3NvLnRlc3Q=".into());
+            u.on_premises_sam_account_name = Some("ssynced".into());
+            u.on_premises_distinguished_name = Some("CN=Sam Synced,OU=Staff,DC=contoso,DC=test".into());
+            u.license_assignment_states = vec![lic(SKU_SPE_E3, None)];
+            u.sign_in_sessions_valid_from_date_time = Some(ts_days_ago(20));
+            u.last_password_change_date_time = Some(ts_days_ago(60));
+            u
+        },
+    ];
+
+    let mut sales_team = group(GROUP_SALES_TEAM, "Sales Team", "salesteam", &[], false, true);
+    let mut falcon = group(GROUP_PROJECT_FALCON, "Project Falcon", "projectfalcon", &["Unified"], true, false);
+    let mut dynamic = group(GROUP_ALL_SALES_DYNAMIC, "All Sales (dynamic)", "allsales", &["DynamicMembership"], false, true);
+    dynamic.membership_rule = Some("user.department -eq \"Sales\"".into());
+    dynamic.membership_rule_processing_state = Some("On".into());
+    let mut approvers = group(GROUP_FINANCE_APPROVERS, "Finance Approvers", "financeapprovers", &[], true, true);
+    let mut dl = group(GROUP_SALES_DL, "sales-dl", "sales-dl", &[], true, false);
+    let mut visio = group(GROUP_VISIO_LICENCE, "Licence - Visio Users", "licence-visio", &[], false, true);
+    visio.assigned_licenses = vec![AssignedLicense { disabled_plans: vec![], sku_id: SKU_VISIOCLIENT.into() }];
+    let mut hq = group(GROUP_HQ_FILESHARE, "HQ-FileShare-RW", "HQ-FileShare-RW", &[], false, true);
+    hq.on_premises_sync_enabled = Some(true);
+
+    // Department security groups; Sales uses the named "Sales Team".
+    let mut dept_groups: Vec<Group> = DEPTS[1..]
+        .iter()
+        .map(|d| {
+            let name = format!("{d} Team");
+            let nick = format!("{}team", d.to_ascii_lowercase());
+            group(&derived_id("group", &name), &name, &nick, &[], false, true)
+        })
+        .collect();
+    let mut projects: Vec<Group> = ["Project Heron", "Project Osprey"]
+        .iter()
+        .map(|n| {
+            let nick = n.replace(' ', "").to_ascii_lowercase();
+            group(&derived_id("group", n), n, &nick, &["Unified"], true, false)
+        })
+        .collect();
+
+    sales_team.members = vec![MANAGER_ID.into(), LEAVER_CLOUD_ID.into(), LEAVER_SYNCED_ID.into()];
+    falcon.members = vec![LEAVER_CLOUD_ID.into(), LEAVER_SYNCED_ID.into()];
+    approvers.members = vec![LEAVER_CLOUD_ID.into()];
+    dl.members = vec![LEAVER_CLOUD_ID.into()];
+    visio.members = vec![LEAVER_CLOUD_ID.into()];
+    hq.members = vec![LEAVER_CLOUD_ID.into(), LEAVER_SYNCED_ID.into()];
+
+    let mut upns: Vec<String> = users.iter().map(|u| u.user_principal_name.clone()).collect();
+    let mut lead_ids: Vec<String> = Vec::new();
+    for i in 0..ORDINARY_USERS {
+        let first = FIRST[i % FIRST.len()];
+        let last = LAST[i % LAST.len()];
+        let base = format!("{}.{}", first.to_ascii_lowercase(), last.to_ascii_lowercase());
+        let mut upn = format!("{base}@{}", super::DEMO_DOMAIN);
+        let mut n = 2;
+        while upns.contains(&upn) {
+            upn = format!("{base}{n}@{}", super::DEMO_DOMAIN);
+            n += 1;
+        }
+        upns.push(upn.clone());
+        let dept_ix = i % DEPTS.len();
+        let dept = DEPTS[dept_ix];
+        let title = if i < TEAM_LEADS {
+            format!("{dept} Team Lead")
+        } else {
+            format!("{dept} {}", TITLES[i % TITLES.len()])
+        };
+        let id = derived_id("user", &upn);
+        let mut u = user(&id, &upn, first, last, &format!("{first} {last}"), &title, dept, &format!("E2{i:03}"), i as i64);
+        u.manager_id = Some(if i < TEAM_LEADS { MANAGER_ID.to_string() } else { lead_ids[i % TEAM_LEADS].clone() });
+        u.license_assignment_states.push(lic(SKU_SPE_E3, None));
+        if i % 4 == 0 {
+            u.license_assignment_states.push(lic(SKU_EMS, None));
+        }
+        if i % 7 == 0 {
+            u.license_assignment_states.push(lic(SKU_POWER_BI_PRO, None));
+        }
+        if dept_ix == 0 {
+            sales_team.members.push(id.clone());
+            if i % 12 == 0 {
+                dl.members.push(id.clone());
+            }
+        } else {
+            dept_groups[dept_ix - 1].members.push(id.clone());
+        }
+        if i % 12 == 1 {
+            approvers.members.push(id.clone());
+        }
+        match i % 3 {
+            0 => falcon.members.push(id.clone()),
+            k => projects[k - 1].members.push(id.clone()),
+        }
+        if i % 50 == 3 {
+            visio.members.push(id.clone());
+            u.license_assignment_states.push(lic(SKU_VISIOCLIENT, Some(GROUP_VISIO_LICENCE)));
+        }
+        if i % 20 == 7 {
+            hq.members.push(id.clone());
+        }
+        if i < TEAM_LEADS {
+            lead_ids.push(id);
+        }
+        users.push(u);
+    }
+
+    // Dynamic membership is computed from the rule, as Entra would.
+    dynamic.members = users
+        .iter()
+        .filter(|u| u.department.as_deref() == Some("Sales"))
+        .map(|u| u.id.clone())
+        .collect();
+
+    let role_holder = users[3 + ROLE_HOLDER_INDEX].id.clone();
+    let mut groups = vec![sales_team, falcon, dynamic, approvers, dl, visio, hq];
+    groups.append(&mut dept_groups);
+    groups.append(&mut projects);
+
+    State {
+        tenant_id: super::DEMO_TENANT_ID.into(),
+        domain: super::DEMO_DOMAIN.into(),
+        users,
+        groups,
+        directory_roles: vec![DirectoryRole {
+            id: ROLE_GLOBAL_READER.into(),
+            display_name: "Global Reader".into(),
+            description: "Can read everything that a Global Administrator can, but not update anything.".into(),
+            role_template_id: "f2ef992c-3afb-46b9-b7cf-a126ee74c451".into(),
+            members: vec![role_holder],
+        }],
+        skus: vec![
+            Sku { sku_id: SKU_SPE_E3.into(), sku_part_number: "SPE_E3".into(), enabled_units: 300 },
+            Sku { sku_id: SKU_POWER_BI_PRO.into(), sku_part_number: "POWER_BI_PRO".into(), enabled_units: 50 },
+            Sku { sku_id: SKU_VISIOCLIENT.into(), sku_part_number: "VISIOCLIENT".into(), enabled_units: 20 },
+            Sku { sku_id: SKU_EMS.into(), sku_part_number: "EMS".into(), enabled_units: 300 },
+        ],
+        stats: SimStats::default(),
+    }
+}

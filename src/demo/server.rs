@@ -1,0 +1,312 @@
+//! The HTTP front end: one axum fallback handler that sorts requests into the token endpoint,
+//! Graph (`/v1.0`, through the shared dispatcher or `$batch`) and the `/_sim` test-support routes,
+//! plus the shared state and its persistence.
+//!
+//! State sits behind a `std::sync::Mutex` because every operation is short and synchronous and the
+//! lock is never held across an await; the state file is serialised under the lock and written
+//! outside it, with a generation number so an older snapshot never overwrites a newer one.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State as AxState};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::Response;
+use axum::Router;
+use serde_json::{json, Value};
+
+use super::dispatch::{self, Headers};
+use super::model::State;
+use super::reply::{Ctx, Reply};
+use super::{batch, seed, store, token, DemoConfig, Knobs, SimStats};
+
+/// Everything the handlers share.
+pub struct Shared {
+    state: Mutex<State>,
+    knobs: Mutex<Knobs>,
+    tokens: Mutex<HashMap<String, Instant>>,
+    path: PathBuf,
+    /// Stats changed since the last write (tenant changes are written at once, stats lazily).
+    dirty: AtomicBool,
+    generation: AtomicU64,
+    written: Mutex<u64>,
+}
+
+// A panic while holding a lock must not take the simulator down for the next request; the data
+// under these locks is always left consistent between statements, so recovering is safe.
+fn relock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared {
+    pub fn lock_state(&self) -> MutexGuard<'_, State> {
+        relock(&self.state)
+    }
+    pub fn lock_tokens(&self) -> MutexGuard<'_, HashMap<String, Instant>> {
+        relock(&self.tokens)
+    }
+    pub fn knobs(&self) -> Knobs {
+        relock(&self.knobs).clone()
+    }
+    pub fn mark_dirty(&self) {
+        self.dirty.store(true, Ordering::SeqCst);
+    }
+    /// Write the state file now.
+    pub fn persist(&self) {
+        let (generation, bytes) = {
+            let st = self.lock_state();
+            self.dirty.store(false, Ordering::SeqCst);
+            (self.generation.fetch_add(1, Ordering::SeqCst) + 1, serde_json::to_vec(&*st))
+        };
+        let bytes = match bytes {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!("demo tenant: cannot serialise state: {e}");
+                return;
+            }
+        };
+        let mut written = relock(&self.written);
+        if generation <= *written {
+            return;
+        }
+        if let Err(e) = store::save_bytes(&self.path, &bytes) {
+            tracing::warn!("demo tenant: cannot write {}: {e}", self.path.display());
+            return;
+        }
+        *written = generation;
+    }
+}
+
+/// A running demo tenant.
+pub struct DemoServer {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    flusher: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl DemoServer {
+    /// Load state from `cfg.state_path` (seeding it if the file is missing), bind, serve in a task.
+    pub async fn start(cfg: DemoConfig, bind: SocketAddr) -> std::io::Result<DemoServer> {
+        let state = if cfg.state_path.exists() {
+            store::load(&cfg.state_path)?
+        } else {
+            let s = seed::seed();
+            store::save(&cfg.state_path, &s)?;
+            s
+        };
+        let shared = Arc::new(Shared {
+            state: Mutex::new(state),
+            knobs: Mutex::new(cfg.knobs),
+            tokens: Mutex::new(HashMap::new()),
+            path: cfg.state_path,
+            dirty: AtomicBool::new(false),
+            generation: AtomicU64::new(0),
+            written: Mutex::new(0),
+        });
+        let listener = tokio::net::TcpListener::bind(bind).await?;
+        let mut addr = listener.local_addr()?;
+        // Bound to every interface: still advertise loopback, which is where clients should call.
+        if addr.ip().is_unspecified() {
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        let app = Router::new().fallback(entry).with_state(shared.clone());
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(async move {
+                    let _ = stop_rx.await;
+                });
+            if let Err(e) = serve.await {
+                tracing::warn!("demo tenant: server stopped: {e}");
+            }
+        });
+        // Stats change on every request; writing the file for each read would dominate the
+        // benchmarks, so stats-only changes are flushed a few times a second instead.
+        let flush_shared = shared.clone();
+        let flusher = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                if flush_shared.dirty.load(Ordering::SeqCst) {
+                    flush_shared.persist();
+                }
+            }
+        });
+        Ok(DemoServer { addr, shared, stop: Some(stop_tx), task: Some(task), flusher: Some(flusher) })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v1.0", self.addr)
+    }
+
+    pub fn token_url(&self) -> String {
+        format!("http://{}/{}/oauth2/v2.0/token", self.addr, super::DEMO_TENANT_ID)
+    }
+
+    pub fn stats(&self) -> SimStats {
+        self.shared.lock_state().stats.clone()
+    }
+
+    /// Stop serving (waiting briefly for in-flight requests) and write the state file.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(3), task).await.is_err() {
+                abort.abort();
+            }
+        }
+        if let Some(f) = self.flusher.take() {
+            f.abort();
+        }
+        self.shared.persist();
+    }
+}
+
+impl Drop for DemoServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(f) = self.flusher.take() {
+            f.abort();
+        }
+        if self.task.is_some() {
+            // Dropped without shutdown(): still leave the file current.
+            self.shared.persist();
+        }
+    }
+}
+
+fn to_response(reply: Reply) -> Response {
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = match &reply.body {
+        Some(b) => Response::new(Body::from(serde_json::to_vec(b).unwrap_or_default())),
+        None => Response::new(Body::empty()),
+    };
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    if reply.body.is_some() {
+        h.insert("content-type", HeaderValue::from_static("application/json"));
+    }
+    for (k, v) in &reply.headers {
+        if let (Ok(k), Ok(v)) = (HeaderName::try_from(k.as_str()), HeaderValue::from_str(v)) {
+            h.insert(k, v);
+        }
+    }
+    resp
+}
+
+fn plain_json(status: u16, body: Value) -> Response {
+    to_response(Reply::json(status, body))
+}
+
+const MAX_BODY: usize = 16 * 1024 * 1024;
+
+async fn entry(
+    AxState(shared): AxState<Arc<Shared>>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    req: Request,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let headers = Headers(
+        parts
+            .headers
+            .iter()
+            .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
+            .collect(),
+    );
+    let ctx = Ctx::new(headers.get("client-request-id"), headers.get("host"));
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
+        return to_response(ctx.error(413, "RequestEntityTooLarge", "The request body is too large."));
+    };
+    let method = parts.method.as_str().to_string();
+    let path = parts.uri.path().to_string();
+    let path_and_query = parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| path.clone());
+
+    if path.starts_with("/_sim/") {
+        return sim(&shared, remote, &method, &path, &bytes);
+    }
+
+    shared.lock_state().stats.http_requests += 1;
+    shared.mark_dirty();
+    let latency = shared.knobs().latency_ms;
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
+
+    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    if let [tenant, oauth, ver, tok] = segs.as_slice() {
+        if oauth.eq_ignore_ascii_case("oauth2") && *ver == "v2.0" && tok.eq_ignore_ascii_case("token") && method == "POST" {
+            shared.lock_state().stats.token_requests += 1;
+            let tenant = percent_encoding::percent_decode_str(tenant).decode_utf8_lossy().into_owned();
+            let (status, body) = token::issue(&shared, &tenant, &bytes);
+            return plain_json(status, body);
+        }
+    }
+
+    let Some(rest) = path_and_query.strip_prefix("/v1.0").filter(|r| r.is_empty() || r.starts_with(['/', '?'])) else {
+        let first = segs.first().copied().unwrap_or("");
+        return to_response(ctx.error(400, "BadRequest", &format!("Invalid version: {first}")));
+    };
+    if let Err(r) = token::check_bearer(&shared, &headers) {
+        return to_response(r);
+    }
+    let rest_path = rest.split('?').next().unwrap_or("");
+    let is_batch = percent_encoding::percent_decode_str(rest_path.trim_matches('/'))
+        .decode_utf8_lossy()
+        .eq_ignore_ascii_case("$batch");
+    let reply = if is_batch && method == "POST" {
+        batch::run(&shared, &headers, &bytes)
+    } else {
+        dispatch::handle(&shared, &method, rest, &headers, &bytes)
+    };
+    if reply.changed {
+        // Serialising and writing the tenant takes milliseconds; keep it off the async workers.
+        let writer = shared.clone();
+        if let Err(e) = tokio::task::spawn_blocking(move || writer.persist()).await {
+            tracing::warn!("demo tenant: state writer failed: {e}");
+        }
+    }
+    if reply.delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(reply.delay_ms)).await;
+    }
+    to_response(reply)
+}
+
+/// `/_sim/*`: test support, no auth, loopback callers only, not counted in the stats.
+fn sim(shared: &Shared, remote: SocketAddr, method: &str, path: &str, body: &[u8]) -> Response {
+    if !remote.ip().is_loopback() {
+        return plain_json(403, json!({"error": "the /_sim routes answer loopback callers only"}));
+    }
+    match (method, path.trim_end_matches('/')) {
+        ("GET", "/_sim/stats") => plain_json(200, json!(shared.lock_state().stats)),
+        ("GET", "/_sim/knobs") => plain_json(200, json!(shared.knobs())),
+        ("PUT", "/_sim/knobs") => match serde_json::from_slice::<Knobs>(body) {
+            Ok(k) => {
+                *relock(&shared.knobs) = k.clone();
+                plain_json(200, json!(k))
+            }
+            Err(e) => plain_json(400, json!({"error": format!("invalid knobs: {e}")})),
+        },
+        ("POST", "/_sim/reset") => {
+            *shared.lock_state() = seed::seed();
+            shared.persist();
+            plain_json(200, json!({"reset": true}))
+        }
+        ("GET", "/_sim/state") => plain_json(200, json!(*shared.lock_state())),
+        _ => plain_json(404, json!({"error": format!("no such sim route: {method} {path}")})),
+    }
+}

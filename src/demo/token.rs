@@ -1,0 +1,123 @@
+//! The Entra ID token endpoint (client-credentials only) and bearer checking for `/v1.0`.
+//!
+//! Error bodies copy Entra's (`error`, `error_description` with the AADSTS code, `error_codes`), so
+//! a client's handling of a wrong secret or tenant can be tested for real. Tokens are opaque random
+//! strings remembered in memory with their expiry.
+
+use std::time::{Duration, Instant};
+
+use rand::RngCore;
+use serde_json::{json, Value};
+
+use super::dispatch::Headers;
+use super::reply::{now, Ctx, Reply};
+use super::server::Shared;
+use super::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_DOMAIN, DEMO_TENANT_ID};
+
+const LIFETIME_SECS: u64 = 3599;
+
+fn aad_error(status: u16, error: &str, code: u64, description: &str) -> (u16, Value) {
+    let trace = uuid::Uuid::new_v4();
+    let corr = uuid::Uuid::new_v4();
+    (
+        status,
+        json!({
+            "error": error,
+            "error_description": format!("AADSTS{code}: {description} Trace ID: {trace} Correlation ID: {corr} Timestamp: {}", now()),
+            "error_codes": [code],
+            "timestamp": now(),
+            "trace_id": trace.to_string(),
+            "correlation_id": corr.to_string(),
+        }),
+    )
+}
+
+/// `POST /{tenant}/oauth2/v2.0/token`.
+pub fn issue(shared: &Shared, tenant: &str, body: &[u8]) -> (u16, Value) {
+    if !(tenant.eq_ignore_ascii_case(DEMO_TENANT_ID) || tenant.eq_ignore_ascii_case(DEMO_DOMAIN)) {
+        return aad_error(
+            400,
+            "invalid_request",
+            90002,
+            &format!("Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."),
+        );
+    }
+    let form: Vec<(String, String)> =
+        url::form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    match get("grant_type") {
+        None => {
+            return aad_error(400, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'.")
+        }
+        Some("client_credentials") => {}
+        Some(other) => {
+            return aad_error(
+                400,
+                "unsupported_grant_type",
+                70003,
+                &format!("The app requested an unsupported grant type '{other}'."),
+            )
+        }
+    }
+    let Some(client_id) = get("client_id") else {
+        return aad_error(400, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'.");
+    };
+    if client_id != DEMO_CLIENT_ID {
+        return aad_error(
+            401,
+            "invalid_client",
+            700016,
+            &format!("Application with identifier '{client_id}' was not found in the directory '{DEMO_DOMAIN}'."),
+        );
+    }
+    if get("client_secret") != Some(DEMO_CLIENT_SECRET) {
+        return aad_error(
+            401,
+            "invalid_client",
+            7000215,
+            "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '0d3f5b1e-demo-4c0f-8e21-offboardhost'.",
+        );
+    }
+    match get("scope") {
+        Some(s) if s.split(' ').any(|s| s.eq_ignore_ascii_case("https://graph.microsoft.com/.default")) => {}
+        Some(s) => {
+            return aad_error(400, "invalid_scope", 1002012, &format!("The provided value for scope {s} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."))
+        }
+        None => {
+            return aad_error(400, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'.")
+        }
+    }
+    let mut raw = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut raw);
+    let token = format!("demo.{}", hex::encode(raw));
+    {
+        let mut tokens = shared.lock_tokens();
+        let at = Instant::now();
+        tokens.retain(|_, exp| *exp > at);
+        tokens.insert(token.clone(), at + Duration::from_secs(LIFETIME_SECS));
+    }
+    (
+        200,
+        json!({"token_type": "Bearer", "expires_in": LIFETIME_SECS, "ext_expires_in": LIFETIME_SECS, "access_token": token}),
+    )
+}
+
+/// Check `Authorization: Bearer <issued token>` on a Graph request.
+pub fn check_bearer(shared: &Shared, headers: &Headers) -> Result<(), Reply> {
+    let ctx = Ctx::new(headers.get("client-request-id"), headers.get("host"));
+    let deny = |msg: &str| Err(ctx.error(401, "InvalidAuthenticationToken", msg));
+    let raw = headers.get("authorization").unwrap_or("").trim();
+    let token = match raw.split_once(' ') {
+        Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => t.trim(),
+        _ if raw.is_empty() => "",
+        _ => return deny("Access token validation failure. Invalid audience."),
+    };
+    if token.is_empty() {
+        return deny("Access token is empty.");
+    }
+    match shared.lock_tokens().get(token) {
+        Some(exp) if *exp > Instant::now() => Ok(()),
+        Some(_) => deny("Lifetime validation failed, the token is expired."),
+        None => deny("Access token validation failure. Invalid audience."),
+    }
+}
