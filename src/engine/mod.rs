@@ -90,6 +90,9 @@ pub fn build_engine(host: Option<&Arc<Host>>, opts: &EngineOptions) -> Engine {
         }
         None => {
             engine.on_print(|s| tracing::info!(target: "script", "{s}"));
+            // Strict variables resolve namespaces at compile time: declare them (empty) so a
+            // script can be compiled and checked without a tenant.
+            crate::ops::register_namespaces(&mut engine);
         }
     }
     engine

@@ -76,7 +76,12 @@ impl Script {
     /// symbols are found here, before any provider is contacted.
     pub fn check_syntax(&self, opts: &EngineOptions) -> Result<AST> {
         let engine = build_engine(None, opts);
-        let scope = script_scope("", "", "", Mode::Plan, Map::new());
+        // The names only, as plain variables: constants would be folded into the AST by the
+        // optimizer, and the real values are only known at run time.
+        let mut scope = Scope::new();
+        for name in SCRIPT_CONSTANTS {
+            scope.push(name, ());
+        }
         let mut ast = engine.compile_with_scope(&scope, &self.source).map_err(|e| {
             let err: Box<rhai::EvalAltResult> = e.into();
             let f = describe(&err, &self.name);
@@ -86,6 +91,8 @@ impl Script {
         Ok(ast)
     }
 }
+
+const SCRIPT_CONSTANTS: [&str; 5] = ["USER", "TENANT", "DIRECTORY", "MODE", "ORG"];
 
 /// The constants every script sees.
 fn script_scope(user: &str, tenant: &str, directory: &str, mode: Mode, org: Map) -> Scope<'static> {

@@ -94,6 +94,18 @@ pub fn register_all(engine: &mut Engine, host: &Arc<Host>) {
     }
 }
 
+/// Empty modules for every namespace in the table (for compiling without a host).
+pub fn register_namespaces(engine: &mut Engine) {
+    user::register_type(engine);
+    let mut seen: Vec<&str> = Vec::new();
+    for spec in table() {
+        if !spec.module.is_empty() && !seen.contains(&spec.module) {
+            seen.push(spec.module);
+            engine.register_static_module(spec.module, Module::new().into());
+        }
+    }
+}
+
 /// `FuncRegistration` for a spec: name, parameter info and doc comments from the table. Host
 /// functions are volatile: the optimizer must never call them at compile time.
 pub(crate) fn registration(spec: &'static OpSpec) -> rhai::FuncRegistration {
