@@ -31,7 +31,10 @@ impl Query {
             let (k, v) = (k.into_owned(), v.into_owned());
             match k.to_ascii_lowercase().as_str() {
                 "$select" => {
-                    q.select = Some(v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+                    let props: Vec<String> =
+                        v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+                    // An empty $select means the default projection, as on Graph.
+                    q.select = (!props.is_empty()).then_some(props);
                 }
                 "$filter" => q.filter = Some(v.clone()),
                 "$top" => match v.trim().parse::<usize>() {

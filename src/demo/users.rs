@@ -145,6 +145,9 @@ pub fn patch(st: &mut State, ctx: &Ctx, id: &str, body: &[u8]) -> Reply {
         u.password_sha256 = Some(hex::encode(Sha256::digest(pw.as_bytes())));
         u.last_password_change_date_time = Some(now());
     }
+    if obj.keys().any(|k| matches!(k.as_str(), "department" | "jobTitle" | "usageLocation")) {
+        super::groups::refresh_dynamic(st);
+    }
     Reply::no_content()
 }
 

@@ -105,3 +105,15 @@ async fn transitive_member_of_matches_member_of_and_unknown_groups_404() {
     let (s, _, _) = t.call("POST", &format!("/groups/{GROUP_SALES_TEAM}"), Some(json!({}))).await;
     assert_eq!(s, 405);
 }
+
+#[tokio::test]
+async fn dynamic_membership_follows_the_rule() {
+    let t = start().await;
+    let is_member = |state: &Value| group_members(state, GROUP_ALL_SALES_DYNAMIC).contains(&LEAVER_CLOUD_ID.to_string());
+    assert!(is_member(&t.state().await));
+    let (s, _, _) = t.call("PATCH", &format!("/users/{LEAVER_CLOUD_ID}"), Some(json!({"department": "Finance"}))).await;
+    assert_eq!(s, 204);
+    let state = t.state().await;
+    assert!(!is_member(&state), "moving out of Sales drops the user from the dynamic group");
+    assert!(group_members(&state, GROUP_ALL_SALES_DYNAMIC).contains(&MANAGER_ID.to_string()));
+}
