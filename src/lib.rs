@@ -6,18 +6,25 @@
 //!
 //! # Layout
 //!
+//! Read in this order: the op table and the engine are the security boundary; the executor is
+//! where a write becomes a journalled step; providers are plain HTTP clients behind traits.
+//!
 //! | module | what it holds |
 //! |---|---|
-//! | [`cli`] | clap arguments, the subcommands, the confirmation prompt, report rendering |
-//! | [`config`] | `offboard-host.toml`: one entry per client tenant, its directory mode and defaults |
-//! | [`engine`] | [`engine::build_engine`], the one place the hardened Rhai engine is built; the module resolver |
 //! | [`ops`] | the op table: every script function with its capability, read/write, idempotence and plan behaviour |
-//! | [`exec`] | actions, phases, the executor (observe → intent → write → outcome) and the run report |
-//! | [`journal`] | the [`journal::Journal`] trait and its SQLite implementation: runs, steps, prior state |
-//! | [`graph`] | our typed Microsoft Graph client: token cache, retries, `$batch` coalescing, paging |
+//! | [`engine`] | [`engine::build_engine`], the one place the hardened Rhai engine is built; the import sandbox |
+//! | [`exec`] | actions, phases, the executor (observe → intent → write → outcome), the host and the run report |
+//! | [`entra`] | the Entra ID provider trait, its Graph implementation, and one action per primitive |
+//! | [`graph`] | our typed Microsoft Graph client: token cache, bounded retries, `$batch` coalescing, paging |
+//! | [`journal`] | the [`journal::Journal`] trait and its SQLite implementation: runs, steps, prior state, locks |
 //! | [`demo`] | the simulated Microsoft 365 tenant served on loopback, for the demo and the tests |
+//! | [`cli`] | clap arguments, the subcommands, confirmation, connecting to a tenant, report rendering |
+//! | [`config`] | `offboard-host.toml`: one entry per client tenant, its directory mode, defaults and denials |
+//! | [`input`] | validation of user names before anything is sent |
 //! | [`error`] | the one error enum and the exit codes |
 //! | [`secret`] | a string that never prints itself |
+//!
+//! Rhai sources shipped with the binary: `stdlib/` (importable modules) and `scripts/default.rhai`.
 
 pub mod demo;
 pub mod error;

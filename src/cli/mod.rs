@@ -152,7 +152,8 @@ fn cmd_run(ctx: &Ctx, a: RunArgs, force_plan: bool) -> Result<u8> {
 
     let result = (|| -> Result<u8> {
         let plan_only = force_plan || a.plan;
-        if plan_only || !a.yes {
+        // The plan is always shown before an apply, except with --yes --json (one report only).
+        if plan_only || !(a.yes && a.json) {
             let cloud = rt.block_on(conn.cloud(true, batching))?;
             let plan = run_script(rt.handle(), journal.clone(), cloud, request(Mode::Plan))?;
             emit(ctx, &a, &plan)?;
@@ -169,7 +170,9 @@ fn cmd_run(ctx: &Ctx, a: RunArgs, force_plan: bool) -> Result<u8> {
                 }
                 return Ok(0);
             }
-            confirm(changes, &a.user, tenant_name)?;
+            if !a.yes {
+                confirm(changes, &a.user, tenant_name)?;
+            }
         }
         let cloud = rt.block_on(conn.cloud(false, batching))?;
         let report = run_script(rt.handle(), journal.clone(), cloud, request(Mode::Apply))?;
