@@ -97,3 +97,6 @@ pub fn build_engine(host: Option<&Arc<Host>>, opts: &EngineOptions) -> Engine {
     }
     engine
 }
+
+#[cfg(test)]
+mod tests;

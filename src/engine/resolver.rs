@@ -26,8 +26,10 @@ impl SandboxResolver {
         SandboxResolver { root: root.and_then(|r| r.canonicalize().ok()), cache: Mutex::new(HashMap::new()) }
     }
 
+    /// A structured error rather than `ErrorModuleNotFound`: Rhai replaces the latter with its own
+    /// message and the reason would be lost.
     fn refuse(path: &str, why: &str, pos: Position) -> Box<EvalAltResult> {
-        EvalAltResult::ErrorModuleNotFound(format!("{path} ({why})"), pos).into()
+        crate::ops::script_error("script", format!("cannot import '{path}': {why}"), pos)
     }
 
     /// The file a name refers to, if it is allowed and exists.

@@ -21,6 +21,8 @@ pub struct Pending {
     pub action: Box<dyn Action>,
 }
 
+type Outcome = Result<(StepStatus, String), JournalError>;
+
 struct Observed {
     pending: Pending,
     obs: Result<Observation, ActionError>,
@@ -66,7 +68,7 @@ pub async fn run_phase(cx: &Cx, actions: Vec<Pending>, concurrency: usize) -> Re
     }
 
     // Stage 2: write, concurrently. The intent is durable before each request leaves.
-    let outcomes: Vec<(usize, Result<(StepStatus, String), JournalError>)> = stream::iter(needed)
+    let outcomes: Vec<(usize, Outcome)> = stream::iter(needed)
         .map(|(idx, pending, _detail)| async move { (idx, apply_one(cx, &pending).await) })
         .buffered(concurrency)
         .collect()
@@ -79,7 +81,7 @@ pub async fn run_phase(cx: &Cx, actions: Vec<Pending>, concurrency: usize) -> Re
     Ok(reports)
 }
 
-async fn apply_one(cx: &Cx, p: &Pending) -> Result<(StepStatus, String), JournalError> {
+async fn apply_one(cx: &Cx, p: &Pending) -> Outcome {
     cx.journal.record_intent(&cx.run_id, &p.step_id)?;
     let (status, detail) = match p.action.apply(cx).await {
         Ok(detail) => (StepStatus::Done, detail),

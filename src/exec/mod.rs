@@ -130,3 +130,6 @@ impl Cx {
         ActionError::Other(format!("journal: {e}"))
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

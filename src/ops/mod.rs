@@ -157,3 +157,6 @@ pub(crate) fn step_map(r: &StepReport) -> Map {
 pub(crate) fn ctx_pos(ctx: &NativeCallContext) -> Position {
     ctx.call_position()
 }
+
+#[cfg(test)]
+mod tests;
