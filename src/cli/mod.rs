@@ -154,8 +154,8 @@ fn cmd_run(ctx: &Ctx, a: RunArgs, force_plan: bool) -> Result<u8> {
         let plan_only = force_plan || a.plan;
         // The plan is always shown before an apply, except with --yes --json (one report only).
         if plan_only || !(a.yes && a.json) {
-            let cloud = rt.block_on(conn.cloud(true, batching))?;
-            let plan = run_script(rt.handle(), journal.clone(), cloud, request(Mode::Plan))?;
+            let providers = rt.block_on(conn.providers(true, batching))?;
+            let plan = run_script(rt.handle(), journal.clone(), providers, request(Mode::Plan))?;
             emit(ctx, &a, &plan)?;
             if let Some(e) = outcome_error(&plan) {
                 return Err(e);
@@ -174,8 +174,8 @@ fn cmd_run(ctx: &Ctx, a: RunArgs, force_plan: bool) -> Result<u8> {
                 confirm(changes, &a.user, tenant_name)?;
             }
         }
-        let cloud = rt.block_on(conn.cloud(false, batching))?;
-        let report = run_script(rt.handle(), journal.clone(), cloud, request(Mode::Apply))?;
+        let providers = rt.block_on(conn.providers(false, batching))?;
+        let report = run_script(rt.handle(), journal.clone(), providers, request(Mode::Apply))?;
         emit(ctx, &a, &report)?;
         match outcome_error(&report) {
             Some(e) => {

@@ -9,6 +9,7 @@ use crate::config::{TenantConfig, DEMO_TENANT};
 use crate::demo::{DemoConfig, DemoServer, Knobs, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
 use crate::entra::{CloudDirectory, GraphDirectory};
 use crate::error::{Error, Result};
+use crate::exec::Providers;
 use crate::graph::{GraphClient, GraphConfig};
 use crate::secret::Secret;
 
@@ -59,9 +60,13 @@ impl Connection {
         Ok(Connection { tenant: name.to_string(), graph, demo: None })
     }
 
-    /// A cloud directory for one run. `read_only` (plan mode) makes the client refuse every write
+    /// The providers for one run. `read_only` (plan mode) makes every client refuse writes
     /// locally, a second fence behind the executor never calling `apply` in plan mode.
-    pub async fn cloud(&self, read_only: bool, batching: bool) -> Result<Arc<dyn CloudDirectory>> {
+    pub async fn providers(&self, read_only: bool, batching: bool) -> Result<Providers> {
+        Ok(Providers { cloud: Some(self.cloud(read_only, batching).await?) })
+    }
+
+    async fn cloud(&self, read_only: bool, batching: bool) -> Result<Arc<dyn CloudDirectory>> {
         let mut cfg = self.graph.clone();
         cfg.read_only = read_only;
         cfg.batching = cfg.batching && batching;

@@ -10,11 +10,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use crate::entra::CloudDirectory;
 use crate::error::Error;
 use crate::exec::executor::{run_phase, Pending};
 use crate::exec::report::StepReport;
-use crate::exec::{Action, Cx};
+use crate::exec::{Action, Cx, Providers};
 use crate::journal::{Journal, Mode, StepStatus};
 
 /// How the executor runs a phase's actions.
@@ -38,7 +37,7 @@ pub struct Host {
     pub run_id: String,
     pub mode: Mode,
     pub journal: Arc<dyn Journal>,
-    pub cloud: Arc<dyn CloudDirectory>,
+    pub providers: Providers,
     /// Capabilities this client denies (deny beats every allow).
     pub denied: Vec<String>,
     pub exec: ExecOptions,
@@ -78,7 +77,7 @@ impl Host {
         run_id: String,
         mode: Mode,
         journal: Arc<dyn Journal>,
-        cloud: Arc<dyn CloudDirectory>,
+        providers: Providers,
         denied: Vec<String>,
         exec: ExecOptions,
     ) -> Arc<Host> {
@@ -90,7 +89,7 @@ impl Host {
             run_id,
             mode,
             journal,
-            cloud,
+            providers,
             denied,
             exec,
             started: Instant::now(),
@@ -109,7 +108,7 @@ impl Host {
 
     /// A context for one phase (fresh read cache).
     pub fn cx(&self) -> Cx {
-        Cx::new(self.tenant.clone(), self.run_id.clone(), self.mode, self.journal.clone(), self.cloud.clone())
+        Cx::new(self.tenant.clone(), self.run_id.clone(), self.mode, self.journal.clone(), self.providers.clone())
     }
 
     pub fn message(&self, line: String) {

@@ -13,6 +13,7 @@
 
 pub mod executor;
 pub mod host;
+pub mod providers;
 pub mod report;
 pub mod run;
 
@@ -24,6 +25,7 @@ use serde_json::Value;
 use tokio::sync::OnceCell;
 
 use crate::entra::{CloudDirectory, CloudUser};
+pub use providers::Providers;
 use crate::graph::GraphError;
 use crate::journal::{Journal, Mode};
 
@@ -94,19 +96,19 @@ pub struct Cx {
     pub run_id: String,
     pub mode: Mode,
     pub journal: Arc<dyn Journal>,
-    pub cloud: Arc<dyn CloudDirectory>,
+    pub providers: Providers,
     users: Mutex<HashMap<String, Arc<OnceCell<Arc<CloudUser>>>>>,
 }
 
 impl Cx {
-    pub fn new(tenant: String, run_id: String, mode: Mode, journal: Arc<dyn Journal>, cloud: Arc<dyn CloudDirectory>) -> Cx {
-        Cx { tenant, run_id, mode, journal, cloud, users: Mutex::new(HashMap::new()) }
+    pub fn new(tenant: String, run_id: String, mode: Mode, journal: Arc<dyn Journal>, providers: Providers) -> Cx {
+        Cx { tenant, run_id, mode, journal, providers, users: Mutex::new(HashMap::new()) }
     }
 
     /// The same context with an empty read cache: used for each new phase, and to re-observe
     /// after an unclear write.
     pub fn fresh(&self) -> Cx {
-        Cx::new(self.tenant.clone(), self.run_id.clone(), self.mode, self.journal.clone(), self.cloud.clone())
+        Cx::new(self.tenant.clone(), self.run_id.clone(), self.mode, self.journal.clone(), self.providers.clone())
     }
 
     /// The cloud user as it is now (read once per phase).
@@ -117,13 +119,18 @@ impl Cx {
             map.entry(id.to_ascii_lowercase()).or_default().clone()
         };
         cell.get_or_try_init(|| async {
-            match self.cloud.resolve_user(id).await? {
+            match self.cloud()?.resolve_user(id).await? {
                 Some(u) => Ok(Arc::new(u)),
                 None => Err(ActionError::Other(format!("user {id} no longer exists in the directory"))),
             }
         })
         .await
         .cloned()
+    }
+
+    /// The cloud directory, or an error naming what is missing.
+    pub fn cloud(&self) -> Result<&Arc<dyn CloudDirectory>, ActionError> {
+        self.providers.cloud()
     }
 
     pub fn journal_err(e: crate::journal::JournalError) -> ActionError {

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use super::host::{ExecOptions, Host};
 use super::report::{Report, ReportError, Stats};
 use crate::engine::{build_engine, describe, EngineOptions, STDLIB};
-use crate::entra::CloudDirectory;
+use super::Providers;
 use crate::error::{Error, Result};
 use crate::journal::{Journal, LockOutcome, Mode, NewRun, RunStatus, StepStatus};
 
@@ -132,7 +132,7 @@ pub fn new_run_id() -> String {
 pub fn run_script(
     rt: &tokio::runtime::Handle,
     journal: Arc<dyn Journal>,
-    cloud: Arc<dyn CloudDirectory>,
+    providers: Providers,
     req: RunRequest,
 ) -> Result<Report> {
     let ast = req.script.check_syntax(&req.engine)?;
@@ -145,7 +145,7 @@ pub fn run_script(
             }
         }
     }
-    let result = run_locked(rt, journal.clone(), cloud, &req, &run_id, ast);
+    let result = run_locked(rt, journal.clone(), providers, &req, &run_id, ast);
     if req.mode == Mode::Apply {
         journal.release_lock(&req.tenant, &req.user, &run_id)?;
     }
@@ -155,7 +155,7 @@ pub fn run_script(
 fn run_locked(
     rt: &tokio::runtime::Handle,
     journal: Arc<dyn Journal>,
-    cloud: Arc<dyn CloudDirectory>,
+    providers: Providers,
     req: &RunRequest,
     run_id: &str,
     ast: AST,
@@ -178,7 +178,7 @@ fn run_locked(
         run_id.to_string(),
         req.mode,
         journal.clone(),
-        cloud.clone(),
+        providers.clone(),
         req.denied.clone(),
         req.exec,
     );
@@ -212,7 +212,7 @@ fn run_locked(
         (None, Mode::Apply) if steps.iter().any(|s| s.status == StepStatus::Failed) => RunStatus::Failed,
         (None, Mode::Apply) => RunStatus::Succeeded,
     };
-    let g = cloud.stats();
+    let g = providers.stats();
     let report = Report {
         run_id: run_id.to_string(),
         tenant: req.tenant.clone(),

@@ -46,7 +46,7 @@ impl Action for DisableAccount {
     }
 
     async fn apply(&self, cx: &Cx) -> Result<String, ActionError> {
-        cx.cloud.set_account_enabled(&self.user.id, false).await?;
+        cx.cloud()?.set_account_enabled(&self.user.id, false).await?;
         let u = cx.cloud_user(&self.user.id).await.ok();
         Ok(match u {
             Some(u) if u.synced => format!("sign-in blocked; {SYNCED_NOTE}"),

@@ -56,7 +56,7 @@ impl Action for RemoveManager {
     }
 
     async fn apply(&self, cx: &Cx) -> Result<String, ActionError> {
-        match cx.cloud.remove_manager(&self.user.id).await {
+        match cx.cloud()?.remove_manager(&self.user.id).await {
             Ok(()) => Ok("manager removed".into()),
             Err(e) if e.is_not_found() => Ok("manager was already removed".into()),
             Err(e) => Err(e.into()),
@@ -94,7 +94,7 @@ impl Action for ClearEmployeeId {
     }
 
     async fn apply(&self, cx: &Cx) -> Result<String, ActionError> {
-        cx.cloud.set_employee_id(&self.user.id, None).await?;
+        cx.cloud()?.set_employee_id(&self.user.id, None).await?;
         Ok("employee id cleared".into())
     }
 }

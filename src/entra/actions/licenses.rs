@@ -61,7 +61,7 @@ impl Action for RemoveLicense {
     }
 
     async fn apply(&self, cx: &Cx) -> Result<String, ActionError> {
-        match cx.cloud.remove_license(&self.user.id, &self.sku_id).await {
+        match cx.cloud()?.remove_license(&self.user.id, &self.sku_id).await {
             Ok(()) => Ok(format!("{} removed", self.sku)),
             Err(e) if e.status() == Some(400) && e.to_string().contains("does not have a corresponding license") => {
                 Ok(format!("{} was already removed", self.sku))

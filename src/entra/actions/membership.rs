@@ -58,7 +58,7 @@ impl Action for RemoveGroupMembership {
     }
 
     async fn apply(&self, cx: &Cx) -> Result<String, ActionError> {
-        match cx.cloud.remove_group_member(&self.group_id, &self.user.id).await {
+        match cx.cloud()?.remove_group_member(&self.group_id, &self.user.id).await {
             Ok(()) => Ok("removed".into()),
             // Someone (or an earlier unclear attempt) removed it first: the goal is reached.
             Err(e) if e.is_not_found() => Ok("was no longer a member".into()),

@@ -78,7 +78,7 @@ impl Action for ResetPassword {
 
     async fn apply(&self, cx: &Cx) -> Result<String, ActionError> {
         let password = random_password();
-        cx.cloud.set_password(&self.user.id, &password, self.force_change).await?;
+        cx.cloud()?.set_password(&self.user.id, &password, self.force_change).await?;
         Ok("password reset to a random value (not recorded anywhere)".into())
     }
 }

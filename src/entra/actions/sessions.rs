@@ -57,7 +57,7 @@ impl Action for RevokeSessions {
     }
 
     async fn apply(&self, cx: &Cx) -> Result<String, ActionError> {
-        cx.cloud.revoke_sessions(&self.user.id).await?;
+        cx.cloud()?.revoke_sessions(&self.user.id).await?;
         Ok("sign-in sessions revoked (takes effect within minutes)".into())
     }
 }

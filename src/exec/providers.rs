@@ -1,0 +1,39 @@
+//! The providers one run can use.
+//!
+//! A tenant configures some of them (a cloud directory today; Exchange Online, on-premises AD and a
+//! PSA as they are added). An action asks for the one it needs and gets a clear error when this
+//! tenant has none, instead of each action knowing how tenants are configured.
+
+use std::sync::Arc;
+
+use super::ActionError;
+use crate::entra::CloudDirectory;
+use crate::graph::GraphStats;
+
+#[derive(Clone, Default)]
+pub struct Providers {
+    pub cloud: Option<Arc<dyn CloudDirectory>>,
+}
+
+impl Providers {
+    pub fn cloud(&self) -> Result<&Arc<dyn CloudDirectory>, ActionError> {
+        self.cloud.as_ref().ok_or_else(|| ActionError::Other("this tenant has no cloud directory (Graph) configured".into()))
+    }
+
+    /// HTTP statistics summed over every provider.
+    pub fn stats(&self) -> GraphStats {
+        let mut total = GraphStats::default();
+        for s in self.cloud.iter().map(|c| c.stats()) {
+            total.http_requests += s.http_requests;
+            total.operations += s.operations;
+            total.writes += s.writes;
+            total.batches += s.batches;
+            total.retries += s.retries;
+            total.throttled += s.throttled;
+            // Providers are used one after another within a phase's stages, so their chains add up.
+            total.round_trips += s.round_trips;
+            total.wait_ms += s.wait_ms;
+        }
+        total
+    }
+}
