@@ -36,5 +36,6 @@ pub mod config;
 pub mod engine;
 pub mod entra;
 pub mod exec;
+pub mod exchange;
 pub mod input;
 pub mod ops;

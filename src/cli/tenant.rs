@@ -9,6 +9,7 @@ use crate::config::{TenantConfig, DEMO_TENANT};
 use crate::demo::{DemoConfig, DemoServer, Knobs, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
 use crate::entra::{CloudDirectory, GraphDirectory};
 use crate::error::{Error, Result};
+use crate::exchange::{ExchangeOnline, InvokeCommandExchange};
 use crate::exec::Providers;
 use crate::graph::{GraphClient, GraphConfig};
 use crate::secret::Secret;
@@ -16,8 +17,19 @@ use crate::secret::Secret;
 pub struct Connection {
     pub tenant: String,
     graph: GraphConfig,
+    /// Exchange Online: the same app and token URL as Graph, its own base URL and scope.
+    exchange: Option<(GraphConfig, String)>,
     /// Keeps the in-process demo tenant alive for the connection's lifetime.
     pub demo: Option<DemoServer>,
+}
+
+/// The Graph settings re-aimed at Exchange Online: base URL and token scope.
+fn exchange_config(graph: &GraphConfig, base_url: String) -> GraphConfig {
+    let mut cfg = graph.clone();
+    cfg.base_url = base_url;
+    cfg.scope = crate::exchange::EXO_SCOPE.to_string();
+    cfg.batching = false;
+    cfg
 }
 
 pub fn demo_state_path(home: &Path) -> std::path::PathBuf {
@@ -38,7 +50,8 @@ impl Connection {
             if let Some(ms) = std::env::var("OFFBOARD_DEMO_CLIENT_TIMEOUT_MS").ok().and_then(|v| v.parse().ok()) {
                 graph.timeout = Duration::from_millis(ms);
             }
-            return Ok(Connection { tenant: name.to_string(), graph, demo: Some(server) });
+            let exchange = Some((exchange_config(&graph, server.exchange_base_url()), crate::demo::DEMO_TENANT_ID.to_string()));
+            return Ok(Connection { tenant: name.to_string(), graph, exchange, demo: Some(server) });
         }
         let g = t.graph.as_ref().ok_or_else(|| Error::Provider {
             tenant: name.to_string(),
@@ -57,13 +70,26 @@ impl Connection {
         if let Some(b) = g.batching {
             graph.batching = b;
         }
-        Ok(Connection { tenant: name.to_string(), graph, demo: None })
+        let exchange = Some((exchange_config(&graph, crate::exchange::EXO_BASE_URL.to_string()), g.tenant_id.clone()));
+        Ok(Connection { tenant: name.to_string(), graph, exchange, demo: None })
     }
 
     /// The providers for one run. `read_only` (plan mode) makes every client refuse writes
     /// locally, a second fence behind the executor never calling `apply` in plan mode.
     pub async fn providers(&self, read_only: bool, batching: bool) -> Result<Providers> {
-        Ok(Providers { cloud: Some(self.cloud(read_only, batching).await?) })
+        let exchange = match &self.exchange {
+            Some((cfg, tenant_id)) => Some(self.exchange(cfg, tenant_id, read_only)?),
+            None => None,
+        };
+        Ok(Providers { cloud: Some(self.cloud(read_only, batching).await?), exchange })
+    }
+
+    /// Exchange Online over InvokeCommand. Its token is fetched on first use, not here: a tenant
+    /// whose app has no Exchange role still runs its Graph steps.
+    fn exchange(&self, cfg: &GraphConfig, tenant_id: &str, read_only: bool) -> Result<Arc<dyn ExchangeOnline>> {
+        let mut cfg = cfg.clone();
+        cfg.read_only = read_only;
+        Ok(InvokeCommandExchange::new(cfg, tenant_id)?)
     }
 
     async fn cloud(&self, read_only: bool, batching: bool) -> Result<Arc<dyn CloudDirectory>> {

@@ -149,6 +149,11 @@ impl DemoServer {
         format!("http://{}/v1.0", self.addr)
     }
 
+    /// The Exchange Online endpoint (`{this}/adminapi/beta/{tenant}/InvokeCommand`).
+    pub fn exchange_base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
     pub fn token_url(&self) -> String {
         format!("http://{}/{}/oauth2/v2.0/token", self.addr, super::DEMO_TENANT_ID)
     }

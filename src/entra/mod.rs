@@ -39,6 +39,14 @@ pub trait CloudDirectory: Send + Sync {
     async fn remove_manager(&self, user_id: &str) -> GResult<()>;
     /// `PATCH /users/{id} {"employeeId": value}`
     async fn set_employee_id(&self, user_id: &str, value: Option<&str>) -> GResult<()>;
+    /// `GET /users/{id}/mailboxSettings` → its `automaticRepliesSetting`.
+    async fn get_auto_replies(&self, _user_id: &str) -> GResult<Value> {
+        Err(GraphError::Protocol { message: "this directory does not read mailbox settings".into() })
+    }
+    /// `PATCH /users/{id}/mailboxSettings {"automaticRepliesSetting": setting}`
+    async fn set_auto_replies(&self, _user_id: &str, _setting: &Value) -> GResult<()> {
+        Err(GraphError::Protocol { message: "this directory does not write mailbox settings".into() })
+    }
     /// Make sure the credentials work before anything else happens.
     async fn authenticate(&self) -> GResult<()>;
     fn stats(&self) -> GraphStats;
@@ -142,6 +150,17 @@ impl CloudDirectory for GraphDirectory {
     async fn set_employee_id(&self, user_id: &str, value: Option<&str>) -> GResult<()> {
         let body = json!({"employeeId": value.map(|v| Value::String(v.to_string())).unwrap_or(Value::Null)});
         self.graph.request(GraphRequest::patch(Self::user_path(user_id), body).idempotent(true)).await.map(drop)
+    }
+
+    async fn get_auto_replies(&self, user_id: &str) -> GResult<Value> {
+        let v = self.graph.get(&format!("{}/mailboxSettings", Self::user_path(user_id))).await?;
+        Ok(v.get("automaticRepliesSetting").cloned().unwrap_or(Value::Null))
+    }
+
+    async fn set_auto_replies(&self, user_id: &str, setting: &Value) -> GResult<()> {
+        let body = json!({"automaticRepliesSetting": setting});
+        let req = GraphRequest::patch(format!("{}/mailboxSettings", Self::user_path(user_id)), body).idempotent(true);
+        self.graph.request(req).await.map(drop)
     }
 
     async fn authenticate(&self) -> GResult<()> {

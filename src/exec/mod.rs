@@ -54,6 +54,8 @@ pub enum ActionError {
     #[error("{0}")]
     Graph(#[from] GraphError),
     #[error("{0}")]
+    Exchange(#[from] crate::exchange::ExoError),
+    #[error("{0}")]
     Other(String),
 }
 
@@ -62,6 +64,7 @@ impl ActionError {
     pub fn maybe_applied(&self) -> bool {
         match self {
             ActionError::Graph(e) => e.maybe_applied(),
+            ActionError::Exchange(e) => e.maybe_applied(),
             ActionError::Other(_) => false,
         }
     }
@@ -131,6 +134,11 @@ impl Cx {
     /// The cloud directory, or an error naming what is missing.
     pub fn cloud(&self) -> Result<&Arc<dyn CloudDirectory>, ActionError> {
         self.providers.cloud()
+    }
+
+    /// Exchange Online, or an error naming what is missing.
+    pub fn exchange(&self) -> Result<&Arc<dyn crate::exchange::ExchangeOnline>, ActionError> {
+        self.providers.exchange()
     }
 
     pub fn journal_err(e: crate::journal::JournalError) -> ActionError {

@@ -13,6 +13,7 @@ use crate::graph::GraphStats;
 #[derive(Clone, Default)]
 pub struct Providers {
     pub cloud: Option<Arc<dyn CloudDirectory>>,
+    pub exchange: Option<Arc<dyn crate::exchange::ExchangeOnline>>,
 }
 
 impl Providers {
@@ -20,10 +21,14 @@ impl Providers {
         self.cloud.as_ref().ok_or_else(|| ActionError::Other("this tenant has no cloud directory (Graph) configured".into()))
     }
 
+    pub fn exchange(&self) -> Result<&Arc<dyn crate::exchange::ExchangeOnline>, ActionError> {
+        self.exchange.as_ref().ok_or_else(|| ActionError::Other("this tenant has no Exchange Online configured".into()))
+    }
+
     /// HTTP statistics summed over every provider.
     pub fn stats(&self) -> GraphStats {
         let mut total = GraphStats::default();
-        for s in self.cloud.iter().map(|c| c.stats()) {
+        for s in self.cloud.iter().map(|c| c.stats()).chain(self.exchange.iter().map(|e| e.stats())) {
             total.http_requests += s.http_requests;
             total.operations += s.operations;
             total.writes += s.writes;

@@ -19,10 +19,10 @@ mod batch;
 mod config;
 mod error;
 pub mod paths;
-mod retry;
-mod stats;
+pub(crate) mod retry;
+pub(crate) mod stats;
 mod token;
-mod transport;
+pub(crate) mod transport;
 
 #[cfg(test)]
 mod tests;
@@ -217,7 +217,7 @@ impl GraphClient {
 
 /// Check that `link` is under `base` (scheme, host, port, path prefix; no credentials) and
 /// return the part after `base` (for messages).
-fn same_origin_suffix(base: &str, link: &str) -> Result<String, GraphError> {
+pub(crate) fn same_origin_suffix(base: &str, link: &str) -> Result<String, GraphError> {
     let refuse = || GraphError::Protocol {
         message: format!("@odata.nextLink {link:?} points outside {base}; not following it (the access token must not leave Graph)"),
     };

@@ -1,0 +1,198 @@
+//! `convert_to_shared_mailbox`, `wait_for_shared_mailbox` and `hide_from_gal`.
+//!
+//! Conversion keeps the mailbox once the licence goes: `Set-Mailbox -Type Shared`, then (in a
+//! later, required phase) poll `Get-Mailbox` until `RecipientTypeDetails` is `SharedMailbox`, so no
+//! licence is removed while the conversion is still in flight (CIPP #1494, #1565). A shared mailbox
+//! over 50 GB still needs a licence, so the step warns from 49 GB (CIPP's threshold).
+//!
+//! Hybrid (F8-hybrid, F10-hybrid): for a user synced from AD the type change must also be made on
+//! premises, or directory sync can flip it back; hiding from address lists is an on-premises
+//! attribute that Exchange Online refuses to write unless the Exchange attributes are cloud-managed.
+
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use serde_json::json;
+
+use super::{mailbox, synced, DIRECTORY};
+use crate::entra::actions::UserRef;
+use crate::exec::{Action, ActionError, Cx, Observation, Target};
+
+/// 49 GB: shared mailboxes over 50 GB need a licence.
+pub const LARGE_MAILBOX_BYTES: u64 = 49 * 1024 * 1024 * 1024;
+
+const F8_HYBRID: &str = "synced from AD: also run `Set-RemoteMailbox -Identity <user> -Type Shared` on premises \
+(or set msExchRemoteRecipientType=100 and msExchRecipientTypeDetails=34359738368), then sync; otherwise the next sync \
+can turn it back into a user mailbox";
+
+const F10_HYBRID: &str = "synced from AD: hide it on premises (msExchHideFromAddressLists=TRUE, then sync), or make its \
+Exchange attributes cloud-managed first (`Set-Mailbox -IsExchangeCloudManaged $true`)";
+
+fn gb(bytes: u64) -> String {
+    format!("{:.1} GB", bytes as f64 / (1024.0 * 1024.0 * 1024.0))
+}
+
+pub struct ConvertToShared {
+    pub user: UserRef,
+}
+
+#[async_trait]
+impl Action for ConvertToShared {
+    fn action(&self) -> &'static str {
+        "convert_to_shared_mailbox"
+    }
+    fn directory(&self) -> &'static str {
+        DIRECTORY
+    }
+    fn target(&self) -> Target {
+        Target { kind: "mailbox", id: self.user.id.clone(), display: self.user.upn.clone() }
+    }
+    fn subject_id(&self) -> String {
+        self.user.id.clone()
+    }
+    fn idempotent(&self) -> bool {
+        true
+    }
+
+    async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
+        let m = match mailbox(cx, &self.user).await? {
+            Ok(m) => m,
+            Err(o) => return Ok(o),
+        };
+        if m.is_shared() {
+            return Ok(Observation::AlreadyDone { detail: "already a shared mailbox".into() });
+        }
+        let size = cx.exchange()?.mailbox_size(&self.user.upn).await?;
+        let mut detail = format!("convert the {} to a shared mailbox", m.type_details);
+        if let Some(b) = size {
+            detail.push_str(&format!(" ({})", gb(b)));
+            if b >= LARGE_MAILBOX_BYTES {
+                detail.push_str(&format!(
+                    "; warning: {} is at least 49 GB: a shared mailbox over 50 GB still needs an Exchange Online Plan 2 licence, keep one",
+                    gb(b)
+                ));
+            }
+        }
+        if synced(cx, &self.user, &m).await {
+            detail.push_str(&format!("; {F8_HYBRID}"));
+        }
+        Ok(Observation::Needed { prior: json!({"RecipientTypeDetails": m.type_details, "TotalItemSizeBytes": size}), detail })
+    }
+
+    async fn apply(&self, cx: &Cx) -> Result<String, ActionError> {
+        cx.exchange()?.set_mailbox_type(&self.user.upn, "Shared").await?;
+        Ok("conversion to a shared mailbox requested".into())
+    }
+}
+
+/// Waits for the conversion to finish. Sends no write: its `apply` only reads, with a bounded wait.
+pub struct WaitForShared {
+    pub user: UserRef,
+    pub timeout: Duration,
+}
+
+#[async_trait]
+impl Action for WaitForShared {
+    fn action(&self) -> &'static str {
+        "wait_for_shared_mailbox"
+    }
+    fn directory(&self) -> &'static str {
+        DIRECTORY
+    }
+    fn target(&self) -> Target {
+        Target { kind: "mailbox", id: self.user.id.clone(), display: self.user.upn.clone() }
+    }
+    fn subject_id(&self) -> String {
+        self.user.id.clone()
+    }
+    fn params(&self) -> serde_json::Value {
+        json!({"timeout_secs": self.timeout.as_secs()})
+    }
+    fn idempotent(&self) -> bool {
+        true
+    }
+
+    async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
+        let m = match mailbox(cx, &self.user).await? {
+            Ok(m) => m,
+            Err(o) => return Ok(o),
+        };
+        if m.is_shared() {
+            return Ok(Observation::AlreadyDone { detail: "the mailbox is shared".into() });
+        }
+        Ok(Observation::Needed {
+            prior: json!({"RecipientTypeDetails": m.type_details}),
+            detail: format!("wait up to {} s until the {} is a shared mailbox", self.timeout.as_secs(), m.type_details),
+        })
+    }
+
+    async fn apply(&self, cx: &Cx) -> Result<String, ActionError> {
+        let exo = cx.exchange()?;
+        let start = Instant::now();
+        let mut pause = Duration::from_millis(250);
+        loop {
+            let kind = exo.get_mailbox(&self.user.upn).await?.map(|m| m.type_details);
+            match kind.as_deref() {
+                Some("SharedMailbox") => {
+                    return Ok(format!("the mailbox is shared (after {:.1} s)", start.elapsed().as_secs_f64()));
+                }
+                None => return Err(ActionError::Other(format!("{} no longer has a mailbox", self.user.upn))),
+                Some(other) => {
+                    if start.elapsed() + pause > self.timeout {
+                        return Err(ActionError::Other(format!(
+                            "the mailbox is still a {other} after {} s; licences are not removed until it is shared (run again later)",
+                            start.elapsed().as_secs()
+                        )));
+                    }
+                }
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(10));
+        }
+    }
+}
+
+pub struct HideFromGal {
+    pub user: UserRef,
+}
+
+#[async_trait]
+impl Action for HideFromGal {
+    fn action(&self) -> &'static str {
+        "hide_from_gal"
+    }
+    fn directory(&self) -> &'static str {
+        DIRECTORY
+    }
+    fn target(&self) -> Target {
+        Target { kind: "mailbox", id: self.user.id.clone(), display: self.user.upn.clone() }
+    }
+    fn subject_id(&self) -> String {
+        self.user.id.clone()
+    }
+    fn idempotent(&self) -> bool {
+        true
+    }
+
+    async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
+        let m = match mailbox(cx, &self.user).await? {
+            Ok(m) => m,
+            Err(o) => return Ok(o),
+        };
+        if m.hidden {
+            return Ok(Observation::AlreadyDone { detail: "already hidden from address lists".into() });
+        }
+        if synced(cx, &self.user, &m).await && !m.cloud_managed {
+            return Ok(Observation::Skip { reason: F10_HYBRID.into() });
+        }
+        Ok(Observation::Needed {
+            prior: json!({"HiddenFromAddressListsEnabled": false}),
+            detail: "hide from the global address list".into(),
+        })
+    }
+
+    async fn apply(&self, cx: &Cx) -> Result<String, ActionError> {
+        cx.exchange()?.set_hidden_from_gal(&self.user.upn, true).await?;
+        Ok("hidden from address lists".into())
+    }
+}
