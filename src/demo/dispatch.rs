@@ -151,10 +151,12 @@ fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[
         (["groups", _, "members"], "GET") => groups::members(st, ctx, id(1), &q, &path),
         (["groups", _, "members", _, "$ref"], "DELETE") => groups::remove_member(st, ctx, id(1), id(3)),
         (["subscribedskus"], "GET") => licences::subscribed_skus(st, ctx),
+        (["users", _, "mailboxsettings"], "GET") => super::exchange::mailbox_settings::get(st, ctx, id(1)),
+        (["users", _, "mailboxsettings"], "PATCH") => super::exchange::mailbox_settings::patch(st, ctx, id(1), body),
 
         // Known resources with a method they don't take.
         (["users"] | ["users", _] | ["groups"] | ["groups", _] | ["subscribedskus"], _)
-        | (["users", _, "revokesigninsessions" | "memberof" | "transitivememberof" | "manager" | "assignlicense" | "licensedetails"], _)
+        | (["users", _, "revokesigninsessions" | "memberof" | "transitivememberof" | "manager" | "assignlicense" | "licensedetails" | "mailboxsettings"], _)
         | (["users", _, "memberof" | "transitivememberof", "microsoft.graph.group"], _)
         | (["users", _, "manager", "$ref"], _)
         | (["groups", _, "members"], _)
@@ -165,7 +167,7 @@ fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[
             let known: &[&[&str]] = &[
                 &["users", "groups", "subscribedskus"],
                 &[],
-                &["revokesigninsessions", "memberof", "transitivememberof", "manager", "assignlicense", "licensedetails", "members"],
+                &["revokesigninsessions", "memberof", "transitivememberof", "manager", "assignlicense", "licensedetails", "members", "mailboxsettings"],
                 &["microsoft.graph.group", "$ref", ""],
             ];
             let bad = segs

@@ -15,6 +15,7 @@
 
 mod batch;
 mod dispatch;
+pub mod exchange;
 mod groups;
 pub mod ids;
 mod licences;
@@ -62,6 +63,13 @@ pub struct Knobs {
     /// If set, every password received in a `passwordProfile` is appended here, one a line, so a
     /// test can look for the canary anywhere else (logs, journal, reports).
     pub record_passwords: Option<PathBuf>,
+    /// 0 = off; every Nth operation that is an Exchange cmdlet answers Exchange's "maximum number
+    /// of concurrent requests" error (counted with the Graph operations, like `throttle_every`).
+    pub exo_busy_every: u64,
+    /// How long a conversion to a shared mailbox takes to become visible (0 = at once).
+    pub shared_delay_ms: u64,
+    /// Cmdlets the app has no Exchange role for: they answer an access-denied error.
+    pub exo_denied: Vec<String>,
 }
 
 impl Knobs {
@@ -84,6 +92,14 @@ impl Knobs {
             record_passwords: std::env::var_os("OFFBOARD_DEMO_RECORD_PASSWORDS")
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from),
+            exo_busy_every: num("OFFBOARD_DEMO_EXO_BUSY_EVERY", 0),
+            shared_delay_ms: num("OFFBOARD_DEMO_SHARED_DELAY_MS", 1500),
+            exo_denied: std::env::var("OFFBOARD_DEMO_EXO_DENY")
+                .unwrap_or_default()
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect(),
         }
     }
 }
@@ -110,6 +126,10 @@ pub struct SimStats {
     pub throttled: u64,
     pub faults: u64,
     pub token_requests: u64,
+    /// Exchange cmdlets received (also counted in `operations`).
+    pub exo_operations: u64,
+    /// Exchange cmdlets that are not `Get-*` (also counted in `writes`), even if refused.
+    pub exo_writes: u64,
 }
 
 /// Write the seeded state to `state_path` (creating parent dirs), replacing whatever was there.

@@ -21,6 +21,8 @@ pub struct State {
     pub groups: Vec<Group>,
     pub directory_roles: Vec<DirectoryRole>,
     pub skus: Vec<Sku>,
+    /// Exchange Online: mailboxes and accepted domains.
+    pub exchange: super::exchange::model::ExoState,
     pub stats: SimStats,
 }
 

@@ -240,7 +240,9 @@ pub fn seed() -> State {
     groups.append(&mut dept_groups);
     groups.append(&mut projects);
 
+    let exchange = super::exchange::model::seed(&users, super::DEMO_DOMAIN);
     State {
+        exchange,
         tenant_id: super::DEMO_TENANT_ID.into(),
         domain: super::DEMO_DOMAIN.into(),
         users,

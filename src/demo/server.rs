@@ -262,6 +262,14 @@ async fn entry(
         }
     }
 
+    if super::exchange::is_exchange_path(&path) {
+        if let Err(r) = token::check_bearer(&shared, &headers) {
+            return to_response(r);
+        }
+        let reply = super::exchange::handle(&shared, &method, &path_and_query, &headers, &bytes);
+        return finish(&shared, reply).await;
+    }
+
     let Some(rest) = path_and_query.strip_prefix("/v1.0").filter(|r| r.is_empty() || r.starts_with(['/', '?'])) else {
         let first = segs.first().copied().unwrap_or("");
         return to_response(ctx.error(400, "BadRequest", &format!("Invalid version: {first}")));
@@ -278,6 +286,11 @@ async fn entry(
     } else {
         dispatch::handle(&shared, &method, rest, &headers, &bytes)
     };
+    finish(&shared, reply).await
+}
+
+/// Persist a change, hold the answer back if asked, answer.
+async fn finish(shared: &Arc<Shared>, reply: Reply) -> Response {
     if reply.changed {
         // Serialising and writing the tenant takes milliseconds; keep it off the async workers.
         let writer = shared.clone();

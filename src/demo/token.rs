@@ -79,7 +79,10 @@ pub fn issue(shared: &Shared, tenant: &str, body: &[u8]) -> (u16, Value) {
         );
     }
     match get("scope") {
-        Some(s) if s.split(' ').any(|s| s.eq_ignore_ascii_case("https://graph.microsoft.com/.default")) => {}
+        Some(s)
+            if s.split(' ').any(|s| {
+                s.eq_ignore_ascii_case("https://graph.microsoft.com/.default") || s.eq_ignore_ascii_case(crate::exchange::EXO_SCOPE)
+            }) => {}
         Some(s) => {
             return aad_error(400, "invalid_scope", 1002012, &format!("The provided value for scope {s} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."))
         }

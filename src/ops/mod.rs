@@ -10,9 +10,11 @@
 //! |---|---|---|
 //! | (global) | `core.rs` | `phase`, `log`, `warn` |
 //! | `graph::` | `graph.rs` | `get_user` and the Entra ID writes |
+//! | `exo::` | `exo.rs` | `get_mailbox` and the Exchange Online mailbox writes |
 //! | (type) | `user.rs` | `User`, the resolved user handle, and its properties |
 
 mod core;
+mod exo;
 mod graph;
 pub mod user;
 
@@ -66,7 +68,7 @@ impl OpSpec {
 
 /// Every script function, in documentation order.
 pub fn table() -> Vec<&'static OpSpec> {
-    core::OPS.iter().chain(graph::OPS.iter()).collect()
+    core::OPS.iter().chain(graph::OPS.iter()).chain(exo::OPS.iter()).collect()
 }
 
 /// Register the whole table (and the `User` type) into `engine`, bound to `host`.

@@ -1,0 +1,530 @@
+//! The cmdlets the demo Exchange understands: parameter binding first (as PowerShell does it), then
+//! the effect on the mailboxes, with Exchange's messages for the failures an offboarding meets.
+
+use serde_json::{json, Map, Value};
+
+use super::model::{ExoState, FullAccess, Mailbox};
+use super::{binding_error, exo_error, not_found, now_ms};
+use crate::demo::model::State;
+use crate::demo::Knobs;
+
+pub struct Output {
+    pub value: Vec<Value>,
+    pub warnings: Vec<String>,
+}
+
+fn out(value: Vec<Value>) -> Result<Output, crate::demo::reply::Reply> {
+    Ok(Output { value, warnings: vec![] })
+}
+
+type R = Result<Output, crate::demo::reply::Reply>;
+
+/// Each cmdlet's parameters (canonical spelling) and the mandatory ones.
+const SPECS: &[(&str, &[&str], &[&str])] = &[
+    ("Get-Mailbox", &["Identity", "ResultSize", "RecipientTypeDetails"], &[]),
+    ("Get-MailboxStatistics", &["Identity"], &["Identity"]),
+    ("Get-Recipient", &["Identity", "ResultSize", "RecipientTypeDetails"], &[]),
+    ("Get-AcceptedDomain", &["Identity"], &[]),
+    (
+        "Set-Mailbox",
+        &[
+            "Identity",
+            "Type",
+            "HiddenFromAddressListsEnabled",
+            "ForwardingAddress",
+            "ForwardingSmtpAddress",
+            "DeliverToMailboxAndForward",
+            "IsExchangeCloudManaged",
+            "Confirm",
+        ],
+        &["Identity"],
+    ),
+    ("Get-MailboxPermission", &["Identity", "User"], &["Identity"]),
+    ("Add-MailboxPermission", &["Identity", "User", "AccessRights", "AutoMapping", "InheritanceType", "Confirm"], &["Identity", "User", "AccessRights"]),
+    ("Get-RecipientPermission", &["Identity", "Trustee", "AccessRights"], &["Identity"]),
+    ("Add-RecipientPermission", &["Identity", "Trustee", "AccessRights", "Confirm"], &["Identity", "Trustee", "AccessRights"]),
+    ("Get-MobileDevice", &["Mailbox", "Identity", "ResultSize"], &[]),
+    ("Set-CASMailbox", &["Identity", "ActiveSyncBlockedDeviceIDs", "ActiveSyncEnabled", "Confirm"], &["Identity"]),
+    ("Clear-MobileDevice", &["Identity", "AccountOnly", "Confirm"], &["Identity"]),
+    ("Remove-MobileDevice", &["Identity", "Confirm"], &["Identity"]),
+    ("Get-InboxRule", &["Mailbox", "Identity", "IncludeHidden"], &["Mailbox"]),
+    ("Remove-InboxRule", &["Identity", "Mailbox", "Confirm"], &["Identity"]),
+    ("Get-DistributionGroupMember", &["Identity", "ResultSize"], &["Identity"]),
+    ("Remove-DistributionGroupMember", &["Identity", "Member", "BypassSecurityGroupManagerCheck", "Confirm"], &["Identity", "Member"]),
+];
+
+/// Bound parameters, by canonical name.
+struct P(Map<String, Value>);
+
+impl P {
+    fn has(&self, k: &str) -> bool {
+        self.0.contains_key(k)
+    }
+    fn str(&self, k: &str) -> Result<Option<String>, crate::demo::reply::Reply> {
+        match self.0.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(other) => Err(binding_error(&format!(
+                "Cannot bind parameter '{k}'. Cannot convert the \"{other}\" value of type \"{}\" to type \"System.String\".",
+                type_name(other)
+            ))),
+        }
+    }
+    fn req(&self, k: &str) -> Result<String, crate::demo::reply::Reply> {
+        self.str(k)?.filter(|s| !s.is_empty()).ok_or_else(|| {
+            binding_error(&format!("Cannot bind argument to parameter '{k}' because it is an empty string."))
+        })
+    }
+    fn bool(&self, k: &str) -> Result<Option<bool>, crate::demo::reply::Reply> {
+        match self.0.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(other) => Err(binding_error(&format!(
+                "Cannot process argument transformation on parameter '{k}'. Cannot convert value \"{other}\" to type \"System.Boolean\". Boolean parameters accept only Boolean values and numbers, such as $True, $False, 1 or 0."
+            ))),
+        }
+    }
+    /// A multi-valued parameter: a string or an array of strings.
+    fn list(&self, k: &str) -> Result<Vec<String>, crate::demo::reply::Reply> {
+        match self.0.get(k) {
+            None | Some(Value::Null) => Ok(vec![]),
+            Some(Value::String(s)) => Ok(vec![s.clone()]),
+            Some(Value::Array(a)) if a.iter().all(Value::is_string) => Ok(a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()),
+            Some(other) => Err(binding_error(&format!("Cannot bind parameter '{k}'. Cannot convert \"{other}\" to a list of values."))),
+        }
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Bool(_) => "System.Boolean",
+        Value::Number(_) => "System.Int32",
+        Value::Array(_) => "System.Object[]",
+        Value::Object(_) => "System.Collections.Hashtable",
+        _ => "System.String",
+    }
+}
+
+fn bind(name: &str, given: &Map<String, Value>) -> Result<(&'static str, P), crate::demo::reply::Reply> {
+    let Some((canon, allowed, mandatory)) = SPECS.iter().find(|(n, _, _)| n.eq_ignore_ascii_case(name)) else {
+        return Err(exo_error(
+            400,
+            "BadRequest",
+            "System.Management.Automation.CommandNotFoundException",
+            &format!("The term '{name}' is not recognized as a name of a cmdlet, function, script file, or executable program."),
+        ));
+    };
+    let mut bound = Map::new();
+    for (k, v) in given {
+        let Some(c) = allowed.iter().find(|a| a.eq_ignore_ascii_case(k)) else {
+            return Err(binding_error(&format!("A parameter cannot be found that matches parameter name '{k}'.")));
+        };
+        bound.insert(c.to_string(), v.clone());
+    }
+    let missing: Vec<&str> = mandatory.iter().filter(|m| !bound.contains_key(**m)).copied().collect();
+    if !missing.is_empty() {
+        return Err(binding_error(&format!(
+            "Cannot process command because of one or more missing mandatory parameters: {}.",
+            missing.join(" ")
+        )));
+    }
+    Ok((canon, P(bound)))
+}
+
+/// Make due type changes visible.
+pub fn settle(exo: &mut ExoState, now: i64) {
+    for m in &mut exo.mailboxes {
+        if m.pending_at_ms.is_some_and(|at| at <= now) {
+            if let Some(t) = m.pending_type.take() {
+                m.type_details = t;
+            }
+            m.pending_at_ms = None;
+        }
+    }
+}
+
+fn mailbox_ix(st: &State, identity: &str) -> Result<usize, crate::demo::reply::Reply> {
+    st.exchange.mailboxes.iter().position(|m| m.is(identity)).ok_or_else(|| not_found(identity))
+}
+
+fn mailbox_json(m: &Mailbox) -> Value {
+    json!({
+        "Identity": m.alias,
+        "Name": m.alias,
+        "Alias": m.alias,
+        "DisplayName": m.display_name,
+        "UserPrincipalName": m.upn,
+        "PrimarySmtpAddress": m.upn,
+        "RecipientType": "UserMailbox",
+        "RecipientTypeDetails": m.type_details,
+        "HiddenFromAddressListsEnabled": m.hidden,
+        "ForwardingAddress": m.forwarding_address,
+        "ForwardingSmtpAddress": m.forwarding_smtp_address,
+        "DeliverToMailboxAndForward": m.deliver_to_mailbox_and_forward,
+        "IsDirSynced": m.dir_synced,
+        "IsExchangeCloudManaged": m.cloud_managed,
+        "ExternalDirectoryObjectId": m.user_id,
+    })
+}
+
+/// A recipient by any of its names: mailboxes, then mail-enabled groups.
+fn recipient(st: &State, identity: &str) -> Option<Value> {
+    if let Some(m) = st.exchange.mailboxes.iter().find(|m| m.is(identity)) {
+        return Some(json!({
+            "Identity": m.alias, "Name": m.alias, "DisplayName": m.display_name, "PrimarySmtpAddress": m.upn,
+            "RecipientType": "UserMailbox", "RecipientTypeDetails": m.type_details, "ExternalDirectoryObjectId": m.user_id,
+        }));
+    }
+    let g = st.groups.iter().find(|g| g.mail_enabled && group_is(g, identity))?;
+    let details = if g.is_unified() {
+        "GroupMailbox"
+    } else if g.security_enabled {
+        "MailUniversalSecurityGroup"
+    } else {
+        "MailUniversalDistributionGroup"
+    };
+    Some(json!({
+        "Identity": g.mail_nickname, "Name": g.mail_nickname, "DisplayName": g.display_name, "PrimarySmtpAddress": g.mail,
+        "RecipientType": details, "RecipientTypeDetails": details, "ExternalDirectoryObjectId": g.id,
+    }))
+}
+
+fn group_is(g: &crate::demo::model::Group, who: &str) -> bool {
+    g.id.eq_ignore_ascii_case(who)
+        || g.display_name.eq_ignore_ascii_case(who)
+        || g.mail_nickname.eq_ignore_ascii_case(who)
+        || g.mail.as_deref().is_some_and(|m| m.eq_ignore_ascii_case(who))
+}
+
+fn recipient_name(r: &Value) -> String {
+    r["Identity"].as_str().unwrap_or_default().to_string()
+}
+
+fn valid_smtp(s: &str) -> bool {
+    let a = s.strip_prefix("smtp:").or_else(|| s.strip_prefix("SMTP:")).unwrap_or(s);
+    matches!(a.split_once('@'), Some((l, d)) if !l.is_empty() && d.contains('.') && !d.starts_with('.') && !a.contains(' '))
+}
+
+fn on_prem_error(cmdlet: &str, param: &str, alias: &str) -> crate::demo::reply::Reply {
+    exo_error(
+        400,
+        "BadRequest",
+        "Microsoft.Exchange.Configuration.Tasks.TaskInvalidOperationException",
+        &format!(
+            "The operation on mailbox \"{alias}\" failed because it's out of the current user's write scope. The action '{cmdlet}', '{param}', can't be performed on the object '{alias}' because the object is being synchronized from your on-premises organization. This action should be performed on the object in your on-premises organization."
+        ),
+    )
+}
+
+pub fn run(st: &mut State, knobs: &Knobs, name: &str, given: &Map<String, Value>, _anchor: &str) -> R {
+    let (cmdlet, p) = bind(name, given)?;
+    match cmdlet {
+        "Get-Mailbox" => match p.str("Identity")? {
+            Some(id) => out(vec![mailbox_json(&st.exchange.mailboxes[mailbox_ix(st, &id)?])]),
+            None => out(st.exchange.mailboxes.iter().map(mailbox_json).collect()),
+        },
+        "Get-MailboxStatistics" => {
+            let m = &st.exchange.mailboxes[mailbox_ix(st, &p.req("Identity")?)?];
+            let gb = m.total_item_size as f64 / (1024.0 * 1024.0 * 1024.0);
+            let bytes = m.total_item_size.to_string();
+            let grouped: Vec<String> = bytes.as_bytes().rchunks(3).rev().map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+            out(vec![json!({
+                "DisplayName": m.display_name,
+                "MailboxGuid": m.user_id,
+                "TotalItemSize": format!("{gb:.3} GB ({} bytes)", grouped.join(",")),
+                "ItemCount": m.total_item_size / 75_000,
+            })])
+        }
+        "Get-Recipient" => match p.str("Identity")? {
+            Some(id) => match recipient(st, &id) {
+                Some(r) => out(vec![r]),
+                None => Err(not_found(&id)),
+            },
+            None => out(st.exchange.mailboxes.iter().filter_map(|m| recipient(st, &m.upn)).collect()),
+        },
+        "Get-AcceptedDomain" => out(st
+            .exchange
+            .accepted_domains
+            .iter()
+            .enumerate()
+            .map(|(i, d)| json!({"Identity": d, "DomainName": d, "DomainType": "Authoritative", "Default": i == 0}))
+            .collect()),
+        "Set-Mailbox" => set_mailbox(st, knobs, &p),
+        "Get-MailboxPermission" => {
+            let m = &st.exchange.mailboxes[mailbox_ix(st, &p.req("Identity")?)?];
+            let mut v = vec![
+                json!({"Identity": m.alias, "User": "NT AUTHORITY\\SELF", "AccessRights": ["FullAccess", "ReadPermission"], "IsInherited": false, "Deny": false}),
+                json!({"Identity": m.alias, "User": "EURPR04A008\\Organization Management", "AccessRights": ["FullAccess"], "IsInherited": true, "Deny": true}),
+            ];
+            v.extend(m.full_access.iter().map(|f| json!({"Identity": m.alias, "User": f.user, "AccessRights": ["FullAccess"], "IsInherited": false, "Deny": false, "InheritanceType": "All"})));
+            out(v)
+        }
+        "Add-MailboxPermission" => {
+            let ix = mailbox_ix(st, &p.req("Identity")?)?;
+            let who = p.req("User")?;
+            let rights = p.list("AccessRights")?;
+            const RIGHTS: &[&str] = &["FullAccess", "ExternalAccount", "DeleteItem", "ReadPermission", "ChangePermission", "ChangeOwner"];
+            if let Some(bad) = rights.iter().find(|r| !RIGHTS.iter().any(|x| x.eq_ignore_ascii_case(r))) {
+                return Err(binding_error(&format!("Cannot bind parameter 'AccessRights'. Cannot convert value \"{bad}\" to type \"Microsoft.Exchange.Management.RecipientTasks.MailboxRights\".")));
+            }
+            if let Some(t) = p.str("InheritanceType")? {
+                if !["None", "All", "Children", "Descendents", "SelfAndChildren"].iter().any(|x| x.eq_ignore_ascii_case(&t)) {
+                    return Err(binding_error(&format!("Cannot bind parameter 'InheritanceType'. Cannot convert value \"{t}\" to type \"System.DirectoryServices.ActiveDirectorySecurityInheritance\".")));
+                }
+            }
+            let automap = p.bool("AutoMapping")?.unwrap_or(true);
+            let Some(r) = recipient(st, &who) else {
+                return Err(exo_error(404, "NotFound", "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException", &format!("User or group \"{who}\" wasn't found. Please make sure you have typed it correctly.")));
+            };
+            let user = r["PrimarySmtpAddress"].as_str().unwrap_or_default().to_string();
+            let m = &mut st.exchange.mailboxes[ix];
+            let mut warnings = vec![];
+            if !rights.iter().any(|r| r.eq_ignore_ascii_case("FullAccess")) {
+                // Only FullAccess is modelled; the others are accepted and have no effect here.
+            } else if m.full_access.iter().any(|f| f.user.eq_ignore_ascii_case(&user)) {
+                warnings.push(format!("The appropriate access control entry is already present on the object \"{}\" for account \"{user}\".", m.alias));
+            } else {
+                m.full_access.push(FullAccess { user: user.clone(), automapping: automap });
+            }
+            let value = vec![json!({"Identity": m.alias, "User": user, "AccessRights": rights, "IsInherited": false, "Deny": false})];
+            Ok(Output { value, warnings })
+        }
+        "Get-RecipientPermission" => {
+            let m = &st.exchange.mailboxes[mailbox_ix(st, &p.req("Identity")?)?];
+            let mut v = vec![json!({"Identity": m.alias, "Trustee": "NT AUTHORITY\\SELF", "AccessControlType": "Allow", "AccessRights": ["SendAs"], "IsInherited": false})];
+            v.extend(m.send_as.iter().map(|t| json!({"Identity": m.alias, "Trustee": t, "AccessControlType": "Allow", "AccessRights": ["SendAs"], "IsInherited": false})));
+            out(v)
+        }
+        "Add-RecipientPermission" => {
+            let ix = mailbox_ix(st, &p.req("Identity")?)?;
+            let who = p.req("Trustee")?;
+            let rights = p.list("AccessRights")?;
+            if rights.len() != 1 || !rights[0].eq_ignore_ascii_case("SendAs") {
+                return Err(binding_error(&format!("Cannot bind parameter 'AccessRights'. Cannot convert value \"{}\" to type \"Microsoft.Exchange.Management.RecipientTasks.RecipientAccessRight\".", rights.join(","))));
+            }
+            let Some(r) = recipient(st, &who) else { return Err(not_found(&who)) };
+            let trustee = r["PrimarySmtpAddress"].as_str().unwrap_or_default().to_string();
+            let m = &mut st.exchange.mailboxes[ix];
+            let mut warnings = vec![];
+            if m.send_as.iter().any(|t| t.eq_ignore_ascii_case(&trustee)) {
+                warnings.push(format!("The recipient '{trustee}' already has the 'SendAs' permission on '{}'.", m.alias));
+            } else {
+                m.send_as.push(trustee.clone());
+            }
+            let value = vec![json!({"Identity": m.alias, "Trustee": trustee, "AccessControlType": "Allow", "AccessRights": ["SendAs"], "IsInherited": false})];
+            Ok(Output { value, warnings })
+        }
+        "Get-MobileDevice" => {
+            let list = |m: &Mailbox| -> Vec<Value> {
+                m.devices
+                    .iter()
+                    .map(|d| {
+                        let state = if m.blocked_device_ids.iter().any(|b| b == &d.device_id) { "Blocked" } else { "Allowed" };
+                        json!({
+                            "Identity": m.device_identity(d), "DeviceId": d.device_id, "DeviceType": d.device_type,
+                            "FriendlyName": d.friendly_name, "DeviceModel": d.model, "DeviceOS": d.os, "ClientType": "EAS",
+                            "DeviceAccessState": state, "DeviceWipeStatus": if d.wipe_requested { "WipePending" } else { "" },
+                        })
+                    })
+                    .collect()
+            };
+            let mut v: Vec<Value> = match p.str("Mailbox")? {
+                Some(mb) => list(&st.exchange.mailboxes[mailbox_ix(st, &mb)?]),
+                None => st.exchange.mailboxes.iter().flat_map(list).collect(),
+            };
+            if let Some(id) = p.str("Identity")? {
+                v.retain(|d| d["Identity"] == id.as_str());
+                if v.is_empty() {
+                    return Err(not_found(&id));
+                }
+            }
+            out(v)
+        }
+        "Set-CASMailbox" => {
+            let ix = mailbox_ix(st, &p.req("Identity")?)?;
+            if let Some(v) = p.0.get("ActiveSyncBlockedDeviceIDs") {
+                let m = &mut st.exchange.mailboxes[ix];
+                let as_list = |v: Option<&Value>| -> Vec<String> {
+                    match v {
+                        Some(Value::String(s)) => vec![s.clone()],
+                        Some(Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+                        _ => vec![],
+                    }
+                };
+                match v {
+                    Value::Object(h) if h.get("@odata.type").and_then(Value::as_str) == Some("#Exchange.GenericHashTable") => {
+                        for id in as_list(h.get("add")) {
+                            if !m.blocked_device_ids.contains(&id) {
+                                m.blocked_device_ids.push(id);
+                            }
+                        }
+                        let remove = as_list(h.get("remove"));
+                        m.blocked_device_ids.retain(|b| !remove.contains(b));
+                    }
+                    Value::Array(_) | Value::String(_) => m.blocked_device_ids = as_list(Some(v)),
+                    Value::Null => m.blocked_device_ids.clear(),
+                    other => {
+                        return Err(binding_error(&format!("Cannot process argument transformation on parameter 'ActiveSyncBlockedDeviceIDs'. Cannot convert value \"{other}\" to type \"Microsoft.Exchange.Data.MultiValuedProperty`1[System.String]\". A hashtable needs \"@odata.type\": \"#Exchange.GenericHashTable\".")));
+                    }
+                }
+            }
+            out(vec![])
+        }
+        "Clear-MobileDevice" | "Remove-MobileDevice" => {
+            let id = p.req("Identity")?;
+            let found = st.exchange.mailboxes.iter().enumerate().find_map(|(mi, m)| {
+                m.devices.iter().position(|d| m.device_identity(d).eq_ignore_ascii_case(&id)).map(|di| (mi, di))
+            });
+            let Some((mi, di)) = found else { return Err(not_found(&id)) };
+            let m = &mut st.exchange.mailboxes[mi];
+            if cmdlet == "Clear-MobileDevice" {
+                if m.type_details == "SharedMailbox" {
+                    return Err(exo_error(400, "BadRequest", "Microsoft.Exchange.Management.Tasks.InvalidOperationException", &format!("The device '{id}' can't be wiped because mailbox '{}' is a shared mailbox. Remote wipe requires a user mailbox.", m.alias)));
+                }
+                m.devices[di].wipe_requested = true;
+            } else {
+                m.devices.remove(di);
+            }
+            out(vec![])
+        }
+        "Get-InboxRule" => {
+            let m = &st.exchange.mailboxes[mailbox_ix(st, &p.req("Mailbox")?)?];
+            let hidden = p.bool("IncludeHidden")?.unwrap_or(false) || (p.has("IncludeHidden") && p.0["IncludeHidden"].is_null());
+            let mut v: Vec<Value> = m
+                .rules
+                .iter()
+                .filter(|r| hidden || !r.hidden)
+                .enumerate()
+                .map(|(i, r)| {
+                    json!({
+                        "Identity": m.rule_identity(r), "Name": r.name, "Enabled": r.enabled, "Priority": i + 1,
+                        "Description": r.description, "ForwardTo": r.forward_to, "RedirectTo": r.redirect_to,
+                        "MailboxOwnerId": m.alias, "RuleIdentity": r.id.to_string(),
+                    })
+                })
+                .collect();
+            if let Some(id) = p.str("Identity")? {
+                v.retain(|r| r["Identity"] == id.as_str() || r["Name"] == id.as_str());
+                if v.is_empty() {
+                    return Err(not_found(&id));
+                }
+            }
+            out(v)
+        }
+        "Remove-InboxRule" => {
+            let id = p.req("Identity")?;
+            let found = st.exchange.mailboxes.iter().enumerate().find_map(|(mi, m)| {
+                m.rules.iter().position(|r| m.rule_identity(r).eq_ignore_ascii_case(&id)).map(|ri| (mi, ri))
+            });
+            let Some((mi, ri)) = found else { return Err(not_found(&id)) };
+            st.exchange.mailboxes[mi].rules.remove(ri);
+            out(vec![])
+        }
+        "Get-DistributionGroupMember" => {
+            let id = p.req("Identity")?;
+            let g = st.groups.iter().find(|g| g.mail_enabled && !g.is_unified() && group_is(g, &id)).ok_or_else(|| not_found(&id))?;
+            let members = g.members.clone();
+            out(members.iter().filter_map(|m| recipient(st, m)).collect())
+        }
+        "Remove-DistributionGroupMember" => {
+            let id = p.req("Identity")?;
+            let who = p.req("Member")?;
+            let gi = st.groups.iter().position(|g| g.mail_enabled && !g.is_unified() && group_is(g, &id)).ok_or_else(|| not_found(&id))?;
+            let Some(r) = recipient(st, &who) else { return Err(not_found(&who)) };
+            let member_id = r["ExternalDirectoryObjectId"].as_str().unwrap_or_default().to_string();
+            let g = &st.groups[gi];
+            if g.is_synced() {
+                return Err(on_prem_error("Remove-DistributionGroupMember", "Members", &g.mail_nickname));
+            }
+            if g.security_enabled && p.bool("BypassSecurityGroupManagerCheck")? != Some(true) {
+                return Err(exo_error(403, "Forbidden", "Microsoft.Exchange.Management.Tasks.OperationRequiresGroupManagerException", &format!("You don't have sufficient permissions. This operation can only be performed by a manager of the group \"{}\".", g.display_name)));
+            }
+            let Some(pos) = g.members.iter().position(|m| m.eq_ignore_ascii_case(&member_id)) else {
+                return Err(exo_error(400, "BadRequest", "Microsoft.Exchange.Management.Tasks.MemberNotFoundException", &format!("The recipient \"{}\" isn't a member of the group \"{}\".", recipient_name(&r), g.display_name)));
+            };
+            st.groups[gi].members.remove(pos);
+            out(vec![])
+        }
+        other => Err(binding_error(&format!("The demo tenant has no implementation of '{other}'."))),
+    }
+}
+
+fn set_mailbox(st: &mut State, knobs: &Knobs, p: &P) -> R {
+    let ix = mailbox_ix(st, &p.req("Identity")?)?;
+    // Bind and resolve everything before changing anything: a cmdlet fails as a whole.
+    let kind = match p.str("Type")? {
+        None => None,
+        Some(t) => match t.to_ascii_lowercase().as_str() {
+            "shared" => Some("SharedMailbox"),
+            "regular" => Some("UserMailbox"),
+            "room" => Some("RoomMailbox"),
+            "equipment" => Some("EquipmentMailbox"),
+            _ => {
+                return Err(binding_error(&format!(
+                    "Cannot process argument transformation on parameter 'Type'. Cannot convert value \"{t}\" to type \"Microsoft.Exchange.Management.RecipientTasks.ConvertibleMailboxSubType\". Error: \"Unable to match the identifier name {t} to a valid enumerator name. Specify one of the following enumerator names and try again: Regular, Room, Equipment, Shared\""
+                )))
+            }
+        },
+    };
+    let hidden = p.bool("HiddenFromAddressListsEnabled")?;
+    let deliver = p.bool("DeliverToMailboxAndForward")?;
+    let cloud_managed = p.bool("IsExchangeCloudManaged")?;
+    let fwd = if p.has("ForwardingAddress") {
+        Some(match p.str("ForwardingAddress")? {
+            None => None,
+            Some(a) => Some(recipient(st, &a).map(|r| recipient_name(&r)).ok_or_else(|| not_found(&a))?),
+        })
+    } else {
+        None
+    };
+    let smtp = if p.has("ForwardingSmtpAddress") {
+        Some(match p.str("ForwardingSmtpAddress")? {
+            None => None,
+            Some(s) if valid_smtp(&s) => {
+                let a = s.strip_prefix("smtp:").or_else(|| s.strip_prefix("SMTP:")).unwrap_or(&s);
+                Some(format!("smtp:{a}"))
+            }
+            Some(s) => {
+                return Err(binding_error(&format!(
+                    "Cannot process argument transformation on parameter 'ForwardingSmtpAddress'. Cannot convert value \"{s}\" to type \"Microsoft.Exchange.Data.ProxyAddress\". Error: \"The address '{s}' is invalid.\""
+                )))
+            }
+        })
+    } else {
+        None
+    };
+    let m = &mut st.exchange.mailboxes[ix];
+    let cloud = cloud_managed.unwrap_or(m.cloud_managed);
+    if hidden.is_some() && m.dir_synced && !cloud {
+        return Err(on_prem_error("Set-Mailbox", "HiddenFromAddressListsEnabled", &m.alias));
+    }
+    let mut warnings = vec![];
+    if let Some(k) = kind {
+        let current = m.pending_type.as_deref().unwrap_or(&m.type_details);
+        if current == k {
+            warnings.push(format!("The command completed successfully but no settings of '{}' have been modified.", m.alias));
+        } else if knobs.shared_delay_ms == 0 {
+            m.type_details = k.to_string();
+        } else {
+            m.pending_type = Some(k.to_string());
+            m.pending_at_ms = Some(now_ms() + knobs.shared_delay_ms as i64);
+        }
+    }
+    if let Some(c) = cloud_managed {
+        m.cloud_managed = c;
+    }
+    if let Some(h) = hidden {
+        m.hidden = h;
+    }
+    if let Some(f) = fwd {
+        m.forwarding_address = f;
+    }
+    if let Some(s) = smtp {
+        m.forwarding_smtp_address = s;
+    }
+    if let Some(d) = deliver {
+        m.deliver_to_mailbox_and_forward = d;
+    }
+    Ok(Output { value: vec![], warnings })
+}

@@ -1,0 +1,176 @@
+//! Exchange Online's side of the demo tenant: one mailbox per user, with what an offboarding
+//! touches (type, forwarding, permissions, devices, inbox rules, automatic replies), and the
+//! accepted domains. Persisted with the rest of the tenant in the state file.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::demo::ids::*;
+use crate::demo::model::User;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ExoState {
+    pub accepted_domains: Vec<String>,
+    pub mailboxes: Vec<Mailbox>,
+    /// Numbers new rule identities.
+    pub next_rule: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Mailbox {
+    pub user_id: String,
+    pub upn: String,
+    /// The mailbox's Name/alias, which Exchange uses as its Identity.
+    pub alias: String,
+    pub display_name: String,
+    /// `UserMailbox` or `SharedMailbox`.
+    pub type_details: String,
+    /// A type change in flight: the type, and when (unix ms) it becomes visible.
+    pub pending_type: Option<String>,
+    pub pending_at_ms: Option<i64>,
+    pub total_item_size: u64,
+    pub hidden: bool,
+    pub forwarding_address: Option<String>,
+    pub forwarding_smtp_address: Option<String>,
+    pub deliver_to_mailbox_and_forward: bool,
+    pub dir_synced: bool,
+    pub cloud_managed: bool,
+    /// Explicit FullAccess grants: (trustee UPN, automapping).
+    pub full_access: Vec<FullAccess>,
+    /// Explicit SendAs trustees (UPNs).
+    pub send_as: Vec<String>,
+    pub devices: Vec<Device>,
+    pub blocked_device_ids: Vec<String>,
+    pub rules: Vec<Rule>,
+    /// Graph's `automaticRepliesSetting`, as last written.
+    pub auto_replies: Value,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct FullAccess {
+    pub user: String,
+    pub automapping: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Device {
+    pub device_id: String,
+    pub device_type: String,
+    pub friendly_name: String,
+    pub model: String,
+    pub os: String,
+    pub wipe_requested: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Rule {
+    pub id: u64,
+    pub name: String,
+    pub enabled: bool,
+    pub description: String,
+    pub forward_to: Vec<String>,
+    pub redirect_to: Vec<String>,
+    /// Shown only with `-IncludeHidden` (the system rules).
+    pub hidden: bool,
+}
+
+impl Mailbox {
+    pub fn device_identity(&self, d: &Device) -> String {
+        format!("{}\\ExchangeActiveSyncDevices\\{}\u{a7}{}", self.alias, d.device_type, d.device_id)
+    }
+    pub fn rule_identity(&self, r: &Rule) -> String {
+        format!("{}\\{}", self.alias, r.id)
+    }
+    pub fn is(&self, who: &str) -> bool {
+        [&self.upn, &self.alias, &self.user_id, &self.display_name].iter().any(|x| x.eq_ignore_ascii_case(who))
+    }
+}
+
+pub fn disabled_replies() -> Value {
+    json!({
+        "status": "disabled",
+        "externalAudience": "all",
+        "internalReplyMessage": "",
+        "externalReplyMessage": "",
+        "scheduledStartDateTime": {"dateTime": "2026-01-01T00:00:00.0000000", "timeZone": "UTC"},
+        "scheduledEndDateTime": {"dateTime": "2026-01-02T00:00:00.0000000", "timeZone": "UTC"},
+    })
+}
+
+fn system_rules(next: &mut u64) -> Vec<Rule> {
+    let mut rule = |name: &str| {
+        *next += 1;
+        Rule { id: *next, name: name.into(), enabled: true, hidden: true, ..Rule::default() }
+    };
+    vec![rule("Junk E-Mail Rule"), rule("Microsoft.Exchange.OOF.KnownSenders.Rule"), rule("Microsoft.Exchange.OOF.AllExternalSenders.Rule")]
+}
+
+const GB: u64 = 1024 * 1024 * 1024;
+
+/// A mailbox for every user: the named ones with what the tests need.
+pub fn seed(users: &[User], domain: &str) -> ExoState {
+    let mut next = 0u64;
+    let mut mailboxes = Vec::with_capacity(users.len());
+    for (i, u) in users.iter().enumerate() {
+        let alias = u.user_principal_name.split('@').next().unwrap_or_default().to_string();
+        let mut m = Mailbox {
+            user_id: u.id.clone(),
+            upn: u.user_principal_name.clone(),
+            alias,
+            display_name: u.display_name.clone().unwrap_or_default(),
+            type_details: "UserMailbox".into(),
+            total_item_size: (i as u64 % 17 + 1) * 137 * 1024 * 1024,
+            dir_synced: u.is_synced(),
+            rules: system_rules(&mut next),
+            auto_replies: disabled_replies(),
+            ..Mailbox::default()
+        };
+        if u.id == LEAVER_CLOUD_ID {
+            m.total_item_size = 3 * GB + 456 * 1024 * 1024;
+            m.forwarding_smtp_address = Some("smtp:lee.cloud@gmail.example".into());
+            m.deliver_to_mailbox_and_forward = true;
+            m.devices = vec![
+                Device {
+                    device_id: "ApplF17XK2Q1N3P4".into(),
+                    device_type: "iPhone".into(),
+                    friendly_name: "Lee's iPhone".into(),
+                    model: "iPhone15,2".into(),
+                    os: "iOS 17.5".into(),
+                    wipe_requested: false,
+                },
+                Device {
+                    device_id: "androidc1873361249".into(),
+                    device_type: "Android".into(),
+                    friendly_name: "Pixel 8".into(),
+                    model: "Pixel 8".into(),
+                    os: "Android 14".into(),
+                    wipe_requested: false,
+                },
+            ];
+            next += 1;
+            m.rules.push(Rule {
+                id: next,
+                name: "Copy invoices home".into(),
+                enabled: true,
+                description: "If the message includes 'invoice' in the subject, forward to lee.cloud@gmail.example".into(),
+                forward_to: vec!["lee.cloud@gmail.example".into()],
+                ..Rule::default()
+            });
+        }
+        if u.id == LEAVER_SYNCED_ID {
+            // Over 49 GB: converting it warns that a shared mailbox this big needs a licence.
+            m.total_item_size = 50 * GB + 300 * 1024 * 1024;
+        }
+        mailboxes.push(m);
+    }
+    ExoState {
+        accepted_domains: vec![domain.to_string(), "contoso.onmicrosoft.com".into()],
+        mailboxes,
+        next_rule: next,
+    }
+}
