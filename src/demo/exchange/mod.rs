@@ -180,7 +180,7 @@ pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// `UPN:<mailbox>` or `APP:SystemMailbox{...}@<tenant>`; anything else is refused like Exchange
+/// `UPN:<user@domain>` or `APP:SystemMailbox{...}@<tenant>`; anything else is refused like Exchange
 /// refuses a routing hint it cannot use.
 fn check_anchor(st: &super::model::State, anchor: &str) -> Result<(), Reply> {
     let bad = || {
@@ -189,8 +189,10 @@ fn check_anchor(st: &super::model::State, anchor: &str) -> Result<(), Reply> {
             json!({"error": {"code": "ErrorIncorrectRoutingHint", "message": format!("The x-anchormailbox header value '{anchor}' is not a valid routing hint.")}}),
         ))
     };
+    // A UPN hint for a user with no mailbox still routes (to the tenant's default): the cmdlet
+    // then reports the missing object itself, which is what a client needs to see.
     if let Some(upn) = anchor.strip_prefix("UPN:") {
-        return if st.exchange.mailboxes.iter().any(|m| m.upn.eq_ignore_ascii_case(upn)) { Ok(()) } else { bad() };
+        return if upn.split_once('@').is_some_and(|(l, d)| !l.is_empty() && !d.is_empty()) { Ok(()) } else { bad() };
     }
     if let Some(rest) = anchor.strip_prefix("APP:").and_then(|a| a.strip_prefix(SYSTEM_ANCHOR)) {
         return if rest.eq_ignore_ascii_case(&st.tenant_id) || rest.eq_ignore_ascii_case(&st.domain) { Ok(()) } else { bad() };
