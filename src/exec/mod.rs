@@ -53,10 +53,18 @@ pub enum Observation {
 pub enum ActionError {
     #[error("{0}")]
     Graph(#[from] GraphError),
+    /// Boxed: an Exchange error carries a Graph transport error inside and would double the size
+    /// of every `Result` an action returns.
     #[error("{0}")]
-    Exchange(#[from] crate::exchange::ExoError),
+    Exchange(Box<crate::exchange::ExoError>),
     #[error("{0}")]
     Other(String),
+}
+
+impl From<crate::exchange::ExoError> for ActionError {
+    fn from(e: crate::exchange::ExoError) -> Self {
+        ActionError::Exchange(Box::new(e))
+    }
 }
 
 impl ActionError {
