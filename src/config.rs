@@ -105,6 +105,10 @@ pub struct GraphSettings {
     pub retry_base_ms: Option<u64>,
     #[serde(default)]
     pub batching: Option<bool>,
+    /// Exchange Online endpoint (same app registration and token URL); default
+    /// `https://outlook.office365.com`.
+    #[serde(default)]
+    pub exchange_url: Option<String>,
 }
 
 impl GraphSettings {

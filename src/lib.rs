@@ -15,6 +15,7 @@
 //! | [`engine`] | [`engine::build_engine`], the one place the hardened Rhai engine is built; the import sandbox |
 //! | [`exec`] | actions, phases, the executor (observe → intent → write → outcome), the host and the run report |
 //! | [`entra`] | the Entra ID provider trait, its Graph implementation, and one action per primitive |
+//! | [`exchange`] | the Exchange Online provider trait, its InvokeCommand implementation, and one action per mailbox primitive |
 //! | [`graph`] | our typed Microsoft Graph client: token cache, bounded retries, `$batch` coalescing, paging |
 //! | [`journal`] | the [`journal::Journal`] trait and its SQLite implementation: runs, steps, prior state, locks |
 //! | [`demo`] | the simulated Microsoft 365 tenant served on loopback, for the demo and the tests |

@@ -314,3 +314,35 @@ fn plan_sends_no_exchange_write_and_names_what_belongs_on_premises() {
     assert_eq!(stats["writes"], 0);
     assert_eq!(h.mailbox(SYNCED)["typeDetails"], "UserMailbox");
 }
+
+#[test]
+fn scripts_read_the_mailbox_and_options_are_checked() {
+    let h = Home::new(&[]);
+    let script = h.dir.path().join("read.rhai");
+    std::fs::write(
+        &script,
+        r#"
+let u = graph::get_user(USER);
+let m = exo::get_mailbox(u);
+log(`type=${m.type} devices=${m.devices.len()} rules=${m.rules.len()} fwd=${m.forwarding_smtp} keep=${m.keep_copy} gb=${m.size_bytes / 1073741824}`);
+log(`first=${m.devices[0].device_id} rule=${m.rules[0].name} full=${m.full_access.len()}`);
+"#,
+    )
+    .expect("script");
+    let o = h.run(&["plan", script.to_str().expect("path"), "--user", LEAVER, "--json"]);
+    assert_eq!(o.code, 0, "{}\n{}", o.stdout, o.stderr);
+    let msgs = o.json()["messages"].clone();
+    assert_eq!(
+        msgs,
+        serde_json::json!([
+            "type=UserMailbox devices=2 rules=1 fwd=smtp:lee.cloud@gmail.example keep=true gb=3",
+            "first=ApplF17XK2Q1N3P4 rule=Copy invoices home full=0"
+        ])
+    );
+
+    let bad = h.dir.path().join("typo.rhai");
+    std::fs::write(&bad, "let u = graph::get_user(USER);\nexo::grant_mailbox_permission(u, \"manager@contoso.test\", #{ acess: \"full\" });\n").expect("script");
+    let o = h.run(&["plan", bad.to_str().expect("path"), "--user", LEAVER, "--json"]);
+    assert_eq!(o.code, 3, "{}\n{}", o.stdout, o.stderr);
+    assert!(o.stdout.contains("unknown option 'acess'"), "{}", o.stdout);
+}

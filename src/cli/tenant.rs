@@ -70,7 +70,7 @@ impl Connection {
         if let Some(b) = g.batching {
             graph.batching = b;
         }
-        let exchange = Some((exchange_config(&graph, crate::exchange::EXO_BASE_URL.to_string()), g.tenant_id.clone()));
+        let exchange = Some((exchange_config(&graph, g.exchange_url.clone().unwrap_or_else(|| crate::exchange::EXO_BASE_URL.to_string())), g.tenant_id.clone()));
         Ok(Connection { tenant: name.to_string(), graph, exchange, demo: None })
     }
 

@@ -26,7 +26,7 @@ use serde_json::{json, Value};
 use crate::graph::retry::{decide, error_code, OpState, Step};
 use crate::graph::stats::Recorder;
 use crate::graph::transport::{authorize, Attempt, Transport};
-use crate::graph::{path_segment, same_origin_suffix, GraphConfig, GraphError, GraphRequest, GraphStats};
+use crate::graph::{check_urls, path_segment, same_origin_suffix, GraphConfig, GraphError, GraphRequest, GraphStats};
 pub use model::{InboxRule, Mailbox, MobileDevice, Permission, Recipient};
 
 /// The token scope of the Exchange Online admin API.
@@ -170,12 +170,7 @@ impl InvokeCommandExchange {
     }
 
     pub fn client(cfg: GraphConfig, tenant_id: impl Into<String>, page_size: u32) -> Result<Self, GraphError> {
-        for (what, u) in [("Exchange base_url", &cfg.base_url), ("token_url", &cfg.token_url)] {
-            let ok = url::Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "http" | "https") && p.has_host());
-            if !ok {
-                return Err(GraphError::Protocol { message: format!("{what} {u:?} is not an http(s) URL") });
-            }
-        }
+        check_urls(&cfg)?;
         Ok(InvokeCommandExchange { t: Arc::new(Transport::new(cfg)?), tenant_id: tenant_id.into(), page_size: page_size.max(1) })
     }
 

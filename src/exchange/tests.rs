@@ -237,3 +237,21 @@ async fn conversion_becomes_visible_after_the_configured_delay() {
     let e = exo.wipe_device(LEAVER, &d[0].identity).await.expect_err("shared");
     assert!(e.to_string().contains("is a shared mailbox"), "{e}");
 }
+
+#[tokio::test]
+async fn an_unclear_write_is_not_blindly_resent() {
+    let t = start(Knobs { fault_every: 1, ..Knobs::default() }).await;
+    let mut cfg = t.cfg();
+    cfg.max_retries = 2;
+    let exo = InvokeCommandExchange::client(cfg, DEMO_TENANT_ID, 1000).expect("client");
+    // Add-RecipientPermission answered 503: it may have run, so it is sent once and reported as
+    // "maybe applied" (the executor then reads back instead of re-sending).
+    let e = exo.add_send_as(LEAVER, MANAGER_UPN).await.expect_err("503");
+    assert!(e.maybe_applied(), "{e:?}");
+    assert!(crate::exec::ActionError::from(e).maybe_applied());
+    assert_eq!(t.server.stats().exo_writes, 1);
+    // Set-Mailbox sets a value: safe to re-send, so it is retried up to the budget.
+    let e = exo.set_hidden_from_gal(LEAVER, true).await.expect_err("still 503");
+    assert!(e.to_string().contains("gave up after 3 attempt(s)"), "{e}");
+    assert_eq!(t.server.stats().exo_writes, 1 + 3);
+}

@@ -110,12 +110,7 @@ impl std::fmt::Debug for GraphClient {
 
 impl GraphClient {
     pub fn new(cfg: GraphConfig) -> Result<Self, GraphError> {
-        for (what, u) in [("base_url", &cfg.base_url), ("token_url", &cfg.token_url)] {
-            let ok = url::Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "http" | "https") && p.has_host());
-            if !ok {
-                return Err(GraphError::Protocol { message: format!("{what} {u:?} is not an http(s) URL") });
-            }
-        }
+        check_urls(&cfg)?;
         let t = Arc::new(Transport::new(cfg)?);
         Ok(GraphClient { inner: Arc::new(Inner { t, batcher: OnceLock::new() }) })
     }
@@ -213,6 +208,17 @@ impl GraphClient {
             }
         }
     }
+}
+
+/// Both URLs of a configuration must be http(s) URLs with a host (also used by the Exchange client).
+pub(crate) fn check_urls(cfg: &GraphConfig) -> Result<(), GraphError> {
+    for (what, u) in [("base_url", &cfg.base_url), ("token_url", &cfg.token_url)] {
+        let ok = url::Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "http" | "https") && p.has_host());
+        if !ok {
+            return Err(GraphError::Protocol { message: format!("{what} {u:?} is not an http(s) URL") });
+        }
+    }
+    Ok(())
 }
 
 /// Check that `link` is under `base` (scheme, host, port, path prefix; no credentials) and

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use rhai::{Array, Dynamic, EvalAltResult, Map, Module, NativeCallContext, Position};
 
-use super::graph::{declare, map_str, opt_bool, user_ref};
+use super::graph::{declare, map_str, opt_bool, register_user_write, user_ref};
 use super::user::User;
 use super::{check, ctx_pos, registration, script_error, Access, OpSpec};
 use crate::exchange::actions::{
@@ -315,15 +315,6 @@ fn opt_string(m: &Map, key: &str, pos: Position) -> Result<Option<String>, Box<E
             .map(Some)
             .map_err(|t| script_error("invalid_argument", format!("option '{key}' must be a string, not {t}"), pos)),
     }
-}
-
-fn register_user_write(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec, make: fn(crate::entra::actions::UserRef) -> Box<dyn Action>) {
-    let host = host.clone();
-    registration(spec).set_into_module(m, move |ctx: NativeCallContext, user: User| {
-        let pos = ctx_pos(&ctx);
-        check(&host, spec, pos)?;
-        declare(&host, pos, make(user_ref(&user)))
-    });
 }
 
 fn register_get_mailbox(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {

@@ -260,7 +260,7 @@ pub(super) fn user_ref(u: &User) -> UserRef {
     UserRef { id: u.0.id.clone(), upn: u.0.upn.clone() }
 }
 
-fn register_user_write(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec, make: fn(UserRef) -> Box<dyn Action>) {
+pub(super) fn register_user_write(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec, make: fn(UserRef) -> Box<dyn Action>) {
     let host = host.clone();
     registration(spec).set_into_module(m, move |ctx: NativeCallContext, user: User| {
         let pos = ctx_pos(&ctx);
