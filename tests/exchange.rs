@@ -346,3 +346,21 @@ log(`first=${m.devices[0].device_id} rule=${m.rules[0].name} full=${m.full_acces
     assert_eq!(o.code, 3, "{}\n{}", o.stdout, o.stderr);
     assert!(o.stdout.contains("unknown option 'acess'"), "{}", o.stdout);
 }
+
+#[test]
+fn a_failed_conversion_is_not_waited_for_and_keeps_every_licence() {
+    let h = Home::new(&[("OFFBOARD_DEMO_EXO_DENY", "Set-Mailbox")]);
+    let began = std::time::Instant::now();
+    let o = h.apply(LEAVER, &[]);
+    let r = o.json();
+    assert_eq!((o.code, r["status"].as_str()), (1, Some("aborted")), "{r:#}");
+    assert_eq!(step(&r, "convert_to_shared_mailbox", LEAVER)["status"], "failed");
+    let wait = step(&r, "wait_for_shared_mailbox", LEAVER);
+    assert_eq!(wait["status"], "failed");
+    assert!(wait["detail"].as_str().expect("d").contains("no conversion to shared was sent"), "{wait:#}");
+    assert!(began.elapsed() < std::time::Duration::from_secs(60), "failed fast, not after the 300 s wait");
+    assert!(steps_of(&r, "remove_license").is_empty());
+    // Devices and rules (other cmdlets) were still done.
+    assert!(steps_of(&r, "remove_mobile_device").iter().all(|s| s["status"] == "done"));
+    assert_eq!(h.mailbox(LEAVER)["typeDetails"], "UserMailbox");
+}

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::{mailbox, synced, DIRECTORY};
-use crate::entra::actions::UserRef;
+use crate::entra::actions::{last_landed, UserRef};
 use crate::exec::{Action, ActionError, Cx, Observation, Target};
 
 /// 49 GB: shared mailboxes over 50 GB need a licence.
@@ -127,6 +127,13 @@ impl Action for WaitForShared {
     }
 
     async fn apply(&self, cx: &Cx) -> Result<String, ActionError> {
+        // Waiting only makes sense for a conversion that was sent (by this run or an earlier one).
+        // If it failed or was never asked for, say so now instead of polling until the timeout.
+        if last_landed(cx, &self.user.id, "convert_to_shared_mailbox")?.is_none() {
+            return Err(ActionError::Other(
+                "the mailbox is not shared and no conversion to shared was sent (or it failed); licences are kept: convert it, then run again".into(),
+            ));
+        }
         let exo = cx.exchange()?;
         let start = Instant::now();
         let mut pause = Duration::from_millis(250);
