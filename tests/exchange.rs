@@ -313,6 +313,15 @@ fn plan_sends_no_exchange_write_and_names_what_belongs_on_premises() {
     assert_eq!(stats["exo_writes"], 0);
     assert_eq!(stats["writes"], 0);
     assert_eq!(h.mailbox(SYNCED)["typeDetails"], "UserMailbox");
+
+    // Applied, the final report still carries both warnings.
+    let o = h.apply(SYNCED, &[]);
+    let r = o.json();
+    assert_eq!(r["status"], "succeeded", "{r:#}");
+    let convert = step(&r, "convert_to_shared_mailbox", SYNCED);
+    assert_eq!(convert["status"], "done");
+    let detail = convert["detail"].as_str().expect("detail");
+    assert!(detail.contains("Set-RemoteMailbox") && detail.contains("at least 49 GB"), "{detail}");
 }
 
 #[test]

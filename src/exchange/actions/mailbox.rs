@@ -16,6 +16,7 @@ use serde_json::json;
 
 use super::{mailbox, synced, DIRECTORY};
 use crate::entra::actions::{last_landed, UserRef};
+use crate::exchange::Mailbox;
 use crate::exec::{Action, ActionError, Cx, Observation, Target};
 
 /// 49 GB: shared mailboxes over 50 GB need a licence.
@@ -62,26 +63,39 @@ impl Action for ConvertToShared {
         if m.is_shared() {
             return Ok(Observation::AlreadyDone { detail: "already a shared mailbox".into() });
         }
-        let size = cx.exchange()?.mailbox_size(&self.user.upn).await?;
-        let mut detail = format!("convert the {} to a shared mailbox", m.type_details);
-        if let Some(b) = size {
-            detail.push_str(&format!(" ({})", gb(b)));
-            if b >= LARGE_MAILBOX_BYTES {
-                detail.push_str(&format!(
-                    "; warning: {} is at least 49 GB: a shared mailbox over 50 GB still needs an Exchange Online Plan 2 licence, keep one",
-                    gb(b)
-                ));
-            }
-        }
-        if synced(cx, &self.user, &m).await {
-            detail.push_str(&format!("; {F8_HYBRID}"));
-        }
+        let (size, notes) = self.notes(cx, &m).await?;
+        let shown = size.map(|b| format!(" ({})", gb(b))).unwrap_or_default();
+        let detail = format!("convert the {} to a shared mailbox{shown}{notes}", m.type_details);
         Ok(Observation::Needed { prior: json!({"RecipientTypeDetails": m.type_details, "TotalItemSizeBytes": size}), detail })
     }
 
     async fn apply(&self, cx: &Cx) -> Result<String, ActionError> {
-        cx.exchange()?.set_mailbox_type(&self.user.upn, "Shared").await?;
-        Ok("conversion to a shared mailbox requested".into())
+        let exo = cx.exchange()?;
+        exo.set_mailbox_type(&self.user.upn, "Shared").await?;
+        // The warnings matter most in the final report: repeat them there.
+        let notes = match exo.get_mailbox(&self.user.upn).await {
+            Ok(Some(m)) => self.notes(cx, &m).await.map(|(_, n)| n).unwrap_or_default(),
+            _ => String::new(),
+        };
+        Ok(format!("conversion to a shared mailbox requested{notes}"))
+    }
+}
+
+impl ConvertToShared {
+    /// The size, and the warnings for a large or synced mailbox (each prefixed "; ").
+    async fn notes(&self, cx: &Cx, m: &Mailbox) -> Result<(Option<u64>, String), ActionError> {
+        let size = cx.exchange()?.mailbox_size(&self.user.upn).await?;
+        let mut notes = String::new();
+        if let Some(b) = size.filter(|b| *b >= LARGE_MAILBOX_BYTES) {
+            notes.push_str(&format!(
+                "; warning: {} is at least 49 GB: a shared mailbox over 50 GB still needs an Exchange Online Plan 2 licence, keep one",
+                gb(b)
+            ));
+        }
+        if synced(cx, &self.user, m).await {
+            notes.push_str(&format!("; {F8_HYBRID}"));
+        }
+        Ok((size, notes))
     }
 }
 
