@@ -66,6 +66,7 @@ use offboard_host::demo::{self, DemoConfig, DemoServer, Knobs, SimStats, DEMO_CL
 use offboard_host::engine::EngineOptions;
 use offboard_host::entra::{CloudDirectory, GraphDirectory};
 use offboard_host::exec::host::ExecOptions;
+use offboard_host::exec::Providers;
 use offboard_host::exec::report::Report;
 use offboard_host::exec::run::{outcome_error, run_script, RunRequest, Script, DEFAULT_SCRIPT};
 use offboard_host::graph::{GraphClient, GraphConfig};
@@ -206,7 +207,7 @@ impl Bench {
             engine: EngineOptions::default(),
         };
         // run_script blocks on the runtime itself: call it from this plain thread, never a task.
-        run_script(self.rt.handle(), t.journal.clone(), cloud, req).expect("run_script")
+        run_script(self.rt.handle(), t.journal.clone(), Providers { cloud: Some(cloud) }, req).expect("run_script")
     }
 
     /// One run with a fresh client; returns its wall time and counts.
