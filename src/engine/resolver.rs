@@ -27,7 +27,12 @@ impl SandboxResolver {
     }
 
     fn refuse(path: &str, why: &str, pos: Position) -> Box<EvalAltResult> {
-        EvalAltResult::ErrorModuleNotFound(format!("{path} ({why})"), pos).into()
+        // Not `ErrorModuleNotFound`: Rhai replaces that with a bare one naming only the path
+        // (rhai src/eval/stmt.rs, `Stmt::Import`), and the reason would be lost.
+        let mut m = rhai::Map::new();
+        m.insert("code".into(), "script".into());
+        m.insert("message".into(), format!("cannot import '{path}': {why}").into());
+        EvalAltResult::ErrorRuntime(m.into(), pos).into()
     }
 
     /// The file a name refers to, if it is allowed and exists.
