@@ -35,7 +35,7 @@ pub enum Error {
     #[error("script '{name}' not found (looked for {looked})")]
     ScriptNotFound { name: String, looked: String },
 
-    #[error("{location}: {message}")]
+    #[error("{}{message}", if location.is_empty() { String::new() } else { format!("{location}: ") })]
     Script { location: String, message: String },
 
     #[error("user '{user}' was not found in tenant '{tenant}'")]
