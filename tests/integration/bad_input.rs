@@ -73,7 +73,7 @@ fn imports_are_confined_exit_3() {
 fn syntax_error_exit_3_with_location() {
     let home = Home::new();
     let path = home.write("scripts/bad.rhai", "let user = graph::get_user(USER);\nlet x = ;\n");
-    let o = refused(&home, &["run", path.to_str().unwrap(), "--user", CLOUD, "--yes"], 3, "bad.rhai:2:9");
+    refused(&home, &["run", path.to_str().unwrap(), "--user", CLOUD, "--yes"], 3, "bad.rhai:2:9");
     // Found before the tenant is contacted.
     assert!(!home.state_path().exists());
 }
