@@ -158,7 +158,9 @@ fn cmd_run(ctx: &Ctx, a: RunArgs, force_plan: bool) -> Result<u8> {
             let plan = run_script(rt.handle(), journal.clone(), providers, request(Mode::Plan))?;
             emit(ctx, &a, &plan)?;
             if let Some(e) = outcome_error(&plan) {
-                return Err(e);
+                // The report (with its error) is already on stdout: only the message goes to stderr.
+                eprintln!("error: {e}");
+                return Ok(e.exit_code());
             }
             if plan_only {
                 return Ok(0);

@@ -47,13 +47,12 @@ impl Action for ResetPassword {
                 reason: "synced from AD: the password is mastered on premises; reset it in AD".into(),
             });
         }
-        if !u.account_enabled {
-            if let Some(last) = last_landed(cx, &u.id, "reset_password")? {
-                if stamped_after(u.password_changed.as_deref(), last.intent_at) {
-                    return Ok(Observation::AlreadyDone {
-                        detail: format!("password already reset by run {} and the account is blocked", last.run_id),
-                    });
-                }
+        if let Some(last) = last_landed(cx, &u.id, "reset_password")? {
+            // Blocked since our last reset, or reading back after an unclear reply in this run.
+            if (!u.account_enabled || last.run_id == cx.run_id) && stamped_after(u.password_changed.as_deref(), last.intent_at) {
+                return Ok(Observation::AlreadyDone {
+                    detail: format!("password already reset by run {} and the account is blocked", last.run_id),
+                });
             }
         }
         Ok(Observation::Needed {
