@@ -169,7 +169,7 @@ pub fn check_script(script: &Script, opts: &CheckOptions) -> Vec<Diagnostic> {
             }
         }
     }
-    out.sort_by(|a, b| sort_key(&a.location).cmp(&sort_key(&b.location)));
+    out.sort_by_key(|d| sort_key(&d.location));
     out.dedup();
     out
 }
