@@ -83,7 +83,10 @@ pub async fn run_phase(cx: &Cx, actions: Vec<Pending>, concurrency: usize) -> Re
 
 async fn apply_one(cx: &Cx, p: &Pending) -> Outcome {
     cx.journal.record_intent(&cx.run_id, &p.step_id)?;
-    let (status, detail) = match p.action.apply(cx).await {
+    let applied = p.action.apply(cx).await;
+    // Whatever the outcome, what we read about this user may now be stale.
+    cx.cache.invalidate_user(&p.action.subject_id());
+    let (status, detail) = match applied {
         Ok(detail) => (StepStatus::Done, detail),
         Err(e) if e.maybe_applied() => reobserve(cx, p, &e).await,
         Err(e) => (StepStatus::Failed, e.to_string()),

@@ -13,6 +13,7 @@ use std::time::Instant;
 use crate::error::Error;
 use crate::exec::executor::{run_phase, Pending};
 use crate::exec::report::StepReport;
+use crate::exec::cache::ReadCache;
 use crate::exec::{Action, Cx, Providers};
 use crate::journal::{Journal, Mode, StepStatus};
 
@@ -42,6 +43,8 @@ pub struct Host {
     pub denied: Vec<String>,
     pub exec: ExecOptions,
     pub started: Instant,
+    /// Reads shared by every phase of the run.
+    pub cache: Arc<ReadCache>,
     state: Mutex<RunState>,
 }
 
@@ -95,6 +98,7 @@ impl Host {
             denied,
             exec,
             started: Instant::now(),
+            cache: Arc::default(),
             state: Mutex::new(RunState::default()),
         })
     }
@@ -108,9 +112,9 @@ impl Host {
         self.denied.iter().any(|d| d == capability || capability.starts_with(&format!("{d}.")))
     }
 
-    /// A context for one phase (fresh read cache).
+    /// A context for one phase, sharing the run's reads.
     pub fn cx(&self) -> Cx {
-        Cx::new(self.tenant.clone(), self.run_id.clone(), self.mode, self.journal.clone(), self.providers.clone())
+        Cx::new(self.tenant.clone(), self.run_id.clone(), self.mode, self.journal.clone(), self.providers.clone(), self.cache.clone())
     }
 
     pub fn message(&self, line: String) {
