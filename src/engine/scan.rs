@@ -509,6 +509,19 @@ done(s, `a, b`, "c, d")
     }
 
     #[test]
+    fn never_panics_on_truncated_input() {
+        let mut sources: Vec<&str> = crate::engine::STDLIB.iter().map(|(_, t)| *t).collect();
+        sources.push(crate::exec::run::DEFAULT_SCRIPT);
+        sources.push("fn f(| #\"x\" `${ '\\' /* \"");
+        for src in sources {
+            for (i, _) in src.char_indices() {
+                let s = scan(&src[..i]);
+                assert!(s.calls.iter().all(|c| c.line >= 1 && c.col >= 1));
+            }
+        }
+    }
+
+    #[test]
     fn open_brackets_and_unterminated_input() {
         assert_eq!(lex("phase(\"x\", || {").open_brackets(), 2);
         assert_eq!(lex("f(\")\")").open_brackets(), 0);
