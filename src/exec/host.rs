@@ -56,6 +56,8 @@ struct RunState {
     messages: Vec<String>,
     /// A provider error that ended the script (kept typed for the exit code).
     fatal: Option<Error>,
+    /// Set by the read-only REPL: every write fails with this hint before anything is declared.
+    writes_refused: Option<String>,
 }
 
 struct OpenPhase {
@@ -195,6 +197,15 @@ impl Host {
             })?;
         self.state().steps.extend(reports.iter().cloned());
         Ok(reports)
+    }
+
+    /// Refuse every write function from now on, saying `hint` (how to allow them).
+    pub fn refuse_writes(&self, hint: impl Into<String>) {
+        self.state().writes_refused = Some(hint.into());
+    }
+
+    pub fn writes_refused(&self) -> Option<String> {
+        self.state().writes_refused.clone()
     }
 
     pub fn steps(&self) -> Vec<StepReport> {
