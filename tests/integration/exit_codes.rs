@@ -14,13 +14,13 @@ fn documented() -> Vec<i32> {
         .collect()
 }
 
-/// FAULT_EVERY=4 hits every send of the (non-idempotent) password reset: the write, a read back
-/// (3 reads) and the next send are 4 operations apart, so all 3 sends get 503. The required lock
-/// phase fails: exit 1.
+/// Every send of the (non-idempotent) password reset gets a 503: read back shows it did not land,
+/// it is sent again, up to 3 times, then fails. The required lock phase fails: exit 1.
 fn one_when_a_step_fails(home: &Home) -> i32 {
     let o = home
         .cmd(["run", "default.rhai", "--user", CLOUD, "--yes", "--json"])
-        .env("OFFBOARD_DEMO_FAULT_EVERY", "4")
+        .env("OFFBOARD_DEMO_FAULT_EVERY", "1")
+        .env("OFFBOARD_DEMO_FAULT_MATCH", "passwordProfile")
         .env("OFFBOARD_DEMO_RETRY_BASE_MS", "10")
         .run();
     let r = o.json();

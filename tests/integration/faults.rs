@@ -71,12 +71,13 @@ const HANG: [(&str, &str); 3] =
 
 #[test]
 fn hanging_password_write_is_read_back_not_resent() {
-    // One call at a time, the 7th Graph operation is the reset_password PATCH: it is applied, its
-    // answer is held back past the client timeout, and the executor reads back instead of re-sending.
+    // The reset_password PATCH is applied, its answer is held back past the client timeout, and
+    // the executor reads back instead of re-sending.
     let home = Home::new();
     let pw = home.path().join("passwords.txt");
     let mut env = HANG.to_vec();
-    env.push(("OFFBOARD_DEMO_HANG_EVERY", "7"));
+    env.push(("OFFBOARD_DEMO_HANG_EVERY", "1"));
+    env.push(("OFFBOARD_DEMO_FAULT_MATCH", "passwordProfile"));
     env.push(("OFFBOARD_DEMO_RECORD_PASSWORDS", pw.to_str().unwrap()));
     let (code, r) = apply_with(&home, &env, &["--concurrency", "1"]);
     assert_eq!(code, 0, "{r:#}");
