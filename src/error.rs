@@ -2,7 +2,7 @@
 //!
 //! Each variant carries what its message needs, so the message alone tells a technician what went
 //! wrong and where (modelled on just's `Error`). The exit codes are a contract, documented in the
-//! README and tested in `tests/cli.rs`:
+//! README and tested in `tests/integration/exit_codes.rs`:
 //!
 //! | code | meaning |
 //! |---|---|
@@ -35,7 +35,7 @@ pub enum Error {
     #[error("script '{name}' not found (looked for {looked})")]
     ScriptNotFound { name: String, looked: String },
 
-    #[error("{location}: {message}")]
+    #[error("{}{message}", if location.is_empty() { String::new() } else { format!("{location}: ") })]
     Script { location: String, message: String },
 
     #[error("user '{user}' was not found in tenant '{tenant}'")]

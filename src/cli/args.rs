@@ -40,6 +40,12 @@ pub enum Command {
     Run(RunArgs),
     /// Show what a script would change for one user, without changing anything (= run --plan).
     Plan(RunArgs),
+    /// Check scripts without running them: syntax, imports, unknown functions, argument counts, denied capabilities.
+    Check(CheckArgs),
+    /// Write the script reference (Markdown) and the Rhai definition files for editors.
+    Docs(DocsArgs),
+    /// An interactive Rhai prompt bound to a tenant (read-only unless --allow-writes).
+    Repl(ReplArgs),
     /// Past runs from the journal.
     Runs {
         #[command(subcommand)]
@@ -108,4 +114,31 @@ pub enum DemoCommand {
         #[arg(long, default_value = "127.0.0.1:0")]
         addr: std::net::SocketAddr,
     },
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct CheckArgs {
+    /// Script paths, or names in the scripts folder (as `run` finds them).
+    #[arg(required = true)]
+    pub scripts: Vec<String>,
+    /// Also report functions whose capability this tenant denies (its `deny` in the configuration).
+    #[arg(long, short, env = "OFFBOARD_TENANT")]
+    pub tenant: Option<String>,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct DocsArgs {
+    /// Where to write the reference (the definition files go in DIR/definitions).
+    #[arg(long, value_name = "DIR", default_value = "docs/reference")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct ReplArgs {
+    /// The client tenant from the configuration file (the demo tenant when there is none).
+    #[arg(long, short, env = "OFFBOARD_TENANT")]
+    pub tenant: Option<String>,
+    /// Let write functions run (journalled, applied at once). Without it every write is refused.
+    #[arg(long)]
+    pub allow_writes: bool,
 }

@@ -4,7 +4,10 @@
 //! [`crate::error`]). Each subcommand is one function here; the work itself lives in the library.
 
 pub mod args;
+mod check;
+mod docs;
 mod render;
+pub mod repl;
 mod tenant;
 
 use std::io::{IsTerminal, Write};
@@ -83,6 +86,9 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<u8> {
     match command {
         Command::Run(a) => cmd_run(ctx, a, false),
         Command::Plan(a) => cmd_run(ctx, a, true),
+        Command::Check(a) => check::cmd_check(ctx, a),
+        Command::Docs(a) => docs::cmd_docs(a),
+        Command::Repl(a) => repl::cmd_repl(ctx, a),
         Command::Runs { command } => cmd_runs(ctx, command),
         Command::Demo { command } => cmd_demo(ctx, command),
     }
@@ -158,7 +164,9 @@ fn cmd_run(ctx: &Ctx, a: RunArgs, force_plan: bool) -> Result<u8> {
             let plan = run_script(rt.handle(), journal.clone(), providers, request(Mode::Plan))?;
             emit(ctx, &a, &plan)?;
             if let Some(e) = outcome_error(&plan) {
-                return Err(e);
+                // The report (with its error) is already on stdout: only the message goes to stderr.
+                eprintln!("error: {e}");
+                return Ok(e.exit_code());
             }
             if plan_only {
                 return Ok(0);

@@ -43,8 +43,15 @@ pub fn handle(shared: &Shared, method: &str, path_and_query: &str, headers: &Hea
         if write {
             st.stats.writes += 1;
         }
-        let n = st.stats.operations;
-        let nth = |every: u64| every > 0 && n % every == 0;
+        // With a match filter, only matching operations count towards the fault knobs.
+        let n = match &knobs.fault_match {
+            None => Some(st.stats.operations),
+            Some(m) => {
+                let text = format!("{method} {path_and_query} {}", String::from_utf8_lossy(body));
+                text.contains(m.as_str()).then(|| shared.matched.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1)
+            }
+        };
+        let nth = |every: u64| every > 0 && n.is_some_and(|n| n % every == 0);
         if nth(knobs.throttle_every) {
             st.stats.throttled += 1;
             let mut r = ctx.error(429, "TooManyRequests", "Please retry again later.");

@@ -60,6 +60,10 @@ pub struct Knobs {
     /// 0 = off; every Nth Graph operation is applied, then its answer is held back `hang_ms`.
     pub hang_every: u64,
     pub hang_ms: u64,
+    /// If set, the three fault knobs above apply only to operations whose `METHOD path body`
+    /// contains this text, counted among themselves (e.g. `passwordProfile` with
+    /// `hang_every = 1` holds back every password write and nothing else).
+    pub fault_match: Option<String>,
     /// If set, every password received in a `passwordProfile` is appended here, one a line, so a
     /// test can look for the canary anywhere else (logs, journal, reports).
     pub record_passwords: Option<PathBuf>,
@@ -89,6 +93,7 @@ impl Knobs {
             fault_every: num("OFFBOARD_DEMO_FAULT_EVERY", 0),
             hang_every: num("OFFBOARD_DEMO_HANG_EVERY", 0),
             hang_ms: num("OFFBOARD_DEMO_HANG_MS", 0),
+            fault_match: std::env::var("OFFBOARD_DEMO_FAULT_MATCH").ok().filter(|v| !v.is_empty()),
             record_passwords: std::env::var_os("OFFBOARD_DEMO_RECORD_PASSWORDS")
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from),

@@ -35,6 +35,8 @@ pub struct Shared {
     dirty: AtomicBool,
     generation: AtomicU64,
     written: Mutex<u64>,
+    /// Operations that matched `Knobs::fault_match` (the count the fault knobs use when it is set).
+    pub(crate) matched: AtomicU64,
 }
 
 // A panic while holding a lock must not take the simulator down for the next request; the data
@@ -109,6 +111,7 @@ impl DemoServer {
             dirty: AtomicBool::new(false),
             generation: AtomicU64::new(0),
             written: Mutex::new(0),
+            matched: AtomicU64::new(0),
         });
         let listener = tokio::net::TcpListener::bind(bind).await?;
         let mut addr = listener.local_addr()?;

@@ -7,8 +7,10 @@
 //! registered from the op table ([`crate::ops`]) when a [`Host`] is given; without one the engine
 //! can still compile and check scripts.
 
+pub mod check;
 mod errors;
 mod resolver;
+pub mod scan;
 
 pub use errors::{describe, ScriptFailure};
 pub use resolver::{SandboxResolver, STDLIB};

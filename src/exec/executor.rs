@@ -83,29 +83,52 @@ pub async fn run_phase(cx: &Cx, actions: Vec<Pending>, concurrency: usize) -> Re
 
 async fn apply_one(cx: &Cx, p: &Pending) -> Outcome {
     cx.journal.record_intent(&cx.run_id, &p.step_id)?;
-    let (status, detail) = match p.action.apply(cx).await {
-        Ok(detail) => (StepStatus::Done, detail),
-        Err(e) if e.maybe_applied() => reobserve(cx, p, &e).await,
-        Err(e) => (StepStatus::Failed, e.to_string()),
+    let mut attempt = 0;
+    let (status, detail) = loop {
+        attempt += 1;
+        let applied = p.action.apply(cx).await;
+        // Whatever the outcome, what we read about this user may now be stale.
+        cx.cache.invalidate_user(&p.action.subject_id());
+        match applied {
+            Ok(detail) => break (StepStatus::Done, detail),
+            Err(e) if e.maybe_applied() => match reobserve(cx, p, &e).await {
+                // Reading back proved the write did not land: sending it again is safe.
+                Reobserved::NotApplied(_) if attempt < MAX_SENDS => continue,
+                Reobserved::NotApplied(r) | Reobserved::Final(r) => break r,
+            },
+            Err(e) => break (StepStatus::Failed, e.to_string()),
+        }
     };
     cx.journal.record_outcome(&cx.run_id, &p.step_id, status, &detail, &Value::Null)?;
     Ok((status, detail))
 }
 
+/// How many times one write is sent at most, when reading back after an unclear reply shows it
+/// did not land.
+const MAX_SENDS: u32 = 3;
+
+enum Reobserved {
+    /// Reading back shows the write was not applied (the outcome if it is not sent again).
+    NotApplied((StepStatus, String)),
+    Final((StepStatus, String)),
+}
+
 /// After a write whose result is unknown, look again instead of guessing.
-async fn reobserve(cx: &Cx, p: &Pending, err: &ActionError) -> (StepStatus, String) {
+async fn reobserve(cx: &Cx, p: &Pending, err: &ActionError) -> Reobserved {
     let fresh = cx.fresh();
-    match p.action.observe(&fresh).await {
+    Reobserved::Final(match p.action.observe(&fresh).await {
         Ok(Observation::AlreadyDone { .. }) => {
             (StepStatus::Done, format!("confirmed by reading back after an unclear reply ({err})"))
         }
-        Ok(Observation::Needed { .. }) => (StepStatus::Failed, format!("{err}; reading back shows it was not applied")),
+        Ok(Observation::Needed { .. }) => {
+            return Reobserved::NotApplied((StepStatus::Failed, format!("{err}; reading back shows it was not applied")))
+        }
         Ok(Observation::Skip { reason }) => (StepStatus::Failed, format!("{err}; now: {reason}")),
         Err(e2) => (
             StepStatus::Failed,
             format!("{err}; it may or may not have been applied and reading back failed too ({e2}); the next run checks again"),
         ),
-    }
+    })
 }
 
 fn step_record(cx: &Cx, p: &Pending, status: StepStatus, detail: &str, prior: Value) -> StepRecord {

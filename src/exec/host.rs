@@ -13,6 +13,7 @@ use std::time::Instant;
 use crate::error::Error;
 use crate::exec::executor::{run_phase, Pending};
 use crate::exec::report::StepReport;
+use crate::exec::cache::ReadCache;
 use crate::exec::{Action, Cx, Providers};
 use crate::journal::{Journal, Mode, StepStatus};
 
@@ -42,6 +43,8 @@ pub struct Host {
     pub denied: Vec<String>,
     pub exec: ExecOptions,
     pub started: Instant,
+    /// Reads shared by every phase of the run.
+    pub cache: Arc<ReadCache>,
     state: Mutex<RunState>,
 }
 
@@ -53,6 +56,8 @@ struct RunState {
     messages: Vec<String>,
     /// A provider error that ended the script (kept typed for the exit code).
     fatal: Option<Error>,
+    /// Set by the read-only REPL: every write fails with this hint before anything is declared.
+    writes_refused: Option<String>,
 }
 
 struct OpenPhase {
@@ -93,6 +98,7 @@ impl Host {
             denied,
             exec,
             started: Instant::now(),
+            cache: Arc::default(),
             state: Mutex::new(RunState::default()),
         })
     }
@@ -106,9 +112,9 @@ impl Host {
         self.denied.iter().any(|d| d == capability || capability.starts_with(&format!("{d}.")))
     }
 
-    /// A context for one phase (fresh read cache).
+    /// A context for one phase, sharing the run's reads.
     pub fn cx(&self) -> Cx {
-        Cx::new(self.tenant.clone(), self.run_id.clone(), self.mode, self.journal.clone(), self.providers.clone())
+        Cx::new(self.tenant.clone(), self.run_id.clone(), self.mode, self.journal.clone(), self.providers.clone(), self.cache.clone())
     }
 
     pub fn message(&self, line: String) {
@@ -191,6 +197,15 @@ impl Host {
             })?;
         self.state().steps.extend(reports.iter().cloned());
         Ok(reports)
+    }
+
+    /// Refuse every write function from now on, saying `hint` (how to allow them).
+    pub fn refuse_writes(&self, hint: impl Into<String>) {
+        self.state().writes_refused = Some(hint.into());
+    }
+
+    pub fn writes_refused(&self) -> Option<String> {
+        self.state().writes_refused.clone()
     }
 
     pub fn steps(&self) -> Vec<StepReport> {

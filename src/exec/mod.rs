@@ -11,18 +11,17 @@
 //!    records the *outcome*. A write whose result is unclear (timeout, 503 to a non-idempotent
 //!    call) is re-observed rather than re-sent.
 
+pub mod cache;
 pub mod executor;
 pub mod host;
 pub mod providers;
 pub mod report;
 pub mod run;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::Value;
-use tokio::sync::OnceCell;
 
 use crate::entra::{CloudDirectory, CloudUser};
 pub use providers::Providers;
@@ -108,35 +107,33 @@ pub struct Cx {
     pub mode: Mode,
     pub journal: Arc<dyn Journal>,
     pub providers: Providers,
-    users: Mutex<HashMap<String, Arc<OnceCell<Arc<CloudUser>>>>>,
+    /// Reads shared with the run's other phases (see `cache.rs`).
+    pub cache: Arc<cache::ReadCache>,
 }
 
 impl Cx {
-    pub fn new(tenant: String, run_id: String, mode: Mode, journal: Arc<dyn Journal>, providers: Providers) -> Cx {
-        Cx { tenant, run_id, mode, journal, providers, users: Mutex::new(HashMap::new()) }
+    pub fn new(
+        tenant: String,
+        run_id: String,
+        mode: Mode,
+        journal: Arc<dyn Journal>,
+        providers: Providers,
+        cache: Arc<cache::ReadCache>,
+    ) -> Cx {
+        Cx { tenant, run_id, mode, journal, providers, cache }
     }
 
-    /// The same context with an empty read cache: used for each new phase, and to re-observe
-    /// after an unclear write.
+    /// The same context with an empty read cache: to re-observe after an unclear write.
     pub fn fresh(&self) -> Cx {
-        Cx::new(self.tenant.clone(), self.run_id.clone(), self.mode, self.journal.clone(), self.providers.clone())
+        Cx::new(self.tenant.clone(), self.run_id.clone(), self.mode, self.journal.clone(), self.providers.clone(), Default::default())
     }
 
-    /// The cloud user as it is now (read once per phase).
+    /// The cloud user as it is now (shared with other actions until one writes to this user).
     pub async fn cloud_user(&self, id: &str) -> Result<Arc<CloudUser>, ActionError> {
-        let cell = {
-            // std Mutex: held only to clone the cell, never across an await.
-            let mut map = self.users.lock().unwrap_or_else(|p| p.into_inner());
-            map.entry(id.to_ascii_lowercase()).or_default().clone()
-        };
-        cell.get_or_try_init(|| async {
-            match self.cloud()?.resolve_user(id).await? {
-                Some(u) => Ok(Arc::new(u)),
-                None => Err(ActionError::Other(format!("user {id} no longer exists in the directory"))),
-            }
-        })
-        .await
-        .cloned()
+        self.cache
+            .cloud_user(&self.providers, id)
+            .await?
+            .ok_or_else(|| ActionError::Other(format!("user {id} no longer exists in the directory")))
     }
 
     /// The cloud directory, or an error naming what is missing.

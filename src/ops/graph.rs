@@ -225,9 +225,8 @@ fn register_get_user(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
         if let Err(reason) = crate::input::validate_user(user) {
             return Err(script_error("invalid_user", format!("invalid user '{}': {reason}", user.escape_debug()), pos));
         }
-        let cloud = host.providers.cloud().map_err(|e| script_error("provider", e.to_string(), pos))?;
-        match host.rt.block_on(cloud.resolve_user(user)) {
-            Ok(Some(u)) => Ok(User(Arc::new(u))),
+        match host.rt.block_on(host.cache.cloud_user(&host.providers, user)) {
+            Ok(Some(u)) => Ok(User(u)),
             Ok(None) => Err(script_error(
                 "user_not_found",
                 format!("user '{user}' was not found in tenant '{}'", host.tenant),

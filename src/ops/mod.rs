@@ -121,6 +121,11 @@ pub(crate) fn registration(spec: &'static OpSpec) -> rhai::FuncRegistration {
 
 /// The capability check every op makes first.
 pub(crate) fn check(host: &Host, spec: &OpSpec, pos: Position) -> Result<(), Box<EvalAltResult>> {
+    if spec.access == Access::Write {
+        if let Some(hint) = host.writes_refused() {
+            return Err(script_error("read_only", format!("{} is a write; {hint}", spec.qualified()), pos));
+        }
+    }
     if host.is_denied(spec.capability) {
         return Err(script_error(
             "not_capable",
@@ -159,6 +164,8 @@ pub(crate) fn step_map(r: &StepReport) -> Map {
 pub(crate) fn ctx_pos(ctx: &NativeCallContext) -> Position {
     ctx.call_position()
 }
+
+pub mod docs;
 
 #[cfg(test)]
 mod tests;

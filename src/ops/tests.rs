@@ -43,3 +43,19 @@ fn every_op_is_documented_with_an_example_and_a_capability() {
         assert!(seen.insert((spec.qualified(), spec.params.len())), "{} declared twice", spec.qualified());
     }
 }
+
+#[test]
+fn every_user_property_is_documented() {
+    let mut engine = rhai::Engine::new();
+    super::user::register_type(&mut engine);
+    let meta: serde_json::Value = serde_json::from_str(&engine.gen_fn_metadata_to_json(false).unwrap()).unwrap();
+    let registered: BTreeSet<String> = meta["functions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["name"].as_str()?.strip_prefix("get$").map(str::to_string))
+        .collect();
+    let documented: BTreeSet<String> = super::user::PROPERTIES.iter().map(|p| p.name.to_string()).collect();
+    assert_eq!(registered, documented, "User properties and user::PROPERTIES differ");
+    assert!(super::user::PROPERTIES.iter().all(|p| !p.doc.is_empty() && !p.ty.is_empty()));
+}

@@ -112,3 +112,41 @@ pub fn register_type(engine: &mut Engine) {
         .register_fn("to_string", |u: &mut User| format!("{} <{}>", u.0.display_name, u.0.upn))
         .register_fn("to_debug", |u: &mut User| format!("User({})", u.0.upn));
 }
+
+/// One property of `User`, for the reference and the editor definitions.
+pub struct Property {
+    pub name: &'static str,
+    /// As shown in the reference; `X or ()` when the value may be missing.
+    pub ty: &'static str,
+    pub doc: &'static str,
+}
+
+/// Every property `register_type` registers, documented (a test keeps the two in step).
+pub const PROPERTIES: &[Property] = &[
+    Property { name: "id", ty: "String", doc: "Directory object id: what every write acts on." },
+    Property { name: "upn", ty: "String", doc: "User principal name, e.g. `leaver.cloud@contoso.test`." },
+    Property { name: "display_name", ty: "String", doc: "Display name." },
+    Property { name: "mail", ty: "String or ()", doc: "Primary e-mail address; `()` when the user has none." },
+    Property { name: "account_enabled", ty: "bool", doc: "Sign-in allowed, when the user was resolved." },
+    Property { name: "synced", ty: "bool", doc: "Synced from on-premises AD: AD is the source of authority and steps that belong there are skipped." },
+    Property { name: "employee_id", ty: "String or ()", doc: "Employee id; `()` when not set." },
+    Property { name: "job_title", ty: "String or ()", doc: "Job title; `()` when not set." },
+    Property { name: "department", ty: "String or ()", doc: "Department; `()` when not set." },
+    Property { name: "manager", ty: "Map or ()", doc: "`#{id, upn, display_name, mail}` of the manager; `()` when none." },
+    Property {
+        name: "groups",
+        ty: "Array",
+        doc: "One map per group: `#{id, name, kind, dynamic, synced, mail, license_group, removable, reason}`. `kind` is the group type; `removable` is false, with the `reason`, when Graph cannot change the membership (dynamic, synced, mail-enabled, distribution list); `license_group` when the group assigns licences.",
+    },
+    Property {
+        name: "licenses",
+        ty: "Array",
+        doc: "One map per licence: `#{sku_id, sku, direct, via_groups}`. `direct` when assigned to the user; `via_groups` names the groups that assign it.",
+    },
+];
+
+/// Methods of `User` besides its properties: (signature, doc).
+pub const METHODS: &[(&str, &str, &str)] = &[
+    ("to_map", "Map", "Every property as one map (for printing or serialising)."),
+    ("to_string", "String", "`Display Name <upn>`."),
+];

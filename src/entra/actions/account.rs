@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::UserRef;
-use crate::exec::{Action, ActionError, Cx, Observation, Target};
+use crate::exec::{Action, ActionError, Cx, Observation};
 
 pub struct DisableAccount {
     pub user: UserRef,
@@ -17,21 +17,7 @@ const SYNCED_NOTE: &str = "synced from AD: the next sync re-enables it unless it
 
 #[async_trait]
 impl Action for DisableAccount {
-    fn action(&self) -> &'static str {
-        "disable_account"
-    }
-    fn directory(&self) -> &'static str {
-        "cloud"
-    }
-    fn target(&self) -> Target {
-        self.user.target()
-    }
-    fn subject_id(&self) -> String {
-        self.user.id.clone()
-    }
-    fn idempotent(&self) -> bool {
-        true
-    }
+    user_action!("disable_account", idempotent = true);
 
     async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
         let u = cx.cloud_user(&self.user.id).await?;

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::UserRef;
-use crate::exec::{Action, ActionError, Cx, Observation, Target};
+use crate::exec::{Action, ActionError, Cx, Observation};
 
 pub struct RemoveManager {
     pub user: UserRef,
@@ -25,21 +25,7 @@ fn mastered_on_premises(what: &str) -> Observation {
 
 #[async_trait]
 impl Action for RemoveManager {
-    fn action(&self) -> &'static str {
-        "remove_manager"
-    }
-    fn directory(&self) -> &'static str {
-        "cloud"
-    }
-    fn target(&self) -> Target {
-        self.user.target()
-    }
-    fn subject_id(&self) -> String {
-        self.user.id.clone()
-    }
-    fn idempotent(&self) -> bool {
-        true
-    }
+    user_action!("remove_manager", idempotent = true);
 
     async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
         let u = cx.cloud_user(&self.user.id).await?;
@@ -66,21 +52,7 @@ impl Action for RemoveManager {
 
 #[async_trait]
 impl Action for ClearEmployeeId {
-    fn action(&self) -> &'static str {
-        "clear_employee_id"
-    }
-    fn directory(&self) -> &'static str {
-        "cloud"
-    }
-    fn target(&self) -> Target {
-        self.user.target()
-    }
-    fn subject_id(&self) -> String {
-        self.user.id.clone()
-    }
-    fn idempotent(&self) -> bool {
-        true
-    }
+    user_action!("clear_employee_id", idempotent = true);
 
     async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
         let u = cx.cloud_user(&self.user.id).await?;

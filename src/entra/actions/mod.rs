@@ -10,6 +10,28 @@
 //! | `remove_manager` | `attributes.rs` | `DELETE /users/{id}/manager/$ref` |
 //! | `clear_employee_id` | `attributes.rs` | `PATCH /users/{id}` employeeId=null |
 
+/// The identity methods every user-level cloud action shares: its journal name, the cloud
+/// directory, the user as target and subject, and whether a resend is harmless.
+macro_rules! user_action {
+    ($name:literal, idempotent = $idem:expr) => {
+        fn action(&self) -> &'static str {
+            $name
+        }
+        fn directory(&self) -> &'static str {
+            "cloud"
+        }
+        fn target(&self) -> crate::exec::Target {
+            self.user.target()
+        }
+        fn subject_id(&self) -> String {
+            self.user.id.clone()
+        }
+        fn idempotent(&self) -> bool {
+            $idem
+        }
+    };
+}
+
 mod account;
 mod attributes;
 mod licenses;

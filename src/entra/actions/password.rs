@@ -11,7 +11,7 @@ use rand::Rng;
 use serde_json::json;
 
 use super::{last_landed, stamped_after, UserRef};
-use crate::exec::{Action, ActionError, Cx, Observation, Target};
+use crate::exec::{Action, ActionError, Cx, Observation};
 use crate::secret::Secret;
 
 pub struct ResetPassword {
@@ -35,23 +35,9 @@ pub fn random_password() -> Secret {
 
 #[async_trait]
 impl Action for ResetPassword {
-    fn action(&self) -> &'static str {
-        "reset_password"
-    }
-    fn directory(&self) -> &'static str {
-        "cloud"
-    }
-    fn target(&self) -> Target {
-        self.user.target()
-    }
-    fn subject_id(&self) -> String {
-        self.user.id.clone()
-    }
+    user_action!("reset_password", idempotent = false);
     fn params(&self) -> serde_json::Value {
         json!({"force_change": self.force_change})
-    }
-    fn idempotent(&self) -> bool {
-        false
     }
 
     async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
@@ -61,13 +47,12 @@ impl Action for ResetPassword {
                 reason: "synced from AD: the password is mastered on premises; reset it in AD".into(),
             });
         }
-        if !u.account_enabled {
-            if let Some(last) = last_landed(cx, &u.id, "reset_password")? {
-                if stamped_after(u.password_changed.as_deref(), last.intent_at) {
-                    return Ok(Observation::AlreadyDone {
-                        detail: format!("password already reset by run {} and the account is blocked", last.run_id),
-                    });
-                }
+        if let Some(last) = last_landed(cx, &u.id, "reset_password")? {
+            // Blocked since our last reset, or reading back after an unclear reply in this run.
+            if (!u.account_enabled || last.run_id == cx.run_id) && stamped_after(u.password_changed.as_deref(), last.intent_at) {
+                return Ok(Observation::AlreadyDone {
+                    detail: format!("password already reset by run {} and the account is blocked", last.run_id),
+                });
             }
         }
         Ok(Observation::Needed {

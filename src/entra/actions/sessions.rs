@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::{last_landed, stamped_after, UserRef};
-use crate::exec::{Action, ActionError, Cx, Observation, Target};
+use crate::exec::{Action, ActionError, Cx, Observation};
 
 pub struct RevokeSessions {
     pub user: UserRef,
@@ -18,21 +18,7 @@ pub struct RevokeSessions {
 
 #[async_trait]
 impl Action for RevokeSessions {
-    fn action(&self) -> &'static str {
-        "revoke_sessions"
-    }
-    fn directory(&self) -> &'static str {
-        "cloud"
-    }
-    fn target(&self) -> Target {
-        self.user.target()
-    }
-    fn subject_id(&self) -> String {
-        self.user.id.clone()
-    }
-    fn idempotent(&self) -> bool {
-        true
-    }
+    user_action!("revoke_sessions", idempotent = true);
 
     async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
         let u = cx.cloud_user(&self.user.id).await?;

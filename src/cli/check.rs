@@ -1,0 +1,46 @@
+//! `offboard-host check <SCRIPT>...`: report a script's mistakes without running it.
+//!
+//! The work is in [`crate::engine::check`]; here the scripts are found as `run` finds them and the
+//! tenant's denials are read from the configuration. No tenant is contacted.
+
+use super::args::CheckArgs;
+use super::Ctx;
+use crate::config::Config;
+use crate::engine::check::{check_script, CheckOptions};
+use crate::error::Result;
+use crate::exec::run::Script;
+
+pub(super) fn cmd_check(ctx: &Ctx, a: CheckArgs) -> Result<u8> {
+    let config = Config::load(ctx.config_path.as_deref(), &ctx.home)?;
+    let opts = match a.tenant.as_deref() {
+        Some(name) => {
+            let (name, tenant) = config.tenant(Some(name))?;
+            CheckOptions { tenant: Some(name.to_string()), denied: tenant.deny.clone() }
+        }
+        None => CheckOptions::default(),
+    };
+    let (mut problems, mut missing) = (0usize, 0usize);
+    for spec in &a.scripts {
+        let script = match Script::load(spec, &config.scripts_dir()) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {e}");
+                missing += 1;
+                continue;
+            }
+        };
+        let found = check_script(&script, &opts);
+        if found.is_empty() {
+            println!("ok: {}", script.name);
+        }
+        for d in &found {
+            println!("{}: error: {}", d.location, d.message);
+        }
+        problems += found.len();
+    }
+    if problems > 0 {
+        eprintln!("{problems} problem(s) found");
+        return Ok(3);
+    }
+    Ok(if missing > 0 { 2 } else { 0 })
+}

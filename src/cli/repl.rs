@@ -1,0 +1,666 @@
+//! `offboard-host repl [--tenant NAME] [--allow-writes]`: a Rhai prompt bound to a tenant.
+//!
+//! The evaluation core is [`Repl`]: one engine built by [`build_engine`] around a [`Host`] with no
+//! user (`USER` is empty), a [`Scope`] that keeps variables between inputs, and an AST that keeps
+//! the functions defined so far (the rhai-repl pattern: compile with the scope, merge, evaluate,
+//! clear the statements). [`Repl::eval_line`] takes one complete input and returns what to print,
+//! so it is tested without a terminal; [`cmd_repl`] is a thin rustyline loop around it (or reads
+//! stdin line by line when stdin is not a terminal).
+//!
+//! Read-only by default: the Graph client refuses writes and the host makes every write function
+//! fail with a message saying how to allow them, before any action is declared. With
+//! `--allow-writes` a write goes through the normal path in apply mode: checked, journalled (as
+//! one REPL run in the journal) and, outside a phase, run at once.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
+use rhai::{Dynamic, Engine, EvalAltResult, Map, Position, Scope, AST};
+use serde_json::json;
+
+use super::args::ReplArgs;
+use super::{open_journal, runtime, Connection, Ctx};
+use crate::config::Config;
+use crate::engine::scan::{lex, scan};
+use crate::engine::{build_engine, describe, EngineOptions, STDLIB};
+use crate::error::{Error, Result};
+use crate::exec::host::{ExecOptions, Host};
+use crate::exec::report::{Report, ReportError, Stats};
+use crate::exec::run::{new_run_id, org_from_toml};
+use crate::exec::Providers;
+use crate::journal::{Journal, Mode, NewRun, RunStatus, SqliteJournal, StepStatus};
+use crate::ops::docs::{doc_text, modules, signature};
+use crate::ops::user::{User, METHODS, PROPERTIES};
+use crate::ops::{table, Access};
+
+/// What a REPL is bound to.
+pub struct ReplConfig {
+    pub tenant: String,
+    pub directory: String,
+    pub denied: Vec<String>,
+    pub org: Map,
+    pub allow_writes: bool,
+    /// Time limit for one input.
+    pub timeout: Duration,
+}
+
+pub const WRITE_HINT: &str = "start the REPL with --allow-writes to use it";
+const SOURCE: &str = "repl";
+
+pub struct Repl {
+    engine: Engine,
+    scope: Scope<'static>,
+    /// The functions defined so far (statements are cleared after each input).
+    ast: AST,
+    host: Arc<Host>,
+    journal: Arc<dyn Journal>,
+    allow_writes: bool,
+    /// Host messages already shown.
+    shown: usize,
+    /// Set by Ctrl-C: the current input stops at its next operation.
+    pub cancel: Arc<AtomicBool>,
+    started: Arc<Mutex<Instant>>,
+    finished: bool,
+}
+
+impl Repl {
+    /// A REPL over `providers` (which should be read-only unless writes are allowed).
+    pub fn new(rt: &tokio::runtime::Handle, journal: Arc<dyn Journal>, providers: Providers, cfg: ReplConfig) -> Result<Repl> {
+        let mode = if cfg.allow_writes { Mode::Apply } else { Mode::Plan };
+        let run_id = format!("repl-{}", new_run_id());
+        if cfg.allow_writes {
+            journal.create_run(&NewRun {
+                run_id: run_id.clone(),
+                tenant: cfg.tenant.clone(),
+                user: String::new(),
+                script: SOURCE.into(),
+                script_hash: String::new(),
+                mode,
+                options: json!({"repl": true, "directory": cfg.directory}),
+                started_at: Utc::now(),
+            })?;
+        }
+        let host = Host::new(
+            rt.clone(),
+            cfg.tenant.clone(),
+            cfg.directory.clone(),
+            String::new(),
+            run_id,
+            mode,
+            journal.clone(),
+            providers,
+            cfg.denied.clone(),
+            ExecOptions::default(),
+        );
+        if !cfg.allow_writes {
+            host.refuse_writes(WRITE_HINT);
+        }
+        let cancel = Arc::new(AtomicBool::new(false));
+        let opts = EngineOptions { cancel: cancel.clone(), deadline: cfg.timeout, ..EngineOptions::default() };
+        let mut engine = build_engine(Some(&host), &opts);
+        // The engine's deadline counts from when it was built; a REPL lives longer than one input,
+        // so the limit restarts with each input.
+        let started = Arc::new(Mutex::new(Instant::now()));
+        let (c, s, limit) = (cancel.clone(), started.clone(), cfg.timeout);
+        engine.on_progress(move |_| {
+            if c.load(Ordering::Relaxed) {
+                Some(Dynamic::from("cancelled (Ctrl-C)"))
+            } else if s.lock().map(|t| t.elapsed() > limit).unwrap_or(false) {
+                Some(Dynamic::from(format!("the input exceeded its time limit of {}s", limit.as_secs())))
+            } else {
+                None
+            }
+        });
+        let mut scope = Scope::new();
+        scope.push_constant("USER", String::new());
+        scope.push_constant("TENANT", cfg.tenant.clone());
+        scope.push_constant("DIRECTORY", cfg.directory.clone());
+        scope.push_constant("MODE", mode.as_str().to_string());
+        scope.push_constant("ORG", cfg.org.clone());
+        Ok(Repl {
+            engine,
+            scope,
+            ast: AST::empty(),
+            host,
+            journal,
+            allow_writes: cfg.allow_writes,
+            shown: 0,
+            cancel,
+            started,
+            finished: false,
+        })
+    }
+
+    pub fn banner(&self) -> String {
+        format!(
+            "offboard-host REPL · tenant {} ({}) · {}\n`help` lists the modules and commands, `help <function>` shows its documentation, `:quit` leaves.\n",
+            self.host.tenant,
+            self.host.directory,
+            if self.allow_writes {
+                "WRITES ALLOWED: each write is journalled and applied at once (inside a phase, when the phase ends)"
+            } else {
+                "read-only (start with --allow-writes to change anything)"
+            }
+        )
+    }
+
+    pub fn prompt(&self) -> String {
+        format!("{}{}> ", self.host.tenant, if self.allow_writes { "!" } else { "" })
+    }
+
+    /// Is `input` complete, or does it go on on the next line (open brackets, an unterminated
+    /// string, or a final `\`)?
+    pub fn needs_more(input: &str) -> bool {
+        if input.trim_end().ends_with('\\') {
+            return true;
+        }
+        let lexed = lex(input);
+        lexed.unterminated || lexed.open_brackets() > 0
+    }
+
+    /// Is this the command to leave?
+    pub fn is_quit(input: &str) -> bool {
+        matches!(input.trim(), ":quit" | ":q" | ":exit" | "quit" | "exit")
+    }
+
+    /// Evaluate one complete input (a command or Rhai code); returns what to print.
+    pub fn eval_line(&mut self, input: &str) -> String {
+        let trimmed = input.trim();
+        if trimmed.is_empty() {
+            return String::new();
+        }
+        if let Some(topic) = help_topic(trimmed) {
+            return help(topic);
+        }
+        // Lines continued with a final `\`: drop the backslashes.
+        let code: String = input.lines().map(|l| l.strip_suffix('\\').unwrap_or(l)).collect::<Vec<_>>().join("\n");
+        self.cancel.store(false, Ordering::Relaxed);
+        if let Ok(mut t) = self.started.lock() {
+            *t = Instant::now();
+        }
+        let result = self.eval(&code);
+        let mut out = String::new();
+        let messages = self.host.messages();
+        for m in messages.iter().skip(self.shown) {
+            out.push_str(m);
+            out.push('\n');
+        }
+        self.shown = messages.len();
+        match result {
+            Ok(v) => out.push_str(&render(&v)),
+            Err(e) => {
+                if let Some(phase) = self.host.abandon_phase() {
+                    out.push_str(&format!("phase '{phase}' did not run: the input stopped while declaring it\n"));
+                }
+                let f = describe(&e, SOURCE);
+                let code = if f.code == "script" { String::new() } else { format!(" [{}]", f.code) };
+                out.push_str(&format!("error: {}: {}{code}\n", f.location, f.message));
+            }
+        }
+        out
+    }
+
+    fn eval(&mut self, code: &str) -> std::result::Result<Dynamic, Box<EvalAltResult>> {
+        let mut ast = self.engine.compile_with_scope(&self.scope, code)?;
+        ast.set_source(SOURCE);
+        let merged = self.ast.merge(&ast);
+        let result = self.engine.eval_ast_with_scope::<Dynamic>(&mut self.scope, &merged);
+        // Keep the function definitions, drop the statements (they have run).
+        self.ast = merged;
+        self.ast.clear_statements();
+        if result.is_ok() {
+            // An `import ... as x` is remembered: later inputs can call `x::f(...)`.
+            for imp in scan(code).imports {
+                if let Some(alias) = imp.alias {
+                    let pos = Position::new(imp.line as u16, imp.col as u16);
+                    let module = self.engine.module_resolver().resolve(&self.engine, None, &imp.path, pos)?;
+                    self.engine.register_static_module(alias, module);
+                }
+            }
+        }
+        result
+    }
+
+    /// Words tab completion offers: commands, modules, functions, variables.
+    pub fn completion_words(&self) -> Vec<String> {
+        let mut words: BTreeSet<String> = [":quit", "help"].iter().map(|s| s.to_string()).collect();
+        for spec in table() {
+            if !spec.module.is_empty() {
+                words.insert(format!("{}::", spec.module));
+            }
+            words.insert(format!("{}(", spec.qualified()));
+        }
+        for (name, _) in STDLIB {
+            words.insert(format!("\"{name}\""));
+        }
+        for (name, _, _) in self.scope.iter_raw() {
+            words.insert(name.to_string());
+        }
+        for p in PROPERTIES {
+            words.insert(p.name.to_string());
+        }
+        words.into_iter().collect()
+    }
+
+    /// Close the journal run (writes allowed only). Called when the REPL ends.
+    pub fn finish(&mut self) -> Result<()> {
+        if !self.allow_writes || self.finished {
+            return Ok(());
+        }
+        self.finished = true;
+        let steps = self.host.steps();
+        let failed = steps.iter().filter(|s| s.status == StepStatus::Failed).count();
+        let status = if failed > 0 { RunStatus::Failed } else { RunStatus::Succeeded };
+        let g = self.host.providers.stats();
+        let report = Report {
+            run_id: self.host.run_id.clone(),
+            tenant: self.host.tenant.clone(),
+            user: String::new(),
+            script: SOURCE.into(),
+            mode: Mode::Apply.as_str().into(),
+            status: status.as_str().into(),
+            steps,
+            stats: Stats {
+                requests: g.http_requests,
+                writes: g.writes,
+                elapsed_ms: self.host.started.elapsed().as_millis() as u64,
+                operations: g.operations,
+                batches: g.batches,
+                retries: g.retries,
+                throttled: g.throttled,
+                round_trips: g.round_trips,
+            },
+            messages: self.host.messages(),
+            error: None::<ReportError>,
+        };
+        let value = serde_json::to_value(&report).unwrap_or(serde_json::Value::Null);
+        self.journal.finish_run(&self.host.run_id, status, &value)?;
+        Ok(())
+    }
+
+    pub fn host(&self) -> &Arc<Host> {
+        &self.host
+    }
+}
+
+impl Drop for Repl {
+    fn drop(&mut self) {
+        let _ = self.finish();
+    }
+}
+
+/// `help`, `help X`, `:help`, `:help X` → Some(X or "").
+fn help_topic(line: &str) -> Option<&str> {
+    let rest = line.strip_prefix(':').unwrap_or(line);
+    let rest = rest.strip_prefix("help")?;
+    if !rest.is_empty() && !rest.starts_with(char::is_whitespace) {
+        return None;
+    }
+    let topic = rest.trim().trim_end_matches(';').trim_end_matches("()").trim();
+    // `help(x)` is a Rhai call to a function named help, not the command.
+    (!topic.starts_with('(')).then_some(topic)
+}
+
+/// The help text for a topic: "" for the overview, a module, a function, `User`, `MODE` ...
+pub fn help(topic: &str) -> String {
+    let ops = table();
+    if topic.is_empty() {
+        let mut s = String::from("Modules (help <module> lists its functions):\n");
+        for m in modules() {
+            let n = ops.iter().filter(|o| o.module == m).count();
+            let name = if m.is_empty() { "(global)".to_string() } else { format!("{m}::") };
+            s.push_str(&format!("  {name:<12} {n} function(s)\n"));
+        }
+        s.push_str("  User         the resolved user and its properties (help User)\n");
+        for (name, _) in STDLIB {
+            s.push_str(&format!("  stdlib       import \"{name}\" as ob;  then ob::settings(ORG), ob::describe(user), ...\n"));
+        }
+        s.push_str(
+            "Constants: USER (empty here), TENANT, DIRECTORY, MODE, ORG\n\
+             Commands:\n  help                 this overview\n  help <module>        the module's functions\n  help <function>      a function's documentation, e.g. help graph::get_user\n  :quit                leave (also Ctrl-D)\n\
+             Input: continue on the next line while brackets are open or a line ends with `\\`; Tab completes names;\n\
+             variables and functions persist between inputs.\n",
+        );
+        return s;
+    }
+    if topic == "User" || topic == "user" {
+        let mut s = String::from("User: the resolved user (graph::get_user). Properties:\n");
+        for p in PROPERTIES {
+            s.push_str(&format!("  .{:<16} {:<13} {}\n", p.name, p.ty, p.doc));
+        }
+        for (name, ret, doc) in METHODS {
+            s.push_str(&format!("  .{:<16} {:<13} {}\n", format!("{name}()"), ret, doc));
+        }
+        return s;
+    }
+    let module = topic.trim_end_matches("::");
+    if !module.is_empty() && modules().contains(&module) && !ops.iter().any(|o| o.module.is_empty() && o.name == module) {
+        let mut s = format!("{module}:: functions (help {module}::<name> for one):\n");
+        for spec in ops.iter().filter(|o| o.module == module) {
+            let first = spec.doc.first().map(|l| l.trim_start_matches("///").trim()).unwrap_or("");
+            let kind = match spec.access {
+                Access::Write => "write",
+                Access::Read => "read",
+                Access::Control => "control",
+            };
+            s.push_str(&format!("  {}  [{kind}]\n      {first}\n", signature(spec)));
+        }
+        return s;
+    }
+    let (ns, name) = match topic.rsplit_once("::") {
+        Some((ns, name)) => (Some(ns), name),
+        None => (None, topic),
+    };
+    let found: Vec<_> = ops.iter().filter(|o| o.name == name && ns.is_none_or(|n| n == o.module)).collect();
+    if found.is_empty() {
+        return format!("no function '{topic}' in the op table (`help` lists the modules)\n");
+    }
+    let mut s = String::new();
+    for spec in found {
+        s.push_str(&format!("{}\n\n", signature(spec)));
+        for l in doc_text(spec.doc).lines() {
+            s.push_str(&format!("  {l}\n"));
+        }
+        s.push_str(&format!(
+            "\n  access: {}   capability: {}   idempotent: {}\n  under plan: {}\n\n",
+            match spec.access {
+                Access::Write => "write",
+                Access::Read => "read",
+                Access::Control => "control",
+            },
+            spec.capability,
+            if spec.idempotent { "yes" } else { "no" },
+            spec.plan
+        ));
+    }
+    s
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering results
+
+fn new_table(header: Vec<String>) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic).force_no_tty();
+    if let Some(w) = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()) {
+        t.set_width(w);
+    }
+    if !header.is_empty() {
+        t.set_header(header);
+    }
+    t
+}
+
+/// A value in a table cell: strings without quotes, `()` empty, arrays joined.
+fn cell(v: &Dynamic) -> String {
+    if v.is_unit() {
+        String::new()
+    } else if v.is_string() {
+        v.clone().into_string().unwrap_or_default()
+    } else if v.is_array() {
+        v.clone().into_array().unwrap_or_default().iter().map(cell).collect::<Vec<_>>().join(", ")
+    } else if let Some(u) = v.read_lock::<User>() {
+        format!("{} <{}>", u.0.display_name, u.0.upn)
+    } else {
+        v.to_string()
+    }
+}
+
+const COLUMN_ORDER: &[&str] = &[
+    "phase", "id", "action", "name", "display_name", "upn", "sku", "kind", "direct", "via_groups", "removable", "reason", "target", "status", "detail",
+];
+
+fn columns<'a>(maps: impl Iterator<Item = &'a Map>) -> Vec<String> {
+    let mut keys: BTreeSet<String> = BTreeSet::new();
+    for m in maps {
+        keys.extend(m.keys().map(|k| k.to_string()));
+    }
+    let mut cols: Vec<String> = COLUMN_ORDER.iter().filter(|k| keys.contains(**k)).map(|k| k.to_string()).collect();
+    cols.extend(keys.into_iter().filter(|k| !COLUMN_ORDER.contains(&k.as_str())));
+    cols
+}
+
+fn maps_table(maps: &[Map]) -> String {
+    let cols = columns(maps.iter());
+    let mut t = new_table(cols.clone());
+    for m in maps {
+        t.add_row(cols.iter().map(|c| m.get(c.as_str()).map(cell).unwrap_or_default()).collect::<Vec<_>>());
+    }
+    format!("{t}\n")
+}
+
+fn map_table(m: &Map) -> String {
+    let mut t = new_table(vec!["key".into(), "value".into()]);
+    for k in columns(std::iter::once(m)) {
+        t.add_row(vec![k.clone(), m.get(k.as_str()).map(cell).unwrap_or_default()]);
+    }
+    format!("{t}\n")
+}
+
+fn user_table(u: &User) -> String {
+    let c = &u.0;
+    let mut out = String::new();
+    let mut t = new_table(vec!["user".into(), c.upn.clone()]);
+    let opt = |o: &Option<String>| o.clone().unwrap_or_default();
+    let manager = c.manager.as_ref().map(|m| format!("{} <{}>", m.display_name, m.upn)).unwrap_or_else(|| "none".into());
+    for (k, v) in [
+        ("display_name", c.display_name.clone()),
+        ("id", c.id.clone()),
+        ("mail", opt(&c.mail)),
+        ("account_enabled", c.account_enabled.to_string()),
+        ("synced", c.synced.to_string()),
+        ("employee_id", opt(&c.employee_id)),
+        ("job_title", opt(&c.job_title)),
+        ("department", opt(&c.department)),
+        ("manager", manager),
+    ] {
+        t.add_row(vec![k.to_string(), v]);
+    }
+    out.push_str(&format!("{t}\n"));
+    let groups: Vec<Map> = u.groups().into_iter().filter_map(|g| g.try_cast::<Map>()).collect();
+    out.push_str(&format!("groups ({})\n", groups.len()));
+    if !groups.is_empty() {
+        let mut t = new_table(["name", "kind", "removable", "reason", "license group"].iter().map(|s| s.to_string()).collect());
+        for g in &groups {
+            let get = |k: &str| g.get(k).map(cell).unwrap_or_default();
+            t.add_row(vec![get("name"), get("kind"), get("removable"), get("reason"), get("license_group")]);
+        }
+        out.push_str(&format!("{t}\n"));
+    }
+    let licenses: Vec<Map> = u.licenses().into_iter().filter_map(|l| l.try_cast::<Map>()).collect();
+    out.push_str(&format!("licences ({})\n", licenses.len()));
+    if !licenses.is_empty() {
+        let mut t = new_table(["sku", "direct", "via groups"].iter().map(|s| s.to_string()).collect());
+        for l in &licenses {
+            let get = |k: &str| l.get(k).map(cell).unwrap_or_default();
+            t.add_row(vec![get("sku"), get("direct"), get("via_groups")]);
+        }
+        out.push_str(&format!("{t}\n"));
+    }
+    out
+}
+
+/// A result, readably: a user as tables, arrays of maps and maps as tables, the rest as Rhai
+/// prints it. `()` prints nothing.
+pub fn render(v: &Dynamic) -> String {
+    if v.is_unit() {
+        return String::new();
+    }
+    if let Some(u) = v.read_lock::<User>() {
+        return user_table(&u);
+    }
+    if v.is_map() {
+        let m = v.clone().cast::<Map>();
+        return if m.is_empty() { "#{}\n".into() } else { map_table(&m) };
+    }
+    if v.is_array() {
+        let a = v.clone().cast::<rhai::Array>();
+        if !a.is_empty() && a.iter().all(|x| x.is_map()) {
+            let maps: Vec<Map> = a.into_iter().map(|x| x.cast::<Map>()).collect();
+            return maps_table(&maps);
+        }
+        if !a.is_empty() && a.iter().all(|x| x.is::<User>()) {
+            return a.iter().map(render).collect();
+        }
+        return format!("{v:?}\n");
+    }
+    if v.is_string() {
+        return format!("{}\n", v.clone().into_string().unwrap_or_default());
+    }
+    format!("{v}\n")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Completion
+
+/// Complete the word before `pos` in `line` from `words`: (start of the word, candidates).
+pub fn complete(words: &[String], line: &str, pos: usize) -> (usize, Vec<String>) {
+    let before = &line[..pos.min(line.len())];
+    let start = before
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| c.is_ascii_alphanumeric() || *c == '_' || *c == ':' || *c == '"')
+        .last()
+        .map(|(i, _)| i)
+        .unwrap_or(before.len());
+    let word = &before[start..];
+    if word.is_empty() {
+        return (start, vec![]);
+    }
+    let found: Vec<String> = words.iter().filter(|w| w.starts_with(word) && w.as_str() != word).cloned().collect();
+    (start, found)
+}
+
+struct Helper {
+    words: Vec<String>,
+}
+
+impl rustyline::completion::Completer for Helper {
+    type Candidate = String;
+    fn complete(&self, line: &str, pos: usize, _ctx: &rustyline::Context<'_>) -> rustyline::Result<(usize, Vec<String>)> {
+        Ok(complete(&self.words, line, pos))
+    }
+}
+impl rustyline::hint::Hinter for Helper {
+    type Hint = String;
+}
+impl rustyline::highlight::Highlighter for Helper {}
+impl rustyline::validate::Validator for Helper {}
+impl rustyline::Helper for Helper {}
+
+// ---------------------------------------------------------------------------------------------
+// The command
+
+pub(super) fn cmd_repl(ctx: &Ctx, a: ReplArgs) -> Result<u8> {
+    let config = Config::load(ctx.config_path.as_deref(), &ctx.home)?;
+    if config.is_demo_only() {
+        eprintln!("note: no offboard-host.toml found: using the built-in demo tenant (simulated; nothing real is changed)");
+    }
+    let (tenant_name, tenant) = config.tenant(a.tenant.as_deref())?;
+    let org = org_from_toml(&tenant.defaults)?;
+    let journal: Arc<dyn Journal> = if a.allow_writes { open_journal(ctx)? } else { Arc::new(SqliteJournal::open_in_memory()?) };
+    let rt = runtime()?;
+    let conn = rt.block_on(Connection::open(tenant_name, tenant, &ctx.home))?;
+    let result = (|| -> Result<()> {
+        let providers = rt.block_on(conn.providers(!a.allow_writes, true))?;
+        let cfg = ReplConfig {
+            tenant: tenant_name.to_string(),
+            directory: tenant.directory.as_str().to_string(),
+            denied: tenant.deny.clone(),
+            org,
+            allow_writes: a.allow_writes,
+            timeout: Duration::from_secs(600),
+        };
+        let mut repl = Repl::new(rt.handle(), journal.clone(), providers, cfg)?;
+        let cancel = repl.cancel.clone();
+        rt.spawn(async move {
+            while tokio::signal::ctrl_c().await.is_ok() {
+                cancel.store(true, Ordering::Relaxed);
+            }
+        });
+        if std::io::stdin().is_terminal() {
+            interactive(ctx, &mut repl)?;
+        } else {
+            piped(&mut repl)?;
+        }
+        repl.finish()
+    })();
+    rt.block_on(conn.close());
+    result.map(|()| 0)
+}
+
+/// Read inputs from a pipe (no editing, no prompt): the same evaluation as on a terminal.
+fn piped(repl: &mut Repl) -> Result<()> {
+    let stdin = std::io::stdin();
+    let mut buf = String::new();
+    let mut out = std::io::stdout();
+    for line in stdin.lock().lines() {
+        let line = line.map_err(|e| Error::io("reading stdin", e))?;
+        if buf.is_empty() && Repl::is_quit(&line) {
+            break;
+        }
+        buf.push_str(&line);
+        buf.push('\n');
+        if Repl::needs_more(&buf) {
+            continue;
+        }
+        let _ = write!(out, "{}", repl.eval_line(&buf));
+        let _ = out.flush();
+        buf.clear();
+    }
+    if !buf.trim().is_empty() {
+        let _ = write!(out, "{}", repl.eval_line(&buf));
+    }
+    Ok(())
+}
+
+fn interactive(ctx: &Ctx, repl: &mut Repl) -> Result<()> {
+    use rustyline::error::ReadlineError;
+    let config = rustyline::Config::builder().auto_add_history(false).tab_stop(4).indent_size(4).build();
+    let mut editor: rustyline::Editor<Helper, rustyline::history::FileHistory> =
+        rustyline::Editor::with_config(config).map_err(|e| Error::io("starting the line editor", std::io::Error::other(e.to_string())))?;
+    editor.set_helper(Some(Helper { words: repl.completion_words() }));
+    let history = ctx.home.join("repl_history");
+    let _ = std::fs::create_dir_all(&ctx.home);
+    let _ = editor.load_history(&history);
+    print!("{}", repl.banner());
+    let mut buf = String::new();
+    loop {
+        let prompt = if buf.is_empty() { repl.prompt() } else { "... ".to_string() };
+        match editor.readline(&prompt) {
+            Ok(line) => {
+                if buf.is_empty() && Repl::is_quit(&line) {
+                    break;
+                }
+                buf.push_str(&line);
+                buf.push('\n');
+                if Repl::needs_more(&buf) {
+                    continue;
+                }
+                let _ = editor.add_history_entry(buf.trim_end());
+                print!("{}", repl.eval_line(&buf));
+                let _ = std::io::stdout().flush();
+                buf.clear();
+                if let Some(h) = editor.helper_mut() {
+                    h.words = repl.completion_words();
+                }
+            }
+            Err(ReadlineError::Interrupted) => {
+                // Ctrl-C at the prompt drops the input being typed.
+                buf.clear();
+            }
+            Err(ReadlineError::Eof) => break,
+            Err(e) => return Err(Error::io("reading input", std::io::Error::other(e.to_string()))),
+        }
+    }
+    let _ = editor.save_history(&history);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,320 @@
+//! `offboard-host check`: find a script's mistakes before it runs, without a tenant.
+//!
+//! 1. compile with the hardened engine (syntax, undefined variables, `eval`): file:line:col;
+//! 2. resolve every `import` through the sandbox resolver, so a forbidden path, a missing file or
+//!    a module that does not compile is an error at the import;
+//! 3. check every call the [scanner](super::scan) finds: `graph::x(...)` against the op table,
+//!    `alias::f(...)` against the functions of the imported module, plain calls against the op
+//!    table's globals, the engine's built-ins and the script's own functions; with the argument
+//!    count wherever it is known;
+//! 4. with a tenant's denials: every op the script calls (directly, or through a function of an
+//!    imported module) whose capability the tenant denies.
+//!
+//! Nothing here registers a host, so no provider can be called.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rhai::{Engine, Position};
+
+use super::scan::{scan, Scan, KEYWORD_FUNCTIONS};
+use super::{build_engine, describe, EngineOptions, STDLIB};
+use crate::error::Error;
+use crate::exec::run::Script;
+use crate::ops::{table, OpSpec};
+
+/// One finding, at `file:line:col`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub location: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.location, self.message)
+    }
+}
+
+/// What the client allows, when a tenant is named.
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
+    pub tenant: Option<String>,
+    pub denied: Vec<String>,
+}
+
+impl CheckOptions {
+    fn denies(&self, capability: &str) -> bool {
+        // The same rule as `Host::is_denied`.
+        self.denied.iter().any(|d| d == capability || capability.starts_with(&format!("{d}.")))
+    }
+}
+
+/// An imported module: its public functions (name → argument counts) and, per function, the ops
+/// it calls (for the capability check at the call site).
+struct ModuleInfo {
+    path: String,
+    fns: BTreeMap<String, BTreeSet<usize>>,
+    ops: BTreeMap<String, Vec<&'static OpSpec>>,
+}
+
+/// Check one script; an empty result means it is clean.
+pub fn check_script(script: &Script, opts: &CheckOptions) -> Vec<Diagnostic> {
+    let engine_opts = EngineOptions { script_dir: script.dir.clone(), ..EngineOptions::default() };
+    if let Err(e) = script.check_syntax(&engine_opts) {
+        let (location, message) = match e {
+            Error::Script { location, message } => (location, message),
+            other => (script.name.clone(), other.to_string()),
+        };
+        return vec![Diagnostic { location, message }];
+    }
+    let engine = build_engine(None, &engine_opts);
+    let s = scan(&script.source);
+    let mut out = Vec::new();
+    let at = |line: usize, col: usize| format!("{}:{line}:{col}", script.name);
+
+    // Imports, through the sandbox resolver.
+    let mut modules: BTreeMap<String, ModuleInfo> = BTreeMap::new();
+    for imp in &s.imports {
+        let pos = Position::new(imp.line as u16, imp.col as u16);
+        match engine.module_resolver().resolve(&engine, None, &imp.path, pos) {
+            Err(e) => {
+                let f = describe(&e, &script.name);
+                out.push(Diagnostic { location: f.location, message: f.message });
+            }
+            Ok(module) => {
+                if let Some(alias) = &imp.alias {
+                    let fns = module_functions(&module);
+                    let ops = module_source(script, &imp.path).map(|src| ops_per_function(&scan(&src))).unwrap_or_default();
+                    modules.insert(alias.clone(), ModuleInfo { path: imp.path.clone(), fns, ops });
+                }
+            }
+        }
+    }
+
+    let builtins = builtin_functions(&engine);
+    let mut own: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
+    for f in &s.fns {
+        own.entry(f.name.as_str()).or_default().insert(f.params);
+    }
+    let ops = table();
+    let module_names: BTreeSet<&str> = ops.iter().map(|o| o.module).filter(|m| !m.is_empty()).collect();
+
+    for call in &s.calls {
+        let loc = at(call.line, call.col);
+        let mut err = |message: String| out.push(Diagnostic { location: loc.clone(), message });
+        match call.ns.as_deref() {
+            Some(ns) if module_names.contains(ns) => {
+                let specs: Vec<_> = ops.iter().filter(|o| o.module == ns && o.name == call.name).copied().collect();
+                if specs.is_empty() {
+                    let names = ops.iter().filter(|o| o.module == ns).map(|o| o.name);
+                    err(format!("unknown function {}{}", call.qualified(), suggest(&call.name, names, &format!("{ns}::"))));
+                    continue;
+                }
+                match specs.iter().find(|o| o.params.len() == call.args) {
+                    None => err(arity_message(&call.qualified(), call.args, &specs)),
+                    Some(spec) => deny_check(opts, spec, None, &mut err),
+                }
+            }
+            Some(ns) if modules.contains_key(ns) => {
+                let m = &modules[ns];
+                match m.fns.get(&call.name) {
+                    None => err(format!(
+                        "unknown function {}: module \"{}\" has no public function '{}'{}",
+                        call.qualified(),
+                        m.path,
+                        call.name,
+                        suggest(&call.name, m.fns.keys().map(String::as_str), &format!("{ns}::"))
+                    )),
+                    Some(counts) if !counts.contains(&call.args) => err(format!(
+                        "{} takes {} argument(s), not {}",
+                        call.qualified(),
+                        join_counts(counts),
+                        call.args
+                    )),
+                    Some(_) => {
+                        for spec in m.ops.get(&call.name).into_iter().flatten() {
+                            deny_check(opts, spec, Some(&call.qualified()), &mut err);
+                        }
+                    }
+                }
+            }
+            Some("global") => {}
+            Some(ns) => err(format!("unknown module '{ns}' in {}: import it first (`import \"...\" as {ns};`)", call.qualified())),
+            None => {
+                if KEYWORD_FUNCTIONS.contains(&call.name.as_str()) {
+                    continue;
+                }
+                let globals: Vec<&'static OpSpec> = ops.iter().filter(|o| o.module.is_empty() && o.name == call.name).copied().collect();
+                let mut counts: BTreeSet<usize> = globals.iter().map(|o| o.params.len()).collect();
+                counts.extend(own.get(call.name.as_str()).into_iter().flatten());
+                counts.extend(builtins.get(&call.name).into_iter().flatten());
+                if counts.is_empty() {
+                    if s.vars.contains(&call.name) {
+                        continue; // most likely a closure held in a variable
+                    }
+                    let known = globals_and_own(&ops, &s).into_iter().chain(builtins.keys().cloned()).collect::<Vec<_>>();
+                    err(format!("unknown function '{}'{}", call.name, suggest(&call.name, known.iter().map(String::as_str), "")));
+                    continue;
+                }
+                if !counts.contains(&call.args) {
+                    if s.vars.contains(&call.name) {
+                        continue;
+                    }
+                    err(format!("{} takes {} argument(s), not {}", call.name, join_counts(&counts), call.args));
+                    continue;
+                }
+                if let Some(spec) = globals.iter().find(|o| o.params.len() == call.args) {
+                    deny_check(opts, spec, None, &mut err);
+                }
+            }
+        }
+    }
+    out.sort_by_key(|d| sort_key(&d.location));
+    out.dedup();
+    out
+}
+
+fn sort_key(loc: &str) -> (String, usize, usize) {
+    let mut parts = loc.rsplitn(3, ':');
+    let col = parts.next().and_then(|c| c.parse().ok()).unwrap_or(0);
+    let line = parts.next().and_then(|c| c.parse().ok()).unwrap_or(0);
+    (parts.next().unwrap_or("").to_string(), line, col)
+}
+
+fn deny_check(opts: &CheckOptions, spec: &OpSpec, via: Option<&str>, err: &mut impl FnMut(String)) {
+    if opts.denies(spec.capability) {
+        let tenant = opts.tenant.as_deref().unwrap_or("?");
+        let what = match via {
+            Some(f) => format!("{f} calls {}, which", spec.qualified()),
+            None => spec.qualified(),
+        };
+        err(format!(
+            "{what} needs the capability '{}', which tenant '{tenant}' denies (see `deny` in offboard-host.toml); the call fails if it is reached",
+            spec.capability
+        ));
+    }
+}
+
+fn arity_message(name: &str, got: usize, specs: &[&OpSpec]) -> String {
+    let forms: Vec<String> = specs.iter().map(|o| format!("{}({})", o.qualified(), o.params.join(", "))).collect();
+    format!("{name} takes {} argument(s), not {got}: {}", join_counts(&specs.iter().map(|o| o.params.len()).collect()), forms.join(" or "))
+}
+
+fn join_counts(counts: &BTreeSet<usize>) -> String {
+    counts.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(" or ")
+}
+
+fn globals_and_own(ops: &[&'static OpSpec], s: &Scan) -> Vec<String> {
+    ops.iter().filter(|o| o.module.is_empty()).map(|o| o.name.to_string()).chain(s.fns.iter().map(|f| f.name.clone())).collect()
+}
+
+/// " (did you mean graph::disable_account?)" for the closest name, if one is close.
+fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>, prefix: &str) -> String {
+    let best = candidates
+        .map(|c| (distance(name, c), c))
+        .filter(|(d, c)| *d <= 2.max(name.len() / 4) && *d < c.len())
+        .min();
+    match best {
+        Some((_, c)) => format!(" (did you mean {prefix}{c}?)"),
+        None => String::new(),
+    }
+}
+
+/// Levenshtein distance.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// Global functions the engine knows (the standard packages and the `User` type's methods), with
+/// their argument counts.
+fn builtin_functions(engine: &Engine) -> BTreeMap<String, BTreeSet<usize>> {
+    let mut out: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
+    let meta: serde_json::Value = engine.gen_fn_metadata_to_json(true).ok().and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default();
+    for f in meta["functions"].as_array().into_iter().flatten() {
+        if let (Some(name), Some(n)) = (f["name"].as_str(), f["numParams"].as_u64()) {
+            if name.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_') && !name.contains('$') {
+                out.entry(name.to_string()).or_default().insert(n as usize);
+            }
+        }
+    }
+    out
+}
+
+/// The public functions of a resolved module, from its signatures (`name(a, b)`).
+fn module_functions(module: &rhai::Module) -> BTreeMap<String, BTreeSet<usize>> {
+    let mut out: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
+    for sig in module.gen_fn_signatures_with_mapper(|s| s.into()) {
+        let Some((name, rest)) = sig.split_once('(') else { continue };
+        let params = rest.split(')').next().unwrap_or("");
+        let n = if params.trim().is_empty() { 0 } else { params.split(',').count() };
+        out.entry(name.trim().to_string()).or_default().insert(n);
+    }
+    out
+}
+
+/// The text of an imported module: the embedded stdlib, or the file in the script's folder (the
+/// resolver has already checked that the path is allowed).
+fn module_source(script: &Script, path: &str) -> Option<String> {
+    if let Some((_, text)) = STDLIB.iter().find(|(n, _)| *n == path) {
+        return Some(text.to_string());
+    }
+    let dir = script.dir.as_ref()?.canonicalize().ok()?;
+    std::fs::read_to_string(dir.join(format!("{}.rhai", path.trim_end_matches(".rhai")))).ok()
+}
+
+/// For each function of a module, the ops it calls, directly or through the module's other
+/// functions.
+fn ops_per_function(s: &Scan) -> BTreeMap<String, Vec<&'static OpSpec>> {
+    let ops = table();
+    let mut direct: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); s.fns.len()];
+    let mut calls_fn: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); s.fns.len()];
+    for c in &s.calls {
+        let Some(f) = c.in_fn else { continue };
+        let target_module = c.ns.as_deref().unwrap_or("");
+        if let Some(k) = ops.iter().position(|o| o.module == target_module && o.name == c.name && o.params.len() == c.args) {
+            direct[f].insert(k);
+        } else if c.ns.is_none() {
+            for (g, def) in s.fns.iter().enumerate() {
+                if def.name == c.name && def.params == c.args {
+                    calls_fn[f].insert(g);
+                }
+            }
+        }
+    }
+    // Close over the module's own calls (a fixpoint: functions may call each other).
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for f in 0..s.fns.len() {
+            let inherited: BTreeSet<usize> = calls_fn[f].iter().flat_map(|g| direct[*g].iter().copied()).collect();
+            if !inherited.is_subset(&direct[f]) {
+                direct[f].extend(inherited);
+                changed = true;
+            }
+        }
+    }
+    let mut out: BTreeMap<String, Vec<&'static OpSpec>> = BTreeMap::new();
+    for (f, def) in s.fns.iter().enumerate() {
+        let entry = out.entry(def.name.clone()).or_default();
+        for k in &direct[f] {
+            if !entry.iter().any(|o| std::ptr::eq(*o, ops[*k])) {
+                entry.push(ops[*k]);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,81 @@
+//! Apply needs a person's confirmation: --yes, or "yes" typed on a terminal.
+
+use crate::helpers::*;
+
+#[test]
+fn no_terminal_refuses_with_exit_6_and_writes_nothing() {
+    let home = Home::new();
+    let o = home.cmd(["run", "default.rhai", "--user", CLOUD]).run();
+    assert_eq!(o.code, 6, "{}", o.stderr);
+    assert!(o.stderr.contains("not confirmed"), "{}", o.stderr);
+    assert!(o.stderr.contains("--yes"), "{}", o.stderr);
+    assert_eq!(home.stats().writes, 0);
+    assert_eq!(home.user(ids::LEAVER_CLOUD_ID)["accountEnabled"], true);
+    // Piped "yes" is not a terminal either.
+    let o = home.cmd(["run", "default.rhai", "--user", CLOUD]).stdin(b"yes\n").run();
+    assert_eq!(o.code, 6, "{}", o.stderr);
+    assert_eq!(home.stats().writes, 0);
+}
+
+#[test]
+fn no_environment_variable_confirms() {
+    let home = Home::new();
+    let mut cmd = home.cmd(["run", "default.rhai", "--user", CLOUD]);
+    for k in ["OFFBOARD_YES", "OFFBOARD_CONFIRM", "OFFBOARD_ASSUME_YES", "OFFBOARD_AUTO_APPROVE", "YES", "CI"] {
+        cmd = cmd.env(k, "1");
+    }
+    let cmd = cmd.env("OFFBOARD_YES", "true");
+    let o = cmd.run();
+    assert_eq!(o.code, 6, "{}", o.stderr);
+    assert_eq!(home.stats().writes, 0);
+    // And the source has none: --yes is not bound to an env var.
+    let args = include_str!("../../src/cli/args.rs");
+    let yes_field = args.split("pub yes: bool").next().unwrap();
+    let attr = yes_field.rsplit("#[arg(").next().unwrap();
+    assert!(!attr.contains("env"), "--yes must not read the environment: #[arg({attr}");
+}
+
+fn have_script() -> bool {
+    std::process::Command::new("script").arg("--version").output().is_ok_and(|o| o.status.success())
+}
+
+fn interactive(home: &Home, answer: &str) -> i32 {
+    // `script` gives the child a pseudo-terminal; the answer is fed on its stdin.
+    let cmdline = format!("{BIN} run default.rhai --user {CLOUD} --color never");
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &cmdline, "/dev/null"])
+        .current_dir(home.path())
+        .env("OFFBOARD_HOME", home.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut s = child.stdin.take().unwrap();
+        // Give the plan time to print before the answer arrives (the tty buffers it anyway).
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        s.write_all(format!("{answer}\n").as_bytes()).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(text.contains("Type 'yes' to continue"), "no prompt in: {text}");
+    out.status.code().unwrap_or(-1)
+}
+
+#[test]
+fn interactive_prompt_no_then_yes() {
+    if !have_script() {
+        eprintln!("skipping: util-linux `script` not available");
+        return;
+    }
+    let home = Home::new();
+    assert_eq!(interactive(&home, "no"), 6);
+    assert_eq!(home.stats().writes, 0);
+    assert_eq!(home.user(ids::LEAVER_CLOUD_ID)["accountEnabled"], true);
+    assert_eq!(interactive(&home, "yes"), 0);
+    assert_eq!(home.stats().writes, CLEAN_WRITES);
+    assert_cloud_offboarded(&home.state(), &seed_state());
+}

@@ -1,0 +1,16 @@
+//! Integration tests: the `offboard-host` binary against its built-in demo tenant.
+//!
+//! Every test runs the real binary with its own `OFFBOARD_HOME` (temp dir), so tests run in
+//! parallel and share nothing.
+
+mod helpers;
+
+mod bad_input;
+mod confirm;
+mod exit_codes;
+mod faults;
+mod interrupted;
+mod journal;
+mod plan_apply;
+mod secrets;
+mod synced;
