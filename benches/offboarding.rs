@@ -62,9 +62,10 @@ use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Table};
 use serde_json::{json, Value};
 
 use offboard_host::demo::ids::{LEAVER_CLOUD_UPN, LEAVER_SYNCED_UPN, MANAGER_UPN};
-use offboard_host::demo::{self, DemoConfig, DemoServer, Knobs, SimStats, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
+use offboard_host::demo::{self, DemoConfig, DemoServer, Knobs, SimStats, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID};
 use offboard_host::engine::EngineOptions;
 use offboard_host::entra::{CloudDirectory, GraphDirectory};
+use offboard_host::exchange::{ExchangeOnline, InvokeCommandExchange, EXO_SCOPE};
 use offboard_host::exec::host::ExecOptions;
 use offboard_host::exec::Providers;
 use offboard_host::exec::report::Report;
@@ -183,17 +184,22 @@ impl Bench {
         Tenant { server, journal }
     }
 
-    /// A client for one run, as `Connection::cloud` builds it, authenticated.
-    fn client(&self, server: &DemoServer, way: Way, read_only: bool) -> Arc<dyn CloudDirectory> {
+    /// The clients for one run, as `Connection::providers` builds them: Graph authenticated, and
+    /// Exchange Online (one InvokeCommand per cmdlet, never batched; its token on first use).
+    fn client(&self, server: &DemoServer, way: Way, read_only: bool) -> Providers {
         let mut cfg = GraphConfig::new(server.base_url(), server.token_url(), DEMO_CLIENT_ID, Secret::new(DEMO_CLIENT_SECRET));
         cfg.read_only = read_only;
         cfg.batching = way.batching;
         let dir: Arc<dyn CloudDirectory> = GraphDirectory::new(GraphClient::new(cfg).expect("building the Graph client"));
         self.rt.block_on(dir.authenticate()).expect("authenticating against the demo tenant");
-        dir
+        let mut exo = GraphConfig::new(server.exchange_base_url(), server.token_url(), DEMO_CLIENT_ID, Secret::new(DEMO_CLIENT_SECRET));
+        exo.scope = EXO_SCOPE.into();
+        exo.read_only = read_only;
+        let exchange: Arc<dyn ExchangeOnline> = InvokeCommandExchange::new(exo, DEMO_TENANT_ID).expect("building the Exchange client");
+        Providers { cloud: Some(dir), exchange: Some(exchange) }
     }
 
-    fn run(&self, t: &Tenant, cloud: Arc<dyn CloudDirectory>, way: Way, user: &str, mode: Mode) -> Report {
+    fn run(&self, t: &Tenant, providers: Providers, way: Way, user: &str, mode: Mode) -> Report {
         let req = RunRequest {
             tenant: TENANT.into(),
             directory: "cloud".into(),
@@ -207,15 +213,15 @@ impl Bench {
             engine: EngineOptions::default(),
         };
         // run_script blocks on the runtime itself: call it from this plain thread, never a task.
-        run_script(self.rt.handle(), t.journal.clone(), Providers { cloud: Some(cloud) }, req).expect("run_script")
+        run_script(self.rt.handle(), t.journal.clone(), providers, req).expect("run_script")
     }
 
     /// One run with a fresh client; returns its wall time and counts.
     fn timed_run(&mut self, t: &Tenant, way: Way, user: &str, mode: Mode, label: &str) -> (Duration, Counts) {
         let sim_before = t.server.stats();
         let started = Instant::now();
-        let cloud = self.client(&t.server, way, mode == Mode::Plan);
-        let report = self.run(t, cloud.clone(), way, user, mode);
+        let providers = self.client(&t.server, way, mode == Mode::Plan);
+        let report = self.run(t, providers, way, user, mode);
         let wall = started.elapsed();
         let sim = t.server.stats();
         let counts = counts(&report, &sim_before, &sim);
@@ -277,10 +283,10 @@ impl Bench {
         for _ in 0..iterations {
             let t = self.fresh_tenant();
             let started = Instant::now();
-            let cloud = self.client(&t.server, way, false);
+            let providers = self.client(&t.server, way, false);
             let mut reports = Vec::new();
             for user in users {
-                let report = self.run(&t, cloud.clone(), way, user, Mode::Apply);
+                let report = self.run(&t, providers.clone(), way, user, Mode::Apply);
                 self.check(outcome_error(&report).is_none(), format!("{} / bulk ({user}): {:?}", way.name, report.error));
                 reports.push(report);
             }

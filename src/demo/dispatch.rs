@@ -43,14 +43,7 @@ pub fn handle(shared: &Shared, method: &str, path_and_query: &str, headers: &Hea
         if write {
             st.stats.writes += 1;
         }
-        // With a match filter, only matching operations count towards the fault knobs.
-        let n = match &knobs.fault_match {
-            None => Some(st.stats.operations),
-            Some(m) => {
-                let text = format!("{method} {path_and_query} {}", String::from_utf8_lossy(body));
-                text.contains(m.as_str()).then(|| shared.matched.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1)
-            }
-        };
+        let n = fault_count(shared, &knobs, st.stats.operations, &method, path_and_query, body);
         let nth = |every: u64| every > 0 && n.is_some_and(|n| n % every == 0);
         if nth(knobs.throttle_every) {
             st.stats.throttled += 1;
@@ -81,6 +74,18 @@ pub fn handle(shared: &Shared, method: &str, path_and_query: &str, headers: &Hea
     reply.headers.push(("request-id".into(), ctx.request_id.clone()));
     reply.headers.push(("client-request-id".into(), ctx.client_request_id.clone()));
     reply
+}
+
+/// Which operation this is for the fault knobs: every operation counts, or with a match filter only
+/// the matching ones (`None`: this one does not match). Shared with the Exchange endpoint.
+pub fn fault_count(shared: &Shared, knobs: &super::Knobs, operations: u64, method: &str, path_and_query: &str, body: &[u8]) -> Option<u64> {
+    match &knobs.fault_match {
+        None => Some(operations),
+        Some(m) => {
+            let text = format!("{method} {path_and_query} {}", String::from_utf8_lossy(body));
+            text.contains(m.as_str()).then(|| shared.matched.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1)
+        }
+    }
 }
 
 /// Count an operation that was refused before reaching [`handle`] (a `$batch` sub-request with a

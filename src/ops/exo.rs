@@ -489,7 +489,7 @@ fn register_devices(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec, wit
         let u = user_ref(&user);
         let actions = devices
             .into_iter()
-            .map(|device| Box::new(RemoveMobileDevice { user: u.clone(), device, block, wipe }) as Box<dyn Action>)
+            .map(|device| Box::new(RemoveMobileDevice::new(u.clone(), device, block, wipe)) as Box<dyn Action>)
             .collect();
         declare_all(&host, pos, actions)
     };

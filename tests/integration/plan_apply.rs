@@ -11,15 +11,15 @@ fn plan_writes_nothing() {
     assert_eq!(code, 0, "{r:#}");
     // The directory is exactly as it was (only the simulator's counters moved).
     let after = home.state();
-    for k in ["users", "groups", "skus", "directoryRoles"] {
+    for k in ["users", "groups", "skus", "directoryRoles", "exchange"] {
         assert!(after[k] == before[k], "plan changed {k}");
     }
     assert_eq!(r["mode"], "plan");
     assert_eq!(r["status"], "planned");
     assert_eq!(r["stats"]["writes"], 0);
-    assert_eq!(steps(&r).len(), 16);
+    assert_eq!(steps(&r).len(), PLAN_STEPS);
     let planned = steps(&r).iter().filter(|s| s["status"] == "planned").count();
-    assert_eq!(planned, 11, "{r:#}");
+    assert_eq!(planned, PLAN_PLANNED, "{r:#}");
     for s in steps(&r) {
         assert!(s["status"] == "planned" || s["status"] == "skipped", "{s}");
     }
@@ -72,6 +72,15 @@ fn apply_performs_each_primitive() {
         ("clear_employee_id", CLOUD),
         ("remove_license", "SPE_E3"),
         ("remove_license", "POWER_BI_PRO"),
+        ("remove_mobile_device", "Lee's iPhone (ApplF17XK2Q1N3P4)"),
+        ("remove_mobile_device", "Pixel 8 (androidc1873361249)"),
+        ("remove_inbox_rule", "leaver.cloud@contoso.test: Copy invoices home"),
+        ("clear_forwarding", CLOUD),
+        ("grant_mailbox_permission", "leaver.cloud@contoso.test → manager@contoso.test"),
+        ("convert_to_shared_mailbox", CLOUD),
+        ("hide_from_gal", CLOUD),
+        ("remove_distribution_group_membership", "Finance Approvers"),
+        ("remove_distribution_group_membership", "sales-dl"),
     ];
     for (a, t) in expect_done {
         assert_eq!(status_of(&r, a, t), "done", "{a} {t}");
@@ -94,7 +103,7 @@ fn apply_performs_each_primitive() {
     let visio = step(&r, "remove_license", "VISIOCLIENT");
     assert_eq!(visio["status"], "skipped");
     assert!(visio["detail"].as_str().unwrap().contains("Licence - Visio Users"));
-    assert_eq!(steps(&r).iter().filter(|s| s["status"] == "done").count(), 11);
+    assert_eq!(steps(&r).iter().filter(|s| s["status"] == "done").count(), CLEAN_DONE);
 
     assert_eq!(r["stats"]["writes"], CLEAN_WRITES);
     assert!(r["stats"]["requests"].as_u64().unwrap() > 0);
@@ -143,5 +152,5 @@ fn demo_reset_restores_the_seed() {
     assert_eq!(home.stats(), offboard_host::demo::SimStats::default());
     let (code, r) = home.plan(CLOUD);
     assert_eq!(code, 0);
-    assert_eq!(steps(&r).iter().filter(|s| s["status"] == "planned").count(), 11, "{r:#}");
+    assert_eq!(steps(&r).iter().filter(|s| s["status"] == "planned").count(), PLAN_PLANNED, "{r:#}");
 }

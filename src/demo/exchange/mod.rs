@@ -128,8 +128,8 @@ pub fn handle(shared: &Shared, method: &str, path_and_query: &str, headers: &Hea
             st.stats.writes += 1;
             st.stats.exo_writes += 1;
         }
-        let n = st.stats.operations;
-        let nth = |every: u64| every > 0 && n % every == 0;
+        let n = super::dispatch::fault_count(shared, &knobs, st.stats.operations, method, path_and_query, body);
+        let nth = |every: u64| every > 0 && n.is_some_and(|n| n % every == 0);
         if let Err(r) = check_anchor(&st, &anchor) {
             r
         } else if nth(knobs.throttle_every) {

@@ -5,6 +5,8 @@
 //! removes the partnership. Run it before the shared conversion: a remote wipe is not possible
 //! afterwards (MicrosoftDocs/microsoft-365-docs PR #7591).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use async_trait::async_trait;
 use serde_json::json;
 
@@ -18,6 +20,16 @@ pub struct RemoveMobileDevice {
     pub device: MobileDevice,
     pub block: bool,
     pub wipe: bool,
+    /// The block / wipe already went through: when the executor re-sends after an unclear reply
+    /// to the removal, only the removal is sent again.
+    blocked: AtomicBool,
+    wiped: AtomicBool,
+}
+
+impl RemoveMobileDevice {
+    pub fn new(user: UserRef, device: MobileDevice, block: bool, wipe: bool) -> Self {
+        RemoveMobileDevice { user, device, block, wipe, blocked: AtomicBool::new(false), wiped: AtomicBool::new(false) }
+    }
 }
 
 #[async_trait]
@@ -64,11 +76,17 @@ impl Action for RemoveMobileDevice {
         let exo = cx.exchange()?;
         let mut done = Vec::new();
         if self.block {
-            exo.block_device(&self.user.upn, &self.device.device_id).await?;
+            if !self.blocked.load(Ordering::SeqCst) {
+                exo.block_device(&self.user.upn, &self.device.device_id).await?;
+                self.blocked.store(true, Ordering::SeqCst);
+            }
             done.push("blocked");
         }
         if self.wipe {
-            exo.wipe_device(&self.user.upn, &self.device.identity).await?;
+            if !self.wiped.load(Ordering::SeqCst) {
+                exo.wipe_device(&self.user.upn, &self.device.identity).await?;
+                self.wiped.store(true, Ordering::SeqCst);
+            }
             done.push("wipe requested");
         }
         match exo.remove_device(&self.user.upn, &self.device.identity).await {

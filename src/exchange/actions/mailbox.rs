@@ -92,7 +92,7 @@ impl ConvertToShared {
                 gb(b)
             ));
         }
-        if synced(cx, &self.user, m).await {
+        if synced(m) {
             notes.push_str(&format!("; {F8_HYBRID}"));
         }
         Ok((size, notes))
@@ -203,7 +203,7 @@ impl Action for HideFromGal {
         if m.hidden {
             return Ok(Observation::AlreadyDone { detail: "already hidden from address lists".into() });
         }
-        if synced(cx, &self.user, &m).await && !m.cloud_managed {
+        if synced(&m) && !m.cloud_managed {
             return Ok(Observation::Skip { reason: F10_HYBRID.into() });
         }
         Ok(Observation::Needed {

@@ -45,13 +45,8 @@ pub(crate) async fn mailbox(cx: &Cx, user: &UserRef) -> Result<Result<Mailbox, O
     }
 }
 
-/// Is the user synced from AD? (Unknown counts as no: the cloud directory may not be configured.)
-pub(crate) async fn synced(cx: &Cx, user: &UserRef, mbx: &Mailbox) -> bool {
-    if mbx.dir_synced {
-        return true;
-    }
-    match cx.cloud() {
-        Ok(_) => cx.cloud_user(&user.id).await.map(|u| u.synced).unwrap_or(false),
-        Err(_) => false,
-    }
+/// Is the user synced from AD? Exchange says so itself (`IsDirSynced`): no Graph read needed, so
+/// an Exchange action costs the same in any order and at any concurrency.
+pub(crate) fn synced(mbx: &Mailbox) -> bool {
+    mbx.dir_synced
 }
