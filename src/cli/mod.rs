@@ -4,6 +4,7 @@
 //! [`crate::error`]). Each subcommand is one function here; the work itself lives in the library.
 
 pub mod args;
+mod outbox;
 mod render;
 mod tenant;
 
@@ -84,6 +85,7 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<u8> {
         Command::Run(a) => cmd_run(ctx, a, false),
         Command::Plan(a) => cmd_run(ctx, a, true),
         Command::Runs { command } => cmd_runs(ctx, command),
+        Command::Outbox { command } => outbox::cmd_outbox(ctx, command),
         Command::Demo { command } => cmd_demo(ctx, command),
     }
 }
@@ -127,6 +129,7 @@ fn cmd_run(ctx: &Ctx, a: RunArgs, force_plan: bool) -> Result<u8> {
     let cancel = Arc::new(AtomicBool::new(false));
     let engine = EngineOptions { deadline: Duration::from_secs(a.timeout), cancel: cancel.clone(), ..EngineOptions::default() };
     script.check_syntax(&engine)?;
+    let ticketing = outbox::ticketing_options(tenant_name, tenant, a.ticket.as_deref())?;
 
     let journal = open_journal(ctx)?;
     let rt = runtime()?;
@@ -147,6 +150,7 @@ fn cmd_run(ctx: &Ctx, a: RunArgs, force_plan: bool) -> Result<u8> {
         denied: tenant.deny.clone(),
         exec: ExecOptions { concurrency: a.concurrency },
         engine: engine.clone(),
+        ticketing: ticketing.clone(),
     };
     let batching = a.concurrency > 1;
 

@@ -29,6 +29,11 @@ impl Default for ExecOptions {
     }
 }
 
+/// Told about each phase's results as the phase finishes (PSA ticketing: one note per phase).
+pub trait PhaseSink: Send + Sync {
+    fn phase_done(&self, phase: &str, steps: &[StepReport]);
+}
+
 pub struct Host {
     pub rt: tokio::runtime::Handle,
     pub tenant: String,
@@ -43,6 +48,7 @@ pub struct Host {
     pub exec: ExecOptions,
     pub started: Instant,
     state: Mutex<RunState>,
+    sink: Mutex<Option<Arc<dyn PhaseSink>>>,
 }
 
 #[derive(Default)]
@@ -94,6 +100,7 @@ impl Host {
             exec,
             started: Instant::now(),
             state: Mutex::new(RunState::default()),
+            sink: Mutex::new(None),
         })
     }
 
@@ -109,6 +116,10 @@ impl Host {
     /// A context for one phase (fresh read cache).
     pub fn cx(&self) -> Cx {
         Cx::new(self.tenant.clone(), self.run_id.clone(), self.mode, self.journal.clone(), self.providers.clone())
+    }
+
+    pub fn set_phase_sink(&self, sink: Arc<dyn PhaseSink>) {
+        *self.sink.lock().unwrap_or_else(|p| p.into_inner()) = Some(sink);
     }
 
     pub fn message(&self, line: String) {
@@ -180,6 +191,7 @@ impl Host {
         if pending.is_empty() {
             return Ok(vec![]);
         }
+        let phase = pending[0].phase.clone();
         let cx = self.cx();
         let reports = self
             .rt
@@ -190,6 +202,10 @@ impl Host {
                 msg
             })?;
         self.state().steps.extend(reports.iter().cloned());
+        let sink = self.sink.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(sink) = sink {
+            sink.phase_done(&phase, &reports);
+        }
         Ok(reports)
     }
 

@@ -51,6 +51,9 @@ pub struct Report {
     /// Lines the script printed or logged, in order.
     pub messages: Vec<String>,
     pub error: Option<ReportError>,
+    /// The PSA ticket this run wrote to (None: no PSA, plan mode without `--ticket`, or not opened yet).
+    #[serde(default)]
+    pub ticket: Option<String>,
 }
 
 impl Report {
