@@ -105,3 +105,58 @@ impl Action for DisableContact {
         Ok(format!("{} contact #{} {} deactivated", psa.kind(), c.id, c.name))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::exec::Providers;
+    use crate::journal::{Mode, SqliteJournal};
+    use crate::psa::fake::FakePsa;
+
+    fn contact(id: &str, active: bool) -> Contact {
+        Contact { id: id.into(), name: format!("Lee {id}"), email: "lee@contoso.test".into(), company_id: "7".into(), active }
+    }
+
+    fn cx(psa: Option<Arc<FakePsa>>) -> Cx {
+        let providers = Providers { cloud: None, psa: psa.map(|p| p as Arc<dyn crate::psa::Psa>) };
+        Cx::new("t".into(), "r".into(), Mode::Apply, Arc::new(SqliteJournal::open_in_memory().unwrap()), providers)
+    }
+
+    fn action() -> DisableContact {
+        DisableContact::new(UserRef { id: "u1".into(), upn: "lee@contoso.test".into() }, "lee@contoso.test".into())
+    }
+
+    #[tokio::test]
+    async fn deactivates_the_one_active_contact_and_records_its_prior_state() {
+        let psa = Arc::new(FakePsa::default());
+        psa.contacts.lock().unwrap().extend([contact("1", false), contact("2", true)]);
+        let (a, cx) = (action(), cx(Some(psa.clone())));
+        let Observation::Needed { prior, detail } = a.observe(&cx).await.unwrap() else { panic!("needed") };
+        assert_eq!(prior["contact_id"], "2");
+        assert_eq!(prior["active"], true);
+        assert!(detail.contains("#2 Lee 2"), "{detail}");
+        assert_eq!(a.target().id, "2");
+        a.apply(&cx).await.unwrap();
+        assert!(matches!(a.observe(&cx).await.unwrap(), Observation::AlreadyDone { .. }));
+    }
+
+    #[tokio::test]
+    async fn several_active_matches_are_an_error_naming_them() {
+        let psa = Arc::new(FakePsa::default());
+        psa.contacts.lock().unwrap().extend([contact("1", true), contact("2", true)]);
+        let e = action().observe(&cx(Some(psa))).await.unwrap_err().to_string();
+        assert!(e.contains("2 active fake contacts") && e.contains("#1 Lee 1") && e.contains("#2 Lee 2"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn no_psa_or_no_contact_is_skipped_with_the_reason() {
+        let Observation::Skip { reason } = action().observe(&cx(None)).await.unwrap() else { panic!("skip") };
+        assert!(reason.contains("no PSA configured"), "{reason}");
+        let Observation::Skip { reason } = action().observe(&cx(Some(Arc::new(FakePsa::default())))).await.unwrap() else {
+            panic!("skip")
+        };
+        assert!(reason.contains("no fake contact with e-mail lee@contoso.test in company 7"), "{reason}");
+    }
+}

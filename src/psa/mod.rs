@@ -20,6 +20,8 @@
 pub mod actions;
 pub mod autotask;
 pub mod connectwise;
+#[cfg(test)]
+pub(crate) mod fake;
 pub mod halo;
 pub mod http;
 pub mod outbox;
