@@ -72,7 +72,7 @@ CREATE INDEX locks_by_run ON locks (run_id);
 /// Version 2: the PSA outbox (notes and ticket changes waiting for delivery) and each run's ticket.
 const V2_PSA_OUTBOX: &str = r#"
 CREATE TABLE psa_outbox (
-    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    id           INTEGER PRIMARY KEY,
     tenant       TEXT NOT NULL,
     run_id       TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
     kind         TEXT NOT NULL CHECK (kind IN ('create_ticket', 'status', 'note')),
