@@ -178,6 +178,45 @@ fn a_psa_outage_during_the_run_leaves_the_offboarding_complete_and_the_notes_in_
 }
 
 #[test]
+fn a_psa_down_from_the_start_does_not_block_the_offboarding_and_the_ticket_is_opened_on_flush() {
+    let home = tempfile::tempdir().expect("home");
+    let tenant = "demo-autotask";
+    let down = [("OFFBOARD_DEMO_PSA_DOWN_AFTER", "0")];
+    let o = bin(home.path(), &["run", "default.rhai", "--user", LEAVER, "--tenant", tenant, "--yes", "--json"], &down);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let r = json(&o);
+    assert_eq!(r["status"], "succeeded", "{r}");
+    assert!(r["ticket"].is_null(), "no ticket could be opened: {r}");
+    let contact = r["steps"].as_array().unwrap().iter().find(|s| s["action"] == "disable_psa_contact").unwrap();
+    assert_eq!(contact["status"], "skipped", "{contact}");
+    assert!(contact["detail"].as_str().unwrap().starts_with("not checked: Autotask"), "{contact}");
+    let graph = offboard_host::demo::read_stats(&state_path(home.path())).expect("stats");
+    assert!(graph.writes_applied >= 10, "the directory steps ran: {graph:?}");
+    let pending = json(&bin(home.path(), &["outbox", "list", "--json"], &[]));
+    let kinds: Vec<&str> = pending.as_array().unwrap().iter().map(|i| i["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["create_ticket", "status", "note", "note", "note", "note", "note", "note", "status"]);
+
+    // Still down: flush keeps everything and says so (exit 5).
+    let o = bin(home.path(), &["outbox", "flush"], &down);
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+    assert!(psa_state(home.path()).autotask.tickets.is_empty());
+
+    let o = bin(home.path(), &["outbox", "flush"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let st = psa_state(home.path());
+    assert_eq!(st.autotask.tickets.len(), 1);
+    let t = &st.autotask.tickets[0];
+    assert_eq!(t.status, "Complete");
+    assert_heads(&note_heads(&st, tenant, &t.id.to_string()), &expected_heads(r["run_id"].as_str().unwrap()), tenant);
+
+    // The contact step was only skipped: the next run deactivates it.
+    let o = bin(home.path(), &["run", "default.rhai", "--user", LEAVER, "--tenant", tenant, "--yes", "--json"], &[]);
+    let r2 = json(&o);
+    let contact = r2["steps"].as_array().unwrap().iter().find(|s| s["action"] == "disable_psa_contact").unwrap();
+    assert_eq!(contact["status"], "done", "{contact}");
+}
+
+#[test]
 fn bad_psa_credentials_stop_the_run_before_any_directory_change() {
     for tenant in TENANTS {
         let home = tempfile::tempdir().expect("home");

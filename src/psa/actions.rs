@@ -9,7 +9,8 @@
 //!
 //! The contact is found by e-mail in the client's company. Several *active* matches are an error
 //! naming them (deactivating the wrong person's contact is worse than doing nothing); inactive
-//! matches only mean it is already done. A tenant without a PSA skips the step and says so.
+//! matches only mean it is already done. A tenant without a PSA skips the step and says so; so
+//! does a PSA that is down (a failed check would stop the whole offboarding at the plan).
 
 use std::sync::Mutex;
 
@@ -70,7 +71,15 @@ impl Action for DisableContact {
         let Some(psa) = cx.providers.psa() else {
             return Ok(Observation::Skip { reason: "this tenant has no PSA configured ([tenants.<name>.psa])".into() });
         };
-        let matches = psa.find_contacts(&self.email).await?;
+        let matches = match psa.find_contacts(&self.email).await {
+            Ok(m) => m,
+            // A PSA outage must not block the offboarding (a failed check in the plan would):
+            // the step says it was not checked, and the next run does it.
+            Err(e) if e.is_unavailable() => {
+                return Ok(Observation::Skip { reason: format!("not checked: {e}; run the offboarding again later to deactivate the contact") })
+            }
+            Err(e) => return Err(e.into()),
+        };
         let active: Vec<&Contact> = matches.iter().filter(|c| c.active).collect();
         let company = psa.company_id();
         match (matches.len(), active.len()) {
@@ -158,5 +167,9 @@ mod tests {
             panic!("skip")
         };
         assert!(reason.contains("no fake contact with e-mail lee@contoso.test in company 7"), "{reason}");
+        let down = Arc::new(FakePsa::default());
+        down.down.store(true, std::sync::atomic::Ordering::SeqCst);
+        let Observation::Skip { reason } = action().observe(&cx(Some(down))).await.unwrap() else { panic!("skip") };
+        assert!(reason.starts_with("not checked: ") && reason.contains("503"), "{reason}");
     }
 }

@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 use tokio::sync::OnceCell;
 
 use super::http::{HttpSettings, PsaHttp, Req};
-use super::{exact_matches, id_str, Contact, NewTicket, PResult, Psa, PsaError, PsaStats, StatusNames, TicketStatus};
+use super::{exact_matches, id_str, numeric, Contact, NewTicket, PResult, Psa, PsaError, PsaStats, StatusNames, TicketStatus};
 use crate::secret::Secret;
 
 pub const NAME: &str = "Autotask";
@@ -68,7 +68,7 @@ fn get_ci<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
     v.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v)
 }
 
-fn int(v: Option<&Value>) -> Option<i64> {
+pub(crate) fn int(v: Option<&Value>) -> Option<i64> {
     match v? {
         Value::Number(n) => n.as_i64(),
         Value::String(s) => s.parse().ok(),
@@ -166,14 +166,11 @@ impl Autotask {
     }
 
     fn company_num(&self) -> PResult<i64> {
-        self.cfg.company_id.parse().map_err(|_| PsaError::Protocol {
-            psa: NAME,
-            message: format!("company '{}' is not an Autotask companyID (a number)", self.cfg.company_id),
-        })
+        numeric(NAME, "company", &self.cfg.company_id)
     }
 
     fn ticket_num(ticket: &str) -> PResult<i64> {
-        ticket.parse().map_err(|_| PsaError::Protocol { psa: NAME, message: format!("'{ticket}' is not an Autotask ticket id") })
+        numeric(NAME, "ticket", ticket)
     }
 
     async fn send(&self, method: Method, path: &str, write: bool, body: Option<Value>) -> PResult<Value> {
@@ -272,7 +269,7 @@ impl Psa for Autotask {
     }
 
     async fn deactivate_contact(&self, contact: &Contact) -> PResult<()> {
-        let id: i64 = contact.id.parse().map_err(|_| PsaError::Protocol { psa: NAME, message: format!("bad contact id {}", contact.id) })?;
+        let id = numeric(NAME, "contact", &contact.id)?;
         let path = format!("/Companies/{}/Contacts", self.company_num()?);
         self.send(Method::PATCH, &path, true, Some(json!({"id": id, "isActive": 0}))).await.map(|_| ())
     }

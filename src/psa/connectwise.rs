@@ -16,7 +16,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::http::{HttpSettings, PsaHttp, Req};
-use super::{exact_matches, id_str, Contact, NewTicket, PResult, Psa, PsaError, PsaStats, StatusNames, TicketStatus};
+use super::{exact_matches, id_str, numeric, Contact, NewTicket, PResult, Psa, PsaError, PsaStats, StatusNames, TicketStatus};
 use crate::secret::Secret;
 
 pub const NAME: &str = "ConnectWise Manage";
@@ -64,10 +64,7 @@ impl ConnectWise {
     }
 
     fn company_num(&self) -> PResult<i64> {
-        self.cfg.company_id.parse().map_err(|_| PsaError::Protocol {
-            psa: NAME,
-            message: format!("company '{}' is not a ConnectWise company id (a number)", self.cfg.company_id),
-        })
+        numeric(NAME, "company", &self.cfg.company_id)
     }
 }
 

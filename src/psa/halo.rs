@@ -22,7 +22,7 @@ use serde_json::{json, Value};
 use tokio::sync::OnceCell;
 
 use super::http::{Body, HttpSettings, PsaHttp, Req};
-use super::{exact_matches, id_str, Contact, NewTicket, PResult, Psa, PsaError, PsaStats, StatusNames, TicketStatus};
+use super::{exact_matches, id_str, numeric, Contact, NewTicket, PResult, Psa, PsaError, PsaStats, StatusNames, TicketStatus};
 use crate::secret::Secret;
 
 pub const NAME: &str = "HaloPSA";
@@ -52,7 +52,7 @@ pub struct Halo {
 }
 
 fn num(s: &str, what: &str) -> PResult<i64> {
-    s.parse().map_err(|_| PsaError::Protocol { psa: NAME, message: format!("{what} '{s}' is not a Halo id (a number)") })
+    numeric(NAME, what, s)
 }
 
 impl Halo {

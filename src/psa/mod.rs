@@ -154,6 +154,11 @@ pub(crate) fn id_str(v: Option<&serde_json::Value>) -> Option<String> {
     }
 }
 
+/// A numeric id from the configuration or the journal (all three PSAs use integers).
+pub(crate) fn numeric(psa: &'static str, what: &str, s: &str) -> PResult<i64> {
+    s.parse().map_err(|_| PsaError::Protocol { psa, message: format!("{what} '{s}' is not a {psa} id (a number)") })
+}
+
 /// A ticket id must be a positive integer in all three PSAs; it also goes into URL paths.
 pub fn valid_ticket_id(s: &str) -> bool {
     !s.is_empty() && s.len() <= 18 && s.bytes().all(|b| b.is_ascii_digit()) && s.bytes().any(|b| b != b'0')

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use super::{param, reply, PsaState, SimContact, SimTicket, AT_API_USER, AT_INTEGRATION_CODE, AT_SECRET};
 use crate::demo::dispatch::Headers;
 use crate::demo::reply::Reply;
+use crate::psa::autotask::int;
 
 const ZONE: &str = "ws5/atservicesrest/v1.0/";
 const STATUSES: &[(i64, &str)] = &[(1, "New"), (5, "Complete"), (7, "Waiting Customer"), (17, "In Progress"), (23, "Needs Review")];
@@ -30,15 +31,6 @@ fn picklist(name: &str, values: &[(i64, &str)], default: i64) -> Value {
 fn label(values: &'static [(i64, &'static str)], v: Option<i64>) -> Option<&'static str> {
     let v = v?;
     values.iter().find(|(x, _)| *x == v).map(|(_, l)| *l)
-}
-
-fn int(v: Option<&Value>) -> Option<i64> {
-    match v? {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.parse().ok(),
-        Value::Bool(b) => Some(i64::from(*b)),
-        _ => None,
-    }
 }
 
 fn contact_json(c: &SimContact) -> Value {
