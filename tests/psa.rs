@@ -217,6 +217,22 @@ fn a_psa_down_from_the_start_does_not_block_the_offboarding_and_the_ticket_is_op
 }
 
 #[test]
+fn a_throttling_psa_is_waited_out_and_gets_every_note_once() {
+    let home = tempfile::tempdir().expect("home");
+    let tenant = "demo-cw";
+    let env = [("OFFBOARD_DEMO_PSA_THROTTLE_EVERY", "2"), ("OFFBOARD_DEMO_RETRY_AFTER", "0")];
+    let o = bin(home.path(), &["run", "default.rhai", "--user", LEAVER, "--tenant", tenant, "--yes", "--json"], &env);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let r = json(&o);
+    let ticket = r["ticket"].as_str().expect("ticket");
+    let st = psa_state(home.path());
+    assert!(st.stats.throttled >= 5, "the knob did not throttle: {:?}", st.stats);
+    assert_heads(&note_heads(&st, tenant, ticket), &expected_heads(r["run_id"].as_str().unwrap()), tenant);
+    assert_eq!(st.connectwise.tickets[0].status, "Completed");
+    assert!(json(&bin(home.path(), &["outbox", "list", "--json"], &[])).as_array().unwrap().is_empty());
+}
+
+#[test]
 fn bad_psa_credentials_stop_the_run_before_any_directory_change() {
     for tenant in TENANTS {
         let home = tempfile::tempdir().expect("home");

@@ -60,6 +60,9 @@ pub(super) fn cmd_outbox(ctx: &Ctx, command: OutboxCommand) -> Result<u8> {
                     return Err(Error::Usage(format!("tenant '{name}' has no PSA configured")));
                 }
                 if journal.outbox_items(Some(&name), true)?.is_empty() {
+                    if !json {
+                        println!("{name}: nothing pending");
+                    }
                     results.push(json!({"tenant": name, "delivered": 0, "pending": 0}));
                     continue;
                 }
