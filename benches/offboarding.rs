@@ -205,9 +205,10 @@ impl Bench {
             denied: vec![],
             exec: ExecOptions { concurrency: way.concurrency },
             engine: EngineOptions::default(),
+            ticketing: Default::default(),
         };
         // run_script blocks on the runtime itself: call it from this plain thread, never a task.
-        run_script(self.rt.handle(), t.journal.clone(), Providers { cloud: Some(cloud) }, req).expect("run_script")
+        run_script(self.rt.handle(), t.journal.clone(), Providers { cloud: Some(cloud), ..Default::default() }, req).expect("run_script")
     }
 
     /// One run with a fresh client; returns its wall time and counts.

@@ -84,6 +84,9 @@ pub struct TenantConfig {
     /// The org variables: what the scripts should do for this client.
     #[serde(default)]
     pub defaults: toml::Table,
+    /// The client's PSA (ConnectWise Manage, Autotask or HaloPSA): see `psa::settings`.
+    #[serde(default)]
+    pub psa: Option<crate::psa::settings::PsaSettings>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -147,8 +150,14 @@ impl Config {
                 graph: None,
                 deny: vec![],
                 defaults: toml::Table::new(),
+                psa: None,
             },
         );
+        // One client per simulated PSA, all on the same simulated Microsoft 365 tenant.
+        for (name, display, psa) in crate::psa::settings::demo_settings() {
+            let t = TenantConfig { display_name: Some(display.into()), psa: Some(psa), ..tenants[DEMO_TENANT].clone() };
+            tenants.insert(name.to_string(), t);
+        }
         Config { default_tenant: Some(DEMO_TENANT.into()), scripts_dir: None, tenants, path: None }
     }
 
@@ -191,6 +200,15 @@ impl Config {
                 return Err(Error::Config {
                     path: path.clone(),
                     message: format!("tenant '{name}' has directory = \"cloud\" but no [tenants.{name}.graph] section"),
+                });
+            }
+        }
+        for (name, t) in &self.tenants {
+            let missing = t.psa.as_ref().filter(|_| !t.demo).map(|p| p.missing()).unwrap_or_default();
+            if !missing.is_empty() {
+                return Err(Error::Config {
+                    path: path.clone(),
+                    message: format!("[tenants.{name}.psa] needs {} for this kind of PSA", missing.join(", ")),
                 });
             }
         }
@@ -241,6 +259,24 @@ mod tests {
         assert!(e.to_string().contains("unknown field"), "{e}");
         let e = Config::parse("[tenants.a]\ndirectory='cloud'\n", p).unwrap_err();
         assert!(e.to_string().contains("no [tenants.a.graph]"), "{e}");
+    }
+
+    #[test]
+    fn psa_sections_are_checked_and_the_demo_has_one_tenant_per_psa() {
+        let p = Path::new("x.toml");
+        let base = "[tenants.a]\ndirectory='cloud'\n[tenants.a.graph]\ntenant_id='t'\nclient_id='c'\nclient_secret_env='S'\n";
+        let e = Config::parse(&format!("{base}[tenants.a.psa]\nkind='connectwise'\ncompany='1'\nsecret_env='P'\n"), p).unwrap_err();
+        assert!(e.to_string().contains("needs base_url, login_company, public_key, client_id"), "{e}");
+        let e = Config::parse(&format!("{base}[tenants.a.psa]\nkind='halo'\ncompany='1'\nsecret_env='P'\nsecret='x'\n"), p).unwrap_err();
+        assert!(e.to_string().contains("unknown field `secret`"), "{e}");
+        let ok = format!("{base}[tenants.a.psa]\nkind='autotask'\ncompany='1'\nsecret_env='P'\napi_user='u@x'\nintegration_code='I'\non_success='review'\n");
+        let c = Config::parse(&ok, p).unwrap();
+        assert_eq!(c.tenants["a"].psa.as_ref().unwrap().on_success, crate::psa::settings::OnSuccess::Review);
+        let demo = Config::demo();
+        assert!(demo.tenants["demo"].psa.is_none());
+        for t in ["demo-cw", "demo-autotask", "demo-halo"] {
+            assert!(demo.tenants[t].demo && demo.tenants[t].psa.is_some(), "{t}");
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! | [`engine`] | [`engine::build_engine`], the one place the hardened Rhai engine is built; the import sandbox |
 //! | [`exec`] | actions, phases, the executor (observe → intent → write → outcome), the host and the run report |
 //! | [`entra`] | the Entra ID provider trait, its Graph implementation, and one action per primitive |
+//! | [`psa`] | PSA ticketing (ConnectWise Manage, Autotask, HaloPSA): the trait, the outbox, `disable_psa_contact` |
 //! | [`graph`] | our typed Microsoft Graph client: token cache, bounded retries, `$batch` coalescing, paging |
 //! | [`journal`] | the [`journal::Journal`] trait and its SQLite implementation: runs, steps, prior state, locks |
 //! | [`demo`] | the simulated Microsoft 365 tenant served on loopback, for the demo and the tests |
@@ -38,3 +39,4 @@ pub mod entra;
 pub mod exec;
 pub mod input;
 pub mod ops;
+pub mod psa;

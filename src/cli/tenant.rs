@@ -11,11 +11,15 @@ use crate::entra::{CloudDirectory, GraphDirectory};
 use crate::error::{Error, Result};
 use crate::exec::Providers;
 use crate::graph::{GraphClient, GraphConfig};
+use crate::psa::settings::{Overrides, PsaSettings};
+use crate::psa::Psa;
 use crate::secret::Secret;
 
 pub struct Connection {
     pub tenant: String,
     graph: GraphConfig,
+    /// The tenant's PSA section and, for the demo, where its simulator listens.
+    psa: Option<(PsaSettings, Overrides)>,
     /// Keeps the in-process demo tenant alive for the connection's lifetime.
     pub demo: Option<DemoServer>,
 }
@@ -38,7 +42,18 @@ impl Connection {
             if let Some(ms) = std::env::var("OFFBOARD_DEMO_CLIENT_TIMEOUT_MS").ok().and_then(|v| v.parse().ok()) {
                 graph.timeout = Duration::from_millis(ms);
             }
-            return Ok(Connection { tenant: name.to_string(), graph, demo: Some(server) });
+            let psa = t.psa.clone().map(|p| {
+                let kind = p.kind.name_lower();
+                // The variable the demo section names replaces the simulator's secret when set.
+                let secret = std::env::var(&p.secret_env).ok().filter(|s| !s.is_empty());
+                let o = Overrides {
+                    base_url: Some(crate::demo::psa::base_url(kind, server.addr())),
+                    secret: Some(Secret::new(secret.unwrap_or_else(|| crate::demo::psa::secret(kind).to_string()))),
+                    retry_base: Some(graph.retry_base_delay),
+                };
+                (p, o)
+            });
+            return Ok(Connection { tenant: name.to_string(), graph, psa, demo: Some(server) });
         }
         let g = t.graph.as_ref().ok_or_else(|| Error::Provider {
             tenant: name.to_string(),
@@ -57,13 +72,32 @@ impl Connection {
         if let Some(b) = g.batching {
             graph.batching = b;
         }
-        Ok(Connection { tenant: name.to_string(), graph, demo: None })
+        let psa = t.psa.clone().map(|p| (p, Overrides::default()));
+        Ok(Connection { tenant: name.to_string(), graph, psa, demo: None })
     }
 
     /// The providers for one run. `read_only` (plan mode) makes every client refuse writes
     /// locally, a second fence behind the executor never calling `apply` in plan mode.
     pub async fn providers(&self, read_only: bool, batching: bool) -> Result<Providers> {
-        Ok(Providers { cloud: Some(self.cloud(read_only, batching).await?) })
+        // The PSA first: bad PSA credentials stop the command before the directory is touched.
+        let psa = self.psa(read_only).await?;
+        Ok(Providers { cloud: Some(self.cloud(read_only, batching).await?), psa })
+    }
+
+    /// The tenant's PSA, authenticated; `None` when it has none. A PSA that is down is not an
+    /// error (the outbox keeps what the run writes); refused credentials are.
+    pub async fn psa(&self, read_only: bool) -> Result<Option<Arc<dyn Psa>>> {
+        let Some((settings, overrides)) = &self.psa else { return Ok(None) };
+        let provider = |message: String| Error::Provider { tenant: self.tenant.clone(), message };
+        let psa = settings.build(read_only, overrides.clone()).map_err(provider)?;
+        match psa.authenticate().await {
+            Ok(()) => {}
+            Err(e) if e.is_unavailable() => {
+                tracing::warn!("{e}: the ticket and its notes wait in the outbox until the PSA is back");
+            }
+            Err(e) => return Err(provider(e.to_string())),
+        }
+        Ok(Some(psa))
     }
 
     async fn cloud(&self, read_only: bool, batching: bool) -> Result<Arc<dyn CloudDirectory>> {

@@ -22,6 +22,8 @@ pub struct State {
     pub directory_roles: Vec<DirectoryRole>,
     pub skus: Vec<Sku>,
     pub stats: SimStats,
+    /// The simulated PSAs (tickets, notes, contacts).
+    pub psa: super::psa::PsaState,
 }
 
 /// One licence assignment path: direct (`assignedByGroup` null) or inherited from a group.

@@ -53,6 +53,8 @@ pub enum ActionError {
     #[error("{0}")]
     Graph(#[from] GraphError),
     #[error("{0}")]
+    Psa(#[from] crate::psa::PsaError),
+    #[error("{0}")]
     Other(String),
 }
 
@@ -61,6 +63,7 @@ impl ActionError {
     pub fn maybe_applied(&self) -> bool {
         match self {
             ActionError::Graph(e) => e.maybe_applied(),
+            ActionError::Psa(e) => e.maybe_applied(),
             ActionError::Other(_) => false,
         }
     }

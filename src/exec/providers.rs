@@ -13,9 +13,16 @@ use crate::graph::GraphStats;
 #[derive(Clone, Default)]
 pub struct Providers {
     pub cloud: Option<Arc<dyn CloudDirectory>>,
+    /// The client's PSA (ticketing and `psa::` functions).
+    pub psa: Option<Arc<dyn crate::psa::Psa>>,
 }
 
 impl Providers {
+    /// The PSA, or `None` when this tenant has none (PSA actions skip rather than fail).
+    pub fn psa(&self) -> Option<&Arc<dyn crate::psa::Psa>> {
+        self.psa.as_ref()
+    }
+
     pub fn cloud(&self) -> Result<&Arc<dyn CloudDirectory>, ActionError> {
         self.cloud.as_ref().ok_or_else(|| ActionError::Other("this tenant has no cloud directory (Graph) configured".into()))
     }

@@ -19,7 +19,7 @@ mod batch;
 mod config;
 mod error;
 pub mod paths;
-mod retry;
+pub(crate) mod retry;
 mod stats;
 mod token;
 mod transport;

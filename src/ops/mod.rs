@@ -10,10 +10,12 @@
 //! |---|---|---|
 //! | (global) | `core.rs` | `phase`, `log`, `warn` |
 //! | `graph::` | `graph.rs` | `get_user` and the Entra ID writes |
+//! | `psa::` | `psa.rs` | `disable_contact` |
 //! | (type) | `user.rs` | `User`, the resolved user handle, and its properties |
 
 mod core;
 mod graph;
+mod psa;
 pub mod user;
 
 use std::sync::Arc;
@@ -66,7 +68,7 @@ impl OpSpec {
 
 /// Every script function, in documentation order.
 pub fn table() -> Vec<&'static OpSpec> {
-    core::OPS.iter().chain(graph::OPS.iter()).collect()
+    core::OPS.iter().chain(graph::OPS.iter()).chain(psa::OPS.iter()).collect()
 }
 
 /// Register the whole table (and the `User` type) into `engine`, bound to `host`.

@@ -46,7 +46,7 @@ fn runs_list_and_show() {
     }
     // The plan run has its steps too, none with an intent.
     let dp = home.run_detail(plan["run_id"].as_str().unwrap());
-    assert_eq!(dp["steps"].as_array().unwrap().len(), 16);
+    assert_eq!(dp["steps"].as_array().unwrap().len(), 17);
     assert!(dp["steps"].as_array().unwrap().iter().all(|s| s["intent_at"].is_null()));
 
     // Human output works too.

@@ -17,7 +17,7 @@ fn plan_writes_nothing() {
     assert_eq!(r["mode"], "plan");
     assert_eq!(r["status"], "planned");
     assert_eq!(r["stats"]["writes"], 0);
-    assert_eq!(steps(&r).len(), 16);
+    assert_eq!(steps(&r).len(), 17); // 16 identity steps + disable_psa_contact (skipped: no PSA)
     let planned = steps(&r).iter().filter(|s| s["status"] == "planned").count();
     assert_eq!(planned, 11, "{r:#}");
     for s in steps(&r) {
