@@ -5,7 +5,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::{TenantConfig, DEMO_TENANT};
+use crate::ad::{AdPolicy, LdapConfig, LdapDirectory, OnPremDirectory};
+use crate::config::{AdSettings, TenantConfig, DEMO_TENANT};
 use crate::demo::{DemoConfig, DemoServer, Knobs, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
 use crate::entra::{CloudDirectory, GraphDirectory};
 use crate::error::{Error, Result};
@@ -15,7 +16,9 @@ use crate::secret::Secret;
 
 pub struct Connection {
     pub tenant: String,
-    graph: GraphConfig,
+    /// None: no cloud directory (an on-premises-only client).
+    graph: Option<GraphConfig>,
+    ad: Option<AdSettings>,
     /// Keeps the in-process demo tenant alive for the connection's lifetime.
     pub demo: Option<DemoServer>,
 }
@@ -38,12 +41,17 @@ impl Connection {
             if let Some(ms) = std::env::var("OFFBOARD_DEMO_CLIENT_TIMEOUT_MS").ok().and_then(|v| v.parse().ok()) {
                 graph.timeout = Duration::from_millis(ms);
             }
-            return Ok(Connection { tenant: name.to_string(), graph, demo: Some(server) });
+            return Ok(Connection { tenant: name.to_string(), graph: Some(graph), ad: t.ad.clone(), demo: Some(server) });
         }
-        let g = t.graph.as_ref().ok_or_else(|| Error::Provider {
-            tenant: name.to_string(),
-            message: "no [graph] section: this tenant has no cloud directory configured".into(),
-        })?;
+        let Some(g) = t.graph.as_ref() else {
+            if t.ad.is_some() {
+                return Ok(Connection { tenant: name.to_string(), graph: None, ad: t.ad.clone(), demo: None });
+            }
+            return Err(Error::Provider {
+                tenant: name.to_string(),
+                message: "no [graph] section: this tenant has no cloud directory configured".into(),
+            });
+        };
         let mut graph = GraphConfig::new(g.base_url(), g.token_url(), g.client_id.clone(), g.client_secret(name)?);
         if let Some(s) = g.timeout_secs {
             graph.timeout = Duration::from_secs(s);
@@ -57,17 +65,44 @@ impl Connection {
         if let Some(b) = g.batching {
             graph.batching = b;
         }
-        Ok(Connection { tenant: name.to_string(), graph, demo: None })
+        Ok(Connection { tenant: name.to_string(), graph: Some(graph), ad: t.ad.clone(), demo: None })
     }
 
     /// The providers for one run. `read_only` (plan mode) makes every client refuse writes
     /// locally, a second fence behind the executor never calling `apply` in plan mode.
     pub async fn providers(&self, read_only: bool, batching: bool) -> Result<Providers> {
-        Ok(Providers { cloud: Some(self.cloud(read_only, batching).await?) })
+        let cloud = match &self.graph {
+            Some(g) => Some(self.cloud(g, read_only, batching).await?),
+            None => None,
+        };
+        let ad = match &self.ad {
+            Some(a) => Some(self.ad(a, read_only).await?),
+            None => None,
+        };
+        Ok(Providers { cloud, ad })
     }
 
-    async fn cloud(&self, read_only: bool, batching: bool) -> Result<Arc<dyn CloudDirectory>> {
-        let mut cfg = self.graph.clone();
+    async fn ad(&self, a: &AdSettings, read_only: bool) -> Result<Arc<dyn OnPremDirectory>> {
+        let cfg = LdapConfig {
+            url: a.url.clone(),
+            starttls: a.starttls,
+            bind_dn: a.bind_dn.clone(),
+            password: a.password(&self.tenant)?,
+            base_dn: a.base_dn.clone(),
+            ca_file: a.ca_file.clone(),
+            accept_invalid_certs: a.accept_invalid_certs,
+            read_only,
+            timeout: Duration::from_secs(a.timeout_secs.unwrap_or(30)),
+            policy: AdPolicy { disabled_ou: a.disabled_ou.clone(), sync_scope: a.sync_scope.clone(), sync_command: a.sync_command.clone() },
+        };
+        let dir = LdapDirectory::connect(cfg)
+            .await
+            .map_err(|e| Error::Provider { tenant: self.tenant.clone(), message: format!("on-premises AD {}: {e}", a.url) })?;
+        Ok(dir)
+    }
+
+    async fn cloud(&self, graph: &GraphConfig, read_only: bool, batching: bool) -> Result<Arc<dyn CloudDirectory>> {
+        let mut cfg = graph.clone();
         cfg.read_only = read_only;
         cfg.batching = cfg.batching && batching;
         let client = GraphClient::new(cfg)?;

@@ -98,11 +98,12 @@ pub struct Cx {
     pub journal: Arc<dyn Journal>,
     pub providers: Providers,
     users: Mutex<HashMap<String, Arc<OnceCell<Arc<CloudUser>>>>>,
+    ad_users: Mutex<HashMap<String, Arc<OnceCell<Arc<crate::ad::AdUser>>>>>,
 }
 
 impl Cx {
     pub fn new(tenant: String, run_id: String, mode: Mode, journal: Arc<dyn Journal>, providers: Providers) -> Cx {
-        Cx { tenant, run_id, mode, journal, providers, users: Mutex::new(HashMap::new()) }
+        Cx { tenant, run_id, mode, journal, providers, users: Mutex::new(HashMap::new()), ad_users: Mutex::new(HashMap::new()) }
     }
 
     /// The same context with an empty read cache: used for each new phase, and to re-observe
@@ -126,6 +127,27 @@ impl Cx {
         })
         .await
         .cloned()
+    }
+
+    /// The on-premises AD user (by objectGUID) as it is now (read once per phase).
+    pub async fn ad_user(&self, guid: &str) -> Result<Arc<crate::ad::AdUser>, ActionError> {
+        let cell = {
+            let mut map = self.ad_users.lock().unwrap_or_else(|p| p.into_inner());
+            map.entry(guid.to_ascii_lowercase()).or_default().clone()
+        };
+        cell.get_or_try_init(|| async {
+            match self.ad()?.user_by_guid(guid).await? {
+                Some(u) => Ok(Arc::new(u)),
+                None => Err(ActionError::Other(format!("AD user {guid} no longer exists in the directory"))),
+            }
+        })
+        .await
+        .cloned()
+    }
+
+    /// The on-premises AD, or an error naming what is missing.
+    pub fn ad(&self) -> Result<&Arc<dyn crate::ad::OnPremDirectory>, ActionError> {
+        self.providers.ad()
     }
 
     /// The cloud directory, or an error naming what is missing.

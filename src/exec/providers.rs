@@ -7,12 +7,15 @@
 use std::sync::Arc;
 
 use super::ActionError;
+use crate::ad::OnPremDirectory;
 use crate::entra::CloudDirectory;
 use crate::graph::GraphStats;
 
 #[derive(Clone, Default)]
 pub struct Providers {
     pub cloud: Option<Arc<dyn CloudDirectory>>,
+    /// On-premises Active Directory over LDAP (`[tenants.x.ad]`).
+    pub ad: Option<Arc<dyn OnPremDirectory>>,
 }
 
 impl Providers {
@@ -20,10 +23,17 @@ impl Providers {
         self.cloud.as_ref().ok_or_else(|| ActionError::Other("this tenant has no cloud directory (Graph) configured".into()))
     }
 
+    pub fn ad(&self) -> Result<&Arc<dyn OnPremDirectory>, ActionError> {
+        self.ad
+            .as_ref()
+            .ok_or_else(|| ActionError::Other("this tenant has no on-premises AD configured ([tenants.<name>.ad])".into()))
+    }
+
     /// HTTP statistics summed over every provider.
     pub fn stats(&self) -> GraphStats {
         let mut total = GraphStats::default();
-        for s in self.cloud.iter().map(|c| c.stats()) {
+        // AD counts LDAP operations as requests.
+        for s in self.cloud.iter().map(|c| c.stats()).chain(self.ad.iter().map(|a| a.stats())) {
             total.http_requests += s.http_requests;
             total.operations += s.operations;
             total.writes += s.writes;

@@ -239,7 +239,7 @@ fn register_get_user(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
 }
 
 /// Hand an action to the host: pending inside a phase, run at once outside.
-fn declare(host: &Host, pos: Position, action: Box<dyn Action>) -> Result<Map, Box<EvalAltResult>> {
+pub(super) fn declare(host: &Host, pos: Position, action: Box<dyn Action>) -> Result<Map, Box<EvalAltResult>> {
     let target = action.target().display;
     let name = action.action();
     match host.declare(action) {

@@ -11,7 +11,9 @@
 //! | (global) | `core.rs` | `phase`, `log`, `warn` |
 //! | `graph::` | `graph.rs` | `get_user` and the Entra ID writes |
 //! | (type) | `user.rs` | `User`, the resolved user handle, and its properties |
+//! | `ad::` | `ad.rs` | on-premises AD: `get_user` (the `AdUser` handle) and the AD writes |
 
+pub mod ad;
 mod core;
 mod graph;
 pub mod user;
@@ -66,12 +68,13 @@ impl OpSpec {
 
 /// Every script function, in documentation order.
 pub fn table() -> Vec<&'static OpSpec> {
-    core::OPS.iter().chain(graph::OPS.iter()).collect()
+    core::OPS.iter().chain(graph::OPS.iter()).chain(ad::OPS.iter()).collect()
 }
 
 /// Register the whole table (and the `User` type) into `engine`, bound to `host`.
 pub fn register_all(engine: &mut Engine, host: &Arc<Host>) {
     user::register_type(engine);
+    ad::register_type(engine);
     let mut global = Module::new();
     let mut namespaces: Vec<(&'static str, Module)> = Vec::new();
     for spec in table() {
@@ -97,6 +100,7 @@ pub fn register_all(engine: &mut Engine, host: &Arc<Host>) {
 /// Empty modules for every namespace in the table (for compiling without a host).
 pub fn register_namespaces(engine: &mut Engine) {
     user::register_type(engine);
+    ad::register_type(engine);
     let mut seen: Vec<&str> = Vec::new();
     for spec in table() {
         if !spec.module.is_empty() && !seen.contains(&spec.module) {
