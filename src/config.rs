@@ -314,6 +314,26 @@ mod tests {
     }
 
     #[test]
+    fn ad_section_parses_and_onprem_needs_it() {
+        let p = Path::new("x.toml");
+        let e = Config::parse("[tenants.a]\ndirectory='onprem'\n", p).unwrap_err();
+        assert!(e.to_string().contains("no [tenants.a.ad]"), "{e}");
+        let c = Config::parse(
+            "[tenants.a]\ndirectory='hybrid-synced'\ndemo=true\n[tenants.a.ad]\nurl='ldaps://dc:636'\nbind_dn='CN=svc'\n\
+             password_env='X'\nbase_dn='DC=x'\nsync_scope=['OU=Staff,DC=x']\nsync_command=['/bin/true']\n",
+            p,
+        )
+        .unwrap();
+        let ad = c.tenants["a"].ad.as_ref().unwrap();
+        assert_eq!(ad.sync_scope, vec!["OU=Staff,DC=x"]);
+        assert!(!ad.accept_invalid_certs && !ad.starttls);
+        let e = Config::parse("[tenants.a]\ndirectory='onprem'\n[tenants.a.ad]\nurl='x'\nbind_dn='b'\npassword_env='X'\nbase_dn='d'\npasword='oops'\n", p)
+            .unwrap_err();
+        assert!(e.to_string().contains("unknown field"), "{e}");
+        assert_eq!(Config::parse("[tenants.a]\ndirectory='email-only'\ndemo=true\n", p).unwrap().tenants["a"].directory.as_str(), "email-only");
+    }
+
+    #[test]
     fn picks_tenants() {
         let p = Path::new("x.toml");
         let c = Config::parse("[tenants.a]\ndirectory='cloud'\ndemo=true\n[tenants.b]\ndirectory='cloud'\ndemo=true\n", p).unwrap();

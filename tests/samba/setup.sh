@@ -4,7 +4,7 @@
 #   tests/samba/setup.sh          # install if missing, provision once, start (or reuse), wait for LDAPS
 #   tests/samba/stop.sh           # stop it (the provisioned domain stays for the next start)
 #
-# SAMBA_DIR (default /tmp/offboard-host-samba) holds the domain, its TLS files and `env`, the
+# SAMBA_DIR (default /tmp/offboard-host-samba) holds the domain, its TLS files and `env` (shell-sourceable), the
 # connection facts the tests read:
 #   AD_URL (ldaps://127.0.0.1:636), AD_STARTTLS_URL / AD_PLAIN_URL (ldap://127.0.0.1:389),
 #   AD_BIND_DN, AD_PASSWORD, AD_BASE_DN, AD_CA_FILE, AD_DISABLED_OU, AD_STAFF_OU, AD_ARCHIVE_OU.
@@ -30,10 +30,10 @@ ADMIN_PASS='Adm1n-Passw0rd!Samba'
 HOST_IP=127.0.0.1
 CONF="$SAMBA_DIR/dc/etc/smb.conf"
 SAM="$SAMBA_DIR/dc/private/sam.ldb"
-start_ts=$(date +%s.%N)
+start_ns=$(date +%s%N)
 
 log() { echo "samba-setup: $*" >&2; }
-elapsed() { printf '%.1f' "$(echo "$(date +%s.%N) - $start_ts" | bc 2>/dev/null || echo 0)"; }
+elapsed() { local ms=$((($(date +%s%N) - start_ns) / 1000000)); printf '%d.%d' $((ms / 1000)) $((ms % 1000 / 100)); }
 
 # 1. Packages (Debian). Non-interactive; `apt-get update` only when something is missing.
 need=()
@@ -45,7 +45,6 @@ command -v kinit >/dev/null || need+=(krb5-user)
 command -v ldapsearch >/dev/null || need+=(ldap-utils)
 command -v ldbmodify >/dev/null || need+=(ldb-tools)
 command -v openssl >/dev/null || need+=(openssl)
-command -v bc >/dev/null || need+=(bc)
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
         log "missing packages (${need[*]}) and not root: install them first"
@@ -55,22 +54,22 @@ if [ ${#need[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -q >/dev/null
     apt-get install -y -q --no-install-recommends samba samba-ad-dc samba-ad-provision winbind krb5-user ldap-utils \
-        ldb-tools openssl bc >/dev/null
+        ldb-tools openssl >/dev/null
 fi
 
 write_env() {
     cat >"$SAMBA_DIR/env" <<EOF
-AD_URL=ldaps://$HOST_IP:636
-AD_STARTTLS_URL=ldap://$HOST_IP:389
-AD_PLAIN_URL=ldap://$HOST_IP:389
-AD_BIND_DN=CN=Administrator,CN=Users,$BASE_DN
-AD_PASSWORD=$ADMIN_PASS
-AD_BASE_DN=$BASE_DN
-AD_CA_FILE=$SAMBA_DIR/tls/ca.pem
-AD_STAFF_OU=OU=Staff,$BASE_DN
-AD_DISABLED_OU=OU=Disabled Users,$BASE_DN
-AD_ARCHIVE_OU=OU=Archive,$BASE_DN
-AD_REALM=$REALM
+AD_URL='ldaps://$HOST_IP:636'
+AD_STARTTLS_URL='ldap://$HOST_IP:389'
+AD_PLAIN_URL='ldap://$HOST_IP:389'
+AD_BIND_DN='CN=Administrator,CN=Users,$BASE_DN'
+AD_PASSWORD='$ADMIN_PASS'
+AD_BASE_DN='$BASE_DN'
+AD_CA_FILE='$SAMBA_DIR/tls/ca.pem'
+AD_STAFF_OU='OU=Staff,$BASE_DN'
+AD_DISABLED_OU='OU=Disabled Users,$BASE_DN'
+AD_ARCHIVE_OU='OU=Archive,$BASE_DN'
+AD_REALM='$REALM'
 EOF
 }
 
