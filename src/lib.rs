@@ -16,6 +16,7 @@
 //! | [`exec`] | actions, phases, the executor (observe → intent → write → outcome), the host and the run report |
 //! | [`entra`] | the Entra ID provider trait, its Graph implementation, and one action per primitive |
 //! | [`psa`] | PSA ticketing (ConnectWise Manage, Autotask, HaloPSA): the trait, the outbox, `disable_psa_contact` |
+//! | [`ad`] | on-premises Active Directory: the provider trait, its LDAP (ldap3) implementation, one action per primitive |
 //! | [`graph`] | our typed Microsoft Graph client: token cache, bounded retries, `$batch` coalescing, paging |
 //! | [`journal`] | the [`journal::Journal`] trait and its SQLite implementation: runs, steps, prior state, locks |
 //! | [`demo`] | the simulated Microsoft 365 tenant served on loopback, for the demo and the tests |
@@ -27,6 +28,7 @@
 //!
 //! Rhai sources shipped with the binary: `stdlib/` (importable modules) and `scripts/default.rhai`.
 
+pub mod ad;
 pub mod demo;
 pub mod error;
 pub mod graph;

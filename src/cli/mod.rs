@@ -115,7 +115,9 @@ fn cmd_run(ctx: &Ctx, a: RunArgs, force_plan: bool) -> Result<u8> {
         eprintln!("note: no offboard-host.toml found: using the built-in demo tenant (simulated; nothing real is changed)");
     }
     let (tenant_name, tenant) = config.tenant(a.tenant.as_deref())?;
-    crate::input::validate_user(&a.user).map_err(|reason| Error::InvalidUser { input: a.user.escape_debug().to_string(), reason })?;
+    // With an on-premises AD, a sAMAccountName names the user too.
+    let valid = if tenant.ad.is_some() { crate::input::validate_ad_user(&a.user) } else { crate::input::validate_user(&a.user) };
+    valid.map_err(|reason| Error::InvalidUser { input: a.user.escape_debug().to_string(), reason })?;
 
     let mut org = org_from_toml(&tenant.defaults)?;
     let mut sets = Vec::new();

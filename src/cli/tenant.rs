@@ -5,7 +5,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::{TenantConfig, DEMO_TENANT};
+use crate::ad::{AdPolicy, LdapConfig, LdapDirectory, OnPremDirectory};
+use crate::config::{AdSettings, TenantConfig, DEMO_TENANT};
 use crate::demo::{DemoConfig, DemoServer, Knobs, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
 use crate::entra::{CloudDirectory, GraphDirectory};
 use crate::error::{Error, Result};
@@ -17,7 +18,9 @@ use crate::secret::Secret;
 
 pub struct Connection {
     pub tenant: String,
-    graph: GraphConfig,
+    /// None: no cloud directory (an on-premises-only client).
+    graph: Option<GraphConfig>,
+    ad: Option<AdSettings>,
     /// The tenant's PSA section and, for the demo, where its simulator listens.
     psa: Option<(PsaSettings, Overrides)>,
     /// Keeps the in-process demo tenant alive for the connection's lifetime.
@@ -53,12 +56,18 @@ impl Connection {
                 };
                 (p, o)
             });
-            return Ok(Connection { tenant: name.to_string(), graph, psa, demo: Some(server) });
+            return Ok(Connection { tenant: name.to_string(), graph: Some(graph), ad: t.ad.clone(), psa, demo: Some(server) });
         }
-        let g = t.graph.as_ref().ok_or_else(|| Error::Provider {
-            tenant: name.to_string(),
-            message: "no [graph] section: this tenant has no cloud directory configured".into(),
-        })?;
+        let psa = t.psa.clone().map(|p| (p, Overrides::default()));
+        let Some(g) = t.graph.as_ref() else {
+            if t.ad.is_some() {
+                return Ok(Connection { tenant: name.to_string(), graph: None, ad: t.ad.clone(), psa, demo: None });
+            }
+            return Err(Error::Provider {
+                tenant: name.to_string(),
+                message: "no [graph] section: this tenant has no cloud directory configured".into(),
+            });
+        };
         let mut graph = GraphConfig::new(g.base_url(), g.token_url(), g.client_id.clone(), g.client_secret(name)?);
         if let Some(s) = g.timeout_secs {
             graph.timeout = Duration::from_secs(s);
@@ -72,16 +81,23 @@ impl Connection {
         if let Some(b) = g.batching {
             graph.batching = b;
         }
-        let psa = t.psa.clone().map(|p| (p, Overrides::default()));
-        Ok(Connection { tenant: name.to_string(), graph, psa, demo: None })
+        Ok(Connection { tenant: name.to_string(), graph: Some(graph), ad: t.ad.clone(), psa, demo: None })
     }
 
     /// The providers for one run. `read_only` (plan mode) makes every client refuse writes
     /// locally, a second fence behind the executor never calling `apply` in plan mode.
     pub async fn providers(&self, read_only: bool, batching: bool) -> Result<Providers> {
-        // The PSA first: bad PSA credentials stop the command before the directory is touched.
+        // The PSA first: bad PSA credentials stop the command before a directory is touched.
         let psa = self.psa(read_only).await?;
-        Ok(Providers { cloud: Some(self.cloud(read_only, batching).await?), psa })
+        let cloud = match &self.graph {
+            Some(g) => Some(self.cloud(g, read_only, batching).await?),
+            None => None,
+        };
+        let ad = match &self.ad {
+            Some(a) => Some(self.ad(a, read_only).await?),
+            None => None,
+        };
+        Ok(Providers { cloud, ad, psa })
     }
 
     /// The tenant's PSA, authenticated; `None` when it has none. A PSA that is down is not an
@@ -100,8 +116,27 @@ impl Connection {
         Ok(Some(psa))
     }
 
-    async fn cloud(&self, read_only: bool, batching: bool) -> Result<Arc<dyn CloudDirectory>> {
-        let mut cfg = self.graph.clone();
+    async fn ad(&self, a: &AdSettings, read_only: bool) -> Result<Arc<dyn OnPremDirectory>> {
+        let cfg = LdapConfig {
+            url: a.url.clone(),
+            starttls: a.starttls,
+            bind_dn: a.bind_dn.clone(),
+            password: a.password(&self.tenant)?,
+            base_dn: a.base_dn.clone(),
+            ca_file: a.ca_file.clone(),
+            accept_invalid_certs: a.accept_invalid_certs,
+            read_only,
+            timeout: Duration::from_secs(a.timeout_secs.unwrap_or(30)),
+            policy: AdPolicy { disabled_ou: a.disabled_ou.clone(), sync_scope: a.sync_scope.clone(), sync_command: a.sync_command.clone() },
+        };
+        let dir = LdapDirectory::connect(cfg)
+            .await
+            .map_err(|e| Error::Provider { tenant: self.tenant.clone(), message: format!("on-premises AD {}: {e}", a.url) })?;
+        Ok(dir)
+    }
+
+    async fn cloud(&self, graph: &GraphConfig, read_only: bool, batching: bool) -> Result<Arc<dyn CloudDirectory>> {
+        let mut cfg = graph.clone();
         cfg.read_only = read_only;
         cfg.batching = cfg.batching && batching;
         let client = GraphClient::new(cfg)?;

@@ -128,6 +128,16 @@ impl Cx {
             .ok_or_else(|| ActionError::Other(format!("user {id} no longer exists in the directory")))
     }
 
+    /// The on-premises AD user (by objectGUID) as it is now (read once per phase).
+    pub async fn ad_user(&self, guid: &str) -> Result<Arc<crate::ad::AdUser>, ActionError> {
+        self.cache.ad_user(&self.providers, guid).await
+    }
+
+    /// The on-premises AD, or an error naming what is missing.
+    pub fn ad(&self) -> Result<&Arc<dyn crate::ad::OnPremDirectory>, ActionError> {
+        self.providers.ad()
+    }
+
     /// The cloud directory, or an error naming what is missing.
     pub fn cloud(&self) -> Result<&Arc<dyn CloudDirectory>, ActionError> {
         self.providers.cloud()

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use super::ActionError;
+use crate::ad::OnPremDirectory;
 use crate::entra::CloudDirectory;
 use crate::graph::GraphStats;
 
@@ -15,6 +16,8 @@ pub struct Providers {
     pub cloud: Option<Arc<dyn CloudDirectory>>,
     /// The client's PSA (ticketing and `psa::` functions).
     pub psa: Option<Arc<dyn crate::psa::Psa>>,
+    /// On-premises Active Directory over LDAP (`[tenants.x.ad]`).
+    pub ad: Option<Arc<dyn OnPremDirectory>>,
 }
 
 impl Providers {
@@ -27,10 +30,17 @@ impl Providers {
         self.cloud.as_ref().ok_or_else(|| ActionError::Other("this tenant has no cloud directory (Graph) configured".into()))
     }
 
+    pub fn ad(&self) -> Result<&Arc<dyn OnPremDirectory>, ActionError> {
+        self.ad
+            .as_ref()
+            .ok_or_else(|| ActionError::Other("this tenant has no on-premises AD configured ([tenants.<name>.ad])".into()))
+    }
+
     /// HTTP statistics summed over every provider.
     pub fn stats(&self) -> GraphStats {
         let mut total = GraphStats::default();
-        for s in self.cloud.iter().map(|c| c.stats()) {
+        // AD counts LDAP operations as requests.
+        for s in self.cloud.iter().map(|c| c.stats()).chain(self.ad.iter().map(|a| a.stats())) {
             total.http_requests += s.http_requests;
             total.operations += s.operations;
             total.writes += s.writes;

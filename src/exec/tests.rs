@@ -157,7 +157,7 @@ fn run(fake: &Arc<Fake>, journal: &Arc<dyn Journal>, mode: Mode, org: Map) -> Re
         engine: EngineOptions::default(),
         ticketing: Default::default(),
     };
-    run_script(rt.handle(), journal.clone(), super::Providers { cloud: Some(fake.clone()), psa: None }, req).unwrap()
+    run_script(rt.handle(), journal.clone(), super::Providers { cloud: Some(fake.clone()), ..Default::default() }, req).unwrap()
 }
 
 fn setup(faults: Faults) -> (Arc<Fake>, Arc<dyn Journal>) {
@@ -241,5 +241,5 @@ fn intent_is_journalled_before_each_write_and_a_rerun_writes_nothing() {
 pub(crate) fn test_host(rt: &tokio::runtime::Runtime) -> Arc<super::host::Host> {
     let journal: Arc<dyn Journal> = Arc::new(SqliteJournal::open_in_memory().unwrap());
     let fake = Fake::new(Faults { panic_on_write: true, ..Faults::default() }, journal.clone());
-    super::host::Host::new(rt.handle().clone(), "t".into(), "cloud".into(), "a@contoso.test".into(), "r".into(), Mode::Plan, journal, super::Providers { cloud: Some(fake), psa: None }, vec![], ExecOptions::default())
+    super::host::Host::new(rt.handle().clone(), "t".into(), "cloud".into(), "a@contoso.test".into(), "r".into(), Mode::Plan, journal, super::Providers { cloud: Some(fake), ..Default::default() }, vec![], ExecOptions::default())
 }

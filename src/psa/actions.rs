@@ -129,7 +129,7 @@ mod tests {
     }
 
     fn cx(psa: Option<Arc<FakePsa>>) -> Cx {
-        let providers = Providers { cloud: None, psa: psa.map(|p| p as Arc<dyn crate::psa::Psa>) };
+        let providers = Providers { psa: psa.map(|p| p as Arc<dyn crate::psa::Psa>), ..Default::default() };
         Cx::new("t".into(), "r".into(), Mode::Apply, Arc::new(SqliteJournal::open_in_memory().unwrap()), providers, Default::default())
     }
 
