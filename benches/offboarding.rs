@@ -196,7 +196,7 @@ impl Bench {
         exo.scope = EXO_SCOPE.into();
         exo.read_only = read_only;
         let exchange: Arc<dyn ExchangeOnline> = InvokeCommandExchange::new(exo, DEMO_TENANT_ID).expect("building the Exchange client");
-        Providers { cloud: Some(dir), exchange: Some(exchange) }
+        Providers { cloud: Some(dir), exchange: Some(exchange), ..Default::default() }
     }
 
     fn run(&self, t: &Tenant, providers: Providers, way: Way, user: &str, mode: Mode) -> Report {
@@ -211,6 +211,7 @@ impl Bench {
             denied: vec![],
             exec: ExecOptions { concurrency: way.concurrency },
             engine: EngineOptions::default(),
+            ticketing: Default::default(),
         };
         // run_script blocks on the runtime itself: call it from this plain thread, never a task.
         run_script(self.rt.handle(), t.journal.clone(), providers, req).expect("run_script")

@@ -4,7 +4,7 @@
 //! default_tenant = "contoso"
 //!
 //! [tenants.contoso]
-//! directory = "cloud"                 # cloud | onprem | hybrid-synced | hybrid-unsynced
+//! directory = "cloud"                 # cloud | onprem | hybrid-synced | hybrid-unsynced | email-only
 //! script = "clients/contoso.rhai"     # optional: the client's own script
 //!
 //! [tenants.contoso.graph]
@@ -52,6 +52,8 @@ pub enum DirectoryMode {
     Onprem,
     HybridSynced,
     HybridUnsynced,
+    /// The identity lives in on-premises AD; the mailbox account is cloud-only: mailbox steps only.
+    EmailOnly,
 }
 
 impl DirectoryMode {
@@ -61,6 +63,7 @@ impl DirectoryMode {
             DirectoryMode::Onprem => "onprem",
             DirectoryMode::HybridSynced => "hybrid-synced",
             DirectoryMode::HybridUnsynced => "hybrid-unsynced",
+            DirectoryMode::EmailOnly => "email-only",
         }
     }
 }
@@ -78,12 +81,18 @@ pub struct TenantConfig {
     pub script: Option<String>,
     #[serde(default)]
     pub graph: Option<GraphSettings>,
+    /// On-premises Active Directory over LDAP (see [`AdSettings`]).
+    #[serde(default)]
+    pub ad: Option<AdSettings>,
     /// Capabilities this client does not grant (e.g. `["graph.licenses"]`). Deny beats allow.
     #[serde(default)]
     pub deny: Vec<String>,
     /// The org variables: what the scripts should do for this client.
     #[serde(default)]
     pub defaults: toml::Table,
+    /// The client's PSA (ConnectWise Manage, Autotask or HaloPSA): see `psa::settings`.
+    #[serde(default)]
+    pub psa: Option<crate::psa::settings::PsaSettings>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -137,6 +146,61 @@ impl GraphSettings {
     }
 }
 
+/// `[tenants.<name>.ad]`: the client's on-premises Active Directory.
+///
+/// ```toml
+/// [tenants.contoso.ad]
+/// url = "ldaps://dc1.contoso.local:636"      # or "ldap://dc1...:389" with starttls = true
+/// bind_dn = "CN=svc-offboard,OU=Service Accounts,DC=contoso,DC=local"
+/// password_env = "CONTOSO_AD_PASSWORD"      # the password itself never goes in this file
+/// base_dn = "DC=contoso,DC=local"
+/// ca_file = "/etc/offboard-host/contoso-ca.pem"   # else the system roots
+/// # accept_invalid_certs = true            # lab only: any certificate; logged loudly
+/// disabled_ou = "OU=Disabled Users,DC=contoso,DC=local"
+/// sync_scope = ["OU=Staff,DC=contoso,DC=local", "OU=Disabled Users,DC=contoso,DC=local"]
+/// sync_command = ["/usr/local/bin/delta-sync", "--tenant", "contoso"]   # argv, no shell
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdSettings {
+    pub url: String,
+    /// Upgrade an `ldap://` connection with StartTLS before binding.
+    #[serde(default)]
+    pub starttls: bool,
+    pub bind_dn: String,
+    /// Name of the environment variable holding the bind password.
+    pub password_env: String,
+    pub base_dn: String,
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    #[serde(default)]
+    pub accept_invalid_certs: bool,
+    /// Where leavers are moved (`ad::move_to_disabled_ou`).
+    #[serde(default)]
+    pub disabled_ou: Option<String>,
+    /// The OUs Entra Connect / Cloud Sync synchronises; empty: unknown (no scope warning).
+    #[serde(default)]
+    pub sync_scope: Vec<String>,
+    /// Run after on-premises changes to start a delta sync (program and arguments, no shell).
+    #[serde(default)]
+    pub sync_command: Vec<String>,
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
+}
+
+impl AdSettings {
+    /// Read the bind password from the environment variable the config names.
+    pub fn password(&self, tenant: &str) -> Result<Secret> {
+        match std::env::var(&self.password_env) {
+            Ok(v) if !v.is_empty() => Ok(Secret::new(v)),
+            _ => Err(Error::Provider {
+                tenant: tenant.to_string(),
+                message: format!("the AD bind password is read from the environment variable {}, which is not set", self.password_env),
+            }),
+        }
+    }
+}
+
 impl Config {
     /// The configuration used when no file exists: the demo tenant only.
     pub fn demo() -> Config {
@@ -149,10 +213,17 @@ impl Config {
                 demo: true,
                 script: None,
                 graph: None,
+                ad: None,
                 deny: vec![],
                 defaults: toml::Table::new(),
+                psa: None,
             },
         );
+        // One client per simulated PSA, all on the same simulated Microsoft 365 tenant.
+        for (name, display, psa) in crate::psa::settings::demo_settings() {
+            let t = TenantConfig { display_name: Some(display.into()), psa: Some(psa), ..tenants[DEMO_TENANT].clone() };
+            tenants.insert(name.to_string(), t);
+        }
         Config { default_tenant: Some(DEMO_TENANT.into()), scripts_dir: None, tenants, path: None }
     }
 
@@ -195,6 +266,21 @@ impl Config {
                 return Err(Error::Config {
                     path: path.clone(),
                     message: format!("tenant '{name}' has directory = \"cloud\" but no [tenants.{name}.graph] section"),
+                });
+            }
+        }
+        for (name, t) in &self.tenants {
+            let missing = t.psa.as_ref().filter(|_| !t.demo).map(|p| p.missing()).unwrap_or_default();
+            if !missing.is_empty() {
+                return Err(Error::Config {
+                    path: path.clone(),
+                    message: format!("[tenants.{name}.psa] needs {} for this kind of PSA", missing.join(", ")),
+                });
+            }
+            if t.ad.is_none() && matches!(t.directory, DirectoryMode::Onprem) && !t.demo {
+                return Err(Error::Config {
+                    path: path.clone(),
+                    message: format!("tenant '{name}' has directory = \"onprem\" but no [tenants.{name}.ad] section"),
                 });
             }
         }
@@ -245,6 +331,44 @@ mod tests {
         assert!(e.to_string().contains("unknown field"), "{e}");
         let e = Config::parse("[tenants.a]\ndirectory='cloud'\n", p).unwrap_err();
         assert!(e.to_string().contains("no [tenants.a.graph]"), "{e}");
+    }
+
+    #[test]
+    fn psa_sections_are_checked_and_the_demo_has_one_tenant_per_psa() {
+        let p = Path::new("x.toml");
+        let base = "[tenants.a]\ndirectory='cloud'\n[tenants.a.graph]\ntenant_id='t'\nclient_id='c'\nclient_secret_env='S'\n";
+        let e = Config::parse(&format!("{base}[tenants.a.psa]\nkind='connectwise'\ncompany='1'\nsecret_env='P'\n"), p).unwrap_err();
+        assert!(e.to_string().contains("needs base_url, login_company, public_key, client_id"), "{e}");
+        let e = Config::parse(&format!("{base}[tenants.a.psa]\nkind='halo'\ncompany='1'\nsecret_env='P'\nsecret='x'\n"), p).unwrap_err();
+        assert!(e.to_string().contains("unknown field `secret`"), "{e}");
+        let ok = format!("{base}[tenants.a.psa]\nkind='autotask'\ncompany='1'\nsecret_env='P'\napi_user='u@x'\nintegration_code='I'\non_success='review'\n");
+        let c = Config::parse(&ok, p).unwrap();
+        assert_eq!(c.tenants["a"].psa.as_ref().unwrap().on_success, crate::psa::settings::OnSuccess::Review);
+        let demo = Config::demo();
+        assert!(demo.tenants["demo"].psa.is_none());
+        for t in ["demo-cw", "demo-autotask", "demo-halo"] {
+            assert!(demo.tenants[t].demo && demo.tenants[t].psa.is_some(), "{t}");
+        }
+    }
+
+    #[test]
+    fn ad_section_parses_and_onprem_needs_it() {
+        let p = Path::new("x.toml");
+        let e = Config::parse("[tenants.a]\ndirectory='onprem'\n", p).unwrap_err();
+        assert!(e.to_string().contains("no [tenants.a.ad]"), "{e}");
+        let c = Config::parse(
+            "[tenants.a]\ndirectory='hybrid-synced'\ndemo=true\n[tenants.a.ad]\nurl='ldaps://dc:636'\nbind_dn='CN=svc'\n\
+             password_env='X'\nbase_dn='DC=x'\nsync_scope=['OU=Staff,DC=x']\nsync_command=['/bin/true']\n",
+            p,
+        )
+        .unwrap();
+        let ad = c.tenants["a"].ad.as_ref().unwrap();
+        assert_eq!(ad.sync_scope, vec!["OU=Staff,DC=x"]);
+        assert!(!ad.accept_invalid_certs && !ad.starttls);
+        let e = Config::parse("[tenants.a]\ndirectory='onprem'\n[tenants.a.ad]\nurl='x'\nbind_dn='b'\npassword_env='X'\nbase_dn='d'\npasword='oops'\n", p)
+            .unwrap_err();
+        assert!(e.to_string().contains("unknown field"), "{e}");
+        assert_eq!(Config::parse("[tenants.a]\ndirectory='email-only'\ndemo=true\n", p).unwrap().tenants["a"].directory.as_str(), "email-only");
     }
 
     #[test]

@@ -40,6 +40,29 @@ pub fn validate_user(input: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A user as named for an on-premises AD lookup: a UPN or mail address (as [`validate_user`]),
+/// or a pre-Windows 2000 logon name (sAMAccountName: at most 20 characters, none of
+/// `" / \ [ ] : ; | = , + * ? < > @`, no spaces or control characters, not ending with '.').
+/// A stricter allow-list than AD's own: letters, digits and `. - _ ' ! # ^ ~`.
+pub fn validate_ad_user(input: &str) -> Result<(), String> {
+    if input.contains('@') || is_guid(input) {
+        return validate_user(input);
+    }
+    if input.is_empty() {
+        return Err("empty".into());
+    }
+    if input.chars().count() > 20 {
+        return Err("a sAMAccountName has at most 20 characters (or give the user principal name)".into());
+    }
+    if let Some(c) = input.chars().find(|c| !(c.is_ascii_alphanumeric() || ".-_'!#^~".contains(*c))) {
+        return Err(format!("character {c:?} is not allowed in a sAMAccountName"));
+    }
+    if input.ends_with('.') {
+        return Err("a sAMAccountName cannot end with '.'".into());
+    }
+    Ok(())
+}
+
 fn is_guid(s: &str) -> bool {
     s.len() == 36
         && s.char_indices().all(|(i, c)| if [8, 13, 18, 23].contains(&i) { c == '-' } else { c.is_ascii_hexdigit() })
@@ -65,5 +88,17 @@ mod tests {
             assert!(validate_user(bad).is_err(), "{bad:?}");
         }
         assert!(validate_user(&format!("{}@x.com", "a".repeat(200))).is_err());
+    }
+
+    #[test]
+    fn ad_names_accept_sam_account_names_and_refuse_injection() {
+        use super::validate_ad_user;
+        for ok in ["ssynced", "j.doe", "o'brien", "leaver.synced@contoso.test", "a-b_c"] {
+            assert!(validate_ad_user(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "*)(uid=*))(|(uid=*", "a\0b", "#admin ", "trailing ", "a,b", "x=y", "a*", "abc.",
+                    "twentyonecharacters12", "x@contoso"] {
+            assert!(validate_ad_user(bad).is_err(), "{bad:?}");
+        }
     }
 }

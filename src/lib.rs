@@ -16,6 +16,8 @@
 //! | [`exec`] | actions, phases, the executor (observe → intent → write → outcome), the host and the run report |
 //! | [`entra`] | the Entra ID provider trait, its Graph implementation, and one action per primitive |
 //! | [`exchange`] | the Exchange Online provider trait, its InvokeCommand implementation, and one action per mailbox primitive |
+//! | [`psa`] | PSA ticketing (ConnectWise Manage, Autotask, HaloPSA): the trait, the outbox, `disable_psa_contact` |
+//! | [`ad`] | on-premises Active Directory: the provider trait, its LDAP (ldap3) implementation, one action per primitive |
 //! | [`graph`] | our typed Microsoft Graph client: token cache, bounded retries, `$batch` coalescing, paging |
 //! | [`journal`] | the [`journal::Journal`] trait and its SQLite implementation: runs, steps, prior state, locks |
 //! | [`demo`] | the simulated Microsoft 365 tenant served on loopback, for the demo and the tests |
@@ -27,6 +29,7 @@
 //!
 //! Rhai sources shipped with the binary: `stdlib/` (importable modules) and `scripts/default.rhai`.
 
+pub mod ad;
 pub mod demo;
 pub mod error;
 pub mod graph;
@@ -40,3 +43,4 @@ pub mod exec;
 pub mod exchange;
 pub mod input;
 pub mod ops;
+pub mod psa;

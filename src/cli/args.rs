@@ -51,6 +51,11 @@ pub enum Command {
         #[command(subcommand)]
         command: RunsCommand,
     },
+    /// PSA notes and ticket changes waiting for delivery (the journal's outbox).
+    Outbox {
+        #[command(subcommand)]
+        command: OutboxCommand,
+    },
     /// The built-in simulated tenant.
     Demo {
         #[command(subcommand)]
@@ -86,6 +91,29 @@ pub struct RunArgs {
     /// Stop the script after this many seconds.
     #[arg(long, default_value_t = 1800, value_name = "SECONDS")]
     pub timeout: u64,
+    /// Write to this existing PSA ticket instead of opening one (tenants with a [psa] section).
+    #[arg(long, value_name = "N")]
+    pub ticket: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// Deliver what is pending to each tenant's PSA (or only --tenant's).
+    Flush {
+        #[arg(long, short, env = "OFFBOARD_TENANT")]
+        tenant: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List pending items (with --all, delivered ones too).
+    List {
+        #[arg(long, short)]
+        tenant: Option<String>,
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

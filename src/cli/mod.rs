@@ -6,6 +6,7 @@
 pub mod args;
 mod check;
 mod docs;
+mod outbox;
 mod render;
 pub mod repl;
 mod tenant;
@@ -90,6 +91,7 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<u8> {
         Command::Docs(a) => docs::cmd_docs(a),
         Command::Repl(a) => repl::cmd_repl(ctx, a),
         Command::Runs { command } => cmd_runs(ctx, command),
+        Command::Outbox { command } => outbox::cmd_outbox(ctx, command),
         Command::Demo { command } => cmd_demo(ctx, command),
     }
 }
@@ -113,7 +115,9 @@ fn cmd_run(ctx: &Ctx, a: RunArgs, force_plan: bool) -> Result<u8> {
         eprintln!("note: no offboard-host.toml found: using the built-in demo tenant (simulated; nothing real is changed)");
     }
     let (tenant_name, tenant) = config.tenant(a.tenant.as_deref())?;
-    crate::input::validate_user(&a.user).map_err(|reason| Error::InvalidUser { input: a.user.escape_debug().to_string(), reason })?;
+    // With an on-premises AD, a sAMAccountName names the user too.
+    let valid = if tenant.ad.is_some() { crate::input::validate_ad_user(&a.user) } else { crate::input::validate_user(&a.user) };
+    valid.map_err(|reason| Error::InvalidUser { input: a.user.escape_debug().to_string(), reason })?;
 
     let mut org = org_from_toml(&tenant.defaults)?;
     let mut sets = Vec::new();
@@ -133,6 +137,7 @@ fn cmd_run(ctx: &Ctx, a: RunArgs, force_plan: bool) -> Result<u8> {
     let cancel = Arc::new(AtomicBool::new(false));
     let engine = EngineOptions { deadline: Duration::from_secs(a.timeout), cancel: cancel.clone(), ..EngineOptions::default() };
     script.check_syntax(&engine)?;
+    let ticketing = outbox::ticketing_options(tenant_name, tenant, a.ticket.as_deref())?;
 
     let journal = open_journal(ctx)?;
     let rt = runtime()?;
@@ -153,6 +158,7 @@ fn cmd_run(ctx: &Ctx, a: RunArgs, force_plan: bool) -> Result<u8> {
         denied: tenant.deny.clone(),
         exec: ExecOptions { concurrency: a.concurrency },
         engine: engine.clone(),
+        ticketing: ticketing.clone(),
     };
     let batching = a.concurrency > 1;
 

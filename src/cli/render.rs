@@ -50,7 +50,7 @@ pub fn report(r: &Report, color: bool) -> String {
         out.push_str(&format!("  {m}\n"));
     }
     if !r.steps.is_empty() {
-        let mut t = table(color, &["phase", "step", "action", "target", "status", "detail"]);
+        let mut t = table(color, &["phase", "step", "action", "directory", "target", "status", "detail"]);
         let mut last_phase = "";
         for s in &r.steps {
             let phase = if s.phase == last_phase { "" } else { s.phase.as_str() };
@@ -60,6 +60,7 @@ pub fn report(r: &Report, color: bool) -> String {
                 Cell::new(phase),
                 Cell::new(&s.id),
                 Cell::new(action),
+                Cell::new(&s.directory),
                 Cell::new(&s.target),
                 status_cell(s.status, color),
                 Cell::new(&s.detail),

@@ -5,20 +5,27 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::{TenantConfig, DEMO_TENANT};
+use crate::ad::{AdPolicy, LdapConfig, LdapDirectory, OnPremDirectory};
+use crate::config::{AdSettings, TenantConfig, DEMO_TENANT};
 use crate::demo::{DemoConfig, DemoServer, Knobs, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
 use crate::entra::{CloudDirectory, GraphDirectory};
 use crate::error::{Error, Result};
 use crate::exchange::{ExchangeOnline, InvokeCommandExchange};
 use crate::exec::Providers;
 use crate::graph::{GraphClient, GraphConfig};
+use crate::psa::settings::{Overrides, PsaSettings};
+use crate::psa::Psa;
 use crate::secret::Secret;
 
 pub struct Connection {
     pub tenant: String,
-    graph: GraphConfig,
+    /// None: no cloud directory (an on-premises-only client).
+    graph: Option<GraphConfig>,
     /// Exchange Online: the same app and token URL as Graph, its own base URL and scope.
     exchange: Option<(GraphConfig, String)>,
+    ad: Option<AdSettings>,
+    /// The tenant's PSA section and, for the demo, where its simulator listens.
+    psa: Option<(PsaSettings, Overrides)>,
     /// Keeps the in-process demo tenant alive for the connection's lifetime.
     pub demo: Option<DemoServer>,
 }
@@ -50,13 +57,30 @@ impl Connection {
             if let Some(ms) = std::env::var("OFFBOARD_DEMO_CLIENT_TIMEOUT_MS").ok().and_then(|v| v.parse().ok()) {
                 graph.timeout = Duration::from_millis(ms);
             }
+            let psa = t.psa.clone().map(|p| {
+                let kind = p.kind.name_lower();
+                // The variable the demo section names replaces the simulator's secret when set.
+                let secret = std::env::var(&p.secret_env).ok().filter(|s| !s.is_empty());
+                let o = Overrides {
+                    base_url: Some(crate::demo::psa::base_url(kind, server.addr())),
+                    secret: Some(Secret::new(secret.unwrap_or_else(|| crate::demo::psa::secret(kind).to_string()))),
+                    retry_base: Some(graph.retry_base_delay),
+                };
+                (p, o)
+            });
             let exchange = Some((exchange_config(&graph, server.exchange_base_url()), crate::demo::DEMO_TENANT_ID.to_string()));
-            return Ok(Connection { tenant: name.to_string(), graph, exchange, demo: Some(server) });
+            return Ok(Connection { tenant: name.to_string(), graph: Some(graph), exchange, ad: t.ad.clone(), psa, demo: Some(server) });
         }
-        let g = t.graph.as_ref().ok_or_else(|| Error::Provider {
-            tenant: name.to_string(),
-            message: "no [graph] section: this tenant has no cloud directory configured".into(),
-        })?;
+        let psa = t.psa.clone().map(|p| (p, Overrides::default()));
+        let Some(g) = t.graph.as_ref() else {
+            if t.ad.is_some() {
+                return Ok(Connection { tenant: name.to_string(), graph: None, exchange: None, ad: t.ad.clone(), psa, demo: None });
+            }
+            return Err(Error::Provider {
+                tenant: name.to_string(),
+                message: "no [graph] section: this tenant has no cloud directory configured".into(),
+            });
+        };
         let mut graph = GraphConfig::new(g.base_url(), g.token_url(), g.client_id.clone(), g.client_secret(name)?);
         if let Some(s) = g.timeout_secs {
             graph.timeout = Duration::from_secs(s);
@@ -70,18 +94,29 @@ impl Connection {
         if let Some(b) = g.batching {
             graph.batching = b;
         }
-        let exchange = Some((exchange_config(&graph, g.exchange_url.clone().unwrap_or_else(|| crate::exchange::EXO_BASE_URL.to_string())), g.tenant_id.clone()));
-        Ok(Connection { tenant: name.to_string(), graph, exchange, demo: None })
+        let exo_url = g.exchange_url.clone().unwrap_or_else(|| crate::exchange::EXO_BASE_URL.to_string());
+        let exchange = Some((exchange_config(&graph, exo_url), g.tenant_id.clone()));
+        Ok(Connection { tenant: name.to_string(), graph: Some(graph), exchange, ad: t.ad.clone(), psa, demo: None })
     }
 
     /// The providers for one run. `read_only` (plan mode) makes every client refuse writes
     /// locally, a second fence behind the executor never calling `apply` in plan mode.
     pub async fn providers(&self, read_only: bool, batching: bool) -> Result<Providers> {
+        // The PSA first: bad PSA credentials stop the command before a directory is touched.
+        let psa = self.psa(read_only).await?;
+        let cloud = match &self.graph {
+            Some(g) => Some(self.cloud(g, read_only, batching).await?),
+            None => None,
+        };
+        let ad = match &self.ad {
+            Some(a) => Some(self.ad(a, read_only).await?),
+            None => None,
+        };
         let exchange = match &self.exchange {
             Some((cfg, tenant_id)) => Some(self.exchange(cfg, tenant_id, read_only)?),
             None => None,
         };
-        Ok(Providers { cloud: Some(self.cloud(read_only, batching).await?), exchange })
+        Ok(Providers { cloud, exchange, ad, psa })
     }
 
     /// Exchange Online over InvokeCommand. Its token is fetched on first use, not here: a tenant
@@ -92,8 +127,43 @@ impl Connection {
         Ok(InvokeCommandExchange::new(cfg, tenant_id)?)
     }
 
-    async fn cloud(&self, read_only: bool, batching: bool) -> Result<Arc<dyn CloudDirectory>> {
-        let mut cfg = self.graph.clone();
+    /// The tenant's PSA, authenticated; `None` when it has none. A PSA that is down is not an
+    /// error (the outbox keeps what the run writes); refused credentials are.
+    pub async fn psa(&self, read_only: bool) -> Result<Option<Arc<dyn Psa>>> {
+        let Some((settings, overrides)) = &self.psa else { return Ok(None) };
+        let provider = |message: String| Error::Provider { tenant: self.tenant.clone(), message };
+        let psa = settings.build(read_only, overrides.clone()).map_err(provider)?;
+        match psa.authenticate().await {
+            Ok(()) => {}
+            Err(e) if e.is_unavailable() => {
+                tracing::warn!("{e}: the ticket and its notes wait in the outbox until the PSA is back");
+            }
+            Err(e) => return Err(provider(e.to_string())),
+        }
+        Ok(Some(psa))
+    }
+
+    async fn ad(&self, a: &AdSettings, read_only: bool) -> Result<Arc<dyn OnPremDirectory>> {
+        let cfg = LdapConfig {
+            url: a.url.clone(),
+            starttls: a.starttls,
+            bind_dn: a.bind_dn.clone(),
+            password: a.password(&self.tenant)?,
+            base_dn: a.base_dn.clone(),
+            ca_file: a.ca_file.clone(),
+            accept_invalid_certs: a.accept_invalid_certs,
+            read_only,
+            timeout: Duration::from_secs(a.timeout_secs.unwrap_or(30)),
+            policy: AdPolicy { disabled_ou: a.disabled_ou.clone(), sync_scope: a.sync_scope.clone(), sync_command: a.sync_command.clone() },
+        };
+        let dir = LdapDirectory::connect(cfg)
+            .await
+            .map_err(|e| Error::Provider { tenant: self.tenant.clone(), message: format!("on-premises AD {}: {e}", a.url) })?;
+        Ok(dir)
+    }
+
+    async fn cloud(&self, graph: &GraphConfig, read_only: bool, batching: bool) -> Result<Arc<dyn CloudDirectory>> {
+        let mut cfg = graph.clone();
         cfg.read_only = read_only;
         cfg.batching = cfg.batching && batching;
         let client = GraphClient::new(cfg)?;

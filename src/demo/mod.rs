@@ -11,7 +11,8 @@
 //! fixed ids of its named objects in [`ids`]), `store` reads and writes the state file, `dispatch`
 //! is the one Graph dispatcher that direct requests and `$batch` sub-requests (`batch`) both go
 //! through, with the endpoints in `users`, `groups` and `licences`, `odata` holds the query
-//! options and paging, `token` the token endpoint, and `server` the axum front end.
+//! options and paging, `token` the token endpoint, and `server` the axum front end. [`psa`] holds
+//! the simulated ConnectWise Manage, Autotask and HaloPSA, served by the same server.
 
 mod batch;
 mod dispatch;
@@ -21,6 +22,7 @@ pub mod ids;
 mod licences;
 pub mod model;
 mod odata;
+pub mod psa;
 mod reply;
 pub mod seed;
 mod server;
@@ -74,6 +76,11 @@ pub struct Knobs {
     pub shared_delay_ms: u64,
     /// Cmdlets the app has no Exchange role for: they answer an access-denied error.
     pub exo_denied: Vec<String>,
+    /// Simulated PSAs: after this many PSA writes since the server started, every PSA request
+    /// answers 503 (an outage). None = up.
+    pub psa_down_after_writes: Option<u64>,
+    /// 0 = off; every Nth PSA request answers 429 with `Retry-After: retry_after_secs`.
+    pub psa_throttle_every: u64,
 }
 
 impl Knobs {
@@ -105,6 +112,8 @@ impl Knobs {
                 .map(|s| s.trim().to_string())
                 .filter(|s| !s.is_empty())
                 .collect(),
+            psa_down_after_writes: std::env::var("OFFBOARD_DEMO_PSA_DOWN_AFTER").ok().and_then(|v| v.trim().parse().ok()),
+            psa_throttle_every: num("OFFBOARD_DEMO_PSA_THROTTLE_EVERY", 0),
         }
     }
 }

@@ -24,6 +24,8 @@ pub struct State {
     /// Exchange Online: mailboxes and accepted domains.
     pub exchange: super::exchange::model::ExoState,
     pub stats: SimStats,
+    /// The simulated PSAs (tickets, notes, contacts).
+    pub psa: super::psa::PsaState,
 }
 
 /// One licence assignment path: direct (`assignedByGroup` null) or inherited from a group.

@@ -261,5 +261,6 @@ pub fn seed() -> State {
             Sku { sku_id: SKU_EMS.into(), sku_part_number: "EMS".into(), enabled_units: 300 },
         ],
         stats: SimStats::default(),
+        psa: super::psa::PsaState::seed(),
     }
 }

@@ -248,6 +248,14 @@ async fn entry(
         return sim(&shared, remote, &method, &path, &bytes);
     }
 
+    // The simulated PSAs have their own counters and knobs (not Graph's).
+    if let Some(reply) = super::psa::handle(&shared, &method, &path_and_query, &headers, &bytes) {
+        if reply.changed {
+            let writer = shared.clone();
+            let _ = tokio::task::spawn_blocking(move || writer.persist()).await;
+        }
+        return to_response(reply);
+    }
     shared.lock_state().stats.http_requests += 1;
     shared.mark_dirty();
     let latency = shared.knobs().latency_ms;

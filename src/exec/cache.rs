@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 
 use super::{ActionError, Providers};
+use crate::ad::AdUser;
 use crate::entra::CloudUser;
 
 type Cell = Arc<OnceCell<Arc<CloudUser>>>;
@@ -20,6 +21,8 @@ type Cell = Arc<OnceCell<Arc<CloudUser>>>;
 pub struct ReadCache {
     /// Keyed by lower-case object id and UPN; both keys of a user share one cell.
     users: Mutex<HashMap<String, Cell>>,
+    /// AD users by lower-case objectGUID (the subject id of AD actions).
+    ad_users: Mutex<HashMap<String, Arc<OnceCell<Arc<AdUser>>>>>,
 }
 
 /// Why a lookup produced no user: not there (not cached), or the read failed.
@@ -68,10 +71,28 @@ impl ReadCache {
         }
     }
 
-    /// Forget everything read about the user with this object id.
+    /// The AD user with this objectGUID as it is now.
+    pub async fn ad_user(&self, providers: &Providers, guid: &str) -> Result<Arc<AdUser>, ActionError> {
+        let cell = {
+            let mut map = self.ad_users.lock().unwrap_or_else(|p| p.into_inner());
+            map.entry(guid.to_ascii_lowercase()).or_default().clone()
+        };
+        cell.get_or_try_init(|| async {
+            match providers.ad()?.user_by_guid(guid).await? {
+                Some(u) => Ok(Arc::new(u)),
+                None => Err(ActionError::Other(format!("AD user {guid} no longer exists in the directory"))),
+            }
+        })
+        .await
+        .cloned()
+    }
+
+    /// Forget everything read about the user with this object id (cloud id or AD objectGUID).
     pub fn invalidate_user(&self, id: &str) {
-        let mut map = self.users.lock().unwrap_or_else(|p| p.into_inner());
         let id = id.to_ascii_lowercase();
+        let mut map = self.users.lock().unwrap_or_else(|p| p.into_inner());
         map.retain(|k, cell| *k != id && cell.get().is_none_or(|u| !u.id.eq_ignore_ascii_case(&id)));
+        drop(map);
+        self.ad_users.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
     }
 }

@@ -30,6 +30,11 @@ impl Default for ExecOptions {
     }
 }
 
+/// Told about each phase's results as the phase finishes (PSA ticketing: one note per phase).
+pub trait PhaseSink: Send + Sync {
+    fn phase_done(&self, phase: &str, steps: &[StepReport]);
+}
+
 pub struct Host {
     pub rt: tokio::runtime::Handle,
     pub tenant: String,
@@ -46,6 +51,7 @@ pub struct Host {
     /// Reads shared by every phase of the run.
     pub cache: Arc<ReadCache>,
     state: Mutex<RunState>,
+    sink: Mutex<Option<Arc<dyn PhaseSink>>>,
 }
 
 #[derive(Default)]
@@ -100,6 +106,7 @@ impl Host {
             started: Instant::now(),
             cache: Arc::default(),
             state: Mutex::new(RunState::default()),
+            sink: Mutex::new(None),
         })
     }
 
@@ -115,6 +122,10 @@ impl Host {
     /// A context for one phase, sharing the run's reads.
     pub fn cx(&self) -> Cx {
         Cx::new(self.tenant.clone(), self.run_id.clone(), self.mode, self.journal.clone(), self.providers.clone(), self.cache.clone())
+    }
+
+    pub fn set_phase_sink(&self, sink: Arc<dyn PhaseSink>) {
+        *self.sink.lock().unwrap_or_else(|p| p.into_inner()) = Some(sink);
     }
 
     pub fn message(&self, line: String) {
@@ -186,6 +197,7 @@ impl Host {
         if pending.is_empty() {
             return Ok(vec![]);
         }
+        let phase = pending[0].phase.clone();
         let cx = self.cx();
         let reports = self
             .rt
@@ -196,6 +208,10 @@ impl Host {
                 msg
             })?;
         self.state().steps.extend(reports.iter().cloned());
+        let sink = self.sink.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(sink) = sink {
+            sink.phase_done(&phase, &reports);
+        }
         Ok(reports)
     }
 

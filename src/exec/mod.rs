@@ -57,6 +57,8 @@ pub enum ActionError {
     #[error("{0}")]
     Exchange(Box<crate::exchange::ExoError>),
     #[error("{0}")]
+    Psa(#[from] crate::psa::PsaError),
+    #[error("{0}")]
     Other(String),
 }
 
@@ -72,6 +74,7 @@ impl ActionError {
         match self {
             ActionError::Graph(e) => e.maybe_applied(),
             ActionError::Exchange(e) => e.maybe_applied(),
+            ActionError::Psa(e) => e.maybe_applied(),
             ActionError::Other(_) => false,
         }
     }
@@ -134,6 +137,16 @@ impl Cx {
             .cloud_user(&self.providers, id)
             .await?
             .ok_or_else(|| ActionError::Other(format!("user {id} no longer exists in the directory")))
+    }
+
+    /// The on-premises AD user (by objectGUID) as it is now (read once per phase).
+    pub async fn ad_user(&self, guid: &str) -> Result<Arc<crate::ad::AdUser>, ActionError> {
+        self.cache.ad_user(&self.providers, guid).await
+    }
+
+    /// The on-premises AD, or an error naming what is missing.
+    pub fn ad(&self) -> Result<&Arc<dyn crate::ad::OnPremDirectory>, ActionError> {
+        self.providers.ad()
     }
 
     /// The cloud directory, or an error naming what is missing.

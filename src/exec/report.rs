@@ -32,6 +32,22 @@ pub struct Stats {
     pub round_trips: u64,
 }
 
+impl Stats {
+    /// The HTTP counts of a run's providers, and how long it took.
+    pub fn from_http(g: &crate::graph::GraphStats, elapsed: std::time::Duration) -> Stats {
+        Stats {
+            requests: g.http_requests,
+            writes: g.writes,
+            elapsed_ms: elapsed.as_millis() as u64,
+            operations: g.operations,
+            batches: g.batches,
+            retries: g.retries,
+            throttled: g.throttled,
+            round_trips: g.round_trips,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReportError {
     pub code: String,
@@ -51,6 +67,9 @@ pub struct Report {
     /// Lines the script printed or logged, in order.
     pub messages: Vec<String>,
     pub error: Option<ReportError>,
+    /// The PSA ticket this run wrote to (None: no PSA, plan mode without `--ticket`, or not opened yet).
+    #[serde(default)]
+    pub ticket: Option<String>,
 }
 
 impl Report {

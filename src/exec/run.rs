@@ -119,6 +119,8 @@ pub struct RunRequest {
     pub denied: Vec<String>,
     pub exec: ExecOptions,
     pub engine: EngineOptions,
+    /// Used when the providers include a PSA.
+    pub ticketing: crate::psa::ticketing::TicketingOptions,
 }
 
 /// A run id that sorts by time and reads well in `runs list`.
@@ -182,6 +184,14 @@ fn run_locked(
         req.denied.clone(),
         req.exec,
     );
+    let ticketing = providers.psa.clone().map(|psa| {
+        let t = crate::psa::ticketing::Ticketing::new(
+            psa, journal.clone(), rt.clone(), &req.tenant, run_id, &req.user, &req.script.name, req.mode, req.ticketing.clone(),
+        );
+        t.start();
+        host.set_phase_sink(t.clone());
+        t
+    });
     let mut engine_opts = req.engine.clone();
     engine_opts.script_dir = req.script.dir.clone();
     let engine = build_engine(Some(&host), &engine_opts);
@@ -212,6 +222,8 @@ fn run_locked(
         (None, Mode::Apply) if steps.iter().any(|s| s.status == StepStatus::Failed) => RunStatus::Failed,
         (None, Mode::Apply) => RunStatus::Succeeded,
     };
+    let (ticket, psa_messages) = ticketing.map(|t| t.finish(status, &steps, error.as_ref())).unwrap_or_default();
+    messages.extend(psa_messages);
     let g = providers.stats();
     let report = Report {
         run_id: run_id.to_string(),
@@ -221,18 +233,10 @@ fn run_locked(
         mode: req.mode.as_str().into(),
         status: status.as_str().into(),
         steps,
-        stats: Stats {
-            requests: g.http_requests,
-            writes: g.writes,
-            elapsed_ms: host.started.elapsed().as_millis() as u64,
-            operations: g.operations,
-            batches: g.batches,
-            retries: g.retries,
-            throttled: g.throttled,
-            round_trips: g.round_trips,
-        },
+        stats: Stats::from_http(&g, host.started.elapsed()),
         messages,
         error,
+        ticket,
     };
     let report_json = serde_json::to_value(&report).unwrap_or(serde_json::Value::Null);
     journal.finish_run(run_id, status, &report_json)?;

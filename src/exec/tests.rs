@@ -155,6 +155,7 @@ fn run(fake: &Arc<Fake>, journal: &Arc<dyn Journal>, mode: Mode, org: Map) -> Re
         denied: vec![],
         exec: ExecOptions::default(),
         engine: EngineOptions::default(),
+        ticketing: Default::default(),
     };
     run_script(rt.handle(), journal.clone(), super::Providers { cloud: Some(fake.clone()), ..Default::default() }, req).unwrap()
 }

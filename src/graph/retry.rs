@@ -107,7 +107,7 @@ fn backoff(
 }
 
 /// base * 2^(n-1) + jitter(0..base), n ≥ 1. The jitter spreads out clients throttled together.
-fn exponential(base: Duration, n: u32) -> Duration {
+pub(crate) fn exponential(base: Duration, n: u32) -> Duration {
     let factor = 1u32 << n.saturating_sub(1).min(16);
     let jitter = base.mul_f64(rand::thread_rng().gen_range(0.0..1.0));
     base.saturating_mul(factor).saturating_add(jitter)

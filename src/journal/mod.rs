@@ -13,8 +13,10 @@
 //! multi-worker deployments. Secrets never reach this module: callers pass only `params`, `prior`
 //! and `result` values that are safe to keep.
 
+mod outbox;
 mod sqlite;
 
+pub use outbox::{NewOutboxItem, OutboxItem, OutboxKind};
 pub use sqlite::SqliteJournal;
 
 use chrono::{DateTime, Utc};
@@ -258,4 +260,18 @@ pub trait Journal: Send + Sync {
     /// over, and that holder's run is marked `interrupted`.
     fn acquire_lock(&self, tenant: &str, user: &str, run_id: &str, pid: u32) -> Result<LockOutcome>;
     fn release_lock(&self, tenant: &str, user: &str, run_id: &str) -> Result<()>;
+
+    // The PSA outbox (see `outbox.rs`) and the run's ticket.
+    /// Queue an item; `false` when its `(run_id, marker)` is already queued (nothing added).
+    fn outbox_add(&self, item: &NewOutboxItem) -> Result<bool>;
+    /// Items in delivery order, of one tenant or all; only undelivered ones with `pending_only`.
+    fn outbox_items(&self, tenant: Option<&str>, pending_only: bool) -> Result<Vec<OutboxItem>>;
+    /// Count a send as started. Durable before returning: the caller sends right after.
+    fn outbox_attempt(&self, id: i64) -> Result<()>;
+    /// The send failed (the item stays pending).
+    fn outbox_failed(&self, id: i64, error: &str) -> Result<()>;
+    fn outbox_delivered(&self, id: i64) -> Result<()>;
+    /// The PSA ticket a run writes to.
+    fn set_run_ticket(&self, run_id: &str, ticket: &str) -> Result<()>;
+    fn run_ticket(&self, run_id: &str) -> Result<Option<String>>;
 }

@@ -16,6 +16,7 @@
 //! The connection sits behind a `Mutex` so the journal is `Sync` and can be shared by the
 //! executor's threads; every call is short, so contention is not a concern.
 
+mod outbox;
 mod schema;
 
 use super::*;
@@ -608,6 +609,28 @@ impl Journal for SqliteJournal {
         )
         .map_err(|e| self.err(&format!("releasing lock for {user} in {tenant}"), e))?;
         Ok(())
+    }
+
+    fn outbox_add(&self, item: &NewOutboxItem) -> Result<bool> {
+        self.outbox_add_row(item)
+    }
+    fn outbox_items(&self, tenant: Option<&str>, pending_only: bool) -> Result<Vec<OutboxItem>> {
+        self.outbox_rows(tenant, pending_only)
+    }
+    fn outbox_attempt(&self, id: i64) -> Result<()> {
+        self.outbox_update(id, "attempts = attempts + 1", None)
+    }
+    fn outbox_failed(&self, id: i64, error: &str) -> Result<()> {
+        self.outbox_update(id, "last_error = ?2", Some(error))
+    }
+    fn outbox_delivered(&self, id: i64) -> Result<()> {
+        self.outbox_update(id, "delivered = 1, last_error = NULL, delivered_at = ?2", Some(&ts(&Utc::now())))
+    }
+    fn set_run_ticket(&self, run_id: &str, ticket: &str) -> Result<()> {
+        self.set_ticket(run_id, ticket)
+    }
+    fn run_ticket(&self, run_id: &str) -> Result<Option<String>> {
+        self.ticket_of(run_id)
     }
 }
 

@@ -238,7 +238,7 @@ fn register_get_user(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
 }
 
 /// Hand an action to the host: pending inside a phase, run at once outside.
-pub(super) fn declare(host: &Host, pos: Position, action: Box<dyn Action>) -> Result<Map, Box<EvalAltResult>> {
+pub(crate) fn declare(host: &Host, pos: Position, action: Box<dyn Action>) -> Result<Map, Box<EvalAltResult>> {
     let target = action.target().display;
     let name = action.action();
     match host.declare(action) {
@@ -255,7 +255,7 @@ pub(super) fn declare(host: &Host, pos: Position, action: Box<dyn Action>) -> Re
     }
 }
 
-pub(super) fn user_ref(u: &User) -> UserRef {
+pub(crate) fn user_ref(u: &User) -> UserRef {
     UserRef { id: u.0.id.clone(), upn: u.0.upn.clone() }
 }
 

@@ -11,11 +11,15 @@
 //! | (global) | `core.rs` | `phase`, `log`, `warn` |
 //! | `graph::` | `graph.rs` | `get_user` and the Entra ID writes |
 //! | `exo::` | `exo.rs` | `get_mailbox` and the Exchange Online mailbox writes |
+//! | `psa::` | `psa.rs` | `disable_contact` |
 //! | (type) | `user.rs` | `User`, the resolved user handle, and its properties |
+//! | `ad::` | `ad.rs` | on-premises AD: `get_user` (the `AdUser` handle) and the AD writes |
 
+pub mod ad;
 mod core;
 mod exo;
 mod graph;
+mod psa;
 pub mod user;
 
 use std::sync::Arc;
@@ -68,12 +72,13 @@ impl OpSpec {
 
 /// Every script function, in documentation order.
 pub fn table() -> Vec<&'static OpSpec> {
-    core::OPS.iter().chain(graph::OPS.iter()).chain(exo::OPS.iter()).collect()
+    core::OPS.iter().chain(graph::OPS.iter()).chain(exo::OPS.iter()).chain(psa::OPS.iter()).chain(ad::OPS.iter()).collect()
 }
 
 /// Register the whole table (and the `User` type) into `engine`, bound to `host`.
 pub fn register_all(engine: &mut Engine, host: &Arc<Host>) {
     user::register_type(engine);
+    ad::register_type(engine);
     let mut global = Module::new();
     let mut namespaces: Vec<(&'static str, Module)> = Vec::new();
     for spec in table() {
@@ -99,6 +104,7 @@ pub fn register_all(engine: &mut Engine, host: &Arc<Host>) {
 /// Empty modules for every namespace in the table (for compiling without a host).
 pub fn register_namespaces(engine: &mut Engine) {
     user::register_type(engine);
+    ad::register_type(engine);
     let mut seen: Vec<&str> = Vec::new();
     for spec in table() {
         if !spec.module.is_empty() && !seen.contains(&spec.module) {

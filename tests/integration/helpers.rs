@@ -20,8 +20,9 @@ pub const SYNCED: &str = ids::LEAVER_SYNCED_UPN;
 pub const CLEAN_WRITES: u64 = 22;
 /// Steps `done` in that run (the wait for the shared mailbox is `already_done`: see `Cmd::new`).
 pub const CLEAN_DONE: usize = 20;
-/// Steps in the plan of leaver.cloud, and how many are `planned` (the others are skipped).
-pub const PLAN_STEPS: usize = 26;
+/// Steps in the plan of leaver.cloud (identity, mailbox, PSA contact), and how many are `planned`
+/// (the others are skipped).
+pub const PLAN_STEPS: usize = 27; // with disable_psa_contact (skipped: no PSA)
 pub const PLAN_PLANNED: usize = 21;
 
 /// One test's world: a fresh `OFFBOARD_HOME`.

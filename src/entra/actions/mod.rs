@@ -44,6 +44,7 @@ pub use attributes::{ClearEmployeeId, RemoveManager};
 pub use licenses::RemoveLicense;
 pub use membership::RemoveGroupMembership;
 pub use password::ResetPassword;
+pub(crate) use password::random_password;
 pub use sessions::RevokeSessions;
 
 use chrono::{DateTime, Duration, Utc};

@@ -69,8 +69,29 @@ CREATE TABLE locks (
 CREATE INDEX locks_by_run ON locks (run_id);
 "#;
 
+/// Version 2: the PSA outbox (notes and ticket changes waiting for delivery) and each run's ticket.
+const V2_PSA_OUTBOX: &str = r#"
+CREATE TABLE psa_outbox (
+    id           INTEGER PRIMARY KEY,
+    tenant       TEXT NOT NULL,
+    run_id       TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+    kind         TEXT NOT NULL CHECK (kind IN ('create_ticket', 'status', 'note')),
+    marker       TEXT NOT NULL,
+    payload_json TEXT NOT NULL,
+    delivered    INTEGER NOT NULL DEFAULT 0,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    last_error   TEXT,
+    created_at   TEXT NOT NULL,
+    delivered_at TEXT,
+    UNIQUE (run_id, marker)
+);
+-- Delivery: one tenant's pending items in order.
+CREATE INDEX psa_outbox_pending ON psa_outbox (tenant, delivered, id);
+ALTER TABLE runs ADD COLUMN ticket TEXT;
+"#;
+
 /// All migrations, in order. Append only.
-pub(super) const MIGRATIONS: &[&str] = &[V1_RUNS_STEPS_LOCKS];
+pub(super) const MIGRATIONS: &[&str] = &[V1_RUNS_STEPS_LOCKS, V2_PSA_OUTBOX];
 
 /// Bring the schema up to date. Idempotent: a current database is left untouched.
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), String> {

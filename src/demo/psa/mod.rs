@@ -1,0 +1,292 @@
+//! Simulated PSAs, served by the demo server under their own path prefixes:
+//!
+//! | prefix | PSA | shape |
+//! |---|---|---|
+//! | `/cw/v4_6_release/apis/3.0` | ConnectWise Manage | Basic `company+public:private` + `clientId`; JSON-Patch; `{code,message,errors}` errors |
+//! | `/autotask/atservicesrest` (discovery) and `/autotask/ws5/atservicesrest` (the zone) | Autotask | three auth headers; `{itemId}`, `{item}`, `{items,pageDetails}`; `{errors:[…]}` errors; picklists |
+//! | `/halo/api`, `/halo/auth/token` | HaloPSA | `authinfo`, client-credentials token; JSON-array writes |
+//!
+//! Each holds the client company "Contoso" with a contact for each named demo user, plus one
+//! contact in another company ("Fabrikam") with the same e-mail as the cloud leaver, so a client
+//! that forgets to filter by company is caught. Tickets and notes live in the demo state file.
+//!
+//! Knobs (`OFFBOARD_DEMO_PSA_*`): an outage after N writes (every later PSA request answers 503
+//! until the server restarts), and throttling (every Nth PSA request answers 429 with
+//! `Retry-After`). What happened is counted in [`PsaSimStats`].
+
+mod autotask;
+mod connectwise;
+mod halo;
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::dispatch::Headers;
+use super::ids::{LEAVER_CLOUD_UPN, LEAVER_SYNCED_UPN, MANAGER_UPN};
+use super::reply::Reply;
+use super::server::Shared;
+
+/// When set, this variable's value replaces the demo PSA secret (to try bad credentials).
+pub const SECRET_ENV: &str = "OFFBOARD_DEMO_PSA_SECRET";
+
+pub const CW_LOGIN_COMPANY: &str = "offboardmsp";
+pub const CW_PUBLIC_KEY: &str = "demo-public-key";
+pub const CW_PRIVATE_KEY: &str = "demo-private-key";
+pub const CW_CLIENT_ID: &str = "5c1b3ad4-0000-4e0f-9b2a-0ff0a4d0b057";
+/// The client's company (Contoso) and another one.
+pub const CW_COMPANY: i64 = 250;
+pub const AT_API_USER: &str = "offboard-api@msp.test";
+pub const AT_INTEGRATION_CODE: &str = "DEMO7INTEGRATION7CODE";
+pub const AT_SECRET: &str = "demo-autotask-secret";
+pub const AT_COMPANY: i64 = 29683501;
+pub const HALO_CLIENT_ID: &str = "offboard-host-demo";
+pub const HALO_SECRET: &str = "demo-halo-secret";
+pub const HALO_CLIENT: i64 = 12;
+
+/// The base URL a client is configured with for each simulated PSA (`kind` as in the config).
+pub fn base_url(kind: &str, addr: std::net::SocketAddr) -> String {
+    match kind {
+        "connectwise" => format!("http://{addr}/cw/v4_6_release/apis/3.0"),
+        "autotask" => format!("http://{addr}/autotask/atservicesrest"),
+        _ => format!("http://{addr}/halo"),
+    }
+}
+
+/// The secret each simulator accepts.
+pub fn secret(kind: &str) -> &'static str {
+    match kind {
+        "connectwise" => CW_PRIVATE_KEY,
+        "autotask" => AT_SECRET,
+        _ => HALO_SECRET,
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct PsaSimStats {
+    pub requests: u64,
+    /// Writes received (creating or changing something), even if refused.
+    pub writes: u64,
+    pub writes_applied: u64,
+    pub throttled: u64,
+    pub outages: u64,
+    pub auth_failures: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PsaState {
+    pub connectwise: SimPsa,
+    pub autotask: SimPsa,
+    pub halo: SimPsa,
+    pub stats: PsaSimStats,
+    /// Halo access tokens issued by this server process.
+    #[serde(skip)]
+    pub halo_tokens: Vec<String>,
+    #[serde(skip)]
+    writes_since_start: u64,
+    #[serde(skip)]
+    requests_since_start: u64,
+}
+
+/// One PSA's data, in a shape common to the three; each simulator renders it its own way.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SimPsa {
+    pub company_id: i64,
+    pub other_company_id: i64,
+    pub contacts: Vec<SimContact>,
+    pub tickets: Vec<SimTicket>,
+    pub next_id: i64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SimContact {
+    pub id: i64,
+    pub company_id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SimTicket {
+    pub id: i64,
+    pub company_id: i64,
+    pub summary: String,
+    pub details: String,
+    pub contact_id: Option<i64>,
+    /// The status name (label for Autotask).
+    pub status: String,
+    pub notes: Vec<SimNote>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SimNote {
+    pub id: i64,
+    pub text: String,
+    pub internal: bool,
+    pub created: String,
+}
+
+impl SimPsa {
+    fn seed(company_id: i64, other_company_id: i64, first_id: i64) -> SimPsa {
+        let people = [
+            ("Morgan", "Manager", MANAGER_UPN, company_id),
+            ("Lee", "Cloud", LEAVER_CLOUD_UPN, company_id),
+            ("Sam", "Synced", LEAVER_SYNCED_UPN, company_id),
+            ("Lee", "Cloud", LEAVER_CLOUD_UPN, other_company_id),
+        ];
+        let contacts = people
+            .iter()
+            .enumerate()
+            .map(|(i, (f, l, e, c))| SimContact {
+                id: first_id + i as i64,
+                company_id: *c,
+                first_name: (*f).into(),
+                last_name: (*l).into(),
+                email: (*e).into(),
+                active: true,
+            })
+            .collect();
+        SimPsa { company_id, other_company_id, contacts, tickets: vec![], next_id: first_id + 100 }
+    }
+
+    fn next(&mut self) -> i64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    fn ticket_mut(&mut self, id: i64) -> Option<&mut SimTicket> {
+        self.tickets.iter_mut().find(|t| t.id == id)
+    }
+
+    fn has_company(&self, id: i64) -> bool {
+        id == self.company_id || id == self.other_company_id
+    }
+
+    fn add_note(&mut self, ticket: i64, text: &str, internal: bool) -> Option<SimNote> {
+        let id = self.next();
+        let t = self.ticket_mut(ticket)?;
+        let n = SimNote { id, text: text.into(), internal, created: super::reply::now() };
+        t.notes.push(n.clone());
+        Some(n)
+    }
+}
+
+impl PsaState {
+    pub fn seed() -> PsaState {
+        PsaState {
+            connectwise: SimPsa::seed(CW_COMPANY, 251, 31000),
+            autotask: SimPsa::seed(AT_COMPANY, 29683502, 30500000),
+            halo: SimPsa::seed(HALO_CLIENT, 13, 400),
+            ..PsaState::default()
+        }
+    }
+}
+
+/// Read the PSA part of a demo state file (for tests).
+pub fn read_state(state_path: &Path) -> std::io::Result<PsaState> {
+    Ok(super::store::load(state_path)?.psa)
+}
+
+#[derive(Clone, Copy)]
+enum Which {
+    Cw,
+    Autotask,
+    Halo,
+}
+
+/// `(status, body)` as a Reply; `changed` for successful writes.
+fn reply(status: u16, body: Option<Value>) -> Reply {
+    let mut r = Reply::json(status, Value::Null);
+    r.body = body;
+    r
+}
+
+/// Query parameters, decoded.
+fn query(pq: &str) -> Vec<(String, String)> {
+    pq.split_once('?').map(|(_, q)| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default()
+}
+
+fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    q.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+}
+
+/// Serve a PSA request, or `None` when the path belongs to no simulated PSA.
+pub(super) fn handle(shared: &Shared, method: &str, path_and_query: &str, headers: &Headers, body: &[u8]) -> Option<Reply> {
+    let (which, rest) = [("/cw/", Which::Cw), ("/autotask/", Which::Autotask), ("/halo/", Which::Halo)]
+        .iter()
+        .find_map(|(p, w)| path_and_query.strip_prefix(p).map(|r| (*w, r)))?;
+    let origin = format!("http://{}", headers.get("host").unwrap_or("127.0.0.1"));
+    let knobs = shared.knobs();
+    let (path, _) = rest.split_once('?').unwrap_or((rest, ""));
+    let write = match which {
+        Which::Cw => super::dispatch::is_write(method),
+        Which::Autotask => super::dispatch::is_write(method) && !path.to_ascii_lowercase().ends_with("/query"),
+        Which::Halo => method == "POST" && path.starts_with("api/"),
+    };
+    let mut reply = {
+        let mut st = shared.lock_state();
+        let psa = &mut st.psa;
+        psa.stats.requests += 1;
+        psa.requests_since_start += 1;
+        if write {
+            psa.stats.writes += 1;
+        }
+        if knobs.psa_down_after_writes.is_some_and(|n| psa.writes_since_start >= n) {
+            psa.stats.outages += 1;
+            Some(unavailable(which))
+        } else if knobs.psa_throttle_every > 0 && psa.requests_since_start % knobs.psa_throttle_every == 0 {
+            psa.stats.throttled += 1;
+            let mut r = match which {
+                Which::Cw => reply(429, Some(json!({"code": "TooManyRequests", "message": "Rate limit exceeded. Try again later."}))),
+                Which::Autotask => reply(429, Some(json!({"errors": ["Thread threshold exceeded for this integration. Try again later."]}))),
+                Which::Halo => reply(429, Some(json!("Too Many Requests"))),
+            };
+            r.headers.push(("Retry-After".into(), knobs.retry_after_secs.to_string()));
+            Some(r)
+        } else {
+            if write {
+                psa.writes_since_start += 1;
+            }
+            None
+        }
+    }
+    .unwrap_or_else(|| {
+        let q = query(path_and_query);
+        let mut st = shared.lock_state();
+        let r = match which {
+            Which::Cw => connectwise::handle(&mut st.psa, method, path, &q, headers, body),
+            Which::Autotask => autotask::handle(&mut st.psa, &origin, method, path, &q, headers, body),
+            Which::Halo => halo::handle(&mut st.psa, &origin, method, path, &q, headers, body),
+        };
+        if r.status == 401 {
+            st.psa.stats.auth_failures += 1;
+        }
+        r
+    });
+    if write && reply.is_success() {
+        shared.lock_state().psa.stats.writes_applied += 1;
+        reply.changed = true;
+    }
+    shared.mark_dirty();
+    Some(reply)
+}
+
+fn unavailable(which: Which) -> Reply {
+    match which {
+        Which::Cw => reply(503, Some(json!({"code": "ServiceUnavailable", "message": "The service is temporarily unavailable."}))),
+        Which::Autotask => reply(503, Some(json!({"errors": ["Service Unavailable"]}))),
+        Which::Halo => reply(503, Some(json!("Service Unavailable"))),
+    }
+}
+
+#[cfg(test)]
+mod tests;

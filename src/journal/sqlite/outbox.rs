@@ -1,0 +1,150 @@
+//! The PSA outbox and run tickets in SQLite (schema version 2).
+
+use rusqlite::params;
+
+use super::{ts, SqliteJournal};
+use crate::journal::{JournalError, NewOutboxItem, OutboxItem, OutboxKind, Result};
+
+const COLUMNS: &str = "id, tenant, run_id, kind, marker, payload_json, delivered, attempts, last_error, created_at, delivered_at";
+
+type Raw = (i64, String, String, String, String, String, bool, u32, Option<String>, String, Option<String>);
+
+impl SqliteJournal {
+    pub(super) fn outbox_add_row(&self, item: &NewOutboxItem) -> Result<bool> {
+        let payload = self.to_json("outbox payload", &item.payload)?;
+        let conn = self.conn();
+        let added = conn
+            .execute(
+                "INSERT OR IGNORE INTO psa_outbox (tenant, run_id, kind, marker, payload_json, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![item.tenant, item.run_id, item.kind.as_str(), item.marker, payload, ts(&chrono::Utc::now())],
+            )
+            .map_err(|e| self.err(&format!("queueing {} for run {}", item.marker, item.run_id), e))?;
+        Ok(added == 1)
+    }
+
+    pub(super) fn outbox_rows(&self, tenant: Option<&str>, pending_only: bool) -> Result<Vec<OutboxItem>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM psa_outbox WHERE (?1 IS NULL OR tenant = ?1) AND (?2 = 0 OR delivered = 0) ORDER BY id"
+        );
+        let raws: Vec<Raw> = {
+            let conn = self.conn();
+            let mut stmt = conn.prepare(&sql).map_err(|e| self.err("reading the outbox", e))?;
+            let rows = stmt
+                .query_map(params![tenant, pending_only], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?))
+                })
+                .map_err(|e| self.err("reading the outbox", e))?;
+            rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err("reading the outbox", e))?
+        };
+        raws.into_iter()
+            .map(|(id, tenant, run_id, kind, marker, payload, delivered, attempts, last_error, created, delivered_at)| {
+                Ok(OutboxItem {
+                    id,
+                    tenant,
+                    run_id,
+                    kind: OutboxKind::parse(&kind).ok_or_else(|| self.err("stored outbox kind", format!("unknown value {kind:?}")))?,
+                    marker,
+                    payload: self.json("outbox payload", Some(&payload))?,
+                    delivered,
+                    attempts,
+                    last_error,
+                    created_at: self.time("outbox created_at", &created)?,
+                    delivered_at: self.opt_time("outbox delivered_at", delivered_at.as_deref())?,
+                })
+            })
+            .collect()
+    }
+
+    /// `UPDATE psa_outbox SET {set} WHERE id = ?1`, with `?2` bound to `arg` when given.
+    pub(super) fn outbox_update(&self, id: i64, set: &str, arg: Option<&str>) -> Result<()> {
+        let sql = format!("UPDATE psa_outbox SET {set} WHERE id = ?1");
+        let conn = self.conn();
+        let changed = match arg {
+            Some(a) => conn.execute(&sql, params![id, a]),
+            None => conn.execute(&sql, params![id]),
+        }
+        .map_err(|e| self.err(&format!("updating outbox item {id}"), e))?;
+        if changed == 0 {
+            return Err(self.err("updating the outbox", format!("no item {id}")));
+        }
+        Ok(())
+    }
+
+    pub(super) fn set_ticket(&self, run_id: &str, ticket: &str) -> Result<()> {
+        let conn = self.conn();
+        let changed = conn
+            .execute("UPDATE runs SET ticket = ?2 WHERE run_id = ?1", params![run_id, ticket])
+            .map_err(|e| self.err(&format!("recording the ticket of run {run_id}"), e))?;
+        if changed == 0 {
+            return Err(JournalError::NoSuchRun(run_id.to_string()));
+        }
+        Ok(())
+    }
+
+    pub(super) fn ticket_of(&self, run_id: &str) -> Result<Option<String>> {
+        let conn = self.conn();
+        conn.query_row("SELECT ticket FROM runs WHERE run_id = ?1", params![run_id], |r| r.get::<_, Option<String>>(0))
+            .map_err(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => JournalError::NoSuchRun(run_id.to_string()),
+                e => self.err(&format!("reading the ticket of run {run_id}"), e),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::journal::*;
+
+    fn journal_with_run() -> SqliteJournal {
+        let j = SqliteJournal::open_in_memory().unwrap();
+        j.create_run(&NewRun {
+            run_id: "r1".into(),
+            tenant: "t".into(),
+            user: "u@x.test".into(),
+            script: "s".into(),
+            script_hash: "h".into(),
+            mode: Mode::Apply,
+            options: json!({}),
+            started_at: chrono::Utc::now(),
+        })
+        .unwrap();
+        j
+    }
+
+    #[test]
+    fn outbox_keeps_order_dedups_markers_and_tracks_delivery() {
+        let j = journal_with_run();
+        let item = |marker: &str| NewOutboxItem {
+            tenant: "t".into(),
+            run_id: "r1".into(),
+            kind: OutboxKind::Note,
+            marker: marker.into(),
+            payload: json!({"text": marker}),
+        };
+        assert!(j.outbox_add(&item("[a]")).unwrap());
+        assert!(j.outbox_add(&item("[b]")).unwrap());
+        assert!(!j.outbox_add(&item("[a]")).unwrap(), "same marker twice is one item");
+        let pending = j.outbox_items(Some("t"), true).unwrap();
+        assert_eq!(pending.iter().map(|i| i.marker.as_str()).collect::<Vec<_>>(), ["[a]", "[b]"]);
+        j.outbox_attempt(pending[0].id).unwrap();
+        j.outbox_failed(pending[0].id, "HTTP 503").unwrap();
+        j.outbox_attempt(pending[0].id).unwrap();
+        j.outbox_delivered(pending[0].id).unwrap();
+        let all = j.outbox_items(None, false).unwrap();
+        assert!(all[0].delivered && all[0].attempts == 2 && all[0].last_error.is_none() && all[0].delivered_at.is_some());
+        assert_eq!(j.outbox_items(Some("t"), true).unwrap().len(), 1);
+        assert!(j.outbox_items(Some("other"), true).unwrap().is_empty());
+    }
+
+    #[test]
+    fn runs_remember_their_ticket() {
+        let j = journal_with_run();
+        assert_eq!(j.run_ticket("r1").unwrap(), None);
+        j.set_run_ticket("r1", "4711").unwrap();
+        assert_eq!(j.run_ticket("r1").unwrap().as_deref(), Some("4711"));
+        assert!(matches!(j.run_ticket("nope"), Err(JournalError::NoSuchRun(_))));
+    }
+}

@@ -1,0 +1,421 @@
+//! `ad::` — on-premises Active Directory over LDAP: resolve a user, and the AD writes.
+//!
+//! Every write function takes the `AdUser` returned by `ad::get_user` / `ad::find_user` and
+//! declares one action (see `ad::actions` for the precondition and the LDAP operation of each).
+//! Scripts never pass a filter or a DN: a user is named by UPN, sAMAccountName or mail and the
+//! provider escapes it; a group is an item of `user.groups`, which the directory returned.
+
+use std::sync::Arc;
+
+use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, Module, NativeCallContext, Position};
+
+use super::graph::declare;
+use super::{check, ctx_pos, registration, script_error, Access, OpSpec};
+use crate::ad::actions::{
+    AdUserRef, ClearEmployeeId, DisableAccount, HideFromGal, MoveToDisabledOu, RemoveGroupMembership, RemoveManager,
+    ResetPassword, SetRemoteSharedMailbox, TriggerSync,
+};
+use crate::ad::AdUser;
+use crate::exec::host::Host;
+use crate::exec::Action;
+
+const PLAN_WRITE: &str = "reads the current state, records the step as planned or already done; sends nothing";
+
+/// The resolved AD user handle (`AdUser` in scripts).
+#[derive(Debug, Clone)]
+pub struct AdUserHandle(pub Arc<AdUser>);
+
+fn opt(s: &Option<String>) -> Dynamic {
+    s.clone().map(Dynamic::from).unwrap_or(Dynamic::UNIT)
+}
+
+impl AdUserHandle {
+    fn groups(&self) -> Array {
+        self.0
+            .groups
+            .iter()
+            .map(|g| {
+                let mut m = Map::new();
+                m.insert("dn".into(), g.dn.clone().into());
+                m.insert("name".into(), g.name.clone().into());
+                m.insert("scope".into(), g.scope.as_str().into());
+                m.insert("security".into(), g.security.into());
+                m.insert("primary".into(), g.primary.into());
+                Dynamic::from_map(m)
+            })
+            .collect()
+    }
+
+    fn exchange(&self) -> Dynamic {
+        match &self.0.exchange {
+            None => Dynamic::UNIT,
+            Some(x) => {
+                let mut m = Map::new();
+                m.insert("hidden_from_gal".into(), x.hidden_from_gal.map(Dynamic::from).unwrap_or(Dynamic::UNIT));
+                m.insert("remote_recipient_type".into(), x.remote_recipient_type.map(Dynamic::from).unwrap_or(Dynamic::UNIT));
+                m.insert("recipient_type_details".into(), x.recipient_type_details.map(Dynamic::from).unwrap_or(Dynamic::UNIT));
+                m.insert("remote_mailbox".into(), x.remote_recipient_type.is_some().into());
+                m.insert("mail_nickname".into(), opt(&x.mail_nickname));
+                Dynamic::from_map(m)
+            }
+        }
+    }
+
+    fn to_map(&self) -> Map {
+        let u = &self.0;
+        let mut m = Map::new();
+        m.insert("guid".into(), u.guid.clone().into());
+        m.insert("dn".into(), u.dn.clone().into());
+        m.insert("ou".into(), u.parent().to_string().into());
+        m.insert("sam".into(), u.sam.clone().into());
+        m.insert("upn".into(), opt(&u.upn));
+        m.insert("mail".into(), opt(&u.mail));
+        m.insert("display_name".into(), opt(&u.display_name));
+        m.insert("enabled".into(), u.enabled().into());
+        m.insert("user_account_control".into(), (u.uac as i64).into());
+        m.insert("employee_id".into(), opt(&u.employee_id));
+        m.insert("manager".into(), opt(&u.manager));
+        m.insert("groups".into(), self.groups().into());
+        m.insert("exchange".into(), self.exchange());
+        m
+    }
+}
+
+pub fn register_type(engine: &mut Engine) {
+    engine
+        .register_type_with_name::<AdUserHandle>("AdUser")
+        .register_get("guid", |u: &mut AdUserHandle| u.0.guid.clone())
+        .register_get("dn", |u: &mut AdUserHandle| u.0.dn.clone())
+        .register_get("ou", |u: &mut AdUserHandle| u.0.parent().to_string())
+        .register_get("sam", |u: &mut AdUserHandle| u.0.sam.clone())
+        .register_get("upn", |u: &mut AdUserHandle| opt(&u.0.upn))
+        .register_get("mail", |u: &mut AdUserHandle| opt(&u.0.mail))
+        .register_get("display_name", |u: &mut AdUserHandle| opt(&u.0.display_name))
+        .register_get("enabled", |u: &mut AdUserHandle| u.0.enabled())
+        .register_get("user_account_control", |u: &mut AdUserHandle| u.0.uac as i64)
+        .register_get("employee_id", |u: &mut AdUserHandle| opt(&u.0.employee_id))
+        .register_get("manager", |u: &mut AdUserHandle| opt(&u.0.manager))
+        .register_get("groups", |u: &mut AdUserHandle| u.groups())
+        .register_get("primary_group", |u: &mut AdUserHandle| {
+            u.0.primary_group().map(|g| Dynamic::from(g.name.clone())).unwrap_or(Dynamic::UNIT)
+        })
+        .register_get("exchange", |u: &mut AdUserHandle| u.exchange())
+        .register_fn("to_map", |u: &mut AdUserHandle| u.to_map())
+        .register_fn("to_string", |u: &mut AdUserHandle| format!("{} (AD {})", u.0.display(), u.0.dn))
+        .register_fn("to_debug", |u: &mut AdUserHandle| format!("AdUser({})", u.0.dn));
+}
+
+pub static OPS: [OpSpec; 12] = [
+    OpSpec {
+        module: "ad",
+        name: "get_user",
+        params: &["user: String"],
+        returns: "AdUser",
+        access: Access::Read,
+        capability: "ad.read",
+        idempotent: true,
+        plan: "reads live, as in apply",
+        doc: &[
+            "/// Resolve an on-premises AD user by UPN, sAMAccountName or mail (the name is escaped;",
+            "/// filters and DNs cannot be passed in): DN, OU, userAccountControl, manager, employeeID,",
+            "/// groups (memberOf, plus the primary group flagged `primary`) and the Exchange attributes",
+            "/// when the schema has them (`user.exchange`, else `()`).",
+            "/// Fails with code `user_not_found` when no AD user matches, `invalid_user` for a malformed name.",
+            "///",
+            "/// ```rhai",
+            "/// let aduser = ad::get_user(\"leaver.synced@contoso.test\");",
+            "/// print(`${aduser.dn}: enabled ${aduser.enabled}, primary group ${aduser.primary_group}`);",
+            "/// ```",
+        ],
+        register: |m, h, s| register_lookup(m, h, s, true),
+    },
+    OpSpec {
+        module: "ad",
+        name: "find_user",
+        params: &["user: String"],
+        returns: "AdUser or ()",
+        access: Access::Read,
+        capability: "ad.read",
+        idempotent: true,
+        plan: "reads live, as in apply",
+        doc: &[
+            "/// As `ad::get_user`, but returns `()` when no AD user matches (for a hybrid client where",
+            "/// some users exist in one directory only).",
+            "///",
+            "/// ```rhai",
+            "/// let aduser = ad::find_user(\"ssynced\");",
+            "/// if aduser == () { log(\"no AD account\"); }",
+            "/// ```",
+        ],
+        register: |m, h, s| register_lookup(m, h, s, false),
+    },
+    OpSpec {
+        module: "ad",
+        name: "configured",
+        params: &[],
+        returns: "bool",
+        access: Access::Read,
+        capability: "ad.read",
+        idempotent: true,
+        plan: "answers from the configuration; sends nothing",
+        doc: &[
+            "/// Whether this tenant has an on-premises AD configured (`[tenants.<name>.ad]`).",
+            "///",
+            "/// ```rhai",
+            "/// if !ad::configured() { warn(\"no AD configured: AD steps are not declared\"); }",
+            "/// ```",
+        ],
+        register: register_configured,
+    },
+    OpSpec {
+        module: "ad",
+        name: "disable_account",
+        params: &["user: AdUser"],
+        returns: "Map",
+        access: Access::Write,
+        capability: "ad.account",
+        idempotent: true,
+        plan: PLAN_WRITE,
+        doc: &[
+            "/// Disable the AD account: set ACCOUNTDISABLE (0x2) in userAccountControl and keep every",
+            "/// other flag. For a synced user this is what makes the block permanent.",
+            "///",
+            "/// ```rhai",
+            "/// ad::disable_account(aduser);",
+            "/// ```",
+        ],
+        register: |m, h, s| register_user_write(m, h, s, |u| Box::new(DisableAccount { user: u })),
+    },
+    OpSpec {
+        module: "ad",
+        name: "reset_password",
+        params: &["user: AdUser"],
+        returns: "Map",
+        access: Access::Write,
+        capability: "ad.password",
+        idempotent: false,
+        plan: PLAN_WRITE,
+        doc: &[
+            "/// Set a strong random password (unicodePwd) that nobody is told: never printed or",
+            "/// journalled. Fails without sending anything when the AD connection is not encrypted.",
+            "///",
+            "/// ```rhai",
+            "/// ad::reset_password(aduser);",
+            "/// ```",
+        ],
+        register: |m, h, s| register_user_write(m, h, s, |u| Box::new(ResetPassword { user: u })),
+    },
+    OpSpec {
+        module: "ad",
+        name: "move_to_disabled_ou",
+        params: &["user: AdUser"],
+        returns: "Map",
+        access: Access::Write,
+        capability: "ad.move",
+        idempotent: true,
+        plan: PLAN_WRITE,
+        doc: &[
+            "/// Move the user to the client's disabled-users OU (`disabled_ou`; journal action `move_ou`).",
+            "/// The plan warns when that OU is outside the configured sync scope (the cloud user and its",
+            "/// mailbox would be deleted). Declare it last among the AD changes.",
+            "///",
+            "/// ```rhai",
+            "/// ad::move_to_disabled_ou(aduser);",
+            "/// ```",
+        ],
+        register: |m, h, s| register_user_write(m, h, s, |u| Box::new(MoveToDisabledOu { user: u })),
+    },
+    OpSpec {
+        module: "ad",
+        name: "remove_group_membership",
+        params: &["user: AdUser", "group: Map"],
+        returns: "Map",
+        access: Access::Write,
+        capability: "ad.groups",
+        idempotent: true,
+        plan: PLAN_WRITE,
+        doc: &[
+            "/// Remove the user from one AD group (an item of `aduser.groups`) by changing the group's",
+            "/// `member`. The primary group is kept and reported as skipped.",
+            "///",
+            "/// ```rhai",
+            "/// for g in aduser.groups { ad::remove_group_membership(aduser, g); }",
+            "/// ```",
+        ],
+        register: register_group_write,
+    },
+    OpSpec {
+        module: "ad",
+        name: "clear_employee_id",
+        params: &["user: AdUser"],
+        returns: "Map",
+        access: Access::Write,
+        capability: "ad.attributes",
+        idempotent: true,
+        plan: PLAN_WRITE,
+        doc: &[
+            "/// Clear employeeID (and employeeNumber when set) in AD.",
+            "///",
+            "/// ```rhai",
+            "/// ad::clear_employee_id(aduser);",
+            "/// ```",
+        ],
+        register: |m, h, s| register_user_write(m, h, s, |u| Box::new(ClearEmployeeId { user: u })),
+    },
+    OpSpec {
+        module: "ad",
+        name: "remove_manager",
+        params: &["user: AdUser"],
+        returns: "Map",
+        access: Access::Write,
+        capability: "ad.attributes",
+        idempotent: true,
+        plan: PLAN_WRITE,
+        doc: &[
+            "/// Remove the user's manager in AD. Do it after anything that needs the manager.",
+            "///",
+            "/// ```rhai",
+            "/// ad::remove_manager(aduser);",
+            "/// ```",
+        ],
+        register: |m, h, s| register_user_write(m, h, s, |u| Box::new(RemoveManager { user: u })),
+    },
+    OpSpec {
+        module: "ad",
+        name: "hide_from_gal",
+        params: &["user: AdUser"],
+        returns: "Map",
+        access: Access::Write,
+        capability: "ad.exchange",
+        idempotent: true,
+        plan: PLAN_WRITE,
+        doc: &[
+            "/// Hide a synced mailbox from the address lists (msExchHideFromAddressLists = TRUE).",
+            "/// Skipped as \"not available\" when the schema has no Exchange attributes.",
+            "///",
+            "/// ```rhai",
+            "/// ad::hide_from_gal(aduser);",
+            "/// ```",
+        ],
+        register: |m, h, s| register_user_write(m, h, s, |u| Box::new(HideFromGal { user: u })),
+    },
+    OpSpec {
+        module: "ad",
+        name: "set_remote_shared_mailbox",
+        params: &["user: AdUser"],
+        returns: "Map",
+        access: Access::Write,
+        capability: "ad.exchange",
+        idempotent: true,
+        plan: PLAN_WRITE,
+        doc: &[
+            "/// Mark a synced remote mailbox as shared on premises (msExchRemoteRecipientType 100,",
+            "/// msExchRecipientTypeDetails RemoteSharedMailbox), so the next sync keeps it shared.",
+            "/// Skipped as \"not available\" without the Exchange schema.",
+            "///",
+            "/// ```rhai",
+            "/// ad::set_remote_shared_mailbox(aduser);",
+            "/// ```",
+        ],
+        register: |m, h, s| register_user_write(m, h, s, |u| Box::new(SetRemoteSharedMailbox { user: u })),
+    },
+    OpSpec {
+        module: "ad",
+        name: "trigger_sync",
+        params: &[],
+        returns: "Map",
+        access: Access::Write,
+        capability: "ad.sync",
+        idempotent: true,
+        plan: PLAN_WRITE,
+        doc: &[
+            "/// After this run's AD changes, start a directory sync with the client's `sync_command`;",
+            "/// without one, records that the cloud follows at the next scheduled sync. Nothing happens",
+            "/// when the run changed nothing in AD. Declare it in a phase after the AD changes.",
+            "///",
+            "/// ```rhai",
+            "/// phase(\"sync\", || { ad::trigger_sync(); });",
+            "/// ```",
+        ],
+        register: register_trigger_sync,
+    },
+];
+
+fn register_lookup(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec, required: bool) {
+    let host = host.clone();
+    registration(spec).set_into_module(m, move |ctx: NativeCallContext, user: &str| -> Result<Dynamic, Box<EvalAltResult>> {
+        let pos = ctx_pos(&ctx);
+        check(&host, spec, pos)?;
+        if let Err(reason) = crate::input::validate_ad_user(user) {
+            return Err(script_error("invalid_user", format!("invalid user '{}': {reason}", user.escape_debug()), pos));
+        }
+        let ad = host.providers.ad().map_err(|e| script_error("provider", e.to_string(), pos))?;
+        match host.rt.block_on(ad.find_user(user)) {
+            Ok(Some(u)) => Ok(Dynamic::from(AdUserHandle(Arc::new(u)))),
+            Ok(None) if !required => Ok(Dynamic::UNIT),
+            Ok(None) => Err(script_error(
+                "user_not_found",
+                format!("user '{user}' was not found in the on-premises AD of tenant '{}'", host.tenant),
+                pos,
+            )),
+            Err(e) => Err(script_error("provider", format!("could not read AD user '{user}': {e}"), pos)),
+        }
+    });
+}
+
+fn register_configured(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
+    let host = host.clone();
+    registration(spec).set_into_module(m, move |ctx: NativeCallContext| -> Result<bool, Box<EvalAltResult>> {
+        check(&host, spec, ctx_pos(&ctx))?;
+        Ok(host.providers.ad.is_some())
+    });
+}
+
+fn user_ref(u: &AdUserHandle) -> AdUserRef {
+    AdUserRef { guid: u.0.guid.clone(), dn: u.0.dn.clone(), display: u.0.display() }
+}
+
+fn register_user_write(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec, make: fn(AdUserRef) -> Box<dyn Action>) {
+    let host = host.clone();
+    registration(spec).set_into_module(m, move |ctx: NativeCallContext, user: AdUserHandle| {
+        let pos = ctx_pos(&ctx);
+        check(&host, spec, pos)?;
+        declare(&host, pos, make(user_ref(&user)))
+    });
+}
+
+fn group_field(m: &Map, key: &str, pos: Position) -> Result<Dynamic, Box<EvalAltResult>> {
+    m.get(key)
+        .cloned()
+        .ok_or_else(|| script_error("invalid_argument", format!("the group map has no '{key}' (pass an item of aduser.groups)"), pos))
+}
+
+fn register_group_write(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
+    let host = host.clone();
+    registration(spec).set_into_module(m, move |ctx: NativeCallContext, user: AdUserHandle, group: Map| {
+        let pos = ctx_pos(&ctx);
+        check(&host, spec, pos)?;
+        let primary = group_field(&group, "primary", pos)?.as_bool().unwrap_or(false);
+        let dn = group_field(&group, "dn", pos)?.into_string().unwrap_or_default();
+        // Only a DN the directory returned for this user: a script cannot aim at another object.
+        let known = user.0.groups.iter().any(|g| g.primary == primary && crate::ad::model::dn_eq(&g.dn, &dn));
+        if !known {
+            return Err(script_error(
+                "invalid_argument",
+                format!("'{}' is not one of {}'s groups (pass an item of aduser.groups)", dn.escape_debug(), user.0.display()),
+                pos,
+            ));
+        }
+        let name = group_field(&group, "name", pos)?.into_string().unwrap_or_else(|_| dn.clone());
+        declare(&host, pos, Box::new(RemoveGroupMembership { user: user_ref(&user), group_dn: dn, group_name: name, primary }))
+    });
+}
+
+fn register_trigger_sync(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
+    let host_c = host.clone();
+    registration(spec).set_into_module(m, move |ctx: NativeCallContext| {
+        let pos = ctx_pos(&ctx);
+        check(&host_c, spec, pos)?;
+        declare(&host_c, pos, Box::new(TriggerSync { subject: host_c.user.clone() }))
+    });
+}

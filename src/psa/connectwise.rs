@@ -1,0 +1,242 @@
+//! ConnectWise Manage REST 3.0 (`apis.md` 4.1).
+//!
+//! - Base URL `https://{server}/{codebase}apis/3.0` (the codebase, e.g. `v4_6_release/`, is part of
+//!   the configured `base_url`).
+//! - Every call: `Authorization: Basic base64("{companyId}+{publicKey}:{privateKey}")` and the
+//!   `clientId` header.
+//! - Tickets `POST /service/tickets`; status `PATCH /service/tickets/{id}` with a JSON-Patch
+//!   `[{"op":"replace","path":"status","value":{"name":…}}]`; internal notes
+//!   `POST /service/tickets/{id}/notes {"text","internalAnalysisFlag":true,…}`.
+//! - Contacts `GET /company/contacts?conditions=company/id=N&childConditions=communicationItems/value="…"
+//!   AND communicationItems/communicationType="Email"`; deactivate with
+//!   `PATCH /company/contacts/{id} [{"op":"replace","path":"inactiveFlag","value":true}]`.
+
+use async_trait::async_trait;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use super::http::{HttpSettings, PsaHttp, Req};
+use super::{exact_matches, id_str, numeric, Contact, NewTicket, PResult, Psa, PsaError, PsaStats, StatusNames, TicketStatus};
+use crate::secret::Secret;
+
+pub const NAME: &str = "ConnectWise Manage";
+const PAGE_SIZE: usize = 1000;
+
+#[derive(Debug, Clone)]
+pub struct CwConfig {
+    /// `https://{server}/{codebase}apis/3.0`
+    pub base_url: String,
+    /// The MSP's ConnectWise company id (the login company), not the client's.
+    pub login_company: String,
+    pub public_key: String,
+    pub private_key: Secret,
+    /// The integration's clientId GUID (developer.connectwise.com).
+    pub client_id: String,
+    /// The client's company id in ConnectWise (numeric).
+    pub company_id: String,
+    /// Service board for new tickets (the PSA's default board when unset).
+    pub board: Option<String>,
+    pub statuses: StatusNames,
+    pub http: HttpSettings,
+}
+
+pub struct ConnectWise {
+    cfg: CwConfig,
+    http: PsaHttp,
+    auth: Secret,
+}
+
+impl ConnectWise {
+    pub fn new(cfg: CwConfig) -> PResult<ConnectWise> {
+        use base64_lite::encode;
+        let auth = Secret::new(format!(
+            "Basic {}",
+            encode(format!("{}+{}:{}", cfg.login_company, cfg.public_key, cfg.private_key.expose()).as_bytes())
+        ));
+        Ok(ConnectWise { http: PsaHttp::new(NAME, cfg.http.clone())?, cfg, auth })
+    }
+
+    fn req(&self, method: Method, path: &str, write: bool) -> Req {
+        let mut r = Req::new(method, &self.cfg.base_url, path, write);
+        r.headers.push(("Authorization", self.auth.expose().to_string()));
+        r.headers.push(("clientId", self.cfg.client_id.clone()));
+        r
+    }
+
+    fn company_num(&self) -> PResult<i64> {
+        numeric(NAME, "company", &self.cfg.company_id)
+    }
+}
+
+fn contact_from(v: &Value) -> Option<Contact> {
+    let email = v
+        .get("communicationItems")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|c| c.get("communicationType").and_then(Value::as_str) == Some("Email"))
+        .and_then(|c| c.get("value").and_then(Value::as_str))
+        .unwrap_or_default();
+    let name = format!(
+        "{} {}",
+        v.get("firstName").and_then(Value::as_str).unwrap_or_default(),
+        v.get("lastName").and_then(Value::as_str).unwrap_or_default()
+    );
+    Some(Contact {
+        id: id_str(v.get("id"))?,
+        name: name.trim().to_string(),
+        email: email.to_string(),
+        company_id: id_str(v.pointer("/company/id")).unwrap_or_default(),
+        active: !v.get("inactiveFlag").and_then(Value::as_bool).unwrap_or(false),
+    })
+}
+
+/// A value inside a ConnectWise condition string: double quotes, with `"` and `\` escaped.
+fn cw_string(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+fn enc(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+#[async_trait]
+impl Psa for ConnectWise {
+    fn kind(&self) -> &'static str {
+        "connectwise"
+    }
+    fn company_id(&self) -> &str {
+        &self.cfg.company_id
+    }
+
+    /// `GET /system/info`: any authenticated read proves the keys and the clientId.
+    async fn authenticate(&self) -> PResult<()> {
+        self.company_num()?;
+        self.http.send(self.req(Method::GET, "/system/info", false)).await.map(|_| ())
+    }
+
+    async fn create_ticket(&self, t: &NewTicket) -> PResult<String> {
+        let mut body = json!({
+            "summary": t.summary.chars().take(100).collect::<String>(),
+            "company": {"id": self.company_num()?},
+            "initialDescription": t.details,
+        });
+        if let Some(c) = t.contact_id.as_deref().and_then(|c| c.parse::<i64>().ok()) {
+            body["contact"] = json!({"id": c});
+        }
+        if let Some(b) = &self.cfg.board {
+            body["board"] = json!({"name": b});
+        }
+        let v = self.http.send(self.req(Method::POST, "/service/tickets", true).json(body)).await?;
+        id_str(v.get("id")).ok_or_else(|| PsaError::Protocol { psa: NAME, message: format!("the new ticket has no id: {v}") })
+    }
+
+    async fn set_status(&self, ticket: &str, status: TicketStatus) -> PResult<()> {
+        let patch = json!([{"op": "replace", "path": "status", "value": {"name": self.cfg.statuses.name(status)}}]);
+        let path = format!("/service/tickets/{ticket}");
+        self.http.send(self.req(Method::PATCH, &path, true).json(patch)).await.map(|_| ())
+    }
+
+    async fn add_note(&self, ticket: &str, text: &str) -> PResult<()> {
+        let body = json!({"text": text, "detailDescriptionFlag": false, "internalAnalysisFlag": true, "resolutionFlag": false});
+        let path = format!("/service/tickets/{ticket}/notes");
+        self.http.send(self.req(Method::POST, &path, true).json(body)).await.map(|_| ())
+    }
+
+    async fn count_notes_with(&self, ticket: &str, marker: &str) -> PResult<usize> {
+        let mut count = 0;
+        for page in 1.. {
+            let path = format!("/service/tickets/{ticket}/notes?pageSize={PAGE_SIZE}&page={page}");
+            let v = self.http.send(self.req(Method::GET, &path, false)).await?;
+            let notes = v.as_array().cloned().unwrap_or_default();
+            count += notes.iter().filter(|n| n.get("text").and_then(Value::as_str).is_some_and(|t| t.contains(marker))).count();
+            if notes.len() < PAGE_SIZE {
+                break;
+            }
+        }
+        Ok(count)
+    }
+
+    async fn find_contacts(&self, email: &str) -> PResult<Vec<Contact>> {
+        let conditions = format!("company/id={}", self.company_num()?);
+        let child = format!(
+            "communicationItems/value={} AND communicationItems/communicationType=\"Email\"",
+            cw_string(email)
+        );
+        let path = format!("/company/contacts?conditions={}&childConditions={}&pageSize={PAGE_SIZE}", enc(&conditions), enc(&child));
+        let v = self.http.send(self.req(Method::GET, &path, false)).await?;
+        let all = v.as_array().into_iter().flatten().filter_map(contact_from).collect();
+        Ok(exact_matches(all, email, &self.cfg.company_id))
+    }
+
+    async fn deactivate_contact(&self, contact: &Contact) -> PResult<()> {
+        let patch = json!([{"op": "replace", "path": "inactiveFlag", "value": true}]);
+        let path = format!("/company/contacts/{}", contact.id);
+        self.http.send(self.req(Method::PATCH, &path, true).json(patch)).await.map(|_| ())
+    }
+
+    fn stats(&self) -> PsaStats {
+        self.http.stats()
+    }
+}
+
+/// Standard base64 (RFC 4648, with padding) for the Basic header, without another dependency.
+pub(crate) mod base64_lite {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+    pub fn encode(input: &[u8]) -> String {
+        let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+        for chunk in input.chunks(3) {
+            let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            for i in 0..4 {
+                if i <= chunk.len() {
+                    out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    }
+
+    pub fn decode(input: &str) -> Option<Vec<u8>> {
+        let input = input.trim_end_matches('=');
+        let mut out = Vec::with_capacity(input.len() * 3 / 4);
+        let (mut acc, mut bits) = (0u32, 0u32);
+        for c in input.bytes() {
+            let v = ALPHABET.iter().position(|&a| a == c)? as u32;
+            acc = (acc << 6) | v;
+            bits += 6;
+            if bits >= 8 {
+                bits -= 8;
+                out.push((acc >> bits) as u8);
+                acc &= (1 << bits) - 1;
+            }
+        }
+        Some(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        for (plain, b64) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foobar", "Zm9vYmFy")] {
+            assert_eq!(base64_lite::encode(plain.as_bytes()), b64);
+            assert_eq!(base64_lite::decode(b64).unwrap(), plain.as_bytes());
+        }
+    }
+
+    #[test]
+    fn contacts_read_the_email_communication_item() {
+        let v = json!({"id": 7, "firstName": "Lee", "lastName": "Cloud", "inactiveFlag": false, "company": {"id": 250},
+            "communicationItems": [{"type": {"id": 2, "name": "Direct"}, "value": "555", "communicationType": "Phone"},
+                                   {"type": {"id": 1, "name": "Email"}, "value": "lee@contoso.test", "communicationType": "Email"}]});
+        let c = contact_from(&v).unwrap();
+        assert_eq!((c.id.as_str(), c.email.as_str(), c.company_id.as_str(), c.active), ("7", "lee@contoso.test", "250", true));
+        assert_eq!(cw_string("a\"b"), "\"a\\\"b\"");
+    }
+}

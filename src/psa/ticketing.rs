@@ -1,0 +1,296 @@
+//! Detailed ticketing: what a run tells its PSA ticket, and when.
+//!
+//! For a tenant with a PSA, every apply run:
+//! 1. opens a ticket for the offboarding (or continues the one given with `--ticket`) and sets it
+//!    in progress;
+//! 2. adds one internal note per phase as the phase finishes, listing each step and its result
+//!    (one note per phase, not per step: a run can have hundreds of steps);
+//! 3. adds a summary note, then closes the ticket, or leaves it for review when the run did not
+//!    succeed or the client's `on_success = "review"`.
+//!
+//! Everything goes through the journal's outbox first (see [`super::outbox`]): a PSA that is down
+//! delays the ticket but never blocks or fails the offboarding. After the first delivery failure
+//! the run stops trying until its end, so a dead PSA costs one bounded wait per run, not one per
+//! phase. In plan mode nothing is queued or sent; the report's messages say what would be written.
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::json;
+
+use super::outbox::deliver;
+use super::{NewTicket, Psa, TicketStatus};
+use crate::exec::host::PhaseSink;
+use crate::exec::report::{ReportError, StepReport};
+use crate::journal::{Journal, Mode, NewOutboxItem, OutboxKind, RunStatus, StepStatus};
+
+/// Per-run ticketing choices: from `--ticket` and the tenant's `[psa]` section.
+#[derive(Debug, Clone)]
+pub struct TicketingOptions {
+    /// Continue this ticket instead of opening one.
+    pub existing_ticket: Option<String>,
+    /// Close the ticket when the run succeeded (else leave it for review).
+    pub close_on_success: bool,
+}
+
+impl Default for TicketingOptions {
+    fn default() -> Self {
+        TicketingOptions { existing_ticket: None, close_on_success: true }
+    }
+}
+
+pub struct Ticketing {
+    psa: Arc<dyn Psa>,
+    journal: Arc<dyn Journal>,
+    rt: tokio::runtime::Handle,
+    tenant: String,
+    run_id: String,
+    user: String,
+    script: String,
+    mode: Mode,
+    opts: TicketingOptions,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// A delivery failed in this run: wait for the end before trying again.
+    down: bool,
+    last_error: Option<String>,
+    messages: Vec<String>,
+}
+
+/// The marker that makes a note findable: `[offboard-host run R <what>]`.
+pub fn marker(run_id: &str, what: &str) -> String {
+    format!("[offboard-host run {run_id} {what}]")
+}
+
+/// Counts by status, in a fixed order: "3 done, 1 already done".
+fn counts(steps: &[&StepReport]) -> String {
+    let order = [
+        (StepStatus::Done, "done"),
+        (StepStatus::AlreadyDone, "already done"),
+        (StepStatus::Skipped, "skipped"),
+        (StepStatus::Failed, "failed"),
+        (StepStatus::Planned, "planned"),
+        (StepStatus::Running, "unknown"),
+    ];
+    let parts: Vec<String> = order
+        .iter()
+        .filter_map(|(s, label)| {
+            let n = steps.iter().filter(|r| r.status == *s).count();
+            (n > 0).then(|| format!("{n} {label}"))
+        })
+        .collect();
+    if parts.is_empty() {
+        "no steps".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// A phase's part of its marker: the name and its first step id (a script may run two phases
+/// with the same name; step ids are unique within the run).
+fn phase_what(phase: &str, steps: &[StepReport]) -> String {
+    match steps.first() {
+        Some(s) => format!("phase {phase} {}", s.id),
+        None => format!("phase {phase}"),
+    }
+}
+
+/// The note for one phase: marker, a headline, then one line per step.
+pub fn phase_note(run_id: &str, user: &str, phase: &str, steps: &[StepReport]) -> String {
+    let refs: Vec<&StepReport> = steps.iter().collect();
+    let mut text = format!(
+        "{}\nPhase '{phase}' for {user}: {} step(s): {}",
+        marker(run_id, &phase_what(phase, steps)),
+        steps.len(),
+        counts(&refs)
+    );
+    for s in steps {
+        text.push_str(&format!("\n- {} {} {}: {} ({})", s.id, s.action, s.target, s.status.as_str(), s.detail));
+    }
+    text
+}
+
+impl Ticketing {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        psa: Arc<dyn Psa>,
+        journal: Arc<dyn Journal>,
+        rt: tokio::runtime::Handle,
+        tenant: &str,
+        run_id: &str,
+        user: &str,
+        script: &str,
+        mode: Mode,
+        opts: TicketingOptions,
+    ) -> Arc<Ticketing> {
+        Arc::new(Ticketing {
+            psa,
+            journal,
+            rt,
+            tenant: tenant.into(),
+            run_id: run_id.into(),
+            user: user.into(),
+            script: script.into(),
+            mode,
+            opts,
+            state: Mutex::new(State::default()),
+        })
+    }
+
+    fn st(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn ticket_label(&self) -> String {
+        match &self.opts.existing_ticket {
+            Some(t) => format!("{} ticket #{t}", self.psa.kind()),
+            None => format!("a new {} ticket", self.psa.kind()),
+        }
+    }
+
+    /// Queue an item (apply), or say what would be written (plan).
+    fn queue(&self, kind: OutboxKind, what: &str, payload: serde_json::Value, preview: &str) {
+        if self.mode == Mode::Plan {
+            self.st().messages.push(format!("psa: would write to {}: {preview}", self.ticket_label()));
+            return;
+        }
+        let item = NewOutboxItem { tenant: self.tenant.clone(), run_id: self.run_id.clone(), kind, marker: marker(&self.run_id, what), payload };
+        if let Err(e) = self.journal.outbox_add(&item) {
+            self.st().messages.push(format!("warning: psa: could not queue {what}: {e}"));
+        }
+    }
+
+    /// Deliver what is pending (this run's items and any left by earlier runs), unless a
+    /// delivery already failed in this run and `last_try` is false.
+    fn flush(&self, last_try: bool) {
+        if self.mode == Mode::Plan || (self.st().down && !last_try) {
+            return;
+        }
+        let d = self.rt.block_on(deliver(self.psa.as_ref(), self.journal.as_ref(), &self.tenant));
+        let mut st = self.st();
+        if d.error.is_some() {
+            st.down = true;
+            st.last_error = d.error;
+        }
+    }
+
+    /// Open or adopt the ticket, set it in progress, and deliver what earlier runs left.
+    pub fn start(&self) {
+        match &self.opts.existing_ticket {
+            Some(t) => {
+                if self.mode == Mode::Apply {
+                    if let Err(e) = self.journal.set_run_ticket(&self.run_id, t) {
+                        self.st().messages.push(format!("warning: psa: could not record the ticket: {e}"));
+                    }
+                }
+                let text = format!(
+                    "{}\noffboard-host is offboarding {} in tenant {} (run {}, script {}).",
+                    marker(&self.run_id, "start"),
+                    self.user,
+                    self.tenant,
+                    self.run_id,
+                    self.script
+                );
+                self.queue(OutboxKind::Note, "start", json!({"text": text}), "a note that the offboarding started");
+            }
+            None => {
+                let contact_id = if self.mode == Mode::Apply { self.contact_for_ticket() } else { None };
+                let t = NewTicket {
+                    summary: format!("Offboarding: {}", self.user),
+                    details: format!(
+                        "{}\noffboard-host is offboarding {} in tenant {} (run {}, script {}). Each phase adds a note with its steps; the last note is the summary.",
+                        marker(&self.run_id, "ticket"),
+                        self.user,
+                        self.tenant,
+                        self.run_id,
+                        self.script
+                    ),
+                    contact_id,
+                };
+                let preview = format!("open the ticket \"{}\"", t.summary);
+                self.queue(OutboxKind::CreateTicket, "ticket", serde_json::to_value(&t).unwrap_or_default(), &preview);
+            }
+        }
+        self.queue(OutboxKind::Status, "status in_progress", json!({"status": TicketStatus::InProgress}), "set the status to in progress");
+        self.flush(false);
+    }
+
+    /// The departing user's contact, when exactly one active contact matches (best effort: a
+    /// ticket without a contact is still a ticket).
+    fn contact_for_ticket(&self) -> Option<String> {
+        let found = self.rt.block_on(self.psa.find_contacts(&self.user)).ok()?;
+        let active: Vec<_> = found.into_iter().filter(|c| c.active).collect();
+        (active.len() == 1).then(|| active[0].id.clone())
+    }
+
+    /// Add the summary, set the final status, deliver; returns the ticket (if known) and the
+    /// messages for the report.
+    pub fn finish(&self, status: RunStatus, steps: &[StepReport], error: Option<&ReportError>) -> (Option<String>, Vec<String>) {
+        let refs: Vec<&StepReport> = steps.iter().collect();
+        // A plan shows what a successful apply would do.
+        let close = matches!(status, RunStatus::Succeeded | RunStatus::Planned) && self.opts.close_on_success;
+        let final_status = if close { TicketStatus::Completed } else { TicketStatus::NeedsReview };
+        let mut text = format!(
+            "{}\nOffboarding of {} in tenant {}: {}. {} step(s): {}.",
+            marker(&self.run_id, "summary"),
+            self.user,
+            self.tenant,
+            status.as_str(),
+            steps.len(),
+            counts(&refs)
+        );
+        if let Some(e) = error {
+            text.push_str(&format!("\nThe script stopped: {} ({}).", e.message, e.code));
+        }
+        for s in steps.iter().filter(|s| s.status == StepStatus::Failed) {
+            text.push_str(&format!("\nFailed: {} {} {}: {}", s.id, s.action, s.target, s.detail));
+        }
+        text.push_str(&format!(
+            "\n{} Journal: offboard-host runs show {}",
+            if close { "Closing the ticket." } else { "Leaving the ticket for review." },
+            self.run_id
+        ));
+        let preview = format!("the summary note: {}", text.lines().nth(1).unwrap_or_default());
+        self.queue(OutboxKind::Note, "summary", json!({"text": text}), &preview);
+        let what = if close { "status completed" } else { "status needs_review" };
+        self.queue(OutboxKind::Status, what, json!({"status": final_status}), &format!("set the status to {}", what.trim_start_matches("status ")));
+        self.flush(true);
+
+        let mut messages = std::mem::take(&mut self.st().messages);
+        if self.mode == Mode::Plan {
+            return (self.opts.existing_ticket.clone(), messages);
+        }
+        let ticket = self.journal.run_ticket(&self.run_id).ok().flatten();
+        let pending = self
+            .journal
+            .outbox_items(Some(&self.tenant), true)
+            .map(|items| items.iter().filter(|i| i.run_id == self.run_id).count())
+            .unwrap_or(0);
+        let label = ticket.as_deref().map(|t| format!("ticket #{t}")).unwrap_or_else(|| "the ticket (not opened yet)".into());
+        if pending == 0 {
+            messages.push(format!("psa: {} {label} has every note of this run", self.psa.kind()));
+        } else {
+            let why = self.st().last_error.clone().unwrap_or_default();
+            messages.push(format!(
+                "warning: psa: {pending} item(s) for {label} wait in the outbox ({why}); the next run or `offboard-host outbox flush --tenant {}` delivers them",
+                self.tenant
+            ));
+        }
+        (ticket, messages)
+    }
+}
+
+impl PhaseSink for Ticketing {
+    fn phase_done(&self, phase: &str, steps: &[StepReport]) {
+        let text = phase_note(&self.run_id, &self.user, phase, steps);
+        let preview = format!("a note for phase '{phase}': {}", text.lines().nth(1).unwrap_or_default());
+        let what = phase_what(phase, steps);
+        self.queue(OutboxKind::Note, &what, json!({"text": text}), &preview);
+        self.flush(false);
+    }
+}
+
+#[cfg(test)]
+mod tests;

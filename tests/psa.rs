@@ -1,0 +1,312 @@
+//! PSA ticketing end to end: the binary against the demo tenant's simulated ConnectWise Manage,
+//! Autotask and HaloPSA (one client tenant each: `demo-cw`, `demo-autotask`, `demo-halo`).
+//!
+//! Every test runs in its own `OFFBOARD_HOME` (journal and demo state) and reads what the
+//! simulator stored afterwards, so nothing passes against an empty or untouched PSA.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use offboard_host::demo::psa::{read_state, PsaState, SimPsa};
+use serde_json::Value;
+
+const TENANTS: [&str; 3] = ["demo-cw", "demo-autotask", "demo-halo"];
+const LEAVER: &str = "leaver.cloud@contoso.test";
+/// The phases of `scripts/default.rhai`, in order.
+/// The default script's phases, each with a ticket note (the mailbox phases included).
+const PHASES: [&str; 10] = [
+    "cut_off",
+    "lock",
+    "mailbox_devices",
+    "mailbox_access",
+    "mailbox_keep",
+    "cleanup",
+    "distribution_lists",
+    "wait_for_shared",
+    "licenses",
+    "final",
+];
+
+fn bin(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_offboard-host"));
+    cmd.args(args)
+        .current_dir(home)
+        .env("OFFBOARD_HOME", home)
+        .env_remove("OFFBOARD_CONFIG")
+        .env_remove("OFFBOARD_TENANT")
+        .env_remove("OFFBOARD_DEMO_PSA_SECRET")
+        .env_remove("OFFBOARD_DEMO_PSA_DOWN_AFTER")
+        .env_remove("OFFBOARD_DEMO_PSA_THROTTLE_EVERY")
+        .env("OFFBOARD_DEMO_RETRY_BASE_MS", "10");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run offboard-host")
+}
+
+fn text(o: &Output) -> String {
+    format!("exit {:?}\nstdout:\n{}\nstderr:\n{}", o.status.code(), String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+fn json(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(o)))
+}
+
+fn state_path(home: &Path) -> PathBuf {
+    home.join("demo").join("tenant.json")
+}
+
+fn psa_state(home: &Path) -> PsaState {
+    read_state(&state_path(home)).expect("demo state")
+}
+
+fn sim<'a>(st: &'a PsaState, tenant: &str) -> &'a SimPsa {
+    match tenant {
+        "demo-cw" => &st.connectwise,
+        "demo-autotask" => &st.autotask,
+        _ => &st.halo,
+    }
+}
+
+/// The status a successful run leaves, in each simulator's own words.
+fn completed(tenant: &str) -> &'static str {
+    match tenant {
+        "demo-cw" => "Completed",
+        "demo-autotask" => "Complete",
+        _ => "Closed",
+    }
+}
+
+/// The first line (the marker) of each note of the ticket.
+fn note_heads(st: &PsaState, tenant: &str, ticket: &str) -> Vec<String> {
+    let t = sim(st, tenant).tickets.iter().find(|t| t.id.to_string() == ticket).unwrap_or_else(|| panic!("{tenant}: no ticket {ticket}"));
+    t.notes.iter().map(|n| n.text.lines().next().unwrap_or_default().to_string()).collect()
+}
+
+fn expected_heads(run_id: &str) -> Vec<String> {
+    let mut heads: Vec<String> = PHASES.iter().map(|p| format!("[offboard-host run {run_id} phase {p} ")).collect();
+    heads.push(format!("[offboard-host run {run_id} summary]"));
+    heads
+}
+
+fn assert_heads(actual: &[String], expected: &[String], what: &str) {
+    assert_eq!(actual.len(), expected.len(), "{what}: {actual:#?}");
+    for (a, e) in actual.iter().zip(expected) {
+        assert!(a.starts_with(e.as_str()), "{what}: note {a:?} should start with {e:?}; all: {actual:#?}");
+    }
+}
+
+#[test]
+fn each_psa_gets_a_ticket_with_a_note_per_phase_the_summary_and_the_final_status() {
+    for tenant in TENANTS {
+        let home = tempfile::tempdir().expect("home");
+        let o = bin(home.path(), &["run", "default.rhai", "--user", LEAVER, "--tenant", tenant, "--yes", "--json"], &[]);
+        assert_eq!(o.status.code(), Some(0), "{tenant}: {}", text(&o));
+        let r = json(&o);
+        assert_eq!(r["status"], "succeeded", "{tenant}");
+        let run_id = r["run_id"].as_str().expect("run id");
+        let ticket = r["ticket"].as_str().unwrap_or_else(|| panic!("{tenant}: no ticket in the report: {r}")).to_string();
+        let contact_step = r["steps"].as_array().unwrap().iter().find(|s| s["action"] == "disable_psa_contact").expect("contact step");
+        assert_eq!(contact_step["status"], "done", "{tenant}: {contact_step}");
+
+        let st = psa_state(home.path());
+        let s = sim(&st, tenant);
+        assert_eq!(s.tickets.len(), 1, "{tenant}");
+        let t = &s.tickets[0];
+        assert_eq!(t.id.to_string(), ticket);
+        assert_eq!(t.status, completed(tenant), "{tenant}");
+        assert_eq!(t.summary, format!("Offboarding: {LEAVER}"));
+        assert_eq!(t.company_id, s.company_id, "{tenant}: the ticket is in the client's company");
+        assert!(t.notes.iter().all(|n| n.internal), "{tenant}: notes are internal");
+        assert_heads(&note_heads(&st, tenant, &ticket), &expected_heads(run_id), tenant);
+        // The cleanup note lists its steps with their results, the contact step included.
+        let cleanup = t.notes.iter().find(|n| n.text.contains(" phase cleanup ")).unwrap();
+        assert!(cleanup.text.contains("disable_psa_contact") && cleanup.text.contains(": done ("), "{tenant}: {}", cleanup.text);
+        assert!(t.notes.last().unwrap().text.contains("succeeded."), "{tenant}");
+        // The leaver's contact in the client's company is inactive; the same e-mail elsewhere is not.
+        for c in s.contacts.iter().filter(|c| c.email == LEAVER) {
+            assert_eq!(c.active, c.company_id != s.company_id, "{tenant}: {c:?}");
+        }
+        // The run is recorded with its ticket in the journal.
+        let shown = bin(home.path(), &["runs", "show", run_id, "--json"], &[]);
+        assert_eq!(json(&shown)["report"]["ticket"].as_str(), Some(ticket.as_str()), "{tenant}");
+
+        // A second run finds nothing to change: no second ticket, no duplicate note.
+        let before = st.stats.writes;
+        let o = bin(home.path(), &["run", "default.rhai", "--user", LEAVER, "--tenant", tenant, "--yes"], &[]);
+        assert_eq!(o.status.code(), Some(0), "{tenant}: {}", text(&o));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("nothing to change"), "{tenant}: {}", text(&o));
+        let st2 = psa_state(home.path());
+        assert_eq!(st2.stats.writes, before, "{tenant}: the second run wrote to the PSA");
+        assert_eq!(sim(&st2, tenant).tickets.len(), 1);
+        assert_heads(&note_heads(&st2, tenant, &ticket), &expected_heads(run_id), tenant);
+    }
+}
+
+#[test]
+fn a_psa_outage_during_the_run_leaves_the_offboarding_complete_and_the_notes_in_the_outbox_until_flush() {
+    for tenant in TENANTS {
+        let home = tempfile::tempdir().expect("home");
+        // The PSA takes two writes (open the ticket, set it in progress), then answers 503.
+        let o = bin(
+            home.path(),
+            &["run", "default.rhai", "--user", LEAVER, "--tenant", tenant, "--yes", "--json", "--set", "disable_psa_contact=false"],
+            &[("OFFBOARD_DEMO_PSA_DOWN_AFTER", "2")],
+        );
+        assert_eq!(o.status.code(), Some(0), "{tenant}: {}", text(&o));
+        let r = json(&o);
+        assert_eq!(r["status"], "succeeded", "{tenant}: the offboarding is not blocked by the PSA");
+        let steps = r["steps"].as_array().unwrap();
+        assert!(steps.iter().filter(|s| s["status"] == "done").count() >= 10, "{tenant}: {r}");
+        let run_id = r["run_id"].as_str().unwrap().to_string();
+        let ticket = r["ticket"].as_str().expect("the ticket was opened before the outage").to_string();
+        assert!(r["messages"].as_array().unwrap().iter().any(|m| m.as_str().unwrap().contains("wait in the outbox")), "{tenant}: {r}");
+
+        let st = psa_state(home.path());
+        assert!(st.stats.outages > 0, "{tenant}: the outage knob did not trigger");
+        assert!(note_heads(&st, tenant, &ticket).is_empty(), "{tenant}: no note got through the outage");
+        let pending = json(&bin(home.path(), &["outbox", "list", "--tenant", tenant, "--json"], &[]));
+        let pending = pending.as_array().unwrap();
+        assert_eq!(pending.len(), PHASES.len() + 2, "{tenant}: a note per phase, the summary, the final status: {pending:#?}");
+        assert!(pending.iter().all(|i| i["run_id"] == run_id.as_str() && i["delivered"] == false));
+
+        // The PSA is back: flush delivers everything once, in order.
+        let o = bin(home.path(), &["outbox", "flush", "--tenant", tenant], &[]);
+        assert_eq!(o.status.code(), Some(0), "{tenant}: {}", text(&o));
+        let delivered = format!("delivered {}", PHASES.len() + 2);
+        assert!(String::from_utf8_lossy(&o.stdout).contains(&delivered), "{tenant}: {}", text(&o));
+        let st = psa_state(home.path());
+        assert_heads(&note_heads(&st, tenant, &ticket), &expected_heads(&run_id), tenant);
+        assert_eq!(sim(&st, tenant).tickets[0].status, completed(tenant));
+        assert!(json(&bin(home.path(), &["outbox", "list", "--json"], &[])).as_array().unwrap().is_empty());
+
+        // Flushing again sends nothing and duplicates nothing.
+        let writes = st.stats.writes;
+        let o = bin(home.path(), &["outbox", "flush", "--tenant", tenant], &[]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let st = psa_state(home.path());
+        assert_eq!(st.stats.writes, writes, "{tenant}");
+        assert_heads(&note_heads(&st, tenant, &ticket), &expected_heads(&run_id), tenant);
+    }
+}
+
+#[test]
+fn a_psa_down_from_the_start_does_not_block_the_offboarding_and_the_ticket_is_opened_on_flush() {
+    let home = tempfile::tempdir().expect("home");
+    let tenant = "demo-autotask";
+    let down = [("OFFBOARD_DEMO_PSA_DOWN_AFTER", "0")];
+    let o = bin(home.path(), &["run", "default.rhai", "--user", LEAVER, "--tenant", tenant, "--yes", "--json"], &down);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let r = json(&o);
+    assert_eq!(r["status"], "succeeded", "{r}");
+    assert!(r["ticket"].is_null(), "no ticket could be opened: {r}");
+    let contact = r["steps"].as_array().unwrap().iter().find(|s| s["action"] == "disable_psa_contact").unwrap();
+    assert_eq!(contact["status"], "skipped", "{contact}");
+    assert!(contact["detail"].as_str().unwrap().starts_with("not checked: Autotask"), "{contact}");
+    let graph = offboard_host::demo::read_stats(&state_path(home.path())).expect("stats");
+    assert!(graph.writes_applied >= 10, "the directory steps ran: {graph:?}");
+    let pending = json(&bin(home.path(), &["outbox", "list", "--json"], &[]));
+    let kinds: Vec<&str> = pending.as_array().unwrap().iter().map(|i| i["kind"].as_str().unwrap()).collect();
+    let mut expected = vec!["create_ticket", "status"];
+    expected.extend(std::iter::repeat_n("note", PHASES.len() + 1));
+    expected.push("status");
+    assert_eq!(kinds, expected);
+
+    // Still down: flush keeps everything and says so (exit 5).
+    let o = bin(home.path(), &["outbox", "flush"], &down);
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+    assert!(psa_state(home.path()).autotask.tickets.is_empty());
+
+    let o = bin(home.path(), &["outbox", "flush"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let st = psa_state(home.path());
+    assert_eq!(st.autotask.tickets.len(), 1);
+    let t = &st.autotask.tickets[0];
+    assert_eq!(t.status, "Complete");
+    assert_heads(&note_heads(&st, tenant, &t.id.to_string()), &expected_heads(r["run_id"].as_str().unwrap()), tenant);
+
+    // The contact step was only skipped: the next run deactivates it.
+    let o = bin(home.path(), &["run", "default.rhai", "--user", LEAVER, "--tenant", tenant, "--yes", "--json"], &[]);
+    let r2 = json(&o);
+    let contact = r2["steps"].as_array().unwrap().iter().find(|s| s["action"] == "disable_psa_contact").unwrap();
+    assert_eq!(contact["status"], "done", "{contact}");
+}
+
+#[test]
+fn a_throttling_psa_is_waited_out_and_gets_every_note_once() {
+    let home = tempfile::tempdir().expect("home");
+    let tenant = "demo-cw";
+    let env = [("OFFBOARD_DEMO_PSA_THROTTLE_EVERY", "2"), ("OFFBOARD_DEMO_RETRY_AFTER", "0")];
+    let o = bin(home.path(), &["run", "default.rhai", "--user", LEAVER, "--tenant", tenant, "--yes", "--json"], &env);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let r = json(&o);
+    let ticket = r["ticket"].as_str().expect("ticket");
+    let st = psa_state(home.path());
+    assert!(st.stats.throttled >= 5, "the knob did not throttle: {:?}", st.stats);
+    assert_heads(&note_heads(&st, tenant, ticket), &expected_heads(r["run_id"].as_str().unwrap()), tenant);
+    assert_eq!(st.connectwise.tickets[0].status, "Completed");
+    assert!(json(&bin(home.path(), &["outbox", "list", "--json"], &[])).as_array().unwrap().is_empty());
+}
+
+#[test]
+fn bad_psa_credentials_stop_the_run_before_any_directory_change() {
+    for tenant in TENANTS {
+        let home = tempfile::tempdir().expect("home");
+        let o = bin(
+            home.path(),
+            &["run", "default.rhai", "--user", LEAVER, "--tenant", tenant, "--yes"],
+            &[("OFFBOARD_DEMO_PSA_SECRET", "not-the-secret")],
+        );
+        assert_eq!(o.status.code(), Some(5), "{tenant}: {}", text(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("authentication failed"), "{tenant}: {err}");
+        assert!(!err.contains("not-the-secret"), "{tenant}: the secret is never printed");
+        let graph = offboard_host::demo::read_stats(&state_path(home.path())).expect("stats");
+        assert_eq!(graph.writes, 0, "{tenant}: a directory write was sent");
+        let st = psa_state(home.path());
+        assert_eq!(st.stats.writes, 0, "{tenant}");
+        assert!(st.stats.auth_failures > 0, "{tenant}: the simulator never saw the bad credentials");
+    }
+}
+
+#[test]
+fn plan_writes_nothing_to_the_psa_and_shows_what_it_would_write() {
+    let home = tempfile::tempdir().expect("home");
+    let o = bin(home.path(), &["plan", "default.rhai", "--user", LEAVER, "--tenant", "demo-autotask", "--json"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let r = json(&o);
+    let messages: Vec<&str> = r["messages"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    let all = messages.join("\n");
+    assert!(all.contains("would write to a new autotask ticket: open the ticket \"Offboarding: leaver.cloud@contoso.test\""), "{all}");
+    assert_eq!(messages.iter().filter(|m| m.contains("a note for phase")).count(), PHASES.len(), "{all}");
+    let contact = r["steps"].as_array().unwrap().iter().find(|s| s["action"] == "disable_psa_contact").unwrap();
+    assert_eq!(contact["status"], "planned", "{contact}");
+    let st = psa_state(home.path());
+    assert!(st.stats.requests > 0, "the plan read the PSA");
+    assert_eq!(st.stats.writes, 0);
+    assert!(st.autotask.tickets.is_empty());
+}
+
+#[test]
+fn run_with_ticket_continues_an_existing_ticket() {
+    let home = tempfile::tempdir().expect("home");
+    let first = json(&bin(home.path(), &["run", "default.rhai", "--user", LEAVER, "--tenant", "demo-halo", "--yes", "--json"], &[]));
+    let ticket = first["ticket"].as_str().expect("ticket").to_string();
+    let o = bin(
+        home.path(),
+        &["run", "default.rhai", "--user", "leaver.synced@contoso.test", "--tenant", "demo-halo", "--yes", "--json", "--ticket", &ticket],
+        &[],
+    );
+    let second = json(&o);
+    assert_eq!(second["ticket"].as_str(), Some(ticket.as_str()), "{}", text(&o));
+    let st = psa_state(home.path());
+    assert_eq!(st.halo.tickets.len(), 1, "no second ticket");
+    let heads = note_heads(&st, "demo-halo", &ticket);
+    let run2 = second["run_id"].as_str().unwrap();
+    assert!(heads.iter().any(|h| h == &format!("[offboard-host run {run2} start]")), "{heads:#?}");
+    assert!(heads.last().unwrap().starts_with(&format!("[offboard-host run {run2} summary]")), "{heads:#?}");
+
+    let bad = bin(home.path(), &["run", "default.rhai", "--user", LEAVER, "--tenant", "demo", "--ticket", "12"], &[]);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("has no PSA configured"));
+}
