@@ -157,6 +157,7 @@ fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[
         (["groups", _], "GET") => groups::get(st, ctx, id(1), &q),
         (["groups", _, "members"], "GET") => groups::members(st, ctx, id(1), &q, &path),
         (["groups", _, "members", _, "$ref"], "DELETE") => groups::remove_member(st, ctx, id(1), id(3)),
+        (["groups", _, "members", "$ref"], "POST") => groups::add_member(st, ctx, id(1), body),
         (["subscribedskus"], "GET") => licences::subscribed_skus(st, ctx),
 
         // Known resources with a method they don't take.
@@ -165,7 +166,8 @@ fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[
         | (["users", _, "memberof" | "transitivememberof", "microsoft.graph.group"], _)
         | (["users", _, "manager", "$ref"], _)
         | (["groups", _, "members"], _)
-        | (["groups", _, "members", _, "$ref"], _) => method_not_allowed(ctx),
+        | (["groups", _, "members", _, "$ref"], _)
+        | (["groups", _, "members", "$ref"], _) => method_not_allowed(ctx),
 
         // Everything else: name the first segment Graph would not recognise.
         _ => {

@@ -114,6 +114,12 @@ impl CloudDirectory for Fake {
         let g = group.to_string();
         self.write(if group == "g1" { "group_g1" } else { "group" }, move |u| u.groups.retain(|x| x.id != g))
     }
+    async fn add_group_member(&self, _: &str, _: &str) -> Result<(), GraphError> {
+        self.write("group_add", |_| {})
+    }
+    async fn find_groups(&self, _: &str) -> Result<Vec<Group>, GraphError> {
+        Ok(vec![])
+    }
     async fn remove_license(&self, _: &str, sku: &str) -> Result<(), GraphError> {
         let s = sku.to_string();
         self.write("license", move |u| u.licenses.retain(|l| l.sku_id != s))
