@@ -451,7 +451,7 @@ fn main() -> ExitCode {
         rt,
         dir: tempfile::tempdir().expect("temp dir"),
         latency_ms,
-        script: Script { name: "default.rhai".into(), source: DEFAULT_SCRIPT.into(), dir: None },
+        script: Script::inline("default.rhai", DEFAULT_SCRIPT),
         tenants: 0,
         failures: vec![],
     };

@@ -38,6 +38,9 @@ pub struct Config {
     /// Where named scripts are looked up (relative to the config file).
     #[serde(default)]
     pub scripts_dir: Option<PathBuf>,
+    /// An MSP-wide overrides script (functions only), layered on every tenant's script.
+    #[serde(default)]
+    pub msp_overrides: Option<String>,
     #[serde(default)]
     pub tenants: BTreeMap<String, TenantConfig>,
     /// The file this was read from; None for the built-in demo configuration.
@@ -79,6 +82,10 @@ pub struct TenantConfig {
     pub demo: bool,
     #[serde(default)]
     pub script: Option<String>,
+    /// This client's overrides script (functions only: hooks and steps), layered on the script
+    /// that runs, after the MSP-wide one.
+    #[serde(default)]
+    pub overrides: Option<String>,
     #[serde(default)]
     pub graph: Option<GraphSettings>,
     /// On-premises Active Directory over LDAP (see [`AdSettings`]).
@@ -212,6 +219,7 @@ impl Config {
                 directory: DirectoryMode::Cloud,
                 demo: true,
                 script: None,
+                overrides: None,
                 graph: None,
                 ad: None,
                 deny: vec![],
@@ -224,7 +232,7 @@ impl Config {
             let t = TenantConfig { display_name: Some(display.into()), psa: Some(psa), ..tenants[DEMO_TENANT].clone() };
             tenants.insert(name.to_string(), t);
         }
-        Config { default_tenant: Some(DEMO_TENANT.into()), scripts_dir: None, tenants, path: None }
+        Config { default_tenant: Some(DEMO_TENANT.into()), scripts_dir: None, msp_overrides: None, tenants, path: None }
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Config> {

@@ -63,7 +63,8 @@ pub fn validate_ad_user(input: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn is_guid(s: &str) -> bool {
+/// An object id (GUID) rather than a name.
+pub fn is_guid(s: &str) -> bool {
     s.len() == 36
         && s.char_indices().all(|(i, c)| if [8, 13, 18, 23].contains(&i) { c == '-' } else { c.is_ascii_hexdigit() })
 }

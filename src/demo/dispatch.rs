@@ -162,6 +162,7 @@ fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[
         (["groups", _], "GET") => groups::get(st, ctx, id(1), &q),
         (["groups", _, "members"], "GET") => groups::members(st, ctx, id(1), &q, &path),
         (["groups", _, "members", _, "$ref"], "DELETE") => groups::remove_member(st, ctx, id(1), id(3)),
+        (["groups", _, "members", "$ref"], "POST") => groups::add_member(st, ctx, id(1), body),
         (["subscribedskus"], "GET") => licences::subscribed_skus(st, ctx),
         (["users", _, "mailboxsettings"], "GET") => super::exchange::mailbox_settings::get(st, ctx, id(1)),
         (["users", _, "mailboxsettings"], "PATCH") => super::exchange::mailbox_settings::patch(st, ctx, id(1), body),
@@ -172,7 +173,8 @@ fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[
         | (["users", _, "memberof" | "transitivememberof", "microsoft.graph.group"], _)
         | (["users", _, "manager", "$ref"], _)
         | (["groups", _, "members"], _)
-        | (["groups", _, "members", _, "$ref"], _) => method_not_allowed(ctx),
+        | (["groups", _, "members", _, "$ref"], _)
+        | (["groups", _, "members", "$ref"], _) => method_not_allowed(ctx),
 
         // Everything else: name the first segment Graph would not recognise.
         _ => {

@@ -120,17 +120,51 @@ pub fn member_of(st: &State, ctx: &Ctx, id: &str, q: &Query, only_groups: bool, 
     Reply::json(200, odata::page(items, q, path, ctx, context_url(set, q.select.as_deref())))
 }
 
+/// Why Graph refuses to change this group's members, as Graph words it.
+fn membership_refusal(g: &crate::demo::model::Group, ctx: &Ctx) -> Option<Reply> {
+    if g.is_synced() {
+        Some(ctx.on_prem_mastered())
+    } else if g.is_dynamic() {
+        Some(ctx.bad_request("Insufficient privileges to complete the operation."))
+    } else if g.mail_enabled && !g.is_unified() {
+        Some(ctx.bad_request("Cannot Update a mail-enabled security groups and or distribution list."))
+    } else {
+        None
+    }
+}
+
+/// `POST /groups/{id}/members/$ref` with `{"@odata.id": ".../directoryObjects/{userId}"}`.
+pub fn add_member(st: &mut State, ctx: &Ctx, gid: &str, body: &[u8]) -> Reply {
+    let Some(gix) = st.group_index(gid) else { return ctx.not_found(gid) };
+    if let Some(r) = membership_refusal(&st.groups[gix], ctx) {
+        return r;
+    }
+    let reference = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("@odata.id").and_then(|r| r.as_str()).map(str::to_string));
+    let Some(reference) = reference else {
+        return ctx.bad_request("Invalid request body: expected {\"@odata.id\": \".../directoryObjects/{id}\"}.");
+    };
+    let member = reference.rsplit('/').next().unwrap_or_default();
+    let Some(uix) = st.user_index(member) else { return ctx.not_found(member) };
+    let member_id = st.users[uix].id.clone();
+    if st.groups[gix].members.iter().any(|m| m.eq_ignore_ascii_case(&member_id)) {
+        return ctx.bad_request("One or more added object references already exist for the following modified properties: 'members'.");
+    }
+    st.groups[gix].members.push(member_id);
+    // A group that assigns licences assigns them to its new member.
+    let group_id = st.groups[gix].id.clone();
+    for l in st.groups[gix].assigned_licenses.clone() {
+        let state = crate::demo::seed::group_license_state(&l.sku_id, &group_id);
+        st.users[uix].license_assignment_states.push(state);
+    }
+    Reply::no_content()
+}
+
 pub fn remove_member(st: &mut State, ctx: &Ctx, gid: &str, uid: &str) -> Reply {
     let Some(gix) = st.group_index(gid) else { return ctx.not_found(gid) };
-    let g = &st.groups[gix];
-    if g.is_synced() {
-        return ctx.on_prem_mastered();
-    }
-    if g.is_dynamic() {
-        return ctx.bad_request("Insufficient privileges to complete the operation.");
-    }
-    if g.mail_enabled && !g.is_unified() {
-        return ctx.bad_request("Cannot Update a mail-enabled security groups and or distribution list.");
+    if let Some(r) = membership_refusal(&st.groups[gix], ctx) {
+        return r;
     }
     // The member may be named by id or, leniently, by UPN; Graph itself wants the id.
     let member_id = st.user_index(uid).map(|ix| st.users[ix].id.clone()).unwrap_or_else(|| uid.to_string());

@@ -16,6 +16,9 @@ pub const GROUP_FINANCE_APPROVERS: &str = "b0000000-0004-4000-8000-000000000004"
 pub const GROUP_SALES_DL: &str = "b0000000-0005-4000-8000-000000000005";
 pub const GROUP_VISIO_LICENCE: &str = "b0000000-0006-4000-8000-000000000006";
 pub const GROUP_HQ_FILESHARE: &str = "b0000000-0007-4000-8000-000000000007";
+/// An empty security group a Conditional Access policy blocks sign-in for (for client scripts that
+/// add leavers to it).
+pub const GROUP_BLOCK_SIGN_IN: &str = "b0000000-0008-4000-8000-000000000008";
 
 pub const ROLE_GLOBAL_READER: &str = "c0000000-0001-4000-8000-000000000001";
 

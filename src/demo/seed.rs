@@ -59,6 +59,11 @@ fn lic(sku: &str, by_group: Option<&str>) -> LicenseState {
     }
 }
 
+/// The licence state a group assignment gives a new member (used when a member is added).
+pub(crate) fn group_license_state(sku: &str, group_id: &str) -> LicenseState {
+    LicenseState { last_updated_date_time: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(), ..lic(sku, Some(group_id)) }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn user(id: &str, upn: &str, given: &str, surname: &str, display: &str, title: &str, dept: &str, emp: &str, days: i64) -> User {
     User {
@@ -145,6 +150,7 @@ pub fn seed() -> State {
     visio.assigned_licenses = vec![AssignedLicense { disabled_plans: vec![], sku_id: SKU_VISIOCLIENT.into() }];
     let mut hq = group(GROUP_HQ_FILESHARE, "HQ-FileShare-RW", "HQ-FileShare-RW", &[], false, true);
     hq.on_premises_sync_enabled = Some(true);
+    let block = group(GROUP_BLOCK_SIGN_IN, "CA - Block sign-in", "ca-block-sign-in", &[], false, true);
 
     // Department security groups; Sales uses the named "Sales Team".
     let mut dept_groups: Vec<Group> = DEPTS[1..]
@@ -236,7 +242,7 @@ pub fn seed() -> State {
         .collect();
 
     let role_holder = users[3 + ROLE_HOLDER_INDEX].id.clone();
-    let mut groups = vec![sales_team, falcon, dynamic, approvers, dl, visio, hq];
+    let mut groups = vec![sales_team, falcon, dynamic, approvers, dl, visio, hq, block];
     groups.append(&mut dept_groups);
     groups.append(&mut projects);
 

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use serde_json::{json, Value};
 use tokio::sync::OnceCell;
 
-use crate::graph::{path_segment, GraphClient, GraphError, GraphRequest, GraphStats};
+use crate::graph::{odata_string, path_segment, query_value, GraphClient, GraphError, GraphRequest, GraphStats};
 use crate::secret::Secret;
 pub use model::{CloudUser, Group, GroupHold, GroupKind, License, Manager};
 
@@ -33,6 +33,10 @@ pub trait CloudDirectory: Send + Sync {
     async fn set_account_enabled(&self, user_id: &str, enabled: bool) -> GResult<()>;
     /// `DELETE /groups/{gid}/members/{uid}/$ref`
     async fn remove_group_member(&self, group_id: &str, user_id: &str) -> GResult<()>;
+    /// `POST /groups/{gid}/members/$ref {"@odata.id": ".../directoryObjects/{uid}"}`
+    async fn add_group_member(&self, group_id: &str, user_id: &str) -> GResult<()>;
+    /// Groups with this object id, or else with this display name (`$filter`, quotes doubled).
+    async fn find_groups(&self, id_or_name: &str) -> GResult<Vec<Group>>;
     /// `POST /users/{id}/assignLicense {"addLicenses":[],"removeLicenses":[sku]}`
     async fn remove_license(&self, user_id: &str, sku_id: &str) -> GResult<()>;
     /// `DELETE /users/{id}/manager/$ref`
@@ -134,6 +138,26 @@ impl CloudDirectory for GraphDirectory {
     async fn remove_group_member(&self, group_id: &str, user_id: &str) -> GResult<()> {
         let path = format!("/groups/{}/members/{}/$ref", path_segment(group_id), path_segment(user_id));
         self.graph.request(GraphRequest::delete(path).idempotent(true)).await.map(drop)
+    }
+
+    async fn add_group_member(&self, group_id: &str, user_id: &str) -> GResult<()> {
+        let path = format!("/groups/{}/members/$ref", path_segment(group_id));
+        let body = json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{user_id}")});
+        // A second add answers 400 "already exist", which the action reads as done: safe to resend.
+        self.graph.request(GraphRequest::post(path, body).idempotent(true)).await.map(drop)
+    }
+
+    async fn find_groups(&self, id_or_name: &str) -> GResult<Vec<Group>> {
+        if crate::input::is_guid(id_or_name) {
+            return match self.graph.get(&format!("/groups/{}?$select={}", path_segment(id_or_name), model::GROUP_SELECT)).await {
+                Ok(g) => Ok(vec![Group::from_graph(&g)]),
+                Err(e) if e.is_not_found() => Ok(vec![]),
+                Err(e) => Err(e),
+            };
+        }
+        let filter = query_value(&format!("displayName eq {}", odata_string(id_or_name)));
+        let items = self.graph.get_all(&format!("/groups?$filter={filter}&$select={}", model::GROUP_SELECT)).await?;
+        Ok(items.iter().map(Group::from_graph).collect())
     }
 
     async fn remove_license(&self, user_id: &str, sku_id: &str) -> GResult<()> {

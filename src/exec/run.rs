@@ -31,9 +31,17 @@ pub struct Script {
     pub source: String,
     /// The folder imports may come from (None for the embedded default).
     pub dir: Option<PathBuf>,
+    /// Function-only scripts layered on this one, in order (MSP-wide, then the client's): a
+    /// function they define replaces the one of the same name and arity below it.
+    pub overlays: Vec<Script>,
 }
 
 impl Script {
+    /// A script from memory, with no folder to import from.
+    pub fn inline(name: impl Into<String>, source: impl Into<String>) -> Script {
+        Script { name: name.into(), source: source.into(), dir: None, overlays: vec![] }
+    }
+
     /// `spec` is a path to a file, or a name in `scripts_dir` (with or without `.rhai`);
     /// `default.rhai` is always available, embedded in the binary.
     pub fn load(spec: &str, scripts_dir: &Path) -> Result<Script> {
@@ -49,11 +57,11 @@ impl Script {
             if path.is_file() {
                 let source = std::fs::read_to_string(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
                 let dir = path.parent().map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p }).map(Path::to_path_buf);
-                return Ok(Script { name: spec.to_string(), source, dir });
+                return Ok(Script { name: spec.to_string(), source, dir, overlays: vec![] });
             }
         }
         if spec == "default.rhai" || spec == "default" {
-            return Ok(Script { name: "default.rhai".into(), source: DEFAULT_SCRIPT.to_string(), dir: None });
+            return Ok(Script::inline("default.rhai", DEFAULT_SCRIPT));
         }
         Err(Error::ScriptNotFound {
             name: spec.to_string(),
@@ -65,6 +73,10 @@ impl Script {
     pub fn hash(&self) -> String {
         let mut h = Sha256::new();
         h.update(self.source.as_bytes());
+        for o in &self.overlays {
+            h.update(o.name.as_bytes());
+            h.update(o.source.as_bytes());
+        }
         for (name, text) in STDLIB {
             h.update(name.as_bytes());
             h.update(text.as_bytes());
@@ -73,23 +85,109 @@ impl Script {
     }
 
     /// Compile with a bare hardened engine: syntax errors, undefined variables and forbidden
-    /// symbols are found here, before any provider is contacted.
+    /// symbols are found here, before any provider is contacted. Overlays are compiled the same
+    /// way, must define functions only, and are merged on top in order.
     pub fn check_syntax(&self, opts: &EngineOptions) -> Result<AST> {
         let engine = build_engine(None, opts);
-        // The names only, as plain variables: constants would be folded into the AST by the
-        // optimizer, and the real values are only known at run time.
-        let mut scope = Scope::new();
-        for name in SCRIPT_CONSTANTS {
-            scope.push(name, ());
+        let mut ast = compile_one(&engine, self)?;
+        for layer in &self.overlays {
+            if let Some((line, col)) = first_statement(&layer.source) {
+                return Err(Error::Script {
+                    location: format!("{}:{line}:{col}", layer.name),
+                    message: "an overrides script may only import modules and define functions \
+                              (hooks and steps); run a script with its own flow as the tenant's \
+                              `script` instead"
+                        .into(),
+                });
+            }
+            let overlay = compile_one(&engine, layer)?;
+            // The overlay's imports run first (its functions need their aliases), then the flow
+            // below; its functions replace those of the same name and arity.
+            ast = overlay.clone_statements_only().merge(&ast).merge(&overlay.clone_functions_only());
         }
-        let mut ast = engine.compile_with_scope(&scope, &self.source).map_err(|e| {
-            let err: Box<rhai::EvalAltResult> = e.into();
-            let f = describe(&err, &self.name);
-            Error::Script { location: f.location, message: f.message }
-        })?;
-        ast.set_source(self.name.as_str());
         Ok(ast)
     }
+
+    /// "default.rhai, then msp.rhai (before_disable), then clients/x.rhai (licenses_phase)":
+    /// which layer each override comes from, for the plan.
+    pub fn layers(&self) -> Option<String> {
+        if self.overlays.is_empty() {
+            return None;
+        }
+        let mut out = self.name.clone();
+        for o in &self.overlays {
+            let fns = rhai::Engine::new_raw()
+                .compile(&o.source)
+                .map(|ast| ast.iter_functions().map(|f| f.name.to_string()).collect::<Vec<_>>().join(", "))
+                .unwrap_or_default();
+            out.push_str(&format!(", then {} (overrides: {fns})", o.name));
+        }
+        Some(out)
+    }
+}
+
+fn compile_one(engine: &rhai::Engine, script: &Script) -> Result<AST> {
+    // The names only, as plain variables: constants would be folded into the AST by the
+    // optimizer, and the real values are only known at run time.
+    let mut scope = Scope::new();
+    for name in SCRIPT_CONSTANTS {
+        scope.push(name, ());
+    }
+    let mut ast = engine.compile_with_scope(&scope, &script.source).map_err(|e| {
+        let err: Box<rhai::EvalAltResult> = e.into();
+        let f = describe(&err, &script.name);
+        Error::Script { location: f.location, message: f.message }
+    })?;
+    ast.set_source(script.name.as_str());
+    Ok(ast)
+}
+
+/// Where an overrides script has a top-level statement other than `import "x" as y;`, if it does.
+/// (Rhai's public AST API cannot list statements, so this reads the tokens.)
+fn first_statement(source: &str) -> Option<(usize, usize)> {
+    use crate::engine::scan::{lex, Tok};
+    let toks = lex(source).tokens;
+    let is = |i: usize, p: &str| matches!(toks.get(i).map(|t| &t.tok), Some(Tok::Punct(x)) if x == p);
+    let ident = |i: usize| match toks.get(i).map(|t| &t.tok) {
+        Some(Tok::Ident(x)) => Some(x.as_str()),
+        _ => None,
+    };
+    let mut i = 0;
+    while i < toks.len() {
+        match ident(i) {
+            Some("private") if ident(i + 1) == Some("fn") => i += 1,
+            Some("fn") => {
+                // Skip to the body's closing brace.
+                while i < toks.len() && !is(i, "{") {
+                    i += 1;
+                }
+                let mut depth = 0usize;
+                while i < toks.len() {
+                    if is(i, "{") || is(i, "${") {
+                        depth += 1;
+                    } else if is(i, "}") {
+                        depth -= 1;
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            Some("import") if matches!(toks.get(i + 1).map(|t| &t.tok), Some(Tok::Str(_))) => {
+                i += 2;
+                if ident(i) == Some("as") {
+                    i += 2;
+                }
+                if is(i, ";") {
+                    i += 1;
+                }
+            }
+            _ => return toks.get(i).map(|t| (t.line, t.col)),
+        }
+    }
+    None
 }
 
 const SCRIPT_CONSTANTS: [&str; 5] = ["USER", "TENANT", "DIRECTORY", "MODE", "ORG"];
@@ -197,6 +295,9 @@ fn run_locked(
     let engine = build_engine(Some(&host), &engine_opts);
     let mut scope = script_scope(&req.user, &req.tenant, &req.directory, req.mode, req.org.clone());
 
+    if let Some(layers) = req.script.layers() {
+        host.message(format!("script layers: {layers}"));
+    }
     let outcome = engine.run_ast_with_scope(&mut scope, &ast);
     drop(engine); // releases the host closures
 

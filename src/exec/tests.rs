@@ -114,6 +114,12 @@ impl CloudDirectory for Fake {
         let g = group.to_string();
         self.write(if group == "g1" { "group_g1" } else { "group" }, move |u| u.groups.retain(|x| x.id != g))
     }
+    async fn add_group_member(&self, _: &str, _: &str) -> Result<(), GraphError> {
+        self.write("group_add", |_| {})
+    }
+    async fn find_groups(&self, _: &str) -> Result<Vec<Group>, GraphError> {
+        Ok(vec![])
+    }
     async fn remove_license(&self, _: &str, sku: &str) -> Result<(), GraphError> {
         let s = sku.to_string();
         self.write("license", move |u| u.licenses.retain(|l| l.sku_id != s))
@@ -148,7 +154,7 @@ fn run(fake: &Arc<Fake>, journal: &Arc<dyn Journal>, mode: Mode, org: Map) -> Re
         tenant: "t".into(),
         directory: "cloud".into(),
         user: "a@contoso.test".into(),
-        script: Script { name: "test.rhai".into(), source: SCRIPT.into(), dir: None },
+        script: Script::inline("test.rhai", SCRIPT),
         mode,
         org,
         sets: vec![],
@@ -242,4 +248,48 @@ pub(crate) fn test_host(rt: &tokio::runtime::Runtime) -> Arc<super::host::Host> 
     let journal: Arc<dyn Journal> = Arc::new(SqliteJournal::open_in_memory().unwrap());
     let fake = Fake::new(Faults { panic_on_write: true, ..Faults::default() }, journal.clone());
     super::host::Host::new(rt.handle().clone(), "t".into(), "cloud".into(), "a@contoso.test".into(), "r".into(), Mode::Plan, journal, super::Providers { cloud: Some(fake), ..Default::default() }, vec![], ExecOptions::default())
+}
+
+/// Layering: default, then MSP-wide, then client; the last definition of a function wins, the
+/// plan names the layers, and an overrides script with a statement is refused before any call.
+#[test]
+fn overrides_layer_on_the_script_in_order() {
+    let (fake, journal) = setup(Faults { panic_on_write: true, ..Faults::default() });
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let base = "fn hook(u) { log(\"base\"); }\nfn other() { log(\"base other\"); }\nlet u = graph::get_user(USER);\nhook(u);\nother();";
+    let mut script = Script::inline("default.rhai", base);
+    script.overlays.push(Script::inline("msp.rhai", "fn hook(u) { log(\"msp\"); }\nfn other() { log(\"msp other\"); }"));
+    script.overlays.push(Script::inline(
+        "client.rhai",
+        "import \"offboard\" as ob;\n/// doc\nfn hook(u) { log(`client ${u.upn} ${ob::defaults().remove_groups}`); }",
+    ));
+    let req = |script: Script| RunRequest {
+        tenant: "t".into(),
+        directory: "cloud".into(),
+        user: "a@contoso.test".into(),
+        script,
+        mode: Mode::Plan,
+        org: Map::new(),
+        sets: vec![],
+        denied: vec![],
+        exec: ExecOptions::default(),
+        engine: EngineOptions::default(),
+        ticketing: Default::default(),
+    };
+    let providers = || super::Providers { cloud: Some(fake.clone()), ..Default::default() };
+    let r = run_script(rt.handle(), journal.clone(), providers(), req(script.clone())).unwrap();
+    assert_eq!(r.error.as_ref().map(|e| e.message.clone()), None);
+    assert_eq!(
+        r.messages,
+        vec![
+            "script layers: default.rhai, then msp.rhai (overrides: hook, other), then client.rhai (overrides: hook)".to_string(),
+            "client a@contoso.test true".into(),
+            "msp other".into(),
+        ]
+    );
+
+    script.overlays.push(Script::inline("bad.rhai", "fn hook(u) {}\n\nlet x = 1;"));
+    let err = run_script(rt.handle(), journal.clone(), providers(), req(script)).unwrap_err();
+    assert!(matches!(&err, crate::error::Error::Script { location, .. } if location == "bad.rhai:3:1"), "{err}");
+    assert_eq!(journal.list_runs(10).unwrap().len(), 1, "a refused overlay must not start a run");
 }

@@ -10,7 +10,7 @@ use rhai::{EvalAltResult, Map, Module, NativeCallContext, Position};
 use super::user::User;
 use super::{check, ctx_pos, registration, script_error, step_map, Access, OpSpec};
 use crate::entra::actions::{
-    ClearEmployeeId, DisableAccount, RemoveGroupMembership, RemoveLicense, RemoveManager, ResetPassword, RevokeSessions,
+    AddGroupMembership, ClearEmployeeId, DisableAccount, RemoveGroupMembership, RemoveLicense, RemoveManager, ResetPassword, RevokeSessions,
     UserRef,
 };
 use crate::exec::host::Host;
@@ -18,7 +18,7 @@ use crate::exec::Action;
 
 const PLAN_WRITE: &str = "reads the current state, records the step as planned or already done; sends nothing";
 
-pub static OPS: [OpSpec; 10] = [
+pub static OPS: [OpSpec; 11] = [
     OpSpec {
         module: "graph",
         name: "get_user",
@@ -161,6 +161,27 @@ pub static OPS: [OpSpec; 10] = [
     },
     OpSpec {
         module: "graph",
+        name: "add_group_membership",
+        params: &["user: User", "group: String"],
+        returns: "Map",
+        access: Access::Write,
+        capability: "graph.groups",
+        idempotent: true,
+        plan: PLAN_WRITE,
+        doc: &[
+            "/// Add the user to a group named by object id or display name (for example a group that a",
+            "/// Conditional Access policy blocks sign-in for). The group is looked up when the script",
+            "/// calls this, so a wrong name is an error in the plan; several groups with that name are",
+            "/// an error naming them. Already a member: `already_done`.",
+            "///",
+            "/// ```rhai",
+            "/// graph::add_group_membership(user, \"CA - Block sign-in\");",
+            "/// ```",
+        ],
+        register: register_add_group,
+    },
+    OpSpec {
+        module: "graph",
         name: "remove_license",
         params: &["user: User", "license: Map"],
         returns: "Map",
@@ -298,6 +319,35 @@ fn register_group_write(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec,
     } else {
         registration(spec).set_into_module(m, move |ctx: NativeCallContext, u: User, g: Map| f(&ctx, u, g, Map::new()));
     }
+}
+
+fn register_add_group(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
+    let host = host.clone();
+    registration(spec).set_into_module(m, move |ctx: NativeCallContext, user: User, group: &str| {
+        let pos = ctx_pos(&ctx);
+        check(&host, spec, pos)?;
+        if group.trim().is_empty() || group.len() > 256 || group.chars().any(char::is_control) {
+            return Err(script_error("invalid_argument", format!("'{}' is not a group name or id", group.escape_debug()), pos));
+        }
+        let cloud = host.providers.cloud().map_err(|e| script_error("provider", e.to_string(), pos))?;
+        let found = host
+            .rt
+            .block_on(cloud.find_groups(group))
+            .map_err(|e| script_error("provider", format!("could not look up group '{group}': {e}"), pos))?;
+        let group = match found.as_slice() {
+            [g] => g.clone(),
+            [] => return Err(script_error("group_not_found", format!("no group '{group}' in tenant '{}'", host.tenant), pos)),
+            many => {
+                let ids: Vec<String> = many.iter().map(|g| format!("{} ({})", g.name, g.id)).collect();
+                return Err(script_error(
+                    "ambiguous_group",
+                    format!("{} groups are called '{group}': {}; name it by object id", many.len(), ids.join(", ")),
+                    pos,
+                ));
+            }
+        };
+        declare(&host, pos, Box::new(AddGroupMembership { user: user_ref(&user), group }))
+    });
 }
 
 fn register_license_write(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {

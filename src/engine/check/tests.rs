@@ -7,7 +7,7 @@ use crate::engine::STDLIB;
 use crate::exec::run::{Script, DEFAULT_SCRIPT};
 
 fn check_src(src: &str, denied: &[&str]) -> Vec<Diagnostic> {
-    let script = Script { name: "t.rhai".into(), source: src.into(), dir: None };
+    let script = Script::inline("t.rhai", src);
     check_script(&script, &opts(denied))
 }
 
@@ -22,12 +22,12 @@ fn one(d: Vec<Diagnostic>) -> Diagnostic {
 
 #[test]
 fn the_default_script_and_the_stdlib_are_clean() {
-    let default = Script { name: "default.rhai".into(), source: DEFAULT_SCRIPT.into(), dir: None };
+    let default = Script::inline("default.rhai", DEFAULT_SCRIPT);
     assert_eq!(check_script(&default, &CheckOptions::default()), vec![]);
     let on_disk = Script::load("default.rhai", Path::new("scripts")).unwrap();
     assert_eq!(check_script(&on_disk, &CheckOptions::default()), vec![]);
     for (name, text) in STDLIB {
-        let s = Script { name: format!("stdlib/{name}.rhai"), source: text.to_string(), dir: None };
+        let s = Script::inline(format!("stdlib/{name}.rhai"), text.to_string());
         assert_eq!(check_script(&s, &CheckOptions::default()), vec![], "{name}");
     }
 }
@@ -116,7 +116,7 @@ fn denied_capabilities_are_reported_where_they_are_used() {
     let d = check_src("let u = graph::get_user(USER);", &["graph"]);
     assert_eq!(one(d).location, "t.rhai:1:16");
     // The default script reaches licence removal through the stdlib.
-    let default = Script { name: "default.rhai".into(), source: DEFAULT_SCRIPT.into(), dir: None };
+    let default = Script::inline("default.rhai", DEFAULT_SCRIPT);
     let d = one(check_script(&default, &opts(&["graph.licenses"])));
     assert!(d.message.contains("ob::remove_direct_licenses calls graph::remove_license"), "{d}");
 }

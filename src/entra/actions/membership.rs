@@ -1,4 +1,6 @@
-//! `remove_group_membership`: `DELETE /groups/{gid}/members/{uid}/$ref`.
+//! `remove_group_membership`: `DELETE /groups/{gid}/members/{uid}/$ref`, and
+//! `add_group_membership`: `POST /groups/{gid}/members/$ref` (e.g. a group that a Conditional
+//! Access policy blocks sign-in for).
 //!
 //! Only assigned security and Microsoft 365 groups are changed here. Dynamic groups (computed),
 //! synced groups (mastered in AD), mail-enabled security groups and distribution lists (read-only
@@ -62,6 +64,60 @@ impl Action for RemoveGroupMembership {
             Ok(()) => Ok("removed".into()),
             // Someone (or an earlier unclear attempt) removed it first: the goal is reached.
             Err(e) if e.is_not_found() => Ok("was no longer a member".into()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+pub struct AddGroupMembership {
+    pub user: UserRef,
+    /// The group as resolved when the script named it.
+    pub group: crate::entra::Group,
+}
+
+#[async_trait]
+impl Action for AddGroupMembership {
+    fn action(&self) -> &'static str {
+        "add_group_membership"
+    }
+    fn directory(&self) -> &'static str {
+        "cloud"
+    }
+    fn target(&self) -> Target {
+        Target { kind: "group", id: self.group.id.clone(), display: self.group.name.clone() }
+    }
+    fn subject_id(&self) -> String {
+        self.user.id.clone()
+    }
+    fn params(&self) -> serde_json::Value {
+        json!({"user": self.user.upn})
+    }
+    fn idempotent(&self) -> bool {
+        true
+    }
+
+    async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
+        let u = cx.cloud_user(&self.user.id).await?;
+        if u.group(&self.group.id).is_some() {
+            return Ok(Observation::AlreadyDone { detail: format!("{} is already a member", self.user.upn) });
+        }
+        match self.group.hold() {
+            Some(GroupHold::AssignsLicenses) | None => {}
+            Some(_) => {
+                let reason = self.group.hold_reason().unwrap_or_default();
+                return Ok(Observation::Skip { reason: format!("cannot add members here: {reason}") });
+            }
+        }
+        Ok(Observation::Needed {
+            prior: json!({"groupId": self.group.id, "displayName": self.group.name, "member": false}),
+            detail: format!("add {} to this {} group", self.user.upn, self.group.kind.as_str()),
+        })
+    }
+
+    async fn apply(&self, cx: &Cx) -> Result<String, ActionError> {
+        match cx.cloud()?.add_group_member(&self.group.id, &self.user.id).await {
+            Ok(()) => Ok("added".into()),
+            Err(e) if e.status() == Some(400) && e.to_string().contains("already exist") => Ok("was already a member".into()),
             Err(e) => Err(e.into()),
         }
     }

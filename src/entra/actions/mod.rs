@@ -6,6 +6,7 @@
 //! | `reset_password` | `password.rs` | `PATCH /users/{id}` passwordProfile |
 //! | `disable_account` | `account.rs` | `PATCH /users/{id}` accountEnabled=false |
 //! | `remove_group_membership` | `membership.rs` | `DELETE /groups/{gid}/members/{uid}/$ref` |
+//! | `add_group_membership` | `membership.rs` | `POST /groups/{gid}/members/$ref` |
 //! | `remove_license` | `licenses.rs` | `POST /users/{id}/assignLicense` removeLicenses |
 //! | `remove_manager` | `attributes.rs` | `DELETE /users/{id}/manager/$ref` |
 //! | `clear_employee_id` | `attributes.rs` | `PATCH /users/{id}` employeeId=null |
@@ -42,7 +43,7 @@ mod sessions;
 pub use account::DisableAccount;
 pub use attributes::{ClearEmployeeId, RemoveManager};
 pub use licenses::RemoveLicense;
-pub use membership::RemoveGroupMembership;
+pub use membership::{AddGroupMembership, RemoveGroupMembership};
 pub use password::ResetPassword;
 pub(crate) use password::random_password;
 pub use sessions::RevokeSessions;
