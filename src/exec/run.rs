@@ -118,7 +118,13 @@ impl Script {
         for o in &self.overlays {
             let fns = rhai::Engine::new_raw()
                 .compile(&o.source)
-                .map(|ast| ast.iter_functions().map(|f| f.name.to_string()).collect::<Vec<_>>().join(", "))
+                .map(|ast| {
+                    // Sorted: the AST's function order follows a hash and is not stable.
+                    let mut names: Vec<String> = ast.iter_functions().map(|f| f.name.to_string()).collect();
+                    names.sort();
+                    names.dedup();
+                    names.join(", ")
+                })
                 .unwrap_or_default();
             out.push_str(&format!(", then {} (overrides: {fns})", o.name));
         }
