@@ -323,3 +323,63 @@ fn bulk_plan_writes_nothing_and_lists_each_user() {
     assert_eq!(o.code, 6, "{}", o.stderr);
     assert_untouched(&home);
 }
+
+fn sent_mail(home: &Home) -> Vec<Value> {
+    home.state()["sentMail"].as_array().cloned().unwrap_or_default()
+}
+
+#[test]
+fn notify_supervisor_mails_the_manager_once() {
+    let home = Home::new();
+    home.write(
+        "offboard-host.toml",
+        r#"
+[tenants.demo]
+directory = "cloud"
+demo = true
+[tenants.demo.defaults]
+notify_supervisor = true
+mail_sender = "alex.adams@contoso.test"
+supervisor_subject = "Leaver: {display_name} (ticket {ticket})"
+"#,
+    );
+    assert_eq!(home.cmd(["demo", "reset"]).run().code, 0);
+    let (code, plan) = home.plan(CLOUD);
+    assert_eq!(code, 0, "{plan:#}");
+    assert_eq!(status_of(&plan, "notify_supervisor", CLOUD), "planned");
+    assert!(sent_mail(&home).is_empty(), "plan sent a mail");
+    let (code, r) = home.apply(CLOUD);
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(status_of(&r, "notify_supervisor", CLOUD), "done");
+    let mail = sent_mail(&home);
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    assert_eq!(mail[0]["from"], "alex.adams@contoso.test");
+    assert_eq!(mail[0]["to"], serde_json::json!([ids::MANAGER_UPN]));
+    assert_eq!(mail[0]["subject"], "Leaver: Lee Cloud (ticket none)");
+    let body = mail[0]["body"].as_str().unwrap();
+    // Written after the manager was removed, with what was done.
+    assert!(body.contains("Morgan Manager") && body.contains("disable account") && body.contains("remove manager"), "{body}");
+    assert!(body.contains(r["run_id"].as_str().unwrap()), "{body}");
+    assert!(user_in(&home.state(), ids::LEAVER_CLOUD_ID)["managerId"].is_null());
+    // A mail is not idempotent: the journal says it was sent, so a second run sends nothing.
+    let (code, r2) = home.apply(CLOUD);
+    assert_eq!(code, 0, "{r2:#}");
+    assert_eq!(status_of(&r2, "notify_supervisor", CLOUD), "already_done");
+    assert_eq!(sent_mail(&home).len(), 1);
+
+    // A manager without a mailbox: skipped, saying so.
+    let mut state = home.state();
+    for u in state["users"].as_array_mut().unwrap() {
+        if u["id"] == ids::MANAGER_ID {
+            u["mail"] = Value::Null;
+        }
+    }
+    std::fs::write(home.state_path(), serde_json::to_vec(&state).unwrap()).unwrap();
+    let lead = ordinary_users().into_iter().next().unwrap(); // a team lead: managed by the manager
+    let (code, r3) = home.apply(&lead);
+    assert_eq!(code, 0, "{r3:#}");
+    let s = step(&r3, "notify_supervisor", &lead);
+    assert_eq!(s["status"], "skipped", "{s}");
+    assert!(s["detail"].as_str().unwrap().contains("no mailbox"), "{s}");
+    assert_eq!(sent_mail(&home).len(), 1);
+}

@@ -157,6 +157,8 @@ fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[
         (["groups", _], "GET") => groups::get(st, ctx, id(1), &q),
         (["groups", _, "members"], "GET") => groups::members(st, ctx, id(1), &q, &path),
         (["groups", _, "members", _, "$ref"], "DELETE") => groups::remove_member(st, ctx, id(1), id(3)),
+        (["groups", _, "members", "$ref"], "POST") => super::mail::add_member(st, ctx, id(1), body),
+        (["users", _, "sendmail"], "POST") => super::mail::send_mail(st, ctx, id(1), body),
         (["subscribedskus"], "GET") => licences::subscribed_skus(st, ctx),
 
         // Known resources with a method they don't take.
@@ -165,14 +167,16 @@ fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[
         | (["users", _, "memberof" | "transitivememberof", "microsoft.graph.group"], _)
         | (["users", _, "manager", "$ref"], _)
         | (["groups", _, "members"], _)
-        | (["groups", _, "members", _, "$ref"], _) => method_not_allowed(ctx),
+        | (["groups", _, "members", _, "$ref"], _)
+        | (["groups", _, "members", "$ref"], _)
+        | (["users", _, "sendmail"], _) => method_not_allowed(ctx),
 
         // Everything else: name the first segment Graph would not recognise.
         _ => {
             let known: &[&[&str]] = &[
                 &["users", "groups", "subscribedskus"],
                 &[],
-                &["revokesigninsessions", "memberof", "transitivememberof", "manager", "assignlicense", "licensedetails", "members"],
+                &["revokesigninsessions", "memberof", "transitivememberof", "manager", "assignlicense", "licensedetails", "members", "sendmail"],
                 &["microsoft.graph.group", "$ref", ""],
             ];
             let bad = segs

@@ -19,6 +19,7 @@ mod dispatch;
 mod groups;
 pub mod ids;
 mod licences;
+pub mod mail;
 pub mod model;
 mod odata;
 pub mod psa;

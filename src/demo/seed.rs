@@ -243,6 +243,7 @@ pub fn seed() -> State {
     State {
         tenant_id: super::DEMO_TENANT_ID.into(),
         domain: super::DEMO_DOMAIN.into(),
+        sent_mail: vec![],
         users,
         groups,
         directory_roles: vec![DirectoryRole {

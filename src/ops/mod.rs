@@ -10,6 +10,7 @@
 //! |---|---|---|
 //! | (global) | `core.rs` | `phase`, `log`, `warn` |
 //! | `graph::` | `graph.rs` | `get_user` and the Entra ID writes |
+//! | `graph::` | `notify.rs` | `notify_supervisor` (the manager's e-mail) |
 //! | `psa::` | `psa.rs` | `disable_contact` |
 //! | (type) | `user.rs` | `User`, the resolved user handle, and its properties |
 //! | `ad::` | `ad.rs` | on-premises AD: `get_user` (the `AdUser` handle) and the AD writes |
@@ -17,6 +18,7 @@
 pub mod ad;
 mod core;
 mod graph;
+mod notify;
 mod psa;
 pub mod user;
 
@@ -70,7 +72,7 @@ impl OpSpec {
 
 /// Every script function, in documentation order.
 pub fn table() -> Vec<&'static OpSpec> {
-    core::OPS.iter().chain(graph::OPS.iter()).chain(psa::OPS.iter()).chain(ad::OPS.iter()).collect()
+    core::OPS.iter().chain(graph::OPS.iter()).chain(notify::OPS.iter()).chain(psa::OPS.iter()).chain(ad::OPS.iter()).collect()
 }
 
 /// Register the whole table (and the `User` type) into `engine`, bound to `host`.
