@@ -383,3 +383,67 @@ supervisor_subject = "Leaver: {display_name} (ticket {ticket})"
     assert!(s["detail"].as_str().unwrap().contains("no mailbox"), "{s}");
     assert_eq!(sent_mail(&home).len(), 1);
 }
+
+#[test]
+fn restore_returns_the_user_to_the_seeded_state_except_what_cannot_be_put_back() {
+    let home = Home::new();
+    assert_eq!(home.cmd(["demo", "reset"]).run().code, 0);
+    let (code, r) = home.apply(CLOUD);
+    assert_eq!(code, 0, "{r:#}");
+    let seed = seed_state();
+    assert_cloud_offboarded(&home.state(), &seed);
+    let id = r["run_id"].as_str().unwrap().to_string();
+    // Without a terminal and without --yes: refused, nothing written.
+    let writes = home.stats().writes;
+    let o = home.cmd(["restore", &id]).run();
+    assert_eq!(o.code, 6, "{}", o.stderr);
+    assert_eq!(home.stats().writes, writes);
+
+    let o = home.cmd(["restore", &id, "--yes", "--json"]).run();
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let rr = o.json();
+    assert_eq!(rr["status"], "succeeded");
+    assert_eq!(rr["script"], format!("restore {id}"));
+    assert_eq!(steps(&rr).iter().filter(|s| s["status"] == "done").count(), 8, "{rr:#}");
+    let listed = rr["messages"].as_array().unwrap().iter().map(|m| m.as_str().unwrap().to_string()).collect::<Vec<_>>().join("\n");
+    assert!(listed.contains("reset_password") && listed.contains("revoke_sessions"), "{listed}");
+
+    // Back to the seed, except the password and the sessions (and licence timestamps).
+    let state = home.state();
+    let strip = |u: &Value| {
+        let mut u = u.as_object().unwrap().clone();
+        // createdDateTime: the seed is dated relative to now.
+        for k in ["createdDateTime", "lastPasswordChangeDateTime", "signInSessionsValidFromDateTime", "passwordSha256", "passwordProfile", "licenseAssignmentStates"] {
+            u.remove(k);
+        }
+        u
+    };
+    let (now, was) = (user_in(&state, ids::LEAVER_CLOUD_ID), user_in(&seed, ids::LEAVER_CLOUD_ID));
+    assert_eq!(strip(&now), strip(&was));
+    let mut a = skus_of(&now);
+    let mut b = skus_of(&was);
+    a.sort();
+    b.sort();
+    assert_eq!(a, b, "licences");
+    // Group memberships (order aside: a re-added member comes last).
+    for g in seed["groups"].as_array().unwrap() {
+        let gid = g["id"].as_str().unwrap();
+        let mut now_members = group_members_in(&state, gid);
+        let mut seeded = group_members_in(&seed, gid);
+        now_members.sort();
+        seeded.sort();
+        assert!(now_members == seeded, "members of {} differ from the seed", g["displayName"]);
+    }
+    assert_ne!(now["lastPasswordChangeDateTime"], was["lastPasswordChangeDateTime"], "the password cannot come back");
+
+    // The restore is a run of its own; a second one changes nothing.
+    let runs = home.runs();
+    assert!(runs.iter().any(|x| x["run_id"] == rr["run_id"] && x["mode"] == "apply"));
+    let writes = home.stats().writes;
+    let o = home.cmd(["restore", &id, "--yes", "--json"]).run();
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(home.stats().writes, writes);
+    // A plan run has nothing to restore.
+    let (_, p) = home.plan(CLOUD);
+    assert_eq!(home.cmd(["restore", p["run_id"].as_str().unwrap(), "--yes"]).run().code, 2);
+}

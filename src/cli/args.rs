@@ -67,6 +67,9 @@ pub enum Command {
         #[command(subcommand)]
         command: ScheduleCommand,
     },
+    /// Put back what an apply run changed (from the prior state in the journal): shown as a plan,
+    /// confirmed like `run`, journalled as a run of its own.
+    Restore(RestoreArgs),
     /// Apply the scheduled runs that are due (and those that came due while no worker ran).
     Worker(WorkerArgs),
     /// The built-in simulated tenant.
@@ -133,6 +136,17 @@ pub struct ApplyArgs {
     /// The approved run's id.
     pub run_id: String,
     /// Apply without asking (the new plan is still printed and must match the approved one).
+    #[arg(long, short)]
+    pub yes: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct RestoreArgs {
+    /// The apply run to reverse.
+    pub run_id: String,
+    /// Apply without asking (the plan is still printed).
     #[arg(long, short)]
     pub yes: bool,
     #[arg(long)]

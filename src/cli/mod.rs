@@ -11,6 +11,7 @@ mod docs;
 mod outbox;
 mod render;
 pub mod repl;
+mod restore;
 mod schedule;
 mod session;
 mod tenant;
@@ -64,7 +65,8 @@ pub fn main_with(argv: impl IntoIterator<Item = std::ffi::OsString>) -> u8 {
         Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
     let ctx = Ctx { config_path: args.config.clone(), color, home: home_dir() };
-    let json = matches!(&args.command, Command::Run(a) | Command::Plan(a) if a.json) || matches!(&args.command, Command::Apply(a) if a.json);
+    let json = matches!(&args.command, Command::Run(a) | Command::Plan(a) if a.json) || matches!(&args.command, Command::Apply(a) if a.json)
+        || matches!(&args.command, Command::Restore(a) if a.json);
     match dispatch(&ctx, args.command) {
         Ok(code) => code,
         Err(e) => {
@@ -100,6 +102,7 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<u8> {
         Command::Apply(a) => approve::cmd_apply(ctx, a),
         Command::Schedule { command } => schedule::cmd_schedule(ctx, command),
         Command::Worker(a) => schedule::cmd_worker(ctx, a),
+        Command::Restore(a) => restore::cmd_restore(ctx, a),
         Command::Outbox { command } => outbox::cmd_outbox(ctx, command),
         Command::Demo { command } => cmd_demo(ctx, command),
     }

@@ -8,6 +8,7 @@
 
 pub mod bulk;
 pub mod clock;
+pub mod restore;
 
 use crate::exec::report::Report;
 use crate::journal::PlannedStep;
