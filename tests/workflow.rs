@@ -129,7 +129,7 @@ fn a_changed_script_or_tenant_invalidates_the_approval() {
     std::fs::write(home.state_path(), serde_json::to_vec(&state).unwrap()).unwrap();
     let o = home.cmd(["apply", &id, "--yes"]).run();
     assert_eq!(o.code, 6, "{}", o.stderr);
-    assert!(o.stderr.contains(&format!("- remove_group_membership")) && o.stderr.contains(ids::GROUP_PROJECT_FALCON), "{}", o.stderr);
+    assert!(o.stderr.contains("- remove_group_membership") && o.stderr.contains(ids::GROUP_PROJECT_FALCON), "{}", o.stderr);
     assert_eq!(home.stats().writes, 0);
     assert!(apply_runs(&home, CLOUD).is_empty());
 
