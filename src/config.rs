@@ -104,6 +104,7 @@ pub struct TenantConfig {
 /// [tenants.contoso.approval]
 /// approvers = ["alice@msp.example", "bob@msp.example"]   # compared case-insensitively
 /// expiry_hours = 24                                      # a pending request expires (default 72)
+/// email = true          # send the request to the approvers (from the defaults' mail_sender)
 /// ```
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -111,6 +112,10 @@ pub struct ApprovalSettings {
     pub approvers: Vec<String>,
     #[serde(default = "default_expiry_hours")]
     pub expiry_hours: u32,
+    /// E-mail the request to the approvers that are e-mail addresses (Graph sendMail from the
+    /// `mail_sender` in the client's defaults).
+    #[serde(default)]
+    pub email: bool,
 }
 
 fn default_expiry_hours() -> u32 {

@@ -451,3 +451,35 @@ fn restore_returns_the_user_to_the_seeded_state_except_what_cannot_be_put_back()
     let (_, p) = home.plan(CLOUD);
     assert_eq!(home.cmd(["restore", p["run_id"].as_str().unwrap(), "--yes"]).run().code, 2);
 }
+
+#[test]
+fn the_approval_request_is_mailed_to_the_approvers_and_changes_nothing_else() {
+    let home = Home::new();
+    home.write(
+        "offboard-host.toml",
+        r#"
+[tenants.demo]
+directory = "cloud"
+demo = true
+[tenants.demo.defaults]
+mail_sender = "alex.adams@contoso.test"
+[tenants.demo.approval]
+approvers = ["alice@msp.test", "Bob"]
+email = true
+"#,
+    );
+    assert_eq!(home.cmd(["demo", "reset"]).run().code, 0);
+    let o = home.cmd(["run", "default.rhai", "--user", CLOUD, "--yes", "--json"]).run();
+    assert_eq!(o.code, 6, "{}", o.stderr);
+    let id = run_id(&o);
+    let mail = sent_mail(&home);
+    assert_eq!(mail.len(), 1, "only the approver with an address: {mail:?}");
+    assert_eq!(mail[0]["to"], serde_json::json!(["alice@msp.test"]));
+    let body = mail[0]["body"].as_str().unwrap();
+    assert!(body.contains(&format!("offboard-host approve {id}")) && body.contains("disable account"), "{body}");
+    // The mail is the only write: the user is untouched.
+    assert_eq!(home.stats().writes_applied, 1);
+    let u = user_in(&home.state(), ids::LEAVER_CLOUD_ID);
+    assert_eq!(u["accountEnabled"], true);
+    assert_eq!(u["managerId"], ids::MANAGER_ID);
+}

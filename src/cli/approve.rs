@@ -66,6 +66,31 @@ pub(super) fn request_approval(ctx: &Ctx, config: &Config, a: &RunArgs) -> Resul
             applied_run_id: None,
             note: None,
         })?;
+        if settings.email {
+            let subject = format!("Approval needed: offboard {} in {}", a.user, session.tenant_name);
+            let lines: Vec<String> = plan
+                .steps
+                .iter()
+                .filter(|s| s.status == StepStatus::Planned)
+                .map(|s| format!("- {} {}", s.action.replace('_', " "), s.target))
+                .collect();
+            let body = format!(
+                "offboard-host run {id} waits for your approval.\n\nUser: {user}\nTenant: {tenant}\nScript: {script} (sha256 {hash})\n\nPlanned changes:\n{steps}\n\nThe request expires at {exp}.\nTo approve: offboard-host approve {id} --by <your name>\nTo reject:  offboard-host reject {id} --by <your name> --reason <why>\n",
+                id = plan.run_id,
+                user = a.user,
+                tenant = session.tenant_name,
+                script = session.script.name,
+                hash = session.script.hash(),
+                steps = lines.join("\n"),
+                exp = expires.to_rfc3339(),
+            );
+            for to in settings.approvers.iter().filter(|x| x.contains('@')) {
+                match session.send_mail(to.trim(), &subject, &body) {
+                    Ok(()) => eprintln!("approval request e-mailed to {to}"),
+                    Err(e) => eprintln!("warning: the approval request could not be e-mailed to {to}: {e}"),
+                }
+            }
+        }
         eprintln!(
             "awaiting approval: run {id} ({n} change(s) to {user}) needs a yes from one of: {who} (expires {exp}).\n  offboard-host approve {id} --by NAME   then   offboard-host apply {id}\nnothing was written",
             id = plan.run_id,

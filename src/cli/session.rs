@@ -140,6 +140,20 @@ impl Session {
         run_script(self.rt.handle(), journal, providers, self.request(user, mode))
     }
 
+    /// Send one plain-text mail from the client's `mail_sender` (its defaults) through Graph.
+    pub fn send_mail(&self, to: &str, subject: &str, body: &str) -> Result<()> {
+        let sender = self.tenant.defaults.get("mail_sender").and_then(|v| v.as_str()).unwrap_or("").trim().to_string();
+        if sender.is_empty() {
+            return Err(Error::Usage(format!("tenant '{}' has no mail_sender in its defaults", self.tenant_name)));
+        }
+        let conn = self.conn.as_ref().expect("open connection");
+        let providers = self.rt.block_on(conn.providers(false, false))?;
+        let cloud = providers.cloud().map_err(|e| Error::Provider { tenant: self.tenant_name.clone(), message: e.to_string() })?;
+        self.rt
+            .block_on(cloud.send_mail(&sender, to, subject, body))
+            .map_err(|e| Error::Provider { tenant: self.tenant_name.clone(), message: e.to_string() })
+    }
+
     pub fn close(mut self) {
         if let Some(c) = self.conn.take() {
             self.rt.block_on(c.close());
