@@ -483,3 +483,42 @@ email = true
     assert_eq!(u["accountEnabled"], true);
     assert_eq!(u["managerId"], ids::MANAGER_ID);
 }
+
+#[test]
+fn with_a_psa_the_request_and_the_decision_are_noted_on_the_ticket_the_apply_continues() {
+    let home = Home::new();
+    home.write(
+        "offboard-host.toml",
+        r#"
+[tenants.acme]
+directory = "cloud"
+demo = true
+[tenants.acme.psa]
+kind = "halo"
+company = "12"
+secret_env = "OFFBOARD_DEMO_PSA_SECRET"
+client_id = "offboard-host-demo"
+[tenants.acme.approval]
+approvers = ["alice"]
+"#,
+    );
+    assert_eq!(home.cmd(["demo", "reset"]).run().code, 0);
+    let o = home.cmd(["run", "default.rhai", "--user", CLOUD, "--json"]).run();
+    assert_eq!(o.code, 6, "{}", o.stderr);
+    let id = run_id(&o);
+    assert_eq!(home.stats().writes, 0, "no Graph write before approval");
+    let tickets = |home: &Home| home.state()["psa"]["halo"]["tickets"].as_array().cloned().unwrap_or_default();
+    let t = tickets(&home);
+    assert_eq!(t.len(), 1, "{t:?}");
+    let notes = |t: &Value| t["notes"].as_array().unwrap().iter().map(|n| n["text"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    assert!(notes(&t[0]).iter().any(|n| n.contains("Approval requested") && n.contains(&id)), "{t:?}");
+    assert_eq!(home.cmd(["approve", &id, "--by", "alice", "--reason", "HR confirmed"]).run().code, 0);
+    assert!(notes(&tickets(&home)[0]).iter().any(|n| n.contains("approved by alice: HR confirmed")));
+    let o = home.cmd(["apply", &id, "--yes", "--json"]).run();
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let r = o.json();
+    let t = tickets(&home);
+    assert_eq!(t.len(), 1, "the apply continues the request's ticket");
+    assert_eq!(r["ticket"], t[0]["id"].to_string().as_str());
+    assert!(notes(&t[0]).iter().any(|n| n.contains(r["run_id"].as_str().unwrap())), "no note of the apply run");
+}

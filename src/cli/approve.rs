@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::exec::report::Report;
 use crate::exec::run::outcome_error;
-use crate::journal::{Mode, SqliteJournal, StepStatus, Transition, WorkItem, WorkKind};
+use crate::journal::{Journal, Mode, OutboxKind, SqliteJournal, StepStatus, Transition, WorkItem, WorkKind};
 use crate::workflow::{clock, plan_changes, planned_steps};
 
 fn print_report(ctx: &Ctx, json: bool, r: &Report) {
@@ -66,6 +66,45 @@ pub(super) fn request_approval(ctx: &Ctx, config: &Config, a: &RunArgs) -> Resul
             applied_run_id: None,
             note: None,
         })?;
+        // With a PSA: the request goes on the ticket (`--ticket N`, else a new ticket for this
+        // offboarding that the apply run continues).
+        let mut psa_items = Vec::new();
+        match &a.ticket {
+            Some(t) => session.journal.set_run_ticket(&plan.run_id, t)?,
+            None => psa_items.push((
+                OutboxKind::CreateTicket,
+                "ticket".to_string(),
+                serde_json::to_value(crate::psa::NewTicket {
+                    summary: format!("Offboarding: {}", a.user),
+                    details: format!(
+                        "{}\noffboard-host will offboard {} in tenant {} once approved (run {}).",
+                        crate::psa::ticketing::marker(&plan.run_id, "ticket"),
+                        a.user,
+                        session.tenant_name,
+                        plan.run_id
+                    ),
+                    contact_id: None,
+                })
+                .unwrap_or_default(),
+            )),
+        }
+        let request = format!(
+            "Approval requested (run {}): {} change(s) to {} need a yes from one of: {}. Expires {}.",
+            plan.run_id,
+            plan.count(StepStatus::Planned),
+            a.user,
+            settings.approvers.join(", "),
+            expires.to_rfc3339()
+        );
+        psa_items.push((OutboxKind::Note, "approval request".to_string(), serde_json::json!({"text": request})));
+        if let Some((ticket, warning)) = session.psa_items(&plan.run_id, psa_items)? {
+            if let Some(t) = ticket {
+                eprintln!("psa: approval request noted on ticket {t}");
+            }
+            if let Some(w) = warning {
+                eprintln!("warning: {w}");
+            }
+        }
         if settings.email {
             let subject = format!("Approval needed: offboard {} in {}", a.user, session.tenant_name);
             let lines: Vec<String> = plan
@@ -147,6 +186,26 @@ pub(super) fn cmd_decide(ctx: &Ctx, a: DecideArgs, approve: bool) -> Result<u8> 
     if !journal.work_transition(&item.id, "pending", to, &t)? {
         return Err(refuse(format!("run {} was decided by someone else meanwhile", item.id)));
     }
+    if tenant.psa.is_some() {
+        let text = format!(
+            "Approval {} by {}{} (run {}).",
+            to,
+            a.by.trim(),
+            a.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default(),
+            item.id
+        );
+        match Session::open(ctx, &config, &RunSpec::from_stored(&item.tenant, &item.script, &item.options)) {
+            Ok(session) => {
+                match session.psa_items(&item.id, vec![(OutboxKind::Note, format!("approval {to}"), serde_json::json!({"text": text}))]) {
+                    Ok(Some((_, Some(w)))) => eprintln!("warning: {w}"),
+                    Ok(_) => {}
+                    Err(e) => eprintln!("warning: psa: the decision could not be noted: {e}"),
+                }
+                session.close();
+            }
+            Err(e) => eprintln!("warning: psa: the decision could not be noted: {e}"),
+        }
+    }
     if approve {
         println!("run {} approved by {}: apply it with `offboard-host apply {}`", item.id, a.by.trim(), item.id);
     } else {
@@ -167,7 +226,12 @@ pub(super) fn cmd_apply(ctx: &Ctx, a: ApplyArgs) -> Result<u8> {
         }
         other => return Err(refuse(format!("run {} is {other}: it cannot be applied", item.id))),
     }
-    let session = Session::open(ctx, &config, &RunSpec::from_stored(&item.tenant, &item.script, &item.options))?;
+    let mut spec = RunSpec::from_stored(&item.tenant, &item.script, &item.options);
+    // The apply run continues the ticket the request was noted on.
+    if let Some(t) = open_journal(ctx)?.run_ticket(&item.id)? {
+        spec.ticket = Some(t);
+    }
+    let session = Session::open(ctx, &config, &spec)?;
     let result = (|| {
         let plan = session.run(&item.user, Mode::Plan)?;
         if !a.json {

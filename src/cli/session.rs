@@ -154,6 +154,30 @@ impl Session {
             .map_err(|e| Error::Provider { tenant: self.tenant_name.clone(), message: e.to_string() })
     }
 
+    /// Queue PSA outbox items for `run_id` (a ticket to open, notes) and deliver what is pending.
+    /// `None` when this tenant has no PSA. Returns the run's ticket and a delivery warning.
+    pub fn psa_items(&self, run_id: &str, items: Vec<(crate::journal::OutboxKind, String, serde_json::Value)>) -> Result<Option<(Option<String>, Option<String>)>> {
+        if self.tenant.psa.is_none() {
+            return Ok(None);
+        }
+        for (kind, what, payload) in items {
+            let marker = crate::psa::ticketing::marker(run_id, &what);
+            let mut payload = payload;
+            if let Some(text) = payload.get("text").and_then(|t| t.as_str()).map(String::from) {
+                payload["text"] = format!("{marker}\n{text}").into();
+            }
+            self.journal.outbox_add(&crate::journal::NewOutboxItem { tenant: self.tenant_name.clone(), run_id: run_id.to_string(), kind, marker, payload })?;
+        }
+        let conn = self.conn.as_ref().expect("open connection");
+        let providers = self.rt.block_on(conn.providers(false, false))?;
+        let mut warning = None;
+        if let Some(psa) = providers.psa() {
+            let d = self.rt.block_on(crate::psa::outbox::deliver(psa.as_ref(), self.journal.as_ref(), &self.tenant_name));
+            warning = d.error.map(|e| format!("psa: delivery postponed ({e}); `offboard-host outbox flush` retries"));
+        }
+        Ok(Some((self.journal.run_ticket(run_id)?, warning)))
+    }
+
     pub fn close(mut self) {
         if let Some(c) = self.conn.take() {
             self.rt.block_on(c.close());
