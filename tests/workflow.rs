@@ -98,6 +98,11 @@ fn approval_cannot_be_bypassed() {
     assert_eq!(o.code, 2, "{}", o.stderr);
     let o = home.cmd(["run", "default.rhai", "--user", ids::MANAGER_UPN, "--at", &later(1)]).run();
     assert_eq!(o.code, 2, "{}", o.stderr);
+    // Nor can the REPL write, or a restore undo without approval.
+    let o = home.cmd(["repl", "--allow-writes"]).stdin(b"graph::disable_account(graph::get_user(\"manager@contoso.test\"));\n").run();
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    let applied = apply_runs(&home, CLOUD)[0]["run_id"].as_str().unwrap().to_string();
+    assert_eq!(home.cmd(["restore", &applied, "--yes"]).run().code, 2);
     assert_eq!(home.stats().writes, CLEAN_WRITES);
 }
 
