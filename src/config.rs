@@ -100,6 +100,39 @@ pub struct TenantConfig {
     /// The client's PSA (ConnectWise Manage, Autotask or HaloPSA): see `psa::settings`.
     #[serde(default)]
     pub psa: Option<crate::psa::settings::PsaSettings>,
+    /// `[tenants.<name>.approval]`: runs for this client wait for an approver (see [`ApprovalSettings`]).
+    #[serde(default)]
+    pub approval: Option<ApprovalSettings>,
+}
+
+/// `[tenants.<name>.approval]`: nobody is offboarded without one of these people's yes.
+///
+/// ```toml
+/// [tenants.contoso.approval]
+/// approvers = ["alice@msp.example", "bob@msp.example"]   # compared case-insensitively
+/// expiry_hours = 24                                      # a pending request expires (default 72)
+/// email = true          # send the request to the approvers (from the defaults' mail_sender)
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalSettings {
+    pub approvers: Vec<String>,
+    #[serde(default = "default_expiry_hours")]
+    pub expiry_hours: u32,
+    /// E-mail the request to the approvers that are e-mail addresses (Graph sendMail from the
+    /// `mail_sender` in the client's defaults).
+    #[serde(default)]
+    pub email: bool,
+}
+
+fn default_expiry_hours() -> u32 {
+    72
+}
+
+impl ApprovalSettings {
+    pub fn is_approver(&self, name: &str) -> bool {
+        self.approvers.iter().any(|a| a.trim().eq_ignore_ascii_case(name.trim()))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -225,6 +258,7 @@ impl Config {
                 deny: vec![],
                 defaults: toml::Table::new(),
                 psa: None,
+                approval: None,
             },
         );
         // One client per simulated PSA, all on the same simulated Microsoft 365 tenant.
@@ -290,6 +324,11 @@ impl Config {
                     path: path.clone(),
                     message: format!("tenant '{name}' has directory = \"onprem\" but no [tenants.{name}.ad] section"),
                 });
+            }
+        }
+        for (name, t) in &self.tenants {
+            if t.approval.as_ref().is_some_and(|a| a.approvers.iter().all(|x| x.trim().is_empty())) {
+                return Err(Error::Config { path: path.clone(), message: format!("[tenants.{name}.approval] needs at least one approver") });
             }
         }
         if let Some(d) = &self.default_tenant {

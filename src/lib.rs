@@ -20,6 +20,7 @@
 //! | [`ad`] | on-premises Active Directory: the provider trait, its LDAP (ldap3) implementation, one action per primitive |
 //! | [`graph`] | our typed Microsoft Graph client: token cache, bounded retries, `$batch` coalescing, paging |
 //! | [`journal`] | the [`journal::Journal`] trait and its SQLite implementation: runs, steps, prior state, locks |
+//! | [`workflow`] | workflow control: approvals, scheduled runs (the worker), bulk runs; the injectable clock |
 //! | [`demo`] | the simulated Microsoft 365 tenant served on loopback, for the demo and the tests |
 //! | [`cli`] | clap arguments, the subcommands, confirmation, connecting to a tenant, report rendering |
 //! | [`config`] | `offboard-host.toml`: one entry per client tenant, its directory mode, defaults and denials |
@@ -44,3 +45,4 @@ pub mod exchange;
 pub mod input;
 pub mod ops;
 pub mod psa;
+pub mod workflow;

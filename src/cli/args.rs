@@ -56,6 +56,22 @@ pub enum Command {
         #[command(subcommand)]
         command: OutboxCommand,
     },
+    /// Approve a run that awaits approval (tenants with an [approval] section).
+    Approve(DecideArgs),
+    /// Reject a run that awaits approval.
+    Reject(DecideArgs),
+    /// Apply an approved run: re-plans, and applies only if the plan is the one approved.
+    Apply(ApplyArgs),
+    /// Scheduled runs (`run ... --at`).
+    Schedule {
+        #[command(subcommand)]
+        command: ScheduleCommand,
+    },
+    /// Put back what an apply run changed (from the prior state in the journal): shown as a plan,
+    /// confirmed like `run`, journalled as a run of its own.
+    Restore(RestoreArgs),
+    /// Apply the scheduled runs that are due (and those that came due while no worker ran).
+    Worker(WorkerArgs),
     /// The built-in simulated tenant.
     Demo {
         #[command(subcommand)]
@@ -67,9 +83,17 @@ pub enum Command {
 pub struct RunArgs {
     /// Script path, or a name in the scripts folder (`default.rhai` is built in).
     pub script: String,
-    /// The departing user: user principal name (or object id).
-    #[arg(long, short)]
+    /// The departing user: user principal name (or object id). Required unless --users-file.
+    #[arg(long, short, default_value = "", hide_default_value = true)]
     pub user: String,
+    /// Offboard every user of this CSV file (a `upn` column): one plan summary to confirm, then
+    /// the users in parallel (4 at a time), one journalled run each, and a table of results.
+    #[arg(long, value_name = "CSV", conflicts_with = "user")]
+    pub users_file: Option<PathBuf>,
+    /// Schedule the run instead of applying now: an RFC 3339 date-time with its offset, e.g.
+    /// 2026-12-18T17:00:00+01:00. The plan is shown now; `offboard-host worker` applies it when due.
+    #[arg(long, value_name = "DATE-TIME")]
+    pub at: Option<String>,
     /// The client tenant from the configuration file.
     #[arg(long, short, env = "OFFBOARD_TENANT")]
     pub tenant: Option<String>,
@@ -94,6 +118,65 @@ pub struct RunArgs {
     /// Write to this existing PSA ticket instead of opening one (tenants with a [psa] section).
     #[arg(long, value_name = "N")]
     pub ticket: Option<String>,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct DecideArgs {
+    /// The run id `run` printed when it stopped for approval.
+    pub run_id: String,
+    /// Who decides: must be one of the tenant's approvers.
+    #[arg(long, value_name = "NAME")]
+    pub by: String,
+    #[arg(long)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct ApplyArgs {
+    /// The approved run's id.
+    pub run_id: String,
+    /// Apply without asking (the new plan is still printed and must match the approved one).
+    #[arg(long, short)]
+    pub yes: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct RestoreArgs {
+    /// The apply run to reverse.
+    pub run_id: String,
+    /// Apply without asking (the plan is still printed).
+    #[arg(long, short)]
+    pub yes: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// Scheduled runs, by due time (with --all, also done, failed and cancelled ones).
+    List {
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cancel a scheduled run that has not started.
+    Cancel { run_id: String },
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct WorkerArgs {
+    /// Run what is due now, then exit (exit 1 if any run failed).
+    #[arg(long)]
+    pub once: bool,
+    /// Seconds between looks at the schedule.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub interval: u64,
+    /// One JSON document per pass: each run carried out.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,11 +4,16 @@
 //! [`crate::error`]). Each subcommand is one function here; the work itself lives in the library.
 
 pub mod args;
+mod approve;
+mod bulk;
 mod check;
 mod docs;
 mod outbox;
 mod render;
 pub mod repl;
+mod restore;
+mod schedule;
+mod session;
 mod tenant;
 
 use std::io::{IsTerminal, Write};
@@ -60,7 +65,8 @@ pub fn main_with(argv: impl IntoIterator<Item = std::ffi::OsString>) -> u8 {
         Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
     let ctx = Ctx { config_path: args.config.clone(), color, home: home_dir() };
-    let json = matches!(&args.command, Command::Run(a) | Command::Plan(a) if a.json);
+    let json = matches!(&args.command, Command::Run(a) | Command::Plan(a) if a.json) || matches!(&args.command, Command::Apply(a) if a.json)
+        || matches!(&args.command, Command::Restore(a) if a.json);
     match dispatch(&ctx, args.command) {
         Ok(code) => code,
         Err(e) => {
@@ -91,6 +97,12 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<u8> {
         Command::Docs(a) => docs::cmd_docs(a),
         Command::Repl(a) => repl::cmd_repl(ctx, a),
         Command::Runs { command } => cmd_runs(ctx, command),
+        Command::Approve(a) => approve::cmd_decide(ctx, a, true),
+        Command::Reject(a) => approve::cmd_decide(ctx, a, false),
+        Command::Apply(a) => approve::cmd_apply(ctx, a),
+        Command::Schedule { command } => schedule::cmd_schedule(ctx, command),
+        Command::Worker(a) => schedule::cmd_worker(ctx, a),
+        Command::Restore(a) => restore::cmd_restore(ctx, a),
         Command::Outbox { command } => outbox::cmd_outbox(ctx, command),
         Command::Demo { command } => cmd_demo(ctx, command),
     }
@@ -110,6 +122,10 @@ fn open_journal(ctx: &Ctx) -> Result<Arc<dyn Journal>> {
 }
 
 fn cmd_run(ctx: &Ctx, a: RunArgs, force_plan: bool) -> Result<u8> {
+    // Bulk, scheduled and approval-gated runs go their own way (see `session.rs`).
+    if let Some(code) = session::workflow_run(ctx, &a, force_plan)? {
+        return Ok(code);
+    }
     let config = Config::load(ctx.config_path.as_deref(), &ctx.home)?;
     if config.is_demo_only() {
         eprintln!("note: no offboard-host.toml found: using the built-in demo tenant (simulated; nothing real is changed)");

@@ -16,7 +16,7 @@ fn status_color(s: StepStatus) -> Color {
     }
 }
 
-fn table(color: bool, header: &[&str]) -> Table {
+pub(super) fn table(color: bool, header: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic).set_header(header.to_vec());
     if !color {

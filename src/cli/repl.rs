@@ -554,6 +554,10 @@ pub(super) fn cmd_repl(ctx: &Ctx, a: ReplArgs) -> Result<u8> {
         eprintln!("note: no offboard-host.toml found: using the built-in demo tenant (simulated; nothing real is changed)");
     }
     let (tenant_name, tenant) = config.tenant(a.tenant.as_deref())?;
+    if a.allow_writes && tenant.approval.is_some() {
+        // Writes at the prompt would skip the approval: only read-only for such a tenant.
+        return Err(Error::Usage(format!("tenant '{tenant_name}' requires approval: the REPL is read-only for it (drop --allow-writes)")));
+    }
     let org = org_from_toml(&tenant.defaults)?;
     let journal: Arc<dyn Journal> = if a.allow_writes { open_journal(ctx)? } else { Arc::new(SqliteJournal::open_in_memory()?) };
     let rt = runtime()?;

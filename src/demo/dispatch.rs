@@ -163,6 +163,7 @@ fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[
         (["groups", _, "members"], "GET") => groups::members(st, ctx, id(1), &q, &path),
         (["groups", _, "members", _, "$ref"], "DELETE") => groups::remove_member(st, ctx, id(1), id(3)),
         (["groups", _, "members", "$ref"], "POST") => groups::add_member(st, ctx, id(1), body),
+        (["users", _, "sendmail"], "POST") => super::mail::send_mail(st, ctx, id(1), body),
         (["subscribedskus"], "GET") => licences::subscribed_skus(st, ctx),
         (["users", _, "mailboxsettings"], "GET") => super::exchange::mailbox_settings::get(st, ctx, id(1)),
         (["users", _, "mailboxsettings"], "PATCH") => super::exchange::mailbox_settings::patch(st, ctx, id(1), body),
@@ -174,14 +175,15 @@ fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[
         | (["users", _, "manager", "$ref"], _)
         | (["groups", _, "members"], _)
         | (["groups", _, "members", _, "$ref"], _)
-        | (["groups", _, "members", "$ref"], _) => method_not_allowed(ctx),
+        | (["groups", _, "members", "$ref"], _)
+        | (["users", _, "sendmail"], _) => method_not_allowed(ctx),
 
         // Everything else: name the first segment Graph would not recognise.
         _ => {
             let known: &[&[&str]] = &[
                 &["users", "groups", "subscribedskus"],
                 &[],
-                &["revokesigninsessions", "memberof", "transitivememberof", "manager", "assignlicense", "licensedetails", "members", "mailboxsettings"],
+                &["revokesigninsessions", "memberof", "transitivememberof", "manager", "assignlicense", "licensedetails", "members", "mailboxsettings", "sendmail"],
                 &["microsoft.graph.group", "$ref", ""],
             ];
             let bad = segs

@@ -20,6 +20,7 @@ pub mod exchange;
 mod groups;
 pub mod ids;
 mod licences;
+pub mod mail;
 pub mod model;
 mod odata;
 pub mod psa;

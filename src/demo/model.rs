@@ -26,6 +26,8 @@ pub struct State {
     pub stats: SimStats,
     /// The simulated PSAs (tickets, notes, contacts).
     pub psa: super::psa::PsaState,
+    /// Mail sent through `POST /users/{id}/sendMail`, oldest first.
+    pub sent_mail: Vec<super::mail::SentMail>,
 }
 
 /// One licence assignment path: direct (`assignedByGroup` null) or inherited from a group.

@@ -251,6 +251,7 @@ pub fn seed() -> State {
         exchange,
         tenant_id: super::DEMO_TENANT_ID.into(),
         domain: super::DEMO_DOMAIN.into(),
+        sent_mail: vec![],
         users,
         groups,
         directory_roles: vec![DirectoryRole {

@@ -51,6 +51,19 @@ pub trait CloudDirectory: Send + Sync {
     async fn set_auto_replies(&self, _user_id: &str, _setting: &Value) -> GResult<()> {
         Err(GraphError::Protocol { message: "this directory does not write mailbox settings".into() })
     }
+    /// `POST /users/{sender}/sendMail`: one plain-text message (not idempotent: a resend is a
+    /// second mail). Defaults to unsupported so test fakes need not implement it.
+    async fn send_mail(&self, _sender: &str, _to: &str, _subject: &str, _body: &str) -> GResult<()> {
+        Err(GraphError::Protocol { message: "sending mail is not supported by this directory".into() })
+    }
+    /// `POST /users/{id}/assignLicense {"addLicenses":[{"skuId"}],"removeLicenses":[]}` (restore).
+    async fn add_license(&self, _user_id: &str, _sku_id: &str) -> GResult<()> {
+        Err(GraphError::Protocol { message: "assigning licences is not supported by this directory".into() })
+    }
+    /// `PUT /users/{id}/manager/$ref {"@odata.id": ".../users/{manager}"}` (restore).
+    async fn set_manager(&self, _user_id: &str, _manager_id: &str) -> GResult<()> {
+        Err(GraphError::Protocol { message: "setting the manager is not supported by this directory".into() })
+    }
     /// Make sure the credentials work before anything else happens.
     async fn authenticate(&self) -> GResult<()>;
     fn stats(&self) -> GraphStats;
@@ -169,6 +182,32 @@ impl CloudDirectory for GraphDirectory {
     async fn remove_manager(&self, user_id: &str) -> GResult<()> {
         let path = format!("{}/manager/$ref", Self::user_path(user_id));
         self.graph.request(GraphRequest::delete(path).idempotent(true)).await.map(drop)
+    }
+
+    async fn send_mail(&self, sender: &str, to: &str, subject: &str, body: &str) -> GResult<()> {
+        let path = format!("{}/sendMail", Self::user_path(sender));
+        let message = json!({
+            "message": {
+                "subject": subject,
+                "body": {"contentType": "Text", "content": body},
+                "toRecipients": [{"emailAddress": {"address": to}}],
+            },
+            "saveToSentItems": true,
+        });
+        // A second send is a second mail: never re-sent after an unclear failure.
+        self.graph.request(GraphRequest::post(path, message).idempotent(false)).await.map(drop)
+    }
+
+    async fn add_license(&self, user_id: &str, sku_id: &str) -> GResult<()> {
+        let path = format!("{}/assignLicense", Self::user_path(user_id));
+        let body = json!({"addLicenses": [{"skuId": sku_id, "disabledPlans": []}], "removeLicenses": []});
+        self.graph.request(GraphRequest::post(path, body).idempotent(true)).await.map(drop)
+    }
+
+    async fn set_manager(&self, user_id: &str, manager_id: &str) -> GResult<()> {
+        let path = format!("{}/manager/$ref", Self::user_path(user_id));
+        let body = json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/users/{manager_id}")});
+        self.graph.request(GraphRequest::put(path, body).idempotent(true)).await.map(drop)
     }
 
     async fn set_employee_id(&self, user_id: &str, value: Option<&str>) -> GResult<()> {

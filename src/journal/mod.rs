@@ -15,9 +15,12 @@
 
 mod outbox;
 mod sqlite;
+mod workflow;
 
 pub use outbox::{NewOutboxItem, OutboxItem, OutboxKind};
 pub use sqlite::SqliteJournal;
+pub use sqlite::workflow::Transition;
+pub use workflow::{PlannedStep, WorkItem, WorkKind};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -18,6 +18,7 @@
 
 mod outbox;
 mod schema;
+pub mod workflow;
 
 use super::*;
 

@@ -11,6 +11,7 @@
 //! | (global) | `core.rs` | `phase`, `log`, `warn` |
 //! | `graph::` | `graph.rs` | `get_user` and the Entra ID writes |
 //! | `exo::` | `exo.rs` | `get_mailbox` and the Exchange Online mailbox writes |
+//! | `graph::` | `notify.rs` | `notify_supervisor` (the manager's e-mail) |
 //! | `psa::` | `psa.rs` | `disable_contact` |
 //! | (type) | `user.rs` | `User`, the resolved user handle, and its properties |
 //! | `ad::` | `ad.rs` | on-premises AD: `get_user` (the `AdUser` handle) and the AD writes |
@@ -19,6 +20,7 @@ pub mod ad;
 mod core;
 mod exo;
 mod graph;
+mod notify;
 mod psa;
 pub mod user;
 
@@ -72,7 +74,7 @@ impl OpSpec {
 
 /// Every script function, in documentation order.
 pub fn table() -> Vec<&'static OpSpec> {
-    core::OPS.iter().chain(graph::OPS.iter()).chain(exo::OPS.iter()).chain(psa::OPS.iter()).chain(ad::OPS.iter()).collect()
+    core::OPS.iter().chain(graph::OPS.iter()).chain(notify::OPS.iter()).chain(exo::OPS.iter()).chain(psa::OPS.iter()).chain(ad::OPS.iter()).collect()
 }
 
 /// Register the whole table (and the `User` type) into `engine`, bound to `host`.

@@ -10,6 +10,7 @@
 //! | `remove_license` | `licenses.rs` | `POST /users/{id}/assignLicense` removeLicenses |
 //! | `remove_manager` | `attributes.rs` | `DELETE /users/{id}/manager/$ref` |
 //! | `clear_employee_id` | `attributes.rs` | `PATCH /users/{id}` employeeId=null |
+//! | `notify_supervisor` | `notify.rs` | `POST /users/{sender}/sendMail` to the manager |
 
 /// The identity methods every user-level cloud action shares: its journal name, the cloud
 /// directory, the user as target and subject, and whether a resend is harmless.
@@ -37,6 +38,7 @@ mod account;
 mod attributes;
 mod licenses;
 mod membership;
+mod notify;
 mod password;
 mod sessions;
 
@@ -44,6 +46,7 @@ pub use account::DisableAccount;
 pub use attributes::{ClearEmployeeId, RemoveManager};
 pub use licenses::RemoveLicense;
 pub use membership::{AddGroupMembership, RemoveGroupMembership};
+pub use notify::{NotifySupervisor, DEFAULT_SUBJECT, DEFAULT_TEMPLATE};
 pub use password::ResetPassword;
 pub(crate) use password::random_password;
 pub use sessions::RevokeSessions;

@@ -90,8 +90,34 @@ CREATE INDEX psa_outbox_pending ON psa_outbox (tenant, delivered, id);
 ALTER TABLE runs ADD COLUMN ticket TEXT;
 "#;
 
+/// Version 3: workflow control: runs awaiting approval and scheduled runs (see `journal::workflow`).
+const V3_WORKFLOW: &str = r#"
+CREATE TABLE workflow (
+    id             TEXT PRIMARY KEY NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+    kind           TEXT NOT NULL CHECK (kind IN ('approval', 'schedule')),
+    tenant         TEXT NOT NULL,
+    user           TEXT NOT NULL,
+    script         TEXT NOT NULL,
+    script_hash    TEXT NOT NULL,
+    options_json   TEXT NOT NULL,
+    plan_json      TEXT NOT NULL,
+    status         TEXT NOT NULL,
+    created_at     TEXT NOT NULL,
+    -- approval: when the request expires; schedule: when the run is due.
+    at             TEXT NOT NULL,
+    decided_by     TEXT,
+    decided_at     TEXT,
+    reason         TEXT,
+    claimed_by     TEXT,
+    applied_run_id TEXT,
+    note           TEXT
+);
+-- The worker: pending schedules by due time.
+CREATE INDEX workflow_due ON workflow (kind, status, at);
+"#;
+
 /// All migrations, in order. Append only.
-pub(super) const MIGRATIONS: &[&str] = &[V1_RUNS_STEPS_LOCKS, V2_PSA_OUTBOX];
+pub(super) const MIGRATIONS: &[&str] = &[V1_RUNS_STEPS_LOCKS, V2_PSA_OUTBOX, V3_WORKFLOW];
 
 /// Bring the schema up to date. Idempotent: a current database is left untouched.
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), String> {

@@ -1,0 +1,207 @@
+//! Scheduled runs: `run ... --at`, `schedule list|cancel`, and the `worker` that applies them.
+//!
+//! Scheduling records the plan run and its due time; nothing is written. The worker looks for
+//! pending runs whose time has come (also those that came due while no worker ran), claims each
+//! one with a conditional update (`pending` → `running`, one transaction), so with two workers on
+//! the same journal only one applies it, re-plans, notes when the plan differs from the one shown
+//! at scheduling time, and applies. A worker that dies mid-run leaves its item `running`: it is
+//! never applied twice (the user's run in the journal shows how far it got).
+//!
+//! Time comes from [`crate::workflow::clock`] (`OFFBOARD_NOW` in debug builds, for the tests).
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use chrono::DateTime;
+use serde_json::json;
+
+use super::args::{RunArgs, ScheduleCommand, WorkerArgs};
+use super::session::{RunSpec, Session};
+use super::{render, Ctx};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::exec::run::outcome_error;
+use crate::journal::{Mode, SqliteJournal, StepStatus, Transition, WorkItem, WorkKind};
+use crate::workflow::{clock, plan_changes, planned_steps};
+
+/// `run ... --at T`: plan now, record, apply later.
+pub(super) fn cmd_schedule_run(ctx: &Ctx, config: &Config, a: &RunArgs, at: &str) -> Result<u8> {
+    let due = DateTime::parse_from_rfc3339(at.trim())
+        .map_err(|e| Error::Usage(format!("--at '{at}': expected an RFC 3339 date-time with its offset, e.g. 2026-12-18T17:00:00+01:00 ({e})")))?
+        .with_timezone(&chrono::Utc);
+    let now = clock::now();
+    if due <= now {
+        return Err(Error::Usage(format!("--at {at} is in the past (now {}): nothing was scheduled", now.to_rfc3339())));
+    }
+    let spec = RunSpec::from_args(a);
+    let session = Session::open(ctx, config, &spec)?;
+    let result = (|| {
+        session.validate_user(&a.user)?;
+        let plan = session.run(&a.user, Mode::Plan)?;
+        if a.json {
+            println!("{}", serde_json::to_string_pretty(&plan).unwrap_or_default());
+        } else {
+            print!("{}", render::report(&plan, ctx.color));
+        }
+        if let Some(e) = outcome_error(&plan) {
+            eprintln!("error: {e}");
+            return Ok(e.exit_code());
+        }
+        session.journal.work_add(&WorkItem {
+            id: plan.run_id.clone(),
+            kind: WorkKind::Schedule,
+            tenant: session.tenant_name.clone(),
+            user: a.user.clone(),
+            script: session.script_ref.clone(),
+            script_hash: session.script.hash(),
+            options: spec.options(),
+            plan: planned_steps(&plan),
+            status: "pending".into(),
+            created_at: now,
+            at: due,
+            decided_by: None,
+            decided_at: None,
+            reason: None,
+            claimed_by: None,
+            applied_run_id: None,
+            note: None,
+        })?;
+        eprintln!(
+            "scheduled: run {id} offboards {user} at {due} ({n} change(s) planned now; re-planned then). `offboard-host worker` applies it; `offboard-host schedule cancel {id}` cancels it. Nothing was written.",
+            id = plan.run_id,
+            user = a.user,
+            due = due.to_rfc3339(),
+            n = plan.count(StepStatus::Planned)
+        );
+        Ok(0)
+    })();
+    session.close();
+    result
+}
+
+fn open_journal(ctx: &Ctx) -> Result<SqliteJournal> {
+    std::fs::create_dir_all(&ctx.home).map_err(|e| Error::io(format!("creating {}", ctx.home.display()), e))?;
+    Ok(SqliteJournal::open(&ctx.home.join("journal.db"))?)
+}
+
+pub(super) fn cmd_schedule(ctx: &Ctx, command: ScheduleCommand) -> Result<u8> {
+    let journal = open_journal(ctx)?;
+    match command {
+        ScheduleCommand::List { all, json } => {
+            let items = journal.work_list(WorkKind::Schedule, if all { None } else { Some("pending") })?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&items).unwrap_or_default());
+            } else if items.is_empty() {
+                println!("no scheduled runs{}", if all { "" } else { " pending" });
+            } else {
+                let mut t = render::table(ctx.color, &["id", "tenant", "user", "due", "status", "applied run", "note"]);
+                for i in &items {
+                    t.add_row(vec![
+                        i.id.clone(),
+                        i.tenant.clone(),
+                        i.user.clone(),
+                        i.at.to_rfc3339(),
+                        i.status.clone(),
+                        i.applied_run_id.clone().unwrap_or_default(),
+                        i.note.clone().unwrap_or_default(),
+                    ]);
+                }
+                println!("{t}");
+            }
+            Ok(0)
+        }
+        ScheduleCommand::Cancel { run_id } => {
+            let item = journal.work_get(&run_id)?.filter(|i| i.kind == WorkKind::Schedule);
+            let Some(item) = item else {
+                return Err(Error::Usage(format!("no scheduled run has id '{run_id}' (see `offboard-host schedule list`)")));
+            };
+            if !journal.work_transition(&run_id, "pending", "cancelled", &Transition { note: Some("cancelled"), ..Default::default() })? {
+                let now = journal.work_get(&run_id)?.map(|i| i.status).unwrap_or(item.status);
+                return Err(Error::Usage(format!("scheduled run {run_id} is {now}: only a pending run can be cancelled")));
+            }
+            println!("scheduled run {run_id} ({} at {}) cancelled", item.user, item.at.to_rfc3339());
+            Ok(0)
+        }
+    }
+}
+
+/// Carry out one claimed item; returns its final status, the apply run and the note.
+fn execute(ctx: &Ctx, item: &WorkItem) -> (bool, Option<String>, String) {
+    let config = match Config::load(ctx.config_path.as_deref(), &ctx.home) {
+        Ok(c) => c,
+        Err(e) => return (false, None, format!("configuration: {e}")),
+    };
+    let session = match Session::open(ctx, &config, &RunSpec::from_stored(&item.tenant, &item.script, &item.options)) {
+        Ok(s) => s,
+        Err(e) => return (false, None, format!("could not start: {e}")),
+    };
+    let out = (|| {
+        let plan = session.run(&item.user, Mode::Plan).map_err(|e| (None, format!("plan failed: {e}")))?;
+        if let Some(e) = outcome_error(&plan) {
+            return Err((None, format!("plan failed: {e}")));
+        }
+        let changes = plan_changes(&item.script_hash, &item.plan, &session.script.hash(), &planned_steps(&plan));
+        let plan_note = if changes.is_empty() {
+            "plan unchanged since scheduling".to_string()
+        } else {
+            format!("plan changed since scheduling: {}", changes.join("; "))
+        };
+        let report = session.run(&item.user, Mode::Apply).map_err(|e| (None, format!("{plan_note}; apply did not start: {e}")))?;
+        let ok = outcome_error(&report).is_none();
+        Ok((ok, report.run_id.clone(), format!("{plan_note}; run {}", report.status)))
+    })();
+    session.close();
+    match out {
+        Ok((ok, run, note)) => (ok, Some(run), note),
+        Err((run, note)) => (false, run, note),
+    }
+}
+
+/// One look at the schedule: claim and run what is due. Returns (results, any failed).
+fn pass(ctx: &Ctx, journal: &SqliteJournal, worker: &str) -> Result<(Vec<serde_json::Value>, bool)> {
+    let mut results = Vec::new();
+    let mut failed = false;
+    for item in journal.work_due(clock::now())? {
+        let claim = Transition { claimed_by: Some(worker), ..Default::default() };
+        if !journal.work_transition(&item.id, "pending", "running", &claim)? {
+            continue; // another worker has it
+        }
+        let (ok, run, note) = execute(ctx, &item);
+        let to = if ok { "done" } else { "failed" };
+        journal.work_transition(&item.id, "running", to, &Transition { applied_run_id: run.as_deref(), note: Some(&note), ..Default::default() })?;
+        failed |= !ok;
+        results.push(json!({"id": item.id, "tenant": item.tenant, "user": item.user, "due": item.at, "status": to, "run_id": run, "note": note}));
+    }
+    Ok((results, failed))
+}
+
+pub(super) fn cmd_worker(ctx: &Ctx, a: WorkerArgs) -> Result<u8> {
+    let journal = open_journal(ctx)?;
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into());
+    let worker = format!("{host}:{}", std::process::id());
+    loop {
+        let (results, failed) = pass(ctx, &journal, &worker)?;
+        if a.json {
+            println!("{}", serde_json::to_string_pretty(&json!({"worker": worker, "runs": results})).unwrap_or_default());
+        } else {
+            for r in &results {
+                println!(
+                    "{} {} {}: {} (run {}): {}",
+                    r["id"].as_str().unwrap_or(""),
+                    r["tenant"].as_str().unwrap_or(""),
+                    r["user"].as_str().unwrap_or(""),
+                    r["status"].as_str().unwrap_or(""),
+                    r["run_id"].as_str().unwrap_or("-"),
+                    r["note"].as_str().unwrap_or("")
+                );
+            }
+            if results.is_empty() && (a.once || std::io::stderr().is_terminal()) {
+                eprintln!("worker: nothing due at {}", clock::now().to_rfc3339());
+            }
+        }
+        if a.once {
+            return Ok(if failed { 1 } else { 0 });
+        }
+        std::thread::sleep(Duration::from_secs(a.interval.max(1)));
+    }
+}

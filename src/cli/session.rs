@@ -1,0 +1,223 @@
+//! One tenant, one script, ready to plan and apply for any number of users.
+//!
+//! `cmd_run` sets this up inline for the one-user case; approvals, schedules, the worker and bulk
+//! runs need it again later (a stored run is re-planned) or for many users, so it lives here.
+//! [`workflow_run`] is the entry from `cmd_run`: it takes over a run that has `--users-file` or
+//! `--at`, or whose tenant requires approval.
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rhai::Map;
+use serde_json::json;
+
+use super::args::RunArgs;
+use super::{outbox, runtime, Connection, Ctx};
+use crate::config::{Config, TenantConfig};
+use crate::engine::EngineOptions;
+use crate::error::{Error, Result};
+use crate::exec::host::ExecOptions;
+use crate::exec::report::Report;
+use crate::exec::run::{org_from_toml, parse_set, run_script, RunRequest, Script};
+use crate::journal::{Journal, Mode, SqliteJournal};
+use crate::psa::ticketing::TicketingOptions;
+
+/// What a stored run needs to be made again: the script as found, `--set` values, `--ticket`.
+#[derive(Debug, Clone)]
+pub(super) struct RunSpec {
+    pub tenant: Option<String>,
+    pub script: String,
+    pub sets: Vec<String>,
+    pub ticket: Option<String>,
+    pub concurrency: usize,
+    pub timeout: u64,
+}
+
+impl RunSpec {
+    pub fn from_args(a: &RunArgs) -> RunSpec {
+        RunSpec { tenant: a.tenant.clone(), script: a.script.clone(), sets: a.set.clone(), ticket: a.ticket.clone(), concurrency: a.concurrency, timeout: a.timeout }
+    }
+    /// The options kept with an approval or a schedule.
+    pub fn options(&self) -> serde_json::Value {
+        json!({"set": self.sets, "ticket": self.ticket})
+    }
+    /// A stored item's spec (its script already resolved when it was recorded).
+    pub fn from_stored(tenant: &str, script: &str, options: &serde_json::Value) -> RunSpec {
+        let sets = options["set"].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect()).unwrap_or_default();
+        RunSpec { tenant: Some(tenant.to_string()), script: script.to_string(), sets, ticket: options["ticket"].as_str().map(String::from), concurrency: 16, timeout: 1800 }
+    }
+}
+
+pub(super) struct Session {
+    pub tenant_name: String,
+    pub tenant: TenantConfig,
+    /// The script as a later process finds it again: an absolute path for a file.
+    pub script_ref: String,
+    pub script: Script,
+    org: Map,
+    sets: Vec<(String, String)>,
+    engine: EngineOptions,
+    ticketing: TicketingOptions,
+    concurrency: usize,
+    pub journal: Arc<SqliteJournal>,
+    pub rt: tokio::runtime::Runtime,
+    conn: Option<Connection>,
+}
+
+impl Session {
+    pub fn open(ctx: &Ctx, config: &Config, spec: &RunSpec) -> Result<Session> {
+        let (tenant_name, tenant) = config.tenant(spec.tenant.as_deref())?;
+        let mut org = org_from_toml(&tenant.defaults)?;
+        let mut sets = Vec::new();
+        for s in &spec.sets {
+            let (k, v) = parse_set(s)?;
+            sets.push((k.clone(), v.to_string()));
+            org.insert(k.into(), v);
+        }
+        let wanted = match (&tenant.script, spec.script.as_str()) {
+            (Some(own), "default" | "default.rhai") => own.clone(),
+            _ => spec.script.clone(),
+        };
+        let script = Script::load(&wanted, &config.scripts_dir())?;
+        // A file is kept by its absolute path: the worker may run from another directory.
+        let script_ref = [Path::new(&wanted).to_path_buf(), config.scripts_dir().join(&wanted)]
+            .iter()
+            .find(|p| p.is_file())
+            .and_then(|p| std::fs::canonicalize(p).ok())
+            .map(|p| p.display().to_string())
+            .unwrap_or(wanted);
+        let engine = EngineOptions { deadline: Duration::from_secs(spec.timeout), cancel: Arc::new(AtomicBool::new(false)), ..EngineOptions::default() };
+        script.check_syntax(&engine)?;
+        let ticketing = outbox::ticketing_options(tenant_name, tenant, spec.ticket.as_deref())?;
+        std::fs::create_dir_all(&ctx.home).map_err(|e| Error::io(format!("creating {}", ctx.home.display()), e))?;
+        let journal = Arc::new(SqliteJournal::open(&ctx.home.join("journal.db"))?);
+        let rt = runtime()?;
+        let conn = rt.block_on(Connection::open(tenant_name, tenant, &ctx.home))?;
+        Ok(Session {
+            tenant_name: tenant_name.to_string(),
+            tenant: tenant.clone(),
+            script_ref,
+            script,
+            org,
+            sets,
+            engine,
+            ticketing,
+            concurrency: spec.concurrency,
+            journal,
+            rt,
+            conn: Some(conn),
+        })
+    }
+
+    pub fn validate_user(&self, user: &str) -> Result<()> {
+        let valid = if self.tenant.ad.is_some() { crate::input::validate_ad_user(user) } else { crate::input::validate_user(user) };
+        valid.map_err(|reason| Error::InvalidUser { input: user.escape_debug().to_string(), reason })
+    }
+
+    fn request(&self, user: &str, mode: Mode) -> RunRequest {
+        RunRequest {
+            tenant: self.tenant_name.clone(),
+            directory: self.tenant.directory.as_str().to_string(),
+            user: user.to_string(),
+            script: self.script.clone(),
+            mode,
+            org: self.org.clone(),
+            sets: self.sets.clone(),
+            denied: self.tenant.deny.clone(),
+            exec: ExecOptions { concurrency: self.concurrency },
+            engine: self.engine.clone(),
+            ticketing: self.ticketing.clone(),
+        }
+    }
+
+    /// Plan (`Mode::Plan`, read-only providers) or apply for one user. Callable from any thread.
+    pub fn run(&self, user: &str, mode: Mode) -> Result<Report> {
+        let conn = self.conn.as_ref().expect("open connection");
+        let providers = self.rt.block_on(conn.providers(mode == Mode::Plan, self.concurrency > 1))?;
+        let journal: Arc<dyn Journal> = self.journal.clone();
+        run_script(self.rt.handle(), journal, providers, self.request(user, mode))
+    }
+
+    /// Send one plain-text mail from the client's `mail_sender` (its defaults) through Graph.
+    pub fn send_mail(&self, to: &str, subject: &str, body: &str) -> Result<()> {
+        let sender = self.tenant.defaults.get("mail_sender").and_then(|v| v.as_str()).unwrap_or("").trim().to_string();
+        if sender.is_empty() {
+            return Err(Error::Usage(format!("tenant '{}' has no mail_sender in its defaults", self.tenant_name)));
+        }
+        let conn = self.conn.as_ref().expect("open connection");
+        let providers = self.rt.block_on(conn.providers(false, false))?;
+        let cloud = providers.cloud().map_err(|e| Error::Provider { tenant: self.tenant_name.clone(), message: e.to_string() })?;
+        self.rt
+            .block_on(cloud.send_mail(&sender, to, subject, body))
+            .map_err(|e| Error::Provider { tenant: self.tenant_name.clone(), message: e.to_string() })
+    }
+
+    /// Queue PSA outbox items for `run_id` (a ticket to open, notes) and deliver what is pending.
+    /// `None` when this tenant has no PSA. Returns the run's ticket and a delivery warning.
+    pub fn psa_items(&self, run_id: &str, items: Vec<(crate::journal::OutboxKind, String, serde_json::Value)>) -> Result<Option<(Option<String>, Option<String>)>> {
+        if self.tenant.psa.is_none() {
+            return Ok(None);
+        }
+        for (kind, what, payload) in items {
+            let marker = crate::psa::ticketing::marker(run_id, &what);
+            let mut payload = payload;
+            if let Some(text) = payload.get("text").and_then(|t| t.as_str()).map(String::from) {
+                payload["text"] = format!("{marker}\n{text}").into();
+            }
+            self.journal.outbox_add(&crate::journal::NewOutboxItem { tenant: self.tenant_name.clone(), run_id: run_id.to_string(), kind, marker, payload })?;
+        }
+        let conn = self.conn.as_ref().expect("open connection");
+        let providers = self.rt.block_on(conn.providers(false, false))?;
+        let mut warning = None;
+        if let Some(psa) = providers.psa() {
+            let d = self.rt.block_on(crate::psa::outbox::deliver(psa.as_ref(), self.journal.as_ref(), &self.tenant_name));
+            warning = d.error.map(|e| format!("psa: delivery postponed ({e}); `offboard-host outbox flush` retries"));
+        }
+        Ok(Some((self.journal.run_ticket(run_id)?, warning)))
+    }
+
+    pub fn close(mut self) {
+        if let Some(c) = self.conn.take() {
+            self.rt.block_on(c.close());
+        }
+    }
+}
+
+/// Take over `run`/`plan` when it is a bulk run, a scheduled run or needs an approval;
+/// `None`: an ordinary run, which `cmd_run` carries on with.
+pub(super) fn workflow_run(ctx: &Ctx, a: &RunArgs, force_plan: bool) -> Result<Option<u8>> {
+    let plan_only = force_plan || a.plan;
+    if a.users_file.is_none() && a.user.is_empty() {
+        return Err(Error::Usage("--user is required (or --users-file for many users)".into()));
+    }
+    if a.at.is_some() && plan_only {
+        return Err(Error::Usage("--at schedules an apply; it cannot be combined with plan".into()));
+    }
+    if a.at.is_some() && a.users_file.is_some() {
+        return Err(Error::Usage("--at and --users-file cannot be combined yet: schedule each user".into()));
+    }
+    if a.users_file.is_none() && a.at.is_none() && plan_only {
+        return Ok(None);
+    }
+    let config = Config::load(ctx.config_path.as_deref(), &ctx.home)?;
+    let (name, tenant) = config.tenant(a.tenant.as_deref())?;
+    let gated = tenant.approval.is_some() && !plan_only;
+    if gated && (a.users_file.is_some() || a.at.is_some()) {
+        // Never a write without an approval: these paths have no approval step yet, so refuse.
+        return Err(Error::Usage(format!(
+            "tenant '{name}' requires approval: bulk and scheduled runs are not available for it; run each user, have it approved, then `offboard-host apply`"
+        )));
+    }
+    if let Some(file) = &a.users_file {
+        return super::bulk::cmd_bulk(ctx, &config, a, file, plan_only).map(Some);
+    }
+    if let Some(at) = &a.at {
+        return super::schedule::cmd_schedule_run(ctx, &config, a, at).map(Some);
+    }
+    if gated {
+        return super::approve::request_approval(ctx, &config, a).map(Some);
+    }
+    Ok(None)
+}

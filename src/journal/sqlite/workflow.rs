@@ -1,0 +1,147 @@
+//! The `workflow` table (schema version 3): approvals and scheduled runs.
+
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
+
+use super::{ts, SqliteJournal};
+use crate::journal::{Result, WorkItem, WorkKind};
+use chrono::{DateTime, Utc};
+
+const COLUMNS: &str = "id, kind, tenant, user, script, script_hash, options_json, plan_json, status, created_at, at, \
+                       decided_by, decided_at, reason, claimed_by, applied_run_id, note";
+
+type Raw = (
+    String, String, String, String, String, String, String, String, String, String, String,
+    Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>,
+);
+
+fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<Raw> {
+    Ok((
+        r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?,
+        r.get(10)?, r.get(11)?, r.get(12)?, r.get(13)?, r.get(14)?, r.get(15)?, r.get(16)?,
+    ))
+}
+
+/// The fields a status change may set besides the status.
+#[derive(Debug, Default, Clone)]
+pub struct Transition<'a> {
+    pub decided_by: Option<&'a str>,
+    pub reason: Option<&'a str>,
+    pub claimed_by: Option<&'a str>,
+    pub applied_run_id: Option<&'a str>,
+    pub note: Option<&'a str>,
+}
+
+impl SqliteJournal {
+    pub fn work_add(&self, item: &WorkItem) -> Result<()> {
+        let options = self.to_json("workflow options", &item.options)?;
+        let plan = serde_json::to_string(&item.plan).map_err(|e| self.err("encoding the plan", e))?;
+        let conn = self.conn();
+        conn.execute(
+            &format!("INSERT INTO workflow ({COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)"),
+            params![
+                item.id, item.kind.as_str(), item.tenant, item.user, item.script, item.script_hash, options, plan,
+                item.status, ts(&item.created_at), ts(&item.at), item.decided_by, item.decided_at.as_ref().map(ts),
+                item.reason, item.claimed_by, item.applied_run_id, item.note
+            ],
+        )
+        .map_err(|e| self.err(&format!("recording {} {}", item.kind.as_str(), item.id), e))?;
+        Ok(())
+    }
+
+    fn work_item(&self, r: Raw) -> Result<WorkItem> {
+        let (id, kind, tenant, user, script, script_hash, options, plan, status, created, at, decided_by, decided_at, reason, claimed_by, applied, note) = r;
+        Ok(WorkItem {
+            kind: WorkKind::parse(&kind).ok_or_else(|| self.err("stored workflow kind", format!("unknown value {kind:?}")))?,
+            options: self.json("workflow options", Some(&options))?,
+            plan: serde_json::from_str(&plan).map_err(|e| self.err("stored plan", e))?,
+            created_at: self.time("workflow created_at", &created)?,
+            at: self.time("workflow at", &at)?,
+            decided_at: self.opt_time("workflow decided_at", decided_at.as_deref())?,
+            id, tenant, user, script, script_hash, status, decided_by, reason, claimed_by, applied_run_id: applied, note,
+        })
+    }
+
+    pub fn work_get(&self, id: &str) -> Result<Option<WorkItem>> {
+        let r = {
+            let conn = self.conn();
+            conn.query_row(&format!("SELECT {COLUMNS} FROM workflow WHERE id = ?1"), params![id], raw)
+                .optional()
+                .map_err(|e| self.err(&format!("reading workflow item {id}"), e))?
+        };
+        r.map(|r| self.work_item(r)).transpose()
+    }
+
+    /// Items of one kind, oldest first; with `status`, only those.
+    pub fn work_list(&self, kind: WorkKind, status: Option<&str>) -> Result<Vec<WorkItem>> {
+        let raws: Vec<Raw> = {
+            let conn = self.conn();
+            let mut stmt = conn
+                .prepare(&format!("SELECT {COLUMNS} FROM workflow WHERE kind = ?1 AND (?2 IS NULL OR status = ?2) ORDER BY at, id"))
+                .map_err(|e| self.err("reading the workflow table", e))?;
+            let rows = stmt.query_map(params![kind.as_str(), status], raw).map_err(|e| self.err("reading the workflow table", e))?;
+            rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err("reading the workflow table", e))?
+        };
+        raws.into_iter().map(|r| self.work_item(r)).collect()
+    }
+
+    /// Pending schedules due at `now` (or earlier), oldest first.
+    pub fn work_due(&self, now: DateTime<Utc>) -> Result<Vec<WorkItem>> {
+        Ok(self.work_list(WorkKind::Schedule, Some("pending"))?.into_iter().filter(|i| i.at <= now).collect())
+    }
+
+    /// Move `id` from status `from` to `to`, in one IMMEDIATE transaction with a conditional
+    /// UPDATE: `true` only for the one caller that made the change (claims, decisions).
+    pub fn work_transition(&self, id: &str, from: &str, to: &str, t: &Transition<'_>) -> Result<bool> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err("starting a workflow transaction", e))?;
+        let now = ts(&Utc::now());
+        let changed = tx
+            .execute(
+                "UPDATE workflow SET status = ?3, \
+                 decided_by = COALESCE(?4, decided_by), decided_at = CASE WHEN ?4 IS NULL THEN decided_at ELSE ?5 END, \
+                 reason = COALESCE(?6, reason), claimed_by = COALESCE(?7, claimed_by), \
+                 applied_run_id = COALESCE(?8, applied_run_id), note = COALESCE(?9, note) \
+                 WHERE id = ?1 AND status = ?2",
+                params![id, from, to, t.decided_by, now, t.reason, t.claimed_by, t.applied_run_id, t.note],
+            )
+            .map_err(|e| self.err(&format!("updating workflow item {id}"), e))?;
+        tx.commit().map_err(|e| self.err("committing a workflow change", e))?;
+        Ok(changed == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Transition;
+    use crate::journal::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_claim_succeeds_once() {
+        let j = SqliteJournal::open_in_memory().unwrap();
+        let now = chrono::Utc::now();
+        j.create_run(&NewRun {
+            run_id: "r1".into(), tenant: "t".into(), user: "u@x.test".into(), script: "s".into(), script_hash: "h".into(),
+            mode: Mode::Plan, options: json!({}), started_at: now,
+        })
+        .unwrap();
+        j.work_add(&WorkItem {
+            id: "r1".into(), kind: WorkKind::Schedule, tenant: "t".into(), user: "u@x.test".into(), script: "s".into(),
+            script_hash: "h".into(), options: json!({}),
+            plan: vec![PlannedStep { action: "disable_account".into(), target_id: "u1".into(), target: "u".into(), status: "planned".into() }],
+            status: "pending".into(), created_at: now, at: now, decided_by: None, decided_at: None, reason: None,
+            claimed_by: None, applied_run_id: None, note: None,
+        })
+        .unwrap();
+        assert_eq!(j.work_due(now - chrono::Duration::seconds(1)).unwrap().len(), 0);
+        assert_eq!(j.work_due(now).unwrap().len(), 1);
+        let t = Transition { claimed_by: Some("w1"), ..Default::default() };
+        assert!(j.work_transition("r1", "pending", "running", &t).unwrap());
+        assert!(!j.work_transition("r1", "pending", "running", &t).unwrap(), "second claim must fail");
+        let item = j.work_get("r1").unwrap().unwrap();
+        assert_eq!((item.status.as_str(), item.claimed_by.as_deref()), ("running", Some("w1")));
+        assert_eq!(item.plan[0].action, "disable_account");
+    }
+}

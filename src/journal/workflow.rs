@@ -1,0 +1,74 @@
+//! Workflow control in the journal: runs waiting for an approval, and scheduled runs.
+//!
+//! Both are a *plan run* (mode `plan`, already in `runs`) plus one `workflow` row keyed by that
+//! run's id: what was planned (script, its hash, the `--set` values, each step's action, target and
+//! status), and where the item stands. Every change of status is a conditional `UPDATE` (`WHERE
+//! status = <expected>`), so two processes cannot both approve, apply or claim the same item.
+//!
+//! Statuses: an approval is `pending` → `approved` | `rejected` | `expired`, then `approved` →
+//! `applying` → `applied`; a schedule is `pending` → `running` → `done` | `failed`, or `cancelled`.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkKind {
+    Approval,
+    Schedule,
+}
+
+impl WorkKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkKind::Approval => "approval",
+            WorkKind::Schedule => "schedule",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "approval" => Some(WorkKind::Approval),
+            "schedule" => Some(WorkKind::Schedule),
+            _ => None,
+        }
+    }
+}
+
+/// One step of a plan as far as an approval is concerned: what is done to which object.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PlannedStep {
+    pub action: String,
+    pub target_id: String,
+    /// Human-readable target (not compared: a renamed group is the same object).
+    #[serde(default)]
+    pub target: String,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WorkItem {
+    /// The id of the plan run this item was made from.
+    pub id: String,
+    pub kind: WorkKind,
+    pub tenant: String,
+    pub user: String,
+    /// The script as given (path or name) and the hash of script + stdlib at planning time.
+    pub script: String,
+    pub script_hash: String,
+    /// `--set` values and `--ticket`: `{"set": [...], "ticket": ...}`.
+    pub options: serde_json::Value,
+    pub plan: Vec<PlannedStep>,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    /// Approval: when the request expires. Schedule: when the run is due.
+    pub at: DateTime<Utc>,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub reason: Option<String>,
+    /// The worker (host:pid) that claimed a schedule.
+    pub claimed_by: Option<String>,
+    /// The apply run that carried the item out.
+    pub applied_run_id: Option<String>,
+    /// What the worker or apply noticed (a changed plan, an error).
+    pub note: Option<String>,
+}
