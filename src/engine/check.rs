@@ -84,7 +84,7 @@ pub fn check_script(script: &Script, opts: &CheckOptions) -> Vec<Diagnostic> {
             Ok(module) => {
                 if let Some(alias) = &imp.alias {
                     let fns = module_functions(&module);
-                    let ops = module_source(script, &imp.path).map(|src| ops_per_function(&scan(&src))).unwrap_or_default();
+                    let ops = module_ops(script, &imp.path, 0);
                     modules.insert(alias.clone(), ModuleInfo { path: imp.path.clone(), fns, ops });
                 }
             }
@@ -273,9 +273,28 @@ fn module_source(script: &Script, path: &str) -> Option<String> {
     std::fs::read_to_string(dir.join(format!("{}.rhai", path.trim_end_matches(".rhai")))).ok()
 }
 
-/// For each function of a module, the ops it calls, directly or through the module's other
-/// functions.
-fn ops_per_function(s: &Scan) -> BTreeMap<String, Vec<&'static OpSpec>> {
+/// How deep module imports are followed (stdlib modules import each other one or two levels).
+const MAX_IMPORT_DEPTH: usize = 4;
+
+/// For each function of the module at `path`, the ops it calls, following the module's own
+/// imports so that `dir::licenses` → `ob::remove_direct_licenses` → `graph::remove_license` is seen.
+fn module_ops(script: &Script, path: &str, depth: usize) -> BTreeMap<String, Vec<&'static OpSpec>> {
+    let Some(src) = module_source(script, path) else { return BTreeMap::new() };
+    let sc = scan(&src);
+    let imported: BTreeMap<String, BTreeMap<String, Vec<&'static OpSpec>>> = if depth < MAX_IMPORT_DEPTH {
+        sc.imports.iter().filter_map(|i| Some((i.alias.clone()?, module_ops(script, &i.path, depth + 1)))).collect()
+    } else {
+        BTreeMap::new()
+    };
+    ops_per_function(&sc, &imported)
+}
+
+/// For each function of a module, the ops it calls, directly, through the module's other
+/// functions, or through the functions of modules it imports (`imported`: alias → function → ops).
+fn ops_per_function(
+    s: &Scan,
+    imported: &BTreeMap<String, BTreeMap<String, Vec<&'static OpSpec>>>,
+) -> BTreeMap<String, Vec<&'static OpSpec>> {
     let ops = table();
     let mut direct: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); s.fns.len()];
     let mut calls_fn: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); s.fns.len()];
@@ -284,6 +303,12 @@ fn ops_per_function(s: &Scan) -> BTreeMap<String, Vec<&'static OpSpec>> {
         let target_module = c.ns.as_deref().unwrap_or("");
         if let Some(k) = ops.iter().position(|o| o.module == target_module && o.name == c.name && o.params.len() == c.args) {
             direct[f].insert(k);
+        } else if let Some(via) = c.ns.as_deref().and_then(|ns| imported.get(ns)).and_then(|m| m.get(&c.name)) {
+            for spec in via {
+                if let Some(k) = ops.iter().position(|o| std::ptr::eq(*o, *spec)) {
+                    direct[f].insert(k);
+                }
+            }
         } else if c.ns.is_none() {
             for (g, def) in s.fns.iter().enumerate() {
                 if def.name == c.name && def.params == c.args {

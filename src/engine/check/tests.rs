@@ -118,5 +118,5 @@ fn denied_capabilities_are_reported_where_they_are_used() {
     // The default script reaches licence removal through the stdlib.
     let default = Script::inline("default.rhai", DEFAULT_SCRIPT);
     let d = one(check_script(&default, &opts(&["graph.licenses"])));
-    assert!(d.message.contains("ob::remove_direct_licenses calls graph::remove_license"), "{d}");
+    assert!(d.message.contains("dir::licenses calls graph::remove_license"), "{d}");
 }
