@@ -168,6 +168,19 @@ pub fn seed(users: &[User], domain: &str) -> ExoState {
         }
         mailboxes.push(m);
     }
+    // A shared mailbox (no sign-in account of its own in the seed): a forwarding target for
+    // clients that keep leavers' mail with a team, e.g. under legal hold.
+    mailboxes.push(Mailbox {
+        user_id: "c0000000-0001-4000-8000-00000000a001".into(),
+        upn: format!("legal.hold@{domain}"),
+        alias: "legal.hold".into(),
+        display_name: "Legal Hold".into(),
+        type_details: "SharedMailbox".into(),
+        total_item_size: 12 * GB,
+        rules: system_rules(&mut next),
+        auto_replies: disabled_replies(),
+        ..Mailbox::default()
+    });
     ExoState {
         accepted_domains: vec![domain.to_string(), "contoso.onmicrosoft.com".into()],
         mailboxes,
