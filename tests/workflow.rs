@@ -416,6 +416,8 @@ fn restore_returns_the_user_to_the_seeded_state_except_what_cannot_be_put_back()
     assert_eq!(steps(&rr).iter().filter(|s| s["status"] == "done").count(), 8, "{rr:#}");
     let listed = rr["messages"].as_array().unwrap().iter().map(|m| m.as_str().unwrap().to_string()).collect::<Vec<_>>().join("\n");
     assert!(listed.contains("reset_password") && listed.contains("revoke_sessions"), "{listed}");
+    // Retired Intune devices stay retired: listed, not reversed.
+    assert_eq!(listed.matches("retire_managed_device").count(), 2, "{listed}");
 
     // Back to the seed, except the password and the sessions (and licence timestamps).
     let state = home.state();

@@ -54,7 +54,7 @@ pub fn handle(shared: &Shared, method: &str, path_and_query: &str, headers: &Hea
             st.stats.faults += 1;
             ctx.error(503, "ServiceUnavailable", "The service is temporarily unavailable. Please retry.")
         } else {
-            let mut r = route(&mut st, &ctx, &method, path_and_query, body);
+            let mut r = route(&mut st, &ctx, &method, path_and_query, body, knobs.no_intune);
             if write && r.is_success() {
                 st.stats.writes_applied += 1;
                 r.changed = true;
@@ -130,7 +130,7 @@ fn unknown_segment(ctx: &Ctx, seg: &str) -> Reply {
     ctx.error(400, "BadRequest", &format!("Resource not found for the segment '{seg}'."))
 }
 
-fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[u8]) -> Reply {
+fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[u8], no_intune: bool) -> Reply {
     let (path, qs) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
     let q = match Query::parse(qs, ctx) {
         Ok(q) => q,
@@ -167,10 +167,14 @@ fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[
         (["subscribedskus"], "GET") => licences::subscribed_skus(st, ctx),
         (["users", _, "mailboxsettings"], "GET") => super::exchange::mailbox_settings::get(st, ctx, id(1)),
         (["users", _, "mailboxsettings"], "PATCH") => super::exchange::mailbox_settings::patch(st, ctx, id(1), body),
+        (["users", _, "manageddevices"], "GET") => super::intune::list(st, ctx, id(1), &q, &path, no_intune),
+        (["devicemanagement", "manageddevices", _, "retire"], "POST") => super::intune::action(st, ctx, id(2), false, body),
+        (["devicemanagement", "manageddevices", _, "wipe"], "POST") => super::intune::action(st, ctx, id(2), true, body),
 
         // Known resources with a method they don't take.
         (["users"] | ["users", _] | ["groups"] | ["groups", _] | ["subscribedskus"], _)
-        | (["users", _, "revokesigninsessions" | "memberof" | "transitivememberof" | "manager" | "assignlicense" | "licensedetails" | "mailboxsettings"], _)
+        | (["users", _, "revokesigninsessions" | "memberof" | "transitivememberof" | "manager" | "assignlicense" | "licensedetails" | "mailboxsettings" | "manageddevices"], _)
+        | (["devicemanagement", "manageddevices", _, "retire" | "wipe"], _)
         | (["users", _, "memberof" | "transitivememberof", "microsoft.graph.group"], _)
         | (["users", _, "manager", "$ref"], _)
         | (["groups", _, "members"], _)
@@ -181,10 +185,10 @@ fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[
         // Everything else: name the first segment Graph would not recognise.
         _ => {
             let known: &[&[&str]] = &[
-                &["users", "groups", "subscribedskus"],
+                &["users", "groups", "subscribedskus", "devicemanagement"],
                 &[],
-                &["revokesigninsessions", "memberof", "transitivememberof", "manager", "assignlicense", "licensedetails", "members", "mailboxsettings", "sendmail"],
-                &["microsoft.graph.group", "$ref", ""],
+                &["revokesigninsessions", "memberof", "transitivememberof", "manager", "assignlicense", "licensedetails", "members", "mailboxsettings", "sendmail", "manageddevices"],
+                &["microsoft.graph.group", "$ref", "retire", "wipe", ""],
             ];
             let bad = segs
                 .iter()

@@ -26,3 +26,7 @@ pub const SKU_SPE_E3: &str = "05e9a617-0261-4cee-bb44-138d3ef5d965";
 pub const SKU_POWER_BI_PRO: &str = "f8a1db68-be16-40ed-86d5-cb42ce701560";
 pub const SKU_VISIOCLIENT: &str = "c5928f49-12ba-48f7-ada3-0d743a3601d5";
 pub const SKU_EMS: &str = "efccb6f7-5641-4e0e-bd10-b4976e1bf68e";
+
+/// leaver.cloud's Intune devices: a company-owned Windows laptop and a personal iPhone.
+pub const MANAGED_DEVICE_LAPTOP: &str = "d0000000-0001-4000-8000-000000000001";
+pub const MANAGED_DEVICE_PHONE: &str = "d0000000-0002-4000-8000-000000000002";

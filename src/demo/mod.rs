@@ -10,15 +10,17 @@
 //! Layout: [`model`] holds the directory objects, [`seed`] builds the starting tenant (with the
 //! fixed ids of its named objects in [`ids`]), `store` reads and writes the state file, `dispatch`
 //! is the one Graph dispatcher that direct requests and `$batch` sub-requests (`batch`) both go
-//! through, with the endpoints in `users`, `groups` and `licences`, `odata` holds the query
-//! options and paging, `token` the token endpoint, and `server` the axum front end. [`psa`] holds
-//! the simulated ConnectWise Manage, Autotask and HaloPSA, served by the same server.
+//! through, with the endpoints in `users`, `groups`, `licences` and [`intune`] (managed devices),
+//! `odata` holds the query options and paging, `token` the token endpoint, and `server` the axum
+//! front end. [`psa`] holds the simulated ConnectWise Manage, Autotask and HaloPSA, served by the
+//! same server.
 
 mod batch;
 mod dispatch;
 pub mod exchange;
 mod groups;
 pub mod ids;
+pub mod intune;
 mod licences;
 pub mod mail;
 pub mod model;
@@ -82,6 +84,8 @@ pub struct Knobs {
     pub psa_down_after_writes: Option<u64>,
     /// 0 = off; every Nth PSA request answers 429 with `Retry-After: retry_after_secs`.
     pub psa_throttle_every: u64,
+    /// The tenant has no Intune (or the app no permission for it): the managed-device list answers 403.
+    pub no_intune: bool,
 }
 
 impl Knobs {
@@ -115,6 +119,7 @@ impl Knobs {
                 .collect(),
             psa_down_after_writes: std::env::var("OFFBOARD_DEMO_PSA_DOWN_AFTER").ok().and_then(|v| v.trim().parse().ok()),
             psa_throttle_every: num("OFFBOARD_DEMO_PSA_THROTTLE_EVERY", 0),
+            no_intune: num("OFFBOARD_DEMO_NO_INTUNE", 0) != 0,
         }
     }
 }

@@ -28,6 +28,8 @@ pub struct State {
     pub psa: super::psa::PsaState,
     /// Mail sent through `POST /users/{id}/sendMail`, oldest first.
     pub sent_mail: Vec<super::mail::SentMail>,
+    /// Intune managed devices (`/users/{id}/managedDevices`, `/deviceManagement/managedDevices`).
+    pub managed_devices: Vec<super::intune::ManagedDevice>,
 }
 
 /// One licence assignment path: direct (`assignedByGroup` null) or inherited from a group.

@@ -247,7 +247,9 @@ pub fn seed() -> State {
     groups.append(&mut projects);
 
     let exchange = super::exchange::model::seed(&users, super::DEMO_DOMAIN);
+    let managed_devices = super::intune::seed(&users);
     State {
+        managed_devices,
         exchange,
         tenant_id: super::DEMO_TENANT_ID.into(),
         domain: super::DEMO_DOMAIN.into(),

@@ -17,7 +17,7 @@ use tokio::sync::OnceCell;
 
 use crate::graph::{odata_string, path_segment, query_value, GraphClient, GraphError, GraphRequest, GraphStats};
 use crate::secret::Secret;
-pub use model::{CloudUser, Group, GroupHold, GroupKind, License, Manager};
+pub use model::{CloudUser, Group, GroupHold, GroupKind, License, ManagedDevice, Manager};
 
 type GResult<T> = Result<T, GraphError>;
 
@@ -64,9 +64,37 @@ pub trait CloudDirectory: Send + Sync {
     async fn set_manager(&self, _user_id: &str, _manager_id: &str) -> GResult<()> {
         Err(GraphError::Protocol { message: "setting the manager is not supported by this directory".into() })
     }
+    /// `GET /users/{id}/managedDevices?$select=...` (every page): the user's Intune devices. A tenant
+    /// without Intune answers 403 or 400 (see [`intune_unavailable`]).
+    async fn managed_devices(&self, _user_id: &str) -> GResult<Vec<ManagedDevice>> {
+        Err(GraphError::Protocol { message: "this directory does not read Intune managed devices".into() })
+    }
+    /// `POST /deviceManagement/managedDevices/{id}/retire` (no body): remove company data and
+    /// management from the device.
+    async fn retire_managed_device(&self, _device_id: &str) -> GResult<()> {
+        Err(GraphError::Protocol { message: "retiring Intune devices is not supported by this directory".into() })
+    }
+    /// `POST /deviceManagement/managedDevices/{id}/wipe {"keepEnrollmentData":false,"keepUserData":false}`:
+    /// factory reset.
+    async fn wipe_managed_device(&self, _device_id: &str) -> GResult<()> {
+        Err(GraphError::Protocol { message: "wiping Intune devices is not supported by this directory".into() })
+    }
     /// Make sure the credentials work before anything else happens.
     async fn authenticate(&self) -> GResult<()>;
     fn stats(&self) -> GraphStats;
+}
+
+/// Why a failed managed-device list means "this tenant has no Intune for us" (no licence, or the
+/// app lacks `DeviceManagementManagedDevices.*`): Graph answers 403, or 400 for an unlicensed
+/// tenant. `None`: a real failure.
+pub fn intune_unavailable(e: &GraphError) -> Option<String> {
+    match e {
+        GraphError::Api { status: 403, .. } => {
+            Some(format!("Intune is not available to this app (no Intune licence or no DeviceManagementManagedDevices permission): {e}"))
+        }
+        GraphError::Api { status: 400, .. } => Some(format!("the tenant has no Intune (no licence or not set up): {e}")),
+        _ => None,
+    }
 }
 
 pub struct GraphDirectory {
@@ -224,6 +252,26 @@ impl CloudDirectory for GraphDirectory {
         let body = json!({"automaticRepliesSetting": setting});
         let req = GraphRequest::patch(format!("{}/mailboxSettings", Self::user_path(user_id)), body).idempotent(true);
         self.graph.request(req).await.map(drop)
+    }
+
+    async fn managed_devices(&self, user_id: &str) -> GResult<Vec<ManagedDevice>> {
+        let path = format!("{}/managedDevices?$select={}", Self::user_path(user_id), model::MANAGED_DEVICE_SELECT);
+        let items = self.graph.get_all(&path).await?;
+        Ok(items.iter().map(ManagedDevice::from_graph).collect())
+    }
+
+    async fn retire_managed_device(&self, device_id: &str) -> GResult<()> {
+        let path = format!("/deviceManagement/managedDevices/{}/retire", path_segment(device_id));
+        // Retiring twice asks for the same thing: safe to re-send after an unclear failure.
+        let req = GraphRequest { method: reqwest::Method::POST, path, body: None, idempotent: true };
+        self.graph.request(req).await.map(drop)
+    }
+
+    async fn wipe_managed_device(&self, device_id: &str) -> GResult<()> {
+        let path = format!("/deviceManagement/managedDevices/{}/wipe", path_segment(device_id));
+        let body = json!({"keepEnrollmentData": false, "keepUserData": false});
+        // A factory reset is never re-sent blindly: the action re-observes the management state.
+        self.graph.request(GraphRequest::post(path, body).idempotent(false)).await.map(drop)
     }
 
     async fn authenticate(&self) -> GResult<()> {

@@ -274,3 +274,59 @@ mod tests {
         assert!(!u.licenses[1].direct && u.licenses[1].sku == "b");
     }
 }
+
+/// The `$select` for an Intune managed device.
+pub const MANAGED_DEVICE_SELECT: &str =
+    "id,deviceName,operatingSystem,osVersion,managementState,complianceState,lastSyncDateTime,managedDeviceOwnerType";
+
+/// One Intune managed device of a user (`GET /users/{id}/managedDevices`). Serialised with Graph's
+/// property names, so the journal's prior state is the device record as Graph gave it.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ManagedDevice {
+    pub id: String,
+    pub device_name: String,
+    pub operating_system: String,
+    pub os_version: String,
+    /// `managed`, `retirePending`, `retireIssued`, `wipePending`, `wipeIssued`, ...
+    pub management_state: String,
+    pub compliance_state: String,
+    pub last_sync_date_time: Option<String>,
+    /// `company`, `personal` or `unknown`.
+    pub managed_device_owner_type: String,
+}
+
+impl ManagedDevice {
+    pub fn from_graph(v: &Value) -> ManagedDevice {
+        let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+        ManagedDevice {
+            id: s("id"),
+            device_name: s("deviceName"),
+            operating_system: s("operatingSystem"),
+            os_version: s("osVersion"),
+            management_state: s("managementState"),
+            compliance_state: s("complianceState"),
+            last_sync_date_time: v.get("lastSyncDateTime").and_then(Value::as_str).map(String::from),
+            managed_device_owner_type: s("managedDeviceOwnerType"),
+        }
+    }
+
+    /// `Lee's laptop (Windows 10.0.22631)`.
+    pub fn label(&self) -> String {
+        let name = if self.device_name.is_empty() { self.id.as_str() } else { self.device_name.as_str() };
+        match (self.operating_system.is_empty(), self.os_version.is_empty()) {
+            (true, _) => name.to_string(),
+            (false, true) => format!("{name} ({})", self.operating_system),
+            (false, false) => format!("{name} ({} {})", self.operating_system, self.os_version),
+        }
+    }
+
+    /// A retire or wipe was already sent (pending on the device, or issued).
+    pub fn retire_or_wipe_sent(&self) -> bool {
+        ["retirePending", "retireIssued", "wipePending", "wipeIssued"].iter().any(|s| s.eq_ignore_ascii_case(&self.management_state))
+    }
+
+    pub fn is_company_owned(&self) -> bool {
+        self.managed_device_owner_type.eq_ignore_ascii_case("company")
+    }
+}

@@ -5,20 +5,21 @@
 
 use std::sync::Arc;
 
-use rhai::{EvalAltResult, Map, Module, NativeCallContext, Position};
+use rhai::{Array, Dynamic, EvalAltResult, Map, Module, NativeCallContext, Position};
 
 use super::user::User;
 use super::{check, ctx_pos, registration, script_error, step_map, Access, OpSpec};
 use crate::entra::actions::{
-    AddGroupMembership, ClearEmployeeId, DisableAccount, RemoveGroupMembership, RemoveLicense, RemoveManager, ResetPassword, RevokeSessions,
-    UserRef,
+    AddGroupMembership, ClearEmployeeId, DisableAccount, IntuneUnavailable, RemoveGroupMembership, RemoveLicense, RemoveManager, ResetPassword,
+    RetireManagedDevice, RevokeSessions, UserRef,
 };
 use crate::exec::host::Host;
 use crate::exec::Action;
 
 const PLAN_WRITE: &str = "reads the current state, records the step as planned or already done; sends nothing";
+const PLAN_LIST: &str = "reads the list, then each step as a write: planned or already done; sends nothing";
 
-pub static OPS: [OpSpec; 11] = [
+pub static OPS: [OpSpec; 13] = [
     OpSpec {
         module: "graph",
         name: "get_user",
@@ -236,6 +237,49 @@ pub static OPS: [OpSpec; 11] = [
         ],
         register: |m, h, s| register_user_write(m, h, s, |u| Box::new(ClearEmployeeId { user: u })),
     },
+    OpSpec {
+        module: "graph",
+        name: "retire_managed_devices",
+        params: &["user: User"],
+        returns: "Array",
+        access: Access::Write,
+        capability: "graph.devices",
+        idempotent: true,
+        plan: PLAN_LIST,
+        doc: &[
+            "/// Retire every Intune managed device of the user (`POST .../managedDevices/{id}/retire`:",
+            "/// company data, apps and management removed), one step per device. Already done when",
+            "/// Intune shows a retire or wipe pending or issued, or the device is gone. A tenant without",
+            "/// Intune (the list answers 403 or 400) gets one skipped step with the reason. Needs the",
+            "/// application permissions DeviceManagementManagedDevices.Read.All and",
+            "/// DeviceManagementManagedDevices.PrivilegedOperations.All.",
+            "///",
+            "/// ```rhai",
+            "/// graph::retire_managed_devices(user);",
+            "/// ```",
+        ],
+        register: |m, h, s| register_managed_devices(m, h, s, false),
+    },
+    OpSpec {
+        module: "graph",
+        name: "retire_managed_devices",
+        params: &["user: User", "options: Map"],
+        returns: "Array",
+        access: Access::Write,
+        capability: "graph.devices",
+        idempotent: true,
+        plan: PLAN_LIST,
+        doc: &[
+            "/// `retire_managed_devices` with options: `wipe: bool` (default false) factory-resets",
+            "/// company-owned devices instead (`POST .../wipe`, enrolment and user data not kept).",
+            "/// A personal device is never wiped: it is retired, and the step says so.",
+            "///",
+            "/// ```rhai",
+            "/// graph::retire_managed_devices(user, #{ wipe: true });",
+            "/// ```",
+        ],
+        register: |m, h, s| register_managed_devices(m, h, s, true),
+    },
 ];
 
 fn register_get_user(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
@@ -348,6 +392,39 @@ fn register_add_group(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
         };
         declare(&host, pos, Box::new(AddGroupMembership { user: user_ref(&user), group }))
     });
+}
+
+fn register_managed_devices(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec, with_options: bool) {
+    let host = host.clone();
+    let f = move |ctx: &NativeCallContext, user: User, options: Map| -> Result<Array, Box<EvalAltResult>> {
+        let pos = ctx_pos(ctx);
+        check(&host, spec, pos)?;
+        let wipe = opt_bool(&options, "wipe", false, &["wipe"], pos)?;
+        let cloud = host.providers.cloud().map_err(|e| script_error("provider", e.to_string(), pos))?;
+        let u = user_ref(&user);
+        let actions: Vec<Box<dyn Action>> = match host.rt.block_on(cloud.managed_devices(&u.id)) {
+            Ok(devices) => devices
+                .into_iter()
+                .map(|device| Box::new(RetireManagedDevice { user: u.clone(), device, wipe }) as Box<dyn Action>)
+                .collect(),
+            Err(e) if e.is_not_found() => vec![],
+            Err(e) => match crate::entra::intune_unavailable(&e) {
+                Some(reason) => {
+                    tracing::info!("{}: {reason}", u.upn);
+                    vec![Box::new(IntuneUnavailable { user: u.clone(), reason })]
+                }
+                None => {
+                    return Err(script_error("provider", format!("could not list the Intune devices of '{}': {e}", u.upn), pos));
+                }
+            },
+        };
+        actions.into_iter().map(|a| declare(&host, pos, a).map(Dynamic::from_map)).collect()
+    };
+    if with_options {
+        registration(spec).set_into_module(m, move |ctx: NativeCallContext, u: User, o: Map| f(&ctx, u, o));
+    } else {
+        registration(spec).set_into_module(m, move |ctx: NativeCallContext, u: User| f(&ctx, u, Map::new()));
+    }
 }
 
 fn register_license_write(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {

@@ -13,7 +13,8 @@
 //! | `clear_employee_id` | `set_employee_id` | `PATCH /users/{id}` employeeId |
 //!
 //! What cannot be put back is listed instead: a password (the old one was never known), revoked
-//! sessions, a sent mail, and steps of other directories this version does not reverse yet.
+//! sessions, a sent mail, a retired or wiped Intune device, and steps of other directories this
+//! version does not reverse yet.
 
 use async_trait::async_trait;
 use serde_json::{json, Value};
@@ -53,6 +54,13 @@ pub fn reverse_plan(run: &RunDetail) -> (Vec<Box<dyn Action>>, Vec<String>) {
             }
             "revoke_sessions" => {
                 not.push(format!("{} {}: revoked sessions stay revoked; the user signs in again", s.step_id, s.action));
+                continue;
+            }
+            "retire_managed_device" => {
+                not.push(format!(
+                    "{} {} ({}): a retired or wiped device stays so; the user enrols it again",
+                    s.step_id, s.action, s.target_display
+                ));
                 continue;
             }
             "notify_supervisor" => {

@@ -13,17 +13,22 @@ pub use offboard_host::demo::ids;
 pub const BIN: &str = env!("CARGO_BIN_EXE_offboard-host");
 pub const CLOUD: &str = ids::LEAVER_CLOUD_UPN;
 pub const SYNCED: &str = ids::LEAVER_SYNCED_UPN;
-/// Writes a clean offboarding of leaver.cloud applies with the default script.
-/// Writes a clean offboarding of leaver.cloud applies: 11 in Entra ID (Graph) and 11 in Exchange
-/// Online (2 devices blocked and removed, 1 inbox rule, forwarding, manager access, conversion,
-/// address lists, 2 distribution lists).
-pub const CLEAN_WRITES: u64 = 22;
+/// Writes a clean offboarding of leaver.cloud applies with the default script: 13 through Graph
+/// (11 in Entra ID, 2 Intune devices retired) and 11 in Exchange Online (2 devices blocked and
+/// removed, 1 inbox rule, forwarding, manager access, conversion, address lists, 2 distribution
+/// lists).
+pub const CLEAN_WRITES: u64 = 24;
 /// Steps `done` in that run (the wait for the shared mailbox is `already_done`: see `Cmd::new`).
-pub const CLEAN_DONE: usize = 20;
-/// Steps in the plan of leaver.cloud (identity, mailbox, PSA contact), and how many are `planned`
-/// (the others are skipped).
-pub const PLAN_STEPS: usize = 27; // with disable_psa_contact (skipped: no PSA)
-pub const PLAN_PLANNED: usize = 21;
+pub const CLEAN_DONE: usize = 22;
+/// Steps in the plan of leaver.cloud (identity, mailbox, Intune devices, PSA contact), and how
+/// many are `planned` (the others are skipped).
+pub const PLAN_STEPS: usize = 29; // with disable_psa_contact (skipped: no PSA)
+pub const PLAN_PLANNED: usize = 23;
+
+/// The state of one Intune managed device in the demo tenant.
+pub fn device_in(state: &Value, id: &str) -> Value {
+    state["managedDevices"].as_array().unwrap().iter().find(|d| d["id"] == id).cloned().unwrap_or_else(|| panic!("device {id}"))
+}
 
 /// One test's world: a fresh `OFFBOARD_HOME`.
 pub struct Home {

@@ -11,6 +11,7 @@ mod confirm;
 mod exit_codes;
 mod faults;
 mod interrupted;
+mod intune;
 mod journal;
 mod plan_apply;
 mod secrets;

@@ -11,7 +11,7 @@ fn plan_writes_nothing() {
     assert_eq!(code, 0, "{r:#}");
     // The directory is exactly as it was (only the simulator's counters moved).
     let after = home.state();
-    for k in ["users", "groups", "skus", "directoryRoles", "exchange"] {
+    for k in ["users", "groups", "skus", "directoryRoles", "exchange", "managedDevices"] {
         assert!(after[k] == before[k], "plan changed {k}");
     }
     assert_eq!(r["mode"], "plan");

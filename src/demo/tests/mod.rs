@@ -5,6 +5,7 @@
 mod auth;
 mod batch;
 mod groups;
+mod intune;
 mod knobs;
 mod licences;
 mod persistence;

@@ -11,6 +11,7 @@
 //! | `remove_manager` | `attributes.rs` | `DELETE /users/{id}/manager/$ref` |
 //! | `clear_employee_id` | `attributes.rs` | `PATCH /users/{id}` employeeId=null |
 //! | `notify_supervisor` | `notify.rs` | `POST /users/{sender}/sendMail` to the manager |
+//! | `retire_managed_device` | `devices.rs` | `POST /deviceManagement/managedDevices/{id}/retire` (or `/wipe`) |
 
 /// The identity methods every user-level cloud action shares: its journal name, the cloud
 /// directory, the user as target and subject, and whether a resend is harmless.
@@ -36,6 +37,7 @@ macro_rules! user_action {
 
 mod account;
 mod attributes;
+mod devices;
 mod licenses;
 mod membership;
 mod notify;
@@ -44,6 +46,7 @@ mod sessions;
 
 pub use account::DisableAccount;
 pub use attributes::{ClearEmployeeId, RemoveManager};
+pub use devices::{IntuneUnavailable, RetireManagedDevice};
 pub use licenses::RemoveLicense;
 pub use membership::{AddGroupMembership, RemoveGroupMembership};
 pub use notify::{NotifySupervisor, DEFAULT_SUBJECT, DEFAULT_TEMPLATE};
