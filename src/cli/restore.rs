@@ -70,8 +70,8 @@ fn run_restore(
                 error = Some(e);
             }
             for a in actions {
-                if host.is_denied(capability(a.action())) {
-                    messages.push(format!("not restored: {} {} needs '{}', which tenant '{tenant}' denies", a.action(), a.target().display, capability(a.action())));
+                if host.is_denied(capability(a.directory(), a.action())) {
+                    messages.push(format!("not restored: {} {} needs '{}', which tenant '{tenant}' denies", a.action(), a.target().display, capability(a.directory(), a.action())));
                     continue;
                 }
                 if let Err(e) = host.declare(a) {

@@ -18,8 +18,13 @@
 //! | `remove_distribution_group_membership` | `add_distribution_group_membership` | `Add-DistributionGroupMember -BypassSecurityGroupManagerCheck` |
 //! | `disable_psa_contact` | `reactivate_psa_contact` | ConnectWise inactiveFlag=false, Autotask isActive=1, Halo inactive=false |
 //!
+//! The AD steps (account, groups, manager, employee id, Exchange attributes, OU) are reversed by
+//! [`super::restore_ad`]. Phases: `restore` (everything else), then `restore_ou` (the AD account
+//! back to its OU), then `restore_mailbox_type` (a user mailbox again, once its licences are back).
+//!
 //! What cannot be put back is listed instead: a password (the old one was never known), revoked
-//! sessions, a sent mail, and steps of other directories (AD) this version does not reverse yet.
+//! sessions, a sent mail, removed mobile devices and inbox rules, and steps this version does not
+//! reverse (out-of-office, a directory sync).
 
 use async_trait::async_trait;
 use serde_json::{json, Value};
@@ -33,7 +38,10 @@ use crate::psa::Contact;
 
 /// The phase most reverse actions run in.
 pub const RESTORE_PHASE: &str = "restore";
-/// The phase after it: a mailbox goes back to a user mailbox only once its licences are back.
+/// The phase after it: an AD account moves back to its OU once everything else in AD is back (the
+/// other AD writes name the user by the DN read at the start of their phase).
+pub const AD_OU_PHASE: &str = "restore_ou";
+/// The last phase: a mailbox goes back to a user mailbox only once its licences are back.
 pub const MAILBOX_TYPE_PHASE: &str = "restore_mailbox_type";
 
 /// The reverse actions of a run, by phase (each in the run's order), and what cannot be reversed,
@@ -46,11 +54,21 @@ pub struct ReversePlan {
 pub fn reverse_plan(run: &RunDetail) -> ReversePlan {
     let mut actions: Vec<Box<dyn Action>> = Vec::new();
     let mut later: Vec<Box<dyn Action>> = Vec::new();
+    let mut moves: Vec<Box<dyn Action>> = Vec::new();
     let mut not: Vec<String> = Vec::new();
     for d in &run.steps {
         let s = &d.step;
         // Only writes that were (or may have been) sent changed anything.
         if !matches!(s.status, StepStatus::Done | StepStatus::Running) {
+            continue;
+        }
+        if s.directory == "ad" {
+            match super::restore_ad::reverse(s) {
+                Ok(Some(r)) if r.move_back => moves.push(r.action),
+                Ok(Some(r)) => actions.push(r.action),
+                Ok(None) => not.push(format!("{} {} (ad): the journal holds no prior state to put back", s.step_id, s.action)),
+                Err(why) => not.push(format!("{} {} (ad): {why}", s.step_id, s.action)),
+            }
             continue;
         }
         let user = UserRef { id: s.subject_id.clone(), upn: run.summary.user.clone() };
@@ -121,10 +139,15 @@ pub fn reverse_plan(run: &RunDetail) -> ReversePlan {
                 continue;
             }
             "remove_mobile_device" => {
-                not.push(format!(
-                    "{} {} ({}): the partnership is gone and the device stays blocked; unblock it (`Set-CASMailbox -ActiveSyncBlockedDeviceIDs @{{remove=<id>}}`) and it syncs again",
-                    s.step_id, s.action, s.target_display
-                ));
+                let flag = |k: &str| s.params.get(k).and_then(Value::as_bool).unwrap_or(false);
+                let why = if flag("wipe") {
+                    "the device was wiped: its data cannot come back; the partnership is re-created when the user sets the device up again"
+                } else if flag("block") {
+                    "the partnership is gone and the device stays blocked; unblock it (`Set-CASMailbox -ActiveSyncBlockedDeviceIDs @{remove=<id>}`) and it syncs again"
+                } else {
+                    "the partnership is re-created when the device syncs again"
+                };
+                not.push(format!("{} {} ({}): {why}", s.step_id, s.action, s.target_display));
                 continue;
             }
             "remove_inbox_rule" => {
@@ -146,6 +169,9 @@ pub fn reverse_plan(run: &RunDetail) -> ReversePlan {
         }
     }
     let mut phases = vec![(RESTORE_PHASE, actions)];
+    if !moves.is_empty() {
+        phases.push((AD_OU_PHASE, moves));
+    }
     if !later.is_empty() {
         phases.push((MAILBOX_TYPE_PHASE, later));
     }
@@ -524,7 +550,10 @@ impl ReactivatePsaContact {
 }
 
 /// The capability a reverse action needs (the tenant's `deny` applies to restores too).
-pub fn capability(action: &str) -> &'static str {
+pub fn capability(directory: &str, action: &str) -> &'static str {
+    if directory == "ad" {
+        return super::restore_ad::capability(action);
+    }
     match action {
         "enable_account" => "graph.account",
         "add_group_membership" => "graph.groups",
