@@ -405,6 +405,75 @@ fn ad_exchange_attributes_hide_from_gal_and_make_the_remote_mailbox_shared() {
 }
 
 #[test]
+fn ad_restore_puts_back_account_groups_attributes_exchange_attributes_and_ou() {
+    let rt = rt();
+    let manager = format!("CN=Morgan Manager,{}", dc().staff());
+    let (dn, group) = rt.block_on(async {
+        let mut l = admin().await;
+        let dn = fixture_user(
+            &mut l,
+            "t-restore",
+            "T Restore",
+            "t.restore@contoso.test",
+            0x10200,
+            &[
+                ("employeeID", "E9002"),
+                ("manager", &manager),
+                ("mailNickname", "t.restore"),
+                ("msExchRemoteRecipientType", "4"),
+                ("msExchRecipientTypeDetails", "2147483648"),
+            ],
+        )
+        .await;
+        let group = fixture_group(&mut l, "T Global (restore)", "-2147483646", &dn).await;
+        (dn, group)
+    });
+    let cli = Cli::new("onprem", false, "");
+    let script = cli.script(
+        "restore.rhai",
+        &format!(
+            "{ONE_USER}ad::disable_account(u);\nfor g in u.groups {{ ad::remove_group_membership(u, g); }}\nad::clear_employee_id(u);\nad::remove_manager(u);\n\
+             ad::hide_from_gal(u);\nad::set_remote_shared_mailbox(u);\nad::move_to_disabled_ou(u);\n"
+        ),
+    );
+    let (code, r, err) = cli.apply(&script, "t-restore");
+    assert_eq!(code, 0, "{err}\n{r:#}");
+    let attrs = ["userAccountControl", "memberOf", "employeeID", "manager", "msExchHideFromAddressLists", "msExchRemoteRecipientType", "msExchRecipientTypeDetails"];
+    let e = rt.block_on(async { read(&mut admin().await, "t-restore", &attrs).await.unwrap() });
+    assert!(e.dn.contains("OU=Disabled Users") && val(&e, "userAccountControl").unwrap() == "66050", "{e:?}");
+    assert!(vals(&e, "memberOf").is_empty() && val(&e, "employeeID").is_none() && val(&e, "manager").is_none());
+
+    let id = r["run_id"].as_str().unwrap().to_string();
+    let (code, rr, err) = cli.run(&["restore", &id, "--yes", "--json"]);
+    assert_eq!(code, 0, "{err}\n{rr:#}");
+    let done: Vec<&str> = steps(&rr).iter().filter(|s| s["status"] == "done").map(|s| s["action"].as_str().unwrap()).collect();
+    assert_eq!(done.len(), 7, "{rr:#}");
+    assert!(steps(&rr).iter().all(|s| s["directory"] == "ad"), "{rr:#}");
+    let mv = step(&rr, "move_ou", "ad")[0];
+    assert_eq!(mv["phase"], "restore_ou", "the move back comes after the other AD writes: {rr:#}");
+    assert_eq!(rr["messages"], serde_json::json!([]), "every step of the run is reversible: {rr:#}");
+    let e = rt.block_on(async { read(&mut admin().await, "t-restore", &attrs).await.unwrap() });
+    assert!(crate_dn_eq(&e.dn, &dn), "back in OU=Staff: {}", e.dn);
+    assert_eq!(val(&e, "userAccountControl").unwrap(), "66048", "enabled, DONT_EXPIRE_PASSWORD kept");
+    assert!(vals(&e, "memberOf").iter().any(|g| crate_dn_eq(g, &group)), "{:?}", vals(&e, "memberOf"));
+    assert_eq!(val(&e, "employeeID").as_deref(), Some("E9002"));
+    assert!(val(&e, "manager").is_some_and(|m| crate_dn_eq(&m, &manager)));
+    assert_eq!(val(&e, "msExchHideFromAddressLists"), None, "unset again, as before");
+    assert_eq!(val(&e, "msExchRemoteRecipientType").as_deref(), Some("4"));
+    assert_eq!(val(&e, "msExchRecipientTypeDetails").as_deref(), Some("2147483648"));
+
+    // A second restore finds everything back and sends nothing.
+    let (code, again, err) = cli.run(&["restore", &id, "--yes", "--json"]);
+    assert_eq!(code, 0, "{err}\n{again:#}");
+    assert_eq!(again["stats"]["writes"], 0, "{again:#}");
+    assert!(steps(&again).iter().all(|s| s["status"] == "already_done"), "{again:#}");
+}
+
+fn crate_dn_eq(a: &str, b: &str) -> bool {
+    offboard_host::ad::model::dn_eq(a, b)
+}
+
+#[test]
 fn ad_user_not_found_is_an_error() {
     let cli = Cli::new("onprem", false, "");
     let script = cli.script("nf.rhai", &format!("{ONE_USER}ad::disable_account(u);\n"));
@@ -618,6 +687,17 @@ fn hybrid_unsynced_offboarding_changes_both_accounts() {
     let e = rt.block_on(async { read(&mut admin().await, "lcloud", &["userAccountControl", "employeeID"]).await.unwrap() });
     assert_eq!(val(&e, "userAccountControl").unwrap(), "514");
     assert!(e.dn.contains("OU=Disabled Users"), "{}", e.dn);
+
+    // Restore puts both accounts back: AD (account, employee id, OU) and the cloud.
+    let (code, rr, err) = cli.run(&["restore", r["run_id"].as_str().unwrap(), "--yes", "--json"]);
+    assert_eq!(code, 0, "{err}\n{rr:#}");
+    let back = |action: &str, dir: &str| step(&rr, action, dir).iter().any(|s| s["status"] == "done");
+    assert!(back("enable_account", "cloud") && back("enable_account", "ad") && back("set_employee_id", "ad") && back("move_ou", "ad"), "{rr:#}");
+    assert!(back("set_employee_id", "cloud") && back("convert_to_user_mailbox", "exchange"), "{rr:#}");
+    let e = rt.block_on(async { read(&mut admin().await, "lcloud", &["userAccountControl", "employeeID"]).await.unwrap() });
+    assert_eq!(val(&e, "userAccountControl").unwrap(), "512");
+    assert_eq!(val(&e, "employeeID").as_deref(), Some("E1001"));
+    assert!(e.dn.to_ascii_lowercase().ends_with(&dc().staff().to_ascii_lowercase()), "{}", e.dn);
 }
 
 #[test]

@@ -310,3 +310,34 @@ fn run_with_ticket_continues_an_existing_ticket() {
     assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("has no PSA configured"));
 }
+
+#[test]
+fn restore_reactivates_the_contact_in_each_psa() {
+    for tenant in TENANTS {
+        let home = tempfile::tempdir().expect("home");
+        let o = bin(home.path(), &["run", "default.rhai", "--user", LEAVER, "--tenant", tenant, "--yes", "--json"], &[]);
+        assert_eq!(o.status.code(), Some(0), "{tenant}: {}", text(&o));
+        let run_id = json(&o)["run_id"].as_str().expect("run id").to_string();
+        let ours = |home: &Path| {
+            let st = psa_state(home);
+            let s = sim(&st, tenant);
+            s.contacts.iter().find(|c| c.email == LEAVER && c.company_id == s.company_id).cloned().expect("the leaver's contact")
+        };
+        assert!(!ours(home.path()).active, "{tenant}");
+        let o = bin(home.path(), &["restore", &run_id, "--yes", "--json"], &[]);
+        assert_eq!(o.status.code(), Some(0), "{tenant}: {}", text(&o));
+        let r = json(&o);
+        let s = r["steps"].as_array().unwrap().iter().find(|s| s["action"] == "reactivate_psa_contact").expect("reactivate step");
+        assert_eq!((s["status"].as_str(), s["directory"].as_str()), (Some("done"), Some("psa")), "{tenant}: {s}");
+        assert!(ours(home.path()).active, "{tenant}: the contact is active again");
+        // The same e-mail in another company was never touched.
+        let st = psa_state(home.path());
+        let other = sim(&st, tenant);
+        assert!(other.contacts.iter().filter(|c| c.email == LEAVER).all(|c| c.active), "{tenant}");
+        // Restoring again: the contact is already active, nothing is written to the PSA.
+        let before = st.stats.writes;
+        let o = bin(home.path(), &["restore", &run_id, "--yes", "--json"], &[]);
+        assert_eq!(o.status.code(), Some(0), "{tenant}: {}", text(&o));
+        assert_eq!(psa_state(home.path()).stats.writes, before, "{tenant}: the second restore wrote to the PSA");
+    }
+}

@@ -397,10 +397,20 @@ supervisor_subject = "Leaver: {display_name} (ticket {ticket})"
 fn restore_returns_the_user_to_the_seeded_state_except_what_cannot_be_put_back() {
     let home = Home::new();
     assert_eq!(home.cmd(["demo", "reset"]).run().code, 0);
-    let (code, r) = home.apply(CLOUD);
+    // A client with a PSA, so the run deactivates the user's contact too.
+    let o = home.cmd(["run", "default.rhai", "--user", CLOUD, "--tenant", "demo-halo", "--yes", "--json"]).run();
+    let (code, r) = (o.code, o.json());
     assert_eq!(code, 0, "{r:#}");
     let seed = seed_state();
     assert_cloud_offboarded(&home.state(), &seed);
+    let mailbox_in = |st: &Value| st["exchange"]["mailboxes"].as_array().unwrap().iter().find(|m| m["userId"] == ids::LEAVER_CLOUD_ID).cloned().unwrap();
+    let contact_in = |st: &Value| st["psa"]["halo"]["contacts"].as_array().unwrap().iter().find(|c| c["email"] == CLOUD && c["company_id"] == 12).cloned().unwrap();
+    let done = |action: &str| steps(&r).iter().any(|s| s["action"] == action && s["status"] == "done");
+    for a in ["clear_forwarding", "grant_mailbox_permission", "convert_to_shared_mailbox", "hide_from_gal", "disable_psa_contact", "remove_distribution_group_membership"] {
+        assert!(done(a), "the run did not {a}: {r:#}");
+    }
+    let (m, c) = (mailbox_in(&home.state()), contact_in(&home.state()));
+    assert_eq!((m["typeDetails"].as_str(), m["hidden"].as_bool(), c["active"].as_bool()), (Some("SharedMailbox"), Some(true), Some(false)));
     let id = r["run_id"].as_str().unwrap().to_string();
     // Without a terminal and without --yes: refused, nothing written.
     let writes = home.stats().writes;
@@ -413,11 +423,19 @@ fn restore_returns_the_user_to_the_seeded_state_except_what_cannot_be_put_back()
     let rr = o.json();
     assert_eq!(rr["status"], "succeeded");
     assert_eq!(rr["script"], format!("restore {id}"));
-    assert_eq!(steps(&rr).iter().filter(|s| s["status"] == "done").count(), 8, "{rr:#}");
+    // Cloud: account, 3 groups, manager, employee id, 2 licences; Exchange: forwarding, the
+    // FullAccess granted, hidden flag, 2 distribution lists, mailbox type; PSA: the contact.
+    assert_eq!(steps(&rr).iter().filter(|s| s["status"] == "done").count(), 15, "{rr:#}");
     let listed = rr["messages"].as_array().unwrap().iter().map(|m| m.as_str().unwrap().to_string()).collect::<Vec<_>>().join("\n");
     assert!(listed.contains("reset_password") && listed.contains("revoke_sessions"), "{listed}");
     // Retired Intune devices stay retired: listed, not reversed.
     assert_eq!(listed.matches("retire_managed_device").count(), 2, "{listed}");
+    assert!(!listed.contains("remove_distribution_group_membership"), "{listed}");
+    // The mailbox goes back to a user mailbox only after the licences are back (a later phase).
+    let at = |action: &str| steps(&rr).iter().position(|s| s["action"] == action).unwrap_or_else(|| panic!("no {action}: {rr:#}"));
+    assert!(at("add_license") < at("convert_to_user_mailbox"));
+    assert_eq!(steps(&rr)[at("convert_to_user_mailbox")]["phase"], "restore_mailbox_type");
+    assert!(steps(&rr)[at("convert_to_user_mailbox")]["detail"].as_str().unwrap().contains("licence"), "{rr:#}");
 
     // Back to the seed, except the password and the sessions (and licence timestamps).
     let state = home.state();
@@ -436,17 +454,18 @@ fn restore_returns_the_user_to_the_seeded_state_except_what_cannot_be_put_back()
     a.sort();
     b.sort();
     assert_eq!(a, b, "licences");
-    // Distribution lists and mail-enabled security groups were left through Exchange, which
-    // restore does not reverse yet: it lists those steps instead.
-    assert!(listed.contains("remove_distribution_group_membership"), "{listed}");
-    let via_exchange = [ids::GROUP_FINANCE_APPROVERS, ids::GROUP_SALES_DL];
-    // Group memberships (order aside: a re-added member comes last).
+    // The mailbox: type, forwarding, hidden flag and permissions as seeded. The mobile devices
+    // and the inbox rule removed stay removed (listed as not reversible).
+    let (mb, mb_seed) = (mailbox_in(&state), mailbox_in(&seed));
+    for k in ["typeDetails", "pendingType", "hidden", "forwardingAddress", "forwardingSmtpAddress", "deliverToMailboxAndForward", "fullAccess", "sendAs"] {
+        assert_eq!(mb[k], mb_seed[k], "mailbox {k}");
+    }
+    assert!(listed.contains("remove_mobile_device") && listed.contains("remove_inbox_rule"), "{listed}");
+    // The PSA contact is active again.
+    assert_eq!(contact_in(&state), contact_in(&seed));
+    // Group memberships, distribution lists included (order aside: a re-added member comes last).
     for g in seed["groups"].as_array().unwrap() {
         let gid = g["id"].as_str().unwrap();
-        if via_exchange.contains(&gid) {
-            assert!(!group_members_in(&state, gid).iter().any(|m| m == ids::LEAVER_CLOUD_ID));
-            continue;
-        }
         let mut now_members = group_members_in(&state, gid);
         let mut seeded = group_members_in(&seed, gid);
         now_members.sort();

@@ -114,6 +114,8 @@ pub trait OnPremDirectory: Send + Sync {
     async fn move_user(&self, dn: &str, cn: &str, new_parent: &str) -> AdResult<String>;
     /// `modify group_dn: delete member = user_dn` (memberOf is a read-only back-link).
     async fn remove_group_member(&self, group_dn: &str, user_dn: &str) -> AdResult<()>;
+    /// `modify group_dn: add member = user_dn` (restore).
+    async fn add_group_member(&self, group_dn: &str, user_dn: &str) -> AdResult<()>;
     /// `modify dn: delete attr` for each attribute (every value).
     async fn clear_attributes(&self, dn: &str, attrs: &[AdAttr]) -> AdResult<()>;
     /// `modify dn: replace attr = value` for each pair, in one modify.
@@ -447,6 +449,11 @@ impl OnPremDirectory for LdapDirectory {
     async fn remove_group_member(&self, group_dn: &str, user_dn: &str) -> AdResult<()> {
         let mods = vec![Mod::Delete(b"member".to_vec(), set(user_dn.as_bytes().to_vec()))];
         self.modify("remove group member", group_dn, mods).await
+    }
+
+    async fn add_group_member(&self, group_dn: &str, user_dn: &str) -> AdResult<()> {
+        let mods = vec![Mod::Add(b"member".to_vec(), set(user_dn.as_bytes().to_vec()))];
+        self.modify("add group member", group_dn, mods).await
     }
 
     async fn clear_attributes(&self, dn: &str, attrs: &[AdAttr]) -> AdResult<()> {

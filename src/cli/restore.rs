@@ -59,23 +59,28 @@ fn run_restore(
             denied.to_vec(),
             ExecOptions::default(),
         );
-        let (actions, not) = reverse_plan(original);
-        let mut messages: Vec<String> = not.iter().map(|n| format!("cannot be put back: {n}")).collect();
+        let plan = reverse_plan(original);
+        let mut messages: Vec<String> = plan.not.iter().map(|n| format!("cannot be put back: {n}")).collect();
         let mut error = None;
-        if let Err(e) = host.begin_phase("restore", false) {
-            error = Some(e);
-        }
-        for a in actions {
-            if host.is_denied(capability(a.action())) {
-                messages.push(format!("not restored: {} {} needs '{}', which tenant '{tenant}' denies", a.action(), a.target().display, capability(a.action())));
-                continue;
+        for (phase, actions) in plan.phases {
+            if error.is_some() {
+                break;
             }
-            if let Err(e) = host.declare(a) {
+            if let Err(e) = host.begin_phase(phase, false) {
                 error = Some(e);
             }
-        }
-        if let Err(e) = host.end_phase() {
-            error = Some(e);
+            for a in actions {
+                if host.is_denied(capability(a.directory(), a.action())) {
+                    messages.push(format!("not restored: {} {} needs '{}', which tenant '{tenant}' denies", a.action(), a.target().display, capability(a.directory(), a.action())));
+                    continue;
+                }
+                if let Err(e) = host.declare(a) {
+                    error = Some(e);
+                }
+            }
+            if let Err(e) = host.end_phase() {
+                error = Some(e);
+            }
         }
         let steps = host.steps();
         let status = match (&error, mode) {

@@ -130,6 +130,12 @@ pub trait ExchangeOnline: Send + Sync {
     async fn distribution_group_members(&self, group: &str) -> XResult<Vec<Recipient>>;
     /// `Remove-DistributionGroupMember -Identity <group> -Member <upn> -BypassSecurityGroupManagerCheck -Confirm:$false`
     async fn remove_distribution_group_member(&self, group: &str, member: &str) -> XResult<()>;
+    /// `Add-DistributionGroupMember -Identity <group> -Member <upn> -BypassSecurityGroupManagerCheck -Confirm:$false` (restore)
+    async fn add_distribution_group_member(&self, group: &str, member: &str) -> XResult<()>;
+    /// `Remove-MailboxPermission -Identity <upn> -User <t> -AccessRights FullAccess -InheritanceType All -Confirm:$false` (restore)
+    async fn remove_full_access(&self, upn: &str, trustee: &str) -> XResult<()>;
+    /// `Remove-RecipientPermission -Identity <upn> -Trustee <t> -AccessRights SendAs -Confirm:$false` (restore)
+    async fn remove_send_as(&self, upn: &str, trustee: &str) -> XResult<()>;
     /// Make sure the credentials work before anything else happens.
     async fn authenticate(&self) -> XResult<()>;
     fn stats(&self) -> GraphStats;
@@ -450,6 +456,21 @@ impl ExchangeOnline for InvokeCommandExchange {
     async fn remove_distribution_group_member(&self, group: &str, member: &str) -> XResult<()> {
         let params = json!({"Identity": group, "Member": member, "BypassSecurityGroupManagerCheck": true, "Confirm": false});
         self.write("Remove-DistributionGroupMember", params, None).await
+    }
+
+    async fn add_distribution_group_member(&self, group: &str, member: &str) -> XResult<()> {
+        let params = json!({"Identity": group, "Member": member, "BypassSecurityGroupManagerCheck": true, "Confirm": false});
+        self.write("Add-DistributionGroupMember", params, None).await
+    }
+
+    async fn remove_full_access(&self, upn: &str, trustee: &str) -> XResult<()> {
+        let params = json!({"Identity": upn, "User": trustee, "AccessRights": ["FullAccess"], "InheritanceType": "All", "Confirm": false});
+        self.write("Remove-MailboxPermission", params, Some(upn)).await
+    }
+
+    async fn remove_send_as(&self, upn: &str, trustee: &str) -> XResult<()> {
+        let params = json!({"Identity": upn, "Trustee": trustee, "AccessRights": ["SendAs"], "Confirm": false});
+        self.write("Remove-RecipientPermission", params, Some(upn)).await
     }
 
     async fn authenticate(&self) -> XResult<()> {

@@ -274,6 +274,12 @@ impl Psa for Autotask {
         self.send(Method::PATCH, &path, true, Some(json!({"id": id, "isActive": 0}))).await.map(|_| ())
     }
 
+    async fn reactivate_contact(&self, contact: &Contact) -> PResult<()> {
+        let id = numeric(NAME, "contact", &contact.id)?;
+        let path = format!("/Companies/{}/Contacts", self.company_num()?);
+        self.send(Method::PATCH, &path, true, Some(json!({"id": id, "isActive": 1}))).await.map(|_| ())
+    }
+
     fn stats(&self) -> PsaStats {
         self.http.stats()
     }

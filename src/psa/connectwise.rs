@@ -137,6 +137,12 @@ impl Psa for ConnectWise {
         self.http.send(self.req(Method::PATCH, &path, true).json(patch)).await.map(|_| ())
     }
 
+    async fn reactivate_contact(&self, contact: &Contact) -> PResult<()> {
+        let patch = json!([{"op": "replace", "path": "inactiveFlag", "value": false}]);
+        let path = format!("/company/contacts/{}", contact.id);
+        self.http.send(self.req(Method::PATCH, &path, true).json(patch)).await.map(|_| ())
+    }
+
     async fn add_note(&self, ticket: &str, text: &str) -> PResult<()> {
         let body = json!({"text": text, "detailDescriptionFlag": false, "internalAnalysisFlag": true, "resolutionFlag": false});
         let path = format!("/service/tickets/{ticket}/notes");

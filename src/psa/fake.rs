@@ -98,6 +98,13 @@ impl Psa for FakePsa {
         }
         Ok(())
     }
+    async fn reactivate_contact(&self, contact: &Contact) -> PResult<()> {
+        self.call(true)?;
+        for c in self.contacts.lock().unwrap().iter_mut().filter(|c| c.id == contact.id) {
+            c.active = true;
+        }
+        Ok(())
+    }
     fn stats(&self) -> PsaStats {
         PsaStats { requests: self.requests.load(Ordering::SeqCst), writes: self.writes.load(Ordering::SeqCst), ..PsaStats::default() }
     }

@@ -217,6 +217,11 @@ impl Psa for Halo {
         self.call(Method::POST, "/Users", true, Some(body)).await.map(|_| ())
     }
 
+    async fn reactivate_contact(&self, contact: &Contact) -> PResult<()> {
+        let body = json!([{"id": num(&contact.id, "user")?, "inactive": false}]);
+        self.call(Method::POST, "/Users", true, Some(body)).await.map(|_| ())
+    }
+
     fn stats(&self) -> PsaStats {
         self.http.stats()
     }

@@ -133,6 +133,8 @@ pub trait Psa: Send + Sync {
     /// Contacts of the client's company whose e-mail is `email` (case-insensitive), active or not.
     async fn find_contacts(&self, email: &str) -> PResult<Vec<Contact>>;
     async fn deactivate_contact(&self, contact: &Contact) -> PResult<()>;
+    /// The opposite of `deactivate_contact` (restore).
+    async fn reactivate_contact(&self, contact: &Contact) -> PResult<()>;
     fn stats(&self) -> PsaStats;
 }
 

@@ -9,6 +9,7 @@
 pub mod bulk;
 pub mod clock;
 pub mod restore;
+pub mod restore_ad;
 
 use crate::exec::report::Report;
 use crate::journal::PlannedStep;

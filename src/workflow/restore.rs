@@ -1,31 +1,60 @@
 //! Reversal: the plan that puts back what an apply run changed, from the prior state its steps
 //! recorded in the journal.
 //!
-//! Each reversible cloud identity step has a reverse action that observes live state first (so a
-//! restore run twice changes nothing the second time) and sends the opposite write:
+//! Each reversible step has a reverse action that observes live state first (so a restore run
+//! twice changes nothing the second time) and sends the opposite write:
 //!
-//! | step of the run | reverse | Graph call |
+//! | step of the run | reverse | call |
 //! |---|---|---|
-//! | `disable_account` | `enable_account` | `PATCH /users/{id}` accountEnabled=true |
-//! | `remove_group_membership` | `add_group_membership` | `POST /groups/{gid}/members/$ref` |
-//! | `remove_license` | `add_license` | `POST /users/{id}/assignLicense` addLicenses |
-//! | `remove_manager` | `set_manager` | `PUT /users/{id}/manager/$ref` |
-//! | `clear_employee_id` | `set_employee_id` | `PATCH /users/{id}` employeeId |
+//! | `disable_account` | `enable_account` | Graph `PATCH /users/{id}` accountEnabled=true |
+//! | `remove_group_membership` | `add_group_membership` | Graph `POST /groups/{gid}/members/$ref` |
+//! | `remove_license` | `add_license` | Graph `POST /users/{id}/assignLicense` addLicenses |
+//! | `remove_manager` | `set_manager` | Graph `PUT /users/{id}/manager/$ref` |
+//! | `clear_employee_id` | `set_employee_id` | Graph `PATCH /users/{id}` employeeId |
+//! | `set_forwarding`, `clear_forwarding` | `restore_forwarding` | `Set-Mailbox -ForwardingAddress/-ForwardingSmtpAddress/-DeliverToMailboxAndForward` (the prior values, or cleared) |
+//! | `hide_from_gal` | `show_in_gal` | `Set-Mailbox -HiddenFromAddressListsEnabled $false` |
+//! | `convert_to_shared_mailbox` (from a user mailbox) | `convert_to_user_mailbox` | `Set-Mailbox -Type Regular` (in a later phase, after the licences) |
+//! | `grant_mailbox_permission` | `remove_mailbox_permission` | `Remove-MailboxPermission` (FullAccess) / `Remove-RecipientPermission` (SendAs) |
+//! | `remove_distribution_group_membership` | `add_distribution_group_membership` | `Add-DistributionGroupMember -BypassSecurityGroupManagerCheck` |
+//! | `disable_psa_contact` | `reactivate_psa_contact` | ConnectWise inactiveFlag=false, Autotask isActive=1, Halo inactive=false |
+//!
+//! The AD steps (account, groups, manager, employee id, Exchange attributes, OU) are reversed by
+//! [`super::restore_ad`]. Phases: `restore` (everything else), then `restore_ou` (the AD account
+//! back to its OU), then `restore_mailbox_type` (a user mailbox again, once its licences are back).
 //!
 //! What cannot be put back is listed instead: a password (the old one was never known), revoked
-//! sessions, a sent mail, a retired or wiped Intune device, and steps of other directories this
-//! version does not reverse yet.
+//! sessions, a sent mail, a retired or wiped Intune device, removed mobile devices and inbox rules,
+//! and steps this version does not reverse (out-of-office, a directory sync).
 
 use async_trait::async_trait;
 use serde_json::{json, Value};
 
 use crate::entra::actions::UserRef;
+use crate::exchange::actions::MailboxAccess;
+use crate::exchange::{Forwarding, Mailbox};
 use crate::exec::{Action, ActionError, Cx, Observation, Target};
 use crate::journal::{RunDetail, StepStatus};
+use crate::psa::Contact;
 
-/// The reverse actions of a run (in the run's order) and what cannot be reversed, one line each.
-pub fn reverse_plan(run: &RunDetail) -> (Vec<Box<dyn Action>>, Vec<String>) {
+/// The phase most reverse actions run in.
+pub const RESTORE_PHASE: &str = "restore";
+/// The phase after it: an AD account moves back to its OU once everything else in AD is back (the
+/// other AD writes name the user by the DN read at the start of their phase).
+pub const AD_OU_PHASE: &str = "restore_ou";
+/// The last phase: a mailbox goes back to a user mailbox only once its licences are back.
+pub const MAILBOX_TYPE_PHASE: &str = "restore_mailbox_type";
+
+/// The reverse actions of a run, by phase (each in the run's order), and what cannot be reversed,
+/// one line each.
+pub struct ReversePlan {
+    pub phases: Vec<(&'static str, Vec<Box<dyn Action>>)>,
+    pub not: Vec<String>,
+}
+
+pub fn reverse_plan(run: &RunDetail) -> ReversePlan {
     let mut actions: Vec<Box<dyn Action>> = Vec::new();
+    let mut later: Vec<Box<dyn Action>> = Vec::new();
+    let mut moves: Vec<Box<dyn Action>> = Vec::new();
     let mut not: Vec<String> = Vec::new();
     for d in &run.steps {
         let s = &d.step;
@@ -33,9 +62,19 @@ pub fn reverse_plan(run: &RunDetail) -> (Vec<Box<dyn Action>>, Vec<String>) {
         if !matches!(s.status, StepStatus::Done | StepStatus::Running) {
             continue;
         }
+        if s.directory == "ad" {
+            match super::restore_ad::reverse(s) {
+                Ok(Some(r)) if r.move_back => moves.push(r.action),
+                Ok(Some(r)) => actions.push(r.action),
+                Ok(None) => not.push(format!("{} {} (ad): the journal holds no prior state to put back", s.step_id, s.action)),
+                Err(why) => not.push(format!("{} {} (ad): {why}", s.step_id, s.action)),
+            }
+            continue;
+        }
         let user = UserRef { id: s.subject_id.clone(), upn: run.summary.user.clone() };
         let p = &s.prior;
         let text = |k: &str| p.get(k).and_then(Value::as_str).map(String::from);
+        let param = |k: &str| s.params.get(k).and_then(Value::as_str).map(String::from);
         let action: Option<Box<dyn Action>> = match s.action.as_str() {
             "disable_account" => Some(Box::new(EnableAccount { user })),
             "remove_group_membership" => text("groupId").map(|gid| {
@@ -48,6 +87,49 @@ pub fn reverse_plan(run: &RunDetail) -> (Vec<Box<dyn Action>>, Vec<String>) {
                 Box::new(SetManager { user, upn: text("managerUpn").unwrap_or_else(|| mid.clone()), manager_id: mid }) as Box<dyn Action>
             }),
             "clear_employee_id" => text("employeeId").map(|v| Box::new(SetEmployeeId { user, value: v }) as Box<dyn Action>),
+            "set_forwarding" | "clear_forwarding" if p.is_object() => Some(Box::new(RestoreForwarding {
+                user,
+                prior: Forwarding {
+                    address: text("ForwardingAddress"),
+                    smtp: text("ForwardingSmtpAddress"),
+                    keep_copy: p.get("DeliverToMailboxAndForward").and_then(Value::as_bool).unwrap_or(false),
+                },
+            })),
+            "hide_from_gal" if p.get("HiddenFromAddressListsEnabled") == Some(&json!(false)) => Some(Box::new(ShowInGal { user })),
+            "convert_to_shared_mailbox" => match text("RecipientTypeDetails").as_deref() {
+                Some("UserMailbox") => {
+                    later.push(Box::new(ConvertToUserMailbox { user }));
+                    continue;
+                }
+                Some(other) => {
+                    not.push(format!("{} {}: the mailbox was a {other}, not a user mailbox: convert it back by hand", s.step_id, s.action));
+                    continue;
+                }
+                None => None,
+            },
+            "grant_mailbox_permission" => match (param("trustee"), param("access").as_deref()) {
+                (Some(trustee), Some("FullAccess")) => Some(Box::new(RemoveMailboxPermission { user, trustee, access: MailboxAccess::FullAccess })),
+                (Some(trustee), Some("SendAs")) => Some(Box::new(RemoveMailboxPermission { user, trustee, access: MailboxAccess::SendAs })),
+                _ => None,
+            },
+            "remove_distribution_group_membership" => text("groupId").map(|gid| {
+                Box::new(AddDistributionGroupMembership {
+                    name: text("displayName").unwrap_or_else(|| gid.clone()),
+                    member: text("member").unwrap_or_else(|| user.upn.clone()),
+                    user,
+                    group_id: gid,
+                }) as Box<dyn Action>
+            }),
+            "disable_psa_contact" => match (text("contact_id"), param("email")) {
+                (Some(contact_id), Some(email)) => Some(Box::new(ReactivatePsaContact {
+                    user,
+                    email,
+                    contact_id,
+                    psa: text("psa").unwrap_or_default(),
+                    target: s.target_display.clone(),
+                })),
+                _ => None,
+            },
             "reset_password" => {
                 not.push(format!("{} {}: the previous password was never known; the user needs a new one from the service desk", s.step_id, s.action));
                 continue;
@@ -61,6 +143,22 @@ pub fn reverse_plan(run: &RunDetail) -> (Vec<Box<dyn Action>>, Vec<String>) {
                     "{} {} ({}): a retired or wiped device stays so; the user enrols it again",
                     s.step_id, s.action, s.target_display
                 ));
+                continue;
+            }
+            "remove_mobile_device" => {
+                let flag = |k: &str| s.params.get(k).and_then(Value::as_bool).unwrap_or(false);
+                let why = if flag("wipe") {
+                    "the device was wiped: its data cannot come back; the partnership is re-created when the user sets the device up again"
+                } else if flag("block") {
+                    "the partnership is gone and the device stays blocked; unblock it (`Set-CASMailbox -ActiveSyncBlockedDeviceIDs @{remove=<id>}`) and it syncs again"
+                } else {
+                    "the partnership is re-created when the device syncs again"
+                };
+                not.push(format!("{} {} ({}): {why}", s.step_id, s.action, s.target_display));
+                continue;
+            }
+            "remove_inbox_rule" => {
+                not.push(format!("{} {} ({}): a removed rule cannot be re-created; its definition is in the original run's journal", s.step_id, s.action, s.target_display));
                 continue;
             }
             "notify_supervisor" => {
@@ -77,7 +175,14 @@ pub fn reverse_plan(run: &RunDetail) -> (Vec<Box<dyn Action>>, Vec<String>) {
             None => not.push(format!("{} {}: the journal holds no prior state to put back", s.step_id, s.action)),
         }
     }
-    (actions, not)
+    let mut phases = vec![(RESTORE_PHASE, actions)];
+    if !moves.is_empty() {
+        phases.push((AD_OU_PHASE, moves));
+    }
+    if !later.is_empty() {
+        phases.push((MAILBOX_TYPE_PHASE, later));
+    }
+    ReversePlan { phases, not }
 }
 
 pub struct EnableAccount {
@@ -109,11 +214,14 @@ fn user_target(u: &UserRef) -> Target {
 
 macro_rules! restore_action {
     ($name:literal, $target:expr) => {
+        restore_action!($name, "cloud", $target);
+    };
+    ($name:literal, $dir:literal, $target:expr) => {
         fn action(&self) -> &'static str {
             $name
         }
         fn directory(&self) -> &'static str {
-            "cloud"
+            $dir
         }
         fn target(&self) -> Target {
             #[allow(clippy::redundant_closure_call)]
@@ -210,14 +318,260 @@ impl Action for SetEmployeeId {
     }
 }
 
+pub struct RestoreForwarding {
+    pub user: UserRef,
+    /// What the run replaced (no address and no copy: forwarding was off).
+    pub prior: Forwarding,
+}
+pub struct ShowInGal {
+    pub user: UserRef,
+}
+pub struct ConvertToUserMailbox {
+    pub user: UserRef,
+}
+pub struct RemoveMailboxPermission {
+    pub user: UserRef,
+    pub trustee: String,
+    pub access: MailboxAccess,
+}
+pub struct AddDistributionGroupMembership {
+    pub user: UserRef,
+    pub group_id: String,
+    pub name: String,
+    /// The member as the run removed it (the UPN).
+    pub member: String,
+}
+pub struct ReactivatePsaContact {
+    pub user: UserRef,
+    pub email: String,
+    pub contact_id: String,
+    /// The PSA kind the run deactivated the contact in.
+    pub psa: String,
+    pub target: String,
+}
+
+fn mailbox_target(u: &UserRef) -> Target {
+    Target { kind: "mailbox", id: u.id.clone(), display: u.upn.clone() }
+}
+
+/// The user's mailbox, or the observation to return when there is none.
+async fn mailbox_of(cx: &Cx, user: &UserRef) -> Result<Result<Mailbox, Observation>, ActionError> {
+    match cx.exchange()?.get_mailbox(&user.upn).await? {
+        Some(m) => Ok(Ok(m)),
+        None => Ok(Err(Observation::Skip { reason: format!("{} has no Exchange Online mailbox", user.upn) })),
+    }
+}
+
+fn same_address(a: Option<&str>, b: Option<&str>) -> bool {
+    let norm = |s: Option<&str>| {
+        s.map(|s| s.trim_start_matches("smtp:").trim_start_matches("SMTP:").to_ascii_lowercase()).filter(|s| !s.is_empty())
+    };
+    norm(a) == norm(b)
+}
+
+fn describe_forwarding(f: &Forwarding) -> String {
+    match (&f.address, &f.smtp) {
+        (None, None) => "no forwarding".into(),
+        (a, s) => {
+            let to = a.clone().or(s.clone()).unwrap_or_default();
+            format!("forwarding to {to}{}", if f.keep_copy { ", keeping a copy" } else { ", without keeping a copy" })
+        }
+    }
+}
+
+#[async_trait]
+impl Action for RestoreForwarding {
+    restore_action!("restore_forwarding", "exchange", |s: &Self| mailbox_target(&s.user));
+    async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
+        let m = match mailbox_of(cx, &self.user).await? {
+            Ok(m) => m,
+            Err(o) => return Ok(o),
+        };
+        let f = &self.prior;
+        let wanted = describe_forwarding(f);
+        if same_address(m.forwarding_address.as_deref(), f.address.as_deref())
+            && same_address(m.forwarding_smtp.as_deref(), f.smtp.as_deref())
+            && m.deliver_and_forward == f.keep_copy
+        {
+            return Ok(Observation::AlreadyDone { detail: format!("already as it was: {wanted}") });
+        }
+        Ok(Observation::Needed { prior: m.forwarding_json(), detail: format!("put the forwarding back as it was: {wanted}") })
+    }
+    async fn apply(&self, cx: &Cx) -> Result<String, ActionError> {
+        cx.exchange()?.set_forwarding(&self.user.upn, &self.prior).await?;
+        Ok(format!("forwarding put back: {}", describe_forwarding(&self.prior)))
+    }
+}
+
+#[async_trait]
+impl Action for ShowInGal {
+    restore_action!("show_in_gal", "exchange", |s: &Self| mailbox_target(&s.user));
+    async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
+        let m = match mailbox_of(cx, &self.user).await? {
+            Ok(m) => m,
+            Err(o) => return Ok(o),
+        };
+        if !m.hidden {
+            return Ok(Observation::AlreadyDone { detail: "shown in address lists".into() });
+        }
+        if m.dir_synced && !m.cloud_managed {
+            return Ok(Observation::Skip {
+                reason: "synced from AD: show it on premises (msExchHideFromAddressLists=FALSE, then sync)".into(),
+            });
+        }
+        Ok(Observation::Needed { prior: json!({"HiddenFromAddressListsEnabled": true}), detail: "show in the global address list again".into() })
+    }
+    async fn apply(&self, cx: &Cx) -> Result<String, ActionError> {
+        cx.exchange()?.set_hidden_from_gal(&self.user.upn, false).await?;
+        Ok("shown in address lists".into())
+    }
+}
+
+#[async_trait]
+impl Action for ConvertToUserMailbox {
+    restore_action!("convert_to_user_mailbox", "exchange", |s: &Self| mailbox_target(&s.user));
+    async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
+        let m = match mailbox_of(cx, &self.user).await? {
+            Ok(m) => m,
+            Err(o) => return Ok(o),
+        };
+        if m.type_details == "UserMailbox" {
+            return Ok(Observation::AlreadyDone { detail: "a user mailbox".into() });
+        }
+        if !m.is_shared() {
+            return Ok(Observation::Skip { reason: format!("the mailbox is now a {}, not the shared mailbox this run made: left as it is", m.type_details) });
+        }
+        let mut detail = "convert the shared mailbox back to a user mailbox; a user mailbox needs a licence: the licences are put back in the phase before".to_string();
+        if m.dir_synced {
+            detail.push_str("; synced from AD: also run `Set-RemoteMailbox -Identity <user> -Type Regular` on premises, or the next sync can turn it back");
+        }
+        Ok(Observation::Needed { prior: json!({"RecipientTypeDetails": m.type_details}), detail })
+    }
+    async fn apply(&self, cx: &Cx) -> Result<String, ActionError> {
+        cx.exchange()?.set_mailbox_type(&self.user.upn, "Regular").await?;
+        Ok("conversion to a user mailbox requested (after the licences were put back: a user mailbox needs one)".into())
+    }
+}
+
+#[async_trait]
+impl Action for RemoveMailboxPermission {
+    restore_action!("remove_mailbox_permission", "exchange", |s: &Self| Target {
+        kind: "mailbox",
+        id: s.user.id.clone(),
+        display: format!("{} → {}", s.user.upn, s.trustee)
+    });
+    async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
+        let exo = cx.exchange()?;
+        let m = match mailbox_of(cx, &self.user).await? {
+            Ok(m) => m,
+            Err(o) => return Ok(o),
+        };
+        let trustee = match exo.get_recipient(&self.trustee).await {
+            Ok(r) => r,
+            Err(e) if e.is_not_found() => return Ok(Observation::Skip { reason: format!("{} no longer exists", self.trustee) }),
+            Err(e) => return Err(e.into()),
+        };
+        let perms = match self.access {
+            MailboxAccess::FullAccess => exo.mailbox_permissions(&m.upn).await?,
+            MailboxAccess::SendAs => exo.recipient_permissions(&m.upn).await?,
+        };
+        let right = self.access.as_str();
+        if !perms.iter().any(|p| !p.inherited && p.grants(right, &trustee)) {
+            return Ok(Observation::AlreadyDone { detail: format!("{} has no {right}", trustee.primary_smtp) });
+        }
+        Ok(Observation::Needed { prior: json!({"access": right, "trustee": trustee.primary_smtp}), detail: format!("remove {right} granted to {} by the run", trustee.primary_smtp) })
+    }
+    async fn apply(&self, cx: &Cx) -> Result<String, ActionError> {
+        let exo = cx.exchange()?;
+        match self.access {
+            MailboxAccess::FullAccess => exo.remove_full_access(&self.user.upn, &self.trustee).await?,
+            MailboxAccess::SendAs => exo.remove_send_as(&self.user.upn, &self.trustee).await?,
+        }
+        Ok(format!("{} removed from {}", self.access.as_str(), self.trustee))
+    }
+}
+
+#[async_trait]
+impl Action for AddDistributionGroupMembership {
+    restore_action!("add_distribution_group_membership", "exchange", |s: &Self| Target {
+        kind: "group",
+        id: s.group_id.clone(),
+        display: s.name.clone()
+    });
+    async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
+        let members = match cx.exchange()?.distribution_group_members(&self.group_id).await {
+            Ok(m) => m,
+            Err(e) if e.is_not_found() => return Ok(Observation::Skip { reason: format!("the group {} no longer exists", self.name) }),
+            Err(e) => return Err(e.into()),
+        };
+        if members.iter().any(|m| m.is(&self.member) || m.is(&self.user.id)) {
+            return Ok(Observation::AlreadyDone { detail: format!("already a member of {}", self.name) });
+        }
+        Ok(Observation::Needed { prior: json!({"member": false}), detail: format!("add {} back to {}", self.member, self.name) })
+    }
+    async fn apply(&self, cx: &Cx) -> Result<String, ActionError> {
+        cx.exchange()?.add_distribution_group_member(&self.group_id, &self.member).await?;
+        Ok(format!("added back to {}", self.name))
+    }
+}
+
+#[async_trait]
+impl Action for ReactivatePsaContact {
+    restore_action!("reactivate_psa_contact", "psa", |s: &Self| Target {
+        kind: "psa_contact",
+        id: s.contact_id.clone(),
+        display: s.target.clone()
+    });
+    async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
+        let Some(psa) = cx.providers.psa() else {
+            return Ok(Observation::Skip { reason: "this tenant has no PSA configured any more: reactivate the contact by hand".into() });
+        };
+        if !self.psa.is_empty() && psa.kind() != self.psa {
+            return Ok(Observation::Skip {
+                reason: format!("the contact was deactivated in {}, the tenant now uses {}: reactivate it by hand", self.psa, psa.kind()),
+            });
+        }
+        let c = self.contact(cx).await?;
+        match c {
+            None => Ok(Observation::Skip { reason: format!("{} contact #{} is no longer found by {}", psa.kind(), self.contact_id, self.email) }),
+            Some(c) if c.active => Ok(Observation::AlreadyDone { detail: format!("{} contact #{} {} is active", psa.kind(), c.id, c.name) }),
+            Some(c) => Ok(Observation::Needed {
+                prior: json!({"psa": psa.kind(), "contact_id": c.id, "active": false}),
+                detail: format!("reactivate {} contact #{} {} <{}>", psa.kind(), c.id, c.name, c.email),
+            }),
+        }
+    }
+    async fn apply(&self, cx: &Cx) -> Result<String, ActionError> {
+        let psa = cx.providers.psa().ok_or_else(|| ActionError::Other("this tenant has no PSA configured".into()))?;
+        let c = self.contact(cx).await?.ok_or_else(|| ActionError::Other(format!("contact #{} is no longer found", self.contact_id)))?;
+        psa.reactivate_contact(&c).await?;
+        Ok(format!("{} contact #{} {} reactivated", psa.kind(), c.id, c.name))
+    }
+}
+
+impl ReactivatePsaContact {
+    async fn contact(&self, cx: &Cx) -> Result<Option<Contact>, ActionError> {
+        let psa = cx.providers.psa().ok_or_else(|| ActionError::Other("this tenant has no PSA configured".into()))?;
+        Ok(psa.find_contacts(&self.email).await?.into_iter().find(|c| c.id == self.contact_id))
+    }
+}
+
 /// The capability a reverse action needs (the tenant's `deny` applies to restores too).
-pub fn capability(action: &str) -> &'static str {
+pub fn capability(directory: &str, action: &str) -> &'static str {
+    if directory == "ad" {
+        return super::restore_ad::capability(action);
+    }
     match action {
         "enable_account" => "graph.account",
         "add_group_membership" => "graph.groups",
         "add_license" => "graph.licenses",
         "set_manager" => "graph.manager",
         "set_employee_id" => "graph.employee_id",
+        "restore_forwarding" => "exo.forwarding",
+        "show_in_gal" | "convert_to_user_mailbox" => "exo.mailbox",
+        "remove_mailbox_permission" => "exo.permissions",
+        "add_distribution_group_membership" => "exo.groups",
+        "reactivate_psa_contact" => "psa.contact",
         _ => "graph.write",
     }
 }

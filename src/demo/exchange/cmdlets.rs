@@ -51,6 +51,9 @@ const SPECS: &[(&str, &[&str], &[&str])] = &[
     ("Remove-InboxRule", &["Identity", "Mailbox", "Confirm"], &["Identity"]),
     ("Get-DistributionGroupMember", &["Identity", "ResultSize"], &["Identity"]),
     ("Remove-DistributionGroupMember", &["Identity", "Member", "BypassSecurityGroupManagerCheck", "Confirm"], &["Identity", "Member"]),
+    ("Add-DistributionGroupMember", &["Identity", "Member", "BypassSecurityGroupManagerCheck", "Confirm"], &["Identity", "Member"]),
+    ("Remove-MailboxPermission", &["Identity", "User", "AccessRights", "InheritanceType", "Confirm"], &["Identity", "User", "AccessRights"]),
+    ("Remove-RecipientPermission", &["Identity", "Trustee", "AccessRights", "Confirm"], &["Identity", "Trustee", "AccessRights"]),
 ];
 
 /// Bound parameters, by canonical name.
@@ -445,6 +448,60 @@ pub fn run(st: &mut State, knobs: &Knobs, name: &str, given: &Map<String, Value>
             };
             st.groups[gi].members.remove(pos);
             out(vec![])
+        }
+        "Add-DistributionGroupMember" => {
+            let id = p.req("Identity")?;
+            let who = p.req("Member")?;
+            let gi = st.groups.iter().position(|g| g.mail_enabled && !g.is_unified() && group_is(g, &id)).ok_or_else(|| not_found(&id))?;
+            let Some(r) = recipient(st, &who) else { return Err(not_found(&who)) };
+            let member_id = r["ExternalDirectoryObjectId"].as_str().unwrap_or_default().to_string();
+            let g = &st.groups[gi];
+            if g.is_synced() {
+                return Err(on_prem_error("Add-DistributionGroupMember", "Members", &g.mail_nickname));
+            }
+            if g.security_enabled && p.bool("BypassSecurityGroupManagerCheck")? != Some(true) {
+                return Err(exo_error(403, "Forbidden", "Microsoft.Exchange.Management.Tasks.OperationRequiresGroupManagerException", &format!("You don't have sufficient permissions. This operation can only be performed by a manager of the group \"{}\".", g.display_name)));
+            }
+            if g.members.iter().any(|m| m.eq_ignore_ascii_case(&member_id)) {
+                return Err(exo_error(400, "BadRequest", "Microsoft.Exchange.Management.Tasks.MemberAlreadyExistsException", &format!("The recipient \"{}\" is already a member of the group \"{}\".", recipient_name(&r), g.display_name)));
+            }
+            st.groups[gi].members.push(member_id);
+            out(vec![])
+        }
+        "Remove-MailboxPermission" => {
+            let ix = mailbox_ix(st, &p.req("Identity")?)?;
+            let who = p.req("User")?;
+            let rights = p.list("AccessRights")?;
+            let Some(r) = recipient(st, &who) else { return Err(not_found(&who)) };
+            let user = r["PrimarySmtpAddress"].as_str().unwrap_or_default().to_string();
+            let m = &mut st.exchange.mailboxes[ix];
+            let mut warnings = vec![];
+            if rights.iter().any(|r| r.eq_ignore_ascii_case("FullAccess")) {
+                let before = m.full_access.len();
+                m.full_access.retain(|f| !f.user.eq_ignore_ascii_case(&user));
+                if m.full_access.len() == before {
+                    warnings.push(format!("Can't remove the access control entry on the object \"{}\" for account \"{user}\" because the ACE doesn't exist on the object.", m.alias));
+                }
+            }
+            Ok(Output { value: vec![], warnings })
+        }
+        "Remove-RecipientPermission" => {
+            let ix = mailbox_ix(st, &p.req("Identity")?)?;
+            let who = p.req("Trustee")?;
+            let rights = p.list("AccessRights")?;
+            if rights.len() != 1 || !rights[0].eq_ignore_ascii_case("SendAs") {
+                return Err(binding_error(&format!("Cannot bind parameter 'AccessRights'. Cannot convert value \"{}\" to type \"Microsoft.Exchange.Management.RecipientTasks.RecipientAccessRight\".", rights.join(","))));
+            }
+            let Some(r) = recipient(st, &who) else { return Err(not_found(&who)) };
+            let trustee = r["PrimarySmtpAddress"].as_str().unwrap_or_default().to_string();
+            let m = &mut st.exchange.mailboxes[ix];
+            let mut warnings = vec![];
+            let before = m.send_as.len();
+            m.send_as.retain(|t| !t.eq_ignore_ascii_case(&trustee));
+            if m.send_as.len() == before {
+                warnings.push(format!("The recipient '{trustee}' doesn't have the 'SendAs' permission on '{}'.", m.alias));
+            }
+            Ok(Output { value: vec![], warnings })
         }
         other => Err(binding_error(&format!("The demo tenant has no implementation of '{other}'."))),
     }
