@@ -28,6 +28,31 @@ pub use providers::Providers;
 use crate::graph::GraphError;
 use crate::journal::{Journal, Mode};
 
+/// The identity methods of an action on one user's object (the account, its mailbox, ...): its
+/// journal name, the directory it writes to, the target (kind, the user's id and UPN), the
+/// subject, and whether a resend is harmless. Used inside `impl Action for X` where `X` has a
+/// `user` with `id` and `upn`.
+macro_rules! user_scoped_action {
+    ($name:literal, $directory:expr, $kind:literal, idempotent = $idem:expr) => {
+        fn action(&self) -> &'static str {
+            $name
+        }
+        fn directory(&self) -> &'static str {
+            $directory
+        }
+        fn target(&self) -> $crate::exec::Target {
+            $crate::exec::Target { kind: $kind, id: self.user.id.clone(), display: self.user.upn.clone() }
+        }
+        fn subject_id(&self) -> String {
+            self.user.id.clone()
+        }
+        fn idempotent(&self) -> bool {
+            $idem
+        }
+    };
+}
+pub(crate) use user_scoped_action;
+
 /// What an action acts on. `id` is the directory's object id: the journal records what was acted
 /// on, not only a name that may later point elsewhere.
 #[derive(Debug, Clone)]

@@ -13,25 +13,10 @@
 //! | `notify_supervisor` | `notify.rs` | `POST /users/{sender}/sendMail` to the manager |
 //! | `retire_managed_device` | `devices.rs` | `POST /deviceManagement/managedDevices/{id}/retire` (or `/wipe`) |
 
-/// The identity methods every user-level cloud action shares: its journal name, the cloud
-/// directory, the user as target and subject, and whether a resend is harmless.
+/// The identity methods every user-level cloud action shares (see `exec::user_scoped_action`).
 macro_rules! user_action {
     ($name:literal, idempotent = $idem:expr) => {
-        fn action(&self) -> &'static str {
-            $name
-        }
-        fn directory(&self) -> &'static str {
-            "cloud"
-        }
-        fn target(&self) -> crate::exec::Target {
-            self.user.target()
-        }
-        fn subject_id(&self) -> String {
-            self.user.id.clone()
-        }
-        fn idempotent(&self) -> bool {
-            $idem
-        }
+        crate::exec::user_scoped_action!($name, "cloud", "user", idempotent = $idem);
     };
 }
 

@@ -100,21 +100,7 @@ pub struct ClearForwarding {
 
 #[async_trait]
 impl Action for ClearForwarding {
-    fn action(&self) -> &'static str {
-        "clear_forwarding"
-    }
-    fn directory(&self) -> &'static str {
-        DIRECTORY
-    }
-    fn target(&self) -> Target {
-        Target { kind: "mailbox", id: self.user.id.clone(), display: self.user.upn.clone() }
-    }
-    fn subject_id(&self) -> String {
-        self.user.id.clone()
-    }
-    fn idempotent(&self) -> bool {
-        true
-    }
+    crate::exec::user_scoped_action!("clear_forwarding", DIRECTORY, "mailbox", idempotent = true);
 
     async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
         let m = match mailbox(cx, &self.user).await? {

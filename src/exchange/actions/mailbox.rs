@@ -17,7 +17,7 @@ use serde_json::json;
 use super::{mailbox, synced, DIRECTORY};
 use crate::entra::actions::{last_landed, UserRef};
 use crate::exchange::Mailbox;
-use crate::exec::{Action, ActionError, Cx, Observation, Target};
+use crate::exec::{Action, ActionError, Cx, Observation};
 
 /// 49 GB: shared mailboxes over 50 GB need a licence.
 pub const LARGE_MAILBOX_BYTES: u64 = 49 * 1024 * 1024 * 1024;
@@ -39,21 +39,7 @@ pub struct ConvertToShared {
 
 #[async_trait]
 impl Action for ConvertToShared {
-    fn action(&self) -> &'static str {
-        "convert_to_shared_mailbox"
-    }
-    fn directory(&self) -> &'static str {
-        DIRECTORY
-    }
-    fn target(&self) -> Target {
-        Target { kind: "mailbox", id: self.user.id.clone(), display: self.user.upn.clone() }
-    }
-    fn subject_id(&self) -> String {
-        self.user.id.clone()
-    }
-    fn idempotent(&self) -> bool {
-        true
-    }
+    crate::exec::user_scoped_action!("convert_to_shared_mailbox", DIRECTORY, "mailbox", idempotent = true);
 
     async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
         let m = match mailbox(cx, &self.user).await? {
@@ -107,23 +93,9 @@ pub struct WaitForShared {
 
 #[async_trait]
 impl Action for WaitForShared {
-    fn action(&self) -> &'static str {
-        "wait_for_shared_mailbox"
-    }
-    fn directory(&self) -> &'static str {
-        DIRECTORY
-    }
-    fn target(&self) -> Target {
-        Target { kind: "mailbox", id: self.user.id.clone(), display: self.user.upn.clone() }
-    }
-    fn subject_id(&self) -> String {
-        self.user.id.clone()
-    }
+    crate::exec::user_scoped_action!("wait_for_shared_mailbox", DIRECTORY, "mailbox", idempotent = true);
     fn params(&self) -> serde_json::Value {
         json!({"timeout_secs": self.timeout.as_secs()})
-    }
-    fn idempotent(&self) -> bool {
-        true
     }
 
     async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
@@ -179,21 +151,7 @@ pub struct HideFromGal {
 
 #[async_trait]
 impl Action for HideFromGal {
-    fn action(&self) -> &'static str {
-        "hide_from_gal"
-    }
-    fn directory(&self) -> &'static str {
-        DIRECTORY
-    }
-    fn target(&self) -> Target {
-        Target { kind: "mailbox", id: self.user.id.clone(), display: self.user.upn.clone() }
-    }
-    fn subject_id(&self) -> String {
-        self.user.id.clone()
-    }
-    fn idempotent(&self) -> bool {
-        true
-    }
+    crate::exec::user_scoped_action!("hide_from_gal", DIRECTORY, "mailbox", idempotent = true);
 
     async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
         let m = match mailbox(cx, &self.user).await? {

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::DIRECTORY;
 use crate::entra::actions::UserRef;
-use crate::exec::{Action, ActionError, Cx, Observation, Target};
+use crate::exec::{Action, ActionError, Cx, Observation};
 
 /// The out-of-office wanted. Times are UTC, `YYYY-MM-DDTHH:MM:SS`.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,23 +60,9 @@ pub struct SetOutOfOffice {
 
 #[async_trait]
 impl Action for SetOutOfOffice {
-    fn action(&self) -> &'static str {
-        "set_out_of_office"
-    }
-    fn directory(&self) -> &'static str {
-        DIRECTORY
-    }
-    fn target(&self) -> Target {
-        Target { kind: "mailbox", id: self.user.id.clone(), display: self.user.upn.clone() }
-    }
-    fn subject_id(&self) -> String {
-        self.user.id.clone()
-    }
+    crate::exec::user_scoped_action!("set_out_of_office", DIRECTORY, "mailbox", idempotent = true);
     fn params(&self) -> Value {
         json!({"start": self.ooo.start, "end": self.ooo.end, "external_audience": self.ooo.external_audience})
-    }
-    fn idempotent(&self) -> bool {
-        true
     }
 
     async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
