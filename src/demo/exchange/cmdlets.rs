@@ -204,6 +204,25 @@ fn recipient_name(r: &Value) -> String {
     r["Identity"].as_str().unwrap_or_default().to_string()
 }
 
+/// What `Add-` and `Remove-DistributionGroupMember` share: find the group (mail-enabled, not a
+/// Microsoft 365 group) and the member, and refuse a synced group or a security group without
+/// `-BypassSecurityGroupManagerCheck`, as Exchange does. Returns (group index, member id, recipient).
+fn dl_member_change(st: &State, p: &P, cmdlet: &str) -> Result<(usize, String, Value), crate::demo::reply::Reply> {
+    let id = p.req("Identity")?;
+    let who = p.req("Member")?;
+    let gi = st.groups.iter().position(|g| g.mail_enabled && !g.is_unified() && group_is(g, &id)).ok_or_else(|| not_found(&id))?;
+    let Some(r) = recipient(st, &who) else { return Err(not_found(&who)) };
+    let member_id = r["ExternalDirectoryObjectId"].as_str().unwrap_or_default().to_string();
+    let g = &st.groups[gi];
+    if g.is_synced() {
+        return Err(on_prem_error(cmdlet, "Members", &g.mail_nickname));
+    }
+    if g.security_enabled && p.bool("BypassSecurityGroupManagerCheck")? != Some(true) {
+        return Err(exo_error(403, "Forbidden", "Microsoft.Exchange.Management.Tasks.OperationRequiresGroupManagerException", &format!("You don't have sufficient permissions. This operation can only be performed by a manager of the group \"{}\".", g.display_name)));
+    }
+    Ok((gi, member_id, r))
+}
+
 fn valid_smtp(s: &str) -> bool {
     let a = s.strip_prefix("smtp:").or_else(|| s.strip_prefix("SMTP:")).unwrap_or(s);
     matches!(a.split_once('@'), Some((l, d)) if !l.is_empty() && d.contains('.') && !d.starts_with('.') && !a.contains(' '))
@@ -431,18 +450,8 @@ pub fn run(st: &mut State, knobs: &Knobs, name: &str, given: &Map<String, Value>
             out(members.iter().filter_map(|m| recipient(st, m)).collect())
         }
         "Remove-DistributionGroupMember" => {
-            let id = p.req("Identity")?;
-            let who = p.req("Member")?;
-            let gi = st.groups.iter().position(|g| g.mail_enabled && !g.is_unified() && group_is(g, &id)).ok_or_else(|| not_found(&id))?;
-            let Some(r) = recipient(st, &who) else { return Err(not_found(&who)) };
-            let member_id = r["ExternalDirectoryObjectId"].as_str().unwrap_or_default().to_string();
+            let (gi, member_id, r) = dl_member_change(st, &p, "Remove-DistributionGroupMember")?;
             let g = &st.groups[gi];
-            if g.is_synced() {
-                return Err(on_prem_error("Remove-DistributionGroupMember", "Members", &g.mail_nickname));
-            }
-            if g.security_enabled && p.bool("BypassSecurityGroupManagerCheck")? != Some(true) {
-                return Err(exo_error(403, "Forbidden", "Microsoft.Exchange.Management.Tasks.OperationRequiresGroupManagerException", &format!("You don't have sufficient permissions. This operation can only be performed by a manager of the group \"{}\".", g.display_name)));
-            }
             let Some(pos) = g.members.iter().position(|m| m.eq_ignore_ascii_case(&member_id)) else {
                 return Err(exo_error(400, "BadRequest", "Microsoft.Exchange.Management.Tasks.MemberNotFoundException", &format!("The recipient \"{}\" isn't a member of the group \"{}\".", recipient_name(&r), g.display_name)));
             };
@@ -450,18 +459,8 @@ pub fn run(st: &mut State, knobs: &Knobs, name: &str, given: &Map<String, Value>
             out(vec![])
         }
         "Add-DistributionGroupMember" => {
-            let id = p.req("Identity")?;
-            let who = p.req("Member")?;
-            let gi = st.groups.iter().position(|g| g.mail_enabled && !g.is_unified() && group_is(g, &id)).ok_or_else(|| not_found(&id))?;
-            let Some(r) = recipient(st, &who) else { return Err(not_found(&who)) };
-            let member_id = r["ExternalDirectoryObjectId"].as_str().unwrap_or_default().to_string();
+            let (gi, member_id, r) = dl_member_change(st, &p, "Add-DistributionGroupMember")?;
             let g = &st.groups[gi];
-            if g.is_synced() {
-                return Err(on_prem_error("Add-DistributionGroupMember", "Members", &g.mail_nickname));
-            }
-            if g.security_enabled && p.bool("BypassSecurityGroupManagerCheck")? != Some(true) {
-                return Err(exo_error(403, "Forbidden", "Microsoft.Exchange.Management.Tasks.OperationRequiresGroupManagerException", &format!("You don't have sufficient permissions. This operation can only be performed by a manager of the group \"{}\".", g.display_name)));
-            }
             if g.members.iter().any(|m| m.eq_ignore_ascii_case(&member_id)) {
                 return Err(exo_error(400, "BadRequest", "Microsoft.Exchange.Management.Tasks.MemberAlreadyExistsException", &format!("The recipient \"{}\" is already a member of the group \"{}\".", recipient_name(&r), g.display_name)));
             }
