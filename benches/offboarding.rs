@@ -67,9 +67,9 @@ use offboard_host::engine::EngineOptions;
 use offboard_host::entra::{CloudDirectory, GraphDirectory};
 use offboard_host::exchange::{ExchangeOnline, InvokeCommandExchange, EXO_SCOPE};
 use offboard_host::exec::host::ExecOptions;
-use offboard_host::exec::Providers;
 use offboard_host::exec::report::Report;
 use offboard_host::exec::run::{outcome_error, run_script, RunRequest, Script, DEFAULT_SCRIPT};
+use offboard_host::exec::Providers;
 use offboard_host::graph::{GraphClient, GraphConfig};
 use offboard_host::journal::{Journal, Mode, SqliteJournal, StepStatus};
 use offboard_host::secret::Secret;
@@ -124,15 +124,19 @@ impl Row {
     /// at very low latency; at 50 ms every iteration has had the same figures).
     fn deterministic(&self) -> bool {
         let c = self.counts();
-        self.counts.iter().all(|x| {
-            (x.operations, x.writes, x.steps_planned, x.steps_done) == (c.operations, c.writes, c.steps_planned, c.steps_done)
-        })
+        self.counts
+            .iter()
+            .all(|x| (x.operations, x.writes, x.steps_planned, x.steps_done) == (c.operations, c.writes, c.steps_planned, c.steps_done))
     }
 
     /// "12", or "11–12" when iterations differ.
     fn range(&self, f: impl Fn(&Counts) -> u64) -> String {
         let (lo, hi) = self.counts.iter().map(f).fold((u64::MAX, 0), |(lo, hi), v| (lo.min(v), hi.max(v)));
-        if lo == hi { lo.to_string() } else { format!("{lo}–{hi}") }
+        if lo == hi {
+            lo.to_string()
+        } else {
+            format!("{lo}–{hi}")
+        }
     }
 
     fn wall_ms(&self) -> (f64, f64, f64) {
@@ -175,10 +179,7 @@ impl Bench {
         demo::reset(&state).expect("resetting the demo state file");
         let knobs = Knobs { latency_ms: self.latency_ms, ..Knobs::default() };
         let addr: SocketAddr = ([127, 0, 0, 1], 0).into();
-        let server = self
-            .rt
-            .block_on(DemoServer::start(DemoConfig { state_path: state, knobs }, addr))
-            .expect("starting the demo tenant");
+        let server = self.rt.block_on(DemoServer::start(DemoConfig { state_path: state, knobs }, addr)).expect("starting the demo tenant");
         let journal_path = self.dir.path().join(format!("journal-{}.db", self.tenants));
         let journal: Arc<dyn Journal> = Arc::new(SqliteJournal::open(&journal_path).expect("opening the journal"));
         Tenant { server, journal }
@@ -234,7 +235,10 @@ impl Bench {
     /// What must hold for every run: the simulator saw what the client sent, and no chain of
     /// `round_trips` exchanges, each delayed `latency_ms`, fits in less than their sum.
     fn check_counts(&mut self, c: &Counts, wall: Duration, ctx: &str) {
-        self.check(c.requests == c.sim_requests, format!("{ctx}: client sent {} requests, simulator received {}", c.requests, c.sim_requests));
+        self.check(
+            c.requests == c.sim_requests,
+            format!("{ctx}: client sent {} requests, simulator received {}", c.requests, c.sim_requests),
+        );
         let floor = Duration::from_millis(c.round_trips * self.latency_ms);
         self.check(wall >= floor, format!("{ctx}: {wall:?} is less than {} round trips x {} ms", c.round_trips, self.latency_ms));
     }
@@ -347,9 +351,15 @@ fn check_pair(b: &mut Bench, batched: &Row, serial: &Row) {
     // plan only reads, and its reads (one `resolve_user` per phase) overlap in both ways: there
     // batching saves requests, not round trips.
     if x.writes > 0 {
-        b.check(x.round_trips < y.round_trips, format!("{ctx}: batched {} round trips, not below one at a time {}", x.round_trips, y.round_trips));
+        b.check(
+            x.round_trips < y.round_trips,
+            format!("{ctx}: batched {} round trips, not below one at a time {}", x.round_trips, y.round_trips),
+        );
     } else {
-        b.check(x.round_trips <= y.round_trips, format!("{ctx}: batched {} round trips, above one at a time {}", x.round_trips, y.round_trips));
+        b.check(
+            x.round_trips <= y.round_trips,
+            format!("{ctx}: batched {} round trips, above one at a time {}", x.round_trips, y.round_trips),
+        );
     }
     b.check(x.requests < y.requests, format!("{ctx}: batched {} requests, not below one at a time {}", x.requests, y.requests));
     b.check(x.writes == y.writes, format!("{ctx}: {} writes batched, {} one at a time: not the same calls", x.writes, y.writes));
@@ -427,9 +437,8 @@ fn row_json(r: &Row) -> Value {
 }
 
 fn json_path() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
     target.join("bench-offboarding.json")
 }
 

@@ -166,9 +166,7 @@ impl GraphSettings {
     }
 
     pub fn token_url(&self) -> String {
-        self.token_url
-            .clone()
-            .unwrap_or_else(|| format!("https://login.microsoftonline.com/{}/oauth2/v2.0/token", self.tenant_id))
+        self.token_url.clone().unwrap_or_else(|| format!("https://login.microsoftonline.com/{}/oauth2/v2.0/token", self.tenant_id))
     }
 
     /// Read the client secret from the environment variable the config names.
@@ -270,10 +268,8 @@ impl Config {
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Config> {
-        let mut cfg: Config = toml::from_str(text).map_err(|e| Error::Config {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })?;
+        let mut cfg: Config =
+            toml::from_str(text).map_err(|e| Error::Config { path: path.display().to_string(), message: e.to_string() })?;
         cfg.path = Some(path.to_path_buf());
         cfg.validate()?;
         Ok(cfg)
@@ -290,9 +286,7 @@ impl Config {
             match std::fs::read_to_string(path) {
                 Ok(text) => return Config::parse(&text, path),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound && explicit.is_none() => continue,
-                Err(e) => {
-                    return Err(Error::Config { path: path.display().to_string(), message: e.to_string() })
-                }
+                Err(e) => return Err(Error::Config { path: path.display().to_string(), message: e.to_string() }),
             }
         }
         Ok(Config::demo())
@@ -328,7 +322,10 @@ impl Config {
         }
         for (name, t) in &self.tenants {
             if t.approval.as_ref().is_some_and(|a| a.approvers.iter().all(|x| x.trim().is_empty())) {
-                return Err(Error::Config { path: path.clone(), message: format!("[tenants.{name}.approval] needs at least one approver") });
+                return Err(Error::Config {
+                    path: path.clone(),
+                    message: format!("[tenants.{name}.approval] needs at least one approver"),
+                });
             }
         }
         if let Some(d) = &self.default_tenant {
@@ -412,10 +409,16 @@ mod tests {
         let ad = c.tenants["a"].ad.as_ref().unwrap();
         assert_eq!(ad.sync_scope, vec!["OU=Staff,DC=x"]);
         assert!(!ad.accept_invalid_certs && !ad.starttls);
-        let e = Config::parse("[tenants.a]\ndirectory='onprem'\n[tenants.a.ad]\nurl='x'\nbind_dn='b'\npassword_env='X'\nbase_dn='d'\npasword='oops'\n", p)
-            .unwrap_err();
+        let e = Config::parse(
+            "[tenants.a]\ndirectory='onprem'\n[tenants.a.ad]\nurl='x'\nbind_dn='b'\npassword_env='X'\nbase_dn='d'\npasword='oops'\n",
+            p,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("unknown field"), "{e}");
-        assert_eq!(Config::parse("[tenants.a]\ndirectory='email-only'\ndemo=true\n", p).unwrap().tenants["a"].directory.as_str(), "email-only");
+        assert_eq!(
+            Config::parse("[tenants.a]\ndirectory='email-only'\ndemo=true\n", p).unwrap().tenants["a"].directory.as_str(),
+            "email-only"
+        );
     }
 
     #[test]

@@ -31,9 +31,9 @@ pub fn validate_user(input: &str) -> Result<(), String> {
     if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
         return Err("a user principal name cannot start or end with '.' or contain '..'".into());
     }
-    let labels_ok = domain.split('.').all(|l| {
-        !l.is_empty() && !l.starts_with('-') && !l.ends_with('-') && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-    });
+    let labels_ok = domain
+        .split('.')
+        .all(|l| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-') && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
     if !labels_ok || !domain.contains('.') {
         return Err(format!("'{domain}' is not a valid domain"));
     }
@@ -65,8 +65,7 @@ pub fn validate_ad_user(input: &str) -> Result<(), String> {
 
 /// An object id (GUID) rather than a name.
 pub fn is_guid(s: &str) -> bool {
-    s.len() == 36
-        && s.char_indices().all(|(i, c)| if [8, 13, 18, 23].contains(&i) { c == '-' } else { c.is_ascii_hexdigit() })
+    s.len() == 36 && s.char_indices().all(|(i, c)| if [8, 13, 18, 23].contains(&i) { c == '-' } else { c.is_ascii_hexdigit() })
 }
 
 #[cfg(test)]
@@ -75,17 +74,34 @@ mod tests {
 
     #[test]
     fn accepts_real_names() {
-        for ok in ["leaver.cloud@contoso.test", "o'brien@contoso.com", "a_b-c@sub.example.org",
-                   "guest_x.com#EXT#@contoso.onmicrosoft.com", "6f1c2a9e-4b7d-4c1e-9a53-2d8e0b7c4a10"] {
+        for ok in [
+            "leaver.cloud@contoso.test",
+            "o'brien@contoso.com",
+            "a_b-c@sub.example.org",
+            "guest_x.com#EXT#@contoso.onmicrosoft.com",
+            "6f1c2a9e-4b7d-4c1e-9a53-2d8e0b7c4a10",
+        ] {
             assert!(validate_user(ok).is_ok(), "{ok}");
         }
     }
 
     #[test]
     fn refuses_malformed_and_injection() {
-        for bad in ["", "nobody", "@contoso.test", "x@", "a b@contoso.test", "x@contoso", "*)(uid=*))(|(uid=*@x.com",
-                    "x@contoso.test' or 1 eq 1", "../../etc/passwd@x.com", "a\0b@x.com", "x@-bad.com", "a..b@x.com",
-                    "x@contoso.test/../../groups"] {
+        for bad in [
+            "",
+            "nobody",
+            "@contoso.test",
+            "x@",
+            "a b@contoso.test",
+            "x@contoso",
+            "*)(uid=*))(|(uid=*@x.com",
+            "x@contoso.test' or 1 eq 1",
+            "../../etc/passwd@x.com",
+            "a\0b@x.com",
+            "x@-bad.com",
+            "a..b@x.com",
+            "x@contoso.test/../../groups",
+        ] {
             assert!(validate_user(bad).is_err(), "{bad:?}");
         }
         assert!(validate_user(&format!("{}@x.com", "a".repeat(200))).is_err());
@@ -97,8 +113,9 @@ mod tests {
         for ok in ["ssynced", "j.doe", "o'brien", "leaver.synced@contoso.test", "a-b_c"] {
             assert!(validate_ad_user(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "*)(uid=*))(|(uid=*", "a\0b", "#admin ", "trailing ", "a,b", "x=y", "a*", "abc.",
-                    "twentyonecharacters12", "x@contoso"] {
+        for bad in
+            ["", "*)(uid=*))(|(uid=*", "a\0b", "#admin ", "trailing ", "a,b", "x=y", "a*", "abc.", "twentyonecharacters12", "x@contoso"]
+        {
             assert!(validate_ad_user(bad).is_err(), "{bad:?}");
         }
     }

@@ -31,18 +31,18 @@
 //! Rhai sources shipped with the binary: `stdlib/` (importable modules) and `scripts/default.rhai`.
 
 pub mod ad;
-pub mod demo;
-pub mod error;
-pub mod graph;
-pub mod journal;
-pub mod secret;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod engine;
 pub mod entra;
-pub mod exec;
+pub mod error;
 pub mod exchange;
+pub mod exec;
+pub mod graph;
 pub mod input;
+pub mod journal;
 pub mod ops;
 pub mod psa;
+pub mod secret;
 pub mod workflow;

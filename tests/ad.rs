@@ -138,12 +138,7 @@ async fn fixture_user(ldap: &mut ldap3::Ldap, sam: &str, cn: &str, upn: &str, ua
 async fn fixture_group(ldap: &mut ldap3::Ldap, name: &str, group_type: &str, member: &str) -> String {
     let dn = format!("CN={},OU=Groups,{}", ldap3::dn_escape(name), dc().base());
     let _ = ldap.delete(&dn).await;
-    let attrs = vec![
-        ("objectClass", one("group")),
-        ("sAMAccountName", one(name)),
-        ("groupType", one(group_type)),
-        ("member", one(member)),
-    ];
+    let attrs = vec![("objectClass", one("group")), ("sAMAccountName", one(name)), ("groupType", one(group_type)), ("member", one(member))];
     ldap.add(&dn, attrs).await.unwrap().success().unwrap_or_else(|e| panic!("adding {dn}: {e}"));
     dn
 }
@@ -288,7 +283,11 @@ fn ad_move_to_disabled_ou_keeps_an_escaped_cn_and_warns_outside_the_sync_scope()
         fixture_user(&mut l, "t-move", cn, "t.move@contoso.test", 512, &[]).await;
     });
     // Target OU outside the listed sync scope: the plan warns.
-    let archive = Cli::new("onprem", false, &format!("disabled_ou = \"{}\"\nsync_scope = [\"{}\", \"{}\"]", dc().get("AD_ARCHIVE_OU"), dc().staff(), dc().disabled()));
+    let archive = Cli::new(
+        "onprem",
+        false,
+        &format!("disabled_ou = \"{}\"\nsync_scope = [\"{}\", \"{}\"]", dc().get("AD_ARCHIVE_OU"), dc().staff(), dc().disabled()),
+    );
     let script = archive.script("move.rhai", &format!("{ONE_USER}ad::move_to_disabled_ou(u);\n"));
     let (code, plan, err) = archive.run(&["plan", script.to_str().unwrap(), "--user", "t-move", "--json"]);
     assert_eq!(code, 0, "{err}");
@@ -438,7 +437,15 @@ fn ad_restore_puts_back_account_groups_attributes_exchange_attributes_and_ou() {
     );
     let (code, r, err) = cli.apply(&script, "t-restore");
     assert_eq!(code, 0, "{err}\n{r:#}");
-    let attrs = ["userAccountControl", "memberOf", "employeeID", "manager", "msExchHideFromAddressLists", "msExchRemoteRecipientType", "msExchRecipientTypeDetails"];
+    let attrs = [
+        "userAccountControl",
+        "memberOf",
+        "employeeID",
+        "manager",
+        "msExchHideFromAddressLists",
+        "msExchRemoteRecipientType",
+        "msExchRecipientTypeDetails",
+    ];
     let e = rt.block_on(async { read(&mut admin().await, "t-restore", &attrs).await.unwrap() });
     assert!(e.dn.contains("OU=Disabled Users") && val(&e, "userAccountControl").unwrap() == "66050", "{e:?}");
     assert!(vals(&e, "memberOf").is_empty() && val(&e, "employeeID").is_none() && val(&e, "manager").is_none());
@@ -656,9 +663,10 @@ fn hybrid_synced_offboarding_puts_each_step_in_the_right_directory() {
 
     // The directory as a separate read sees it.
     rt.block_on(async {
-        let e = read(&mut admin().await, "ssynced", &["userAccountControl", "memberOf", "manager", "employeeID", "msExchHideFromAddressLists"])
-            .await
-            .unwrap();
+        let e =
+            read(&mut admin().await, "ssynced", &["userAccountControl", "memberOf", "manager", "employeeID", "msExchHideFromAddressLists"])
+                .await
+                .unwrap();
         assert!(e.dn.contains("OU=Disabled Users"), "{}", e.dn);
         assert_eq!(val(&e, "userAccountControl").unwrap(), (0x10202).to_string());
         assert!(vals(&e, "memberOf").is_empty() && val(&e, "manager").is_none() && val(&e, "employeeID").is_none());
@@ -692,7 +700,10 @@ fn hybrid_unsynced_offboarding_changes_both_accounts() {
     let (code, rr, err) = cli.run(&["restore", r["run_id"].as_str().unwrap(), "--yes", "--json"]);
     assert_eq!(code, 0, "{err}\n{rr:#}");
     let back = |action: &str, dir: &str| step(&rr, action, dir).iter().any(|s| s["status"] == "done");
-    assert!(back("enable_account", "cloud") && back("enable_account", "ad") && back("set_employee_id", "ad") && back("move_ou", "ad"), "{rr:#}");
+    assert!(
+        back("enable_account", "cloud") && back("enable_account", "ad") && back("set_employee_id", "ad") && back("move_ou", "ad"),
+        "{rr:#}"
+    );
     assert!(back("set_employee_id", "cloud") && back("convert_to_user_mailbox", "exchange"), "{rr:#}");
     let e = rt.block_on(async { read(&mut admin().await, "lcloud", &["userAccountControl", "employeeID"]).await.unwrap() });
     assert_eq!(val(&e, "userAccountControl").unwrap(), "512");

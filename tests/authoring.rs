@@ -54,7 +54,10 @@ fn check_reports_problems_with_locations_and_exit_code_3() {
     std::fs::write(&cfg, "[tenants.acme]\ndirectory = \"cloud\"\ndemo = true\ndeny = [\"graph.licenses\"]\n").unwrap();
     let (code, out, _) = run(cmd(&home, dir).args(["check", "default.rhai", "--tenant", "acme"]));
     assert_eq!(code, 3, "{out}");
-    assert!(out.contains("dir::licenses calls graph::remove_license, which needs the capability 'graph.licenses', which tenant 'acme' denies"), "{out}");
+    assert!(
+        out.contains("dir::licenses calls graph::remove_license, which needs the capability 'graph.licenses', which tenant 'acme' denies"),
+        "{out}"
+    );
     // No tenant was contacted: the demo tenant was never even started.
     assert!(!home.join("demo").exists());
 }

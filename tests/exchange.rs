@@ -167,7 +167,11 @@ fn the_default_run_offboards_the_mailbox_and_a_second_run_sends_nothing() {
     let dl = st["groups"].as_array().expect("groups").iter().find(|g| g["id"] == SALES_DL).expect("dl");
     assert!(!dl["members"].as_array().expect("members").iter().any(|m| m == LEAVER_ID));
     let user = st["users"].as_array().expect("users").iter().find(|u| u["id"] == LEAVER_ID).expect("user");
-    assert!(!user["licenseAssignmentStates"].as_array().expect("lic").iter().any(|l| l["skuId"] == SPE_E3 && l["assignedByGroup"].is_null()));
+    assert!(!user["licenseAssignmentStates"]
+        .as_array()
+        .expect("lic")
+        .iter()
+        .any(|l| l["skuId"] == SPE_E3 && l["assignedByGroup"].is_null()));
 
     // The journal kept what each step replaced.
     let j = h.journal(r["run_id"].as_str().expect("run id"));
@@ -214,7 +218,10 @@ fn licences_are_removed_only_after_the_mailbox_is_shared() {
     assert!(shared_seen - converted >= chrono::Duration::milliseconds(2000), "the wait really waited: {converted} → {shared_seen}");
     let licence_writes: Vec<&Value> = steps
         .iter()
-        .filter(|s| s["status"] == "done" && (s["action"] == "remove_license" || (s["action"] == "remove_group_membership" && s["phase"] == "licenses")))
+        .filter(|s| {
+            s["status"] == "done"
+                && (s["action"] == "remove_license" || (s["action"] == "remove_group_membership" && s["phase"] == "licenses"))
+        })
         .collect();
     assert!(licence_writes.len() >= 3, "SPE_E3, POWER_BI_PRO and the Visio licence group: {licence_writes:#?}");
     for s in licence_writes {
@@ -267,7 +274,8 @@ fn an_exchange_error_fails_that_step_with_exchanges_message_and_the_rest_is_done
     let rule = step(&r, "remove_inbox_rule", "Copy invoices home");
     assert_eq!(rule["status"], "failed");
     assert!(rule["detail"].as_str().expect("d").contains("doesn't have the permissions required to run 'Remove-InboxRule'"), "{rule:#}");
-    let failed: Vec<&str> = r["steps"].as_array().expect("steps").iter().filter(|s| s["status"] == "failed").filter_map(|s| s["action"].as_str()).collect();
+    let failed: Vec<&str> =
+        r["steps"].as_array().expect("steps").iter().filter(|s| s["status"] == "failed").filter_map(|s| s["action"].as_str()).collect();
     assert_eq!(failed.len(), 2, "{failed:?}");
     for a in ["convert_to_shared_mailbox", "hide_from_gal", "grant_mailbox_permission", "remove_mobile_device", "remove_license"] {
         assert!(steps_of(&r, a).iter().any(|s| s["status"] == "done"), "{a} should be done");
@@ -350,7 +358,11 @@ log(`first=${m.devices[0].device_id} rule=${m.rules[0].name} full=${m.full_acces
     );
 
     let bad = h.dir.path().join("typo.rhai");
-    std::fs::write(&bad, "let u = graph::get_user(USER);\nexo::grant_mailbox_permission(u, \"manager@contoso.test\", #{ acess: \"full\" });\n").expect("script");
+    std::fs::write(
+        &bad,
+        "let u = graph::get_user(USER);\nexo::grant_mailbox_permission(u, \"manager@contoso.test\", #{ acess: \"full\" });\n",
+    )
+    .expect("script");
     let o = h.run(&["plan", bad.to_str().expect("path"), "--user", LEAVER, "--json"]);
     assert_eq!(o.code, 3, "{}\n{}", o.stdout, o.stderr);
     assert!(o.stdout.contains("unknown option 'acess'"), "{}", o.stdout);

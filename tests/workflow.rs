@@ -273,7 +273,12 @@ fn two_workers_run_each_scheduled_run_once() {
 
 fn ordinary_users() -> Vec<String> {
     let named = [ids::MANAGER_ID, ids::LEAVER_CLOUD_ID, ids::LEAVER_SYNCED_ID];
-    offboard_host::demo::seed::seed().users.iter().filter(|u| !named.contains(&u.id.as_str())).map(|u| u.user_principal_name.clone()).collect()
+    offboard_host::demo::seed::seed()
+        .users
+        .iter()
+        .filter(|u| !named.contains(&u.id.as_str()))
+        .map(|u| u.user_principal_name.clone())
+        .collect()
 }
 
 #[test]
@@ -403,10 +408,20 @@ fn restore_returns_the_user_to_the_seeded_state_except_what_cannot_be_put_back()
     assert_eq!(code, 0, "{r:#}");
     let seed = seed_state();
     assert_cloud_offboarded(&home.state(), &seed);
-    let mailbox_in = |st: &Value| st["exchange"]["mailboxes"].as_array().unwrap().iter().find(|m| m["userId"] == ids::LEAVER_CLOUD_ID).cloned().unwrap();
-    let contact_in = |st: &Value| st["psa"]["halo"]["contacts"].as_array().unwrap().iter().find(|c| c["email"] == CLOUD && c["company_id"] == 12).cloned().unwrap();
+    let mailbox_in =
+        |st: &Value| st["exchange"]["mailboxes"].as_array().unwrap().iter().find(|m| m["userId"] == ids::LEAVER_CLOUD_ID).cloned().unwrap();
+    let contact_in = |st: &Value| {
+        st["psa"]["halo"]["contacts"].as_array().unwrap().iter().find(|c| c["email"] == CLOUD && c["company_id"] == 12).cloned().unwrap()
+    };
     let done = |action: &str| steps(&r).iter().any(|s| s["action"] == action && s["status"] == "done");
-    for a in ["clear_forwarding", "grant_mailbox_permission", "convert_to_shared_mailbox", "hide_from_gal", "disable_psa_contact", "remove_distribution_group_membership"] {
+    for a in [
+        "clear_forwarding",
+        "grant_mailbox_permission",
+        "convert_to_shared_mailbox",
+        "hide_from_gal",
+        "disable_psa_contact",
+        "remove_distribution_group_membership",
+    ] {
         assert!(done(a), "the run did not {a}: {r:#}");
     }
     let (m, c) = (mailbox_in(&home.state()), contact_in(&home.state()));
@@ -442,7 +457,14 @@ fn restore_returns_the_user_to_the_seeded_state_except_what_cannot_be_put_back()
     let strip = |u: &Value| {
         let mut u = u.as_object().unwrap().clone();
         // createdDateTime: the seed is dated relative to now.
-        for k in ["createdDateTime", "lastPasswordChangeDateTime", "signInSessionsValidFromDateTime", "passwordSha256", "passwordProfile", "licenseAssignmentStates"] {
+        for k in [
+            "createdDateTime",
+            "lastPasswordChangeDateTime",
+            "signInSessionsValidFromDateTime",
+            "passwordSha256",
+            "passwordProfile",
+            "licenseAssignmentStates",
+        ] {
             u.remove(k);
         }
         u
@@ -457,7 +479,16 @@ fn restore_returns_the_user_to_the_seeded_state_except_what_cannot_be_put_back()
     // The mailbox: type, forwarding, hidden flag and permissions as seeded. The mobile devices
     // and the inbox rule removed stay removed (listed as not reversible).
     let (mb, mb_seed) = (mailbox_in(&state), mailbox_in(&seed));
-    for k in ["typeDetails", "pendingType", "hidden", "forwardingAddress", "forwardingSmtpAddress", "deliverToMailboxAndForward", "fullAccess", "sendAs"] {
+    for k in [
+        "typeDetails",
+        "pendingType",
+        "hidden",
+        "forwardingAddress",
+        "forwardingSmtpAddress",
+        "deliverToMailboxAndForward",
+        "fullAccess",
+        "sendAs",
+    ] {
         assert_eq!(mb[k], mb_seed[k], "mailbox {k}");
     }
     assert!(listed.contains("remove_mobile_device") && listed.contains("remove_inbox_rule"), "{listed}");

@@ -366,13 +366,8 @@ impl LdapDirectory {
 
     /// The primary group: domain SID (the user's objectSid without its RID) + primaryGroupID.
     async fn primary_group(&self, e: &SearchEntry, rid: u32) -> AdResult<AdGroup> {
-        let fallback = AdGroup {
-            dn: String::new(),
-            name: model::primary_group_name(rid),
-            scope: GroupScope::Global,
-            security: true,
-            primary: true,
-        };
+        let fallback =
+            AdGroup { dn: String::new(), name: model::primary_group_name(rid), scope: GroupScope::Global, security: true, primary: true };
         let Some(mut sid) = first_bin(e, "objectSid").filter(|s| s.len() >= 12) else {
             return Ok(fallback);
         };

@@ -350,7 +350,8 @@ mod tests {
         assert_eq!(remote_shared_type(Some(4)), 100);
         assert_eq!(remote_shared_type(None), 100);
         assert_eq!(remote_shared_type(Some(1)), 97);
-        let x = ExchangeAttrs { remote_recipient_type: Some(100), recipient_type_details: Some(REMOTE_SHARED_DETAILS), ..Default::default() };
+        let x =
+            ExchangeAttrs { remote_recipient_type: Some(100), recipient_type_details: Some(REMOTE_SHARED_DETAILS), ..Default::default() };
         assert!(x.is_remote_shared());
         let y = ExchangeAttrs { remote_recipient_type: Some(4), recipient_type_details: Some(2_147_483_648), ..Default::default() };
         assert!(!y.is_remote_shared());

@@ -166,20 +166,38 @@ pub(super) fn cmd_decide(ctx: &Ctx, a: DecideArgs, approve: bool) -> Result<u8> 
     let journal = open_journal(ctx)?;
     let item = approval(&journal, &a.run_id)?;
     let (_, tenant) = config.tenant(Some(&item.tenant))?;
-    let settings = tenant
-        .approval
-        .as_ref()
-        .ok_or_else(|| refuse(format!("tenant '{}' has no [approval] section any more: nobody can decide on run {}", item.tenant, item.id)))?;
+    let settings = tenant.approval.as_ref().ok_or_else(|| {
+        refuse(format!("tenant '{}' has no [approval] section any more: nobody can decide on run {}", item.tenant, item.id))
+    })?;
     if !settings.is_approver(&a.by) {
-        return Err(refuse(format!("'{}' is not an approver for tenant '{}' (approvers: {})", a.by, item.tenant, settings.approvers.join(", "))));
+        return Err(refuse(format!(
+            "'{}' is not an approver for tenant '{}' (approvers: {})",
+            a.by,
+            item.tenant,
+            settings.approvers.join(", ")
+        )));
     }
     if item.status != "pending" {
-        return Err(refuse(format!("run {} is {} (decided by {}), not pending", item.id, item.status, item.decided_by.as_deref().unwrap_or("nobody"))));
+        return Err(refuse(format!(
+            "run {} is {} (decided by {}), not pending",
+            item.id,
+            item.status,
+            item.decided_by.as_deref().unwrap_or("nobody")
+        )));
     }
     let now = clock::now();
     if now >= item.at {
-        journal.work_transition(&item.id, "pending", "expired", &Transition { note: Some("expired before a decision"), ..Default::default() })?;
-        return Err(refuse(format!("the approval request for run {} expired at {}; run it again to ask for a new one", item.id, item.at.to_rfc3339())));
+        journal.work_transition(
+            &item.id,
+            "pending",
+            "expired",
+            &Transition { note: Some("expired before a decision"), ..Default::default() },
+        )?;
+        return Err(refuse(format!(
+            "the approval request for run {} expired at {}; run it again to ask for a new one",
+            item.id,
+            item.at.to_rfc3339()
+        )));
     }
     let to = if approve { "approved" } else { "rejected" };
     let t = Transition { decided_by: Some(a.by.trim()), reason: a.reason.as_deref(), ..Default::default() };
@@ -222,7 +240,11 @@ pub(super) fn cmd_apply(ctx: &Ctx, a: ApplyArgs) -> Result<u8> {
         "approved" => {}
         "pending" => return Err(refuse(format!("run {} is awaiting approval (`offboard-host approve {} --by NAME`)", item.id, item.id))),
         "applied" | "applying" => {
-            return Err(refuse(format!("run {} was already applied (run {})", item.id, item.applied_run_id.as_deref().unwrap_or("in progress"))))
+            return Err(refuse(format!(
+                "run {} was already applied (run {})",
+                item.id,
+                item.applied_run_id.as_deref().unwrap_or("in progress")
+            )))
         }
         other => return Err(refuse(format!("run {} is {other}: it cannot be applied", item.id))),
     }
@@ -246,7 +268,10 @@ pub(super) fn cmd_apply(ctx: &Ctx, a: ApplyArgs) -> Result<u8> {
             for c in &changes {
                 eprintln!("  {c}");
             }
-            return Err(refuse(format!("the plan changed since it was approved; run it again to ask for a new approval (new plan: run {})", plan.run_id)));
+            return Err(refuse(format!(
+                "the plan changed since it was approved; run it again to ask for a new approval (new plan: run {})",
+                plan.run_id
+            )));
         }
         if !a.yes {
             confirm(plan.count(StepStatus::Planned), &item.user, &item.tenant)?;

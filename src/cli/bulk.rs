@@ -32,13 +32,36 @@ fn result_of(user: &str, mode: Mode, r: Result<crate::exec::report::Report>) -> 
             let (changes, status) = match mode {
                 Mode::Plan => {
                     let n = rep.count(StepStatus::Planned);
-                    (n, if err.is_some() { "failed".to_string() } else if n == 0 { "nothing_to_change".into() } else { "planned".into() })
+                    (
+                        n,
+                        if err.is_some() {
+                            "failed".to_string()
+                        } else if n == 0 {
+                            "nothing_to_change".into()
+                        } else {
+                            "planned".into()
+                        },
+                    )
                 }
                 Mode::Apply => (rep.count(StepStatus::Done), rep.status.clone()),
             };
-            UserResult { user: user.to_string(), status, run_id: Some(rep.run_id.clone()), changes, failed_steps: rep.count(StepStatus::Failed), error: err }
+            UserResult {
+                user: user.to_string(),
+                status,
+                run_id: Some(rep.run_id.clone()),
+                changes,
+                failed_steps: rep.count(StepStatus::Failed),
+                error: err,
+            }
         }
-        Err(e) => UserResult { user: user.to_string(), status: "error".into(), run_id: None, changes: 0, failed_steps: 0, error: Some(e.to_string()) },
+        Err(e) => UserResult {
+            user: user.to_string(),
+            status: "error".into(),
+            run_id: None,
+            changes: 0,
+            failed_steps: 0,
+            error: Some(e.to_string()),
+        },
     }
 }
 
@@ -47,7 +70,9 @@ fn run_all(session: &Session, users: &[String], mode: Mode, show_progress: bool)
     let bar = if show_progress {
         let b = ProgressBar::with_draw_target(Some(users.len() as u64), ProgressDrawTarget::stderr());
         b.set_style(
-            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> "),
+            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
         );
         b.set_prefix(if mode == Mode::Plan { "planning" } else { "offboarding" });
         b
@@ -115,7 +140,11 @@ pub(super) fn cmd_bulk(ctx: &Ctx, config: &Config, a: &RunArgs, file: &Path, pla
             }
             let total: usize = plans.iter().map(|r| r.changes).sum();
             let to_apply = plans.iter().filter(|r| r.status == "planned").count();
-            eprintln!("{} user(s): {to_apply} to offboard ({total} change(s)), {} with nothing to change, {failed} failed to plan", users.len(), plans.iter().filter(|r| r.status == "nothing_to_change").count());
+            eprintln!(
+                "{} user(s): {to_apply} to offboard ({total} change(s)), {} with nothing to change, {failed} failed to plan",
+                users.len(),
+                plans.iter().filter(|r| r.status == "nothing_to_change").count()
+            );
             if to_apply == 0 {
                 if a.json {
                     emit(ctx, a, &session.tenant_name, Mode::Plan, &plans);
@@ -129,7 +158,10 @@ pub(super) fn cmd_bulk(ctx: &Ctx, config: &Config, a: &RunArgs, file: &Path, pla
         }
         // Users whose plan failed or had nothing to do keep their plan result.
         let (todo, mut kept): (Vec<String>, Vec<UserResult>) = match &planned {
-            Some(p) => (p.iter().filter(|r| r.status == "planned").map(|r| r.user.clone()).collect(), p.iter().filter(|r| r.status != "planned").cloned().collect()),
+            Some(p) => (
+                p.iter().filter(|r| r.status == "planned").map(|r| r.user.clone()).collect(),
+                p.iter().filter(|r| r.status != "planned").cloned().collect(),
+            ),
             None => (users.clone(), Vec::new()),
         };
         let mut results = run_all(&session, &todo, Mode::Apply, progress);

@@ -3,8 +3,8 @@
 //! `main` calls [`main_with`] and exits with what it returns (the exit-code contract is in
 //! [`crate::error`]). Each subcommand is one function here; the work itself lives in the library.
 
-pub mod args;
 mod approve;
+pub mod args;
 mod bulk;
 mod check;
 mod docs;
@@ -65,7 +65,8 @@ pub fn main_with(argv: impl IntoIterator<Item = std::ffi::OsString>) -> u8 {
         Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
     let ctx = Ctx { config_path: args.config.clone(), color, home: home_dir() };
-    let json = matches!(&args.command, Command::Run(a) | Command::Plan(a) if a.json) || matches!(&args.command, Command::Apply(a) if a.json)
+    let json = matches!(&args.command, Command::Run(a) | Command::Plan(a) if a.json)
+        || matches!(&args.command, Command::Apply(a) if a.json)
         || matches!(&args.command, Command::Restore(a) if a.json);
     match dispatch(&ctx, args.command) {
         Ok(code) => code,
@@ -261,7 +262,9 @@ fn cmd_runs(ctx: &Ctx, command: RunsCommand) -> Result<u8> {
             }
         }
         RunsCommand::Show { run_id, json } => {
-            let run = journal.get_run(&run_id)?.ok_or_else(|| Error::Usage(format!("no run with id '{run_id}' (see `offboard-host runs list`)")))?;
+            let run = journal
+                .get_run(&run_id)?
+                .ok_or_else(|| Error::Usage(format!("no run with id '{run_id}' (see `offboard-host runs list`)")))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&run).unwrap_or_default());
             } else {

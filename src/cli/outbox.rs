@@ -76,10 +76,7 @@ pub(super) fn cmd_outbox(ctx: &Ctx, command: OutboxCommand) -> Result<u8> {
                 left += d.pending;
                 if !json {
                     let err = d.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default();
-                    println!(
-                        "{name}: delivered {} ({} already on the ticket), {} pending{err}",
-                        d.delivered, d.found_already, d.pending
-                    );
+                    println!("{name}: delivered {} ({} already on the ticket), {} pending{err}", d.delivered, d.found_already, d.pending);
                 }
                 results.push(json!({"tenant": name, "delivered": d.delivered, "found_already": d.found_already,
                     "pending": d.pending, "error": d.error}));
@@ -88,7 +85,10 @@ pub(super) fn cmd_outbox(ctx: &Ctx, command: OutboxCommand) -> Result<u8> {
                 println!("{}", serde_json::to_string_pretty(&results).unwrap_or_default());
             }
             if left > 0 {
-                let e = Error::Provider { tenant: tenant.unwrap_or_else(|| "(all)".into()), message: format!("{left} item(s) are still pending") };
+                let e = Error::Provider {
+                    tenant: tenant.unwrap_or_else(|| "(all)".into()),
+                    message: format!("{left} item(s) are still pending"),
+                };
                 if !json {
                     eprintln!("error: {e}");
                 }

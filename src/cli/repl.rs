@@ -404,7 +404,21 @@ fn cell(v: &Dynamic) -> String {
 }
 
 const COLUMN_ORDER: &[&str] = &[
-    "phase", "id", "action", "name", "display_name", "upn", "sku", "kind", "direct", "via_groups", "removable", "reason", "target", "status", "detail",
+    "phase",
+    "id",
+    "action",
+    "name",
+    "display_name",
+    "upn",
+    "sku",
+    "kind",
+    "direct",
+    "via_groups",
+    "removable",
+    "reason",
+    "target",
+    "status",
+    "detail",
 ];
 
 fn columns<'a>(maps: impl Iterator<Item = &'a Map>) -> Vec<String> {

@@ -71,7 +71,12 @@ fn run_restore(
             }
             for a in actions {
                 if host.is_denied(capability(a.directory(), a.action())) {
-                    messages.push(format!("not restored: {} {} needs '{}', which tenant '{tenant}' denies", a.action(), a.target().display, capability(a.directory(), a.action())));
+                    messages.push(format!(
+                        "not restored: {} {} needs '{}', which tenant '{tenant}' denies",
+                        a.action(),
+                        a.target().display,
+                        capability(a.directory(), a.action())
+                    ));
                     continue;
                 }
                 if let Err(e) = host.declare(a) {
@@ -131,7 +136,9 @@ pub(super) fn cmd_restore(ctx: &Ctx, a: RestoreArgs) -> Result<u8> {
     }
     let (name, tenant) = config.tenant(Some(&original.summary.tenant))?;
     if tenant.approval.is_some() {
-        return Err(Error::Usage(format!("tenant '{name}' requires approval: restore has no approval step yet, so it is not available for this tenant")));
+        return Err(Error::Usage(format!(
+            "tenant '{name}' requires approval: restore has no approval step yet, so it is not available for this tenant"
+        )));
     }
     let rt = runtime()?;
     let conn = rt.block_on(Connection::open(name, tenant, &ctx.home))?;

@@ -27,7 +27,9 @@ use crate::workflow::{clock, plan_changes, planned_steps};
 /// `run ... --at T`: plan now, record, apply later.
 pub(super) fn cmd_schedule_run(ctx: &Ctx, config: &Config, a: &RunArgs, at: &str) -> Result<u8> {
     let due = DateTime::parse_from_rfc3339(at.trim())
-        .map_err(|e| Error::Usage(format!("--at '{at}': expected an RFC 3339 date-time with its offset, e.g. 2026-12-18T17:00:00+01:00 ({e})")))?
+        .map_err(|e| {
+            Error::Usage(format!("--at '{at}': expected an RFC 3339 date-time with its offset, e.g. 2026-12-18T17:00:00+01:00 ({e})"))
+        })?
         .with_timezone(&chrono::Utc);
     let now = clock::now();
     if due <= now {
@@ -168,9 +170,16 @@ fn pass(ctx: &Ctx, journal: &SqliteJournal, worker: &str) -> Result<(Vec<serde_j
         }
         let (ok, run, note) = execute(ctx, &item);
         let to = if ok { "done" } else { "failed" };
-        journal.work_transition(&item.id, "running", to, &Transition { applied_run_id: run.as_deref(), note: Some(&note), ..Default::default() })?;
+        journal.work_transition(
+            &item.id,
+            "running",
+            to,
+            &Transition { applied_run_id: run.as_deref(), note: Some(&note), ..Default::default() },
+        )?;
         failed |= !ok;
-        results.push(json!({"id": item.id, "tenant": item.tenant, "user": item.user, "due": item.at, "status": to, "run_id": run, "note": note}));
+        results.push(
+            json!({"id": item.id, "tenant": item.tenant, "user": item.user, "due": item.at, "status": to, "run_id": run, "note": note}),
+        );
     }
     Ok((results, failed))
 }

@@ -37,7 +37,14 @@ pub(super) struct RunSpec {
 
 impl RunSpec {
     pub fn from_args(a: &RunArgs) -> RunSpec {
-        RunSpec { tenant: a.tenant.clone(), script: a.script.clone(), sets: a.set.clone(), ticket: a.ticket.clone(), concurrency: a.concurrency, timeout: a.timeout }
+        RunSpec {
+            tenant: a.tenant.clone(),
+            script: a.script.clone(),
+            sets: a.set.clone(),
+            ticket: a.ticket.clone(),
+            concurrency: a.concurrency,
+            timeout: a.timeout,
+        }
     }
     /// The options kept with an approval or a schedule.
     pub fn options(&self) -> serde_json::Value {
@@ -46,7 +53,14 @@ impl RunSpec {
     /// A stored item's spec (its script already resolved when it was recorded).
     pub fn from_stored(tenant: &str, script: &str, options: &serde_json::Value) -> RunSpec {
         let sets = options["set"].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect()).unwrap_or_default();
-        RunSpec { tenant: Some(tenant.to_string()), script: script.to_string(), sets, ticket: options["ticket"].as_str().map(String::from), concurrency: 16, timeout: 1800 }
+        RunSpec {
+            tenant: Some(tenant.to_string()),
+            script: script.to_string(),
+            sets,
+            ticket: options["ticket"].as_str().map(String::from),
+            concurrency: 16,
+            timeout: 1800,
+        }
     }
 }
 
@@ -88,7 +102,11 @@ impl Session {
             .and_then(|p| std::fs::canonicalize(p).ok())
             .map(|p| p.display().to_string())
             .unwrap_or(wanted);
-        let engine = EngineOptions { deadline: Duration::from_secs(spec.timeout), cancel: Arc::new(AtomicBool::new(false)), ..EngineOptions::default() };
+        let engine = EngineOptions {
+            deadline: Duration::from_secs(spec.timeout),
+            cancel: Arc::new(AtomicBool::new(false)),
+            ..EngineOptions::default()
+        };
         script.check_syntax(&engine)?;
         let ticketing = outbox::ticketing_options(tenant_name, tenant, spec.ticket.as_deref())?;
         std::fs::create_dir_all(&ctx.home).map_err(|e| Error::io(format!("creating {}", ctx.home.display()), e))?;
@@ -156,7 +174,11 @@ impl Session {
 
     /// Queue PSA outbox items for `run_id` (a ticket to open, notes) and deliver what is pending.
     /// `None` when this tenant has no PSA. Returns the run's ticket and a delivery warning.
-    pub fn psa_items(&self, run_id: &str, items: Vec<(crate::journal::OutboxKind, String, serde_json::Value)>) -> Result<Option<(Option<String>, Option<String>)>> {
+    pub fn psa_items(
+        &self,
+        run_id: &str,
+        items: Vec<(crate::journal::OutboxKind, String, serde_json::Value)>,
+    ) -> Result<Option<(Option<String>, Option<String>)>> {
         if self.tenant.psa.is_none() {
             return Ok(None);
         }
@@ -166,7 +188,13 @@ impl Session {
             if let Some(text) = payload.get("text").and_then(|t| t.as_str()).map(String::from) {
                 payload["text"] = format!("{marker}\n{text}").into();
             }
-            self.journal.outbox_add(&crate::journal::NewOutboxItem { tenant: self.tenant_name.clone(), run_id: run_id.to_string(), kind, marker, payload })?;
+            self.journal.outbox_add(&crate::journal::NewOutboxItem {
+                tenant: self.tenant_name.clone(),
+                run_id: run_id.to_string(),
+                kind,
+                marker,
+                payload,
+            })?;
         }
         let conn = self.conn.as_ref().expect("open connection");
         let providers = self.rt.block_on(conn.providers(false, false))?;

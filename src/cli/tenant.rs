@@ -47,9 +47,7 @@ impl Connection {
     pub async fn open(name: &str, t: &TenantConfig, home: &Path) -> Result<Connection> {
         if t.demo {
             let cfg = DemoConfig { state_path: demo_state_path(home), knobs: Knobs::from_env() };
-            let server = DemoServer::start(cfg, ([127, 0, 0, 1], 0).into())
-                .await
-                .map_err(|e| Error::io("starting the demo tenant", e))?;
+            let server = DemoServer::start(cfg, ([127, 0, 0, 1], 0).into()).await.map_err(|e| Error::io("starting the demo tenant", e))?;
             let mut graph = GraphConfig::new(server.base_url(), server.token_url(), DEMO_CLIENT_ID, Secret::new(DEMO_CLIENT_SECRET));
             if let Some(ms) = std::env::var("OFFBOARD_DEMO_RETRY_BASE_MS").ok().and_then(|v| v.parse().ok()) {
                 graph.retry_base_delay = Duration::from_millis(ms);

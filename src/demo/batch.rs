@@ -41,8 +41,7 @@ pub fn run(shared: &Shared, headers: &Headers, body: &[u8]) -> Reply {
             Some(Value::Number(n)) => n.to_string(),
             _ => return bad("Invalid batch payload format: every request needs an 'id'."),
         };
-        let (Some(method), Some(url)) = (r.get("method").and_then(Value::as_str), r.get("url").and_then(Value::as_str))
-        else {
+        let (Some(method), Some(url)) = (r.get("method").and_then(Value::as_str), r.get("url").and_then(Value::as_str)) else {
             return bad(&format!("Invalid batch payload format: request '{id}' needs 'method' and 'url'."));
         };
         if subs.iter().any(|s| s.id == id) {
@@ -57,10 +56,9 @@ pub fn run(shared: &Shared, headers: &Headers, body: &[u8]) -> Reply {
             return bad(&format!("Request '{id}' depends on '{missing}', which is not an earlier request in this batch."));
         }
         let sub_headers = match r.get("headers") {
-            Some(Value::Object(h)) => h
-                .iter()
-                .map(|(k, v)| (k.clone(), v.as_str().map(String::from).unwrap_or_else(|| v.to_string())))
-                .collect(),
+            Some(Value::Object(h)) => {
+                h.iter().map(|(k, v)| (k.clone(), v.as_str().map(String::from).unwrap_or_else(|| v.to_string()))).collect()
+            }
             _ => vec![],
         };
         subs.push(Sub {
@@ -78,20 +76,13 @@ pub fn run(shared: &Shared, headers: &Headers, body: &[u8]) -> Reply {
     let mut delay_ms = 0;
     let mut changed = false;
     for s in &subs {
-        let failed_dep = s
-            .depends_on
-            .iter()
-            .any(|d| statuses.iter().any(|(id, st)| id == d && !(200..300).contains(st)));
+        let failed_dep = s.depends_on.iter().any(|d| statuses.iter().any(|(id, st)| id == d && !(200..300).contains(st)));
         let reply = if failed_dep {
             count_refused(shared, &s.method);
             ctx.error(424, "FailedDependency", "The request could not be processed because a request it depends on failed.")
         } else if s.body.is_some() && !s.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
             count_refused(shared, &s.method);
-            ctx.error(
-                400,
-                "BadRequest",
-                &format!("Write request id : {} does not contain Content-Type header or body.", s.id),
-            )
+            ctx.error(400, "BadRequest", &format!("Write request id : {} does not contain Content-Type header or body.", s.id))
         } else {
             let mut h = Headers(s.headers.clone());
             // nextLinks inside the batch must point at the host the batch was sent to.

@@ -108,11 +108,7 @@ fn record_password(file: &std::path::Path, body: &[u8]) {
         return;
     };
     use std::io::Write;
-    let res = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(file)
-        .and_then(|mut f| writeln!(f, "{pw}"));
+    let res = std::fs::OpenOptions::new().create(true).append(true).open(file).and_then(|mut f| writeln!(f, "{pw}"));
     if let Err(e) = res {
         tracing::warn!("demo tenant: cannot record password to {}: {e}", file.display());
     }
@@ -173,7 +169,17 @@ fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[
 
         // Known resources with a method they don't take.
         (["users"] | ["users", _] | ["groups"] | ["groups", _] | ["subscribedskus"], _)
-        | (["users", _, "revokesigninsessions" | "memberof" | "transitivememberof" | "manager" | "assignlicense" | "licensedetails" | "mailboxsettings" | "manageddevices"], _)
+        | (
+            ["users", _, "revokesigninsessions"
+            | "memberof"
+            | "transitivememberof"
+            | "manager"
+            | "assignlicense"
+            | "licensedetails"
+            | "mailboxsettings"
+            | "manageddevices"],
+            _,
+        )
         | (["devicemanagement", "manageddevices", _, "retire" | "wipe"], _)
         | (["users", _, "memberof" | "transitivememberof", "microsoft.graph.group"], _)
         | (["users", _, "manager", "$ref"], _)
@@ -187,7 +193,18 @@ fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[
             let known: &[&[&str]] = &[
                 &["users", "groups", "subscribedskus", "devicemanagement"],
                 &[],
-                &["revokesigninsessions", "memberof", "transitivememberof", "manager", "assignlicense", "licensedetails", "members", "mailboxsettings", "sendmail", "manageddevices"],
+                &[
+                    "revokesigninsessions",
+                    "memberof",
+                    "transitivememberof",
+                    "manager",
+                    "assignlicense",
+                    "licensedetails",
+                    "members",
+                    "mailboxsettings",
+                    "sendmail",
+                    "manageddevices",
+                ],
                 &["microsoft.graph.group", "$ref", "retire", "wipe", ""],
             ];
             let bad = segs

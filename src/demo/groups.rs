@@ -178,9 +178,7 @@ pub fn remove_member(st: &mut State, ctx: &Ctx, gid: &str, uid: &str) -> Reply {
     st.groups[gix].members.remove(pos);
     let group_id = st.groups[gix].id.clone();
     if let Some(uix) = st.user_index(&member_id) {
-        st.users[uix]
-            .license_assignment_states
-            .retain(|s| s.assigned_by_group.as_deref() != Some(group_id.as_str()));
+        st.users[uix].license_assignment_states.retain(|s| s.assigned_by_group.as_deref() != Some(group_id.as_str()));
     }
     Reply::no_content()
 }
@@ -206,4 +204,3 @@ fn parse_simple_rule(rule: &str) -> Option<(String, String)> {
     let value = rhs.trim().strip_prefix('"')?.strip_suffix('"')?.to_string();
     Some((prop, value))
 }
-

@@ -99,7 +99,14 @@ pub fn action(st: &mut State, ctx: &Ctx, device_id: &str, wipe: bool, body: &[u8
         }
     }
     let Some(d) = st.managed_devices.iter_mut().find(|d| d.id.eq_ignore_ascii_case(device_id)) else {
-        return ctx.error(404, "ResourceNotFound", &format!("{{\"_version\": 3, \"Message\": \"No managed device '{device_id}' - Operation ID (for customer support): {}\"}}", ctx.request_id));
+        return ctx.error(
+            404,
+            "ResourceNotFound",
+            &format!(
+                "{{\"_version\": 3, \"Message\": \"No managed device '{device_id}' - Operation ID (for customer support): {}\"}}",
+                ctx.request_id
+            ),
+        );
     };
     d.management_state = if wipe { "wipePending" } else { "retirePending" }.into();
     Reply::no_content()
@@ -165,4 +172,3 @@ fn device(last_sync: String, enrolled: String) -> ManagedDevice {
         ..ManagedDevice::default()
     }
 }
-

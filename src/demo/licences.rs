@@ -57,35 +57,24 @@ pub fn assign(st: &mut State, ctx: &Ctx, id: &str, body: &[u8]) -> Reply {
             return ctx.bad_request("License assignment cannot be done for user with invalid usage location.");
         }
         if !user.has_sku(sku) && st.consumed_units(sku) >= s.enabled_units {
-            return ctx.bad_request(&format!(
-                "Subscription {} for {} does not have any available licenses.",
-                s.sku_id, s.sku_part_number
-            ));
+            return ctx.bad_request(&format!("Subscription {} for {} does not have any available licenses.", s.sku_id, s.sku_part_number));
         }
     }
     for sku in &removes {
-        let states: Vec<&LicenseState> =
-            user.license_assignment_states.iter().filter(|s| s.sku_id.eq_ignore_ascii_case(sku)).collect();
+        let states: Vec<&LicenseState> = user.license_assignment_states.iter().filter(|s| s.sku_id.eq_ignore_ascii_case(sku)).collect();
         if states.is_empty() {
             return ctx.bad_request("User does not have a corresponding license.");
         }
         if states.iter().all(|s| s.assigned_by_group.is_some()) {
-            return ctx.bad_request(
-                "User license is inherited from a group membership and it cannot be removed directly from the user.",
-            );
+            return ctx.bad_request("User license is inherited from a group membership and it cannot be removed directly from the user.");
         }
     }
 
     let stamp = now();
     let u = &mut st.users[uix];
-    u.license_assignment_states
-        .retain(|s| s.assigned_by_group.is_some() || !removes.iter().any(|r| s.sku_id.eq_ignore_ascii_case(r)));
+    u.license_assignment_states.retain(|s| s.assigned_by_group.is_some() || !removes.iter().any(|r| s.sku_id.eq_ignore_ascii_case(r)));
     for (sku, plans) in adds {
-        match u
-            .license_assignment_states
-            .iter_mut()
-            .find(|s| s.assigned_by_group.is_none() && s.sku_id.eq_ignore_ascii_case(&sku))
-        {
+        match u.license_assignment_states.iter_mut().find(|s| s.assigned_by_group.is_none() && s.sku_id.eq_ignore_ascii_case(&sku)) {
             Some(s) => {
                 s.disabled_plans = plans;
                 s.last_updated_date_time = stamp.clone();

@@ -93,10 +93,7 @@ impl Knobs {
     /// (`Retry-After` defaults to 1 so a throttled client never spins).
     pub fn from_env() -> Knobs {
         fn num(name: &str, default: u64) -> u64 {
-            std::env::var(name)
-                .ok()
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(default)
+            std::env::var(name).ok().and_then(|v| v.trim().parse().ok()).unwrap_or(default)
         }
         Knobs {
             latency_ms: num("OFFBOARD_DEMO_LATENCY_MS", 0),
@@ -106,9 +103,7 @@ impl Knobs {
             hang_every: num("OFFBOARD_DEMO_HANG_EVERY", 0),
             hang_ms: num("OFFBOARD_DEMO_HANG_MS", 0),
             fault_match: std::env::var("OFFBOARD_DEMO_FAULT_MATCH").ok().filter(|v| !v.is_empty()),
-            record_passwords: std::env::var_os("OFFBOARD_DEMO_RECORD_PASSWORDS")
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from),
+            record_passwords: std::env::var_os("OFFBOARD_DEMO_RECORD_PASSWORDS").filter(|v| !v.is_empty()).map(PathBuf::from),
             exo_busy_every: num("OFFBOARD_DEMO_EXO_BUSY_EVERY", 0),
             shared_delay_ms: num("OFFBOARD_DEMO_SHARED_DELAY_MS", 1500),
             exo_denied: std::env::var("OFFBOARD_DEMO_EXO_DENY")

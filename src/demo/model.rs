@@ -137,9 +137,7 @@ impl User {
     }
 
     pub fn has_sku(&self, sku_id: &str) -> bool {
-        self.license_assignment_states
-            .iter()
-            .any(|s| s.sku_id.eq_ignore_ascii_case(sku_id))
+        self.license_assignment_states.iter().any(|s| s.sku_id.eq_ignore_ascii_case(sku_id))
     }
 
     pub fn is_synced(&self) -> bool {
@@ -260,10 +258,7 @@ pub struct Sku {
 
 impl State {
     pub fn user_index(&self, id_or_upn: &str) -> Option<usize> {
-        self.users.iter().position(|u| {
-            u.id.eq_ignore_ascii_case(id_or_upn)
-                || u.user_principal_name.eq_ignore_ascii_case(id_or_upn)
-        })
+        self.users.iter().position(|u| u.id.eq_ignore_ascii_case(id_or_upn) || u.user_principal_name.eq_ignore_ascii_case(id_or_upn))
     }
     pub fn group_index(&self, id: &str) -> Option<usize> {
         self.groups.iter().position(|g| g.id.eq_ignore_ascii_case(id))

@@ -31,8 +31,7 @@ impl Query {
             let (k, v) = (k.into_owned(), v.into_owned());
             match k.to_ascii_lowercase().as_str() {
                 "$select" => {
-                    let props: Vec<String> =
-                        v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+                    let props: Vec<String> = v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
                     // An empty $select means the default projection, as on Graph.
                     q.select = (!props.is_empty()).then_some(props);
                 }
@@ -40,9 +39,9 @@ impl Query {
                 "$top" => match v.trim().parse::<usize>() {
                     Ok(n) if (1..=MAX_PAGE).contains(&n) => q.top = Some(n),
                     _ => {
-                        return Err(ctx.bad_request(&format!(
-                            "Invalid page size specified: '{v}'. Must be between 1 and {MAX_PAGE} inclusive."
-                        )))
+                        return Err(
+                            ctx.bad_request(&format!("Invalid page size specified: '{v}'. Must be between 1 and {MAX_PAGE} inclusive."))
+                        )
                     }
                 },
                 "$skiptoken" => match decode_skiptoken(&v) {
@@ -82,19 +81,14 @@ pub fn check_select(select: &[String], allowed: &[&str], type_name: &str, ctx: &
                 .iter()
                 .find(|a| a.eq_ignore_ascii_case(s))
                 .map(|a| a.to_string())
-                .ok_or_else(|| {
-                    ctx.bad_request(&format!("Could not find a property named '{s}' on type '{type_name}'."))
-                })
+                .ok_or_else(|| ctx.bad_request(&format!("Could not find a property named '{s}' on type '{type_name}'.")))
         })
         .collect()
 }
 
 /// Keep only `props` of a full representation (absent ones come back as null, as Graph does).
 pub fn project(full: &Map<String, Value>, props: &[String]) -> Map<String, Value> {
-    props
-        .iter()
-        .map(|p| (p.clone(), full.get(p).cloned().unwrap_or(Value::Null)))
-        .collect()
+    props.iter().map(|p| (p.clone(), full.get(p).cloned().unwrap_or(Value::Null))).collect()
 }
 
 /// The `@odata.context` of an entity set, with the selection as Graph spells it.
@@ -105,13 +99,7 @@ pub fn context_url(set: &str, select: Option<&[String]>) -> String {
     }
 }
 
-const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~')
-    .remove(b',')
-    .remove(b'$');
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b',').remove(b'$');
 
 /// One page of a collection. `path` is the request path under `/v1.0` (e.g. `/users/x/memberOf`);
 /// the nextLink is absolute and points back at this server, as Graph's point back at Graph.

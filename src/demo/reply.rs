@@ -46,10 +46,7 @@ impl Ctx {
     pub fn new(client_request_id: Option<&str>, host: Option<&str>) -> Ctx {
         let request_id = uuid::Uuid::new_v4().to_string();
         Ctx {
-            client_request_id: client_request_id
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-                .unwrap_or_else(|| request_id.clone()),
+            client_request_id: client_request_id.filter(|s| !s.is_empty()).map(String::from).unwrap_or_else(|| request_id.clone()),
             request_id,
             origin: format!("http://{}", host.filter(|h| !h.is_empty()).unwrap_or("127.0.0.1")),
         }

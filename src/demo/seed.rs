@@ -17,16 +17,14 @@ use super::SimStats;
 pub const ORDINARY_USERS: usize = 230;
 
 const FIRST: &[&str] = &[
-    "Alex", "Bianca", "Carlos", "Dana", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas",
-    "Kira", "Liam", "Maya", "Noah", "Olivia", "Pavel", "Quinn", "Rosa", "Sven", "Tara", "Umar",
-    "Vera", "Wes", "Xenia", "Yusuf", "Zoe", "Amir", "Brooke", "Chen", "Diego",
+    "Alex", "Bianca", "Carlos", "Dana", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kira", "Liam", "Maya", "Noah", "Olivia",
+    "Pavel", "Quinn", "Rosa", "Sven", "Tara", "Umar", "Vera", "Wes", "Xenia", "Yusuf", "Zoe", "Amir", "Brooke", "Chen", "Diego",
 ];
 // 31 names against 30: coprime lengths give distinct (first, last) pairs for the first 930 users.
 const LAST: &[&str] = &[
-    "Adams", "Baker", "Castro", "Dubois", "Evans", "Fischer", "Garcia", "Hansen", "Ito", "Jensen",
-    "Kowalski", "Lopez", "Murphy", "Nguyen", "Okafor", "Patel", "Quintero", "Rossi", "Schmidt",
-    "Tanaka", "Ueda", "Varga", "Wong", "Xu", "Yilmaz", "Zimmer", "Andersen", "Brennan", "Costa",
-    "Dvorak", "Eriksen",
+    "Adams", "Baker", "Castro", "Dubois", "Evans", "Fischer", "Garcia", "Hansen", "Ito", "Jensen", "Kowalski", "Lopez", "Murphy", "Nguyen",
+    "Okafor", "Patel", "Quintero", "Rossi", "Schmidt", "Tanaka", "Ueda", "Varga", "Wong", "Xu", "Yilmaz", "Zimmer", "Andersen", "Brennan",
+    "Costa", "Dvorak", "Eriksen",
 ];
 const DEPTS: &[&str] = &["Sales", "Finance", "Engineering", "Operations", "HR", "Support"];
 const TITLES: &[&str] = &["Specialist", "Analyst", "Coordinator", "Associate", "Consultant"];
@@ -116,17 +114,15 @@ pub fn seed() -> State {
         {
             let mut u = user(LEAVER_CLOUD_ID, LEAVER_CLOUD_UPN, "Lee", "Cloud", "Lee Cloud", "Account Executive", "Sales", "E1001", 120);
             u.manager_id = Some(MANAGER_ID.into());
-            u.license_assignment_states = vec![
-                lic(SKU_SPE_E3, None),
-                lic(SKU_POWER_BI_PRO, None),
-                lic(SKU_VISIOCLIENT, Some(GROUP_VISIO_LICENCE)),
-            ];
+            u.license_assignment_states =
+                vec![lic(SKU_SPE_E3, None), lic(SKU_POWER_BI_PRO, None), lic(SKU_VISIOCLIENT, Some(GROUP_VISIO_LICENCE))];
             u.sign_in_sessions_valid_from_date_time = Some(ts_days_ago(12));
             u.last_password_change_date_time = Some(ts_days_ago(45));
             u
         },
         {
-            let mut u = user(LEAVER_SYNCED_ID, LEAVER_SYNCED_UPN, "Sam", "Synced", "Sam Synced", "Operations Analyst", "Operations", "E1002", 150);
+            let mut u =
+                user(LEAVER_SYNCED_ID, LEAVER_SYNCED_UPN, "Sam", "Synced", "Sam Synced", "Operations Analyst", "Operations", "E1002", 150);
             u.manager_id = Some(MANAGER_ID.into());
             u.on_premises_sync_enabled = Some(true);
             u.on_premises_immutable_id = Some("c2FtLnN5bmNlZEBjb250b3NvLnRlc3Q=".into());
@@ -191,11 +187,7 @@ pub fn seed() -> State {
         upns.push(upn.clone());
         let dept_ix = i % DEPTS.len();
         let dept = DEPTS[dept_ix];
-        let title = if i < TEAM_LEADS {
-            format!("{dept} Team Lead")
-        } else {
-            format!("{dept} {}", TITLES[i % TITLES.len()])
-        };
+        let title = if i < TEAM_LEADS { format!("{dept} Team Lead") } else { format!("{dept} {}", TITLES[i % TITLES.len()]) };
         let id = derived_id("user", &upn);
         let mut u = user(&id, &upn, first, last, &format!("{first} {last}"), &title, dept, &format!("E2{i:03}"), i as i64);
         u.manager_id = Some(if i < TEAM_LEADS { MANAGER_ID.to_string() } else { lead_ids[i % TEAM_LEADS].clone() });
@@ -235,11 +227,7 @@ pub fn seed() -> State {
     }
 
     // Dynamic membership is computed from the rule, as Entra would.
-    dynamic.members = users
-        .iter()
-        .filter(|u| u.department.as_deref() == Some("Sales"))
-        .map(|u| u.id.clone())
-        .collect();
+    dynamic.members = users.iter().filter(|u| u.department.as_deref() == Some("Sales")).map(|u| u.id.clone()).collect();
 
     let role_holder = users[3 + ROLE_HOLDER_INDEX].id.clone();
     let mut groups = vec![sales_team, falcon, dynamic, approvers, dl, visio, hq, block];

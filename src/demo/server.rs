@@ -122,10 +122,9 @@ impl DemoServer {
         let app = Router::new().fallback(entry).with_state(shared.clone());
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            let serve = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(async move {
-                    let _ = stop_rx.await;
-                });
+            let serve = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(async move {
+                let _ = stop_rx.await;
+            });
             if let Err(e) = serve.await {
                 tracing::warn!("demo tenant: server stopped: {e}");
             }
@@ -223,19 +222,10 @@ fn plain_json(status: u16, body: Value) -> Response {
 
 const MAX_BODY: usize = 16 * 1024 * 1024;
 
-async fn entry(
-    AxState(shared): AxState<Arc<Shared>>,
-    ConnectInfo(remote): ConnectInfo<SocketAddr>,
-    req: Request,
-) -> Response {
+async fn entry(AxState(shared): AxState<Arc<Shared>>, ConnectInfo(remote): ConnectInfo<SocketAddr>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let headers = Headers(
-        parts
-            .headers
-            .iter()
-            .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
-            .collect(),
-    );
+    let headers =
+        Headers(parts.headers.iter().filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string()))).collect());
     let ctx = Ctx::new(headers.get("client-request-id"), headers.get("host"));
     let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
         return to_response(ctx.error(413, "RequestEntityTooLarge", "The request body is too large."));
@@ -289,9 +279,7 @@ async fn entry(
         return to_response(r);
     }
     let rest_path = rest.split('?').next().unwrap_or("");
-    let is_batch = percent_encoding::percent_decode_str(rest_path.trim_matches('/'))
-        .decode_utf8_lossy()
-        .eq_ignore_ascii_case("$batch");
+    let is_batch = percent_encoding::percent_decode_str(rest_path.trim_matches('/')).decode_utf8_lossy().eq_ignore_ascii_case("$batch");
     let reply = if is_batch && method == "POST" {
         batch::run(&shared, &headers, &bytes)
     } else {

@@ -24,10 +24,7 @@ pub fn save_bytes(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         _ => std::path::PathBuf::from("."),
     };
     std::fs::create_dir_all(&dir)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "state.json".into());
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "state.json".into());
     // The pid keeps two processes sharing a state file from clobbering each other's temp file.
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     // No fsync: the rename already makes the swap atomic for readers and for a crash of this

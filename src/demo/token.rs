@@ -39,24 +39,18 @@ pub fn issue(shared: &Shared, tenant: &str, body: &[u8]) -> (u16, Value) {
             400,
             "invalid_request",
             90002,
-            &format!("Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."),
+            &format!(
+                "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
+            ),
         );
     }
-    let form: Vec<(String, String)> =
-        url::form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
     let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     match get("grant_type") {
-        None => {
-            return aad_error(400, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'.")
-        }
+        None => return aad_error(400, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'."),
         Some("client_credentials") => {}
         Some(other) => {
-            return aad_error(
-                400,
-                "unsupported_grant_type",
-                70003,
-                &format!("The app requested an unsupported grant type '{other}'."),
-            )
+            return aad_error(400, "unsupported_grant_type", 70003, &format!("The app requested an unsupported grant type '{other}'."))
         }
     }
     let Some(client_id) = get("client_id") else {
@@ -99,10 +93,7 @@ pub fn issue(shared: &Shared, tenant: &str, body: &[u8]) -> (u16, Value) {
         tokens.retain(|_, exp| *exp > at);
         tokens.insert(token.clone(), at + Duration::from_secs(LIFETIME_SECS));
     }
-    (
-        200,
-        json!({"token_type": "Bearer", "expires_in": LIFETIME_SECS, "ext_expires_in": LIFETIME_SECS, "access_token": token}),
-    )
+    (200, json!({"token_type": "Bearer", "expires_in": LIFETIME_SECS, "ext_expires_in": LIFETIME_SECS, "access_token": token}))
 }
 
 /// Check `Authorization: Bearer <issued token>` on a Graph request.

@@ -67,8 +67,7 @@ pub fn list(st: &State, ctx: &Ctx, q: &Query, path: &str) -> Reply {
 }
 
 /// Attributes Entra Connect owns for a synced user; Graph refuses to change them in the cloud.
-const ON_PREM_MASTERED: &[&str] =
-    &["employeeId", "passwordProfile", "displayName", "givenName", "surname", "jobTitle", "department"];
+const ON_PREM_MASTERED: &[&str] = &["employeeId", "passwordProfile", "displayName", "givenName", "surname", "jobTitle", "department"];
 
 pub fn patch(st: &mut State, ctx: &Ctx, id: &str, body: &[u8]) -> Reply {
     let ix = match lookup(st, ctx, id) {
@@ -88,15 +87,11 @@ pub fn patch(st: &mut State, ctx: &Ctx, id: &str, body: &[u8]) -> Reply {
     // Validate everything first so a refused PATCH changes nothing.
     let mut password: Option<String> = None;
     for (k, v) in &obj {
-        let type_err = |t: &str| {
-            ctx.error(400, "BadRequest", &format!("Cannot convert the literal '{v}' to the expected type '{t}'."))
-        };
+        let type_err = |t: &str| ctx.error(400, "BadRequest", &format!("Cannot convert the literal '{v}' to the expected type '{t}'."));
         match k.as_str() {
             "accountEnabled" if !v.is_boolean() => return type_err("Edm.Boolean"),
             "employeeId" if !(v.is_string() || v.is_null()) => return type_err("Edm.String"),
-            "displayName" | "jobTitle" | "department" | "usageLocation" | "givenName" | "surname"
-                if !(v.is_string() || v.is_null()) =>
-            {
+            "displayName" | "jobTitle" | "department" | "usageLocation" | "givenName" | "surname" if !(v.is_string() || v.is_null()) => {
                 return type_err("Edm.String")
             }
             "passwordProfile" => {
@@ -107,13 +102,8 @@ pub fn patch(st: &mut State, ctx: &Ctx, id: &str, body: &[u8]) -> Reply {
                     _ => return type_err("microsoft.graph.passwordProfile"),
                 }
             }
-            "accountEnabled" | "employeeId" | "displayName" | "jobTitle" | "department" | "usageLocation"
-            | "givenName" | "surname" => {}
-            other => {
-                return ctx.bad_request(&format!(
-                    "Property '{other}' does not exist as a declared property or extension property."
-                ))
-            }
+            "accountEnabled" | "employeeId" | "displayName" | "jobTitle" | "department" | "usageLocation" | "givenName" | "surname" => {}
+            other => return ctx.bad_request(&format!("Property '{other}' does not exist as a declared property or extension property.")),
         }
     }
     if st.users[ix].is_synced() && obj.keys().any(|k| ON_PREM_MASTERED.contains(&k.as_str())) {
@@ -168,8 +158,7 @@ pub fn revoke_sessions(st: &mut State, ctx: &Ctx, id: &str) -> Reply {
         Err(r) => return r,
     };
     st.users[ix].sign_in_sessions_valid_from_date_time = Some(now());
-    Reply::json(200, json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Edm.Boolean", "value": true}))
-        .changed()
+    Reply::json(200, json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Edm.Boolean", "value": true})).changed()
 }
 
 fn no_manager(ctx: &Ctx) -> Reply {
@@ -213,9 +202,7 @@ pub fn put_manager(st: &mut State, ctx: &Ctx, id: &str, body: &[u8]) -> Reply {
         Ok(ix) => ix,
         Err(r) => return r,
     };
-    let target = serde_json::from_slice::<Value>(body)
-        .ok()
-        .and_then(|v| v.get("@odata.id").and_then(Value::as_str).map(String::from));
+    let target = serde_json::from_slice::<Value>(body).ok().and_then(|v| v.get("@odata.id").and_then(Value::as_str).map(String::from));
     let Some(target) = target else {
         return ctx.error(400, "BadRequest", "Unable to read JSON request payload. Expected a reference with '@odata.id'.");
     };

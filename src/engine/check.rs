@@ -125,12 +125,9 @@ pub fn check_script(script: &Script, opts: &CheckOptions) -> Vec<Diagnostic> {
                         call.name,
                         suggest(&call.name, m.fns.keys().map(String::as_str), &format!("{ns}::"))
                     )),
-                    Some(counts) if !counts.contains(&call.args) => err(format!(
-                        "{} takes {} argument(s), not {}",
-                        call.qualified(),
-                        join_counts(counts),
-                        call.args
-                    )),
+                    Some(counts) if !counts.contains(&call.args) => {
+                        err(format!("{} takes {} argument(s), not {}", call.qualified(), join_counts(counts), call.args))
+                    }
                     Some(_) => {
                         for spec in m.ops.get(&call.name).into_iter().flatten() {
                             deny_check(opts, spec, Some(&call.qualified()), &mut err);
@@ -210,10 +207,7 @@ fn globals_and_own(ops: &[&'static OpSpec], s: &Scan) -> Vec<String> {
 
 /// " (did you mean graph::disable_account?)" for the closest name, if one is close.
 fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>, prefix: &str) -> String {
-    let best = candidates
-        .map(|c| (distance(name, c), c))
-        .filter(|(d, c)| *d <= 2.max(name.len() / 4) && *d < c.len())
-        .min();
+    let best = candidates.map(|c| (distance(name, c), c)).filter(|(d, c)| *d <= 2.max(name.len() / 4) && *d < c.len()).min();
     match best {
         Some((_, c)) => format!(" (did you mean {prefix}{c}?)"),
         None => String::new(),

@@ -51,10 +51,9 @@ pub fn describe(err: &EvalAltResult, source: &str) -> ScriptFailure {
             ),
             None => ("script".into(), format!("script threw: {value}")),
         },
-        EvalAltResult::ErrorTooManyOperations(_) => (
-            "script".into(),
-            "the script used up its operation budget: is there an endless loop?".into(),
-        ),
+        EvalAltResult::ErrorTooManyOperations(_) => {
+            ("script".into(), "the script used up its operation budget: is there an endless loop?".into())
+        }
         EvalAltResult::ErrorTerminated(reason, _) => ("script".into(), format!("stopped: {reason}")),
         EvalAltResult::ErrorModuleNotFound(path, _) => ("script".into(), format!("cannot import '{path}'")),
         other => ("script".into(), without_position(&other.to_string())),

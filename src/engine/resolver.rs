@@ -14,10 +14,8 @@ use rhai::{Engine, EvalAltResult, Module, ModuleResolver, Position, Scope, Share
 type SharedModule = Shared<Module>;
 
 /// Modules shipped with the binary, importable from any script by name.
-pub const STDLIB: &[(&str, &str)] = &[
-    ("offboard", include_str!("../../stdlib/offboard.rhai")),
-    ("directory", include_str!("../../stdlib/directory.rhai")),
-];
+pub const STDLIB: &[(&str, &str)] =
+    &[("offboard", include_str!("../../stdlib/offboard.rhai")), ("directory", include_str!("../../stdlib/directory.rhai"))];
 
 pub struct SandboxResolver {
     root: Option<PathBuf>,
@@ -60,12 +58,10 @@ impl SandboxResolver {
     }
 
     fn compile(engine: &Engine, name: &str, text: &str, pos: Position) -> Result<SharedModule, Box<EvalAltResult>> {
-        let mut ast = engine
-            .compile(text)
-            .map_err(|e| EvalAltResult::ErrorInModule(name.to_string(), e.into(), pos))?;
+        let mut ast = engine.compile(text).map_err(|e| EvalAltResult::ErrorInModule(name.to_string(), e.into(), pos))?;
         ast.set_source(name);
-        let module = Module::eval_ast_as_new(Scope::new(), &ast, engine)
-            .map_err(|e| EvalAltResult::ErrorInModule(name.to_string(), e, pos))?;
+        let module =
+            Module::eval_ast_as_new(Scope::new(), &ast, engine).map_err(|e| EvalAltResult::ErrorInModule(name.to_string(), e, pos))?;
         Ok(module.into())
     }
 }

@@ -197,7 +197,9 @@ pub fn lex(src: &str) -> Lexed {
             }
             push(&mut out, Tok::Ident(c[start..i].iter().collect()));
         } else if ch.is_ascii_digit() {
-            while i < c.len() && (c[i].is_ascii_alphanumeric() || c[i] == '_' || (c[i] == '.' && c.get(i + 1).is_some_and(|d| d.is_ascii_digit()))) {
+            while i < c.len()
+                && (c[i].is_ascii_alphanumeric() || c[i] == '_' || (c[i] == '.' && c.get(i + 1).is_some_and(|d| d.is_ascii_digit())))
+            {
                 bump!(1);
             }
             push(&mut out, Tok::Num);
@@ -280,12 +282,13 @@ pub struct Scan {
 }
 
 const KEYWORDS: &[&str] = &[
-    "if", "else", "while", "loop", "for", "in", "do", "until", "switch", "return", "throw", "try", "catch", "let", "const",
-    "fn", "private", "import", "export", "as", "break", "continue", "this", "true", "false", "global",
+    "if", "else", "while", "loop", "for", "in", "do", "until", "switch", "return", "throw", "try", "catch", "let", "const", "fn",
+    "private", "import", "export", "as", "break", "continue", "this", "true", "false", "global",
 ];
 
 /// Functions built into Rhai's language rather than registered (any argument count).
-pub const KEYWORD_FUNCTIONS: &[&str] = &["print", "debug", "type_of", "Fn", "call", "curry", "is_shared", "is_def_fn", "is_def_var", "eval"];
+pub const KEYWORD_FUNCTIONS: &[&str] =
+    &["print", "debug", "type_of", "Fn", "call", "curry", "is_shared", "is_def_fn", "is_def_var", "eval"];
 
 /// Count the arguments of the call whose `(` is at `open`; returns (count, index of the `)`).
 fn count_args(t: &[Token], open: usize) -> (usize, usize) {
@@ -367,7 +370,11 @@ pub fn scan(src: &str) -> Scan {
     while i < t.len() {
         let Some(word) = t[i].ident() else {
             // Closure parameters: `|a, b|` where an expression starts.
-            if t[i].is("|") && prev(i).is_none_or(|p| matches!(&p.tok, Tok::Punct(x) if ["(", ",", "=", "{", ";", "["].contains(&x.as_str())) || p.ident() == Some("return")) {
+            if t[i].is("|")
+                && prev(i).is_none_or(|p| {
+                    matches!(&p.tok, Tok::Punct(x) if ["(", ",", "=", "{", ";", "["].contains(&x.as_str())) || p.ident() == Some("return")
+                })
+            {
                 let mut j = i + 1;
                 while j < t.len() && !t[j].is("|") {
                     if let Some(v) = t[j].ident() {
@@ -468,10 +475,7 @@ mod tests {
     #[test]
     fn closures_count_as_one_argument() {
         let src = "phase(\"lock\", #{ required: true }, |a, b| { graph::disable_account(user); a + b });\nphase(\"x\", || log(\"y\"));\nphase(\"z\", |x| x, 3)";
-        assert_eq!(
-            calls(src),
-            owned(&[("phase", 3), ("graph::disable_account", 1), ("phase", 2), ("log", 1), ("phase", 3)])
-        );
+        assert_eq!(calls(src), owned(&[("phase", 3), ("graph::disable_account", 1), ("phase", 2), ("log", 1), ("phase", 3)]));
     }
 
     #[test]
@@ -493,7 +497,10 @@ done(s, `a, b`, "c, d")
     fn finds_functions_imports_and_variables() {
         let src = "import \"offboard\" as ob;\nimport \"lib/x\";\n/// Does a thing.\n/// Really.\nfn helper(a, b) {\n  graph::remove_manager(a);\n}\nprivate fn hidden() { 1 }\nlet f = |x| x;\nfor (g, i) in [] {}\nhelper(1, 2); f(3);";
         let s = scan(src);
-        assert_eq!(s.imports.iter().map(|i| (i.path.as_str(), i.alias.as_deref())).collect::<Vec<_>>(), [("offboard", Some("ob")), ("lib/x", None)]);
+        assert_eq!(
+            s.imports.iter().map(|i| (i.path.as_str(), i.alias.as_deref())).collect::<Vec<_>>(),
+            [("offboard", Some("ob")), ("lib/x", None)]
+        );
         assert_eq!(s.fns.len(), 2);
         assert_eq!((s.fns[0].name.as_str(), s.fns[0].params, s.fns[0].private), ("helper", 2, false));
         assert_eq!(s.fns[0].doc, ["/// Does a thing.", "/// Really."]);

@@ -69,8 +69,13 @@ fn imports_stay_inside_stdlib_and_the_script_folder() {
 
     assert_eq!(run(&e, r#"import "lib/util" as u; u::two()"#).unwrap().as_int().unwrap(), 2);
     assert!(run(&e, r#"import "offboard" as ob; ob::defaults().reset_password"#).unwrap().as_bool().unwrap());
-    for bad in [r#"import "../outside" as o;"#, r#"import "/etc/passwd" as o;"#, r#"import "lib/../../outside" as o;"#,
-                r#"import "link" as o;"#, r#"import "nope" as o;"#] {
+    for bad in [
+        r#"import "../outside" as o;"#,
+        r#"import "/etc/passwd" as o;"#,
+        r#"import "lib/../../outside" as o;"#,
+        r#"import "link" as o;"#,
+        r#"import "nope" as o;"#,
+    ] {
         let err = run(&e, bad).unwrap_err();
         let msg = describe(&err, "s.rhai").message;
         assert!(msg.contains("cannot import"), "{bad}: {msg}");

@@ -114,12 +114,7 @@ impl GraphDirectory {
                 let items = self.graph.get_all("/subscribedSkus?$select=skuId,skuPartNumber").await?;
                 Ok(items
                     .iter()
-                    .filter_map(|s| {
-                        Some((
-                            s.get("skuId")?.as_str()?.to_ascii_lowercase(),
-                            s.get("skuPartNumber")?.as_str()?.to_string(),
-                        ))
-                    })
+                    .filter_map(|s| Some((s.get("skuId")?.as_str()?.to_ascii_lowercase(), s.get("skuPartNumber")?.as_str()?.to_string())))
                     .collect())
             })
             .await

@@ -113,9 +113,7 @@ impl Group {
                 "{} is read-only in Graph: remove it in Exchange (Remove-DistributionGroupMember)",
                 if self.kind == GroupKind::Distribution { "distribution list" } else { "mail-enabled security group" }
             ),
-            GroupHold::AssignsLicenses => {
-                "assigns licences: left to the licence step (after the mailbox is kept)".to_string()
-            }
+            GroupHold::AssignsLicenses => "assigns licences: left to the licence step (after the mailbox is kept)".to_string(),
         })
     }
 }
@@ -181,11 +179,8 @@ impl CloudUser {
 
 impl Group {
     pub fn from_graph(g: &Value) -> Group {
-        let types: Vec<&str> = g
-            .get("groupTypes")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
+        let types: Vec<&str> =
+            g.get("groupTypes").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
         let mail_enabled = g.get("mailEnabled").and_then(Value::as_bool).unwrap_or(false);
         let security_enabled = g.get("securityEnabled").and_then(Value::as_bool).unwrap_or(false);
         let kind = if types.contains(&"Unified") {
@@ -259,7 +254,10 @@ mod tests {
         assert_eq!(g(json!({"groupTypes":[],"mailEnabled":true,"securityEnabled":false})).kind, GroupKind::Distribution);
         assert_eq!(g(json!({"groupTypes":["DynamicMembership"],"securityEnabled":true})).hold(), Some(GroupHold::Dynamic));
         assert_eq!(g(json!({"groupTypes":[],"securityEnabled":true,"onPremisesSyncEnabled":true})).hold(), Some(GroupHold::Synced));
-        assert_eq!(g(json!({"groupTypes":[],"securityEnabled":true,"assignedLicenses":[{"skuId":"x"}]})).hold(), Some(GroupHold::AssignsLicenses));
+        assert_eq!(
+            g(json!({"groupTypes":[],"securityEnabled":true,"assignedLicenses":[{"skuId":"x"}]})).hold(),
+            Some(GroupHold::AssignsLicenses)
+        );
         assert_eq!(g(json!({"groupTypes":[],"securityEnabled":true})).hold(), None);
     }
 

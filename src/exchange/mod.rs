@@ -61,9 +61,7 @@ impl ExoError {
     /// The object named does not exist (`ManagementObjectNotFoundException`, or a 404).
     pub fn is_not_found(&self) -> bool {
         match self {
-            ExoError::Cmdlet { status, exception, .. } => {
-                *status == 404 || exception.ends_with("ManagementObjectNotFoundException")
-            }
+            ExoError::Cmdlet { status, exception, .. } => *status == 404 || exception.ends_with("ManagementObjectNotFoundException"),
             _ => false,
         }
     }
@@ -375,11 +373,7 @@ impl ExchangeOnline for InvokeCommandExchange {
 
     async fn accepted_domains(&self) -> XResult<Vec<String>> {
         let out = self.invoke("Get-AcceptedDomain", json!({}), None).await?;
-        Ok(out
-            .value
-            .iter()
-            .filter_map(|d| d.get("DomainName").and_then(Value::as_str).map(str::to_ascii_lowercase))
-            .collect())
+        Ok(out.value.iter().filter_map(|d| d.get("DomainName").and_then(Value::as_str).map(str::to_ascii_lowercase)).collect())
     }
 
     async fn set_mailbox_type(&self, upn: &str, kind: &str) -> XResult<()> {
@@ -407,7 +401,8 @@ impl ExchangeOnline for InvokeCommandExchange {
     }
 
     async fn add_full_access(&self, upn: &str, trustee: &str, automap: bool) -> XResult<()> {
-        let params = json!({"Identity": upn, "User": trustee, "AccessRights": ["FullAccess"], "AutoMapping": automap, "InheritanceType": "All"});
+        let params =
+            json!({"Identity": upn, "User": trustee, "AccessRights": ["FullAccess"], "AutoMapping": automap, "InheritanceType": "All"});
         self.write("Add-MailboxPermission", params, Some(upn)).await
     }
 
@@ -427,7 +422,8 @@ impl ExchangeOnline for InvokeCommandExchange {
     }
 
     async fn block_device(&self, upn: &str, device_id: &str) -> XResult<()> {
-        let params = json!({"Identity": upn, "ActiveSyncBlockedDeviceIDs": {"@odata.type": "#Exchange.GenericHashTable", "add": device_id}});
+        let params =
+            json!({"Identity": upn, "ActiveSyncBlockedDeviceIDs": {"@odata.type": "#Exchange.GenericHashTable", "add": device_id}});
         self.write("Set-CASMailbox", params, Some(upn)).await
     }
 

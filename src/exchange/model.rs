@@ -216,7 +216,9 @@ mod tests {
 
     #[test]
     fn permissions_match_the_trustee_by_any_name() {
-        let r = Recipient::from_exo(&json!({"Identity": "Morgan Manager", "PrimarySmtpAddress": "manager@contoso.test", "ExternalDirectoryObjectId": "m1"}));
+        let r = Recipient::from_exo(
+            &json!({"Identity": "Morgan Manager", "PrimarySmtpAddress": "manager@contoso.test", "ExternalDirectoryObjectId": "m1"}),
+        );
         let p = Permission::from_exo(&json!({"User": "manager@contoso.test", "AccessRights": ["FullAccess"], "IsInherited": false}));
         assert!(p.grants("FullAccess", &r));
         assert!(!p.grants("SendAs", &r));

@@ -25,7 +25,8 @@ async fn start(knobs: Knobs) -> T {
 
 impl T {
     fn cfg(&self) -> GraphConfig {
-        let mut cfg = GraphConfig::new(self.server.exchange_base_url(), self.server.token_url(), DEMO_CLIENT_ID, Secret::new(DEMO_CLIENT_SECRET));
+        let mut cfg =
+            GraphConfig::new(self.server.exchange_base_url(), self.server.token_url(), DEMO_CLIENT_ID, Secret::new(DEMO_CLIENT_SECRET));
         cfg.scope = EXO_SCOPE.into();
         cfg.retry_base_delay = Duration::from_millis(5);
         cfg
@@ -122,7 +123,10 @@ async fn exchange_errors_come_back_with_exchanges_message() {
     let e = exo.get_recipient("typo@contoso.test").await.expect_err("no such recipient");
     assert!(e.is_not_found());
     assert!(e.to_string().contains("object 'typo@contoso.test' couldn't be found"), "{e}");
-    let e = exo.set_forwarding(LEAVER, &Forwarding { address: Some("typo".into()), smtp: None, keep_copy: true }).await.expect_err("bad target");
+    let e = exo
+        .set_forwarding(LEAVER, &Forwarding { address: Some("typo".into()), smtp: None, keep_copy: true })
+        .await
+        .expect_err("bad target");
     assert!(e.is_not_found(), "{e}");
     let e = exo.set_mailbox_type(LEAVER, "Sharde").await.expect_err("bad enum");
     assert!(e.to_string().contains("ConvertibleMailboxSubType"), "{e}");
@@ -156,7 +160,9 @@ async fn error_bodies_fall_back_to_inner_and_top_level_messages() {
     assert_eq!(cmdlet_error("Get-X", 400, &top).to_string(), "Exchange Get-X failed: top text");
     let raw = json!("<html>bad gateway</html>");
     assert_eq!(cmdlet_error("Get-X", 502, &raw).to_string(), "Exchange Get-X failed: <html>bad gateway</html>");
-    assert!(is_busy(&json!({"error": {"details": [{"message": "x|y|You have reached the maximum number of concurrent requests per tenant."}]}})));
+    assert!(is_busy(
+        &json!({"error": {"details": [{"message": "x|y|You have reached the maximum number of concurrent requests per tenant."}]}})
+    ));
 }
 
 #[tokio::test]
@@ -215,12 +221,24 @@ async fn the_anchor_header_and_token_are_required() {
     let r = reqwest::Client::new().post(&url).json(&body).send().await.expect("send");
     assert_eq!(r.status(), 401);
     let token = {
-        let form = [("grant_type", "client_credentials"), ("client_id", DEMO_CLIENT_ID), ("client_secret", DEMO_CLIENT_SECRET), ("scope", EXO_SCOPE)];
-        let v: Value = reqwest::Client::new().post(t.server.token_url()).form(&form).send().await.expect("token").json().await.expect("json");
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", DEMO_CLIENT_ID),
+            ("client_secret", DEMO_CLIENT_SECRET),
+            ("scope", EXO_SCOPE),
+        ];
+        let v: Value =
+            reqwest::Client::new().post(t.server.token_url()).form(&form).send().await.expect("token").json().await.expect("json");
         v["access_token"].as_str().expect("token").to_string()
     };
-    for (anchor, status) in [("", 400), ("UPN:nobody", 400), ("APP:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@other", 400), (&*format!("UPN:{LEAVER}"), 200)] {
-        let r = reqwest::Client::new().post(&url).bearer_auth(&token).header("X-AnchorMailbox", anchor).json(&body).send().await.expect("send");
+    for (anchor, status) in [
+        ("", 400),
+        ("UPN:nobody", 400),
+        ("APP:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@other", 400),
+        (&*format!("UPN:{LEAVER}"), 200),
+    ] {
+        let r =
+            reqwest::Client::new().post(&url).bearer_auth(&token).header("X-AnchorMailbox", anchor).json(&body).send().await.expect("send");
         assert_eq!(r.status(), status, "anchor {anchor:?}");
     }
 }

@@ -117,9 +117,7 @@ enum Reobserved {
 async fn reobserve(cx: &Cx, p: &Pending, err: &ActionError) -> Reobserved {
     let fresh = cx.fresh();
     Reobserved::Final(match p.action.observe(&fresh).await {
-        Ok(Observation::AlreadyDone { .. }) => {
-            (StepStatus::Done, format!("confirmed by reading back after an unclear reply ({err})"))
-        }
+        Ok(Observation::AlreadyDone { .. }) => (StepStatus::Done, format!("confirmed by reading back after an unclear reply ({err})")),
         Ok(Observation::Needed { .. }) => {
             return Reobserved::NotApplied((StepStatus::Failed, format!("{err}; reading back shows it was not applied")))
         }

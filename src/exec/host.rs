@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::error::Error;
+use crate::exec::cache::ReadCache;
 use crate::exec::executor::{run_phase, Pending};
 use crate::exec::report::StepReport;
-use crate::exec::cache::ReadCache;
 use crate::exec::{Action, Cx, Providers};
 use crate::journal::{Journal, Mode, StepStatus};
 
@@ -199,14 +199,11 @@ impl Host {
         }
         let phase = pending[0].phase.clone();
         let cx = self.cx();
-        let reports = self
-            .rt
-            .block_on(run_phase(&cx, pending, self.exec.concurrency))
-            .map_err(|e| {
-                let msg = format!("journal: {e}");
-                self.set_fatal(Error::Journal(e));
-                msg
-            })?;
+        let reports = self.rt.block_on(run_phase(&cx, pending, self.exec.concurrency)).map_err(|e| {
+            let msg = format!("journal: {e}");
+            self.set_fatal(Error::Journal(e));
+            msg
+        })?;
         self.state().steps.extend(reports.iter().cloned());
         let sink = self.sink.lock().unwrap_or_else(|p| p.into_inner()).clone();
         if let Some(sink) = sink {

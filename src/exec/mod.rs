@@ -24,9 +24,9 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::entra::{CloudDirectory, CloudUser};
-pub use providers::Providers;
 use crate::graph::GraphError;
 use crate::journal::{Journal, Mode};
+pub use providers::Providers;
 
 /// The identity methods of an action on one user's object (the account, its mailbox, ...): its
 /// journal name, the directory it writes to, the target (kind, the user's id and UPN), the

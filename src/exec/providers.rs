@@ -36,9 +36,7 @@ impl Providers {
     }
 
     pub fn ad(&self) -> Result<&Arc<dyn OnPremDirectory>, ActionError> {
-        self.ad
-            .as_ref()
-            .ok_or_else(|| ActionError::Other("this tenant has no on-premises AD configured ([tenants.<name>.ad])".into()))
+        self.ad.as_ref().ok_or_else(|| ActionError::Other("this tenant has no on-premises AD configured ([tenants.<name>.ad])".into()))
     }
 
     /// HTTP statistics summed over every provider.

@@ -16,8 +16,8 @@ use sha2::{Digest, Sha256};
 
 use super::host::{ExecOptions, Host};
 use super::report::{Report, ReportError, Stats};
-use crate::engine::{build_engine, describe, EngineOptions, STDLIB};
 use super::Providers;
+use crate::engine::{build_engine, describe, EngineOptions, STDLIB};
 use crate::error::{Error, Result};
 use crate::journal::{Journal, LockOutcome, Mode, NewRun, RunStatus, StepStatus};
 
@@ -235,12 +235,7 @@ pub fn new_run_id() -> String {
 
 /// Run the script. `Err` only for what prevents a run from existing (lock, journal); a script or
 /// provider error inside the run is in the report (`error`), with every step that ran.
-pub fn run_script(
-    rt: &tokio::runtime::Handle,
-    journal: Arc<dyn Journal>,
-    providers: Providers,
-    req: RunRequest,
-) -> Result<Report> {
+pub fn run_script(rt: &tokio::runtime::Handle, journal: Arc<dyn Journal>, providers: Providers, req: RunRequest) -> Result<Report> {
     let ast = req.script.check_syntax(&req.engine)?;
     let run_id = new_run_id();
     if req.mode == Mode::Apply {
@@ -290,7 +285,15 @@ fn run_locked(
     );
     let ticketing = providers.psa.clone().map(|psa| {
         let t = crate::psa::ticketing::Ticketing::new(
-            psa, journal.clone(), rt.clone(), &req.tenant, run_id, &req.user, &req.script.name, req.mode, req.ticketing.clone(),
+            psa,
+            journal.clone(),
+            rt.clone(),
+            &req.tenant,
+            run_id,
+            &req.user,
+            &req.script.name,
+            req.mode,
+            req.ticketing.clone(),
         );
         t.start();
         host.set_phase_sink(t.clone());

@@ -77,12 +77,24 @@ impl Fake {
     fn write(&self, call: &'static str, apply: impl FnOnce(&mut CloudUser)) -> Result<(), GraphError> {
         assert!(!self.faults.panic_on_write, "plan mode sent a write: {call}");
         self.writes.fetch_add(1, Ordering::SeqCst);
-        let running = self.journal.list_runs(1).ok().and_then(|r| r.first().cloned()).and_then(|r| self.journal.get_run(&r.run_id).ok().flatten());
+        let running =
+            self.journal.list_runs(1).ok().and_then(|r| r.first().cloned()).and_then(|r| self.journal.get_run(&r.run_id).ok().flatten());
         let seen = running.is_some_and(|r| r.steps.iter().any(|s| s.step.status == StepStatus::Running));
         self.intent_seen.lock().unwrap().push(seen);
-        let err = |applied: bool| GraphError::Transport { method: "PATCH".into(), path: call.into(), message: "timed out".into(), maybe_applied: applied };
+        let err = |applied: bool| GraphError::Transport {
+            method: "PATCH".into(),
+            path: call.into(),
+            message: "timed out".into(),
+            maybe_applied: applied,
+        };
         if self.faults.fail.contains(&call) {
-            return Err(GraphError::Api { method: "PATCH".into(), path: call.into(), status: 500, code: "InternalServerError".into(), message: "boom".into() });
+            return Err(GraphError::Api {
+                method: "PATCH".into(),
+                path: call.into(),
+                status: 500,
+                code: "InternalServerError".into(),
+                message: "boom".into(),
+            });
         }
         if self.faults.unclear_lost.contains(&call) {
             return Err(err(true));
@@ -172,7 +184,11 @@ fn setup(faults: Faults) -> (Arc<Fake>, Arc<dyn Journal>) {
 }
 
 fn status(r: &Report, action: &str, target: &str) -> StepStatus {
-    r.steps.iter().find(|s| s.action == action && s.target.contains(target)).map(|s| s.status).unwrap_or_else(|| panic!("no step {action} {target}"))
+    r.steps
+        .iter()
+        .find(|s| s.action == action && s.target.contains(target))
+        .map(|s| s.status)
+        .unwrap_or_else(|| panic!("no step {action} {target}"))
 }
 
 #[test]
@@ -247,7 +263,18 @@ fn intent_is_journalled_before_each_write_and_a_rerun_writes_nothing() {
 pub(crate) fn test_host(rt: &tokio::runtime::Runtime) -> Arc<super::host::Host> {
     let journal: Arc<dyn Journal> = Arc::new(SqliteJournal::open_in_memory().unwrap());
     let fake = Fake::new(Faults { panic_on_write: true, ..Faults::default() }, journal.clone());
-    super::host::Host::new(rt.handle().clone(), "t".into(), "cloud".into(), "a@contoso.test".into(), "r".into(), Mode::Plan, journal, super::Providers { cloud: Some(fake), ..Default::default() }, vec![], ExecOptions::default())
+    super::host::Host::new(
+        rt.handle().clone(),
+        "t".into(),
+        "cloud".into(),
+        "a@contoso.test".into(),
+        "r".into(),
+        Mode::Plan,
+        journal,
+        super::Providers { cloud: Some(fake), ..Default::default() },
+        vec![],
+        ExecOptions::default(),
+    )
 }
 
 /// Layering: default, then MSP-wide, then client; the last definition of a function wins, the

@@ -55,9 +55,9 @@ impl Batcher {
         if self.tx.send(Job { req: req.clone(), attempt, reply }).is_err() {
             return Attempt::Failed(GraphError::Protocol { message: "the batching task has stopped".into() });
         }
-        answer.await.unwrap_or_else(|_| {
-            Attempt::Failed(GraphError::Protocol { message: "the batching task ended without an answer".into() })
-        })
+        answer
+            .await
+            .unwrap_or_else(|_| Attempt::Failed(GraphError::Protocol { message: "the batching task ended without an answer".into() }))
     }
 }
 
@@ -150,9 +150,8 @@ async fn flush(t: Arc<Transport>, mut jobs: Vec<Job>) {
 async fn distribute(t: &Transport, jobs: Vec<Job>, body: Value, token: &crate::secret::Secret) {
     let Some(responses) = body.get("responses").and_then(Value::as_array) else {
         for job in jobs {
-            let _ = job.reply.send(Attempt::Failed(GraphError::Protocol {
-                message: "the $batch answer has no \"responses\" array".into(),
-            }));
+            let _ =
+                job.reply.send(Attempt::Failed(GraphError::Protocol { message: "the $batch answer has no \"responses\" array".into() }));
         }
         return;
     };
@@ -169,9 +168,7 @@ async fn distribute(t: &Transport, jobs: Vec<Job>, body: Value, token: &crate::s
         let id = (i + 1).to_string();
         let what = format!("{} {}", job.req.method, job.req.path);
         let outcome = match by_id.get(&id) {
-            None => Attempt::Failed(GraphError::Protocol {
-                message: format!("the $batch answer has no response for id {id} ({what})"),
-            }),
+            None => Attempt::Failed(GraphError::Protocol { message: format!("the $batch answer has no response for id {id} ({what})") }),
             Some(r) => match sub_response(r) {
                 Some(a) => t.judge(a, token).await,
                 None => Attempt::Failed(GraphError::Protocol {

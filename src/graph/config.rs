@@ -38,12 +38,7 @@ pub struct GraphConfig {
 }
 
 impl GraphConfig {
-    pub fn new(
-        base_url: impl Into<String>,
-        token_url: impl Into<String>,
-        client_id: impl Into<String>,
-        client_secret: Secret,
-    ) -> Self {
+    pub fn new(base_url: impl Into<String>, token_url: impl Into<String>, client_id: impl Into<String>, client_secret: Secret) -> Self {
         GraphConfig {
             base_url: base_url.into(),
             token_url: token_url.into(),

@@ -27,7 +27,10 @@ pub(crate) enum Step {
     Done(Result<GraphResponse, GraphError>),
     /// Wait, then send again. `counted` is false for the one re-send after a token refresh,
     /// which is not a retry in the throttling sense and does not use up the budget.
-    Retry { wait: Duration, counted: bool },
+    Retry {
+        wait: Duration,
+        counted: bool,
+    },
 }
 
 /// Per-operation retry bookkeeping.
@@ -48,12 +51,8 @@ pub(crate) fn decide(cfg: &GraphConfig, req: &GraphRequest, path: &str, st: &mut
     let method = req.method.as_str();
     match attempt {
         Attempt::Failed(e) => Step::Done(Err(e)),
-        Attempt::Response { status, body, .. } if (200..300).contains(&status) => {
-            Step::Done(Ok(GraphResponse { status, body }))
-        }
-        Attempt::Response { status: 401, body, .. }
-            if !st.refreshed_token && error_code(&body) == "InvalidAuthenticationToken" =>
-        {
+        Attempt::Response { status, body, .. } if (200..300).contains(&status) => Step::Done(Ok(GraphResponse { status, body })),
+        Attempt::Response { status: 401, body, .. } if !st.refreshed_token && error_code(&body) == "InvalidAuthenticationToken" => {
             // The sender already dropped the rejected token from the cache; re-send once.
             st.refreshed_token = true;
             Step::Retry { wait: Duration::ZERO, counted: false }

@@ -82,12 +82,8 @@ impl TokenSource {
             .finish();
         Recorder::add(&stats.http_requests, 1);
         let start = Instant::now();
-        let sent = http
-            .post(&self.token_url)
-            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(form)
-            .send()
-            .await;
+        let sent =
+            http.post(&self.token_url).header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded").body(form).send().await;
         let result = match sent {
             Ok(resp) => {
                 let status = resp.status().as_u16();

@@ -46,12 +46,7 @@ impl Transport {
             .user_agent(concat!("offboard-host/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| GraphError::Protocol { message: format!("cannot build the HTTP client: {e}") })?;
-        let tokens = TokenSource::new(
-            cfg.token_url.clone(),
-            cfg.client_id.clone(),
-            cfg.client_secret.clone(),
-            cfg.scope.clone(),
-        );
+        let tokens = TokenSource::new(cfg.token_url.clone(), cfg.client_id.clone(), cfg.client_secret.clone(), cfg.scope.clone());
         Ok(Transport { cfg, http, tokens, stats: Recorder::default() })
     }
 
@@ -121,8 +116,7 @@ impl Transport {
 /// Headers every Graph call carries. The client-request-id lets Microsoft support find the
 /// call in their logs.
 pub(crate) fn authorize(rb: reqwest::RequestBuilder, token: &Secret) -> reqwest::RequestBuilder {
-    rb.header(AUTHORIZATION, format!("Bearer {}", token.expose()))
-        .header("client-request-id", uuid::Uuid::new_v4().to_string())
+    rb.header(AUTHORIZATION, format!("Bearer {}", token.expose())).header("client-request-id", uuid::Uuid::new_v4().to_string())
 }
 
 fn retry_after(headers: &HeaderMap) -> Option<std::time::Duration> {

@@ -18,8 +18,8 @@ mod sqlite;
 mod workflow;
 
 pub use outbox::{NewOutboxItem, OutboxItem, OutboxKind};
-pub use sqlite::SqliteJournal;
 pub use sqlite::workflow::Transition;
+pub use sqlite::SqliteJournal;
 pub use workflow::{PlannedStep, WorkItem, WorkKind};
 
 use chrono::{DateTime, Utc};
@@ -237,7 +237,10 @@ pub struct WriteRecord {
 pub enum LockOutcome {
     Acquired,
     /// Another live process holds the lock for this run.
-    HeldBy { run_id: String, pid: u32 },
+    HeldBy {
+        run_id: String,
+        pid: u32,
+    },
 }
 
 /// Storage for runs and steps. Implementations must make `record_intent` durable before it

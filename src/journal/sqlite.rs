@@ -54,8 +54,7 @@ impl SqliteJournal {
         let display = path.display().to_string();
         let storage = |message: String| JournalError::Storage { path: display.clone(), message };
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| storage(format!("creating directory {}: {e}", parent.display())))?;
+            std::fs::create_dir_all(parent).map_err(|e| storage(format!("creating directory {}: {e}", parent.display())))?;
         }
         let conn = Connection::open(path).map_err(|e| storage(format!("opening: {e}")))?;
         Self::init(display, conn)
@@ -63,10 +62,8 @@ impl SqliteJournal {
 
     /// In-memory journal for unit tests of other modules.
     pub fn open_in_memory() -> Result<Self> {
-        let conn = Connection::open_in_memory().map_err(|e| JournalError::Storage {
-            path: IN_MEMORY.to_string(),
-            message: format!("opening: {e}"),
-        })?;
+        let conn = Connection::open_in_memory()
+            .map_err(|e| JournalError::Storage { path: IN_MEMORY.to_string(), message: format!("opening: {e}") })?;
         Self::init(IN_MEMORY.to_string(), conn)
     }
 
@@ -80,10 +77,8 @@ impl SqliteJournal {
         // durable, only slower, so it is not an error.
         conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
             .map_err(|e| storage(format!("setting journal_mode=WAL: {e}")))?;
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(|e| storage(format!("setting synchronous=FULL: {e}")))?;
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .map_err(|e| storage(format!("enabling foreign keys: {e}")))?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(|e| storage(format!("setting synchronous=FULL: {e}")))?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(|e| storage(format!("enabling foreign keys: {e}")))?;
         schema::migrate(&mut conn).map_err(|m| storage(format!("migrating schema: {m}")))?;
         Ok(SqliteJournal { path, conn: Mutex::new(conn) })
     }
@@ -262,8 +257,8 @@ impl SqliteJournal {
     /// `interrupted` when no live process holds the run's lock. The table is not rewritten
     /// here: a read must not change state; the next `acquire_lock` on that user records it.
     fn summary(&self, conn: &Connection, raw: &RawRun) -> Result<RunSummary> {
-        let mut status = RunStatus::parse(&raw.status)
-            .ok_or_else(|| self.err("stored run status", format!("unknown value {:?}", raw.status)))?;
+        let mut status =
+            RunStatus::parse(&raw.status).ok_or_else(|| self.err("stored run status", format!("unknown value {:?}", raw.status)))?;
         if status == RunStatus::Running {
             let holder: Option<u32> = conn
                 .prepare_cached("SELECT pid FROM locks WHERE run_id = ?1")
@@ -292,8 +287,7 @@ impl SqliteJournal {
             user: raw.user.clone(),
             script: raw.script.clone(),
             script_hash: raw.script_hash.clone(),
-            mode: parse_mode(&raw.mode)
-                .ok_or_else(|| self.err("stored run mode", format!("unknown value {:?}", raw.mode)))?,
+            mode: parse_mode(&raw.mode).ok_or_else(|| self.err("stored run mode", format!("unknown value {:?}", raw.mode)))?,
             status,
             started_at: self.time("started_at", &raw.started_at)?,
             finished_at: self.opt_time("finished_at", raw.finished_at.as_deref())?,
@@ -458,9 +452,7 @@ impl Journal for SqliteJournal {
         let tx = conn.transaction().map_err(|e| self.err("listing runs", e))?;
         let raws = {
             let mut st = tx
-                .prepare_cached(&format!(
-                    "SELECT {RUN_COLUMNS} FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?1"
-                ))
+                .prepare_cached(&format!("SELECT {RUN_COLUMNS} FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?1"))
                 .map_err(|e| self.err("listing runs", e))?;
             let rows = st.query_map([limit], raw_run).map_err(|e| self.err("listing runs", e))?;
             rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err("listing runs", e))?
@@ -486,8 +478,7 @@ impl Journal for SqliteJournal {
                 .prepare_cached(&format!("SELECT {STEP_COLUMNS} FROM steps WHERE run_id = ?1 ORDER BY seq"))
                 .map_err(|e| self.err(&format!("reading steps of run {run_id}"), e))?;
             let rows = st.query_map([run_id], raw_step).map_err(|e| self.err(&format!("reading steps of run {run_id}"), e))?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(|e| self.err(&format!("reading steps of run {run_id}"), e))?
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(&format!("reading steps of run {run_id}"), e))?
         };
         tx.commit().map_err(|e| self.err(&format!("reading run {run_id}"), e))?;
         let steps = raw_steps.into_iter().map(|s| self.step_detail(s)).collect::<Result<Vec<_>>>()?;
@@ -546,15 +537,11 @@ impl Journal for SqliteJournal {
         let mut conn = self.conn();
         // IMMEDIATE: take the write lock before reading, so two processes cannot both see the
         // row as free (or as dead) and both take it.
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| self.err(&context, e))?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| self.err(&context, e))?;
         let holder: Option<(String, u32)> = tx
-            .query_row(
-                "SELECT run_id, pid FROM locks WHERE tenant = ?1 AND user = ?2",
-                params![tenant, user],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            .query_row("SELECT run_id, pid FROM locks WHERE tenant = ?1 AND user = ?2", params![tenant, user], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .optional()
             .map_err(|e| self.err(&context, e))?;
         let now = ts(&Utc::now());
@@ -604,11 +591,8 @@ impl Journal for SqliteJournal {
     fn release_lock(&self, tenant: &str, user: &str, run_id: &str) -> Result<()> {
         let user = user_key(user);
         let conn = self.conn();
-        conn.execute(
-            "DELETE FROM locks WHERE tenant = ?1 AND user = ?2 AND run_id = ?3",
-            params![tenant, user, run_id],
-        )
-        .map_err(|e| self.err(&format!("releasing lock for {user} in {tenant}"), e))?;
+        conn.execute("DELETE FROM locks WHERE tenant = ?1 AND user = ?2 AND run_id = ?3", params![tenant, user, run_id])
+            .map_err(|e| self.err(&format!("releasing lock for {user} in {tenant}"), e))?;
         Ok(())
     }
 

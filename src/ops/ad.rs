@@ -12,8 +12,8 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, Module, NativeCallContext
 use super::graph::declare;
 use super::{check, ctx_pos, registration, script_error, Access, OpSpec};
 use crate::ad::actions::{
-    AdUserRef, ClearEmployeeId, DisableAccount, HideFromGal, MoveToDisabledOu, RemoveGroupMembership, RemoveManager,
-    ResetPassword, SetRemoteSharedMailbox, TriggerSync,
+    AdUserRef, ClearEmployeeId, DisableAccount, HideFromGal, MoveToDisabledOu, RemoveGroupMembership, RemoveManager, ResetPassword,
+    SetRemoteSharedMailbox, TriggerSync,
 };
 use crate::ad::AdUser;
 use crate::exec::host::Host;

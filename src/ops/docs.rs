@@ -78,11 +78,7 @@ fn access(a: Access) -> &'static str {
 }
 
 fn summary(module: &str) -> String {
-    MODULES
-        .iter()
-        .find(|(m, _)| *m == module)
-        .map(|(_, s)| s.to_string())
-        .unwrap_or_else(|| format!("The `{module}::` functions."))
+    MODULES.iter().find(|(m, _)| *m == module).map(|(_, s)| s.to_string()).unwrap_or_else(|| format!("The `{module}::` functions."))
 }
 
 fn title(module: &str) -> String {
@@ -289,7 +285,10 @@ mod tests {
             let example = spec.doc.iter().skip_while(|l| !l.contains("```rhai")).nth(1).unwrap();
             assert!(page.contains(example.trim_start_matches("/// ")), "{}: example missing", spec.qualified());
             assert!(page.contains(&format!("| capability | `{}` |", spec.capability)));
-            let defs = get(&format!("definitions/{}", if spec.module.is_empty() { "__global__.d.rhai".into() } else { format!("{}.d.rhai", spec.module) }));
+            let defs = get(&format!(
+                "definitions/{}",
+                if spec.module.is_empty() { "__global__.d.rhai".into() } else { format!("{}.d.rhai", spec.module) }
+            ));
             let params: Vec<String> = spec.params.iter().map(|p| def_param(p)).collect();
             assert!(defs.contains(&format!("fn {}({}) -> ", spec.name, params.join(", "))), "{} not in definitions", spec.qualified());
         }

@@ -13,8 +13,8 @@ use super::graph::{declare, map_str, opt_bool, register_user_write, user_ref};
 use super::user::User;
 use super::{check, ctx_pos, registration, script_error, Access, OpSpec};
 use crate::exchange::actions::{
-    ClearForwarding, ConvertToShared, GrantMailboxPermission, HideFromGal, MailboxAccess, OutOfOffice,
-    RemoveDistributionGroupMembership, RemoveInboxRule, RemoveMobileDevice, SetForwarding, SetOutOfOffice, WaitForShared,
+    ClearForwarding, ConvertToShared, GrantMailboxPermission, HideFromGal, MailboxAccess, OutOfOffice, RemoveDistributionGroupMembership,
+    RemoveInboxRule, RemoveMobileDevice, SetForwarding, SetOutOfOffice, WaitForShared,
 };
 use crate::exchange::ExchangeOnline;
 use crate::exec::host::Host;
@@ -373,7 +373,9 @@ fn register_wait(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec, with_o
         check_keys(&options, &["timeout_secs"], pos)?;
         let secs = match options.get("timeout_secs") {
             None => DEFAULT_WAIT_SECS,
-            Some(v) => v.as_int().map_err(|t| script_error("invalid_argument", format!("option 'timeout_secs' must be an integer, not {t}"), pos))?,
+            Some(v) => v
+                .as_int()
+                .map_err(|t| script_error("invalid_argument", format!("option 'timeout_secs' must be an integer, not {t}"), pos))?,
         };
         if !(1..=3600).contains(&secs) {
             return Err(script_error("invalid_argument", format!("timeout_secs must be 1..=3600, not {secs}"), pos));
@@ -404,7 +406,9 @@ fn register_grant(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
         let access = match opt_string(&options, "access", pos)?.as_deref() {
             None | Some("full") => MailboxAccess::FullAccess,
             Some("send_as") => MailboxAccess::SendAs,
-            Some(other) => return Err(script_error("invalid_argument", format!("access must be \"full\" or \"send_as\", not \"{other}\""), pos)),
+            Some(other) => {
+                return Err(script_error("invalid_argument", format!("access must be \"full\" or \"send_as\", not \"{other}\""), pos))
+            }
         };
         let automap = opt_bool(&options, "automap", true, &["access", "automap"], pos)?;
         if access == MailboxAccess::SendAs && options.contains_key("automap") {
@@ -453,7 +457,11 @@ fn register_out_of_office(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpe
         let external = opt_string(&options, "external", pos)?.filter(|s| !s.trim().is_empty()).unwrap_or_else(|| internal.clone());
         let external_audience = opt_string(&options, "external_audience", pos)?.unwrap_or_else(|| "all".into());
         if !["all", "contactsOnly", "none"].contains(&external_audience.as_str()) {
-            return Err(script_error("invalid_argument", format!("external_audience must be all, contactsOnly or none, not {external_audience}"), pos));
+            return Err(script_error(
+                "invalid_argument",
+                format!("external_audience must be all, contactsOnly or none, not {external_audience}"),
+                pos,
+            ));
         }
         let start = opt_string(&options, "start", pos)?.filter(|s| !s.is_empty()).map(|s| utc_time(&s, "start", pos)).transpose()?;
         let end = opt_string(&options, "end", pos)?.filter(|s| !s.is_empty()).map(|s| utc_time(&s, "end", pos)).transpose()?;
@@ -530,10 +538,6 @@ fn register_group(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
         let group_name = map_str(&group, "name", "group", pos).unwrap_or_else(|_| group_id.clone());
         let kind = map_str(&group, "kind", "group", pos)?;
         let synced = group.get("synced").and_then(|v| v.as_bool().ok()).unwrap_or(false);
-        declare(
-            &host,
-            pos,
-            Box::new(RemoveDistributionGroupMembership { user: user_ref(&user), group_id, group_name, kind, synced }),
-        )
+        declare(&host, pos, Box::new(RemoveDistributionGroupMembership { user: user_ref(&user), group_id, group_name, kind, synced }))
     });
 }

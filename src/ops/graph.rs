@@ -10,8 +10,8 @@ use rhai::{Array, Dynamic, EvalAltResult, Map, Module, NativeCallContext, Positi
 use super::user::User;
 use super::{check, ctx_pos, registration, script_error, step_map, Access, OpSpec};
 use crate::entra::actions::{
-    AddGroupMembership, ClearEmployeeId, DisableAccount, IntuneUnavailable, RemoveGroupMembership, RemoveLicense, RemoveManager, ResetPassword,
-    RetireManagedDevice, RevokeSessions, UserRef,
+    AddGroupMembership, ClearEmployeeId, DisableAccount, IntuneUnavailable, RemoveGroupMembership, RemoveLicense, RemoveManager,
+    ResetPassword, RetireManagedDevice, RevokeSessions, UserRef,
 };
 use crate::exec::host::Host;
 use crate::exec::Action;
@@ -292,11 +292,7 @@ fn register_get_user(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
         }
         match host.rt.block_on(host.cache.cloud_user(&host.providers, user)) {
             Ok(Some(u)) => Ok(User(u)),
-            Ok(None) => Err(script_error(
-                "user_not_found",
-                format!("user '{user}' was not found in tenant '{}'", host.tenant),
-                pos,
-            )),
+            Ok(None) => Err(script_error("user_not_found", format!("user '{user}' was not found in tenant '{}'", host.tenant), pos)),
             Err(e) => Err(script_error("provider", format!("could not read user '{user}': {e}"), pos)),
         }
     });
@@ -351,15 +347,10 @@ fn register_group_write(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec,
         let allow = opt_bool(&options, "license_groups", false, &["license_groups"], pos)?;
         let group_id = map_str(&group, "id", "group", pos)?;
         let group_name = map_str(&group, "name", "group", pos).unwrap_or_else(|_| group_id.clone());
-        declare(
-            &host,
-            pos,
-            Box::new(RemoveGroupMembership { user: user_ref(&user), group_id, group_name, allow_license_groups: allow }),
-        )
+        declare(&host, pos, Box::new(RemoveGroupMembership { user: user_ref(&user), group_id, group_name, allow_license_groups: allow }))
     };
     if with_options {
-        registration(spec)
-            .set_into_module(m, move |ctx: NativeCallContext, u: User, g: Map, o: Map| f(&ctx, u, g, o));
+        registration(spec).set_into_module(m, move |ctx: NativeCallContext, u: User, g: Map, o: Map| f(&ctx, u, g, o));
     } else {
         registration(spec).set_into_module(m, move |ctx: NativeCallContext, u: User, g: Map| f(&ctx, u, g, Map::new()));
     }
@@ -448,16 +439,10 @@ pub(super) fn map_str(m: &Map, key: &str, what: &str, pos: Position) -> Result<S
 /// Read a boolean option; unknown keys are errors so a typo cannot silently change behaviour.
 pub(crate) fn opt_bool(m: &Map, key: &str, default: bool, allowed: &[&str], pos: Position) -> Result<bool, Box<EvalAltResult>> {
     if let Some(unknown) = m.keys().find(|k| !allowed.contains(&k.as_str())) {
-        return Err(script_error(
-            "invalid_argument",
-            format!("unknown option '{unknown}' (allowed: {})", allowed.join(", ")),
-            pos,
-        ));
+        return Err(script_error("invalid_argument", format!("unknown option '{unknown}' (allowed: {})", allowed.join(", ")), pos));
     }
     match m.get(key) {
         None => Ok(default),
-        Some(v) => v
-            .as_bool()
-            .map_err(|t| script_error("invalid_argument", format!("option '{key}' must be true or false, not {t}"), pos)),
+        Some(v) => v.as_bool().map_err(|t| script_error("invalid_argument", format!("option '{key}' must be true or false, not {t}"), pos)),
     }
 }

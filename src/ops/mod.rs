@@ -74,7 +74,14 @@ impl OpSpec {
 
 /// Every script function, in documentation order.
 pub fn table() -> Vec<&'static OpSpec> {
-    core::OPS.iter().chain(graph::OPS.iter()).chain(notify::OPS.iter()).chain(exo::OPS.iter()).chain(psa::OPS.iter()).chain(ad::OPS.iter()).collect()
+    core::OPS
+        .iter()
+        .chain(graph::OPS.iter())
+        .chain(notify::OPS.iter())
+        .chain(exo::OPS.iter())
+        .chain(psa::OPS.iter())
+        .chain(ad::OPS.iter())
+        .collect()
 }
 
 /// Register the whole table (and the `User` type) into `engine`, bound to `host`.
@@ -121,10 +128,7 @@ pub fn register_namespaces(engine: &mut Engine) {
 pub(crate) fn registration(spec: &'static OpSpec) -> rhai::FuncRegistration {
     let mut params: Vec<String> = spec.params.iter().map(|p| p.to_string()).collect();
     params.push(spec.returns.to_string());
-    rhai::FuncRegistration::new(spec.name)
-        .with_volatility(true)
-        .with_params_info(params)
-        .with_comments(spec.doc.iter().copied())
+    rhai::FuncRegistration::new(spec.name).with_volatility(true).with_params_info(params).with_comments(spec.doc.iter().copied())
 }
 
 /// The capability check every op makes first.

@@ -51,7 +51,10 @@ fn register_notify(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
             match options.get(key) {
                 None => Ok(String::new()),
                 Some(v) if v.is_unit() => Ok(String::new()),
-                Some(v) => v.clone().into_string().map_err(|t| script_error("invalid_argument", format!("option '{key}' must be a string, not {t}"), pos)),
+                Some(v) => v
+                    .clone()
+                    .into_string()
+                    .map_err(|t| script_error("invalid_argument", format!("option '{key}' must be a string, not {t}"), pos)),
             }
         };
         let or = |s: String, d: &str| if s.trim().is_empty() { d.to_string() } else { s };

@@ -49,11 +49,8 @@ impl User {
                 m.insert("sku_id".into(), l.sku_id.clone().into());
                 m.insert("sku".into(), l.sku.clone().into());
                 m.insert("direct".into(), l.direct.into());
-                let via: Array = l
-                    .via_groups
-                    .iter()
-                    .map(|g| self.0.group(g).map(|g| g.name.clone()).unwrap_or_else(|| g.clone()).into())
-                    .collect();
+                let via: Array =
+                    l.via_groups.iter().map(|g| self.0.group(g).map(|g| g.name.clone()).unwrap_or_else(|| g.clone()).into()).collect();
                 m.insert("via_groups".into(), via.into());
                 Dynamic::from_map(m)
             })
@@ -146,7 +143,5 @@ pub const PROPERTIES: &[Property] = &[
 ];
 
 /// Methods of `User` besides its properties: (signature, doc).
-pub const METHODS: &[(&str, &str, &str)] = &[
-    ("to_map", "Map", "Every property as one map (for printing or serialising)."),
-    ("to_string", "String", "`Display Name <upn>`."),
-];
+pub const METHODS: &[(&str, &str, &str)] =
+    &[("to_map", "Map", "Every property as one map (for printing or serialising)."), ("to_string", "String", "`Display Name <upn>`.")];

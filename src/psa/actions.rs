@@ -76,14 +76,18 @@ impl Action for DisableContact {
             // A PSA outage must not block the offboarding (a failed check in the plan would):
             // the step says it was not checked, and the next run does it.
             Err(e) if e.is_unavailable() => {
-                return Ok(Observation::Skip { reason: format!("not checked: {e}; run the offboarding again later to deactivate the contact") })
+                return Ok(Observation::Skip {
+                    reason: format!("not checked: {e}; run the offboarding again later to deactivate the contact"),
+                })
             }
             Err(e) => return Err(e.into()),
         };
         let active: Vec<&Contact> = matches.iter().filter(|c| c.active).collect();
         let company = psa.company_id();
         match (matches.len(), active.len()) {
-            (0, _) => Ok(Observation::Skip { reason: format!("no {} contact with e-mail {} in company {company}", psa.kind(), self.email) }),
+            (0, _) => {
+                Ok(Observation::Skip { reason: format!("no {} contact with e-mail {} in company {company}", psa.kind(), self.email) })
+            }
             (_, 0) => {
                 *self.found.lock().unwrap_or_else(|p| p.into_inner()) = matches.first().cloned();
                 Ok(Observation::AlreadyDone {
@@ -163,9 +167,7 @@ mod tests {
     async fn no_psa_or_no_contact_is_skipped_with_the_reason() {
         let Observation::Skip { reason } = action().observe(&cx(None)).await.unwrap() else { panic!("skip") };
         assert!(reason.contains("no PSA configured"), "{reason}");
-        let Observation::Skip { reason } = action().observe(&cx(Some(Arc::new(FakePsa::default())))).await.unwrap() else {
-            panic!("skip")
-        };
+        let Observation::Skip { reason } = action().observe(&cx(Some(Arc::new(FakePsa::default())))).await.unwrap() else { panic!("skip") };
         assert!(reason.contains("no fake contact with e-mail lee@contoso.test in company 7"), "{reason}");
         let down = Arc::new(FakePsa::default());
         down.down.store(true, std::sync::atomic::Ordering::SeqCst);

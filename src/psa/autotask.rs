@@ -123,21 +123,18 @@ impl Autotask {
     async fn discover(&self) -> PResult<Instance> {
         let user = percent_encoding::utf8_percent_encode(&self.cfg.api_user, percent_encoding::NON_ALPHANUMERIC);
         let discovery = format!("{}/v1.0", self.cfg.discovery_url.trim_end_matches('/'));
-        let zone = self
-            .http
-            .send(self.req(&discovery, Method::GET, &format!("/zoneInformation?user={user}"), false))
-            .await
-            .map_err(|e| match e {
+        let zone = self.http.send(self.req(&discovery, Method::GET, &format!("/zoneInformation?user={user}"), false)).await.map_err(
+            |e| match e {
                 PsaError::Api { status, message, .. } => PsaError::Auth {
                     psa: NAME,
                     message: format!("zone discovery for API user '{}' failed (HTTP {status}): {message}", self.cfg.api_user),
                 },
                 other => other,
-            })?;
-        let url = get_ci(&zone, "url").and_then(Value::as_str).ok_or_else(|| PsaError::Protocol {
-            psa: NAME,
-            message: format!("zone information has no url: {zone}"),
-        })?;
+            },
+        )?;
+        let url = get_ci(&zone, "url")
+            .and_then(Value::as_str)
+            .ok_or_else(|| PsaError::Protocol { psa: NAME, message: format!("zone information has no url: {zone}") })?;
         let base = format!("{}/v1.0", url.trim_end_matches('/'));
         let tickets = self.http.send(self.req(&base, Method::GET, "/Tickets/entityInformation/fields", false)).await?;
         let notes = self.http.send(self.req(&base, Method::GET, "/TicketNotes/entityInformation/fields", false)).await?;
@@ -149,7 +146,10 @@ impl Autotask {
                 let known: Vec<&str> = status_list.iter().map(|p| p.0.as_str()).collect();
                 return Err(PsaError::Protocol {
                     psa: NAME,
-                    message: format!("this instance has no ticket status '{label}' (it has: {}); set the status names in [psa]", known.join(", ")),
+                    message: format!(
+                        "this instance has no ticket status '{label}' (it has: {}); set the status names in [psa]",
+                        known.join(", ")
+                    ),
                 });
             }
         }
@@ -219,10 +219,11 @@ impl Psa for Autotask {
     async fn set_status(&self, ticket: &str, status: TicketStatus) -> PResult<()> {
         let inst = self.instance().await?;
         let label = self.cfg.statuses.name(status);
-        let value = inst.statuses.get(&label.to_lowercase()).copied().ok_or_else(|| PsaError::Protocol {
-            psa: NAME,
-            message: format!("no ticket status '{label}'"),
-        })?;
+        let value = inst
+            .statuses
+            .get(&label.to_lowercase())
+            .copied()
+            .ok_or_else(|| PsaError::Protocol { psa: NAME, message: format!("no ticket status '{label}'") })?;
         let body = json!({"id": Self::ticket_num(ticket)?, "status": value});
         self.send(Method::PATCH, "/Tickets", true, Some(body)).await.map(|_| ())
     }

@@ -165,10 +165,7 @@ impl Psa for ConnectWise {
 
     async fn find_contacts(&self, email: &str) -> PResult<Vec<Contact>> {
         let conditions = format!("company/id={}", self.company_num()?);
-        let child = format!(
-            "communicationItems/value={} AND communicationItems/communicationType=\"Email\"",
-            cw_string(email)
-        );
+        let child = format!("communicationItems/value={} AND communicationItems/communicationType=\"Email\"", cw_string(email));
         let path = format!("/company/contacts?conditions={}&childConditions={}&pageSize={PAGE_SIZE}", enc(&conditions), enc(&child));
         let v = self.http.send(self.req(Method::GET, &path, false)).await?;
         let all = v.as_array().into_iter().flatten().filter_map(contact_from).collect();

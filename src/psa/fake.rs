@@ -79,7 +79,13 @@ impl Psa for FakePsa {
         self.call(true)?;
         self.tickets.lock().unwrap().iter_mut().find(|t| t.id == ticket).expect("ticket").notes.push(text.into());
         if self.lose_next_note_reply.swap(false, Ordering::SeqCst) {
-            return Err(PsaError::Unavailable { psa: "Fake PSA", method: "POST".into(), path: "/notes".into(), message: "HTTP 503".into(), maybe_applied: true });
+            return Err(PsaError::Unavailable {
+                psa: "Fake PSA",
+                method: "POST".into(),
+                path: "/notes".into(),
+                message: "HTTP 503".into(),
+                maybe_applied: true,
+            });
         }
         Ok(())
     }

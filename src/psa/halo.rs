@@ -89,13 +89,15 @@ impl Halo {
             ("scope", "all".into()),
         ]);
         let v = self.http.send(r).await.map_err(|e| match e {
-            PsaError::Api { message, status, .. } => PsaError::Auth { psa: NAME, message: format!("token request: HTTP {status}: {message}") },
+            PsaError::Api { message, status, .. } => {
+                PsaError::Auth { psa: NAME, message: format!("token request: HTTP {status}: {message}") }
+            }
             other => other,
         })?;
-        let token = v.get("access_token").and_then(Value::as_str).ok_or_else(|| PsaError::Auth {
-            psa: NAME,
-            message: "the token endpoint answered without an access_token".into(),
-        })?;
+        let token = v
+            .get("access_token")
+            .and_then(Value::as_str)
+            .ok_or_else(|| PsaError::Auth { psa: NAME, message: "the token endpoint answered without an access_token".into() })?;
         let ttl = v.get("expires_in").and_then(Value::as_u64).unwrap_or(3600).saturating_sub(60).max(1);
         let t = Secret::new(token);
         *self.token.lock().unwrap_or_else(|p| p.into_inner()) = Some((t.clone(), Instant::now() + Duration::from_secs(ttl)));
@@ -117,10 +119,8 @@ impl Halo {
             .get_or_try_init(|| async {
                 let v = self.call(Method::GET, "/Status", false, None).await?;
                 let list = v.as_array().cloned().unwrap_or_default();
-                let map: HashMap<String, i64> = list
-                    .iter()
-                    .filter_map(|s| Some((s.get("name")?.as_str()?.to_lowercase(), s.get("id")?.as_i64()?)))
-                    .collect();
+                let map: HashMap<String, i64> =
+                    list.iter().filter_map(|s| Some((s.get("name")?.as_str()?.to_lowercase(), s.get("id")?.as_i64()?))).collect();
                 for st in [TicketStatus::InProgress, TicketStatus::Completed, TicketStatus::NeedsReview] {
                     let name = self.cfg.statuses.name(st);
                     if !map.contains_key(&name.to_lowercase()) {
@@ -128,7 +128,10 @@ impl Halo {
                         known.sort_unstable();
                         return Err(PsaError::Protocol {
                             psa: NAME,
-                            message: format!("this instance has no status '{name}' (it has: {}); set the status names in [psa]", known.join(", ")),
+                            message: format!(
+                                "this instance has no status '{name}' (it has: {}); set the status names in [psa]",
+                                known.join(", ")
+                            ),
                         });
                     }
                 }

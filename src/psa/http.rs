@@ -155,9 +155,7 @@ impl PsaHttp {
                 Ok((status @ (401 | 403), _, body)) => {
                     return Err(PsaError::Auth { psa, message: format!("{method} {path}: HTTP {status}: {}", error_text(&body)) })
                 }
-                Ok((status, _, body)) => {
-                    return Err(PsaError::Api { psa, method, path, status, message: error_text(&body) })
-                }
+                Ok((status, _, body)) => return Err(PsaError::Api { psa, method, path, status, message: error_text(&body) }),
                 Err((message, sent)) => {
                     let e = unavailable(format!("network error: {message}"), req.write && sent);
                     if req.write && sent {
@@ -195,11 +193,8 @@ impl PsaHttp {
         };
         let resp = rb.send().await.map_err(|e| (e.to_string(), !e.is_connect()))?;
         let status = resp.status().as_u16();
-        let retry_after = resp
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, chrono::Utc::now()));
+        let retry_after =
+            resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| parse_retry_after(v, chrono::Utc::now()));
         let bytes = resp.bytes().await.map_err(|e| (e.to_string(), true))?;
         let body = if bytes.iter().all(u8::is_ascii_whitespace) {
             Value::Null

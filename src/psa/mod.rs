@@ -141,10 +141,7 @@ pub trait Psa: Send + Sync {
 /// Keep exact e-mail matches in the client's company: the PSAs' searches are broader
 /// (Halo's `search` matches substrings; a contact may exist in several companies).
 pub(crate) fn exact_matches(contacts: Vec<Contact>, email: &str, company: &str) -> Vec<Contact> {
-    contacts
-        .into_iter()
-        .filter(|c| c.email.eq_ignore_ascii_case(email) && c.company_id == company)
-        .collect()
+    contacts.into_iter().filter(|c| c.email.eq_ignore_ascii_case(email) && c.company_id == company).collect()
 }
 
 /// A JSON number or string as an id string.

@@ -87,7 +87,8 @@ async fn deliver_one(psa: &dyn Psa, journal: &dyn Journal, item: &OutboxItem) ->
             journal.outbox_delivered(item.id)?;
             return Ok(true);
         }
-        let t: NewTicket = serde_json::from_value(item.payload.clone()).map_err(|e| Failure::Other(format!("outbox item {}: {e}", item.id)))?;
+        let t: NewTicket =
+            serde_json::from_value(item.payload.clone()).map_err(|e| Failure::Other(format!("outbox item {}: {e}", item.id)))?;
         journal.outbox_attempt(item.id)?;
         let id = psa.create_ticket(&t).await.map_err(Failure::Psa)?;
         journal.set_run_ticket(&item.run_id, &id)?;

@@ -151,7 +151,9 @@ impl PsaSettings {
     pub fn secret(&self) -> Result<Secret, String> {
         match std::env::var(&self.secret_env) {
             Ok(v) if !v.is_empty() => Ok(Secret::new(v)),
-            _ => Err(format!("the {} secret is read from the environment variable {}, which is not set", self.kind.name(), self.secret_env)),
+            _ => {
+                Err(format!("the {} secret is read from the environment variable {}, which is not set", self.kind.name(), self.secret_env))
+            }
         }
     }
 

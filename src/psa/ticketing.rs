@@ -100,12 +100,8 @@ fn phase_what(phase: &str, steps: &[StepReport]) -> String {
 /// The note for one phase: marker, a headline, then one line per step.
 pub fn phase_note(run_id: &str, user: &str, phase: &str, steps: &[StepReport]) -> String {
     let refs: Vec<&StepReport> = steps.iter().collect();
-    let mut text = format!(
-        "{}\nPhase '{phase}' for {user}: {} step(s): {}",
-        marker(run_id, &phase_what(phase, steps)),
-        steps.len(),
-        counts(&refs)
-    );
+    let mut text =
+        format!("{}\nPhase '{phase}' for {user}: {} step(s): {}", marker(run_id, &phase_what(phase, steps)), steps.len(), counts(&refs));
     for s in steps {
         text.push_str(&format!("\n- {} {} {}: {} ({})", s.id, s.action, s.target, s.status.as_str(), s.detail));
     }
@@ -156,7 +152,8 @@ impl Ticketing {
             self.st().messages.push(format!("psa: would write to {}: {preview}", self.ticket_label()));
             return;
         }
-        let item = NewOutboxItem { tenant: self.tenant.clone(), run_id: self.run_id.clone(), kind, marker: marker(&self.run_id, what), payload };
+        let item =
+            NewOutboxItem { tenant: self.tenant.clone(), run_id: self.run_id.clone(), kind, marker: marker(&self.run_id, what), payload };
         if let Err(e) = self.journal.outbox_add(&item) {
             self.st().messages.push(format!("warning: psa: could not queue {what}: {e}"));
         }
@@ -255,7 +252,12 @@ impl Ticketing {
         let preview = format!("the summary note: {}", text.lines().nth(1).unwrap_or_default());
         self.queue(OutboxKind::Note, "summary", json!({"text": text}), &preview);
         let what = if close { "status completed" } else { "status needs_review" };
-        self.queue(OutboxKind::Status, what, json!({"status": final_status}), &format!("set the status to {}", what.trim_start_matches("status ")));
+        self.queue(
+            OutboxKind::Status,
+            what,
+            json!({"status": final_status}),
+            &format!("set the status to {}", what.trim_start_matches("status ")),
+        );
         self.flush(true);
 
         let mut messages = std::mem::take(&mut self.st().messages);

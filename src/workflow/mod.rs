@@ -19,7 +19,12 @@ pub fn planned_steps(report: &Report) -> Vec<PlannedStep> {
     report
         .steps
         .iter()
-        .map(|s| PlannedStep { action: s.action.clone(), target_id: s.target_id.clone(), target: s.target.clone(), status: s.status.as_str().to_string() })
+        .map(|s| PlannedStep {
+            action: s.action.clone(),
+            target_id: s.target_id.clone(),
+            target: s.target.clone(),
+            status: s.status.as_str().to_string(),
+        })
         .collect()
 }
 
@@ -47,7 +52,11 @@ pub fn plan_changes(old_hash: &str, old: &[PlannedStep], new_hash: &str, new: &[
 }
 
 fn display(s: &PlannedStep) -> &str {
-    if s.target.is_empty() { &s.target_id } else { &s.target }
+    if s.target.is_empty() {
+        &s.target_id
+    } else {
+        &s.target
+    }
 }
 
 fn short(h: &str) -> &str {

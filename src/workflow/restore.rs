@@ -78,7 +78,8 @@ pub fn reverse_plan(run: &RunDetail) -> ReversePlan {
         let action: Option<Box<dyn Action>> = match s.action.as_str() {
             "disable_account" => Some(Box::new(EnableAccount { user })),
             "remove_group_membership" => text("groupId").map(|gid| {
-                Box::new(AddGroupMembership { user, name: text("displayName").unwrap_or_else(|| gid.clone()), group_id: gid }) as Box<dyn Action>
+                Box::new(AddGroupMembership { user, name: text("displayName").unwrap_or_else(|| gid.clone()), group_id: gid })
+                    as Box<dyn Action>
             }),
             "remove_license" => text("skuId").map(|sku_id| {
                 Box::new(AddLicense { user, sku: text("skuPartNumber").unwrap_or_else(|| sku_id.clone()), sku_id }) as Box<dyn Action>
@@ -108,7 +109,9 @@ pub fn reverse_plan(run: &RunDetail) -> ReversePlan {
                 None => None,
             },
             "grant_mailbox_permission" => match (param("trustee"), param("access").as_deref()) {
-                (Some(trustee), Some("FullAccess")) => Some(Box::new(RemoveMailboxPermission { user, trustee, access: MailboxAccess::FullAccess })),
+                (Some(trustee), Some("FullAccess")) => {
+                    Some(Box::new(RemoveMailboxPermission { user, trustee, access: MailboxAccess::FullAccess }))
+                }
                 (Some(trustee), Some("SendAs")) => Some(Box::new(RemoveMailboxPermission { user, trustee, access: MailboxAccess::SendAs })),
                 _ => None,
             },
@@ -131,7 +134,10 @@ pub fn reverse_plan(run: &RunDetail) -> ReversePlan {
                 _ => None,
             },
             "reset_password" => {
-                not.push(format!("{} {}: the previous password was never known; the user needs a new one from the service desk", s.step_id, s.action));
+                not.push(format!(
+                    "{} {}: the previous password was never known; the user needs a new one from the service desk",
+                    s.step_id, s.action
+                ));
                 continue;
             }
             "revoke_sessions" => {
@@ -158,7 +164,10 @@ pub fn reverse_plan(run: &RunDetail) -> ReversePlan {
                 continue;
             }
             "remove_inbox_rule" => {
-                not.push(format!("{} {} ({}): a removed rule cannot be re-created; its definition is in the original run's journal", s.step_id, s.action, s.target_display));
+                not.push(format!(
+                    "{} {} ({}): a removed rule cannot be re-created; its definition is in the original run's journal",
+                    s.step_id, s.action, s.target_display
+                ));
                 continue;
             }
             "notify_supervisor" => {
@@ -290,7 +299,9 @@ impl Action for SetManager {
     async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
         let u = cx.cloud_user(&self.user.id).await?;
         match &u.manager {
-            Some(m) if m.id.eq_ignore_ascii_case(&self.manager_id) => Ok(Observation::AlreadyDone { detail: format!("manager is {}", self.upn) }),
+            Some(m) if m.id.eq_ignore_ascii_case(&self.manager_id) => {
+                Ok(Observation::AlreadyDone { detail: format!("manager is {}", self.upn) })
+            }
             Some(m) => Ok(Observation::Skip { reason: format!("the manager is now {}, not removed by this run: left as it is", m.upn) }),
             None => Ok(Observation::Needed { prior: json!({"managerId": null}), detail: format!("set manager {} again", self.upn) }),
         }
@@ -419,7 +430,10 @@ impl Action for ShowInGal {
                 reason: "synced from AD: show it on premises (msExchHideFromAddressLists=FALSE, then sync)".into(),
             });
         }
-        Ok(Observation::Needed { prior: json!({"HiddenFromAddressListsEnabled": true}), detail: "show in the global address list again".into() })
+        Ok(Observation::Needed {
+            prior: json!({"HiddenFromAddressListsEnabled": true}),
+            detail: "show in the global address list again".into(),
+        })
     }
     async fn apply(&self, cx: &Cx) -> Result<String, ActionError> {
         cx.exchange()?.set_hidden_from_gal(&self.user.upn, false).await?;
@@ -439,7 +453,9 @@ impl Action for ConvertToUserMailbox {
             return Ok(Observation::AlreadyDone { detail: "a user mailbox".into() });
         }
         if !m.is_shared() {
-            return Ok(Observation::Skip { reason: format!("the mailbox is now a {}, not the shared mailbox this run made: left as it is", m.type_details) });
+            return Ok(Observation::Skip {
+                reason: format!("the mailbox is now a {}, not the shared mailbox this run made: left as it is", m.type_details),
+            });
         }
         let mut detail = "convert the shared mailbox back to a user mailbox; a user mailbox needs a licence: the licences are put back in the phase before".to_string();
         if m.dir_synced {
@@ -479,7 +495,10 @@ impl Action for RemoveMailboxPermission {
         if !perms.iter().any(|p| !p.inherited && p.grants(right, &trustee)) {
             return Ok(Observation::AlreadyDone { detail: format!("{} has no {right}", trustee.primary_smtp) });
         }
-        Ok(Observation::Needed { prior: json!({"access": right, "trustee": trustee.primary_smtp}), detail: format!("remove {right} granted to {} by the run", trustee.primary_smtp) })
+        Ok(Observation::Needed {
+            prior: json!({"access": right, "trustee": trustee.primary_smtp}),
+            detail: format!("remove {right} granted to {} by the run", trustee.primary_smtp),
+        })
     }
     async fn apply(&self, cx: &Cx) -> Result<String, ActionError> {
         let exo = cx.exchange()?;
@@ -533,8 +552,12 @@ impl Action for ReactivatePsaContact {
         }
         let c = self.contact(cx).await?;
         match c {
-            None => Ok(Observation::Skip { reason: format!("{} contact #{} is no longer found by {}", psa.kind(), self.contact_id, self.email) }),
-            Some(c) if c.active => Ok(Observation::AlreadyDone { detail: format!("{} contact #{} {} is active", psa.kind(), c.id, c.name) }),
+            None => Ok(Observation::Skip {
+                reason: format!("{} contact #{} is no longer found by {}", psa.kind(), self.contact_id, self.email),
+            }),
+            Some(c) if c.active => {
+                Ok(Observation::AlreadyDone { detail: format!("{} contact #{} {} is active", psa.kind(), c.id, c.name) })
+            }
             Some(c) => Ok(Observation::Needed {
                 prior: json!({"psa": psa.kind(), "contact_id": c.id, "active": false}),
                 detail: format!("reactivate {} contact #{} {} <{}>", psa.kind(), c.id, c.name, c.email),

@@ -168,7 +168,9 @@ impl Action for SetAdManager {
         let name = rdn_value(&self.manager_dn);
         match &u.manager {
             Some(m) if dn_eq(m, &self.manager_dn) => Ok(Observation::AlreadyDone { detail: format!("manager is {name}") }),
-            Some(m) => Ok(Observation::Skip { reason: format!("the manager is now {}, not removed by this run: left as it is", rdn_value(m)) }),
+            Some(m) => {
+                Ok(Observation::Skip { reason: format!("the manager is now {}, not removed by this run: left as it is", rdn_value(m)) })
+            }
             None => Ok(Observation::Needed { prior: json!({"manager": null}), detail: format!("set manager {name} again") }),
         }
     }
@@ -203,7 +205,10 @@ impl Action for SetAdEmployeeId {
             let now = [u.employee_id.as_deref(), u.employee_number.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(", ");
             return Ok(Observation::Skip { reason: format!("the employee id is now {now}: left as it is") });
         }
-        Ok(Observation::Needed { prior: json!({"employeeID": null, "employeeNumber": null}), detail: format!("set employee id {} again", self.shown()) })
+        Ok(Observation::Needed {
+            prior: json!({"employeeID": null, "employeeNumber": null}),
+            detail: format!("set employee id {} again", self.shown()),
+        })
     }
     async fn apply(&self, cx: &Cx) -> Result<String, ActionError> {
         let u = cx.ad_user(&self.user.guid).await?;
@@ -314,10 +319,15 @@ impl Action for MoveBackToOu {
         }
         if let Some(ou) = cx.ad()?.policy().disabled_ou.as_deref() {
             if !dn_eq(u.parent(), ou) {
-                return Ok(Observation::Skip { reason: format!("now in {}, not the disabled-users OU this run moved it to: left as it is", u.parent()) });
+                return Ok(Observation::Skip {
+                    reason: format!("now in {}, not the disabled-users OU this run moved it to: left as it is", u.parent()),
+                });
             }
         }
-        Ok(Observation::Needed { prior: json!({"dn": u.dn, "parent": u.parent()}), detail: format!("move from {} back to {}", u.parent(), self.parent) })
+        Ok(Observation::Needed {
+            prior: json!({"dn": u.dn, "parent": u.parent()}),
+            detail: format!("move from {} back to {}", u.parent(), self.parent),
+        })
     }
     async fn apply(&self, cx: &Cx) -> Result<String, ActionError> {
         let u = cx.ad_user(&self.user.guid).await?;

@@ -64,7 +64,10 @@ fn endless_loops_stop_quickly_exit_3() {
 #[test]
 fn imports_are_confined_exit_3() {
     for target in ["../x", "/etc/passwd"] {
-        let o = script_refused(&format!("import \"{target}\" as x;\nlet u = graph::get_user(USER);\n"), "only stdlib modules and files inside the script's own folder");
+        let o = script_refused(
+            &format!("import \"{target}\" as x;\nlet u = graph::get_user(USER);\n"),
+            "only stdlib modules and files inside the script's own folder",
+        );
         assert!(o.stderr.contains(target), "{}", o.stderr);
     }
 }

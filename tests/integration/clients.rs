@@ -81,7 +81,10 @@ fn a_client_without_managed_ad_stays_in_the_cloud_and_blocks_sign_in_through_a_g
     let (code, r) = run(&home, &cfg, "fabrikam", SYNCED);
     assert_eq!(code, 0, "{r:#}");
     let messages = r["messages"].to_string();
-    assert!(messages.contains("then clients/block-sign-in-no-ad.rhai (overrides: adjust_settings, before_disable, directory_mode)"), "{messages}");
+    assert!(
+        messages.contains("then clients/block-sign-in-no-ad.rhai (overrides: adjust_settings, before_disable, directory_mode)"),
+        "{messages}"
+    );
     assert!(messages.contains("runs as cloud-only here"), "{messages}");
     assert!(steps(&r).iter().all(|s| s["directory"] != "ad"), "no AD step: {r:#}");
     // The group add runs in the required lock phase, and the user is in the group.

@@ -8,10 +8,7 @@ use crate::helpers::*;
 /// The codes the table documents.
 fn documented() -> Vec<i32> {
     let src = include_str!("../../src/error.rs");
-    src.lines()
-        .filter_map(|l| l.strip_prefix("//! | "))
-        .filter_map(|l| l.split(" |").next()?.trim().parse().ok())
-        .collect()
+    src.lines().filter_map(|l| l.strip_prefix("//! | ")).filter_map(|l| l.split(" |").next()?.trim().parse().ok()).collect()
 }
 
 /// Every send of the (non-idempotent) password reset gets a 503: read back shows it did not land,
@@ -38,7 +35,8 @@ fn unreachable_tenant(home: &Home) -> i32 {
          client_id = \"x\"\nclient_secret_env = \"FAR_SECRET\"\nbase_url = \"http://127.0.0.1:9/v1.0\"\n\
          token_url = \"http://127.0.0.1:9/token\"\nmax_retries = 0\ntimeout_secs = 5\n",
     );
-    let o = home.cmd(["plan", "default.rhai", "--user", CLOUD, "--config", cfg.to_str().unwrap()]).env("FAR_SECRET", "s3cret-far-away").run();
+    let o =
+        home.cmd(["plan", "default.rhai", "--user", CLOUD, "--config", cfg.to_str().unwrap()]).env("FAR_SECRET", "s3cret-far-away").run();
     assert!(o.stderr.contains("tenant 'far'"), "{}", o.stderr);
     assert!(!o.stderr.contains("s3cret-far-away"));
     o.code

@@ -42,7 +42,11 @@ fn service_unavailable_is_survived() {
     let pw = home.path().join("passwords.txt");
     let (code, r) = apply_with(
         &home,
-        &[("OFFBOARD_DEMO_FAULT_EVERY", "5"), ("OFFBOARD_DEMO_RETRY_BASE_MS", "10"), ("OFFBOARD_DEMO_RECORD_PASSWORDS", pw.to_str().unwrap())],
+        &[
+            ("OFFBOARD_DEMO_FAULT_EVERY", "5"),
+            ("OFFBOARD_DEMO_RETRY_BASE_MS", "10"),
+            ("OFFBOARD_DEMO_RECORD_PASSWORDS", pw.to_str().unwrap()),
+        ],
         &[],
     );
     assert_eq!(code, 0, "{r:#}");
@@ -58,7 +62,8 @@ fn service_unavailable_is_survived() {
 #[test]
 fn service_unavailable_is_survived_one_call_at_a_time() {
     let home = Home::new();
-    let (code, r) = apply_with(&home, &[("OFFBOARD_DEMO_FAULT_EVERY", "3"), ("OFFBOARD_DEMO_RETRY_BASE_MS", "10")], &["--concurrency", "1"]);
+    let (code, r) =
+        apply_with(&home, &[("OFFBOARD_DEMO_FAULT_EVERY", "3"), ("OFFBOARD_DEMO_RETRY_BASE_MS", "10")], &["--concurrency", "1"]);
     assert_eq!(code, 0, "{r:#}");
     assert_all_done(&r);
     assert!(home.stats().faults > 0);

@@ -12,10 +12,7 @@ fn state_if_readable(home: &Home) -> Option<serde_json::Value> {
 #[test]
 fn killed_run_is_finished_by_the_next_with_each_write_once() {
     let home = Home::new();
-    let mut child = home
-        .cmd(["run", "default.rhai", "--user", CLOUD, "--yes", "--json"])
-        .env("OFFBOARD_DEMO_LATENCY_MS", "150")
-        .spawn();
+    let mut child = home.cmd(["run", "default.rhai", "--user", CLOUD, "--yes", "--json"]).env("OFFBOARD_DEMO_LATENCY_MS", "150").spawn();
     // Kill it once the lock phase has landed (account blocked), well before the end.
     let start = Instant::now();
     loop {
@@ -33,8 +30,8 @@ fn killed_run_is_finished_by_the_next_with_each_write_once() {
     let mid = home.state();
     // Mid-run: the cleanup and licence phases had not all landed.
     let u = user_in(&mid, ids::LEAVER_CLOUD_ID);
-    let rest_pending = !u["managerId"].is_null()
-        || group_members_in(&mid, ids::GROUP_VISIO_LICENCE).contains(&ids::LEAVER_CLOUD_ID.to_string());
+    let rest_pending =
+        !u["managerId"].is_null() || group_members_in(&mid, ids::GROUP_VISIO_LICENCE).contains(&ids::LEAVER_CLOUD_ID.to_string());
     assert!(rest_pending, "the run was not killed mid-way");
 
     let runs = home.runs();
@@ -73,10 +70,7 @@ fn killed_run_is_finished_by_the_next_with_each_write_once() {
 #[test]
 fn a_live_run_holds_the_lock_exit_7() {
     let home = Home::new();
-    let mut child = home
-        .cmd(["run", "default.rhai", "--user", CLOUD, "--yes", "--json"])
-        .env("OFFBOARD_DEMO_LATENCY_MS", "300")
-        .spawn();
+    let mut child = home.cmd(["run", "default.rhai", "--user", CLOUD, "--yes", "--json"]).env("OFFBOARD_DEMO_LATENCY_MS", "300").spawn();
     let start = Instant::now();
     // Wait until the first run has the lock (its run is in the journal as running).
     loop {

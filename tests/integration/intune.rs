@@ -10,9 +10,7 @@ fn device_steps(r: &serde_json::Value) -> Vec<&serde_json::Value> {
 }
 
 fn writes_script(home: &Home, body: &str) -> String {
-    let script = format!(
-        "let user = graph::get_user(USER);\nphase(\"devices\", #{{}}, || {{\n    {body}\n}});\n"
-    );
+    let script = format!("let user = graph::get_user(USER);\nphase(\"devices\", #{{}}, || {{\n    {body}\n}});\n");
     home.write("intune.rhai", &script).to_string_lossy().into_owned()
 }
 

@@ -56,10 +56,7 @@ impl Action for RemoveManager {
         let Some(m) = &u.manager else {
             return Ok(Observation::AlreadyDone { detail: "no manager is set".into() });
         };
-        Ok(Observation::Needed {
-            prior: json!({"manager": m}),
-            detail: format!("remove manager {}", crate::ad::model::rdn_value(m)),
-        })
+        Ok(Observation::Needed { prior: json!({"manager": m}), detail: format!("remove manager {}", crate::ad::model::rdn_value(m)) })
     }
 
     async fn apply(&self, cx: &Cx) -> Result<String, ActionError> {

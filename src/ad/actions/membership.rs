@@ -51,7 +51,12 @@ impl Action for RemoveGroupMembership {
         };
         Ok(Observation::Needed {
             prior: json!({"groupDn": g.dn, "name": g.name, "scope": g.scope.as_str(), "security": g.security, "memberDn": u.dn}),
-            detail: format!("remove {} from this {} {} group", self.user.display, g.scope.as_str(), if g.security { "security" } else { "distribution" }),
+            detail: format!(
+                "remove {} from this {} {} group",
+                self.user.display,
+                g.scope.as_str(),
+                if g.security { "security" } else { "distribution" }
+            ),
         })
     }
 

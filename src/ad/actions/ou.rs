@@ -22,7 +22,9 @@ impl Action for MoveToDisabledOu {
     async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
         let policy = cx.ad()?.policy().clone();
         let Some(ou) = policy.disabled_ou.as_deref() else {
-            return Ok(Observation::Skip { reason: "no disabled-users OU configured for this client (disabled_ou in [tenants.<name>.ad])".into() });
+            return Ok(Observation::Skip {
+                reason: "no disabled-users OU configured for this client (disabled_ou in [tenants.<name>.ad])".into(),
+            });
         };
         let u = cx.ad_user(&self.user.guid).await?;
         if dn_eq(u.parent(), ou) {

@@ -39,7 +39,9 @@ impl Action for TriggerSync {
         let run = cx.journal.get_run(&cx.run_id).map_err(Cx::journal_err)?;
         let wanted = if cx.mode == Mode::Plan { StepStatus::Planned } else { StepStatus::Done };
         let changes = run
-            .map(|r| r.steps.iter().filter(|s| s.step.directory == "ad" && s.step.action != "trigger_sync" && s.step.status == wanted).count())
+            .map(|r| {
+                r.steps.iter().filter(|s| s.step.directory == "ad" && s.step.action != "trigger_sync" && s.step.status == wanted).count()
+            })
             .unwrap_or(0);
         if changes == 0 {
             return Ok(Observation::AlreadyDone { detail: "no AD change in this run: nothing to sync".into() });
@@ -50,10 +52,7 @@ impl Action for TriggerSync {
                 reason: format!("{changes} AD change(s); no sync trigger configured: the cloud follows at the next scheduled sync"),
             });
         }
-        Ok(Observation::Needed {
-            prior: json!({"ad_changes": changes}),
-            detail: format!("{changes} AD change(s): run {}", cmd.join(" ")),
-        })
+        Ok(Observation::Needed { prior: json!({"ad_changes": changes}), detail: format!("{changes} AD change(s): run {}", cmd.join(" ")) })
     }
 
     async fn apply(&self, cx: &Cx) -> Result<String, ActionError> {

@@ -40,7 +40,11 @@ const SPECS: &[(&str, &[&str], &[&str])] = &[
         &["Identity"],
     ),
     ("Get-MailboxPermission", &["Identity", "User"], &["Identity"]),
-    ("Add-MailboxPermission", &["Identity", "User", "AccessRights", "AutoMapping", "InheritanceType", "Confirm"], &["Identity", "User", "AccessRights"]),
+    (
+        "Add-MailboxPermission",
+        &["Identity", "User", "AccessRights", "AutoMapping", "InheritanceType", "Confirm"],
+        &["Identity", "User", "AccessRights"],
+    ),
     ("Get-RecipientPermission", &["Identity", "Trustee", "AccessRights"], &["Identity"]),
     ("Add-RecipientPermission", &["Identity", "Trustee", "AccessRights", "Confirm"], &["Identity", "Trustee", "AccessRights"]),
     ("Get-MobileDevice", &["Mailbox", "Identity", "ResultSize"], &[]),
@@ -52,7 +56,11 @@ const SPECS: &[(&str, &[&str], &[&str])] = &[
     ("Get-DistributionGroupMember", &["Identity", "ResultSize"], &["Identity"]),
     ("Remove-DistributionGroupMember", &["Identity", "Member", "BypassSecurityGroupManagerCheck", "Confirm"], &["Identity", "Member"]),
     ("Add-DistributionGroupMember", &["Identity", "Member", "BypassSecurityGroupManagerCheck", "Confirm"], &["Identity", "Member"]),
-    ("Remove-MailboxPermission", &["Identity", "User", "AccessRights", "InheritanceType", "Confirm"], &["Identity", "User", "AccessRights"]),
+    (
+        "Remove-MailboxPermission",
+        &["Identity", "User", "AccessRights", "InheritanceType", "Confirm"],
+        &["Identity", "User", "AccessRights"],
+    ),
     ("Remove-RecipientPermission", &["Identity", "Trustee", "AccessRights", "Confirm"], &["Identity", "Trustee", "AccessRights"]),
 ];
 
@@ -75,9 +83,9 @@ impl P {
         }
     }
     fn req(&self, k: &str) -> Result<String, crate::demo::reply::Reply> {
-        self.str(k)?.filter(|s| !s.is_empty()).ok_or_else(|| {
-            binding_error(&format!("Cannot bind argument to parameter '{k}' because it is an empty string."))
-        })
+        self.str(k)?
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| binding_error(&format!("Cannot bind argument to parameter '{k}' because it is an empty string.")))
     }
     fn bool(&self, k: &str) -> Result<Option<bool>, crate::demo::reply::Reply> {
         match self.0.get(k) {
@@ -93,7 +101,9 @@ impl P {
         match self.0.get(k) {
             None | Some(Value::Null) => Ok(vec![]),
             Some(Value::String(s)) => Ok(vec![s.clone()]),
-            Some(Value::Array(a)) if a.iter().all(Value::is_string) => Ok(a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()),
+            Some(Value::Array(a)) if a.iter().all(Value::is_string) => {
+                Ok(a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            }
             Some(other) => Err(binding_error(&format!("Cannot bind parameter '{k}'. Cannot convert \"{other}\" to a list of values."))),
         }
     }
@@ -218,7 +228,15 @@ fn dl_member_change(st: &State, p: &P, cmdlet: &str) -> Result<(usize, String, V
         return Err(on_prem_error(cmdlet, "Members", &g.mail_nickname));
     }
     if g.security_enabled && p.bool("BypassSecurityGroupManagerCheck")? != Some(true) {
-        return Err(exo_error(403, "Forbidden", "Microsoft.Exchange.Management.Tasks.OperationRequiresGroupManagerException", &format!("You don't have sufficient permissions. This operation can only be performed by a manager of the group \"{}\".", g.display_name)));
+        return Err(exo_error(
+            403,
+            "Forbidden",
+            "Microsoft.Exchange.Management.Tasks.OperationRequiresGroupManagerException",
+            &format!(
+                "You don't have sufficient permissions. This operation can only be performed by a manager of the group \"{}\".",
+                g.display_name
+            ),
+        ));
     }
     Ok((gi, member_id, r))
 }
@@ -297,7 +315,12 @@ pub fn run(st: &mut State, knobs: &Knobs, name: &str, given: &Map<String, Value>
             }
             let automap = p.bool("AutoMapping")?.unwrap_or(true);
             let Some(r) = recipient(st, &who) else {
-                return Err(exo_error(404, "NotFound", "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException", &format!("User or group \"{who}\" wasn't found. Please make sure you have typed it correctly.")));
+                return Err(exo_error(
+                    404,
+                    "NotFound",
+                    "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException",
+                    &format!("User or group \"{who}\" wasn't found. Please make sure you have typed it correctly."),
+                ));
             };
             let user = r["PrimarySmtpAddress"].as_str().unwrap_or_default().to_string();
             let m = &mut st.exchange.mailboxes[ix];
@@ -305,7 +328,10 @@ pub fn run(st: &mut State, knobs: &Knobs, name: &str, given: &Map<String, Value>
             if !rights.iter().any(|r| r.eq_ignore_ascii_case("FullAccess")) {
                 // Only FullAccess is modelled; the others are accepted and have no effect here.
             } else if m.full_access.iter().any(|f| f.user.eq_ignore_ascii_case(&user)) {
-                warnings.push(format!("The appropriate access control entry is already present on the object \"{}\" for account \"{user}\".", m.alias));
+                warnings.push(format!(
+                    "The appropriate access control entry is already present on the object \"{}\" for account \"{user}\".",
+                    m.alias
+                ));
             } else {
                 m.full_access.push(FullAccess { user: user.clone(), automapping: automap });
             }
@@ -314,7 +340,9 @@ pub fn run(st: &mut State, knobs: &Knobs, name: &str, given: &Map<String, Value>
         }
         "Get-RecipientPermission" => {
             let m = &st.exchange.mailboxes[mailbox_ix(st, &p.req("Identity")?)?];
-            let mut v = vec![json!({"Identity": m.alias, "Trustee": "NT AUTHORITY\\SELF", "AccessControlType": "Allow", "AccessRights": ["SendAs"], "IsInherited": false})];
+            let mut v = vec![
+                json!({"Identity": m.alias, "Trustee": "NT AUTHORITY\\SELF", "AccessControlType": "Allow", "AccessRights": ["SendAs"], "IsInherited": false}),
+            ];
             v.extend(m.send_as.iter().map(|t| json!({"Identity": m.alias, "Trustee": t, "AccessControlType": "Allow", "AccessRights": ["SendAs"], "IsInherited": false})));
             out(v)
         }
@@ -334,7 +362,9 @@ pub fn run(st: &mut State, knobs: &Knobs, name: &str, given: &Map<String, Value>
             } else {
                 m.send_as.push(trustee.clone());
             }
-            let value = vec![json!({"Identity": m.alias, "Trustee": trustee, "AccessControlType": "Allow", "AccessRights": ["SendAs"], "IsInherited": false})];
+            let value = vec![
+                json!({"Identity": m.alias, "Trustee": trustee, "AccessControlType": "Allow", "AccessRights": ["SendAs"], "IsInherited": false}),
+            ];
             Ok(Output { value, warnings })
         }
         "Get-MobileDevice" => {
@@ -395,9 +425,12 @@ pub fn run(st: &mut State, knobs: &Knobs, name: &str, given: &Map<String, Value>
         }
         "Clear-MobileDevice" | "Remove-MobileDevice" => {
             let id = p.req("Identity")?;
-            let found = st.exchange.mailboxes.iter().enumerate().find_map(|(mi, m)| {
-                m.devices.iter().position(|d| m.device_identity(d).eq_ignore_ascii_case(&id)).map(|di| (mi, di))
-            });
+            let found = st
+                .exchange
+                .mailboxes
+                .iter()
+                .enumerate()
+                .find_map(|(mi, m)| m.devices.iter().position(|d| m.device_identity(d).eq_ignore_ascii_case(&id)).map(|di| (mi, di)));
             let Some((mi, di)) = found else { return Err(not_found(&id)) };
             let m = &mut st.exchange.mailboxes[mi];
             if cmdlet == "Clear-MobileDevice" {
@@ -436,9 +469,12 @@ pub fn run(st: &mut State, knobs: &Knobs, name: &str, given: &Map<String, Value>
         }
         "Remove-InboxRule" => {
             let id = p.req("Identity")?;
-            let found = st.exchange.mailboxes.iter().enumerate().find_map(|(mi, m)| {
-                m.rules.iter().position(|r| m.rule_identity(r).eq_ignore_ascii_case(&id)).map(|ri| (mi, ri))
-            });
+            let found = st
+                .exchange
+                .mailboxes
+                .iter()
+                .enumerate()
+                .find_map(|(mi, m)| m.rules.iter().position(|r| m.rule_identity(r).eq_ignore_ascii_case(&id)).map(|ri| (mi, ri)));
             let Some((mi, ri)) = found else { return Err(not_found(&id)) };
             st.exchange.mailboxes[mi].rules.remove(ri);
             out(vec![])
@@ -453,7 +489,12 @@ pub fn run(st: &mut State, knobs: &Knobs, name: &str, given: &Map<String, Value>
             let (gi, member_id, r) = dl_member_change(st, &p, "Remove-DistributionGroupMember")?;
             let g = &st.groups[gi];
             let Some(pos) = g.members.iter().position(|m| m.eq_ignore_ascii_case(&member_id)) else {
-                return Err(exo_error(400, "BadRequest", "Microsoft.Exchange.Management.Tasks.MemberNotFoundException", &format!("The recipient \"{}\" isn't a member of the group \"{}\".", recipient_name(&r), g.display_name)));
+                return Err(exo_error(
+                    400,
+                    "BadRequest",
+                    "Microsoft.Exchange.Management.Tasks.MemberNotFoundException",
+                    &format!("The recipient \"{}\" isn't a member of the group \"{}\".", recipient_name(&r), g.display_name),
+                ));
             };
             st.groups[gi].members.remove(pos);
             out(vec![])
@@ -462,7 +503,12 @@ pub fn run(st: &mut State, knobs: &Knobs, name: &str, given: &Map<String, Value>
             let (gi, member_id, r) = dl_member_change(st, &p, "Add-DistributionGroupMember")?;
             let g = &st.groups[gi];
             if g.members.iter().any(|m| m.eq_ignore_ascii_case(&member_id)) {
-                return Err(exo_error(400, "BadRequest", "Microsoft.Exchange.Management.Tasks.MemberAlreadyExistsException", &format!("The recipient \"{}\" is already a member of the group \"{}\".", recipient_name(&r), g.display_name)));
+                return Err(exo_error(
+                    400,
+                    "BadRequest",
+                    "Microsoft.Exchange.Management.Tasks.MemberAlreadyExistsException",
+                    &format!("The recipient \"{}\" is already a member of the group \"{}\".", recipient_name(&r), g.display_name),
+                ));
             }
             st.groups[gi].members.push(member_id);
             out(vec![])

@@ -71,15 +71,17 @@ pub fn is_exchange_path(path: &str) -> bool {
 pub fn handle(shared: &Shared, method: &str, path_and_query: &str, headers: &Headers, body: &[u8]) -> Reply {
     let ctx = Ctx::new(headers.get("client-request-id"), headers.get("host"));
     let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
-    let segs: Vec<String> = path
-        .trim_start_matches('/')
-        .split('/')
-        .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
-        .collect();
+    let segs: Vec<String> =
+        path.trim_start_matches('/').split('/').map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()).collect();
     let tenant = match segs.as_slice() {
         [a, v, t, op] if a == "adminapi" && v == "beta" && op.eq_ignore_ascii_case("InvokeCommand") => t.clone(),
         [a, v, _, op] if a == "adminapi" && v == "beta" && op == "$batch" => {
-            return exo_error(400, "BadRequest", "Microsoft.Exchange.Admin.OData.Core.ODataServiceException", "$batch is not supported by the demo tenant.")
+            return exo_error(
+                400,
+                "BadRequest",
+                "Microsoft.Exchange.Admin.OData.Core.ODataServiceException",
+                "$batch is not supported by the demo tenant.",
+            )
         }
         _ => return ctx.error(404, "NotFound", &format!("The resource '{path}' was not found.")),
     };
@@ -93,11 +95,7 @@ pub fn handle(shared: &Shared, method: &str, path_and_query: &str, headers: &Hea
     if method != "POST" {
         return ctx.error(405, "MethodNotAllowed", &format!("The requested resource does not support http method '{method}'."));
     }
-    let skip: usize = query
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("$skiptoken="))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    let skip: usize = query.split('&').find_map(|kv| kv.strip_prefix("$skiptoken=")).and_then(|v| v.parse().ok()).unwrap_or(0);
     let page_size: usize = headers
         .get("prefer")
         .and_then(|p| p.split([';', ',']).find_map(|x| x.trim().strip_prefix("odata.maxpagesize=")))
@@ -106,7 +104,9 @@ pub fn handle(shared: &Shared, method: &str, path_and_query: &str, headers: &Hea
         .unwrap_or(1000);
     let input: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
-        Err(e) => return exo_error(400, "BadRequest", "Microsoft.OData.ODataException", &format!("The request body is not valid JSON: {e}")),
+        Err(e) => {
+            return exo_error(400, "BadRequest", "Microsoft.OData.ODataException", &format!("The request body is not valid JSON: {e}"))
+        }
     };
     let Some(name) = input.pointer("/CmdletInput/CmdletName").and_then(Value::as_str).map(str::to_string) else {
         return exo_error(400, "BadRequest", "Microsoft.OData.ODataException", "The request body must contain CmdletInput.CmdletName.");
@@ -134,7 +134,12 @@ pub fn handle(shared: &Shared, method: &str, path_and_query: &str, headers: &Hea
             r
         } else if nth(knobs.throttle_every) {
             st.stats.throttled += 1;
-            let mut r = exo_error(429, "TooManyRequests", "Microsoft.Exchange.Admin.OData.Core.ThrottlingException", "The request was throttled. Please retry after some time.");
+            let mut r = exo_error(
+                429,
+                "TooManyRequests",
+                "Microsoft.Exchange.Admin.OData.Core.ThrottlingException",
+                "The request was throttled. Please retry after some time.",
+            );
             r.headers.push(("Retry-After".into(), knobs.retry_after_secs.to_string()));
             r
         } else if nth(knobs.exo_busy_every) {
@@ -147,7 +152,12 @@ pub fn handle(shared: &Shared, method: &str, path_and_query: &str, headers: &Hea
             )
         } else if nth(knobs.fault_every) {
             st.stats.faults += 1;
-            exo_error(503, "ServiceUnavailable", "Microsoft.Exchange.Admin.OData.Core.ODataServiceException", "The service is temporarily unavailable. Please retry.")
+            exo_error(
+                503,
+                "ServiceUnavailable",
+                "Microsoft.Exchange.Admin.OData.Core.ODataServiceException",
+                "The service is temporarily unavailable. Please retry.",
+            )
         } else if knobs.exo_denied.iter().any(|c| c.eq_ignore_ascii_case(&name)) {
             exo_error(
                 403,
@@ -226,23 +236,15 @@ pub mod mailbox_settings {
 
     const STATUSES: &[&str] = &["disabled", "alwaysEnabled", "scheduled"];
     const AUDIENCES: &[&str] = &["none", "contactsOnly", "all"];
-    const KEYS: &[&str] = &[
-        "status",
-        "externalAudience",
-        "internalReplyMessage",
-        "externalReplyMessage",
-        "scheduledStartDateTime",
-        "scheduledEndDateTime",
-    ];
+    const KEYS: &[&str] =
+        &["status", "externalAudience", "internalReplyMessage", "externalReplyMessage", "scheduledStartDateTime", "scheduledEndDateTime"];
 
     fn mailbox_ix(st: &State, ctx: &Ctx, id: &str) -> Result<usize, Reply> {
         let Some(uix) = st.user_index(id) else { return Err(ctx.not_found(id)) };
         let uid = &st.users[uix].id;
-        st.exchange
-            .mailboxes
-            .iter()
-            .position(|m| &m.user_id == uid)
-            .ok_or_else(|| ctx.error(404, "MailboxNotEnabledForRESTAPI", "The mailbox is either inactive, soft-deleted, or is hosted on-premise."))
+        st.exchange.mailboxes.iter().position(|m| &m.user_id == uid).ok_or_else(|| {
+            ctx.error(404, "MailboxNotEnabledForRESTAPI", "The mailbox is either inactive, soft-deleted, or is hosted on-premise.")
+        })
     }
 
     pub fn get(st: &State, ctx: &Ctx, id: &str) -> Reply {
@@ -272,7 +274,11 @@ pub mod mailbox_settings {
         let Some(obj) = v.as_object() else { return ctx.error(400, "RequestBodyRead", "The body must be an object.") };
         for k in obj.keys() {
             if !["automaticRepliesSetting", "timeZone", "language"].contains(&k.as_str()) {
-                return ctx.error(400, "RequestBodyRead", &format!("The property '{k}' does not exist on type 'microsoft.graph.mailboxSettings'."));
+                return ctx.error(
+                    400,
+                    "RequestBodyRead",
+                    &format!("The property '{k}' does not exist on type 'microsoft.graph.mailboxSettings'."),
+                );
             }
         }
         let Some(ar) = obj.get("automaticRepliesSetting") else { return Reply::json(200, json!({})) };
@@ -280,13 +286,20 @@ pub mod mailbox_settings {
         let mut cur = st.exchange.mailboxes[ix].auto_replies.clone();
         for (k, val) in ar {
             if !KEYS.contains(&k.as_str()) {
-                return ctx.error(400, "RequestBodyRead", &format!("The property '{k}' does not exist on type 'microsoft.graph.automaticRepliesSetting'."));
+                return ctx.error(
+                    400,
+                    "RequestBodyRead",
+                    &format!("The property '{k}' does not exist on type 'microsoft.graph.automaticRepliesSetting'."),
+                );
             }
             let ok = match k.as_str() {
                 "status" => val.as_str().is_some_and(|s| STATUSES.contains(&s)),
                 "externalAudience" => val.as_str().is_some_and(|s| AUDIENCES.contains(&s)),
                 "internalReplyMessage" | "externalReplyMessage" => val.is_string(),
-                _ => val.pointer("/dateTime").and_then(Value::as_str).is_some_and(|t| chrono::NaiveDateTime::parse_from_str(t.split('.').next().unwrap_or(""), "%Y-%m-%dT%H:%M:%S").is_ok()),
+                _ => val
+                    .pointer("/dateTime")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| chrono::NaiveDateTime::parse_from_str(t.split('.').next().unwrap_or(""), "%Y-%m-%dT%H:%M:%S").is_ok()),
             };
             if !ok {
                 return ctx.error(400, "ErrorInvalidRequest", &format!("Invalid value for '{k}'."));

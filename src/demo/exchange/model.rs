@@ -181,9 +181,5 @@ pub fn seed(users: &[User], domain: &str) -> ExoState {
         auto_replies: disabled_replies(),
         ..Mailbox::default()
     });
-    ExoState {
-        accepted_domains: vec![domain.to_string(), "contoso.onmicrosoft.com".into()],
-        mailboxes,
-        next_rule: next,
-    }
+    ExoState { accepted_domains: vec![domain.to_string(), "contoso.onmicrosoft.com".into()], mailboxes, next_rule: next }
 }

@@ -76,7 +76,15 @@ fn matches(entity: &Value, filter: &Value) -> bool {
     }
 }
 
-pub(super) fn handle(st: &mut PsaState, origin: &str, method: &str, path: &str, q: &[(String, String)], headers: &Headers, body: &[u8]) -> Reply {
+pub(super) fn handle(
+    st: &mut PsaState,
+    origin: &str,
+    method: &str,
+    path: &str,
+    q: &[(String, String)],
+    headers: &Headers,
+    body: &[u8],
+) -> Reply {
     let lower = path.to_ascii_lowercase();
     if method == "GET" && lower == "atservicesrest/v1.0/zoneinformation" {
         return match param(q, "user") {
@@ -184,7 +192,11 @@ pub(super) fn handle(st: &mut PsaState, origin: &str, method: &str, path: &str, 
             let notes = at
                 .tickets
                 .iter()
-                .flat_map(|t| t.notes.iter().map(move |n| json!({"id": n.id, "ticketID": t.id, "description": n.text, "publish": if n.internal { 3 } else { 1 }})))
+                .flat_map(|t| {
+                    t.notes.iter().map(
+                        move |n| json!({"id": n.id, "ticketID": t.id, "description": n.text, "publish": if n.internal { 3 } else { 1 }}),
+                    )
+                })
                 .filter(|n| matches(n, &filter))
                 .collect();
             reply(200, Some(query_result(notes)))

@@ -74,7 +74,9 @@ pub(super) fn handle(st: &mut PsaState, method: &str, path: &str, q: &[(String, 
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
     let id = |i: usize| segs.get(i).and_then(|s| s.parse::<i64>().ok());
     match (method, segs.as_slice()) {
-        ("GET", ["system", "info"]) => reply(200, Some(json!({"version": "v2025.1.10431", "isCloud": true, "serverTimeZone": "UTC", "cloudRegion": "NA"}))),
+        ("GET", ["system", "info"]) => {
+            reply(200, Some(json!({"version": "v2025.1.10431", "isCloud": true, "serverTimeZone": "UTC", "cloudRegion": "NA"})))
+        }
         ("POST", ["service", "tickets"]) => {
             let summary = body.get("summary").and_then(Value::as_str).unwrap_or_default();
             if summary.is_empty() || summary.chars().count() > 100 {
@@ -123,8 +125,11 @@ pub(super) fn handle(st: &mut PsaState, method: &str, path: &str, q: &[(String, 
             let internal = body.get("internalAnalysisFlag").and_then(Value::as_bool).unwrap_or(false);
             let tid = id(2).unwrap_or_default();
             match cw.add_note(tid, &text, internal) {
-                Some(n) => reply(201, Some(json!({"id": n.id, "ticketId": tid, "text": n.text, "detailDescriptionFlag": !internal,
-                    "internalAnalysisFlag": internal, "resolutionFlag": false, "dateCreated": n.created}))),
+                Some(n) => reply(
+                    201,
+                    Some(json!({"id": n.id, "ticketId": tid, "text": n.text, "detailDescriptionFlag": !internal,
+                    "internalAnalysisFlag": internal, "resolutionFlag": false, "dateCreated": n.created})),
+                ),
                 None => err(404, "NotFound", "Ticket not found"),
             }
         }
@@ -137,7 +142,9 @@ pub(super) fn handle(st: &mut PsaState, method: &str, path: &str, q: &[(String, 
                 .iter()
                 .skip((page - 1) * size)
                 .take(size)
-                .map(|n| json!({"id": n.id, "ticketId": t.id, "text": n.text, "internalAnalysisFlag": n.internal, "dateCreated": n.created}))
+                .map(
+                    |n| json!({"id": n.id, "ticketId": t.id, "text": n.text, "internalAnalysisFlag": n.internal, "dateCreated": n.created}),
+                )
                 .collect();
             reply(200, Some(Value::Array(notes)))
         }

@@ -39,7 +39,15 @@ fn token(st: &mut PsaState, body: &[u8]) -> Reply {
     reply(200, Some(json!({"access_token": t, "token_type": "Bearer", "expires_in": 3600, "scope": get("scope").unwrap_or("all")})))
 }
 
-pub(super) fn handle(st: &mut PsaState, origin: &str, method: &str, path: &str, q: &[(String, String)], headers: &Headers, body: &[u8]) -> Reply {
+pub(super) fn handle(
+    st: &mut PsaState,
+    origin: &str,
+    method: &str,
+    path: &str,
+    q: &[(String, String)],
+    headers: &Headers,
+    body: &[u8],
+) -> Reply {
     match (method, path.trim_end_matches('/')) {
         ("GET", "api/authinfo") => return reply(200, Some(json!({"auth_url": format!("{origin}/halo/auth"), "tenant_id": "demo"}))),
         ("POST", "auth/token") => return token(st, body),
@@ -48,7 +56,10 @@ pub(super) fn handle(st: &mut PsaState, origin: &str, method: &str, path: &str, 
     let Some(api) = path.strip_prefix("api/") else { return halo_err(404, "Not found") };
     let bearer = headers.get("authorization").and_then(|h| h.strip_prefix("Bearer "));
     if !bearer.is_some_and(|b| st.halo_tokens.iter().any(|t| t == b)) {
-        return reply(401, Some(json!({"error": "invalid_token", "error_description": "The access token is missing, invalid or expired."})));
+        return reply(
+            401,
+            Some(json!({"error": "invalid_token", "error_description": "The access token is missing, invalid or expired."})),
+        );
     }
     let halo = &mut st.halo;
     let items: Vec<Value> = match serde_json::from_slice::<Value>(body) {
@@ -111,7 +122,9 @@ pub(super) fn handle(st: &mut PsaState, origin: &str, method: &str, path: &str, 
                 let note = it.get("note").and_then(Value::as_str).unwrap_or_default();
                 let internal = it.get("hiddenfromuser").and_then(Value::as_bool).unwrap_or(false);
                 match halo.add_note(tid, note, internal) {
-                    Some(n) => out.push(json!({"id": n.id, "ticket_id": tid, "note": n.text, "outcome": it.get("outcome"), "hiddenfromuser": internal})),
+                    Some(n) => out.push(
+                        json!({"id": n.id, "ticket_id": tid, "note": n.text, "outcome": it.get("outcome"), "hiddenfromuser": internal}),
+                    ),
                     None => return halo_err(404, &format!("Ticket {tid} not found")),
                 }
             }
@@ -123,7 +136,9 @@ pub(super) fn handle(st: &mut PsaState, origin: &str, method: &str, path: &str, 
                 .tickets
                 .iter()
                 .filter(|t| tid.is_none_or(|i| i == t.id))
-                .flat_map(|t| t.notes.iter().map(move |n| json!({"id": n.id, "ticket_id": t.id, "note": n.text, "hiddenfromuser": n.internal})))
+                .flat_map(|t| {
+                    t.notes.iter().map(move |n| json!({"id": n.id, "ticket_id": t.id, "note": n.text, "hiddenfromuser": n.internal}))
+                })
                 .collect();
             reply(200, Some(json!({"record_count": actions.len(), "actions": actions})))
         }
@@ -137,7 +152,9 @@ pub(super) fn handle(st: &mut PsaState, origin: &str, method: &str, path: &str, 
                 .filter(|c| client.is_none_or(|id| c.company_id == id))
                 .filter(|c| inactive || c.active)
                 // Halo's search matches substrings of the name and e-mail address.
-                .filter(|c| c.email.to_lowercase().contains(&search) || format!("{} {}", c.first_name, c.last_name).to_lowercase().contains(&search))
+                .filter(|c| {
+                    c.email.to_lowercase().contains(&search) || format!("{} {}", c.first_name, c.last_name).to_lowercase().contains(&search)
+                })
                 .map(|c| user_json(c, halo.company_id))
                 .collect();
             reply(200, Some(json!({"record_count": users.len(), "users": users})))

@@ -247,7 +247,9 @@ pub(super) fn handle(shared: &Shared, method: &str, path_and_query: &str, header
             psa.stats.throttled += 1;
             let mut r = match which {
                 Which::Cw => reply(429, Some(json!({"code": "TooManyRequests", "message": "Rate limit exceeded. Try again later."}))),
-                Which::Autotask => reply(429, Some(json!({"errors": ["Thread threshold exceeded for this integration. Try again later."]}))),
+                Which::Autotask => {
+                    reply(429, Some(json!({"errors": ["Thread threshold exceeded for this integration. Try again later."]})))
+                }
                 Which::Halo => reply(429, Some(json!("Too Many Requests"))),
             };
             r.headers.push(("Retry-After".into(), knobs.retry_after_secs.to_string()));

@@ -36,13 +36,7 @@ async fn token_ok_bad_secret_and_missing_bearer() {
     let v: Value = tenant.json().await.expect("json");
     assert!(v["error_description"].as_str().expect("desc").starts_with("AADSTS90002: Tenant 'nope.example' not found."));
 
-    let grant = t
-        .http
-        .post(t.server.token_url())
-        .form(&[("grant_type", "password")])
-        .send()
-        .await
-        .expect("send");
+    let grant = t.http.post(t.server.token_url()).form(&[("grant_type", "password")]).send().await.expect("send");
     assert_eq!(grant.status(), 400);
     assert_eq!(grant.json::<Value>().await.expect("json")["error"], "unsupported_grant_type");
 

@@ -66,7 +66,15 @@ async fn member_of_pages_with_absolute_next_links_and_cast_drops_roles() {
     names.sort();
     assert_eq!(
         names,
-        vec!["All Sales (dynamic)", "Finance Approvers", "HQ-FileShare-RW", "Licence - Visio Users", "Project Falcon", "Sales Team", "sales-dl"]
+        vec![
+            "All Sales (dynamic)",
+            "Finance Approvers",
+            "HQ-FileShare-RW",
+            "Licence - Visio Users",
+            "Project Falcon",
+            "Sales Team",
+            "sales-dl"
+        ]
     );
 
     // The one role holder: memberOf shows the role, the group cast does not.

@@ -2,7 +2,8 @@
 
 use super::*;
 
-const SELECT: &str = "$select=id,deviceName,operatingSystem,osVersion,managementState,complianceState,lastSyncDateTime,managedDeviceOwnerType";
+const SELECT: &str =
+    "$select=id,deviceName,operatingSystem,osVersion,managementState,complianceState,lastSyncDateTime,managedDeviceOwnerType";
 
 #[tokio::test]
 async fn managed_devices_list_retire_wipe_and_unknown_device() {

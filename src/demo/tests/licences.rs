@@ -11,10 +11,7 @@ async fn licence_removal_direct_inherited_missing_and_via_group() {
     assert_eq!(v["id"], LEAVER_CLOUD_ID);
     let (s, v, _) = t.call("POST", &url, Some(json!({"addLicenses": [], "removeLicenses": [SKU_VISIOCLIENT]}))).await;
     assert_eq!(s, 400);
-    assert_eq!(
-        v["error"]["message"],
-        "User license is inherited from a group membership and it cannot be removed directly from the user."
-    );
+    assert_eq!(v["error"]["message"], "User license is inherited from a group membership and it cannot be removed directly from the user.");
     let (s, v, _) = t.call("POST", &url, Some(json!({"addLicenses": [], "removeLicenses": [SKU_EMS]}))).await;
     assert_eq!(s, 400);
     assert_eq!(v["error"]["message"], "User does not have a corresponding license.");
@@ -47,7 +44,8 @@ async fn licence_removal_direct_inherited_missing_and_via_group() {
     assert_eq!(visio_used(&skus), before - 1);
 
     // Adding a SKU back consumes a seat and shows as a direct state.
-    let (s, _, _) = t.call("POST", &url, Some(json!({"addLicenses": [{"skuId": SKU_EMS, "disabledPlans": []}], "removeLicenses": []}))).await;
+    let (s, _, _) =
+        t.call("POST", &url, Some(json!({"addLicenses": [{"skuId": SKU_EMS, "disabledPlans": []}], "removeLicenses": []}))).await;
     assert_eq!(s, 200);
     let (_, u) = t.get(&format!("/users/{LEAVER_CLOUD_ID}?$select=assignedLicenses")).await;
     assert_eq!(u["assignedLicenses"].as_array().expect("al").len(), 2);
@@ -90,27 +88,13 @@ async fn adding_a_licence_consumes_seats_until_none_are_left() {
     assert_eq!(visio["consumedUnits"], 20);
     assert_eq!(visio["prepaidUnits"]["enabled"], 20);
 
-    let stats: SimStats = t
-        .http
-        .get(format!("http://{}/_sim/stats", t.server.addr()))
-        .send()
-        .await
-        .expect("stats")
-        .json()
-        .await
-        .expect("json");
+    let stats: SimStats =
+        t.http.get(format!("http://{}/_sim/stats", t.server.addr())).send().await.expect("stats").json().await.expect("json");
     assert_eq!(stats, t.server.stats());
     assert_eq!((stats.operations, stats.writes, stats.writes_applied), (16, 15, 14));
     t.set_knobs(json!({"throttle_every": 9})).await;
-    let knobs: Value = t
-        .http
-        .get(format!("http://{}/_sim/knobs", t.server.addr()))
-        .send()
-        .await
-        .expect("knobs")
-        .json()
-        .await
-        .expect("json");
+    let knobs: Value =
+        t.http.get(format!("http://{}/_sim/knobs", t.server.addr())).send().await.expect("knobs").json().await.expect("json");
     assert_eq!(knobs["throttle_every"], 9);
     assert_eq!(knobs["latency_ms"], 0);
 }

@@ -32,12 +32,8 @@ fn state_path(dir: &tempfile::TempDir) -> PathBuf {
 
 async fn start_with(knobs: Knobs) -> T {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = DemoServer::start(
-        DemoConfig { state_path: state_path(&dir), knobs },
-        "127.0.0.1:0".parse().expect("addr"),
-    )
-    .await
-    .expect("start");
+    let server =
+        DemoServer::start(DemoConfig { state_path: state_path(&dir), knobs }, "127.0.0.1:0".parse().expect("addr")).await.expect("start");
     let http = reqwest::Client::new();
     let token = fetch_token(&http, &server).await;
     T { server, http, token, dir }
@@ -87,24 +83,11 @@ impl T {
         (s, v)
     }
     async fn set_knobs(&self, k: Value) {
-        let r = self
-            .http
-            .put(format!("http://{}/_sim/knobs", self.server.addr()))
-            .json(&k)
-            .send()
-            .await
-            .expect("knobs");
+        let r = self.http.put(format!("http://{}/_sim/knobs", self.server.addr())).json(&k).send().await.expect("knobs");
         assert_eq!(r.status(), 200);
     }
     async fn state(&self) -> Value {
-        self.http
-            .get(format!("http://{}/_sim/state", self.server.addr()))
-            .send()
-            .await
-            .expect("state")
-            .json()
-            .await
-            .expect("state json")
+        self.http.get(format!("http://{}/_sim/state", self.server.addr())).send().await.expect("state").json().await.expect("state json")
     }
 }
 

@@ -16,7 +16,9 @@ async fn get_user_by_upn_and_id_default_vs_select() {
     assert_eq!(keys, 12, "11 default properties plus @odata.context");
 
     let (s, by_id) = t
-        .get(&format!("/users/{LEAVER_CLOUD_ID}?$select=id,accountEnabled,employeeId,onPremisesSyncEnabled,assignedLicenses,licenseAssignmentStates"))
+        .get(&format!(
+            "/users/{LEAVER_CLOUD_ID}?$select=id,accountEnabled,employeeId,onPremisesSyncEnabled,assignedLicenses,licenseAssignmentStates"
+        ))
         .await;
     assert_eq!(s, 200);
     assert_eq!(by_id["accountEnabled"], true);
@@ -95,9 +97,8 @@ async fn synced_user_rejects_on_prem_mastered_changes_but_not_disable() {
     assert_eq!(s, 400);
     assert_eq!(v["error"]["code"], "Request_BadRequest");
     assert_eq!(v["error"]["message"], msg);
-    let (s, _, _) = t
-        .call("PATCH", &format!("/users/{LEAVER_SYNCED_ID}"), Some(json!({"passwordProfile": {"password": "Xy7!abcdefg"}})))
-        .await;
+    let (s, _, _) =
+        t.call("PATCH", &format!("/users/{LEAVER_SYNCED_ID}"), Some(json!({"passwordProfile": {"password": "Xy7!abcdefg"}}))).await;
     assert_eq!(s, 400);
     let (s, _, _) = t.call("DELETE", &format!("/users/{LEAVER_SYNCED_ID}/manager/$ref"), None).await;
     assert_eq!(s, 400);
@@ -115,9 +116,7 @@ async fn password_change_checks_complexity_and_stores_only_a_hash() {
     let dir = tempfile::tempdir().expect("tmp");
     let canary_file = dir.path().join("passwords.txt");
     let t = start_with(Knobs { record_passwords: Some(canary_file.clone()), ..Knobs::default() }).await;
-    let (s, v, _) = t
-        .call("PATCH", &format!("/users/{LEAVER_CLOUD_ID}"), Some(json!({"passwordProfile": {"password": "weakpass"}})))
-        .await;
+    let (s, v, _) = t.call("PATCH", &format!("/users/{LEAVER_CLOUD_ID}"), Some(json!({"passwordProfile": {"password": "weakpass"}}))).await;
     assert_eq!(s, 400);
     assert_eq!(
         v["error"]["message"],
@@ -177,10 +176,8 @@ async fn revoke_sign_in_sessions_moves_the_timestamp() {
     assert_eq!(s, 200);
     assert_eq!(v, json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Edm.Boolean", "value": true}));
     let (_, after) = t.get(&format!("/users/{LEAVER_CLOUD_ID}?$select=signInSessionsValidFromDateTime")).await;
-    let (b, a) = (
-        before["signInSessionsValidFromDateTime"].as_str().expect("b"),
-        after["signInSessionsValidFromDateTime"].as_str().expect("a"),
-    );
+    let (b, a) =
+        (before["signInSessionsValidFromDateTime"].as_str().expect("b"), after["signInSessionsValidFromDateTime"].as_str().expect("a"));
     assert!(a > b, "{a} > {b}");
     assert_eq!(a.len(), "2026-11-28T16:30:05Z".len());
     assert!(a.ends_with('Z'));

@@ -83,7 +83,8 @@ fn imports_go_through_the_sandbox() {
     let scripts = dir.path().join("scripts");
     std::fs::create_dir_all(&scripts).unwrap();
     std::fs::write(dir.path().join("outside.rhai"), "fn x() { 1 }").unwrap();
-    std::fs::write(scripts.join("util.rhai"), "/// Helper.\nfn strip(user) { graph::remove_manager(user); }\nprivate fn hidden() { 1 }").unwrap();
+    std::fs::write(scripts.join("util.rhai"), "/// Helper.\nfn strip(user) { graph::remove_manager(user); }\nprivate fn hidden() { 1 }")
+        .unwrap();
     std::fs::write(scripts.join("broken.rhai"), "fn oops( { }").unwrap();
     let path = scripts.join("client.rhai");
     std::fs::write(

@@ -35,10 +35,7 @@ impl Action for RemoveManager {
         if u.synced {
             return Ok(mastered_on_premises("the manager"));
         }
-        Ok(Observation::Needed {
-            prior: json!({"managerId": m.id, "managerUpn": m.upn}),
-            detail: format!("remove manager {}", m.upn),
-        })
+        Ok(Observation::Needed { prior: json!({"managerId": m.id, "managerUpn": m.upn}), detail: format!("remove manager {}", m.upn) })
     }
 
     async fn apply(&self, cx: &Cx) -> Result<String, ActionError> {

@@ -147,7 +147,14 @@ mod tests {
 
     #[test]
     fn pending_or_issued_retire_and_wipe_count_as_sent() {
-        for (state, sent) in [("managed", false), ("retirePending", true), ("retireIssued", true), ("wipePending", true), ("wipeIssued", true), ("retireFailed", false)] {
+        for (state, sent) in [
+            ("managed", false),
+            ("retirePending", true),
+            ("retireIssued", true),
+            ("wipePending", true),
+            ("wipeIssued", true),
+            ("retireFailed", false),
+        ] {
             let mut d = step("company", false).device;
             d.management_state = state.into();
             assert_eq!(d.retire_or_wipe_sent(), sent, "{state}");

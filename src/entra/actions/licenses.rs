@@ -43,14 +43,10 @@ impl Action for RemoveLicense {
         let Some(lic) = u.license(&self.sku_id) else {
             return Ok(Observation::AlreadyDone { detail: format!("{} is not assigned", self.sku) });
         };
-        let groups: Vec<String> =
-            lic.via_groups.iter().map(|g| u.group(g).map(|g| g.name.clone()).unwrap_or_else(|| g.clone())).collect();
+        let groups: Vec<String> = lic.via_groups.iter().map(|g| u.group(g).map(|g| g.name.clone()).unwrap_or_else(|| g.clone())).collect();
         if !lic.direct {
             return Ok(Observation::Skip {
-                reason: format!(
-                    "assigned by group {}: remove that group membership to free it",
-                    groups.join(", ")
-                ),
+                reason: format!("assigned by group {}: remove that group membership to free it", groups.join(", ")),
             });
         }
         let mut detail = format!("remove the direct {} assignment", lic.sku);

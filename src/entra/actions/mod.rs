@@ -35,8 +35,8 @@ pub use devices::{IntuneUnavailable, RetireManagedDevice};
 pub use licenses::RemoveLicense;
 pub use membership::{AddGroupMembership, RemoveGroupMembership};
 pub use notify::{NotifySupervisor, DEFAULT_SUBJECT, DEFAULT_TEMPLATE};
-pub use password::ResetPassword;
 pub(crate) use password::random_password;
+pub use password::ResetPassword;
 pub use sessions::RevokeSessions;
 
 use chrono::{DateTime, Duration, Utc};

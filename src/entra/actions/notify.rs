@@ -75,7 +75,9 @@ impl Action for NotifySupervisor {
     async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
         if let Some(w) = last_landed(cx, &self.user.id, self.action())? {
             let how = if w.status == StepStatus::Running { "may have been sent (result unknown)" } else { "was sent" };
-            return Ok(Observation::AlreadyDone { detail: format!("the supervisor notification {how} by run {} at {}: not sent twice", w.run_id, w.intent_at.to_rfc3339()) });
+            return Ok(Observation::AlreadyDone {
+                detail: format!("the supervisor notification {how} by run {} at {}: not sent twice", w.run_id, w.intent_at.to_rfc3339()),
+            });
         }
         let Some(m) = &self.manager else {
             return Ok(Observation::Skip { reason: "the user has no manager: nobody to notify".into() });

@@ -21,8 +21,7 @@ pub struct ResetPassword {
 
 /// 24 characters from all four classes (Entra requires three of four), from the OS RNG.
 pub fn random_password() -> Secret {
-    const CLASSES: [&[u8]; 4] =
-        [b"abcdefghijkmnopqrstuvwxyz", b"ABCDEFGHJKLMNPQRSTUVWXYZ", b"23456789", b"!#$%&*+-=?@^_"];
+    const CLASSES: [&[u8]; 4] = [b"abcdefghijkmnopqrstuvwxyz", b"ABCDEFGHJKLMNPQRSTUVWXYZ", b"23456789", b"!#$%&*+-=?@^_"];
     let mut rng = rand::rngs::OsRng;
     let mut chars: Vec<u8> = CLASSES.iter().map(|c| c[rng.gen_range(0..c.len())]).collect();
     let all: Vec<u8> = CLASSES.concat();
@@ -43,9 +42,7 @@ impl Action for ResetPassword {
     async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
         let u = cx.cloud_user(&self.user.id).await?;
         if u.synced {
-            return Ok(Observation::Skip {
-                reason: "synced from AD: the password is mastered on premises; reset it in AD".into(),
-            });
+            return Ok(Observation::Skip { reason: "synced from AD: the password is mastered on premises; reset it in AD".into() });
         }
         if let Some(last) = last_landed(cx, &u.id, "reset_password")? {
             // Blocked since our last reset, or reading back after an unclear reply in this run.

@@ -42,9 +42,7 @@ impl Action for RemoveDistributionGroupMembership {
 
     async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
         if !matches!(self.kind.as_str(), "distribution" | "mail_enabled_security") {
-            return Ok(Observation::Skip {
-                reason: format!("a {} group: Graph changes it (graph::remove_group_membership)", self.kind),
-            });
+            return Ok(Observation::Skip { reason: format!("a {} group: Graph changes it (graph::remove_group_membership)", self.kind) });
         }
         if self.synced {
             return Ok(Observation::Skip { reason: "synced from AD: remove the member on premises".into() });

@@ -47,8 +47,8 @@ impl OutOfOffice {
         };
         let same_text = ["status", "internalReplyMessage", "externalReplyMessage"].iter().all(|k| text(cur, k) == text(&want, k))
             && text(cur, "externalAudience").eq_ignore_ascii_case(&text(&want, "externalAudience"));
-        let same_time = self.start.is_none()
-            || ["scheduledStartDateTime", "scheduledEndDateTime"].iter().all(|k| time(cur, k) == time(&want, k));
+        let same_time =
+            self.start.is_none() || ["scheduledStartDateTime", "scheduledEndDateTime"].iter().all(|k| time(cur, k) == time(&want, k));
         same_text && same_time
     }
 }

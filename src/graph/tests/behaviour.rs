@@ -253,10 +253,8 @@ async fn throttled_sub_request_is_retried() {
 async fn failed_envelope_resends_reads_but_not_unsafe_writes() {
     let mock = Mock::with_envelope(directory, |n| (n == 1).then(|| Reply::error(503, "ServiceUnavailable", "busy"))).await;
     let client = mock.client(true);
-    let (read, write) = tokio::join!(
-        client.get("/users/u1"),
-        client.request(GraphRequest::post("/users/u1/revokeSignInSessions", json!({})))
-    );
+    let (read, write) =
+        tokio::join!(client.get("/users/u1"), client.request(GraphRequest::post("/users/u1/revokeSignInSessions", json!({}))));
     assert_eq!(read.expect("read re-sent")["id"], "u1");
     let err = write.expect_err("write not re-sent");
     assert!(err.maybe_applied(), "{err:?}");

@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
-use crate::graph::{GraphConfig, GraphClient};
+use crate::graph::{GraphClient, GraphConfig};
 use crate::secret::Secret;
 
 /// One logical operation as the mock saw it (direct, or a sub-request of a batch).
@@ -151,8 +151,7 @@ async fn handle(State(s): State<Arc<MockState>>, method: Method, uri: Uri, heade
             });
             return (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
         }
-        return axum::Json(json!({"token_type": "Bearer", "expires_in": 3600, "access_token": format!("tok-{n}")}))
-            .into_response();
+        return axum::Json(json!({"token_type": "Bearer", "expires_in": 3600, "access_token": format!("tok-{n}")})).into_response();
     }
     let path = full.strip_prefix("/v1.0").unwrap_or(&full).to_string();
     let auth = header(&headers, "authorization").unwrap_or_default();
@@ -183,8 +182,7 @@ async fn handle(State(s): State<Arc<MockState>>, method: Method, uri: Uri, heade
         for (r, call) in requests.iter().zip(&calls) {
             s.log.lock().expect("log lock").ops.push(call.clone());
             let reply = (s.handler)(call);
-            let hdrs: serde_json::Map<String, Value> =
-                reply.headers.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+            let hdrs: serde_json::Map<String, Value> = reply.headers.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
             responses.push(json!({"id": r["id"], "status": reply.status, "headers": hdrs, "body": reply.body}));
         }
         // Graph may answer in any order; make sure we do not rely on it.
@@ -192,14 +190,7 @@ async fn handle(State(s): State<Arc<MockState>>, method: Method, uri: Uri, heade
         return axum::Json(json!({ "responses": responses })).into_response();
     }
 
-    let call = Call {
-        method: method.to_string(),
-        path,
-        body,
-        auth,
-        raw: Value::Null,
-        retry_attempt: header(&headers, "retry-attempt"),
-    };
+    let call = Call { method: method.to_string(), path, body, auth, raw: Value::Null, retry_attempt: header(&headers, "retry-attempt") };
     {
         let mut log = s.log.lock().expect("log lock");
         log.ops.push(call.clone());

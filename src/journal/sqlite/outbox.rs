@@ -24,15 +24,25 @@ impl SqliteJournal {
     }
 
     pub(super) fn outbox_rows(&self, tenant: Option<&str>, pending_only: bool) -> Result<Vec<OutboxItem>> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM psa_outbox WHERE (?1 IS NULL OR tenant = ?1) AND (?2 = 0 OR delivered = 0) ORDER BY id"
-        );
+        let sql = format!("SELECT {COLUMNS} FROM psa_outbox WHERE (?1 IS NULL OR tenant = ?1) AND (?2 = 0 OR delivered = 0) ORDER BY id");
         let raws: Vec<Raw> = {
             let conn = self.conn();
             let mut stmt = conn.prepare(&sql).map_err(|e| self.err("reading the outbox", e))?;
             let rows = stmt
                 .query_map(params![tenant, pending_only], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?))
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                        r.get(8)?,
+                        r.get(9)?,
+                        r.get(10)?,
+                    ))
                 })
                 .map_err(|e| self.err("reading the outbox", e))?;
             rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err("reading the outbox", e))?
@@ -84,11 +94,11 @@ impl SqliteJournal {
 
     pub(super) fn ticket_of(&self, run_id: &str) -> Result<Option<String>> {
         let conn = self.conn();
-        conn.query_row("SELECT ticket FROM runs WHERE run_id = ?1", params![run_id], |r| r.get::<_, Option<String>>(0))
-            .map_err(|e| match e {
-                rusqlite::Error::QueryReturnedNoRows => JournalError::NoSuchRun(run_id.to_string()),
-                e => self.err(&format!("reading the ticket of run {run_id}"), e),
-            })
+        conn.query_row("SELECT ticket FROM runs WHERE run_id = ?1", params![run_id], |r| r.get::<_, Option<String>>(0)).map_err(|e| match e
+        {
+            rusqlite::Error::QueryReturnedNoRows => JournalError::NoSuchRun(run_id.to_string()),
+            e => self.err(&format!("reading the ticket of run {run_id}"), e),
+        })
     }
 }
 

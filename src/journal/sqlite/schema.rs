@@ -121,26 +121,19 @@ pub(super) const MIGRATIONS: &[&str] = &[V1_RUNS_STEPS_LOCKS, V2_PSA_OUTBOX, V3_
 
 /// Bring the schema up to date. Idempotent: a current database is left untouched.
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), String> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(|e| format!("starting migration: {e}"))?;
-    let current: i64 = tx
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(|e| format!("reading schema version: {e}"))?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| format!("starting migration: {e}"))?;
+    let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| format!("reading schema version: {e}"))?;
     let target = MIGRATIONS.len();
     let current = usize::try_from(current).map_err(|_| format!("invalid schema version {current}"))?;
     if current > target {
         // A newer binary wrote this file; running old code over a newer schema could lose data.
-        return Err(format!(
-            "schema version {current} is newer than this program supports ({target}); upgrade offboard-host"
-        ));
+        return Err(format!("schema version {current} is newer than this program supports ({target}); upgrade offboard-host"));
     }
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
         let version = index + 1;
         tx.execute_batch(sql).map_err(|e| format!("applying migration {version}: {e}"))?;
         // PRAGMA does not take bound parameters; `version` is an integer we computed.
-        tx.execute_batch(&format!("PRAGMA user_version = {version}"))
-            .map_err(|e| format!("recording schema version {version}: {e}"))?;
+        tx.execute_batch(&format!("PRAGMA user_version = {version}")).map_err(|e| format!("recording schema version {version}: {e}"))?;
     }
     tx.commit().map_err(|e| format!("committing migrations: {e}"))
 }

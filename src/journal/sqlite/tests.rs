@@ -73,8 +73,7 @@ fn full_lifecycle_round_trips_everything_in_order() {
     j.record_intent("r1", "s001").expect("intent");
     j.record_outcome("r1", "s001", StepStatus::Done, "disabled", &json!({"status": 204})).expect("outcome");
     j.record_intent("r1", "s002").expect("intent 2");
-    j.record_outcome("r1", "s002", StepStatus::Failed, "403 Forbidden", &json!({"error": "denied"}))
-        .expect("outcome 2");
+    j.record_outcome("r1", "s002", StepStatus::Failed, "403 Forbidden", &json!({"error": "denied"})).expect("outcome 2");
     j.finish_run("r1", RunStatus::Failed, &json!({"failed": 1, "done": 1})).expect("finish");
     let after = Utc::now();
 
@@ -142,10 +141,7 @@ fn running_run_reads_as_running_only_while_its_lock_is_held_by_a_live_pid() {
     assert_eq!(j.list_runs(10).expect("list")[0].status, RunStatus::Running);
 
     // The read did not rewrite the table.
-    let stored: String = j
-        .conn()
-        .query_row("SELECT status FROM runs WHERE run_id = 'r1'", [], |r| r.get(0))
-        .expect("status");
+    let stored: String = j.conn().query_row("SELECT status FROM runs WHERE run_id = 'r1'", [], |r| r.get(0)).expect("status");
     assert_eq!(stored, "running");
 }
 
@@ -349,10 +345,7 @@ fn two_handles_on_one_file_see_each_others_writes() {
     // The lock is shared too.
     let me = std::process::id();
     assert_eq!(a.acquire_lock("contoso", "u@x.com", "r1", me).expect("a lock"), LockOutcome::Acquired);
-    assert_eq!(
-        b.acquire_lock("contoso", "U@X.COM", "r2", 1).expect("b lock"),
-        LockOutcome::HeldBy { run_id: "r1".to_string(), pid: me }
-    );
+    assert_eq!(b.acquire_lock("contoso", "U@X.COM", "r2", 1).expect("b lock"), LockOutcome::HeldBy { run_id: "r1".to_string(), pid: me });
 }
 
 /// A pid that is certainly dead: a child that has exited and been reaped.
@@ -402,10 +395,7 @@ fn lock_is_exclusive_per_tenant_and_case_insensitive_user() {
     j.release_lock("contoso", "JANE.DOE@contoso.com", "r1").expect("release");
     assert_eq!(j.acquire_lock("contoso", "jane.doe@contoso.com", "r2", parent).expect("free"), LockOutcome::Acquired);
     // r1 was released, not taken over: its status is untouched.
-    let stored: String = j
-        .conn()
-        .query_row("SELECT status FROM runs WHERE run_id = 'r1'", [], |r| r.get(0))
-        .expect("status");
+    let stored: String = j.conn().query_row("SELECT status FROM runs WHERE run_id = 'r1'", [], |r| r.get(0)).expect("status");
     assert_eq!(stored, "running");
 }
 
@@ -423,10 +413,7 @@ fn dead_holder_is_taken_over_and_its_run_marked_interrupted() {
     assert_eq!(j.acquire_lock("contoso", "jane@contoso.com", "crashed", dead).expect("dead holder"), LockOutcome::Acquired);
     assert_eq!(j.get_run("crashed").expect("get").expect("exists").summary.status, RunStatus::Interrupted);
     assert_eq!(j.acquire_lock("contoso", "jane@contoso.com", "next", me).expect("takeover"), LockOutcome::Acquired);
-    let stored: String = j
-        .conn()
-        .query_row("SELECT status FROM runs WHERE run_id = 'crashed'", [], |r| r.get(0))
-        .expect("status");
+    let stored: String = j.conn().query_row("SELECT status FROM runs WHERE run_id = 'crashed'", [], |r| r.get(0)).expect("status");
     assert_eq!(stored, "interrupted", "takeover records the interruption");
     let (holder, pid): (String, u32) = j
         .conn()
@@ -457,9 +444,7 @@ fn migrations_are_idempotent() {
     assert_eq!(version, 3);
     let tables: Vec<String> = {
         let conn = j2.conn();
-        let mut st = conn
-            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-            .expect("prepare");
+        let mut st = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").expect("prepare");
         let rows = st.query_map([], |r| r.get(0)).expect("query");
         rows.collect::<rusqlite::Result<_>>().expect("rows")
     };

@@ -10,14 +10,44 @@ const COLUMNS: &str = "id, kind, tenant, user, script, script_hash, options_json
                        decided_by, decided_at, reason, claimed_by, applied_run_id, note";
 
 type Raw = (
-    String, String, String, String, String, String, String, String, String, String, String,
-    Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
 );
 
 fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<Raw> {
     Ok((
-        r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?,
-        r.get(10)?, r.get(11)?, r.get(12)?, r.get(13)?, r.get(14)?, r.get(15)?, r.get(16)?,
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+        r.get(9)?,
+        r.get(10)?,
+        r.get(11)?,
+        r.get(12)?,
+        r.get(13)?,
+        r.get(14)?,
+        r.get(15)?,
+        r.get(16)?,
     ))
 }
 
@@ -39,9 +69,23 @@ impl SqliteJournal {
         conn.execute(
             &format!("INSERT INTO workflow ({COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)"),
             params![
-                item.id, item.kind.as_str(), item.tenant, item.user, item.script, item.script_hash, options, plan,
-                item.status, ts(&item.created_at), ts(&item.at), item.decided_by, item.decided_at.as_ref().map(ts),
-                item.reason, item.claimed_by, item.applied_run_id, item.note
+                item.id,
+                item.kind.as_str(),
+                item.tenant,
+                item.user,
+                item.script,
+                item.script_hash,
+                options,
+                plan,
+                item.status,
+                ts(&item.created_at),
+                ts(&item.at),
+                item.decided_by,
+                item.decided_at.as_ref().map(ts),
+                item.reason,
+                item.claimed_by,
+                item.applied_run_id,
+                item.note
             ],
         )
         .map_err(|e| self.err(&format!("recording {} {}", item.kind.as_str(), item.id), e))?;
@@ -49,7 +93,25 @@ impl SqliteJournal {
     }
 
     fn work_item(&self, r: Raw) -> Result<WorkItem> {
-        let (id, kind, tenant, user, script, script_hash, options, plan, status, created, at, decided_by, decided_at, reason, claimed_by, applied, note) = r;
+        let (
+            id,
+            kind,
+            tenant,
+            user,
+            script,
+            script_hash,
+            options,
+            plan,
+            status,
+            created,
+            at,
+            decided_by,
+            decided_at,
+            reason,
+            claimed_by,
+            applied,
+            note,
+        ) = r;
         Ok(WorkItem {
             kind: WorkKind::parse(&kind).ok_or_else(|| self.err("stored workflow kind", format!("unknown value {kind:?}")))?,
             options: self.json("workflow options", Some(&options))?,
@@ -57,7 +119,17 @@ impl SqliteJournal {
             created_at: self.time("workflow created_at", &created)?,
             at: self.time("workflow at", &at)?,
             decided_at: self.opt_time("workflow decided_at", decided_at.as_deref())?,
-            id, tenant, user, script, script_hash, status, decided_by, reason, claimed_by, applied_run_id: applied, note,
+            id,
+            tenant,
+            user,
+            script,
+            script_hash,
+            status,
+            decided_by,
+            reason,
+            claimed_by,
+            applied_run_id: applied,
+            note,
         })
     }
 
@@ -93,9 +165,8 @@ impl SqliteJournal {
     /// UPDATE: `true` only for the one caller that made the change (claims, decisions).
     pub fn work_transition(&self, id: &str, from: &str, to: &str, t: &Transition<'_>) -> Result<bool> {
         let mut conn = self.conn();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| self.err("starting a workflow transaction", e))?;
+        let tx =
+            conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| self.err("starting a workflow transaction", e))?;
         let now = ts(&Utc::now());
         let changed = tx
             .execute(
@@ -123,16 +194,39 @@ mod tests {
         let j = SqliteJournal::open_in_memory().unwrap();
         let now = chrono::Utc::now();
         j.create_run(&NewRun {
-            run_id: "r1".into(), tenant: "t".into(), user: "u@x.test".into(), script: "s".into(), script_hash: "h".into(),
-            mode: Mode::Plan, options: json!({}), started_at: now,
+            run_id: "r1".into(),
+            tenant: "t".into(),
+            user: "u@x.test".into(),
+            script: "s".into(),
+            script_hash: "h".into(),
+            mode: Mode::Plan,
+            options: json!({}),
+            started_at: now,
         })
         .unwrap();
         j.work_add(&WorkItem {
-            id: "r1".into(), kind: WorkKind::Schedule, tenant: "t".into(), user: "u@x.test".into(), script: "s".into(),
-            script_hash: "h".into(), options: json!({}),
-            plan: vec![PlannedStep { action: "disable_account".into(), target_id: "u1".into(), target: "u".into(), status: "planned".into() }],
-            status: "pending".into(), created_at: now, at: now, decided_by: None, decided_at: None, reason: None,
-            claimed_by: None, applied_run_id: None, note: None,
+            id: "r1".into(),
+            kind: WorkKind::Schedule,
+            tenant: "t".into(),
+            user: "u@x.test".into(),
+            script: "s".into(),
+            script_hash: "h".into(),
+            options: json!({}),
+            plan: vec![PlannedStep {
+                action: "disable_account".into(),
+                target_id: "u1".into(),
+                target: "u".into(),
+                status: "planned".into(),
+            }],
+            status: "pending".into(),
+            created_at: now,
+            at: now,
+            decided_by: None,
+            decided_at: None,
+            reason: None,
+            claimed_by: None,
+            applied_run_id: None,
+            note: None,
         })
         .unwrap();
         assert_eq!(j.work_due(now - chrono::Duration::seconds(1)).unwrap().len(), 0);

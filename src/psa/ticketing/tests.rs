@@ -48,7 +48,11 @@ fn a_run_opens_a_ticket_adds_one_note_per_phase_then_the_summary_and_closes_it()
     t.start();
     t.phase_done("lock", &[step("s001", "lock", StepStatus::Done), step("s002", "lock", StepStatus::AlreadyDone)]);
     t.phase_done("cleanup", &[step("s003", "cleanup", StepStatus::Skipped)]);
-    let steps = [step("s001", "lock", StepStatus::Done), step("s002", "lock", StepStatus::AlreadyDone), step("s003", "cleanup", StepStatus::Skipped)];
+    let steps = [
+        step("s001", "lock", StepStatus::Done),
+        step("s002", "lock", StepStatus::AlreadyDone),
+        step("s003", "cleanup", StepStatus::Skipped),
+    ];
     let (ticket, messages) = t.finish(RunStatus::Succeeded, &steps, None);
     let ticket = ticket.expect("ticket recorded on the run");
     assert_eq!(journal.run_ticket("r1").unwrap().as_deref(), Some(ticket.as_str()));
@@ -101,7 +105,12 @@ fn plan_mode_writes_nothing_and_says_what_it_would_write() {
     assert_eq!(psa.requests.load(Ordering::SeqCst), 0, "plan mode sends nothing to the PSA");
     assert!(journal.outbox_items(None, false).unwrap().is_empty(), "and queues nothing");
     let all = messages.join("\n");
-    for expected in ["open the ticket \"Offboarding: lee@contoso.test\"", "a note for phase 'lock': Phase 'lock'", "the summary note", "set the status to completed"] {
+    for expected in [
+        "open the ticket \"Offboarding: lee@contoso.test\"",
+        "a note for phase 'lock': Phase 'lock'",
+        "the summary note",
+        "set the status to completed",
+    ] {
         assert!(all.contains(expected), "missing {expected:?} in {all}");
     }
 }
@@ -131,7 +140,15 @@ fn a_psa_outage_keeps_everything_in_the_outbox_and_costs_two_attempts_per_run() 
     let ticket = journal.run_ticket("r1").unwrap().expect("ticket");
     let fake = psa.ticket(&ticket).unwrap();
     let heads: Vec<&str> = fake.notes.iter().map(|n| n.lines().next().unwrap()).collect();
-    assert_eq!(heads, ["[offboard-host run r1 phase a s000]", "[offboard-host run r1 phase b s001]", "[offboard-host run r1 phase c s002]", "[offboard-host run r1 summary]"]);
+    assert_eq!(
+        heads,
+        [
+            "[offboard-host run r1 phase a s000]",
+            "[offboard-host run r1 phase b s001]",
+            "[offboard-host run r1 phase c s002]",
+            "[offboard-host run r1 summary]"
+        ]
+    );
     assert_eq!(fake.status, Some(TicketStatus::Completed));
     let again = rt.block_on(deliver(psa.as_ref(), journal.as_ref(), "t"));
     assert_eq!((again.delivered, again.pending), (0, 0));
