@@ -68,10 +68,10 @@ use offboard_host::entra::{CloudDirectory, GraphDirectory};
 use offboard_host::exchange::{ExchangeOnline, InvokeCommandExchange, EXO_SCOPE};
 use offboard_host::exec::host::ExecOptions;
 use offboard_host::exec::report::Report;
-use offboard_host::exec::run::{outcome_error, run_script, RunRequest, Script, DEFAULT_SCRIPT};
 use offboard_host::exec::Providers;
 use offboard_host::graph::{GraphClient, GraphConfig};
 use offboard_host::journal::{Journal, Mode, SqliteJournal, StepStatus};
+use offboard_host::run::{outcome_error, run_script, RunRequest, Script, DEFAULT_SCRIPT};
 use offboard_host::secret::Secret;
 
 const USER: &str = LEAVER_CLOUD_UPN;
@@ -197,7 +197,10 @@ impl Bench {
         exo.scope = EXO_SCOPE.into();
         exo.read_only = read_only;
         let exchange: Arc<dyn ExchangeOnline> = InvokeCommandExchange::new(exo, DEMO_TENANT_ID).expect("building the Exchange client");
-        Providers { cloud: Some(dir), exchange: Some(exchange), ..Default::default() }
+        let mut providers = Providers::default();
+        offboard_host::entra::provide_cloud(&mut providers, dir);
+        offboard_host::exchange::provide_exchange(&mut providers, exchange);
+        providers
     }
 
     fn run(&self, t: &Tenant, providers: Providers, way: Way, user: &str, mode: Mode) -> Report {
@@ -212,7 +215,7 @@ impl Bench {
             denied: vec![],
             exec: ExecOptions { concurrency: way.concurrency },
             engine: EngineOptions::default(),
-            ticketing: Default::default(),
+            observer: None,
         };
         // run_script blocks on the runtime itself: call it from this plain thread, never a task.
         run_script(self.rt.handle(), t.journal.clone(), providers, req).expect("run_script")

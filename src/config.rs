@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::psa::settings::{OnSuccess, PsaKind, PsaSettings};
 use crate::secret::Secret;
 
 pub const DEMO_TENANT: &str = "demo";
@@ -99,7 +100,7 @@ pub struct TenantConfig {
     pub defaults: toml::Table,
     /// The client's PSA (ConnectWise Manage, Autotask or HaloPSA): see `psa::settings`.
     #[serde(default)]
-    pub psa: Option<crate::psa::settings::PsaSettings>,
+    pub psa: Option<PsaSettings>,
     /// `[tenants.<name>.approval]`: runs for this client wait for an approver (see [`ApprovalSettings`]).
     #[serde(default)]
     pub approval: Option<ApprovalSettings>,
@@ -260,7 +261,7 @@ impl Config {
             },
         );
         // One client per simulated PSA, all on the same simulated Microsoft 365 tenant.
-        for (name, display, psa) in crate::psa::settings::demo_settings() {
+        for (name, display, psa) in demo_psa_settings() {
             let t = TenantConfig { display_name: Some(display.into()), psa: Some(psa), ..tenants[DEMO_TENANT].clone() };
             tenants.insert(name.to_string(), t);
         }
@@ -364,6 +365,54 @@ impl Config {
     }
 }
 
+/// The demo's PSA tenants: one per PSA, all on the simulated Microsoft 365 tenant. The
+/// simulators' credentials and ids are in `demo::psa`; `secret_env` names a variable that, when
+/// set, replaces the demo secret (to try bad credentials).
+pub(crate) fn demo_psa_settings() -> Vec<(&'static str, &'static str, PsaSettings)> {
+    use crate::demo::psa as sim;
+    let base = |kind, company: &str| PsaSettings {
+        kind,
+        company: company.into(),
+        secret_env: sim::SECRET_ENV.into(),
+        on_success: OnSuccess::Close,
+        base_url: None,
+        auth_url: None,
+        login_company: None,
+        public_key: None,
+        client_id: None,
+        api_user: None,
+        integration_code: None,
+        tenant: None,
+        board: None,
+        queue_id: None,
+        tickettype_id: None,
+        status_in_progress: None,
+        status_completed: None,
+        status_review: None,
+        timeout_secs: None,
+        max_retries: None,
+        retry_base_ms: None,
+    };
+    let cw = PsaSettings {
+        login_company: Some(sim::CW_LOGIN_COMPANY.into()),
+        public_key: Some(sim::CW_PUBLIC_KEY.into()),
+        client_id: Some(sim::CW_CLIENT_ID.into()),
+        board: Some("Service Desk".into()),
+        ..base(PsaKind::Connectwise, &sim::CW_COMPANY.to_string())
+    };
+    let at = PsaSettings {
+        api_user: Some(sim::AT_API_USER.into()),
+        integration_code: Some(sim::AT_INTEGRATION_CODE.into()),
+        ..base(PsaKind::Autotask, &sim::AT_COMPANY.to_string())
+    };
+    let halo = PsaSettings { client_id: Some(sim::HALO_CLIENT_ID.into()), ..base(PsaKind::Halo, &sim::HALO_CLIENT.to_string()) };
+    vec![
+        ("demo-cw", "Contoso (simulated) with ConnectWise Manage", cw),
+        ("demo-autotask", "Contoso (simulated) with Autotask", at),
+        ("demo-halo", "Contoso (simulated) with HaloPSA", halo),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -387,7 +436,7 @@ mod tests {
         assert!(e.to_string().contains("unknown field `secret`"), "{e}");
         let ok = format!("{base}[tenants.a.psa]\nkind='autotask'\ncompany='1'\nsecret_env='P'\napi_user='u@x'\nintegration_code='I'\non_success='review'\n");
         let c = Config::parse(&ok, p).unwrap();
-        assert_eq!(c.tenants["a"].psa.as_ref().unwrap().on_success, crate::psa::settings::OnSuccess::Review);
+        assert_eq!(c.tenants["a"].psa.as_ref().unwrap().on_success, OnSuccess::Review);
         let demo = Config::demo();
         assert!(demo.tenants["demo"].psa.is_none());
         for t in ["demo-cw", "demo-autotask", "demo-halo"] {

@@ -30,7 +30,9 @@
 //!
 //! Rhai sources shipped with the binary: `stdlib/` (importable modules) and `scripts/default.rhai`.
 
+pub mod action_error;
 pub mod ad;
+pub mod authoring;
 pub mod cli;
 pub mod config;
 pub mod demo;
@@ -44,5 +46,6 @@ pub mod input;
 pub mod journal;
 pub mod ops;
 pub mod psa;
+pub mod run;
 pub mod secret;
 pub mod workflow;

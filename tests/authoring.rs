@@ -68,7 +68,7 @@ fn docs_writes_the_reference_and_the_definitions() {
     let out_dir = tmp.path().join("ref");
     let (code, out, err) = run(cmd(tmp.path(), tmp.path()).args(["docs", "--out"]).arg(&out_dir));
     assert_eq!(code, 0, "{out}{err}");
-    for (rel, text) in offboard_host::ops::docs::generate() {
+    for (rel, text) in offboard_host::authoring::docs::generate() {
         assert_eq!(std::fs::read_to_string(out_dir.join(&rel)).unwrap(), text, "{rel}");
     }
     let graph = std::fs::read_to_string(out_dir.join("definitions/graph.d.rhai")).unwrap();

@@ -111,7 +111,7 @@ fn a_changed_script_or_tenant_invalidates_the_approval() {
     let home = Home::new();
     home.write("offboard-host.toml", APPROVAL);
     assert_eq!(home.cmd(["demo", "reset"]).run().code, 0);
-    let script = home.write("mine.rhai", offboard_host::exec::run::DEFAULT_SCRIPT);
+    let script = home.write("mine.rhai", offboard_host::run::DEFAULT_SCRIPT);
     let ask = |home: &Home| {
         let o = home.cmd(["run", script.to_str().unwrap(), "--user", CLOUD, "--json"]).run();
         assert_eq!(o.code, 6, "{}", o.stderr);
@@ -121,7 +121,7 @@ fn a_changed_script_or_tenant_invalidates_the_approval() {
     };
     // The script changes after the approval (even only a comment): refused, nothing written.
     let id = ask(&home);
-    std::fs::write(&script, format!("{}\n// edited after approval\n", offboard_host::exec::run::DEFAULT_SCRIPT)).unwrap();
+    std::fs::write(&script, format!("{}\n// edited after approval\n", offboard_host::run::DEFAULT_SCRIPT)).unwrap();
     let o = home.cmd(["apply", &id, "--yes"]).run();
     assert_eq!(o.code, 6, "{}", o.stderr);
     assert!(o.stderr.contains("script or its stdlib changed") && o.stderr.contains("new approval"), "{}", o.stderr);

@@ -15,6 +15,7 @@
 //! without StartTLS, [`LdapDirectory::set_password`] refuses before anything is sent, rather than
 //! leaving it to AD's `WILL_NOT_PERFORM (53)` after the password has crossed the wire.
 
+mod access;
 pub mod actions;
 pub mod model;
 
@@ -30,6 +31,7 @@ use tokio::sync::OnceCell;
 
 use crate::graph::GraphStats;
 use crate::secret::Secret;
+pub use access::{provide_ad, AdAccess, AdUsers};
 pub use model::{AdGroup, AdUser, ExchangeAttrs, GroupScope};
 
 #[derive(Debug, thiserror::Error)]
@@ -53,9 +55,9 @@ impl AdError {
     }
 }
 
-impl From<AdError> for crate::exec::ActionError {
+impl From<AdError> for crate::action_error::ActionError {
     fn from(e: AdError) -> Self {
-        crate::exec::ActionError::Other(format!("AD: {e}"))
+        crate::action_error::ActionError::Other(format!("AD: {e}"))
     }
 }
 

@@ -17,8 +17,8 @@ use super::{confirm, render, Ctx};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::exec::report::Report;
-use crate::exec::run::outcome_error;
 use crate::journal::{Journal, Mode, OutboxKind, SqliteJournal, StepStatus, Transition, WorkItem, WorkKind};
+use crate::run::outcome_error;
 use crate::workflow::{clock, plan_changes, planned_steps};
 
 fn print_report(ctx: &Ctx, json: bool, r: &Report) {

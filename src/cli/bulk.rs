@@ -18,8 +18,8 @@ use super::session::{RunSpec, Session};
 use super::{confirm, render, Ctx};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::exec::run::outcome_error;
 use crate::journal::{Mode, StepStatus};
+use crate::run::outcome_error;
 use crate::workflow::bulk::{parse_users, UserResult};
 
 /// Users run together. Each run already has up to `--concurrency` requests of a phase in flight.

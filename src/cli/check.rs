@@ -1,14 +1,14 @@
 //! `offboard-host check <SCRIPT>...`: report a script's mistakes without running it.
 //!
-//! The work is in [`crate::engine::check`]; here the scripts are found as `run` finds them and the
+//! The work is in [`crate::authoring::check`]; here the scripts are found as `run` finds them and the
 //! tenant's denials are read from the configuration. No tenant is contacted.
 
 use super::args::CheckArgs;
 use super::Ctx;
+use crate::authoring::check::{check_script, CheckOptions};
 use crate::config::Config;
-use crate::engine::check::{check_script, CheckOptions};
 use crate::error::Result;
-use crate::exec::run::Script;
+use crate::run::Script;
 
 pub(super) fn cmd_check(ctx: &Ctx, a: CheckArgs) -> Result<u8> {
     let config = Config::load(ctx.config_path.as_deref(), &ctx.home)?;

@@ -7,6 +7,7 @@ mod approve;
 pub mod args;
 mod bulk;
 mod check;
+mod dispatch;
 mod docs;
 mod outbox;
 mod render;
@@ -30,8 +31,8 @@ use crate::engine::EngineOptions;
 use crate::error::{Error, Result};
 use crate::exec::host::ExecOptions;
 use crate::exec::report::Report;
-use crate::exec::run::{org_from_toml, outcome_error, parse_set, run_script, RunRequest, Script};
 use crate::journal::{Journal, Mode, SqliteJournal, StepStatus};
+use crate::run::{org_from_toml, outcome_error, parse_set, run_script, RunRequest, Script};
 use args::{Args, Color, Command, DemoCommand, RunArgs, RunsCommand};
 pub use tenant::{demo_state_path, Connection};
 
@@ -124,7 +125,7 @@ fn open_journal(ctx: &Ctx) -> Result<Arc<dyn Journal>> {
 
 fn cmd_run(ctx: &Ctx, a: RunArgs, force_plan: bool) -> Result<u8> {
     // Bulk, scheduled and approval-gated runs go their own way (see `session.rs`).
-    if let Some(code) = session::workflow_run(ctx, &a, force_plan)? {
+    if let Some(code) = dispatch::workflow_run(ctx, &a, force_plan)? {
         return Ok(code);
     }
     let config = Config::load(ctx.config_path.as_deref(), &ctx.home)?;
@@ -179,7 +180,7 @@ fn cmd_run(ctx: &Ctx, a: RunArgs, force_plan: bool) -> Result<u8> {
         denied: tenant.deny.clone(),
         exec: ExecOptions { concurrency: a.concurrency },
         engine: engine.clone(),
-        ticketing: ticketing.clone(),
+        observer: Some(std::sync::Arc::new(ticketing.clone())),
     };
     let batching = a.concurrency > 1;
 

@@ -25,18 +25,18 @@ use serde_json::json;
 
 use super::args::ReplArgs;
 use super::{open_journal, runtime, Connection, Ctx};
+use crate::authoring::docs::{doc_text, modules, signature};
 use crate::config::Config;
 use crate::engine::scan::{lex, scan};
 use crate::engine::{build_engine, describe, EngineOptions, STDLIB};
 use crate::error::{Error, Result};
 use crate::exec::host::{ExecOptions, Host};
 use crate::exec::report::{Report, ReportError, Stats};
-use crate::exec::run::{new_run_id, org_from_toml};
 use crate::exec::Providers;
 use crate::journal::{Journal, Mode, NewRun, RunStatus, SqliteJournal, StepStatus};
-use crate::ops::docs::{doc_text, modules, signature};
 use crate::ops::user::{User, METHODS, PROPERTIES};
 use crate::ops::{table, Access};
+use crate::run::{new_run_id, org_from_toml};
 
 /// What a REPL is bound to.
 pub struct ReplConfig {

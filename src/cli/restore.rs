@@ -13,9 +13,9 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::exec::host::{ExecOptions, Host};
 use crate::exec::report::{Report, Stats};
-use crate::exec::run::{new_run_id, outcome_error};
 use crate::exec::Providers;
 use crate::journal::{Journal, LockOutcome, Mode, NewRun, RunDetail, RunStatus, SqliteJournal, StepStatus};
+use crate::run::{new_run_id, outcome_error};
 use crate::workflow::restore::{capability, reverse_plan};
 
 #[allow(clippy::too_many_arguments)]

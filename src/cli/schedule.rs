@@ -20,8 +20,8 @@ use super::session::{RunSpec, Session};
 use super::{render, Ctx};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::exec::run::outcome_error;
 use crate::journal::{Mode, SqliteJournal, StepStatus, Transition, WorkItem, WorkKind};
+use crate::run::outcome_error;
 use crate::workflow::{clock, plan_changes, planned_steps};
 
 /// `run ... --at T`: plan now, record, apply later.

@@ -2,8 +2,8 @@
 //!
 //! `cmd_run` sets this up inline for the one-user case; approvals, schedules, the worker and bulk
 //! runs need it again later (a stored run is re-planned) or for many users, so it lives here.
-//! [`workflow_run`] is the entry from `cmd_run`: it takes over a run that has `--users-file` or
-//! `--at`, or whose tenant requires approval.
+//! The subcommands that need it (`bulk.rs`, `schedule.rs`, `approve.rs`) use it; it never calls
+//! back into them (`dispatch.rs` picks which of them runs).
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -17,12 +17,14 @@ use super::args::RunArgs;
 use super::{outbox, runtime, Connection, Ctx};
 use crate::config::{Config, TenantConfig};
 use crate::engine::EngineOptions;
+use crate::entra::CloudAccess;
 use crate::error::{Error, Result};
 use crate::exec::host::ExecOptions;
 use crate::exec::report::Report;
-use crate::exec::run::{org_from_toml, parse_set, run_script, RunRequest, Script};
 use crate::journal::{Journal, Mode, SqliteJournal};
 use crate::psa::ticketing::TicketingOptions;
+use crate::psa::PsaAccess;
+use crate::run::{org_from_toml, parse_set, run_script, RunRequest, Script};
 
 /// What a stored run needs to be made again: the script as found, `--set` values, `--ticket`.
 #[derive(Debug, Clone)]
@@ -146,7 +148,7 @@ impl Session {
             denied: self.tenant.deny.clone(),
             exec: ExecOptions { concurrency: self.concurrency },
             engine: self.engine.clone(),
-            ticketing: self.ticketing.clone(),
+            observer: Some(Arc::new(self.ticketing.clone())),
         }
     }
 
@@ -211,41 +213,4 @@ impl Session {
             self.rt.block_on(c.close());
         }
     }
-}
-
-/// Take over `run`/`plan` when it is a bulk run, a scheduled run or needs an approval;
-/// `None`: an ordinary run, which `cmd_run` carries on with.
-pub(super) fn workflow_run(ctx: &Ctx, a: &RunArgs, force_plan: bool) -> Result<Option<u8>> {
-    let plan_only = force_plan || a.plan;
-    if a.users_file.is_none() && a.user.is_empty() {
-        return Err(Error::Usage("--user is required (or --users-file for many users)".into()));
-    }
-    if a.at.is_some() && plan_only {
-        return Err(Error::Usage("--at schedules an apply; it cannot be combined with plan".into()));
-    }
-    if a.at.is_some() && a.users_file.is_some() {
-        return Err(Error::Usage("--at and --users-file cannot be combined yet: schedule each user".into()));
-    }
-    if a.users_file.is_none() && a.at.is_none() && plan_only {
-        return Ok(None);
-    }
-    let config = Config::load(ctx.config_path.as_deref(), &ctx.home)?;
-    let (name, tenant) = config.tenant(a.tenant.as_deref())?;
-    let gated = tenant.approval.is_some() && !plan_only;
-    if gated && (a.users_file.is_some() || a.at.is_some()) {
-        // Never a write without an approval: these paths have no approval step yet, so refuse.
-        return Err(Error::Usage(format!(
-            "tenant '{name}' requires approval: bulk and scheduled runs are not available for it; run each user, have it approved, then `offboard-host apply`"
-        )));
-    }
-    if let Some(file) = &a.users_file {
-        return super::bulk::cmd_bulk(ctx, &config, a, file, plan_only).map(Some);
-    }
-    if let Some(at) = &a.at {
-        return super::schedule::cmd_schedule_run(ctx, &config, a, at).map(Some);
-    }
-    if gated {
-        return super::approve::request_approval(ctx, &config, a).map(Some);
-    }
-    Ok(None)
 }

@@ -114,7 +114,12 @@ impl Connection {
             Some((cfg, tenant_id)) => Some(self.exchange(cfg, tenant_id, read_only)?),
             None => None,
         };
-        Ok(Providers { cloud, exchange, ad, psa })
+        let mut providers = Providers::default();
+        cloud.into_iter().for_each(|c| crate::entra::provide_cloud(&mut providers, c));
+        exchange.into_iter().for_each(|e| crate::exchange::provide_exchange(&mut providers, e));
+        ad.into_iter().for_each(|a| crate::ad::provide_ad(&mut providers, a));
+        psa.into_iter().for_each(|p| crate::psa::provide_psa(&mut providers, p));
+        Ok(providers)
     }
 
     /// Exchange Online over InvokeCommand. Its token is fetched on first use, not here: a tenant

@@ -7,7 +7,6 @@
 //! registered from the op table ([`crate::ops`]) when a [`Host`] is given; without one the engine
 //! can still compile and check scripts.
 
-pub mod check;
 mod errors;
 mod resolver;
 pub mod scan;

@@ -518,7 +518,7 @@ done(s, `a, b`, "c, d")
     #[test]
     fn never_panics_on_truncated_input() {
         let mut sources: Vec<&str> = crate::engine::STDLIB.iter().map(|(_, t)| *t).collect();
-        sources.push(crate::exec::run::DEFAULT_SCRIPT);
+        sources.push(crate::run::DEFAULT_SCRIPT);
         sources.push("fn f(| #\"x\" `${ '\\' /* \"");
         for src in sources {
             for (i, _) in src.char_indices() {

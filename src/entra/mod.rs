@@ -5,6 +5,7 @@
 //! tenant and the tests exercise the same HTTP code as production. Each write method documents
 //! the exact call it makes (see `offboarding-anchors.md` F5–F20).
 
+mod access;
 pub mod actions;
 pub mod model;
 
@@ -17,6 +18,7 @@ use tokio::sync::OnceCell;
 
 use crate::graph::{odata_string, path_segment, query_value, GraphClient, GraphError, GraphRequest, GraphStats};
 use crate::secret::Secret;
+pub use access::{cached_user, provide_cloud, CloudAccess, CloudUsers};
 pub use model::{CloudUser, Group, GroupHold, GroupKind, License, ManagedDevice, Manager};
 
 type GResult<T> = Result<T, GraphError>;

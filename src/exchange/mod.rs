@@ -15,6 +15,7 @@
 //! "maximum number of concurrent requests" reply treated as throttling, and error bodies parsed
 //! from `error.details[0].message` (`ExceptionId|Type|Message`).
 
+mod access;
 pub mod actions;
 pub mod model;
 
@@ -23,10 +24,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::{json, Value};
 
-use crate::graph::retry::{decide, error_code, OpState, Step};
+use crate::graph::answer::error_code;
+use crate::graph::retry::{decide, OpState, Step};
 use crate::graph::stats::Recorder;
 use crate::graph::transport::{authorize, Attempt, Transport};
 use crate::graph::{check_urls, path_segment, same_origin_suffix, GraphConfig, GraphError, GraphRequest, GraphStats};
+pub use access::{provide_exchange, ExchangeAccess};
 pub use model::{InboxRule, Mailbox, MobileDevice, Permission, Recipient};
 
 /// The token scope of the Exchange Online admin API.
@@ -54,6 +57,12 @@ fn short_type(t: &str) -> String {
     match t.rsplit('.').next() {
         Some(s) if !s.is_empty() => format!(" ({s})"),
         _ => String::new(),
+    }
+}
+
+impl crate::action_error::ProviderError for ExoError {
+    fn maybe_applied(&self) -> bool {
+        ExoError::maybe_applied(self)
     }
 }
 

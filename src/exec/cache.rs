@@ -3,96 +3,130 @@
 //! Every action re-checks its precondition against live state, but a phase that wrote nothing to a
 //! user has not changed it, so the next phase can reuse what was read. A user's entry is dropped as
 //! soon as any write to that user was attempted (whatever its outcome), so a precondition is never
-//! checked against state older than our own last write. Concurrent lookups of one user share one
+//! checked against state older than our own last write. Concurrent lookups of one object share one
 //! set of requests.
+//!
+//! The cache holds what a provider hands it and knows none of their types: an entry is a value of
+//! any type that says under which ids it is found ([`Cached`]), kept apart by its type so that a
+//! cloud user and an AD user with the same key never meet.
 
+use std::any::{Any, TypeId};
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::OnceCell;
 
-use super::{ActionError, Providers};
-use crate::ad::AdUser;
-use crate::entra::CloudUser;
+use crate::action_error::ActionError;
 
-type Cell = Arc<OnceCell<Arc<CloudUser>>>;
+/// A value the cache can hold: a directory object read from a provider.
+pub trait Cached: Any + Send + Sync {
+    /// The ids it is found under and dropped by (object id, UPN, objectGUID, ...), any case.
+    fn cache_ids(&self) -> Vec<String>;
+}
+
+struct Entry {
+    ids: Vec<String>,
+    value: Arc<dyn Any + Send + Sync>,
+}
+
+type Cell = Arc<OnceCell<Entry>>;
 
 #[derive(Default)]
 pub struct ReadCache {
-    /// Keyed by lower-case object id and UPN; both keys of a user share one cell.
-    users: Mutex<HashMap<String, Cell>>,
-    /// AD users by lower-case objectGUID (the subject id of AD actions).
-    ad_users: Mutex<HashMap<String, Arc<OnceCell<Arc<AdUser>>>>>,
+    /// Keyed by the value's type and a lower-case id; the ids of one object share one cell.
+    cells: Mutex<HashMap<(TypeId, String), Cell>>,
 }
 
-/// Why a lookup produced no user: not there (not cached), or the read failed.
+/// Why a lookup produced no value: not there (not cached), or the read failed.
 enum Miss {
     Missing,
     Failed(ActionError),
 }
 
 impl ReadCache {
-    fn cell(&self, key: &str) -> Cell {
+    fn cell(&self, ty: TypeId, key: &str) -> Cell {
         // std Mutex: held only to clone the cell, never across an await.
-        let mut map = self.users.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry(key.to_ascii_lowercase()).or_default().clone()
+        let mut map = self.cells.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry((ty, key.to_ascii_lowercase())).or_default().clone()
     }
 
-    /// The cloud user by object id or UPN; `None` when the directory has no such user.
-    pub async fn cloud_user(&self, providers: &Providers, key: &str) -> Result<Option<Arc<CloudUser>>, ActionError> {
-        let cell = self.cell(key);
+    /// The `T` found under `key`, read with `load` unless already read. `Ok(None)`, "no such
+    /// object", is not cached: asking again asks the provider again.
+    pub async fn get_or_load<T, F, Fut>(&self, key: &str, load: F) -> Result<Option<Arc<T>>, ActionError>
+    where
+        T: Cached,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Option<T>, ActionError>>,
+    {
+        let ty = TypeId::of::<T>();
+        let cell = self.cell(ty, key);
         let res = cell
             .get_or_try_init(|| async {
-                let cloud = providers.cloud().map_err(Miss::Failed)?;
-                match cloud.resolve_user(key).await {
-                    Ok(Some(u)) => Ok(Arc::new(u)),
-                    // Not cached: asking again must ask the directory again.
+                match load().await {
+                    Ok(Some(v)) => Ok(Entry { ids: v.cache_ids(), value: Arc::new(v) }),
                     Ok(None) => Err(Miss::Missing),
-                    Err(e) => Err(Miss::Failed(e.into())),
+                    Err(e) => Err(Miss::Failed(e)),
                 }
             })
             .await;
         match res {
-            Ok(u) => {
-                let u = u.clone();
-                self.alias(&u, &cell);
-                Ok(Some(u))
+            Ok(entry) => {
+                self.alias(ty, &entry.ids, &cell);
+                Ok(entry.value.clone().downcast::<T>().ok())
             }
             Err(Miss::Missing) => Ok(None),
             Err(Miss::Failed(e)) => Err(e),
         }
     }
 
-    /// Make the user reachable under both its id and its UPN.
-    fn alias(&self, u: &CloudUser, cell: &Cell) {
-        let mut map = self.users.lock().unwrap_or_else(|p| p.into_inner());
-        for k in [&u.id, &u.upn] {
-            map.entry(k.to_ascii_lowercase()).or_insert_with(|| cell.clone());
+    /// Make the object reachable under each of its ids.
+    fn alias(&self, ty: TypeId, ids: &[String], cell: &Cell) {
+        let mut map = self.cells.lock().unwrap_or_else(|p| p.into_inner());
+        for k in ids {
+            map.entry((ty, k.to_ascii_lowercase())).or_insert_with(|| cell.clone());
         }
     }
 
-    /// The AD user with this objectGUID as it is now.
-    pub async fn ad_user(&self, providers: &Providers, guid: &str) -> Result<Arc<AdUser>, ActionError> {
-        let cell = {
-            let mut map = self.ad_users.lock().unwrap_or_else(|p| p.into_inner());
-            map.entry(guid.to_ascii_lowercase()).or_default().clone()
-        };
-        cell.get_or_try_init(|| async {
-            match providers.ad()?.user_by_guid(guid).await? {
-                Some(u) => Ok(Arc::new(u)),
-                None => Err(ActionError::Other(format!("AD user {guid} no longer exists in the directory"))),
-            }
-        })
-        .await
-        .cloned()
-    }
-
-    /// Forget everything read about the user with this object id (cloud id or AD objectGUID).
+    /// Forget everything read about the object with this id (cloud object id, AD objectGUID).
     pub fn invalidate_user(&self, id: &str) {
         let id = id.to_ascii_lowercase();
-        let mut map = self.users.lock().unwrap_or_else(|p| p.into_inner());
-        map.retain(|k, cell| *k != id && cell.get().is_none_or(|u| !u.id.eq_ignore_ascii_case(&id)));
-        drop(map);
-        self.ad_users.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+        let mut map = self.cells.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|(_, k), cell| *k != id && cell.get().is_none_or(|e| !e.ids.iter().any(|i| i.eq_ignore_ascii_case(&id))));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Obj {
+        id: &'static str,
+        name: &'static str,
+    }
+    impl Cached for Obj {
+        fn cache_ids(&self) -> Vec<String> {
+            vec![self.id.into(), self.name.into()]
+        }
+    }
+
+    #[tokio::test]
+    async fn reads_once_per_object_and_forgets_on_invalidate() {
+        let cache = ReadCache::default();
+        let reads = std::sync::atomic::AtomicUsize::new(0);
+        let load = || async {
+            reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(Some(Obj { id: "ID1", name: "a@x.test" }))
+        };
+        assert_eq!(cache.get_or_load("id1", load).await.unwrap().unwrap().name, "a@x.test");
+        // Found under its other id without a read.
+        let again = cache.get_or_load::<Obj, _, _>("A@X.TEST", || async { unreachable!() }).await.unwrap().unwrap();
+        assert_eq!(again.id, "ID1");
+        assert_eq!(reads.load(std::sync::atomic::Ordering::SeqCst), 1);
+        cache.invalidate_user("id1");
+        assert!(cache.get_or_load::<Obj, _, _>("a@x.test", || async { Ok(None) }).await.unwrap().is_none());
+        // A miss is not cached.
+        assert!(cache.get_or_load("a@x.test", load).await.unwrap().is_some());
     }
 }

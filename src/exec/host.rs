@@ -13,8 +13,9 @@ use std::time::Instant;
 use crate::error::Error;
 use crate::exec::cache::ReadCache;
 use crate::exec::executor::{run_phase, Pending};
+use crate::exec::observer::RunObserver;
 use crate::exec::report::StepReport;
-use crate::exec::{Action, Cx, Providers};
+use crate::exec::{Action, Cx, HasProviders, Providers};
 use crate::journal::{Journal, Mode, StepStatus};
 
 /// How the executor runs a phase's actions.
@@ -28,11 +29,6 @@ impl Default for ExecOptions {
     fn default() -> Self {
         ExecOptions { concurrency: 16 }
     }
-}
-
-/// Told about each phase's results as the phase finishes (PSA ticketing: one note per phase).
-pub trait PhaseSink: Send + Sync {
-    fn phase_done(&self, phase: &str, steps: &[StepReport]);
 }
 
 pub struct Host {
@@ -51,7 +47,8 @@ pub struct Host {
     /// Reads shared by every phase of the run.
     pub cache: Arc<ReadCache>,
     state: Mutex<RunState>,
-    sink: Mutex<Option<Arc<dyn PhaseSink>>>,
+    /// Told of each phase as it finishes (PSA ticketing).
+    observer: Mutex<Option<Arc<dyn RunObserver>>>,
 }
 
 #[derive(Default)]
@@ -106,7 +103,7 @@ impl Host {
             started: Instant::now(),
             cache: Arc::default(),
             state: Mutex::new(RunState::default()),
-            sink: Mutex::new(None),
+            observer: Mutex::new(None),
         })
     }
 
@@ -124,8 +121,8 @@ impl Host {
         Cx::new(self.tenant.clone(), self.run_id.clone(), self.mode, self.journal.clone(), self.providers.clone(), self.cache.clone())
     }
 
-    pub fn set_phase_sink(&self, sink: Arc<dyn PhaseSink>) {
-        *self.sink.lock().unwrap_or_else(|p| p.into_inner()) = Some(sink);
+    pub fn set_observer(&self, observer: Arc<dyn RunObserver>) {
+        *self.observer.lock().unwrap_or_else(|p| p.into_inner()) = Some(observer);
     }
 
     pub fn message(&self, line: String) {
@@ -205,9 +202,9 @@ impl Host {
             msg
         })?;
         self.state().steps.extend(reports.iter().cloned());
-        let sink = self.sink.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        if let Some(sink) = sink {
-            sink.phase_done(&phase, &reports);
+        let observer = self.observer.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(observer) = observer {
+            observer.phase_done(&phase, &reports);
         }
         Ok(reports)
     }
@@ -227,5 +224,11 @@ impl Host {
 
     pub fn messages(&self) -> Vec<String> {
         self.state().messages.clone()
+    }
+}
+
+impl HasProviders for Host {
+    fn providers(&self) -> &Providers {
+        &self.providers
     }
 }

@@ -14,19 +14,18 @@
 pub mod cache;
 pub mod executor;
 pub mod host;
+pub mod observer;
 pub mod providers;
 pub mod report;
-pub mod run;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::Value;
 
-use crate::entra::{CloudDirectory, CloudUser};
-use crate::graph::GraphError;
+pub use crate::action_error::ActionError;
 use crate::journal::{Journal, Mode};
-pub use providers::Providers;
+pub use providers::{HasProviders, Providers};
 
 /// The identity methods of an action on one user's object (the account, its mailbox, ...): its
 /// journal name, the directory it writes to, the target (kind, the user's id and UPN), the
@@ -73,40 +72,9 @@ pub enum Observation {
     Skip { reason: String },
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ActionError {
-    #[error("{0}")]
-    Graph(#[from] GraphError),
-    /// Boxed: an Exchange error carries a Graph transport error inside and would double the size
-    /// of every `Result` an action returns.
-    #[error("{0}")]
-    Exchange(Box<crate::exchange::ExoError>),
-    #[error("{0}")]
-    Psa(#[from] crate::psa::PsaError),
-    #[error("{0}")]
-    Other(String),
-}
-
-impl From<crate::exchange::ExoError> for ActionError {
-    fn from(e: crate::exchange::ExoError) -> Self {
-        ActionError::Exchange(Box::new(e))
-    }
-}
-
-impl ActionError {
-    /// A write may have been applied despite this error: re-observe before deciding.
-    pub fn maybe_applied(&self) -> bool {
-        match self {
-            ActionError::Graph(e) => e.maybe_applied(),
-            ActionError::Exchange(e) => e.maybe_applied(),
-            ActionError::Psa(e) => e.maybe_applied(),
-            ActionError::Other(_) => false,
-        }
-    }
-}
-
 /// One write, with its precondition check. Implementations live next to their provider
-/// (`entra::actions`), one file per area, each documenting the call it makes.
+/// (`entra::actions`, `exchange::actions`, ...), one file per area, each documenting the call it
+/// makes; they reach their provider through the provider's extension trait on [`Cx`].
 #[async_trait]
 pub trait Action: Send + Sync {
     /// Stable snake_case verb used in the journal and reports: `disable_account`, ...
@@ -156,38 +124,13 @@ impl Cx {
         Cx::new(self.tenant.clone(), self.run_id.clone(), self.mode, self.journal.clone(), self.providers.clone(), Default::default())
     }
 
-    /// The cloud user as it is now (shared with other actions until one writes to this user).
-    pub async fn cloud_user(&self, id: &str) -> Result<Arc<CloudUser>, ActionError> {
-        self.cache
-            .cloud_user(&self.providers, id)
-            .await?
-            .ok_or_else(|| ActionError::Other(format!("user {id} no longer exists in the directory")))
-    }
-
-    /// The on-premises AD user (by objectGUID) as it is now (read once per phase).
-    pub async fn ad_user(&self, guid: &str) -> Result<Arc<crate::ad::AdUser>, ActionError> {
-        self.cache.ad_user(&self.providers, guid).await
-    }
-
-    /// The on-premises AD, or an error naming what is missing.
-    pub fn ad(&self) -> Result<&Arc<dyn crate::ad::OnPremDirectory>, ActionError> {
-        self.providers.ad()
-    }
-
-    /// The cloud directory, or an error naming what is missing.
-    pub fn cloud(&self) -> Result<&Arc<dyn CloudDirectory>, ActionError> {
-        self.providers.cloud()
-    }
-
-    /// Exchange Online, or an error naming what is missing.
-    pub fn exchange(&self) -> Result<&Arc<dyn crate::exchange::ExchangeOnline>, ActionError> {
-        self.providers.exchange()
-    }
-
     pub fn journal_err(e: crate::journal::JournalError) -> ActionError {
         ActionError::Other(format!("journal: {e}"))
     }
 }
 
-#[cfg(test)]
-pub(crate) mod tests;
+impl HasProviders for Cx {
+    fn providers(&self) -> &Providers {
+        &self.providers
+    }
+}

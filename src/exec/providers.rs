@@ -1,50 +1,54 @@
-//! The providers one run can use.
+//! The providers one run can use, as the executor sees them: by type, and nothing more.
 //!
-//! A tenant configures some of them (a cloud directory today; Exchange Online, on-premises AD and a
-//! PSA as they are added). An action asks for the one it needs and gets a clear error when this
-//! tenant has none, instead of each action knowing how tenants are configured.
+//! A tenant configures some providers (a cloud directory, Exchange Online, on-premises AD, a
+//! PSA). The executor carries them to the actions without knowing any of them: each provider
+//! module adds typed accessors through an extension trait (`entra::CloudAccess`,
+//! `exchange::ExchangeAccess`, `ad::AdAccess`, `psa::PsaAccess`), so the arrow runs from the
+//! providers to the executor and never back. An action asks for the provider it needs and gets a
+//! clear error when this tenant has none.
 
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::ActionError;
-use crate::ad::OnPremDirectory;
-use crate::entra::CloudDirectory;
+use crate::action_error::ActionError;
 use crate::graph::GraphStats;
+
+type StatsFn = Arc<dyn Fn() -> GraphStats + Send + Sync>;
 
 #[derive(Clone, Default)]
 pub struct Providers {
-    pub cloud: Option<Arc<dyn CloudDirectory>>,
-    pub exchange: Option<Arc<dyn crate::exchange::ExchangeOnline>>,
-    /// The client's PSA (ticketing and `psa::` functions).
-    pub psa: Option<Arc<dyn crate::psa::Psa>>,
-    /// On-premises Active Directory over LDAP (`[tenants.x.ad]`).
-    pub ad: Option<Arc<dyn OnPremDirectory>>,
+    /// `Arc<T>` for each provider trait object `T`, keyed by the type of that `Arc`.
+    slots: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
+    /// Request counters of the providers that send requests, in the order they were added.
+    stats: Vec<StatsFn>,
 }
 
 impl Providers {
-    /// The PSA, or `None` when this tenant has none (PSA actions skip rather than fail).
-    pub fn psa(&self) -> Option<&Arc<dyn crate::psa::Psa>> {
-        self.psa.as_ref()
+    /// Add (or replace) the provider behind `T`, e.g. `insert::<dyn CloudDirectory>(client)`.
+    pub fn insert<T: ?Sized + Send + Sync + 'static>(&mut self, provider: Arc<T>) {
+        self.slots.insert(TypeId::of::<Arc<T>>(), Arc::new(provider));
     }
 
-    pub fn cloud(&self) -> Result<&Arc<dyn CloudDirectory>, ActionError> {
-        self.cloud.as_ref().ok_or_else(|| ActionError::Other("this tenant has no cloud directory (Graph) configured".into()))
+    /// Count this provider's requests in [`Providers::stats`].
+    pub fn count_stats(&mut self, stats: impl Fn() -> GraphStats + Send + Sync + 'static) {
+        self.stats.push(Arc::new(stats));
     }
 
-    pub fn exchange(&self) -> Result<&Arc<dyn crate::exchange::ExchangeOnline>, ActionError> {
-        self.exchange.as_ref().ok_or_else(|| ActionError::Other("this tenant has no Exchange Online configured".into()))
+    /// The provider behind `T`, if this tenant has one.
+    pub fn get<T: ?Sized + Send + Sync + 'static>(&self) -> Option<&Arc<T>> {
+        self.slots.get(&TypeId::of::<Arc<T>>()).and_then(|p| p.downcast_ref::<Arc<T>>())
     }
 
-    pub fn ad(&self) -> Result<&Arc<dyn OnPremDirectory>, ActionError> {
-        self.ad.as_ref().ok_or_else(|| ActionError::Other("this tenant has no on-premises AD configured ([tenants.<name>.ad])".into()))
+    /// The provider behind `T`, or an error saying what this tenant lacks.
+    pub fn require<T: ?Sized + Send + Sync + 'static>(&self, missing: &str) -> Result<&Arc<T>, ActionError> {
+        self.get::<T>().ok_or_else(|| ActionError::Other(missing.to_string()))
     }
 
-    /// HTTP statistics summed over every provider.
+    /// HTTP statistics summed over every provider (AD counts LDAP operations as requests).
     pub fn stats(&self) -> GraphStats {
         let mut total = GraphStats::default();
-        // AD counts LDAP operations as requests.
-        let cloud = self.cloud.iter().map(|c| c.stats());
-        for s in cloud.chain(self.exchange.iter().map(|e| e.stats())).chain(self.ad.iter().map(|a| a.stats())) {
+        for s in self.stats.iter().map(|f| f()) {
             total.http_requests += s.http_requests;
             total.operations += s.operations;
             total.writes += s.writes;
@@ -56,5 +60,45 @@ impl Providers {
             total.wait_ms += s.wait_ms;
         }
         total
+    }
+}
+
+/// Anything that carries the run's providers: [`Providers`] itself, an action's
+/// [`super::Cx`], the script [`super::host::Host`]. The providers' extension traits are
+/// implemented for every such type.
+pub trait HasProviders {
+    fn providers(&self) -> &Providers;
+}
+
+impl HasProviders for Providers {
+    fn providers(&self) -> &Providers {
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    trait Greeter: Send + Sync {
+        fn hello(&self) -> &'static str;
+    }
+    struct En;
+    impl Greeter for En {
+        fn hello(&self) -> &'static str {
+            "hello"
+        }
+    }
+
+    #[test]
+    fn providers_are_found_by_their_trait() {
+        let mut p = Providers::default();
+        assert!(p.get::<dyn Greeter>().is_none());
+        assert_eq!(p.require::<dyn Greeter>("no greeter").err().unwrap().to_string(), "no greeter");
+        p.insert::<dyn Greeter>(Arc::new(En));
+        assert_eq!(p.get::<dyn Greeter>().unwrap().hello(), "hello");
+        p.count_stats(|| GraphStats { http_requests: 2, ..Default::default() });
+        p.count_stats(|| GraphStats { http_requests: 3, ..Default::default() });
+        assert_eq!(p.stats().http_requests, 5);
     }
 }

@@ -189,7 +189,7 @@ fn sub_response(r: &Value) -> Option<Attempt> {
             Value::Number(n) => n.to_string(),
             _ => return None,
         };
-        super::retry::parse_retry_after(&text, chrono::Utc::now())
+        super::answer::parse_retry_after(&text, chrono::Utc::now())
     });
     let body = r.get("body").cloned().unwrap_or(Value::Null);
     Some(Attempt::Response { status, retry_after, body })

@@ -59,6 +59,12 @@ fn is_write(method: &str) -> bool {
     !method.eq_ignore_ascii_case("GET") && !method.eq_ignore_ascii_case("HEAD")
 }
 
+impl crate::action_error::ProviderError for GraphError {
+    fn maybe_applied(&self) -> bool {
+        GraphError::maybe_applied(self)
+    }
+}
+
 impl GraphError {
     /// The HTTP status behind the error, when there was one.
     pub fn status(&self) -> Option<u16> {

@@ -15,6 +15,7 @@
 //! - [`paths`] builds path segments and `$filter` values from data; never paste a UPN raw.
 //! - [`GraphClient::stats`] counts calls, writes, throttles and sequential round trips.
 
+pub(crate) mod answer;
 mod batch;
 mod config;
 mod error;

@@ -10,9 +10,9 @@ use std::time::Instant;
 
 use reqwest::header::{HeaderMap, AUTHORIZATION, RETRY_AFTER};
 
+use super::answer::{error_code, parse_retry_after};
 use super::config::GraphConfig;
 use super::error::GraphError;
-use super::retry::{error_code, parse_retry_after};
 use super::stats::Recorder;
 use super::token::TokenSource;
 use super::GraphRequest;

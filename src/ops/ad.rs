@@ -15,6 +15,7 @@ use crate::ad::actions::{
     AdUserRef, ClearEmployeeId, DisableAccount, HideFromGal, MoveToDisabledOu, RemoveGroupMembership, RemoveManager, ResetPassword,
     SetRemoteSharedMailbox, TriggerSync,
 };
+use crate::ad::AdAccess;
 use crate::ad::AdUser;
 use crate::exec::host::Host;
 use crate::exec::Action;
@@ -367,7 +368,7 @@ fn register_configured(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) 
     let host = host.clone();
     registration(spec).set_into_module(m, move |ctx: NativeCallContext| -> Result<bool, Box<EvalAltResult>> {
         check(&host, spec, ctx_pos(&ctx))?;
-        Ok(host.providers.ad.is_some())
+        Ok(host.has_ad())
     });
 }
 

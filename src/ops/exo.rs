@@ -16,6 +16,7 @@ use crate::exchange::actions::{
     ClearForwarding, ConvertToShared, GrantMailboxPermission, HideFromGal, MailboxAccess, OutOfOffice, RemoveDistributionGroupMembership,
     RemoveInboxRule, RemoveMobileDevice, SetForwarding, SetOutOfOffice, WaitForShared,
 };
+use crate::exchange::ExchangeAccess;
 use crate::exchange::ExchangeOnline;
 use crate::exec::host::Host;
 use crate::exec::Action;

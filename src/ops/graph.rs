@@ -13,6 +13,7 @@ use crate::entra::actions::{
     AddGroupMembership, ClearEmployeeId, DisableAccount, IntuneUnavailable, RemoveGroupMembership, RemoveLicense, RemoveManager,
     ResetPassword, RetireManagedDevice, RevokeSessions, UserRef,
 };
+use crate::entra::CloudAccess;
 use crate::exec::host::Host;
 use crate::exec::Action;
 
@@ -290,7 +291,7 @@ fn register_get_user(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
         if let Err(reason) = crate::input::validate_user(user) {
             return Err(script_error("invalid_user", format!("invalid user '{}': {reason}", user.escape_debug()), pos));
         }
-        match host.rt.block_on(host.cache.cloud_user(&host.providers, user)) {
+        match host.rt.block_on(crate::entra::cached_user(&host.cache, &host.providers, user)) {
             Ok(Some(u)) => Ok(User(u)),
             Ok(None) => Err(script_error("user_not_found", format!("user '{user}' was not found in tenant '{}'", host.tenant), pos)),
             Err(e) => Err(script_error("provider", format!("could not read user '{user}': {e}"), pos)),

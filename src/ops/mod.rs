@@ -177,7 +177,5 @@ pub(crate) fn ctx_pos(ctx: &NativeCallContext) -> Position {
     ctx.call_position()
 }
 
-pub mod docs;
-
 #[cfg(test)]
 mod tests;

@@ -9,7 +9,7 @@ use crate::engine::{build_engine, EngineOptions};
 #[test]
 fn registered_functions_are_exactly_the_table() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let host = crate::exec::tests::test_host(&rt);
+    let host = crate::run::tests::test_host(&rt);
     let engine = build_engine(Some(&host), &EngineOptions::default());
     let meta: serde_json::Value = serde_json::from_str(&engine.gen_fn_metadata_to_json(false).unwrap()).unwrap();
 

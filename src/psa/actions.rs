@@ -20,6 +20,7 @@ use serde_json::json;
 use super::Contact;
 use crate::entra::actions::UserRef;
 use crate::exec::{Action, ActionError, Cx, Observation, Target};
+use crate::psa::PsaAccess;
 
 pub struct DisableContact {
     pub user: UserRef,
@@ -133,7 +134,10 @@ mod tests {
     }
 
     fn cx(psa: Option<Arc<FakePsa>>) -> Cx {
-        let providers = Providers { psa: psa.map(|p| p as Arc<dyn crate::psa::Psa>), ..Default::default() };
+        let mut providers = Providers::default();
+        if let Some(p) = psa {
+            crate::psa::provide_psa(&mut providers, p);
+        }
         Cx::new("t".into(), "r".into(), Mode::Apply, Arc::new(SqliteJournal::open_in_memory().unwrap()), providers, Default::default())
     }
 

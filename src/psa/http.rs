@@ -19,7 +19,8 @@ use reqwest::Method;
 use serde_json::Value;
 
 use super::{PResult, PsaError};
-use crate::graph::retry::{exponential, parse_retry_after};
+use crate::graph::answer::parse_retry_after;
+use crate::graph::retry::exponential;
 
 #[derive(Debug, Clone)]
 pub struct HttpSettings {

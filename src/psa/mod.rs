@@ -17,6 +17,7 @@
 //! | `actions.rs` | `disable_psa_contact` |
 //! | `settings.rs` | the `[tenants.x.psa]` section and building a provider from it; the demo's PSA tenants |
 
+mod access;
 pub mod actions;
 pub mod autotask;
 pub mod connectwise;
@@ -30,6 +31,7 @@ pub mod ticketing;
 
 use async_trait::async_trait;
 
+pub use access::{provide_psa, PsaAccess};
 pub use http::{HttpSettings, PsaStats};
 
 /// The ticket states a run moves its ticket through. Each PSA maps them to its own status
@@ -98,6 +100,12 @@ pub enum PsaError {
     /// An answer we cannot use.
     #[error("{psa}: unexpected answer: {message}")]
     Protocol { psa: &'static str, message: String },
+}
+
+impl crate::action_error::ProviderError for PsaError {
+    fn maybe_applied(&self) -> bool {
+        PsaError::maybe_applied(self)
+    }
 }
 
 impl PsaError {

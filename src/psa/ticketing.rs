@@ -18,8 +18,8 @@ use std::sync::{Arc, Mutex};
 use serde_json::json;
 
 use super::outbox::deliver;
-use super::{NewTicket, Psa, TicketStatus};
-use crate::exec::host::PhaseSink;
+use super::{NewTicket, Psa, PsaAccess, TicketStatus};
+use crate::exec::observer::{ObserverReport, RunInfo, RunObserver, StartObserver};
 use crate::exec::report::{ReportError, StepReport};
 use crate::journal::{Journal, Mode, NewOutboxItem, OutboxKind, RunStatus, StepStatus};
 
@@ -284,7 +284,23 @@ impl Ticketing {
     }
 }
 
-impl PhaseSink for Ticketing {
+/// The executor starts ticketing through this: a ticket for every run of a tenant with a PSA.
+impl StartObserver for TicketingOptions {
+    fn start(&self, run: &RunInfo) -> Option<Arc<dyn RunObserver>> {
+        let psa = run.providers.psa()?.clone();
+        let t =
+            Ticketing::new(psa, run.journal.clone(), run.rt.clone(), run.tenant, run.run_id, run.user, run.script, run.mode, self.clone());
+        t.start();
+        Some(t)
+    }
+}
+
+impl RunObserver for Ticketing {
+    fn finish(&self, status: RunStatus, steps: &[StepReport], error: Option<&ReportError>) -> ObserverReport {
+        let (ticket, messages) = Ticketing::finish(self, status, steps, error);
+        ObserverReport { ticket, messages }
+    }
+
     fn phase_done(&self, phase: &str, steps: &[StepReport]) {
         let text = phase_note(&self.run_id, &self.user, phase, steps);
         let preview = format!("a note for phase '{phase}': {}", text.lines().nth(1).unwrap_or_default());

@@ -30,11 +30,15 @@ use async_trait::async_trait;
 use serde_json::{json, Value};
 
 use crate::entra::actions::UserRef;
+use crate::entra::CloudAccess;
+use crate::entra::CloudUsers;
 use crate::exchange::actions::MailboxAccess;
+use crate::exchange::ExchangeAccess;
 use crate::exchange::{Forwarding, Mailbox};
 use crate::exec::{Action, ActionError, Cx, Observation, Target};
 use crate::journal::{RunDetail, StepStatus};
 use crate::psa::Contact;
+use crate::psa::PsaAccess;
 
 /// The phase most reverse actions run in.
 pub const RESTORE_PHASE: &str = "restore";

@@ -19,7 +19,9 @@ use serde_json::{json, Value};
 
 use crate::ad::actions::AdUserRef;
 use crate::ad::model::{dn_eq, rdn_value, uac_describe, uac_disabled, UAC_ACCOUNTDISABLE};
+use crate::ad::AdAccess;
 use crate::ad::AdAttr;
+use crate::ad::AdUsers;
 use crate::exec::{Action, ActionError, Cx, Observation, Target};
 use crate::journal::StepRecord;
 

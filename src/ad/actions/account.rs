@@ -6,6 +6,8 @@ use serde_json::json;
 
 use super::AdUserRef;
 use crate::ad::model::{uac_describe, uac_disabled, uac_with_disabled};
+use crate::ad::AdAccess;
+use crate::ad::AdUsers;
 use crate::exec::{Action, ActionError, Cx, Observation};
 
 pub struct DisableAccount {

@@ -6,7 +6,9 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::AdUserRef;
+use crate::ad::AdAccess;
 use crate::ad::AdAttr;
+use crate::ad::AdUsers;
 use crate::exec::{Action, ActionError, Cx, Observation};
 
 pub struct ClearEmployeeId {

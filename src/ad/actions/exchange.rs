@@ -13,7 +13,9 @@ use serde_json::json;
 
 use super::AdUserRef;
 use crate::ad::model::{remote_shared_type, ExchangeAttrs, REMOTE_SHARED_DETAILS};
+use crate::ad::AdAccess;
 use crate::ad::AdAttr;
+use crate::ad::AdUsers;
 use crate::exec::{Action, ActionError, Cx, Observation};
 
 pub struct HideFromGal {

@@ -6,6 +6,8 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::AdUserRef;
+use crate::ad::AdAccess;
+use crate::ad::AdUsers;
 use crate::exec::{Action, ActionError, Cx, Observation, Target};
 
 pub struct RemoveGroupMembership {

@@ -9,6 +9,8 @@ use serde_json::json;
 
 use super::AdUserRef;
 use crate::ad::model::{dn_eq, dn_within};
+use crate::ad::AdAccess;
+use crate::ad::AdUsers;
 use crate::exec::{Action, ActionError, Cx, Observation};
 
 pub struct MoveToDisabledOu {

@@ -12,6 +12,8 @@ use serde_json::json;
 
 use super::AdUserRef;
 use crate::ad::model::filetime_to_utc;
+use crate::ad::AdAccess;
+use crate::ad::AdUsers;
 use crate::entra::actions::{last_landed, random_password};
 use crate::exec::{Action, ActionError, Cx, Observation};
 

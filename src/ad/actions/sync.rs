@@ -9,6 +9,7 @@
 use async_trait::async_trait;
 use serde_json::json;
 
+use crate::ad::AdAccess;
 use crate::exec::{Action, ActionError, Cx, Observation, Target};
 use crate::journal::{Mode, StepStatus};
 

@@ -9,7 +9,6 @@ use serde_json::{json, Value};
 use super::{param, reply, PsaState, SimContact, SimTicket, AT_API_USER, AT_INTEGRATION_CODE, AT_SECRET};
 use crate::demo::dispatch::Headers;
 use crate::demo::reply::Reply;
-use crate::psa::autotask::int;
 
 const ZONE: &str = "ws5/atservicesrest/v1.0/";
 const STATUSES: &[(i64, &str)] = &[(1, "New"), (5, "Complete"), (7, "Waiting Customer"), (17, "In Progress"), (23, "Needs Review")];
@@ -220,5 +219,17 @@ pub(super) fn handle(
             reply(200, Some(json!({"itemId": c.id})))
         }
         _ => errors(404, &format!("The requested resource does not exist: {method} {path}")),
+    }
+}
+
+/// A number the way Autotask's JSON reader takes one: a number, or a string holding one. The
+/// simulator reads requests with its own code, not the client's: a parsing bug shared by both
+/// would hide itself.
+fn int(v: Option<&Value>) -> Option<i64> {
+    match v? {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        Value::Bool(b) => Some(i64::from(*b)),
+        _ => None,
     }
 }

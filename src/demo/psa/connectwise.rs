@@ -1,11 +1,11 @@
 //! Simulated ConnectWise Manage REST 3.0 under `/cw/v4_6_release/apis/3.0`.
 
+use base64::Engine as _;
 use serde_json::{json, Value};
 
 use super::{param, reply, PsaState, SimContact, SimPsa, SimTicket, CW_CLIENT_ID, CW_LOGIN_COMPANY, CW_PRIVATE_KEY, CW_PUBLIC_KEY};
 use crate::demo::dispatch::Headers;
 use crate::demo::reply::Reply;
-use crate::psa::connectwise::base64_lite;
 
 const PREFIX: &str = "v4_6_release/apis/3.0";
 /// The statuses of the "Service Desk" board.
@@ -28,7 +28,7 @@ fn authorized(headers: &Headers) -> bool {
     let basic = headers
         .get("authorization")
         .and_then(|h| h.strip_prefix("Basic "))
-        .and_then(|b| base64_lite::decode(b.trim()))
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())
         .and_then(|b| String::from_utf8(b).ok());
     basic.as_deref() == Some(expected.as_str()) && headers.get("clientid") == Some(CW_CLIENT_ID)
 }

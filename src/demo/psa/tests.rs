@@ -4,8 +4,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::*;
+use crate::config::demo_psa_settings as demo_settings;
 use crate::demo::{DemoConfig, DemoServer, Knobs};
-use crate::psa::settings::{demo_settings, Overrides};
+use crate::psa::settings::Overrides;
 use crate::psa::{NewTicket, Psa, PsaError, TicketStatus};
 use crate::secret::Secret;
 

@@ -7,6 +7,8 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::UserRef;
+use crate::entra::CloudAccess;
+use crate::entra::CloudUsers;
 use crate::exec::{Action, ActionError, Cx, Observation};
 
 pub struct DisableAccount {

@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::UserRef;
+use crate::entra::CloudAccess;
 use crate::entra::ManagedDevice;
 use crate::exec::{Action, ActionError, Cx, Observation, Target};
 

@@ -9,6 +9,8 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::UserRef;
+use crate::entra::CloudAccess;
+use crate::entra::CloudUsers;
 use crate::exec::{Action, ActionError, Cx, Observation, Target};
 
 pub struct RemoveLicense {

@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use serde_json::{json, Value};
 
 use super::{last_landed, UserRef};
+use crate::entra::CloudAccess;
 use crate::entra::Manager;
 use crate::exec::{Action, ActionError, Cx, Observation};
 use crate::journal::StepStatus;

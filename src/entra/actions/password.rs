@@ -11,6 +11,8 @@ use rand::Rng;
 use serde_json::json;
 
 use super::{last_landed, stamped_after, UserRef};
+use crate::entra::CloudAccess;
+use crate::entra::CloudUsers;
 use crate::exec::{Action, ActionError, Cx, Observation};
 use crate::secret::Secret;
 

@@ -12,6 +12,7 @@ use serde_json::json;
 
 use super::DIRECTORY;
 use crate::entra::actions::UserRef;
+use crate::exchange::ExchangeAccess;
 use crate::exchange::MobileDevice;
 use crate::exec::{Action, ActionError, Cx, Observation, Target};
 

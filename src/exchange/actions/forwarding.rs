@@ -11,6 +11,7 @@ use serde_json::json;
 
 use super::{mailbox, DIRECTORY};
 use crate::entra::actions::UserRef;
+use crate::exchange::ExchangeAccess;
 use crate::exchange::{Forwarding, Mailbox};
 use crate::exec::{Action, ActionError, Cx, Observation, Target};
 

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::DIRECTORY;
 use crate::entra::actions::UserRef;
+use crate::exchange::ExchangeAccess;
 use crate::exec::{Action, ActionError, Cx, Observation, Target};
 
 pub struct RemoveDistributionGroupMembership {

@@ -16,6 +16,7 @@ use serde_json::json;
 
 use super::{mailbox, synced, DIRECTORY};
 use crate::entra::actions::{last_landed, UserRef};
+use crate::exchange::ExchangeAccess;
 use crate::exchange::Mailbox;
 use crate::exec::{Action, ActionError, Cx, Observation};
 

@@ -33,6 +33,7 @@ pub use rules::RemoveInboxRule;
 
 use super::Mailbox;
 use crate::entra::actions::UserRef;
+use crate::exchange::ExchangeAccess;
 use crate::exec::{ActionError, Cx, Observation};
 
 pub(crate) const DIRECTORY: &str = "exchange";

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use super::DIRECTORY;
 use crate::entra::actions::UserRef;
+use crate::entra::CloudAccess;
 use crate::exec::{Action, ActionError, Cx, Observation};
 
 /// The out-of-office wanted. Times are UTC, `YYYY-MM-DDTHH:MM:SS`.

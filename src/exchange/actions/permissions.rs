@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::{mailbox, DIRECTORY};
 use crate::entra::actions::UserRef;
+use crate::exchange::ExchangeAccess;
 use crate::exec::{Action, ActionError, Cx, Observation, Target};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,11 +7,12 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use rhai::Map;
 
-use super::host::ExecOptions;
-use super::report::Report;
-use super::run::{run_script, RunRequest, Script};
+use super::{run_script, RunRequest, Script};
 use crate::engine::EngineOptions;
 use crate::entra::{CloudDirectory, CloudUser, Group, GroupKind};
+use crate::exec::host::ExecOptions;
+use crate::exec::report::Report;
+use crate::exec::Providers;
 use crate::graph::{GraphError, GraphStats};
 use crate::journal::{Journal, Mode, SqliteJournal, StepStatus};
 use crate::secret::Secret;
@@ -173,9 +174,9 @@ fn run(fake: &Arc<Fake>, journal: &Arc<dyn Journal>, mode: Mode, org: Map) -> Re
         denied: vec![],
         exec: ExecOptions::default(),
         engine: EngineOptions::default(),
-        ticketing: Default::default(),
+        observer: None,
     };
-    run_script(rt.handle(), journal.clone(), super::Providers { cloud: Some(fake.clone()), ..Default::default() }, req).unwrap()
+    run_script(rt.handle(), journal.clone(), cloud_only(fake.clone()), req).unwrap()
 }
 
 fn setup(faults: Faults) -> (Arc<Fake>, Arc<dyn Journal>) {
@@ -211,7 +212,7 @@ fn a_failed_step_does_not_stop_its_siblings_or_later_phases() {
     assert_eq!(status(&r, "remove_group_membership", "g1"), StepStatus::Failed);
     assert_eq!(status(&r, "remove_group_membership", "g2"), StepStatus::Done);
     assert!(r.steps.iter().find(|s| s.status == StepStatus::Failed).unwrap().detail.contains("boom"));
-    assert!(matches!(super::run::outcome_error(&r), Some(crate::error::Error::StepsFailed { failed: 2 })));
+    assert!(matches!(super::outcome_error(&r), Some(crate::error::Error::StepsFailed { failed: 2 })));
 }
 
 #[test]
@@ -260,10 +261,10 @@ fn intent_is_journalled_before_each_write_and_a_rerun_writes_nothing() {
 }
 
 /// A host over the fake directory, for tests of other modules (the op table).
-pub(crate) fn test_host(rt: &tokio::runtime::Runtime) -> Arc<super::host::Host> {
+pub(crate) fn test_host(rt: &tokio::runtime::Runtime) -> Arc<crate::exec::host::Host> {
     let journal: Arc<dyn Journal> = Arc::new(SqliteJournal::open_in_memory().unwrap());
     let fake = Fake::new(Faults { panic_on_write: true, ..Faults::default() }, journal.clone());
-    super::host::Host::new(
+    crate::exec::host::Host::new(
         rt.handle().clone(),
         "t".into(),
         "cloud".into(),
@@ -271,7 +272,7 @@ pub(crate) fn test_host(rt: &tokio::runtime::Runtime) -> Arc<super::host::Host> 
         "r".into(),
         Mode::Plan,
         journal,
-        super::Providers { cloud: Some(fake), ..Default::default() },
+        cloud_only(fake),
         vec![],
         ExecOptions::default(),
     )
@@ -301,9 +302,9 @@ fn overrides_layer_on_the_script_in_order() {
         denied: vec![],
         exec: ExecOptions::default(),
         engine: EngineOptions::default(),
-        ticketing: Default::default(),
+        observer: None,
     };
-    let providers = || super::Providers { cloud: Some(fake.clone()), ..Default::default() };
+    let providers = || cloud_only(fake.clone());
     let r = run_script(rt.handle(), journal.clone(), providers(), req(script.clone())).unwrap();
     assert_eq!(r.error.as_ref().map(|e| e.message.clone()), None);
     assert_eq!(
@@ -319,4 +320,10 @@ fn overrides_layer_on_the_script_in_order() {
     let err = run_script(rt.handle(), journal.clone(), providers(), req(script)).unwrap_err();
     assert!(matches!(&err, crate::error::Error::Script { location, .. } if location == "bad.rhai:3:1"), "{err}");
     assert_eq!(journal.list_runs(10).unwrap().len(), 1, "a refused overlay must not start a run");
+}
+
+fn cloud_only(fake: Arc<dyn CloudDirectory>) -> Providers {
+    let mut p = Providers::default();
+    crate::entra::provide_cloud(&mut p, fake);
+    p
 }

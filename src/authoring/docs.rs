@@ -1,7 +1,7 @@
 //! The script reference, generated from the op table: Markdown pages and Rhai definition files.
 //!
 //! `offboard-host docs [--out DIR]` writes what [`generate`] returns. Everything comes from
-//! [`super::table`] (and `User`'s [`super::user::PROPERTIES`], the stdlib's `///` comments), so a
+//! [`crate::ops::table`] (and `User`'s [`crate::ops::user::PROPERTIES`], the stdlib's `///` comments), so a
 //! function added to the table appears here with no other change. The committed copy under
 //! `docs/reference/` is compared with the generator by a test.
 //!
@@ -13,10 +13,10 @@
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-use super::user::{METHODS, PROPERTIES};
-use super::{table, Access, OpSpec};
 use crate::engine::scan::scan;
 use crate::engine::STDLIB;
+use crate::ops::user::{METHODS, PROPERTIES};
+use crate::ops::{table, Access, OpSpec};
 
 /// Module summaries for the index; a module not listed still gets a page.
 const MODULES: &[(&str, &str)] = &[

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use super::{check_script, CheckOptions, Diagnostic};
 use crate::engine::STDLIB;
-use crate::exec::run::{Script, DEFAULT_SCRIPT};
+use crate::run::{Script, DEFAULT_SCRIPT};
 
 fn check_src(src: &str, denied: &[&str]) -> Vec<Diagnostic> {
     let script = Script::inline("t.rhai", src);

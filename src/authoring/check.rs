@@ -3,7 +3,7 @@
 //! 1. compile with the hardened engine (syntax, undefined variables, `eval`): file:line:col;
 //! 2. resolve every `import` through the sandbox resolver, so a forbidden path, a missing file or
 //!    a module that does not compile is an error at the import;
-//! 3. check every call the [scanner](super::scan) finds: `graph::x(...)` against the op table,
+//! 3. check every call the [scanner](crate::engine::scan) finds: `graph::x(...)` against the op table,
 //!    `alias::f(...)` against the functions of the imported module, plain calls against the op
 //!    table's globals, the engine's built-ins and the script's own functions; with the argument
 //!    count wherever it is known;
@@ -16,11 +16,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rhai::{Engine, Position};
 
-use super::scan::{scan, Scan, KEYWORD_FUNCTIONS};
-use super::{build_engine, describe, EngineOptions, STDLIB};
+use crate::engine::scan::{scan, Scan, KEYWORD_FUNCTIONS};
+use crate::engine::{build_engine, describe, EngineOptions, STDLIB};
 use crate::error::Error;
-use crate::exec::run::Script;
 use crate::ops::{table, OpSpec};
+use crate::run::Script;
 
 /// One finding, at `file:line:col`.
 #[derive(Debug, Clone, PartialEq, Eq)]

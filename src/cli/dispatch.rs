@@ -1,0 +1,45 @@
+//! The dispatcher of `run` and `plan`: an ordinary run goes on in `cmd_run`; a bulk run, a
+//! scheduled run or a run that needs an approval is handed to its subcommand. The arrows run one
+//! way: dispatch → bulk, schedule, approve → session.
+
+use super::args::RunArgs;
+use super::{approve, bulk, schedule, Ctx};
+use crate::config::Config;
+use crate::error::{Error, Result};
+
+/// Take over `run`/`plan` when it is a bulk run, a scheduled run or needs an approval;
+/// `None`: an ordinary run, which `cmd_run` carries on with.
+pub(super) fn workflow_run(ctx: &Ctx, a: &RunArgs, force_plan: bool) -> Result<Option<u8>> {
+    let plan_only = force_plan || a.plan;
+    if a.users_file.is_none() && a.user.is_empty() {
+        return Err(Error::Usage("--user is required (or --users-file for many users)".into()));
+    }
+    if a.at.is_some() && plan_only {
+        return Err(Error::Usage("--at schedules an apply; it cannot be combined with plan".into()));
+    }
+    if a.at.is_some() && a.users_file.is_some() {
+        return Err(Error::Usage("--at and --users-file cannot be combined yet: schedule each user".into()));
+    }
+    if a.users_file.is_none() && a.at.is_none() && plan_only {
+        return Ok(None);
+    }
+    let config = Config::load(ctx.config_path.as_deref(), &ctx.home)?;
+    let (name, tenant) = config.tenant(a.tenant.as_deref())?;
+    let gated = tenant.approval.is_some() && !plan_only;
+    if gated && (a.users_file.is_some() || a.at.is_some()) {
+        // Never a write without an approval: these paths have no approval step yet, so refuse.
+        return Err(Error::Usage(format!(
+            "tenant '{name}' requires approval: bulk and scheduled runs are not available for it; run each user, have it approved, then `offboard-host apply`"
+        )));
+    }
+    if let Some(file) = &a.users_file {
+        return bulk::cmd_bulk(ctx, &config, a, file, plan_only).map(Some);
+    }
+    if let Some(at) = &a.at {
+        return schedule::cmd_schedule_run(ctx, &config, a, at).map(Some);
+    }
+    if gated {
+        return approve::request_approval(ctx, &config, a).map(Some);
+    }
+    Ok(None)
+}

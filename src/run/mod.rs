@@ -1,0 +1,199 @@
+//! One run of a script for one user: lock, journal, engine, report.
+//!
+//! [`Script::load`] finds the script; [`Script::check_syntax`] compiles it with no host so syntax
+//! errors stop the command before any request is sent; [`run_script`] does the rest:
+//! take the writer lock (apply only), open the run in the journal, build the engine around a
+//! [`Host`], evaluate, and close the run with its report. A script error does not hide what was
+//! already done: the report lists every step that ran, and the error says where the script stopped.
+
+mod org;
+mod script;
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use rhai::{Map, Scope, AST};
+use serde_json::json;
+
+use crate::engine::{build_engine, describe, EngineOptions};
+use crate::error::{Error, Result};
+use crate::exec::host::{ExecOptions, Host};
+use crate::exec::observer::{ObserverReport, RunInfo, StartObserver};
+use crate::exec::report::{Report, ReportError, Stats};
+use crate::exec::Providers;
+use crate::journal::{Journal, LockOutcome, Mode, NewRun, RunStatus, StepStatus};
+pub use org::{org_from_toml, parse_set};
+pub use script::{Script, DEFAULT_SCRIPT};
+
+/// The constants every script sees.
+fn script_scope(user: &str, tenant: &str, directory: &str, mode: Mode, org: Map) -> Scope<'static> {
+    let mut scope = Scope::new();
+    scope.push_constant("USER", user.to_string());
+    scope.push_constant("TENANT", tenant.to_string());
+    scope.push_constant("DIRECTORY", directory.to_string());
+    scope.push_constant("MODE", mode.as_str().to_string());
+    scope.push_constant("ORG", org);
+    scope
+}
+
+/// Everything a run needs besides the providers.
+pub struct RunRequest {
+    pub tenant: String,
+    pub directory: String,
+    pub user: String,
+    pub script: Script,
+    pub mode: Mode,
+    /// The org variables after `--set` overrides.
+    pub org: Map,
+    /// `--set` values, for the journal.
+    pub sets: Vec<(String, String)>,
+    pub denied: Vec<String>,
+    pub exec: ExecOptions,
+    pub engine: EngineOptions,
+    /// Joins the run from outside the executor: PSA ticketing (`psa::ticketing::TicketingOptions`).
+    pub observer: Option<Arc<dyn StartObserver>>,
+}
+
+/// A run id that sorts by time and reads well in `runs list`.
+pub fn new_run_id() -> String {
+    let suffix: String = uuid::Uuid::new_v4().simple().to_string().chars().take(6).collect();
+    format!("{}-{suffix}", Utc::now().format("%Y%m%d-%H%M%S"))
+}
+
+/// Run the script. `Err` only for what prevents a run from existing (lock, journal); a script or
+/// provider error inside the run is in the report (`error`), with every step that ran.
+pub fn run_script(rt: &tokio::runtime::Handle, journal: Arc<dyn Journal>, providers: Providers, req: RunRequest) -> Result<Report> {
+    let ast = req.script.check_syntax(&req.engine)?;
+    let run_id = new_run_id();
+    if req.mode == Mode::Apply {
+        match journal.acquire_lock(&req.tenant, &req.user, &run_id, std::process::id())? {
+            LockOutcome::Acquired => {}
+            LockOutcome::HeldBy { run_id: holder, pid } => {
+                return Err(Error::Locked { tenant: req.tenant.clone(), user: req.user.clone(), run_id: holder, pid })
+            }
+        }
+    }
+    let result = run_locked(rt, journal.clone(), providers, &req, &run_id, ast);
+    if req.mode == Mode::Apply {
+        journal.release_lock(&req.tenant, &req.user, &run_id)?;
+    }
+    result
+}
+
+fn run_locked(
+    rt: &tokio::runtime::Handle,
+    journal: Arc<dyn Journal>,
+    providers: Providers,
+    req: &RunRequest,
+    run_id: &str,
+    ast: AST,
+) -> Result<Report> {
+    journal.create_run(&NewRun {
+        run_id: run_id.to_string(),
+        tenant: req.tenant.clone(),
+        user: req.user.clone(),
+        script: req.script.name.clone(),
+        script_hash: req.script.hash(),
+        mode: req.mode,
+        options: json!({"set": req.sets.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(), "directory": req.directory}),
+        started_at: Utc::now(),
+    })?;
+    let host = Host::new(
+        rt.clone(),
+        req.tenant.clone(),
+        req.directory.clone(),
+        req.user.clone(),
+        run_id.to_string(),
+        req.mode,
+        journal.clone(),
+        providers.clone(),
+        req.denied.clone(),
+        req.exec,
+    );
+    let observer = req.observer.as_ref().and_then(|start| {
+        let info = RunInfo {
+            tenant: &req.tenant,
+            run_id,
+            user: &req.user,
+            script: &req.script.name,
+            mode: req.mode,
+            journal: &journal,
+            providers: &providers,
+            rt,
+        };
+        let observer = start.start(&info)?;
+        host.set_observer(observer.clone());
+        Some(observer)
+    });
+    let mut engine_opts = req.engine.clone();
+    engine_opts.script_dir = req.script.dir.clone();
+    let engine = build_engine(Some(&host), &engine_opts);
+    let mut scope = script_scope(&req.user, &req.tenant, &req.directory, req.mode, req.org.clone());
+
+    if let Some(layers) = req.script.layers() {
+        host.message(format!("script layers: {layers}"));
+    }
+    let outcome = engine.run_ast_with_scope(&mut scope, &ast);
+    drop(engine); // releases the host closures
+
+    let mut messages = host.messages();
+    let error = match outcome {
+        Ok(()) => None,
+        Err(e) => {
+            if let Some(phase) = host.abandon_phase() {
+                messages.push(format!("phase '{phase}' did not run: the script stopped while declaring it"));
+            }
+            let f = describe(&e, &req.script.name);
+            let journal_failure = host.take_fatal();
+            Some(match journal_failure {
+                Some(j) => ReportError { code: j.code().into(), message: j.to_string() },
+                None => ReportError { code: f.code, message: format!("{}: {}", f.location, f.message) },
+            })
+        }
+    };
+    let steps = host.steps();
+    let status = match (&error, req.mode) {
+        (Some(_), _) => RunStatus::Aborted,
+        (None, Mode::Plan) => RunStatus::Planned,
+        (None, Mode::Apply) if steps.iter().any(|s| s.status == StepStatus::Failed) => RunStatus::Failed,
+        (None, Mode::Apply) => RunStatus::Succeeded,
+    };
+    let ObserverReport { ticket, messages: observed } = observer.map(|o| o.finish(status, &steps, error.as_ref())).unwrap_or_default();
+    messages.extend(observed);
+    let g = providers.stats();
+    let report = Report {
+        run_id: run_id.to_string(),
+        tenant: req.tenant.clone(),
+        user: req.user.clone(),
+        script: req.script.name.clone(),
+        mode: req.mode.as_str().into(),
+        status: status.as_str().into(),
+        steps,
+        stats: Stats::from_http(&g, host.started.elapsed()),
+        messages,
+        error,
+        ticket,
+    };
+    let report_json = serde_json::to_value(&report).unwrap_or(serde_json::Value::Null);
+    journal.finish_run(run_id, status, &report_json)?;
+    Ok(report)
+}
+
+/// The exit-code meaning of a finished run.
+pub fn outcome_error(report: &Report) -> Option<Error> {
+    if let Some(e) = &report.error {
+        return Some(match e.code.as_str() {
+            "user_not_found" => Error::UserNotFound { user: report.user.clone(), tenant: report.tenant.clone() },
+            "invalid_user" => Error::InvalidUser { input: report.user.clone(), reason: e.message.clone() },
+            "provider" => Error::Provider { tenant: report.tenant.clone(), message: e.message.clone() },
+            "journal" => Error::Provider { tenant: report.tenant.clone(), message: e.message.clone() },
+            "required_step_failed" => Error::StepsFailed { failed: report.count(StepStatus::Failed) },
+            _ => Error::Script { location: String::new(), message: e.message.clone() },
+        });
+    }
+    let failed = report.count(StepStatus::Failed);
+    (failed > 0).then_some(Error::StepsFailed { failed })
+}
+
+#[cfg(test)]
+pub(crate) mod tests;
