@@ -388,6 +388,36 @@ pub fn parse_set(s: &str) -> Result<(String, Dynamic)> {
     Ok((k.to_string(), value))
 }
 
+/// The script's `ORG`: the client's `[defaults]` with `--set` values over them; and the `--set`
+/// values as `(key, value)` text, for the journal.
+pub fn org_with_sets(defaults: &toml::Table, sets: &[String]) -> Result<(Map, Vec<(String, String)>)> {
+    let mut org = org_from_toml(defaults)?;
+    let mut texts = Vec::new();
+    for s in sets {
+        let (k, v) = parse_set(s)?;
+        texts.push((k.clone(), v.to_string()));
+        org.insert(k.into(), v);
+    }
+    Ok((org, texts))
+}
+
+/// The settings a run understands, each with a value of the type it must keep: the stdlib's
+/// (`directory::settings`, which includes `offboard::defaults()`), asked of the stdlib itself so a
+/// setting added there is known here too, and the keys of `org` (the client's defaults and
+/// `--set`) it lacks, for client scripts with settings of their own. Bulk runs use it to tell
+/// setting columns from the rest and to refuse a wrongly typed cell before any user runs,
+/// rather than when that user's script throws `invalid_setting`.
+pub fn known_settings(org: &Map) -> Result<Map> {
+    let engine = build_engine(None, &EngineOptions::default());
+    let mut known = engine
+        .eval::<Map>(r#"import "directory" as dir; dir::settings(#{})"#)
+        .map_err(|e| Error::Script { location: "stdlib".into(), message: e.to_string() })?;
+    for (k, v) in org {
+        known.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    Ok(known)
+}
+
 /// Convert the client's `[defaults]` TOML table into the script's `ORG` map.
 pub fn org_from_toml(t: &toml::Table) -> Result<Map> {
     let mut m = Map::new();
