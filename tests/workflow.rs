@@ -338,6 +338,45 @@ fn bulk_plan_writes_nothing_and_lists_each_user() {
     assert_untouched(&home);
 }
 
+#[test]
+fn bulk_rows_carry_their_own_settings_and_other_columns_are_named() {
+    let home = Home::new();
+    assert_eq!(home.cmd(["demo", "reset"]).run().code, 0);
+    let users = ordinary_users();
+    let (keep, reset) = (&users[0], &users[1]);
+    // As an HR export: a BOM, CRLF, a quoted name with a comma, header case of its own, extra columns.
+    home.write(
+        "users.csv",
+        &format!("\u{feff}Name,UPN,Department,Reset_Password,cost_center\r\n\"Smith, Jo\",{keep},IT,false,42\r\n\"Doe, Al\",{reset},Sales,,7\r\n"),
+    );
+    // --set applies to every user; the first row's cell overrides it for that user.
+    let o = home.cmd(["run", "default.rhai", "--users-file", "users.csv", "--set", "reset_password=true", "--yes", "--json"]).run();
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(o.stderr.matches("ignored columns: Name, Department, cost_center").count(), 1, "{}", o.stderr);
+    let doc = o.json();
+    assert!(doc["users"].as_array().unwrap().iter().all(|r| r["status"] == "succeeded"), "{doc:#}");
+    let (state, seed) = (home.state(), seed_state());
+    let by_upn = |v: &Value, upn: &str| v["users"].as_array().unwrap().iter().find(|u| u["userPrincipalName"] == upn).cloned().unwrap();
+    for upn in [keep, reset] {
+        assert_eq!(by_upn(&state, upn)["accountEnabled"], false, "{upn} not disabled");
+    }
+    // The simulator keeps a hash of a password it was sent (seed timestamps move with the clock).
+    assert!(by_upn(&seed, keep)["passwordSha256"].is_null() && by_upn(&seed, reset)["passwordSha256"].is_null());
+    assert!(by_upn(&state, keep)["passwordSha256"].is_null(), "the row with reset_password=false had its password reset");
+    assert!(by_upn(&state, reset)["passwordSha256"].is_string(), "the other row's password was not reset");
+    // Each run's journal keeps the settings it was given.
+    let sets = |upn: &str| home.run_detail(apply_runs(&home, upn)[0]["run_id"].as_str().unwrap())["options"]["set"].clone();
+    assert_eq!(sets(keep), serde_json::json!(["reset_password=false"]));
+    assert_eq!(sets(reset), serde_json::json!(["reset_password=true"]));
+    // A bad cell stops the file before anything runs, naming line and column.
+    let writes = home.stats().writes;
+    home.write("bad.csv", &format!("upn,reset_password\n{}\n{},later\n", users[2], users[3]));
+    let o = home.cmd(["run", "default.rhai", "--users-file", "bad.csv", "--yes", "--json"]).run();
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("line 3, column reset_password"), "{}", o.stderr);
+    assert_eq!(home.stats().writes, writes);
+}
+
 fn sent_mail(home: &Home) -> Vec<Value> {
     home.state()["sentMail"].as_array().cloned().unwrap_or_default()
 }

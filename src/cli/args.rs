@@ -86,7 +86,8 @@ pub struct RunArgs {
     /// The departing user: user principal name (or object id). Required unless --users-file.
     #[arg(long, short, default_value = "", hide_default_value = true)]
     pub user: String,
-    /// Offboard every user of this CSV file (a `upn` column): one plan summary to confirm, then
+    /// Offboard every user of this CSV file (a `upn` column; a column named after a setting sets
+    /// it for its row, over --set; other columns are ignored): one plan summary to confirm, then
     /// the users in parallel (4 at a time), one journalled run each, and a table of results.
     #[arg(long, value_name = "CSV", conflicts_with = "user")]
     pub users_file: Option<PathBuf>,

@@ -19,8 +19,9 @@ use super::{confirm, render, Ctx};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::journal::{Mode, StepStatus};
-use crate::run::outcome_error;
-use crate::workflow::bulk::{parse_users, UserResult};
+use crate::run::{known_settings, outcome_error};
+use crate::settings::org_with_sets;
+use crate::workflow::bulk::{parse_users, BulkUser, UserResult, UsersFile};
 
 /// Users run together. Each run already has up to `--concurrency` requests of a phase in flight.
 pub const USERS_AT_ONCE: usize = 4;
@@ -65,8 +66,9 @@ fn result_of(user: &str, mode: Mode, r: Result<crate::exec::report::Report>) -> 
     }
 }
 
-/// Run `mode` for each user, `USERS_AT_ONCE` at a time; results in the file's order.
-fn run_all(session: &Session, users: &[String], mode: Mode, show_progress: bool) -> Vec<UserResult> {
+/// Run `mode` for each user, with its row's settings, `USERS_AT_ONCE` at a time; results in the
+/// file's order.
+fn run_all(session: &Session, users: &[BulkUser], mode: Mode, show_progress: bool) -> Vec<UserResult> {
     let bar = if show_progress {
         let b = ProgressBar::with_draw_target(Some(users.len() as u64), ProgressDrawTarget::stderr());
         b.set_style(
@@ -86,9 +88,10 @@ fn run_all(session: &Session, users: &[String], mode: Mode, show_progress: bool)
         for _ in 0..USERS_AT_ONCE.min(users.len()) {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some(user) = users.get(i) else { break };
+                let Some(row) = users.get(i) else { break };
+                let user = row.upn.as_str();
                 let r = match session.validate_user(user) {
-                    Ok(()) => result_of(user, mode, session.run(user, mode)),
+                    Ok(()) => result_of(user, mode, session.run_with(user, mode, &row.settings)),
                     Err(e) => result_of(user, mode, Err(e)),
                 };
                 if r.is_failure() {
@@ -122,7 +125,14 @@ fn print_table(ctx: &Ctx, results: &[UserResult], mode: Mode) {
 
 pub(super) fn cmd_bulk(ctx: &Ctx, config: &Config, a: &RunArgs, file: &Path, plan_only: bool) -> Result<u8> {
     let text = std::fs::read_to_string(file).map_err(|e| Error::io(format!("reading {}", file.display()), e))?;
-    let users = parse_users(&text).map_err(|m| Error::Usage(format!("{}: {m}", file.display())))?;
+    // The file is read before the tenant is connected to: a bad file changes nothing anywhere.
+    let (_, tenant) = config.tenant(a.tenant.as_deref())?;
+    let known = known_settings(&org_with_sets(&tenant.defaults, &a.set)?.0)?;
+    let UsersFile { users, ignored } = parse_users(&text, &known).map_err(|m| Error::Usage(format!("{}: {m}", file.display())))?;
+    if !ignored.is_empty() {
+        // Shown before the plans: a misspelt setting is a column nobody reads.
+        eprintln!("ignored columns: {}", ignored.join(", "));
+    }
     let session = Session::open(ctx, config, &RunSpec::from_args(a))?;
     let progress = std::io::stderr().is_terminal();
     let result = (|| {
@@ -157,16 +167,16 @@ pub(super) fn cmd_bulk(ctx: &Ctx, config: &Config, a: &RunArgs, file: &Path, pla
             planned = Some(plans);
         }
         // Users whose plan failed or had nothing to do keep their plan result.
-        let (todo, mut kept): (Vec<String>, Vec<UserResult>) = match &planned {
+        let (todo, mut kept): (Vec<BulkUser>, Vec<UserResult>) = match &planned {
             Some(p) => (
-                p.iter().filter(|r| r.status == "planned").map(|r| r.user.clone()).collect(),
+                users.iter().filter(|u| p.iter().any(|r| r.user == u.upn && r.status == "planned")).cloned().collect(),
                 p.iter().filter(|r| r.status != "planned").cloned().collect(),
             ),
             None => (users.clone(), Vec::new()),
         };
         let mut results = run_all(&session, &todo, Mode::Apply, progress);
         results.append(&mut kept);
-        results.sort_by_key(|r| users.iter().position(|u| u == &r.user));
+        results.sort_by_key(|r| users.iter().position(|u| u.upn == r.user));
         emit(ctx, a, &session.tenant_name, Mode::Apply, &results);
         let failed = results.iter().filter(|r| r.is_failure()).count();
         if failed > 0 && !a.json {

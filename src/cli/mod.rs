@@ -32,7 +32,8 @@ use crate::error::{Error, Result};
 use crate::exec::host::ExecOptions;
 use crate::exec::report::Report;
 use crate::journal::{Journal, Mode, SqliteJournal, StepStatus};
-use crate::run::{org_from_toml, outcome_error, parse_set, run_script, RunRequest, Script};
+use crate::run::{outcome_error, run_script, RunRequest, Script};
+use crate::settings::org_with_sets;
 use args::{Args, Color, Command, DemoCommand, RunArgs, RunsCommand};
 pub use tenant::{demo_state_path, Connection};
 
@@ -137,13 +138,7 @@ fn cmd_run(ctx: &Ctx, a: RunArgs, force_plan: bool) -> Result<u8> {
     let valid = if tenant.ad.is_some() { crate::input::validate_ad_user(&a.user) } else { crate::input::validate_user(&a.user) };
     valid.map_err(|reason| Error::InvalidUser { input: a.user.escape_debug().to_string(), reason })?;
 
-    let mut org = org_from_toml(&tenant.defaults)?;
-    let mut sets = Vec::new();
-    for s in &a.set {
-        let (k, v) = parse_set(s)?;
-        sets.push((k.clone(), v.to_string()));
-        org.insert(k.into(), v);
-    }
+    let (org, sets) = org_with_sets(&tenant.defaults, &a.set)?;
     let spec = match (&tenant.script, a.script.as_str()) {
         (Some(own), "default" | "default.rhai") => {
             eprintln!("note: tenant '{tenant_name}' has its own script: {own}");

@@ -36,7 +36,8 @@ use crate::exec::Providers;
 use crate::journal::{Journal, Mode, NewRun, RunStatus, SqliteJournal, StepStatus};
 use crate::ops::user::{User, METHODS, PROPERTIES};
 use crate::ops::{table, Access};
-use crate::run::{new_run_id, org_from_toml};
+use crate::run::new_run_id;
+use crate::settings::org_from_toml;
 
 /// What a REPL is bound to.
 pub struct ReplConfig {

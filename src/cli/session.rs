@@ -10,7 +10,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rhai::Map;
+use rhai::{Dynamic, Map};
 use serde_json::json;
 
 use super::args::RunArgs;
@@ -24,7 +24,8 @@ use crate::exec::report::Report;
 use crate::journal::{Journal, Mode, SqliteJournal};
 use crate::psa::ticketing::TicketingOptions;
 use crate::psa::PsaAccess;
-use crate::run::{org_from_toml, parse_set, run_script, RunRequest, Script};
+use crate::run::{run_script, RunRequest, Script};
+use crate::settings::org_with_sets;
 
 /// What a stored run needs to be made again: the script as found, `--set` values, `--ticket`.
 #[derive(Debug, Clone)]
@@ -85,13 +86,7 @@ pub(super) struct Session {
 impl Session {
     pub fn open(ctx: &Ctx, config: &Config, spec: &RunSpec) -> Result<Session> {
         let (tenant_name, tenant) = config.tenant(spec.tenant.as_deref())?;
-        let mut org = org_from_toml(&tenant.defaults)?;
-        let mut sets = Vec::new();
-        for s in &spec.sets {
-            let (k, v) = parse_set(s)?;
-            sets.push((k.clone(), v.to_string()));
-            org.insert(k.into(), v);
-        }
+        let (org, sets) = org_with_sets(&tenant.defaults, &spec.sets)?;
         let wanted = match (&tenant.script, spec.script.as_str()) {
             (Some(own), "default" | "default.rhai") => own.clone(),
             _ => spec.script.clone(),
@@ -136,15 +131,23 @@ impl Session {
         valid.map_err(|reason| Error::InvalidUser { input: user.escape_debug().to_string(), reason })
     }
 
-    fn request(&self, user: &str, mode: Mode) -> RunRequest {
+    /// `row`: a bulk row's settings, over `--set` (and kept in the journal with them, as `--set`
+    /// values are, so `runs show` tells what this user's run was given).
+    fn request(&self, user: &str, mode: Mode, row: &[(String, Dynamic)]) -> RunRequest {
+        let (mut org, mut sets) = (self.org.clone(), self.sets.clone());
+        for (k, v) in row {
+            sets.retain(|(s, _)| s != k);
+            sets.push((k.clone(), v.to_string()));
+            org.insert(k.as_str().into(), v.clone());
+        }
         RunRequest {
             tenant: self.tenant_name.clone(),
             directory: self.tenant.directory.as_str().to_string(),
             user: user.to_string(),
             script: self.script.clone(),
             mode,
-            org: self.org.clone(),
-            sets: self.sets.clone(),
+            org,
+            sets,
             denied: self.tenant.deny.clone(),
             exec: ExecOptions { concurrency: self.concurrency },
             engine: self.engine.clone(),
@@ -154,10 +157,15 @@ impl Session {
 
     /// Plan (`Mode::Plan`, read-only providers) or apply for one user. Callable from any thread.
     pub fn run(&self, user: &str, mode: Mode) -> Result<Report> {
+        self.run_with(user, mode, &[])
+    }
+
+    /// As [`Session::run`], with settings of this user's own over the session's (a bulk row's).
+    pub fn run_with(&self, user: &str, mode: Mode, row: &[(String, Dynamic)]) -> Result<Report> {
         let conn = self.conn.as_ref().expect("open connection");
         let providers = self.rt.block_on(conn.providers(mode == Mode::Plan, self.concurrency > 1))?;
         let journal: Arc<dyn Journal> = self.journal.clone();
-        run_script(self.rt.handle(), journal, providers, self.request(user, mode))
+        run_script(self.rt.handle(), journal, providers, self.request(user, mode, row))
     }
 
     /// Send one plain-text mail from the client's `mail_sender` (its defaults) through Graph.

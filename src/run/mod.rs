@@ -6,8 +6,8 @@
 //! [`Host`], evaluate, and close the run with its report. A script error does not hide what was
 //! already done: the report lists every step that ran, and the error says where the script stopped.
 
-mod org;
 mod script;
+mod settings;
 
 use std::sync::Arc;
 
@@ -22,8 +22,8 @@ use crate::exec::observer::{ObserverReport, RunInfo, StartObserver};
 use crate::exec::report::{Report, ReportError, Stats};
 use crate::exec::Providers;
 use crate::journal::{Journal, LockOutcome, Mode, NewRun, RunStatus, StepStatus};
-pub use org::{org_from_toml, parse_set};
 pub use script::{Script, DEFAULT_SCRIPT};
+pub use settings::known_settings;
 
 /// The constants every script sees.
 fn script_scope(user: &str, tenant: &str, directory: &str, mode: Mode, org: Map) -> Scope<'static> {

@@ -24,6 +24,19 @@ pub fn parse_set(s: &str) -> Result<(String, Dynamic)> {
     Ok((k.to_string(), value))
 }
 
+/// The script's `ORG`: the client's `[defaults]` with `--set` values over them; and the `--set`
+/// values as `(key, value)` text, for the journal.
+pub fn org_with_sets(defaults: &toml::Table, sets: &[String]) -> Result<(Map, Vec<(String, String)>)> {
+    let mut org = org_from_toml(defaults)?;
+    let mut texts = Vec::new();
+    for s in sets {
+        let (k, v) = parse_set(s)?;
+        texts.push((k.clone(), v.to_string()));
+        org.insert(k.into(), v);
+    }
+    Ok((org, texts))
+}
+
 /// Convert the client's `[defaults]` TOML table into the script's `ORG` map.
 pub fn org_from_toml(t: &toml::Table) -> Result<Map> {
     let mut m = Map::new();
