@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::UserRef;
 use crate::entra::GroupHold;
-use crate::exec::{Action, ActionError, Cx, Observation, Target};
+use crate::exec::{Action, ActionError, Cx, Observation};
 
 pub struct RemoveGroupMembership {
     pub user: UserRef,
@@ -24,23 +24,9 @@ pub struct RemoveGroupMembership {
 
 #[async_trait]
 impl Action for RemoveGroupMembership {
-    fn action(&self) -> &'static str {
-        "remove_group_membership"
-    }
-    fn directory(&self) -> &'static str {
-        "cloud"
-    }
-    fn target(&self) -> Target {
-        Target { kind: "group", id: self.group_id.clone(), display: self.group_name.clone() }
-    }
-    fn subject_id(&self) -> String {
-        self.user.id.clone()
-    }
+    user_item_action!("remove_group_membership", "group", id = group_id, display = group_name, idempotent = true);
     fn params(&self) -> serde_json::Value {
         json!({"user": self.user.upn, "license_groups": self.allow_license_groups})
-    }
-    fn idempotent(&self) -> bool {
-        true
     }
 
     async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
@@ -77,23 +63,9 @@ pub struct AddGroupMembership {
 
 #[async_trait]
 impl Action for AddGroupMembership {
-    fn action(&self) -> &'static str {
-        "add_group_membership"
-    }
-    fn directory(&self) -> &'static str {
-        "cloud"
-    }
-    fn target(&self) -> Target {
-        Target { kind: "group", id: self.group.id.clone(), display: self.group.name.clone() }
-    }
-    fn subject_id(&self) -> String {
-        self.user.id.clone()
-    }
+    user_item_action!("add_group_membership", "group", id = group.id, display = group.name, idempotent = true);
     fn params(&self) -> serde_json::Value {
         json!({"user": self.user.upn})
-    }
-    fn idempotent(&self) -> bool {
-        true
     }
 
     async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
