@@ -51,10 +51,7 @@ pub const DEVICE_PROPS: &[&str] = &[
 
 impl ManagedDevice {
     pub fn to_graph(&self) -> Map<String, Value> {
-        match serde_json::to_value(self) {
-            Ok(Value::Object(m)) => m,
-            _ => Map::new(),
-        }
+        super::model::graph_object(self, &[])
     }
 }
 

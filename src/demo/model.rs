@@ -146,12 +146,7 @@ impl User {
 
     /// The full Graph representation (every modelled property, none of the internal ones).
     pub fn to_graph(&self) -> Map<String, Value> {
-        let mut m = match serde_json::to_value(self) {
-            Ok(Value::Object(m)) => m,
-            _ => Map::new(),
-        };
-        m.remove("managerId");
-        m.remove("passwordSha256");
+        let mut m = graph_object(self, &["managerId", "passwordSha256"]);
         m.insert("assignedLicenses".into(), Value::Array(self.assigned_licenses()));
         m
     }
@@ -214,12 +209,7 @@ impl Group {
         self.on_premises_sync_enabled == Some(true)
     }
     pub fn to_graph(&self) -> Map<String, Value> {
-        let mut m = match serde_json::to_value(self) {
-            Ok(Value::Object(m)) => m,
-            _ => Map::new(),
-        };
-        m.remove("members");
-        m
+        graph_object(self, &["members"])
     }
 }
 
@@ -238,12 +228,7 @@ pub const ROLE_PROPS: &[&str] = &["id", "displayName", "description", "roleTempl
 
 impl DirectoryRole {
     pub fn to_graph(&self) -> Map<String, Value> {
-        let mut m = match serde_json::to_value(self) {
-            Ok(Value::Object(m)) => m,
-            _ => Map::new(),
-        };
-        m.remove("members");
-        m
+        graph_object(self, &["members"])
     }
 }
 
@@ -254,6 +239,19 @@ pub struct Sku {
     pub sku_part_number: String,
     /// Seats bought (`prepaidUnits.enabled`).
     pub enabled_units: u64,
+}
+
+/// `object` as Graph shows it: its stored properties (already in Graph's camelCase) without the
+/// `internal` ones, which exist only so the simulator can keep links and secrets.
+pub(super) fn graph_object(object: &impl Serialize, internal: &[&str]) -> Map<String, Value> {
+    let mut m = match serde_json::to_value(object) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    for key in internal {
+        m.remove(*key);
+    }
+    m
 }
 
 impl State {

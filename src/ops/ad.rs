@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, Module, NativeCallContext, Position};
 
-use super::graph::declare;
+use super::register::{write, Built, Register};
 use super::{check, ctx_pos, registration, script_error, Access, OpSpec};
 use crate::ad::actions::{
     AdUserRef, ClearEmployeeId, DisableAccount, HideFromGal, MoveToDisabledOu, RemoveGroupMembership, RemoveManager, ResetPassword,
@@ -18,7 +18,6 @@ use crate::ad::actions::{
 use crate::ad::AdAccess;
 use crate::ad::AdUser;
 use crate::exec::host::Host;
-use crate::exec::Action;
 
 const PLAN_WRITE: &str = "reads the current state, records the step as planned or already done; sends nothing";
 
@@ -128,7 +127,7 @@ pub static OPS: [OpSpec; 12] = [
             "/// print(`${aduser.dn}: enabled ${aduser.enabled}, primary group ${aduser.primary_group}`);",
             "/// ```",
         ],
-        register: |m, h, s| register_lookup(m, h, s, true),
+        register: Register::Custom(|m, h, s| register_lookup(m, h, s, true)),
     },
     OpSpec {
         module: "ad",
@@ -148,7 +147,7 @@ pub static OPS: [OpSpec; 12] = [
             "/// if aduser == () { log(\"no AD account\"); }",
             "/// ```",
         ],
-        register: |m, h, s| register_lookup(m, h, s, false),
+        register: Register::Custom(|m, h, s| register_lookup(m, h, s, false)),
     },
     OpSpec {
         module: "ad",
@@ -166,7 +165,7 @@ pub static OPS: [OpSpec; 12] = [
             "/// if !ad::configured() { warn(\"no AD configured: AD steps are not declared\"); }",
             "/// ```",
         ],
-        register: register_configured,
+        register: Register::Custom(register_configured),
     },
     OpSpec {
         module: "ad",
@@ -185,7 +184,7 @@ pub static OPS: [OpSpec; 12] = [
             "/// ad::disable_account(aduser);",
             "/// ```",
         ],
-        register: |m, h, s| register_user_write(m, h, s, |u| Box::new(DisableAccount { user: u })),
+        register: Register::AdUserWrite(|u| Box::new(DisableAccount { user: u })),
     },
     OpSpec {
         module: "ad",
@@ -204,7 +203,7 @@ pub static OPS: [OpSpec; 12] = [
             "/// ad::reset_password(aduser);",
             "/// ```",
         ],
-        register: |m, h, s| register_user_write(m, h, s, |u| Box::new(ResetPassword { user: u })),
+        register: Register::AdUserWrite(|u| Box::new(ResetPassword { user: u })),
     },
     OpSpec {
         module: "ad",
@@ -224,7 +223,7 @@ pub static OPS: [OpSpec; 12] = [
             "/// ad::move_to_disabled_ou(aduser);",
             "/// ```",
         ],
-        register: |m, h, s| register_user_write(m, h, s, |u| Box::new(MoveToDisabledOu { user: u })),
+        register: Register::AdUserWrite(|u| Box::new(MoveToDisabledOu { user: u })),
     },
     OpSpec {
         module: "ad",
@@ -243,7 +242,7 @@ pub static OPS: [OpSpec; 12] = [
             "/// for g in aduser.groups { ad::remove_group_membership(aduser, g); }",
             "/// ```",
         ],
-        register: register_group_write,
+        register: Register::AdUserItemWrite(remove_group),
     },
     OpSpec {
         module: "ad",
@@ -261,7 +260,7 @@ pub static OPS: [OpSpec; 12] = [
             "/// ad::clear_employee_id(aduser);",
             "/// ```",
         ],
-        register: |m, h, s| register_user_write(m, h, s, |u| Box::new(ClearEmployeeId { user: u })),
+        register: Register::AdUserWrite(|u| Box::new(ClearEmployeeId { user: u })),
     },
     OpSpec {
         module: "ad",
@@ -279,7 +278,7 @@ pub static OPS: [OpSpec; 12] = [
             "/// ad::remove_manager(aduser);",
             "/// ```",
         ],
-        register: |m, h, s| register_user_write(m, h, s, |u| Box::new(RemoveManager { user: u })),
+        register: Register::AdUserWrite(|u| Box::new(RemoveManager { user: u })),
     },
     OpSpec {
         module: "ad",
@@ -298,7 +297,7 @@ pub static OPS: [OpSpec; 12] = [
             "/// ad::hide_from_gal(aduser);",
             "/// ```",
         ],
-        register: |m, h, s| register_user_write(m, h, s, |u| Box::new(HideFromGal { user: u })),
+        register: Register::AdUserWrite(|u| Box::new(HideFromGal { user: u })),
     },
     OpSpec {
         module: "ad",
@@ -318,7 +317,7 @@ pub static OPS: [OpSpec; 12] = [
             "/// ad::set_remote_shared_mailbox(aduser);",
             "/// ```",
         ],
-        register: |m, h, s| register_user_write(m, h, s, |u| Box::new(SetRemoteSharedMailbox { user: u })),
+        register: Register::AdUserWrite(|u| Box::new(SetRemoteSharedMailbox { user: u })),
     },
     OpSpec {
         module: "ad",
@@ -338,7 +337,7 @@ pub static OPS: [OpSpec; 12] = [
             "/// phase(\"sync\", || { ad::trigger_sync(); });",
             "/// ```",
         ],
-        register: register_trigger_sync,
+        register: Register::Custom(register_trigger_sync),
     },
 ];
 
@@ -372,17 +371,9 @@ fn register_configured(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) 
     });
 }
 
-fn user_ref(u: &AdUserHandle) -> AdUserRef {
+/// The identity of the AD user that actions carry (the GUID the directory returned).
+pub(super) fn ad_user_ref(u: &AdUserHandle) -> AdUserRef {
     AdUserRef { guid: u.0.guid.clone(), dn: u.0.dn.clone(), display: u.0.display() }
-}
-
-fn register_user_write(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec, make: fn(AdUserRef) -> Box<dyn Action>) {
-    let host = host.clone();
-    registration(spec).set_into_module(m, move |ctx: NativeCallContext, user: AdUserHandle| {
-        let pos = ctx_pos(&ctx);
-        check(&host, spec, pos)?;
-        declare(&host, pos, make(user_ref(&user)))
-    });
 }
 
 fn group_field(m: &Map, key: &str, pos: Position) -> Result<Dynamic, Box<EvalAltResult>> {
@@ -391,32 +382,27 @@ fn group_field(m: &Map, key: &str, pos: Position) -> Result<Dynamic, Box<EvalAlt
         .ok_or_else(|| script_error("invalid_argument", format!("the group map has no '{key}' (pass an item of aduser.groups)"), pos))
 }
 
-fn register_group_write(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
-    let host = host.clone();
-    registration(spec).set_into_module(m, move |ctx: NativeCallContext, user: AdUserHandle, group: Map| {
-        let pos = ctx_pos(&ctx);
-        check(&host, spec, pos)?;
-        let primary = group_field(&group, "primary", pos)?.as_bool().unwrap_or(false);
-        let dn = group_field(&group, "dn", pos)?.into_string().unwrap_or_default();
-        // Only a DN the directory returned for this user: a script cannot aim at another object.
-        let known = user.0.groups.iter().any(|g| g.primary == primary && crate::ad::model::dn_eq(&g.dn, &dn));
-        if !known {
-            return Err(script_error(
-                "invalid_argument",
-                format!("'{}' is not one of {}'s groups (pass an item of aduser.groups)", dn.escape_debug(), user.0.display()),
-                pos,
-            ));
-        }
-        let name = group_field(&group, "name", pos)?.into_string().unwrap_or_else(|_| dn.clone());
-        declare(&host, pos, Box::new(RemoveGroupMembership { user: user_ref(&user), group_dn: dn, group_name: name, primary }))
-    });
+/// `ad::remove_group_membership(aduser, group)`: only a group the directory returned for this user.
+fn remove_group(user: &AdUserHandle, group: &Map, pos: Position) -> Built {
+    let primary = group_field(group, "primary", pos)?.as_bool().unwrap_or(false);
+    let dn = group_field(group, "dn", pos)?.into_string().unwrap_or_default();
+    // Only a DN the directory returned for this user: a script cannot aim at another object.
+    let known = user.0.groups.iter().any(|g| g.primary == primary && crate::ad::model::dn_eq(&g.dn, &dn));
+    if !known {
+        return Err(script_error(
+            "invalid_argument",
+            format!("'{}' is not one of {}'s groups (pass an item of aduser.groups)", dn.escape_debug(), user.0.display()),
+            pos,
+        ));
+    }
+    let name = group_field(group, "name", pos)?.into_string().unwrap_or_else(|_| dn.clone());
+    Ok(Box::new(RemoveGroupMembership { user: ad_user_ref(user), group_dn: dn, group_name: name, primary }))
 }
 
+/// `ad::trigger_sync()`: takes no user; the sync is for the run's subject.
 fn register_trigger_sync(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
-    let host_c = host.clone();
+    let host = host.clone();
     registration(spec).set_into_module(m, move |ctx: NativeCallContext| {
-        let pos = ctx_pos(&ctx);
-        check(&host_c, spec, pos)?;
-        declare(&host_c, pos, Box::new(TriggerSync { subject: host_c.user.clone() }))
+        write(&host, spec, &ctx, |_| Ok(Box::new(TriggerSync { subject: host.user.clone() })))
     });
 }

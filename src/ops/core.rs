@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use rhai::{Array, Dynamic, EvalAltResult, FnPtr, Map, Module, NativeCallContext};
 
+use super::args::opt_bool;
+use super::register::{has_options, Register};
 use super::{check, ctx_pos, registration, script_error, step_map, Access, OpSpec};
 use crate::exec::host::Host;
 
@@ -29,7 +31,7 @@ pub static OPS: [OpSpec; 4] = [
             "/// });",
             "/// ```",
         ],
-        register: register_phase,
+        register: Register::Custom(register_phase),
     },
     OpSpec {
         module: "",
@@ -49,7 +51,7 @@ pub static OPS: [OpSpec; 4] = [
             "/// phase(\"lock\", #{ required: true }, || graph::disable_account(user));",
             "/// ```",
         ],
-        register: register_phase_with_options,
+        register: Register::Custom(register_phase),
     },
     OpSpec {
         module: "",
@@ -67,7 +69,7 @@ pub static OPS: [OpSpec; 4] = [
             "/// log(`offboarding ${user.display_name}`);",
             "/// ```",
         ],
-        register: register_log,
+        register: Register::Custom(register_log),
     },
     OpSpec {
         module: "",
@@ -85,7 +87,7 @@ pub static OPS: [OpSpec; 4] = [
             "/// if user.synced { warn(\"synced user: AD changes are needed too\"); }",
             "/// ```",
         ],
-        register: register_warn,
+        register: Register::Custom(register_warn),
     },
 ];
 
@@ -111,21 +113,20 @@ fn run_phase(host: &Host, ctx: &NativeCallContext, name: &str, required: bool, b
     Ok(reports.iter().map(|r| Dynamic::from_map(step_map(r))).collect())
 }
 
+/// `phase(name, body)` and `phase(name, options, body)`: the options sit between name and body,
+/// so this is not one of the [`Register`] kinds.
 fn register_phase(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
     let host = host.clone();
-    registration(spec).set_into_module(m, move |ctx: NativeCallContext, name: &str, body: FnPtr| {
-        check(&host, spec, ctx_pos(&ctx))?;
-        run_phase(&host, &ctx, name, false, &body)
-    });
-}
-
-fn register_phase_with_options(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
-    let host = host.clone();
-    registration(spec).set_into_module(m, move |ctx: NativeCallContext, name: &str, options: Map, body: FnPtr| {
-        check(&host, spec, ctx_pos(&ctx))?;
-        let required = super::graph::opt_bool(&options, "required", false, &["required"], ctx_pos(&ctx))?;
-        run_phase(&host, &ctx, name, required, &body)
-    });
+    let phase = move |ctx: &NativeCallContext, name: &str, options: &Map, body: &FnPtr| {
+        check(&host, spec, ctx_pos(ctx))?;
+        let required = opt_bool(options, "required", false, &["required"], ctx_pos(ctx))?;
+        run_phase(&host, ctx, name, required, body)
+    };
+    if has_options(spec) {
+        registration(spec).set_into_module(m, move |ctx: NativeCallContext, name: &str, o: Map, body: FnPtr| phase(&ctx, name, &o, &body));
+    } else {
+        registration(spec).set_into_module(m, move |ctx: NativeCallContext, name: &str, body: FnPtr| phase(&ctx, name, &Map::new(), &body));
+    }
 }
 
 fn register_log(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {

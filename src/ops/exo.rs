@@ -4,20 +4,21 @@
 //! `exchange::actions` for each precondition and cmdlet). Functions that act on a list (devices,
 //! inbox rules) read the list when called and declare one action per item.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rhai::{Array, Dynamic, EvalAltResult, Map, Module, NativeCallContext, Position};
+use rhai::{Dynamic, EvalAltResult, Map, Module, NativeCallContext, Position};
 
-use super::graph::{declare, map_str, opt_bool, register_user_write, user_ref};
+use super::args::{check_keys, map_str, opt_bool, opt_string};
+use super::register::{user_ref, Built, BuiltAll, Register};
 use super::user::User;
 use super::{check, ctx_pos, registration, script_error, Access, OpSpec};
 use crate::exchange::actions::{
     ClearForwarding, ConvertToShared, GrantMailboxPermission, HideFromGal, MailboxAccess, OutOfOffice, RemoveDistributionGroupMembership,
     RemoveInboxRule, RemoveMobileDevice, SetForwarding, SetOutOfOffice, WaitForShared,
 };
-use crate::exchange::ExchangeAccess;
-use crate::exchange::ExchangeOnline;
+use crate::exchange::{ExchangeAccess, ExchangeOnline, ExoError};
 use crate::exec::host::Host;
 use crate::exec::Action;
 
@@ -47,7 +48,7 @@ pub static OPS: [OpSpec; 13] = [
             "/// if mbx != () { print(`${mbx.type}, ${mbx.devices.len()} device(s)`); }",
             "/// ```",
         ],
-        register: register_get_mailbox,
+        register: Register::Custom(register_get_mailbox),
     },
     OpSpec {
         module: "exo",
@@ -68,7 +69,7 @@ pub static OPS: [OpSpec; 13] = [
             "/// exo::convert_to_shared_mailbox(user);",
             "/// ```",
         ],
-        register: |m, h, s| register_user_write(m, h, s, |u| Box::new(ConvertToShared { user: u })),
+        register: Register::UserWrite(|u| Box::new(ConvertToShared { user: u })),
     },
     OpSpec {
         module: "exo",
@@ -88,7 +89,7 @@ pub static OPS: [OpSpec; 13] = [
             "/// phase(\"wait_for_shared\", #{ required: true }, || exo::wait_for_shared_mailbox(user));",
             "/// ```",
         ],
-        register: |m, h, s| register_wait(m, h, s, false),
+        register: Register::UserWriteWithOptions(wait_for_shared),
     },
     OpSpec {
         module: "exo",
@@ -106,7 +107,7 @@ pub static OPS: [OpSpec; 13] = [
             "/// exo::wait_for_shared_mailbox(user, #{ timeout_secs: 60 });",
             "/// ```",
         ],
-        register: |m, h, s| register_wait(m, h, s, true),
+        register: Register::UserWriteWithOptions(wait_for_shared),
     },
     OpSpec {
         module: "exo",
@@ -127,7 +128,7 @@ pub static OPS: [OpSpec; 13] = [
             "/// exo::grant_mailbox_permission(user, user.manager.upn, #{ access: \"full\", automap: false });",
             "/// ```",
         ],
-        register: register_grant,
+        register: Register::UserNameWrite(grant_permission),
     },
     OpSpec {
         module: "exo",
@@ -146,7 +147,7 @@ pub static OPS: [OpSpec; 13] = [
             "/// exo::hide_from_gal(user);",
             "/// ```",
         ],
-        register: |m, h, s| register_user_write(m, h, s, |u| Box::new(HideFromGal { user: u })),
+        register: Register::UserWrite(|u| Box::new(HideFromGal { user: u })),
     },
     OpSpec {
         module: "exo",
@@ -166,7 +167,7 @@ pub static OPS: [OpSpec; 13] = [
             "/// exo::set_forwarding(user, \"manager@contoso.test\", #{ keep_copy: true });",
             "/// ```",
         ],
-        register: register_set_forwarding,
+        register: Register::UserNameWrite(set_forwarding),
     },
     OpSpec {
         module: "exo",
@@ -185,7 +186,7 @@ pub static OPS: [OpSpec; 13] = [
             "/// exo::clear_forwarding(user);",
             "/// ```",
         ],
-        register: |m, h, s| register_user_write(m, h, s, |u| Box::new(ClearForwarding { user: u })),
+        register: Register::UserWrite(|u| Box::new(ClearForwarding { user: u })),
     },
     OpSpec {
         module: "exo",
@@ -206,7 +207,7 @@ pub static OPS: [OpSpec; 13] = [
             "/// exo::set_out_of_office(user, #{ internal: \"Lee has left; please write to Morgan.\" });",
             "/// ```",
         ],
-        register: register_out_of_office,
+        register: Register::UserWriteWithOptions(set_out_of_office),
     },
     OpSpec {
         module: "exo",
@@ -225,7 +226,7 @@ pub static OPS: [OpSpec; 13] = [
             "/// exo::remove_mobile_devices(user);",
             "/// ```",
         ],
-        register: |m, h, s| register_devices(m, h, s, false),
+        register: Register::UserListWrite(remove_devices),
     },
     OpSpec {
         module: "exo",
@@ -245,7 +246,7 @@ pub static OPS: [OpSpec; 13] = [
             "/// exo::remove_mobile_devices(user, #{ block: true, wipe: false });",
             "/// ```",
         ],
-        register: |m, h, s| register_devices(m, h, s, true),
+        register: Register::UserListWrite(remove_devices),
     },
     OpSpec {
         module: "exo",
@@ -264,7 +265,7 @@ pub static OPS: [OpSpec; 13] = [
             "/// exo::remove_inbox_rules(user);",
             "/// ```",
         ],
-        register: register_rules,
+        register: Register::UserListWrite(remove_rules),
     },
     OpSpec {
         module: "exo",
@@ -286,7 +287,7 @@ pub static OPS: [OpSpec; 13] = [
             "/// }",
             "/// ```",
         ],
-        register: register_group,
+        register: Register::UserItemWrite(remove_distribution_group),
     },
 ];
 
@@ -296,26 +297,6 @@ fn provider_error(e: impl std::fmt::Display, pos: Position) -> Box<EvalAltResult
 
 fn exchange(host: &Host, pos: Position) -> Result<Arc<dyn ExchangeOnline>, Box<EvalAltResult>> {
     host.providers.exchange().cloned().map_err(|e| provider_error(e, pos))
-}
-
-/// Unknown option keys are errors: a typo must not silently change behaviour.
-fn check_keys(m: &Map, allowed: &[&str], pos: Position) -> Result<(), Box<EvalAltResult>> {
-    match m.keys().find(|k| !allowed.contains(&k.as_str())) {
-        Some(k) => Err(script_error("invalid_argument", format!("unknown option '{k}' (allowed: {})", allowed.join(", ")), pos)),
-        None => Ok(()),
-    }
-}
-
-fn opt_string(m: &Map, key: &str, pos: Position) -> Result<Option<String>, Box<EvalAltResult>> {
-    match m.get(key) {
-        None => Ok(None),
-        Some(v) if v.is_unit() => Ok(None),
-        Some(v) => v
-            .clone()
-            .into_string()
-            .map(Some)
-            .map_err(|t| script_error("invalid_argument", format!("option '{key}' must be a string, not {t}"), pos)),
-    }
 }
 
 fn register_get_mailbox(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
@@ -356,7 +337,7 @@ fn register_get_mailbox(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec)
                 "full_access": trustees(full?, "FullAccess"),
                 "send_as": trustees(send_as?, "SendAs"),
             });
-            Ok::<_, crate::exchange::ExoError>(Some(v))
+            Ok::<_, ExoError>(Some(v))
         };
         match host.rt.block_on(read) {
             Ok(None) => Ok(Dynamic::UNIT),
@@ -366,28 +347,19 @@ fn register_get_mailbox(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec)
     });
 }
 
-fn register_wait(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec, with_options: bool) {
-    let host = host.clone();
-    let f = move |ctx: &NativeCallContext, user: User, options: Map| {
-        let pos = ctx_pos(ctx);
-        check(&host, spec, pos)?;
-        check_keys(&options, &["timeout_secs"], pos)?;
-        let secs = match options.get("timeout_secs") {
-            None => DEFAULT_WAIT_SECS,
-            Some(v) => v
-                .as_int()
-                .map_err(|t| script_error("invalid_argument", format!("option 'timeout_secs' must be an integer, not {t}"), pos))?,
-        };
-        if !(1..=3600).contains(&secs) {
-            return Err(script_error("invalid_argument", format!("timeout_secs must be 1..=3600, not {secs}"), pos));
+/// `wait_for_shared_mailbox(user[, options])`: the wait is a step, so it runs in its phase.
+fn wait_for_shared(user: &User, options: &Map, pos: Position) -> Built {
+    check_keys(options, &["timeout_secs"], pos)?;
+    let secs = match options.get("timeout_secs") {
+        None => DEFAULT_WAIT_SECS,
+        Some(v) => {
+            v.as_int().map_err(|t| script_error("invalid_argument", format!("option 'timeout_secs' must be an integer, not {t}"), pos))?
         }
-        declare(&host, pos, Box::new(WaitForShared { user: user_ref(&user), timeout: Duration::from_secs(secs as u64) }))
     };
-    if with_options {
-        registration(spec).set_into_module(m, move |ctx: NativeCallContext, u: User, o: Map| f(&ctx, u, o));
-    } else {
-        registration(spec).set_into_module(m, move |ctx: NativeCallContext, u: User| f(&ctx, u, Map::new()));
+    if !(1..=3600).contains(&secs) {
+        return Err(script_error("invalid_argument", format!("timeout_secs must be 1..=3600, not {secs}"), pos));
     }
+    Ok(Box::new(WaitForShared { user: user_ref(user), timeout: Duration::from_secs(secs as u64) }))
 }
 
 fn nonempty(s: &str, what: &str, pos: Position) -> Result<String, Box<EvalAltResult>> {
@@ -398,40 +370,32 @@ fn nonempty(s: &str, what: &str, pos: Position) -> Result<String, Box<EvalAltRes
     Ok(t.to_string())
 }
 
-fn register_grant(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
-    let host = host.clone();
-    registration(spec).set_into_module(m, move |ctx: NativeCallContext, user: User, trustee: &str, options: Map| {
-        let pos = ctx_pos(&ctx);
-        check(&host, spec, pos)?;
-        check_keys(&options, &["access", "automap"], pos)?;
-        let access = match opt_string(&options, "access", pos)?.as_deref() {
-            None | Some("full") => MailboxAccess::FullAccess,
-            Some("send_as") => MailboxAccess::SendAs,
-            Some(other) => {
-                return Err(script_error("invalid_argument", format!("access must be \"full\" or \"send_as\", not \"{other}\""), pos))
-            }
-        };
-        let automap = opt_bool(&options, "automap", true, &["access", "automap"], pos)?;
-        if access == MailboxAccess::SendAs && options.contains_key("automap") {
-            return Err(script_error("invalid_argument", "automap applies to FullAccess only".into(), pos));
+/// `grant_mailbox_permission(user, trustee, options)`: the trustee is resolved by the action.
+fn grant_permission(_host: &Host, user: &User, trustee: &str, options: &Map, pos: Position) -> Built {
+    check_keys(options, &["access", "automap"], pos)?;
+    let access = match opt_string(options, "access", pos)?.as_deref() {
+        None | Some("full") => MailboxAccess::FullAccess,
+        Some("send_as") => MailboxAccess::SendAs,
+        Some(other) => {
+            return Err(script_error("invalid_argument", format!("access must be \"full\" or \"send_as\", not \"{other}\""), pos))
         }
-        let trustee = nonempty(trustee, "trustee", pos)?;
-        declare(&host, pos, Box::new(GrantMailboxPermission { user: user_ref(&user), trustee, access, automap }))
-    });
+    };
+    let automap = opt_bool(options, "automap", true, &["access", "automap"], pos)?;
+    if access == MailboxAccess::SendAs && options.contains_key("automap") {
+        return Err(script_error("invalid_argument", "automap applies to FullAccess only".into(), pos));
+    }
+    let trustee = nonempty(trustee, "trustee", pos)?;
+    Ok(Box::new(GrantMailboxPermission { user: user_ref(user), trustee, access, automap }))
 }
 
-fn register_set_forwarding(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
-    let host = host.clone();
-    registration(spec).set_into_module(m, move |ctx: NativeCallContext, user: User, address: &str, options: Map| {
-        let pos = ctx_pos(&ctx);
-        check(&host, spec, pos)?;
-        let keep_copy = opt_bool(&options, "keep_copy", true, &["keep_copy"], pos)?;
-        let to = nonempty(address, "forwarding address", pos)?;
-        if to.eq_ignore_ascii_case(&user.0.upn) {
-            return Err(script_error("invalid_argument", "a mailbox cannot forward to itself".into(), pos));
-        }
-        declare(&host, pos, Box::new(SetForwarding { user: user_ref(&user), to, keep_copy }))
-    });
+/// `set_forwarding(user, address, options)`: never to the mailbox itself (a mail loop).
+fn set_forwarding(_host: &Host, user: &User, address: &str, options: &Map, pos: Position) -> Built {
+    let keep_copy = opt_bool(options, "keep_copy", true, &["keep_copy"], pos)?;
+    let to = nonempty(address, "forwarding address", pos)?;
+    if to.eq_ignore_ascii_case(&user.0.upn) {
+        return Err(script_error("invalid_argument", "a mailbox cannot forward to itself".into(), pos));
+    }
+    Ok(Box::new(SetForwarding { user: user_ref(user), to, keep_copy }))
 }
 
 /// `YYYY-MM-DDTHH:MM:SS` (an RFC 3339 time is converted to UTC).
@@ -445,100 +409,77 @@ fn utc_time(s: &str, key: &str, pos: Position) -> Result<String, Box<EvalAltResu
         .map_err(|_| script_error("invalid_argument", format!("{key} '{s}' is not a time like 2026-12-01T09:00:00"), pos))
 }
 
-fn register_out_of_office(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
-    let host = host.clone();
-    registration(spec).set_into_module(m, move |ctx: NativeCallContext, user: User, options: Map| {
-        let pos = ctx_pos(&ctx);
-        check(&host, spec, pos)?;
-        check_keys(&options, &["internal", "external", "external_audience", "start", "end"], pos)?;
-        let internal = opt_string(&options, "internal", pos)?.filter(|s| !s.trim().is_empty());
-        let Some(internal) = internal else {
-            return Err(script_error("invalid_argument", "set_out_of_office needs an 'internal' message".into(), pos));
-        };
-        let external = opt_string(&options, "external", pos)?.filter(|s| !s.trim().is_empty()).unwrap_or_else(|| internal.clone());
-        let external_audience = opt_string(&options, "external_audience", pos)?.unwrap_or_else(|| "all".into());
-        if !["all", "contactsOnly", "none"].contains(&external_audience.as_str()) {
-            return Err(script_error(
-                "invalid_argument",
-                format!("external_audience must be all, contactsOnly or none, not {external_audience}"),
-                pos,
-            ));
-        }
-        let start = opt_string(&options, "start", pos)?.filter(|s| !s.is_empty()).map(|s| utc_time(&s, "start", pos)).transpose()?;
-        let end = opt_string(&options, "end", pos)?.filter(|s| !s.is_empty()).map(|s| utc_time(&s, "end", pos)).transpose()?;
-        match (&start, &end) {
-            (Some(s), Some(e)) if s >= e => return Err(script_error("invalid_argument", format!("end {e} is not after start {s}"), pos)),
-            (Some(_), None) | (None, Some(_)) => {
-                return Err(script_error("invalid_argument", "give both start and end, or neither".into(), pos))
-            }
-            _ => {}
-        }
-        let ooo = OutOfOffice { internal, external, external_audience, start, end };
-        declare(&host, pos, Box::new(SetOutOfOffice { user: user_ref(&user), ooo }))
-    });
-}
-
-fn declare_all(host: &Host, pos: Position, actions: Vec<Box<dyn Action>>) -> Result<Array, Box<EvalAltResult>> {
-    actions.into_iter().map(|a| declare(host, pos, a).map(Dynamic::from_map)).collect()
-}
-
-fn register_devices(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec, with_options: bool) {
-    let host = host.clone();
-    let f = move |ctx: &NativeCallContext, user: User, options: Map| {
-        let pos = ctx_pos(ctx);
-        check(&host, spec, pos)?;
-        let block = opt_bool(&options, "block", false, &["block", "wipe"], pos)?;
-        let wipe = opt_bool(&options, "wipe", false, &["block", "wipe"], pos)?;
-        let exo = exchange(&host, pos)?;
-        let devices = match host.rt.block_on(exo.mobile_devices(&user.0.upn)) {
-            Ok(d) => d,
-            Err(e) if e.is_not_found() => vec![],
-            Err(e) => return Err(provider_error(format!("could not list the mobile devices of '{}': {e}", user.0.upn), pos)),
-        };
-        let u = user_ref(&user);
-        let actions = devices
-            .into_iter()
-            .map(|device| Box::new(RemoveMobileDevice::new(u.clone(), device, block, wipe)) as Box<dyn Action>)
-            .collect();
-        declare_all(&host, pos, actions)
+/// `set_out_of_office(user, options)`: every option checked here, so the plan shows a bad one.
+fn set_out_of_office(user: &User, options: &Map, pos: Position) -> Built {
+    check_keys(options, &["internal", "external", "external_audience", "start", "end"], pos)?;
+    let internal = opt_string(options, "internal", pos)?.filter(|s| !s.trim().is_empty());
+    let Some(internal) = internal else {
+        return Err(script_error("invalid_argument", "set_out_of_office needs an 'internal' message".into(), pos));
     };
-    if with_options {
-        registration(spec).set_into_module(m, move |ctx: NativeCallContext, u: User, o: Map| f(&ctx, u, o));
-    } else {
-        registration(spec).set_into_module(m, move |ctx: NativeCallContext, u: User| f(&ctx, u, Map::new()));
+    let external = opt_string(options, "external", pos)?.filter(|s| !s.trim().is_empty()).unwrap_or_else(|| internal.clone());
+    let external_audience = opt_string(options, "external_audience", pos)?.unwrap_or_else(|| "all".into());
+    if !["all", "contactsOnly", "none"].contains(&external_audience.as_str()) {
+        return Err(script_error(
+            "invalid_argument",
+            format!("external_audience must be all, contactsOnly or none, not {external_audience}"),
+            pos,
+        ));
+    }
+    let start = opt_string(options, "start", pos)?.filter(|s| !s.is_empty()).map(|s| utc_time(&s, "start", pos)).transpose()?;
+    let end = opt_string(options, "end", pos)?.filter(|s| !s.is_empty()).map(|s| utc_time(&s, "end", pos)).transpose()?;
+    match (&start, &end) {
+        (Some(s), Some(e)) if s >= e => return Err(script_error("invalid_argument", format!("end {e} is not after start {s}"), pos)),
+        (Some(_), None) | (None, Some(_)) => {
+            return Err(script_error("invalid_argument", "give both start and end, or neither".into(), pos))
+        }
+        _ => {}
+    }
+    let ooo = OutOfOffice { internal, external, external_audience, start, end };
+    Ok(Box::new(SetOutOfOffice { user: user_ref(user), ooo }))
+}
+
+/// Read one of the mailbox's lists for a list write; a mailbox that is gone has nothing to remove.
+fn read_list<T>(
+    host: &Host,
+    read: impl Future<Output = Result<Vec<T>, ExoError>>,
+    what: &str,
+    upn: &str,
+    pos: Position,
+) -> Result<Vec<T>, Box<EvalAltResult>> {
+    match host.rt.block_on(read) {
+        Ok(list) => Ok(list),
+        Err(e) if e.is_not_found() => Ok(vec![]),
+        Err(e) => Err(provider_error(format!("could not list the {what} of '{upn}': {e}"), pos)),
     }
 }
 
-fn register_rules(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
-    let host = host.clone();
-    registration(spec).set_into_module(m, move |ctx: NativeCallContext, user: User| {
-        let pos = ctx_pos(&ctx);
-        check(&host, spec, pos)?;
-        let exo = exchange(&host, pos)?;
-        let rules = match host.rt.block_on(exo.inbox_rules(&user.0.upn)) {
-            Ok(r) => r,
-            Err(e) if e.is_not_found() => vec![],
-            Err(e) => return Err(provider_error(format!("could not list the inbox rules of '{}': {e}", user.0.upn), pos)),
-        };
-        let u = user_ref(&user);
-        let actions = rules
-            .into_iter()
-            .filter(|r| !r.is_system())
-            .map(|rule| Box::new(RemoveInboxRule { user: u.clone(), rule }) as Box<dyn Action>)
-            .collect();
-        declare_all(&host, pos, actions)
-    });
+/// `remove_mobile_devices(user[, options])`: one step per device partnership.
+fn remove_devices(host: &Host, user: &User, options: &Map, pos: Position) -> BuiltAll {
+    let block = opt_bool(options, "block", false, &["block", "wipe"], pos)?;
+    let wipe = opt_bool(options, "wipe", false, &["block", "wipe"], pos)?;
+    let exo = exchange(host, pos)?;
+    let devices = read_list(host, exo.mobile_devices(&user.0.upn), "mobile devices", &user.0.upn, pos)?;
+    let u = user_ref(user);
+    Ok(devices.into_iter().map(|device| Box::new(RemoveMobileDevice::new(u.clone(), device, block, wipe)) as Box<dyn Action>).collect())
 }
 
-fn register_group(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
-    let host = host.clone();
-    registration(spec).set_into_module(m, move |ctx: NativeCallContext, user: User, group: Map| {
-        let pos = ctx_pos(&ctx);
-        check(&host, spec, pos)?;
-        let group_id = map_str(&group, "id", "group", pos)?;
-        let group_name = map_str(&group, "name", "group", pos).unwrap_or_else(|_| group_id.clone());
-        let kind = map_str(&group, "kind", "group", pos)?;
-        let synced = group.get("synced").and_then(|v| v.as_bool().ok()).unwrap_or(false);
-        declare(&host, pos, Box::new(RemoveDistributionGroupMembership { user: user_ref(&user), group_id, group_name, kind, synced }))
-    });
+/// `remove_inbox_rules(user)`: one step per rule the user made (system rules stay).
+fn remove_rules(host: &Host, user: &User, _options: &Map, pos: Position) -> BuiltAll {
+    let exo = exchange(host, pos)?;
+    let rules = read_list(host, exo.inbox_rules(&user.0.upn), "inbox rules", &user.0.upn, pos)?;
+    let u = user_ref(user);
+    Ok(rules
+        .into_iter()
+        .filter(|r| !r.is_system())
+        .map(|rule| Box::new(RemoveInboxRule { user: u.clone(), rule }) as Box<dyn Action>)
+        .collect())
+}
+
+/// `remove_distribution_group_membership(user, group)`: the action skips kinds it cannot change.
+fn remove_distribution_group(user: &User, group: &Map, _options: &Map, pos: Position) -> Built {
+    let group_id = map_str(group, "id", "group", pos)?;
+    let group_name = map_str(group, "name", "group", pos).unwrap_or_else(|_| group_id.clone());
+    let kind = map_str(group, "kind", "group", pos)?;
+    let synced = group.get("synced").and_then(|v| v.as_bool().ok()).unwrap_or(false);
+    Ok(Box::new(RemoveDistributionGroupMembership { user: user_ref(user), group_id, group_name, kind, synced }))
 }

@@ -5,13 +5,15 @@
 
 use std::sync::Arc;
 
-use rhai::{Array, Dynamic, EvalAltResult, Map, Module, NativeCallContext, Position};
+use rhai::{EvalAltResult, Map, Module, NativeCallContext, Position};
 
+use super::args::{map_str, opt_bool};
+use super::register::{user_ref, Built, BuiltAll, Register};
 use super::user::User;
-use super::{check, ctx_pos, registration, script_error, step_map, Access, OpSpec};
+use super::{check, ctx_pos, registration, script_error, Access, OpSpec};
 use crate::entra::actions::{
     AddGroupMembership, ClearEmployeeId, DisableAccount, IntuneUnavailable, RemoveGroupMembership, RemoveLicense, RemoveManager,
-    ResetPassword, RetireManagedDevice, RevokeSessions, UserRef,
+    ResetPassword, RetireManagedDevice, RevokeSessions,
 };
 use crate::entra::CloudAccess;
 use crate::exec::host::Host;
@@ -42,7 +44,7 @@ pub static OPS: [OpSpec; 13] = [
             "/// for g in user.groups { print(`${g.name}: ${g.kind}`); }",
             "/// ```",
         ],
-        register: register_get_user,
+        register: Register::Custom(register_get_user),
     },
     OpSpec {
         module: "graph",
@@ -61,7 +63,7 @@ pub static OPS: [OpSpec; 13] = [
             "/// graph::revoke_sessions(user);",
             "/// ```",
         ],
-        register: |m, h, s| register_user_write(m, h, s, |u| Box::new(RevokeSessions { user: u })),
+        register: Register::UserWrite(|u| Box::new(RevokeSessions { user: u })),
     },
     OpSpec {
         module: "graph",
@@ -80,7 +82,7 @@ pub static OPS: [OpSpec; 13] = [
             "/// graph::reset_password(user);",
             "/// ```",
         ],
-        register: |m, h, s| register_user_write(m, h, s, |u| Box::new(ResetPassword { user: u, force_change: true })),
+        register: Register::UserWriteWithOptions(reset_password),
     },
     OpSpec {
         module: "graph",
@@ -99,7 +101,7 @@ pub static OPS: [OpSpec; 13] = [
             "/// graph::reset_password(user, #{ force_change: false });",
             "/// ```",
         ],
-        register: register_reset_password_with_options,
+        register: Register::UserWriteWithOptions(reset_password),
     },
     OpSpec {
         module: "graph",
@@ -118,7 +120,7 @@ pub static OPS: [OpSpec; 13] = [
             "/// graph::disable_account(user);",
             "/// ```",
         ],
-        register: |m, h, s| register_user_write(m, h, s, |u| Box::new(DisableAccount { user: u })),
+        register: Register::UserWrite(|u| Box::new(DisableAccount { user: u })),
     },
     OpSpec {
         module: "graph",
@@ -138,7 +140,7 @@ pub static OPS: [OpSpec; 13] = [
             "/// for g in user.groups { graph::remove_group_membership(user, g); }",
             "/// ```",
         ],
-        register: |m, h, s| register_group_write(m, h, s, false),
+        register: Register::UserItemWrite(remove_group),
     },
     OpSpec {
         module: "graph",
@@ -159,7 +161,7 @@ pub static OPS: [OpSpec; 13] = [
             "/// }",
             "/// ```",
         ],
-        register: |m, h, s| register_group_write(m, h, s, true),
+        register: Register::UserItemWrite(remove_group),
     },
     OpSpec {
         module: "graph",
@@ -180,7 +182,7 @@ pub static OPS: [OpSpec; 13] = [
             "/// graph::add_group_membership(user, \"CA - Block sign-in\");",
             "/// ```",
         ],
-        register: register_add_group,
+        register: Register::UserNameWrite(add_group),
     },
     OpSpec {
         module: "graph",
@@ -199,7 +201,7 @@ pub static OPS: [OpSpec; 13] = [
             "/// for l in user.licenses { graph::remove_license(user, l); }",
             "/// ```",
         ],
-        register: register_license_write,
+        register: Register::UserItemWrite(remove_license),
     },
     OpSpec {
         module: "graph",
@@ -218,7 +220,7 @@ pub static OPS: [OpSpec; 13] = [
             "/// graph::remove_manager(user);",
             "/// ```",
         ],
-        register: |m, h, s| register_user_write(m, h, s, |u| Box::new(RemoveManager { user: u })),
+        register: Register::UserWrite(|u| Box::new(RemoveManager { user: u })),
     },
     OpSpec {
         module: "graph",
@@ -236,7 +238,7 @@ pub static OPS: [OpSpec; 13] = [
             "/// graph::clear_employee_id(user);",
             "/// ```",
         ],
-        register: |m, h, s| register_user_write(m, h, s, |u| Box::new(ClearEmployeeId { user: u })),
+        register: Register::UserWrite(|u| Box::new(ClearEmployeeId { user: u })),
     },
     OpSpec {
         module: "graph",
@@ -259,7 +261,7 @@ pub static OPS: [OpSpec; 13] = [
             "/// graph::retire_managed_devices(user);",
             "/// ```",
         ],
-        register: |m, h, s| register_managed_devices(m, h, s, false),
+        register: Register::UserListWrite(retire_devices),
     },
     OpSpec {
         module: "graph",
@@ -279,7 +281,7 @@ pub static OPS: [OpSpec; 13] = [
             "/// graph::retire_managed_devices(user, #{ wipe: true });",
             "/// ```",
         ],
-        register: |m, h, s| register_managed_devices(m, h, s, true),
+        register: Register::UserListWrite(retire_devices),
     },
 ];
 
@@ -299,151 +301,71 @@ fn register_get_user(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
     });
 }
 
-/// Hand an action to the host: pending inside a phase, run at once outside.
-pub(crate) fn declare(host: &Host, pos: Position, action: Box<dyn Action>) -> Result<Map, Box<EvalAltResult>> {
-    let target = action.target().display;
-    let name = action.action();
-    match host.declare(action) {
-        Ok((_, Some(report))) => Ok(step_map(&report)),
-        Ok((id, None)) => {
-            let mut m = Map::new();
-            m.insert("id".into(), id.into());
-            m.insert("action".into(), name.into());
-            m.insert("target".into(), target.into());
-            m.insert("status".into(), "pending".into());
-            Ok(m)
-        }
-        Err(msg) => Err(script_error("journal", msg, pos)),
+/// `reset_password(user[, options])`: without options the new password must be changed at sign-in.
+fn reset_password(user: &User, options: &Map, pos: Position) -> Built {
+    let force_change = opt_bool(options, "force_change", true, &["force_change"], pos)?;
+    Ok(Box::new(ResetPassword { user: user_ref(user), force_change }))
+}
+
+/// `remove_group_membership(user, group[, options])`: licence groups only when the options say so.
+fn remove_group(user: &User, group: &Map, options: &Map, pos: Position) -> Built {
+    let allow = opt_bool(options, "license_groups", false, &["license_groups"], pos)?;
+    let group_id = map_str(group, "id", "group", pos)?;
+    let group_name = map_str(group, "name", "group", pos).unwrap_or_else(|_| group_id.clone());
+    Ok(Box::new(RemoveGroupMembership { user: user_ref(user), group_id, group_name, allow_license_groups: allow }))
+}
+
+/// `add_group_membership(user, group)`: the group is resolved now, so a wrong name fails the plan.
+fn add_group(host: &Host, user: &User, group: &str, _options: &Map, pos: Position) -> Built {
+    if group.trim().is_empty() || group.len() > 256 || group.chars().any(char::is_control) {
+        return Err(script_error("invalid_argument", format!("'{}' is not a group name or id", group.escape_debug()), pos));
     }
-}
-
-pub(crate) fn user_ref(u: &User) -> UserRef {
-    UserRef { id: u.0.id.clone(), upn: u.0.upn.clone() }
-}
-
-pub(super) fn register_user_write(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec, make: fn(UserRef) -> Box<dyn Action>) {
-    let host = host.clone();
-    registration(spec).set_into_module(m, move |ctx: NativeCallContext, user: User| {
-        let pos = ctx_pos(&ctx);
-        check(&host, spec, pos)?;
-        declare(&host, pos, make(user_ref(&user)))
-    });
-}
-
-fn register_reset_password_with_options(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
-    let host = host.clone();
-    registration(spec).set_into_module(m, move |ctx: NativeCallContext, user: User, options: Map| {
-        let pos = ctx_pos(&ctx);
-        check(&host, spec, pos)?;
-        let force_change = opt_bool(&options, "force_change", true, &["force_change"], pos)?;
-        declare(&host, pos, Box::new(ResetPassword { user: user_ref(&user), force_change }))
-    });
-}
-
-fn register_group_write(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec, with_options: bool) {
-    let host = host.clone();
-    let f = move |ctx: &NativeCallContext, user: User, group: Map, options: Map| {
-        let pos = ctx_pos(ctx);
-        check(&host, spec, pos)?;
-        let allow = opt_bool(&options, "license_groups", false, &["license_groups"], pos)?;
-        let group_id = map_str(&group, "id", "group", pos)?;
-        let group_name = map_str(&group, "name", "group", pos).unwrap_or_else(|_| group_id.clone());
-        declare(&host, pos, Box::new(RemoveGroupMembership { user: user_ref(&user), group_id, group_name, allow_license_groups: allow }))
+    let cloud = host.providers.cloud().map_err(|e| script_error("provider", e.to_string(), pos))?;
+    let found = host
+        .rt
+        .block_on(cloud.find_groups(group))
+        .map_err(|e| script_error("provider", format!("could not look up group '{group}': {e}"), pos))?;
+    let group = match found.as_slice() {
+        [g] => g.clone(),
+        [] => return Err(script_error("group_not_found", format!("no group '{group}' in tenant '{}'", host.tenant), pos)),
+        many => {
+            let ids: Vec<String> = many.iter().map(|g| format!("{} ({})", g.name, g.id)).collect();
+            return Err(script_error(
+                "ambiguous_group",
+                format!("{} groups are called '{group}': {}; name it by object id", many.len(), ids.join(", ")),
+                pos,
+            ));
+        }
     };
-    if with_options {
-        registration(spec).set_into_module(m, move |ctx: NativeCallContext, u: User, g: Map, o: Map| f(&ctx, u, g, o));
-    } else {
-        registration(spec).set_into_module(m, move |ctx: NativeCallContext, u: User, g: Map| f(&ctx, u, g, Map::new()));
-    }
+    Ok(Box::new(AddGroupMembership { user: user_ref(user), group }))
 }
 
-fn register_add_group(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
-    let host = host.clone();
-    registration(spec).set_into_module(m, move |ctx: NativeCallContext, user: User, group: &str| {
-        let pos = ctx_pos(&ctx);
-        check(&host, spec, pos)?;
-        if group.trim().is_empty() || group.len() > 256 || group.chars().any(char::is_control) {
-            return Err(script_error("invalid_argument", format!("'{}' is not a group name or id", group.escape_debug()), pos));
+/// `retire_managed_devices(user[, options])`: one step per Intune device, or one skipped step
+/// when the tenant has no Intune.
+fn retire_devices(host: &Host, user: &User, options: &Map, pos: Position) -> BuiltAll {
+    let wipe = opt_bool(options, "wipe", false, &["wipe"], pos)?;
+    let cloud = host.providers.cloud().map_err(|e| script_error("provider", e.to_string(), pos))?;
+    let u = user_ref(user);
+    Ok(match host.rt.block_on(cloud.managed_devices(&u.id)) {
+        Ok(devices) => {
+            devices.into_iter().map(|device| Box::new(RetireManagedDevice { user: u.clone(), device, wipe }) as Box<dyn Action>).collect()
         }
-        let cloud = host.providers.cloud().map_err(|e| script_error("provider", e.to_string(), pos))?;
-        let found = host
-            .rt
-            .block_on(cloud.find_groups(group))
-            .map_err(|e| script_error("provider", format!("could not look up group '{group}': {e}"), pos))?;
-        let group = match found.as_slice() {
-            [g] => g.clone(),
-            [] => return Err(script_error("group_not_found", format!("no group '{group}' in tenant '{}'", host.tenant), pos)),
-            many => {
-                let ids: Vec<String> = many.iter().map(|g| format!("{} ({})", g.name, g.id)).collect();
-                return Err(script_error(
-                    "ambiguous_group",
-                    format!("{} groups are called '{group}': {}; name it by object id", many.len(), ids.join(", ")),
-                    pos,
-                ));
+        Err(e) if e.is_not_found() => vec![],
+        Err(e) => match crate::entra::intune_unavailable(&e) {
+            Some(reason) => {
+                tracing::info!("{}: {reason}", u.upn);
+                vec![Box::new(IntuneUnavailable { user: u.clone(), reason })]
             }
-        };
-        declare(&host, pos, Box::new(AddGroupMembership { user: user_ref(&user), group }))
-    });
+            None => {
+                return Err(script_error("provider", format!("could not list the Intune devices of '{}': {e}", u.upn), pos));
+            }
+        },
+    })
 }
 
-fn register_managed_devices(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec, with_options: bool) {
-    let host = host.clone();
-    let f = move |ctx: &NativeCallContext, user: User, options: Map| -> Result<Array, Box<EvalAltResult>> {
-        let pos = ctx_pos(ctx);
-        check(&host, spec, pos)?;
-        let wipe = opt_bool(&options, "wipe", false, &["wipe"], pos)?;
-        let cloud = host.providers.cloud().map_err(|e| script_error("provider", e.to_string(), pos))?;
-        let u = user_ref(&user);
-        let actions: Vec<Box<dyn Action>> = match host.rt.block_on(cloud.managed_devices(&u.id)) {
-            Ok(devices) => devices
-                .into_iter()
-                .map(|device| Box::new(RetireManagedDevice { user: u.clone(), device, wipe }) as Box<dyn Action>)
-                .collect(),
-            Err(e) if e.is_not_found() => vec![],
-            Err(e) => match crate::entra::intune_unavailable(&e) {
-                Some(reason) => {
-                    tracing::info!("{}: {reason}", u.upn);
-                    vec![Box::new(IntuneUnavailable { user: u.clone(), reason })]
-                }
-                None => {
-                    return Err(script_error("provider", format!("could not list the Intune devices of '{}': {e}", u.upn), pos));
-                }
-            },
-        };
-        actions.into_iter().map(|a| declare(&host, pos, a).map(Dynamic::from_map)).collect()
-    };
-    if with_options {
-        registration(spec).set_into_module(m, move |ctx: NativeCallContext, u: User, o: Map| f(&ctx, u, o));
-    } else {
-        registration(spec).set_into_module(m, move |ctx: NativeCallContext, u: User| f(&ctx, u, Map::new()));
-    }
-}
-
-fn register_license_write(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
-    let host = host.clone();
-    registration(spec).set_into_module(m, move |ctx: NativeCallContext, user: User, license: Map| {
-        let pos = ctx_pos(&ctx);
-        check(&host, spec, pos)?;
-        let sku_id = map_str(&license, "sku_id", "license", pos)?;
-        let sku = map_str(&license, "sku", "license", pos).unwrap_or_else(|_| sku_id.clone());
-        declare(&host, pos, Box::new(RemoveLicense { user: user_ref(&user), sku_id, sku }))
-    });
-}
-
-pub(super) fn map_str(m: &Map, key: &str, what: &str, pos: Position) -> Result<String, Box<EvalAltResult>> {
-    m.get(key)
-        .and_then(|v| v.clone().into_string().ok())
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| script_error("invalid_argument", format!("the {what} map has no '{key}' (pass an item of user.{what}s)"), pos))
-}
-
-/// Read a boolean option; unknown keys are errors so a typo cannot silently change behaviour.
-pub(crate) fn opt_bool(m: &Map, key: &str, default: bool, allowed: &[&str], pos: Position) -> Result<bool, Box<EvalAltResult>> {
-    if let Some(unknown) = m.keys().find(|k| !allowed.contains(&k.as_str())) {
-        return Err(script_error("invalid_argument", format!("unknown option '{unknown}' (allowed: {})", allowed.join(", ")), pos));
-    }
-    match m.get(key) {
-        None => Ok(default),
-        Some(v) => v.as_bool().map_err(|t| script_error("invalid_argument", format!("option '{key}' must be true or false, not {t}"), pos)),
-    }
+/// `remove_license(user, license)`: an item of `user.licenses`.
+fn remove_license(user: &User, license: &Map, _options: &Map, pos: Position) -> Built {
+    let sku_id = map_str(license, "sku_id", "license", pos)?;
+    let sku = map_str(license, "sku", "license", pos).unwrap_or_else(|_| sku_id.clone());
+    Ok(Box::new(RemoveLicense { user: user_ref(user), sku_id, sku }))
 }

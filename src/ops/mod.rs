@@ -15,13 +15,18 @@
 //! | `psa::` | `psa.rs` | `disable_contact` |
 //! | (type) | `user.rs` | `User`, the resolved user handle, and its properties |
 //! | `ad::` | `ad.rs` | on-premises AD: `get_user` (the `AdUser` handle) and the AD writes |
+//!
+//! `register.rs` turns an entry into a registered function by its kind ([`Register`]), and
+//! `args.rs` reads the option and item maps scripts pass.
 
 pub mod ad;
+mod args;
 mod core;
 mod exo;
 mod graph;
 mod notify;
 mod psa;
+mod register;
 pub mod user;
 
 use std::sync::Arc;
@@ -30,6 +35,7 @@ use rhai::{Dynamic, Engine, EvalAltResult, Map, Module, NativeCallContext, Posit
 
 use crate::exec::host::Host;
 use crate::exec::report::StepReport;
+pub use register::Register;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -58,8 +64,8 @@ pub struct OpSpec {
     pub plan: &'static str,
     /// Doc comment lines (`///`), ending with an example.
     pub doc: &'static [&'static str],
-    /// Registers the implementation into `module` (the namespace, or the global module).
-    pub register: fn(&mut Module, &Arc<Host>, &'static OpSpec),
+    /// What kind of function this is, and how it builds its action (see [`Register`]).
+    pub register: Register,
 }
 
 impl OpSpec {
@@ -92,7 +98,7 @@ pub fn register_all(engine: &mut Engine, host: &Arc<Host>) {
     let mut namespaces: Vec<(&'static str, Module)> = Vec::new();
     for spec in table() {
         if spec.module.is_empty() {
-            (spec.register)(&mut global, host, spec);
+            register::register(&mut global, host, spec);
         } else {
             let idx = match namespaces.iter().position(|(m, _)| *m == spec.module) {
                 Some(i) => i,
@@ -101,7 +107,7 @@ pub fn register_all(engine: &mut Engine, host: &Arc<Host>) {
                     namespaces.len() - 1
                 }
             };
-            (spec.register)(&mut namespaces[idx].1, host, spec);
+            register::register(&mut namespaces[idx].1, host, spec);
         }
     }
     engine.register_global_module(global.into());

@@ -1,14 +1,12 @@
 //! `graph::notify_supervisor` — tell the leaver's manager, by e-mail, what was done.
 
-use std::sync::Arc;
+use rhai::{Map, Position};
 
-use rhai::{Map, Module, NativeCallContext};
-
-use super::graph::{declare, user_ref};
+use super::args::{check_keys, opt_string};
+use super::register::{user_ref, Built, Register};
 use super::user::User;
-use super::{check, ctx_pos, registration, script_error, Access, OpSpec};
+use super::{Access, OpSpec};
 use crate::entra::actions::{NotifySupervisor, DEFAULT_SUBJECT, DEFAULT_TEMPLATE};
-use crate::exec::host::Host;
 
 const OPTIONS: [&str; 4] = ["sender", "subject", "template", "access"];
 
@@ -36,37 +34,23 @@ pub static OPS: [OpSpec; 1] = [OpSpec {
         "/// });",
         "/// ```",
     ],
-    register: register_notify,
+    register: Register::UserWriteWithOptions(notify_supervisor),
 }];
 
-fn register_notify(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
-    let host = host.clone();
-    registration(spec).set_into_module(m, move |ctx: NativeCallContext, user: User, options: Map| {
-        let pos = ctx_pos(&ctx);
-        check(&host, spec, pos)?;
-        if let Some(unknown) = options.keys().find(|k| !OPTIONS.contains(&k.as_str())) {
-            return Err(script_error("invalid_argument", format!("unknown option '{unknown}' (allowed: {})", OPTIONS.join(", ")), pos));
-        }
-        let text = |key: &str| -> Result<String, Box<rhai::EvalAltResult>> {
-            match options.get(key) {
-                None => Ok(String::new()),
-                Some(v) if v.is_unit() => Ok(String::new()),
-                Some(v) => v
-                    .clone()
-                    .into_string()
-                    .map_err(|t| script_error("invalid_argument", format!("option '{key}' must be a string, not {t}"), pos)),
-            }
-        };
-        let or = |s: String, d: &str| if s.trim().is_empty() { d.to_string() } else { s };
-        let action = NotifySupervisor {
-            user: user_ref(&user),
-            display_name: user.0.display_name.clone(),
-            manager: user.0.manager.clone(),
-            sender: text("sender")?,
-            subject: or(text("subject")?, DEFAULT_SUBJECT),
-            template: or(text("template")?, DEFAULT_TEMPLATE),
-            access: text("access")?,
-        };
-        declare(&host, pos, Box::new(action))
-    });
+/// `notify_supervisor(user, options)`: the manager as `get_user` read it, so the order of the
+/// script's steps does not matter.
+fn notify_supervisor(user: &User, options: &Map, pos: Position) -> Built {
+    check_keys(options, &OPTIONS, pos)?;
+    // Absent, `()` and "" all mean "not given" here.
+    let text = |key: &str| opt_string(options, key, pos).map(Option::unwrap_or_default);
+    let or = |s: String, d: &str| if s.trim().is_empty() { d.to_string() } else { s };
+    Ok(Box::new(NotifySupervisor {
+        user: user_ref(user),
+        display_name: user.0.display_name.clone(),
+        manager: user.0.manager.clone(),
+        sender: text("sender")?,
+        subject: or(text("subject")?, DEFAULT_SUBJECT),
+        template: or(text("template")?, DEFAULT_TEMPLATE),
+        access: text("access")?,
+    }))
 }

@@ -3,14 +3,11 @@
 //! Ticketing needs no script function: every apply run of a tenant with a PSA keeps a ticket (see
 //! `psa::ticketing`). The functions here are the PSA-side offboarding steps.
 
-use std::sync::Arc;
+use rhai::{Map, Position};
 
-use rhai::{Module, NativeCallContext};
-
-use super::graph::{declare, user_ref};
+use super::register::{user_ref, Built, Register};
 use super::user::User;
-use super::{check, ctx_pos, registration, Access, OpSpec};
-use crate::exec::host::Host;
+use super::{Access, OpSpec};
 use crate::psa::actions::DisableContact;
 
 pub static OPS: [OpSpec; 1] = [OpSpec {
@@ -32,15 +29,11 @@ pub static OPS: [OpSpec; 1] = [OpSpec {
         "/// psa::disable_contact(user);",
         "/// ```",
     ],
-    register: register_disable_contact,
+    register: Register::UserWriteWithOptions(disable_contact),
 }];
 
-fn register_disable_contact(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
-    let host = host.clone();
-    registration(spec).set_into_module(m, move |ctx: NativeCallContext, user: User| {
-        let pos = ctx_pos(&ctx);
-        check(&host, spec, pos)?;
-        let email = user.0.mail.clone().filter(|m| !m.is_empty()).unwrap_or_else(|| user.0.upn.clone());
-        declare(&host, pos, Box::new(DisableContact::new(user_ref(&user), email)))
-    });
+/// `psa::disable_contact(user)`: the contact is found by the user's mail, else the UPN.
+fn disable_contact(user: &User, _options: &Map, _pos: Position) -> Built {
+    let email = user.0.mail.clone().filter(|m| !m.is_empty()).unwrap_or_else(|| user.0.upn.clone());
+    Ok(Box::new(DisableContact::new(user_ref(user), email)))
 }

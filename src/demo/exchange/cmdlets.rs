@@ -241,6 +241,19 @@ fn dl_member_change(st: &State, p: &P, cmdlet: &str) -> Result<(usize, String, V
     Ok((gi, member_id, r))
 }
 
+/// What `Add-` and `Remove-RecipientPermission` share: find the mailbox and the trustee (its
+/// primary address), and refuse any right but SendAs, the only one these cmdlets take.
+fn send_as_change(st: &State, p: &P) -> Result<(usize, String), crate::demo::reply::Reply> {
+    let ix = mailbox_ix(st, &p.req("Identity")?)?;
+    let who = p.req("Trustee")?;
+    let rights = p.list("AccessRights")?;
+    if rights.len() != 1 || !rights[0].eq_ignore_ascii_case("SendAs") {
+        return Err(binding_error(&format!("Cannot bind parameter 'AccessRights'. Cannot convert value \"{}\" to type \"Microsoft.Exchange.Management.RecipientTasks.RecipientAccessRight\".", rights.join(","))));
+    }
+    let Some(r) = recipient(st, &who) else { return Err(not_found(&who)) };
+    Ok((ix, r["PrimarySmtpAddress"].as_str().unwrap_or_default().to_string()))
+}
+
 fn valid_smtp(s: &str) -> bool {
     let a = s.strip_prefix("smtp:").or_else(|| s.strip_prefix("SMTP:")).unwrap_or(s);
     matches!(a.split_once('@'), Some((l, d)) if !l.is_empty() && d.contains('.') && !d.starts_with('.') && !a.contains(' '))
@@ -347,14 +360,7 @@ pub fn run(st: &mut State, knobs: &Knobs, name: &str, given: &Map<String, Value>
             out(v)
         }
         "Add-RecipientPermission" => {
-            let ix = mailbox_ix(st, &p.req("Identity")?)?;
-            let who = p.req("Trustee")?;
-            let rights = p.list("AccessRights")?;
-            if rights.len() != 1 || !rights[0].eq_ignore_ascii_case("SendAs") {
-                return Err(binding_error(&format!("Cannot bind parameter 'AccessRights'. Cannot convert value \"{}\" to type \"Microsoft.Exchange.Management.RecipientTasks.RecipientAccessRight\".", rights.join(","))));
-            }
-            let Some(r) = recipient(st, &who) else { return Err(not_found(&who)) };
-            let trustee = r["PrimarySmtpAddress"].as_str().unwrap_or_default().to_string();
+            let (ix, trustee) = send_as_change(st, &p)?;
             let m = &mut st.exchange.mailboxes[ix];
             let mut warnings = vec![];
             if m.send_as.iter().any(|t| t.eq_ignore_ascii_case(&trustee)) {
@@ -531,14 +537,7 @@ pub fn run(st: &mut State, knobs: &Knobs, name: &str, given: &Map<String, Value>
             Ok(Output { value: vec![], warnings })
         }
         "Remove-RecipientPermission" => {
-            let ix = mailbox_ix(st, &p.req("Identity")?)?;
-            let who = p.req("Trustee")?;
-            let rights = p.list("AccessRights")?;
-            if rights.len() != 1 || !rights[0].eq_ignore_ascii_case("SendAs") {
-                return Err(binding_error(&format!("Cannot bind parameter 'AccessRights'. Cannot convert value \"{}\" to type \"Microsoft.Exchange.Management.RecipientTasks.RecipientAccessRight\".", rights.join(","))));
-            }
-            let Some(r) = recipient(st, &who) else { return Err(not_found(&who)) };
-            let trustee = r["PrimarySmtpAddress"].as_str().unwrap_or_default().to_string();
+            let (ix, trustee) = send_as_change(st, &p)?;
             let m = &mut st.exchange.mailboxes[ix];
             let mut warnings = vec![];
             let before = m.send_as.len();

@@ -9,9 +9,8 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::UserRef;
-use crate::entra::CloudAccess;
-use crate::entra::CloudUsers;
-use crate::exec::{Action, ActionError, Cx, Observation, Target};
+use crate::entra::{CloudAccess, CloudUsers};
+use crate::exec::{Action, ActionError, Cx, Observation};
 
 pub struct RemoveLicense {
     pub user: UserRef,
@@ -21,23 +20,9 @@ pub struct RemoveLicense {
 
 #[async_trait]
 impl Action for RemoveLicense {
-    fn action(&self) -> &'static str {
-        "remove_license"
-    }
-    fn directory(&self) -> &'static str {
-        "cloud"
-    }
-    fn target(&self) -> Target {
-        Target { kind: "license", id: self.sku_id.clone(), display: self.sku.clone() }
-    }
-    fn subject_id(&self) -> String {
-        self.user.id.clone()
-    }
+    user_item_action!("remove_license", "license", id = sku_id, display = sku, idempotent = true);
     fn params(&self) -> serde_json::Value {
         json!({"user": self.user.upn})
-    }
-    fn idempotent(&self) -> bool {
-        true
     }
 
     async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {

@@ -15,7 +15,7 @@ use super::UserRef;
 use crate::entra::CloudAccess;
 use crate::entra::CloudUsers;
 use crate::entra::GroupHold;
-use crate::exec::{Action, ActionError, Cx, Observation, Target};
+use crate::exec::{Action, ActionError, Cx, Observation};
 
 pub struct RemoveGroupMembership {
     pub user: UserRef,
@@ -26,23 +26,9 @@ pub struct RemoveGroupMembership {
 
 #[async_trait]
 impl Action for RemoveGroupMembership {
-    fn action(&self) -> &'static str {
-        "remove_group_membership"
-    }
-    fn directory(&self) -> &'static str {
-        "cloud"
-    }
-    fn target(&self) -> Target {
-        Target { kind: "group", id: self.group_id.clone(), display: self.group_name.clone() }
-    }
-    fn subject_id(&self) -> String {
-        self.user.id.clone()
-    }
+    user_item_action!("remove_group_membership", "group", id = group_id, display = group_name, idempotent = true);
     fn params(&self) -> serde_json::Value {
         json!({"user": self.user.upn, "license_groups": self.allow_license_groups})
-    }
-    fn idempotent(&self) -> bool {
-        true
     }
 
     async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
@@ -79,23 +65,9 @@ pub struct AddGroupMembership {
 
 #[async_trait]
 impl Action for AddGroupMembership {
-    fn action(&self) -> &'static str {
-        "add_group_membership"
-    }
-    fn directory(&self) -> &'static str {
-        "cloud"
-    }
-    fn target(&self) -> Target {
-        Target { kind: "group", id: self.group.id.clone(), display: self.group.name.clone() }
-    }
-    fn subject_id(&self) -> String {
-        self.user.id.clone()
-    }
+    user_item_action!("add_group_membership", "group", id = group.id, display = group.name, idempotent = true);
     fn params(&self) -> serde_json::Value {
         json!({"user": self.user.upn})
-    }
-    fn idempotent(&self) -> bool {
-        true
     }
 
     async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {

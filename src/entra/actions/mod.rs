@@ -20,6 +20,29 @@ macro_rules! user_action {
     };
 }
 
+/// The identity methods of a cloud action on one thing the user holds (a group membership, a
+/// licence): the target is that thing, named by the action's fields `id` and `display`, while the
+/// subject stays the user, so the journal files the step with the user's other steps.
+macro_rules! user_item_action {
+    ($name:literal, $kind:literal, id = $($id:ident).+, display = $($display:ident).+, idempotent = $idem:expr) => {
+        fn action(&self) -> &'static str {
+            $name
+        }
+        fn directory(&self) -> &'static str {
+            "cloud"
+        }
+        fn target(&self) -> crate::exec::Target {
+            crate::exec::Target { kind: $kind, id: self.$($id).+.clone(), display: self.$($display).+.clone() }
+        }
+        fn subject_id(&self) -> String {
+            self.user.id.clone()
+        }
+        fn idempotent(&self) -> bool {
+            $idem
+        }
+    };
+}
+
 mod account;
 mod attributes;
 mod devices;
