@@ -12,6 +12,10 @@ if ! command -v cargo >/dev/null; then
     exit 1
 fi
 
+# The gates first: an unformatted or lint-failing change fails before anything is built twice.
+cargo fmt --check
+cargo clippy --locked --all-targets -- -D warnings
+
 tests/samba/setup.sh
 trap 'tests/samba/stop.sh' EXIT
 

@@ -8,12 +8,19 @@
 //!
 //! Read in this order: the op table and the engine are the security boundary; the executor is
 //! where a write becomes a journalled step; providers are plain HTTP clients behind traits.
+//! Modules import only downwards (the layers and the reason for each arrow are in
+//! `src/README.md`, and `tests/layers.rs` enforces them): the executor knows no provider, the
+//! providers plug into it, the op table calls the providers, the engine registers the op table,
+//! a run drives the engine, and the CLI sits on top.
 //!
 //! | module | what it holds |
 //! |---|---|
 //! | [`ops`] | the op table: every script function with its capability, read/write, idempotence and plan behaviour |
 //! | [`engine`] | [`engine::build_engine`], the one place the hardened Rhai engine is built; the import sandbox |
-//! | [`exec`] | actions, phases, the executor (observe → intent → write → outcome), the host and the run report |
+//! | [`action_error`] | the error actions return: below the executor and the providers, so neither knows the other |
+//! | [`exec`] | actions, phases, the executor (observe → intent → write → outcome), the host and the run report; provider-neutral |
+//! | [`run`] | one run of a script for one user: lock, journal, engine, observers (ticketing), report |
+//! | [`authoring`] | `check` and the generated reference |
 //! | [`entra`] | the Entra ID provider trait, its Graph implementation, and one action per primitive |
 //! | [`exchange`] | the Exchange Online provider trait, its InvokeCommand implementation, and one action per mailbox primitive |
 //! | [`psa`] | PSA ticketing (ConnectWise Manage, Autotask, HaloPSA): the trait, the outbox, `disable_psa_contact` |

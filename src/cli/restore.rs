@@ -18,7 +18,6 @@ use crate::journal::{Journal, LockOutcome, Mode, NewRun, RunDetail, RunStatus, S
 use crate::run::{new_run_id, outcome_error};
 use crate::workflow::restore::{capability, reverse_plan};
 
-#[allow(clippy::too_many_arguments)]
 fn run_restore(
     rt: &tokio::runtime::Runtime,
     journal: Arc<dyn Journal>,

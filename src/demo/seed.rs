@@ -62,7 +62,6 @@ pub(crate) fn group_license_state(sku: &str, group_id: &str) -> LicenseState {
     LicenseState { last_updated_date_time: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(), ..lic(sku, Some(group_id)) }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn user(id: &str, upn: &str, given: &str, surname: &str, display: &str, title: &str, dept: &str, emp: &str, days: i64) -> User {
     User {
         id: id.into(),

@@ -76,7 +76,6 @@ pub struct RequiredFailed {
 }
 
 impl Host {
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         rt: tokio::runtime::Handle,
         tenant: String,

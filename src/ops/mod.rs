@@ -20,6 +20,7 @@
 //! `args.rs` reads the option and item maps scripts pass.
 
 pub mod ad;
+pub mod ad_user;
 mod args;
 mod core;
 mod exo;
@@ -93,7 +94,7 @@ pub fn table() -> Vec<&'static OpSpec> {
 /// Register the whole table (and the `User` type) into `engine`, bound to `host`.
 pub fn register_all(engine: &mut Engine, host: &Arc<Host>) {
     user::register_type(engine);
-    ad::register_type(engine);
+    ad_user::register_type(engine);
     let mut global = Module::new();
     let mut namespaces: Vec<(&'static str, Module)> = Vec::new();
     for spec in table() {
@@ -119,7 +120,7 @@ pub fn register_all(engine: &mut Engine, host: &Arc<Host>) {
 /// Empty modules for every namespace in the table (for compiling without a host).
 pub fn register_namespaces(engine: &mut Engine) {
     user::register_type(engine);
-    ad::register_type(engine);
+    ad_user::register_type(engine);
     let mut seen: Vec<&str> = Vec::new();
     for spec in table() {
         if !spec.module.is_empty() && !seen.contains(&spec.module) {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use rhai::{Array, Dynamic, EvalAltResult, Map, Module, NativeCallContext, Position};
 
-use super::ad::{ad_user_ref, AdUserHandle};
+use super::ad_user::{ad_user_ref, AdUserHandle};
 use super::user::User;
 use super::{check, ctx_pos, registration, script_error, step_map, OpSpec};
 use crate::ad::actions::AdUserRef;

@@ -109,7 +109,6 @@ pub fn phase_note(run_id: &str, user: &str, phase: &str, steps: &[StepReport]) -
 }
 
 impl Ticketing {
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         psa: Arc<dyn Psa>,
         journal: Arc<dyn Journal>,
