@@ -146,11 +146,7 @@ fn cmd_run(ctx: &Ctx, a: RunArgs, force_plan: bool) -> Result<u8> {
         }
         _ => a.script.clone(),
     };
-    let mut script = Script::load(&spec, &config.scripts_dir())?;
-    // MSP-wide overrides, then the client's: each layer's functions replace those below it.
-    for layer in config.msp_overrides.iter().chain(tenant.overrides.iter()) {
-        script.overlays.push(Script::load(layer, &config.scripts_dir())?);
-    }
+    let script = session::load_layered(&config, tenant, &spec)?;
     let cancel = Arc::new(AtomicBool::new(false));
     let engine = EngineOptions { deadline: Duration::from_secs(a.timeout), cancel: cancel.clone(), ..EngineOptions::default() };
     script.check_syntax(&engine)?;

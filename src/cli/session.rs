@@ -67,6 +67,18 @@ impl RunSpec {
     }
 }
 
+/// The script `spec` with the MSP-wide overrides, then the client's, on top: each layer's
+/// functions replace those below it. Every kind of run loads it this way (one user, bulk,
+/// scheduled, approved), so a client's rules (a legal hold, say) hold for all of them, and the
+/// script hash an approval is bound to covers the layers.
+pub(super) fn load_layered(config: &Config, tenant: &TenantConfig, spec: &str) -> Result<Script> {
+    let mut script = Script::load(spec, &config.scripts_dir())?;
+    for layer in config.msp_overrides.iter().chain(tenant.overrides.iter()) {
+        script.overlays.push(Script::load(layer, &config.scripts_dir())?);
+    }
+    Ok(script)
+}
+
 pub(super) struct Session {
     pub tenant_name: String,
     pub tenant: TenantConfig,
@@ -91,7 +103,7 @@ impl Session {
             (Some(own), "default" | "default.rhai") => own.clone(),
             _ => spec.script.clone(),
         };
-        let script = Script::load(&wanted, &config.scripts_dir())?;
+        let script = load_layered(config, tenant, &wanted)?;
         // A file is kept by its absolute path: the worker may run from another directory.
         let script_ref = [Path::new(&wanted).to_path_buf(), config.scripts_dir().join(&wanted)]
             .iter()

@@ -100,3 +100,24 @@ fn a_client_without_managed_ad_stays_in_the_cloud_and_blocks_sign_in_through_a_g
     assert_eq!(home.stats().writes, before);
     assert!(home.group_members(ids::GROUP_BLOCK_SIGN_IN).contains(&ids::LEAVER_SYNCED_ID.to_string()), "kept in the block group");
 }
+
+/// A bulk run loads the client's overrides like a one-user run: the legal hold holds for every
+/// kind of run (bulk, scheduled and approved runs all start from the same session).
+#[test]
+fn bulk_runs_keep_the_clients_overrides() {
+    let home = Home::new();
+    let cfg = config(&home);
+    let file = home.write("leavers.csv", &format!("upn\n{CLOUD}\n"));
+    let o = home
+        .cmd(["run", "default.rhai", "--users-file", file.to_str().unwrap(), "--tenant", "lawfirm", "--config", &cfg, "--yes", "--json"])
+        .run();
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let user = home.user(ids::LEAVER_CLOUD_ID);
+    assert_eq!(user["accountEnabled"], false, "the offboarding ran");
+    let seed = seed_state();
+    let mut now = skus_of(&user);
+    let mut was = skus_of(&user_in(&seed, ids::LEAVER_CLOUD_ID));
+    now.sort();
+    was.sort();
+    assert_eq!(now, was, "the legal hold keeps every licence in a bulk run too");
+}
