@@ -163,10 +163,6 @@ fn every_module_imports_only_from_lower_layers() {
     assert!(wrong.is_empty(), "imports against the layering:\n{}", wrong.join("\n"));
 }
 
-/// Folders whose files still import each other in circles, to be untangled; this list may only
-/// shrink. The simulator's state (`demo/model.rs`) holds the types of the handlers that take it.
-const KNOWN_CIRCLES_IN: &[&str] = &["demo"];
-
 /// Files of one folder: a file may use its folder's `mod.rs` and its siblings, but never in a
 /// circle. (`mod.rs` using its children is how a folder shows its face, and is not an edge here.)
 #[test]
@@ -177,8 +173,7 @@ fn the_files_of_a_folder_import_each_other_without_circles() {
         for to in tos {
             let same_folder = from.len() >= 2 && to.len() == from.len() && to[..to.len() - 1] == from[..from.len() - 1];
             let parent = from.len() >= 2 && to[..] == from[..from.len() - 1];
-            let known = KNOWN_CIRCLES_IN.contains(&from[0].as_str());
-            if (same_folder || parent) && !known {
+            if same_folder || parent {
                 sibling.entry(from.clone()).or_default().insert(to.clone());
             }
         }

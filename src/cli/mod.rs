@@ -32,7 +32,7 @@ use crate::error::{Error, Result};
 use crate::exec::host::ExecOptions;
 use crate::exec::report::Report;
 use crate::journal::{Journal, Mode, SqliteJournal, StepStatus};
-use crate::run::{outcome_error, run_script, RunRequest, Script};
+use crate::run::{outcome_error, run_script, RunRequest};
 use crate::settings::org_with_sets;
 use args::{Args, Color, Command, DemoCommand, RunArgs, RunsCommand};
 pub use tenant::{demo_state_path, Connection};

@@ -6,9 +6,10 @@
 
 use serde_json::{json, Map, Value};
 
-use super::dispatch::{count_refused, handle, Headers};
+use super::dispatch::handle;
 use super::reply::{Ctx, Reply};
-use super::server::Shared;
+use super::shared::Shared;
+use super::shared::{count_refused, Headers};
 
 pub const MAX_REQUESTS: usize = 20;
 

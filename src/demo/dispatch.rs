@@ -7,23 +7,8 @@ use serde_json::Value;
 use super::model::State;
 use super::odata::Query;
 use super::reply::{Ctx, Reply};
-use super::server::Shared;
+use super::shared::{fault_count, is_write, Headers, Shared};
 use super::{groups, licences, users};
-
-/// Request headers, case-insensitive by name. A plain list because `$batch` sub-request headers
-/// arrive as JSON and may not even be valid HTTP header names.
-#[derive(Debug, Default, Clone)]
-pub struct Headers(pub Vec<(String, String)>);
-
-impl Headers {
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-}
-
-pub fn is_write(method: &str) -> bool {
-    matches!(method, "POST" | "PATCH" | "PUT" | "DELETE")
-}
 
 /// Handle one Graph operation. `path_and_query` is relative to `/v1.0` (e.g. `/users/x?$select=id`).
 /// The caller has already authenticated the HTTP request, and must persist the state when the
@@ -74,30 +59,6 @@ pub fn handle(shared: &Shared, method: &str, path_and_query: &str, headers: &Hea
     reply.headers.push(("request-id".into(), ctx.request_id.clone()));
     reply.headers.push(("client-request-id".into(), ctx.client_request_id.clone()));
     reply
-}
-
-/// Which operation this is for the fault knobs: every operation counts, or with a match filter only
-/// the matching ones (`None`: this one does not match). Shared with the Exchange endpoint.
-pub fn fault_count(shared: &Shared, knobs: &super::Knobs, operations: u64, method: &str, path_and_query: &str, body: &[u8]) -> Option<u64> {
-    match &knobs.fault_match {
-        None => Some(operations),
-        Some(m) => {
-            let text = format!("{method} {path_and_query} {}", String::from_utf8_lossy(body));
-            text.contains(m.as_str()).then(|| shared.matched.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1)
-        }
-    }
-}
-
-/// Count an operation that was refused before reaching [`handle`] (a `$batch` sub-request with a
-/// failed dependency or a missing Content-Type): it was still received.
-pub fn count_refused(shared: &Shared, method: &str) {
-    let mut st = shared.lock_state();
-    st.stats.operations += 1;
-    if is_write(&method.to_ascii_uppercase()) {
-        st.stats.writes += 1;
-    }
-    drop(st);
-    shared.mark_dirty();
 }
 
 /// Append a received password to the canary file. Done before any knob or validation so that

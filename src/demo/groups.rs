@@ -182,25 +182,3 @@ pub fn remove_member(st: &mut State, ctx: &Ctx, gid: &str, uid: &str) -> Reply {
     }
     Reply::no_content()
 }
-
-/// Re-evaluate dynamic groups after a user's attributes changed, as Entra does (eventually; here
-/// at once). Only rules of the form `user.<property> -eq "<value>"` are understood; a group with any
-/// other rule keeps its members.
-pub fn refresh_dynamic(st: &mut State) {
-    let users: Vec<(String, Map<String, Value>)> = st.users.iter().map(|u| (u.id.clone(), u.to_graph())).collect();
-    for g in st.groups.iter_mut().filter(|g| g.is_dynamic()) {
-        let Some((prop, value)) = g.membership_rule.as_deref().and_then(parse_simple_rule) else { continue };
-        g.members = users
-            .iter()
-            .filter(|(_, m)| m.get(&prop).and_then(Value::as_str).is_some_and(|v| v.eq_ignore_ascii_case(&value)))
-            .map(|(id, _)| id.clone())
-            .collect();
-    }
-}
-
-fn parse_simple_rule(rule: &str) -> Option<(String, String)> {
-    let (lhs, rhs) = rule.split_once("-eq")?;
-    let prop = lhs.trim().strip_prefix("user.")?.to_string();
-    let value = rhs.trim().strip_prefix('"')?.strip_suffix('"')?.to_string();
-    Some((prop, value))
-}

@@ -30,3 +30,13 @@ pub const SKU_EMS: &str = "efccb6f7-5641-4e0e-bd10-b4976e1bf68e";
 /// leaver.cloud's Intune devices: a company-owned Windows laptop and a personal iPhone.
 pub const MANAGED_DEVICE_LAPTOP: &str = "d0000000-0001-4000-8000-000000000001";
 pub const MANAGED_DEVICE_PHONE: &str = "d0000000-0002-4000-8000-000000000002";
+
+/// A stable GUID from a name, so derived objects keep their id across resets.
+pub fn derived_id(kind: &str, key: &str) -> String {
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(format!("offboard-demo:{kind}:{}", key.to_ascii_lowercase()));
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&digest[..16]);
+    b[6] = (b[6] & 0x0f) | 0x50;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    uuid::Uuid::from_bytes(b).to_string()
+}

@@ -4,32 +4,12 @@
 //! the device checks in. With the `no_intune` knob the list answers 403, as a tenant without Intune
 //! (or an app without the permission) does.
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+pub use super::model::ManagedDevice;
 use super::model::State;
 use super::odata::{self, check_select, context_url, project, Query};
 use super::reply::{Ctx, Reply};
-
-/// One enrolled device, with Graph's property names (`userId` links it to its user).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(default, rename_all = "camelCase")]
-pub struct ManagedDevice {
-    pub id: String,
-    pub user_id: String,
-    pub user_principal_name: String,
-    pub device_name: String,
-    pub operating_system: String,
-    pub os_version: String,
-    pub management_state: String,
-    pub compliance_state: String,
-    pub last_sync_date_time: String,
-    pub enrolled_date_time: String,
-    pub managed_device_owner_type: String,
-    pub serial_number: String,
-    pub model: String,
-    pub manufacturer: String,
-}
 
 /// Every property `$select` may name on a managed device.
 pub const DEVICE_PROPS: &[&str] = &[
@@ -48,12 +28,6 @@ pub const DEVICE_PROPS: &[&str] = &[
     "model",
     "manufacturer",
 ];
-
-impl ManagedDevice {
-    pub fn to_graph(&self) -> Map<String, Value> {
-        super::model::graph_object(self, &[])
-    }
-}
 
 pub fn list(st: &State, ctx: &Ctx, id: &str, q: &Query, path: &str, no_intune: bool) -> Reply {
     let Some(uix) = st.user_index(id) else { return ctx.not_found(id) };
@@ -144,7 +118,7 @@ pub fn seed(users: &[super::model::User]) -> Vec<ManagedDevice> {
     ];
     if let Some(u) = users.get(3) {
         out.push(ManagedDevice {
-            id: super::seed::derived_id("managedDevice", &u.user_principal_name),
+            id: super::ids::derived_id("managedDevice", &u.user_principal_name),
             user_id: u.id.clone(),
             user_principal_name: u.user_principal_name.clone(),
             device_name: "CONTOSO-LT-0007".into(),

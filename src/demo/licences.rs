@@ -6,10 +6,10 @@
 
 use serde_json::{json, Value};
 
+use super::ids::derived_id;
 use super::model::{LicenseState, State};
 use super::odata::{self, Query};
 use super::reply::{now, Ctx, Reply};
-use super::seed::derived_id;
 use super::users;
 
 fn invalid_body(ctx: &Ctx, why: &str) -> Reply {

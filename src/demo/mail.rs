@@ -1,23 +1,11 @@
 //! `POST /users/{id}/sendMail` and `POST /groups/{id}/members/$ref`: what `notify_supervisor`
 //! and `restore` send. Sent mail is kept in the state file (`sentMail`) for the tests to read.
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use super::model::SentMail;
 use super::model::State;
 use super::reply::{now, Ctx, Reply};
-
-/// One message the demo tenant "sent".
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(default, rename_all = "camelCase")]
-pub struct SentMail {
-    /// The sender mailbox's UPN.
-    pub from: String,
-    pub to: Vec<String>,
-    pub subject: String,
-    pub body: String,
-    pub sent_date_time: String,
-}
 
 pub fn send_mail(st: &mut State, ctx: &Ctx, id: &str, body: &[u8]) -> Reply {
     let Some(uix) = st.user_index(id) else { return ctx.not_found(id) };

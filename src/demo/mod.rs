@@ -29,6 +29,7 @@ pub mod psa;
 mod reply;
 pub mod seed;
 mod server;
+mod shared;
 mod store;
 mod token;
 mod users;

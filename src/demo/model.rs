@@ -25,11 +25,11 @@ pub struct State {
     pub exchange: super::exchange::model::ExoState,
     pub stats: SimStats,
     /// The simulated PSAs (tickets, notes, contacts).
-    pub psa: super::psa::PsaState,
+    pub psa: super::psa::model::PsaState,
     /// Mail sent through `POST /users/{id}/sendMail`, oldest first.
-    pub sent_mail: Vec<super::mail::SentMail>,
+    pub sent_mail: Vec<SentMail>,
     /// Intune managed devices (`/users/{id}/managedDevices`, `/deviceManagement/managedDevices`).
-    pub managed_devices: Vec<super::intune::ManagedDevice>,
+    pub managed_devices: Vec<ManagedDevice>,
 }
 
 /// One licence assignment path: direct (`assignedByGroup` null) or inherited from a group.
@@ -268,4 +268,64 @@ impl State {
     pub fn consumed_units(&self, sku_id: &str) -> u64 {
         self.users.iter().filter(|u| u.has_sku(sku_id)).count() as u64
     }
+}
+
+/// One message the demo tenant "sent".
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct SentMail {
+    /// The sender mailbox's UPN.
+    pub from: String,
+    pub to: Vec<String>,
+    pub subject: String,
+    pub body: String,
+    pub sent_date_time: String,
+}
+
+/// One enrolled device, with Graph's property names (`userId` links it to its user).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ManagedDevice {
+    pub id: String,
+    pub user_id: String,
+    pub user_principal_name: String,
+    pub device_name: String,
+    pub operating_system: String,
+    pub os_version: String,
+    pub management_state: String,
+    pub compliance_state: String,
+    pub last_sync_date_time: String,
+    pub enrolled_date_time: String,
+    pub managed_device_owner_type: String,
+    pub serial_number: String,
+    pub model: String,
+    pub manufacturer: String,
+}
+
+impl ManagedDevice {
+    pub fn to_graph(&self) -> Map<String, Value> {
+        graph_object(self, &[])
+    }
+}
+
+/// Re-evaluate dynamic groups after a user's attributes changed, as Entra does (eventually; here
+/// at once). Only rules of the form `user.<property> -eq "<value>"` are understood; a group with any
+/// other rule keeps its members.
+pub fn refresh_dynamic(st: &mut State) {
+    let users: Vec<(String, Map<String, Value>)> = st.users.iter().map(|u| (u.id.clone(), u.to_graph())).collect();
+    for g in st.groups.iter_mut().filter(|g| g.is_dynamic()) {
+        let Some((prop, value)) = g.membership_rule.as_deref().and_then(parse_simple_rule) else { continue };
+        g.members = users
+            .iter()
+            .filter(|(_, m)| m.get(&prop).and_then(Value::as_str).is_some_and(|v| v.eq_ignore_ascii_case(&value)))
+            .map(|(id, _)| id.clone())
+            .collect();
+    }
+}
+
+fn parse_simple_rule(rule: &str) -> Option<(String, String)> {
+    let (lhs, rhs) = rule.split_once("-eq")?;
+    let prop = lhs.trim().strip_prefix("user.")?.to_string();
+    let value = rhs.trim().strip_prefix('"')?.strip_suffix('"')?.to_string();
+    Some((prop, value))
 }

@@ -7,7 +7,6 @@
 //! object it has never looked up.
 
 use chrono::{Duration, SecondsFormat, Utc};
-use sha2::{Digest, Sha256};
 
 use super::ids::*;
 use super::model::{AssignedLicense, DirectoryRole, Group, LicenseState, Sku, State, User};
@@ -31,16 +30,6 @@ const TITLES: &[&str] = &["Specialist", "Analyst", "Coordinator", "Associate", "
 const TEAM_LEADS: usize = 10;
 /// The ordinary user who also holds a directory role, so `memberOf` mixes object types.
 const ROLE_HOLDER_INDEX: usize = 12;
-
-/// A stable GUID from a name, so derived objects keep their id across resets.
-pub fn derived_id(kind: &str, key: &str) -> String {
-    let digest = Sha256::digest(format!("offboard-demo:{kind}:{}", key.to_ascii_lowercase()));
-    let mut b = [0u8; 16];
-    b.copy_from_slice(&digest[..16]);
-    b[6] = (b[6] & 0x0f) | 0x50;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    uuid::Uuid::from_bytes(b).to_string()
-}
 
 fn ts_days_ago(days: i64) -> String {
     (Utc::now() - Duration::days(days)).to_rfc3339_opts(SecondsFormat::Secs, true)

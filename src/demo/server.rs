@@ -1,17 +1,10 @@
 //! The HTTP front end: one axum fallback handler that sorts requests into the token endpoint,
 //! Graph (`/v1.0`, through the shared dispatcher or `$batch`) and the `/_sim` test-support routes,
-//! plus the shared state and its persistence.
-//!
-//! State sits behind a `std::sync::Mutex` because every operation is short and synchronous and the
-//! lock is never held across an await; the state file is serialised under the lock and written
-//! outside it, with a generation number so an older snapshot never overwrites a newer one.
+//! and the background writer of the state file (the state itself is in `shared.rs`).
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State as AxState};
@@ -20,69 +13,10 @@ use axum::response::Response;
 use axum::Router;
 use serde_json::{json, Value};
 
-use super::dispatch::{self, Headers};
-use super::model::State;
+use super::dispatch;
 use super::reply::{Ctx, Reply};
+use super::shared::{Headers, Shared};
 use super::{batch, seed, store, token, DemoConfig, Knobs, SimStats};
-
-/// Everything the handlers share.
-pub struct Shared {
-    state: Mutex<State>,
-    knobs: Mutex<Knobs>,
-    tokens: Mutex<HashMap<String, Instant>>,
-    path: PathBuf,
-    /// Stats changed since the last write (tenant changes are written at once, stats lazily).
-    dirty: AtomicBool,
-    generation: AtomicU64,
-    written: Mutex<u64>,
-    /// Operations that matched `Knobs::fault_match` (the count the fault knobs use when it is set).
-    pub(crate) matched: AtomicU64,
-}
-
-// A panic while holding a lock must not take the simulator down for the next request; the data
-// under these locks is always left consistent between statements, so recovering is safe.
-fn relock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-impl Shared {
-    pub fn lock_state(&self) -> MutexGuard<'_, State> {
-        relock(&self.state)
-    }
-    pub fn lock_tokens(&self) -> MutexGuard<'_, HashMap<String, Instant>> {
-        relock(&self.tokens)
-    }
-    pub fn knobs(&self) -> Knobs {
-        relock(&self.knobs).clone()
-    }
-    pub fn mark_dirty(&self) {
-        self.dirty.store(true, Ordering::SeqCst);
-    }
-    /// Write the state file now.
-    pub fn persist(&self) {
-        let (generation, bytes) = {
-            let st = self.lock_state();
-            self.dirty.store(false, Ordering::SeqCst);
-            (self.generation.fetch_add(1, Ordering::SeqCst) + 1, serde_json::to_vec(&*st))
-        };
-        let bytes = match bytes {
-            Ok(b) => b,
-            Err(e) => {
-                tracing::warn!("demo tenant: cannot serialise state: {e}");
-                return;
-            }
-        };
-        let mut written = relock(&self.written);
-        if generation <= *written {
-            return;
-        }
-        if let Err(e) = store::save_bytes(&self.path, &bytes) {
-            tracing::warn!("demo tenant: cannot write {}: {e}", self.path.display());
-            return;
-        }
-        *written = generation;
-    }
-}
 
 /// A running demo tenant.
 pub struct DemoServer {
@@ -103,16 +37,7 @@ impl DemoServer {
             store::save(&cfg.state_path, &s)?;
             s
         };
-        let shared = Arc::new(Shared {
-            state: Mutex::new(state),
-            knobs: Mutex::new(cfg.knobs),
-            tokens: Mutex::new(HashMap::new()),
-            path: cfg.state_path,
-            dirty: AtomicBool::new(false),
-            generation: AtomicU64::new(0),
-            written: Mutex::new(0),
-            matched: AtomicU64::new(0),
-        });
+        let shared = Arc::new(Shared::new(state, cfg.knobs, cfg.state_path));
         let listener = tokio::net::TcpListener::bind(bind).await?;
         let mut addr = listener.local_addr()?;
         // Bound to every interface: still advertise loopback, which is where clients should call.
@@ -135,7 +60,7 @@ impl DemoServer {
         let flusher = tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_millis(200)).await;
-                if flush_shared.dirty.load(Ordering::SeqCst) {
+                if flush_shared.is_dirty() {
                     flush_shared.persist();
                 }
             }
@@ -313,7 +238,7 @@ fn sim(shared: &Shared, remote: SocketAddr, method: &str, path: &str, body: &[u8
         ("GET", "/_sim/knobs") => plain_json(200, json!(shared.knobs())),
         ("PUT", "/_sim/knobs") => match serde_json::from_slice::<Knobs>(body) {
             Ok(k) => {
-                *relock(&shared.knobs) = k.clone();
+                shared.set_knobs(k.clone());
                 plain_json(200, json!(k))
             }
             Err(e) => plain_json(400, json!({"error": format!("invalid knobs: {e}")})),

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use rand::RngCore;
 use serde_json::{json, Value};
 
-use super::dispatch::Headers;
 use super::reply::{now, Ctx, Reply};
-use super::server::Shared;
+use super::shared::Headers;
+use super::shared::Shared;
 use super::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_DOMAIN, DEMO_TENANT_ID};
 
 const LIFETIME_SECS: u64 = 3599;

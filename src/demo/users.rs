@@ -136,7 +136,7 @@ pub fn patch(st: &mut State, ctx: &Ctx, id: &str, body: &[u8]) -> Reply {
         u.last_password_change_date_time = Some(now());
     }
     if obj.keys().any(|k| matches!(k.as_str(), "department" | "jobTitle" | "usageLocation")) {
-        super::groups::refresh_dynamic(st);
+        super::model::refresh_dynamic(st);
     }
     Reply::no_content()
 }

@@ -20,9 +20,9 @@ pub mod model;
 
 use serde_json::{json, Map, Value};
 
-use super::dispatch::Headers;
 use super::reply::{Ctx, Reply};
-use super::server::Shared;
+use super::shared::Headers;
+use super::shared::Shared;
 
 /// The server name Exchange puts in its not-found messages.
 const SERVER: &str = "AM6PR04A008DC01.EURPRD04.PROD.OUTLOOK.COM";
@@ -128,7 +128,7 @@ pub fn handle(shared: &Shared, method: &str, path_and_query: &str, headers: &Hea
             st.stats.writes += 1;
             st.stats.exo_writes += 1;
         }
-        let n = super::dispatch::fault_count(shared, &knobs, st.stats.operations, method, path_and_query, body);
+        let n = super::shared::fault_count(shared, &knobs, st.stats.operations, method, path_and_query, body);
         let nth = |every: u64| every > 0 && n.is_some_and(|n| n % every == 0);
         if let Err(r) = check_anchor(&st, &anchor) {
             r

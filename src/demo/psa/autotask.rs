@@ -7,8 +7,8 @@
 use serde_json::{json, Value};
 
 use super::{param, reply, PsaState, SimContact, SimTicket, AT_API_USER, AT_INTEGRATION_CODE, AT_SECRET};
-use crate::demo::dispatch::Headers;
 use crate::demo::reply::Reply;
+use crate::demo::shared::Headers;
 
 const ZONE: &str = "ws5/atservicesrest/v1.0/";
 const STATUSES: &[(i64, &str)] = &[(1, "New"), (5, "Complete"), (7, "Waiting Customer"), (17, "In Progress"), (23, "Needs Review")];

@@ -4,8 +4,8 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 
 use super::{param, reply, PsaState, SimContact, SimPsa, SimTicket, CW_CLIENT_ID, CW_LOGIN_COMPANY, CW_PRIVATE_KEY, CW_PUBLIC_KEY};
-use crate::demo::dispatch::Headers;
 use crate::demo::reply::Reply;
+use crate::demo::shared::Headers;
 
 const PREFIX: &str = "v4_6_release/apis/3.0";
 /// The statuses of the "Service Desk" board.

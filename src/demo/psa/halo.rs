@@ -4,8 +4,8 @@
 use serde_json::{json, Value};
 
 use super::{param, reply, PsaState, SimContact, SimTicket, HALO_CLIENT_ID, HALO_SECRET};
-use crate::demo::dispatch::Headers;
 use crate::demo::reply::Reply;
+use crate::demo::shared::Headers;
 
 const STATUSES: &[(i64, &str)] = &[(1, "New"), (2, "In Progress"), (3, "Action Required"), (9, "Closed"), (21, "Needs Review")];
 

@@ -17,16 +17,16 @@
 mod autotask;
 mod connectwise;
 mod halo;
+pub(crate) mod model;
 
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::dispatch::Headers;
-use super::ids::{LEAVER_CLOUD_UPN, LEAVER_SYNCED_UPN, MANAGER_UPN};
 use super::reply::Reply;
-use super::server::Shared;
+use super::shared::Headers;
+use super::shared::Shared;
+pub use model::{PsaSimStats, PsaState, SimContact, SimNote, SimPsa, SimTicket};
 
 /// When set, this variable's value replaces the demo PSA secret (to try bad credentials).
 pub const SECRET_ENV: &str = "OFFBOARD_DEMO_PSA_SECRET";
@@ -60,134 +60,6 @@ pub fn secret(kind: &str) -> &'static str {
         "connectwise" => CW_PRIVATE_KEY,
         "autotask" => AT_SECRET,
         _ => HALO_SECRET,
-    }
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(default)]
-pub struct PsaSimStats {
-    pub requests: u64,
-    /// Writes received (creating or changing something), even if refused.
-    pub writes: u64,
-    pub writes_applied: u64,
-    pub throttled: u64,
-    pub outages: u64,
-    pub auth_failures: u64,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct PsaState {
-    pub connectwise: SimPsa,
-    pub autotask: SimPsa,
-    pub halo: SimPsa,
-    pub stats: PsaSimStats,
-    /// Halo access tokens issued by this server process.
-    #[serde(skip)]
-    pub halo_tokens: Vec<String>,
-    #[serde(skip)]
-    writes_since_start: u64,
-    #[serde(skip)]
-    requests_since_start: u64,
-}
-
-/// One PSA's data, in a shape common to the three; each simulator renders it its own way.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct SimPsa {
-    pub company_id: i64,
-    pub other_company_id: i64,
-    pub contacts: Vec<SimContact>,
-    pub tickets: Vec<SimTicket>,
-    pub next_id: i64,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct SimContact {
-    pub id: i64,
-    pub company_id: i64,
-    pub first_name: String,
-    pub last_name: String,
-    pub email: String,
-    pub active: bool,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct SimTicket {
-    pub id: i64,
-    pub company_id: i64,
-    pub summary: String,
-    pub details: String,
-    pub contact_id: Option<i64>,
-    /// The status name (label for Autotask).
-    pub status: String,
-    pub notes: Vec<SimNote>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct SimNote {
-    pub id: i64,
-    pub text: String,
-    pub internal: bool,
-    pub created: String,
-}
-
-impl SimPsa {
-    fn seed(company_id: i64, other_company_id: i64, first_id: i64) -> SimPsa {
-        let people = [
-            ("Morgan", "Manager", MANAGER_UPN, company_id),
-            ("Lee", "Cloud", LEAVER_CLOUD_UPN, company_id),
-            ("Sam", "Synced", LEAVER_SYNCED_UPN, company_id),
-            ("Lee", "Cloud", LEAVER_CLOUD_UPN, other_company_id),
-        ];
-        let contacts = people
-            .iter()
-            .enumerate()
-            .map(|(i, (f, l, e, c))| SimContact {
-                id: first_id + i as i64,
-                company_id: *c,
-                first_name: (*f).into(),
-                last_name: (*l).into(),
-                email: (*e).into(),
-                active: true,
-            })
-            .collect();
-        SimPsa { company_id, other_company_id, contacts, tickets: vec![], next_id: first_id + 100 }
-    }
-
-    fn next(&mut self) -> i64 {
-        self.next_id += 1;
-        self.next_id
-    }
-
-    fn ticket_mut(&mut self, id: i64) -> Option<&mut SimTicket> {
-        self.tickets.iter_mut().find(|t| t.id == id)
-    }
-
-    fn has_company(&self, id: i64) -> bool {
-        id == self.company_id || id == self.other_company_id
-    }
-
-    fn add_note(&mut self, ticket: i64, text: &str, internal: bool) -> Option<SimNote> {
-        let id = self.next();
-        let t = self.ticket_mut(ticket)?;
-        let n = SimNote { id, text: text.into(), internal, created: super::reply::now() };
-        t.notes.push(n.clone());
-        Some(n)
-    }
-}
-
-impl PsaState {
-    pub fn seed() -> PsaState {
-        PsaState {
-            connectwise: SimPsa::seed(CW_COMPANY, 251, 31000),
-            autotask: SimPsa::seed(AT_COMPANY, 29683502, 30500000),
-            halo: SimPsa::seed(HALO_CLIENT, 13, 400),
-            ..PsaState::default()
-        }
     }
 }
 
@@ -228,8 +100,8 @@ pub(super) fn handle(shared: &Shared, method: &str, path_and_query: &str, header
     let knobs = shared.knobs();
     let (path, _) = rest.split_once('?').unwrap_or((rest, ""));
     let write = match which {
-        Which::Cw => super::dispatch::is_write(method),
-        Which::Autotask => super::dispatch::is_write(method) && !path.to_ascii_lowercase().ends_with("/query"),
+        Which::Cw => super::shared::is_write(method),
+        Which::Autotask => super::shared::is_write(method) && !path.to_ascii_lowercase().ends_with("/query"),
         Which::Halo => method == "POST" && path.starts_with("api/"),
     };
     let mut reply = {

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::config::demo_psa_settings as demo_settings;
+use crate::demo::ids::{LEAVER_CLOUD_UPN, LEAVER_SYNCED_UPN};
 use crate::demo::{DemoConfig, DemoServer, Knobs};
 use crate::psa::settings::Overrides;
 use crate::psa::{NewTicket, Psa, PsaError, TicketStatus};

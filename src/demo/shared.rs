@@ -1,0 +1,134 @@
+//! What every simulated service shares: the state behind one lock, the knobs, the fault
+//! counter, the request headers, and the state file it persists to. It sits below the
+//! dispatchers (Graph, Exchange, the PSAs) and the HTTP front end that use it, so none of them
+//! has to import another for it.
+//!
+//! State sits behind a `std::sync::Mutex` because every operation is short and synchronous and the
+//! lock is never held across an await; the state file is serialised under the lock and written
+//! outside it, with a generation number so an older snapshot never overwrites a newer one.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
+
+use super::model::State;
+use super::{store, Knobs};
+
+/// Request headers, case-insensitive by name. A plain list because `$batch` sub-request headers
+/// arrive as JSON and may not even be valid HTTP header names.
+#[derive(Debug, Default, Clone)]
+pub struct Headers(pub Vec<(String, String)>);
+
+impl Headers {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+pub fn is_write(method: &str) -> bool {
+    matches!(method, "POST" | "PATCH" | "PUT" | "DELETE")
+}
+
+/// Everything the handlers share.
+pub struct Shared {
+    state: Mutex<State>,
+    knobs: Mutex<Knobs>,
+    tokens: Mutex<HashMap<String, Instant>>,
+    path: PathBuf,
+    /// Stats changed since the last write (tenant changes are written at once, stats lazily).
+    dirty: AtomicBool,
+    generation: AtomicU64,
+    written: Mutex<u64>,
+    /// Operations that matched `Knobs::fault_match` (the count the fault knobs use when it is set).
+    pub(crate) matched: AtomicU64,
+}
+
+// A panic while holding a lock must not take the simulator down for the next request; the data
+// under these locks is always left consistent between statements, so recovering is safe.
+fn relock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared {
+    pub fn new(state: State, knobs: Knobs, path: PathBuf) -> Shared {
+        Shared {
+            state: Mutex::new(state),
+            knobs: Mutex::new(knobs),
+            tokens: Mutex::new(HashMap::new()),
+            path,
+            dirty: AtomicBool::new(false),
+            generation: AtomicU64::new(0),
+            written: Mutex::new(0),
+            matched: AtomicU64::new(0),
+        }
+    }
+    pub fn set_knobs(&self, knobs: Knobs) {
+        *relock(&self.knobs) = knobs;
+    }
+    /// Stats changed since the state file was last written.
+    pub fn is_dirty(&self) -> bool {
+        self.dirty.load(Ordering::SeqCst)
+    }
+    pub fn lock_state(&self) -> MutexGuard<'_, State> {
+        relock(&self.state)
+    }
+    pub fn lock_tokens(&self) -> MutexGuard<'_, HashMap<String, Instant>> {
+        relock(&self.tokens)
+    }
+    pub fn knobs(&self) -> Knobs {
+        relock(&self.knobs).clone()
+    }
+    pub fn mark_dirty(&self) {
+        self.dirty.store(true, Ordering::SeqCst);
+    }
+    /// Write the state file now.
+    pub fn persist(&self) {
+        let (generation, bytes) = {
+            let st = self.lock_state();
+            self.dirty.store(false, Ordering::SeqCst);
+            (self.generation.fetch_add(1, Ordering::SeqCst) + 1, serde_json::to_vec(&*st))
+        };
+        let bytes = match bytes {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!("demo tenant: cannot serialise state: {e}");
+                return;
+            }
+        };
+        let mut written = relock(&self.written);
+        if generation <= *written {
+            return;
+        }
+        if let Err(e) = store::save_bytes(&self.path, &bytes) {
+            tracing::warn!("demo tenant: cannot write {}: {e}", self.path.display());
+            return;
+        }
+        *written = generation;
+    }
+}
+
+/// Which operation this is for the fault knobs: every operation counts, or with a match filter only
+/// the matching ones (`None`: this one does not match). Shared with the Exchange endpoint.
+pub fn fault_count(shared: &Shared, knobs: &Knobs, operations: u64, method: &str, path_and_query: &str, body: &[u8]) -> Option<u64> {
+    match &knobs.fault_match {
+        None => Some(operations),
+        Some(m) => {
+            let text = format!("{method} {path_and_query} {}", String::from_utf8_lossy(body));
+            text.contains(m.as_str()).then(|| shared.matched.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1)
+        }
+    }
+}
+
+/// Count an operation that was refused before reaching [`handle`] (a `$batch` sub-request with a
+/// failed dependency or a missing Content-Type): it was still received.
+pub fn count_refused(shared: &Shared, method: &str) {
+    let mut st = shared.lock_state();
+    st.stats.operations += 1;
+    if is_write(&method.to_ascii_uppercase()) {
+        st.stats.writes += 1;
+    }
+    drop(st);
+    shared.mark_dirty();
+}
