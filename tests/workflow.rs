@@ -472,7 +472,8 @@ fn restore_returns_the_user_to_the_seeded_state_except_what_cannot_be_put_back()
     assert_eq!(o.code, 6, "{}", o.stderr);
     assert_eq!(home.stats().writes, writes);
 
-    let o = home.cmd(["restore", &id, "--yes", "--json"]).run();
+    // The seeded leaver forwarded to an outside address: asked for explicitly, it comes back too.
+    let o = home.cmd(["restore", &id, "--yes", "--json", "--include-external-forwarding"]).run();
     assert_eq!(o.code, 0, "{}", o.stderr);
     let rr = o.json();
     assert_eq!(rr["status"], "succeeded");
@@ -625,4 +626,37 @@ approvers = ["alice"]
     assert_eq!(t.len(), 1, "the apply continues the request's ticket");
     assert_eq!(r["ticket"], t[0]["id"].to_string().as_str());
     assert!(notes(&t[0]).iter().any(|n| n.contains(r["run_id"].as_str().unwrap())), "no note of the apply run");
+}
+
+/// Forwarding to an address outside the tenant is the prior state restore must not bring back
+/// by default: it may be the very leak the offboarding stopped. The plan says why, and the flag
+/// puts it back.
+#[test]
+fn restore_leaves_external_forwarding_off_unless_asked() {
+    let home = Home::new();
+    assert_eq!(home.cmd(["demo", "reset"]).run().code, 0);
+    let o = home.cmd(["run", "default.rhai", "--user", CLOUD, "--yes", "--json"]).run();
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let id = o.json()["run_id"].as_str().unwrap().to_string();
+    let forwarding = |home: &Home| {
+        let st = home.state();
+        let m = st["exchange"]["mailboxes"].as_array().unwrap().iter().find(|m| m["userId"] == ids::LEAVER_CLOUD_ID).cloned().unwrap();
+        m["forwardingSmtpAddress"].clone()
+    };
+    assert_eq!(forwarding(&home), Value::Null, "the offboarding cleared the forwarding");
+
+    let o = home.cmd(["restore", &id, "--yes", "--json"]).run();
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let rr = o.json();
+    let s = steps(&rr).iter().find(|s| s["action"] == "restore_forwarding").cloned().unwrap_or_else(|| panic!("{rr:#}"));
+    assert_eq!(s["status"], "skipped", "{s}");
+    let why = s["detail"].as_str().unwrap();
+    assert!(why.contains("gmail.example") && why.contains("--include-external-forwarding") && why.contains("contoso.test"), "{why}");
+    assert_eq!(forwarding(&home), Value::Null, "not put back");
+    // The rest was restored.
+    assert_eq!(home.user(ids::LEAVER_CLOUD_ID)["accountEnabled"], true);
+
+    let o = home.cmd(["restore", &id, "--yes", "--json", "--include-external-forwarding"]).run();
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(forwarding(&home), "smtp:lee.cloud@gmail.example");
 }

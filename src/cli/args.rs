@@ -147,6 +147,10 @@ pub struct ApplyArgs {
 pub struct RestoreArgs {
     /// The apply run to reverse.
     pub run_id: String,
+    /// Also put back forwarding to an address outside the tenant's domains (off by default: mail
+    /// would leave the tenant again).
+    #[arg(long)]
+    pub include_external_forwarding: bool,
     /// Apply without asking (the plan is still printed).
     #[arg(long, short)]
     pub yes: bool,

@@ -16,7 +16,7 @@ use crate::exec::report::{Report, Stats};
 use crate::exec::Providers;
 use crate::journal::{Journal, LockOutcome, Mode, NewRun, RunDetail, RunStatus, SqliteJournal, StepStatus};
 use crate::run::{new_run_id, outcome_error};
-use crate::workflow::restore::{capability, reverse_plan};
+use crate::workflow::restore::{capability, reverse_plan, RestoreOptions};
 
 fn run_restore(
     rt: &tokio::runtime::Runtime,
@@ -25,6 +25,7 @@ fn run_restore(
     directory: &str,
     denied: &[String],
     original: &RunDetail,
+    opts: RestoreOptions,
     mode: Mode,
 ) -> Result<Report> {
     let (tenant, user) = (original.summary.tenant.clone(), original.summary.user.clone());
@@ -58,7 +59,7 @@ fn run_restore(
             denied.to_vec(),
             ExecOptions::default(),
         );
-        let plan = reverse_plan(original);
+        let plan = reverse_plan(original, opts);
         let mut messages: Vec<String> = plan.not.iter().map(|n| format!("cannot be put back: {n}")).collect();
         let mut error = None;
         for (phase, actions) in plan.phases {
@@ -142,9 +143,10 @@ pub(super) fn cmd_restore(ctx: &Ctx, a: RestoreArgs) -> Result<u8> {
     let rt = runtime()?;
     let conn = rt.block_on(Connection::open(name, tenant, &ctx.home))?;
     let dir = tenant.directory.as_str();
+    let opts = RestoreOptions { include_external_forwarding: a.include_external_forwarding };
     let result = (|| {
         let providers = rt.block_on(conn.providers(true, true))?;
-        let plan = run_restore(&rt, journal.clone(), providers, dir, &tenant.deny, &original, Mode::Plan)?;
+        let plan = run_restore(&rt, journal.clone(), providers, dir, &tenant.deny, &original, opts, Mode::Plan)?;
         if !(a.yes && a.json) {
             emit(ctx, a.json, &plan);
             if !a.json {
@@ -165,7 +167,7 @@ pub(super) fn cmd_restore(ctx: &Ctx, a: RestoreArgs) -> Result<u8> {
             confirm(changes, &original.summary.user, name)?;
         }
         let providers = rt.block_on(conn.providers(false, true))?;
-        let report = run_restore(&rt, journal.clone(), providers, dir, &tenant.deny, &original, Mode::Apply)?;
+        let report = run_restore(&rt, journal.clone(), providers, dir, &tenant.deny, &original, opts, Mode::Apply)?;
         emit(ctx, a.json, &report);
         Ok(match outcome_error(&report) {
             Some(e) => {

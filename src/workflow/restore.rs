@@ -55,7 +55,15 @@ pub struct ReversePlan {
     pub not: Vec<String>,
 }
 
-pub fn reverse_plan(run: &RunDetail) -> ReversePlan {
+/// What a restore may put back beyond the default.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RestoreOptions {
+    /// Put back forwarding to an address outside the tenant's accepted domains. Off by default:
+    /// the prior state of a leaver's mailbox may be the very exfiltration the offboarding stopped.
+    pub include_external_forwarding: bool,
+}
+
+pub fn reverse_plan(run: &RunDetail, opts: RestoreOptions) -> ReversePlan {
     let mut actions: Vec<Box<dyn Action>> = Vec::new();
     let mut later: Vec<Box<dyn Action>> = Vec::new();
     let mut moves: Vec<Box<dyn Action>> = Vec::new();
@@ -94,6 +102,7 @@ pub fn reverse_plan(run: &RunDetail) -> ReversePlan {
             "clear_employee_id" => text("employeeId").map(|v| Box::new(SetEmployeeId { user, value: v }) as Box<dyn Action>),
             "set_forwarding" | "clear_forwarding" if p.is_object() => Some(Box::new(RestoreForwarding {
                 user,
+                allow_external: opts.include_external_forwarding,
                 prior: Forwarding {
                     address: text("ForwardingAddress"),
                     smtp: text("ForwardingSmtpAddress"),
@@ -337,6 +346,8 @@ pub struct RestoreForwarding {
     pub user: UserRef,
     /// What the run replaced (no address and no copy: forwarding was off).
     pub prior: Forwarding,
+    /// `--include-external-forwarding`: put back an address outside the tenant too.
+    pub allow_external: bool,
 }
 pub struct ShowInGal {
     pub user: UserRef,
@@ -404,6 +415,20 @@ impl Action for RestoreForwarding {
         };
         let f = &self.prior;
         let wanted = describe_forwarding(f);
+        if let (false, Some(smtp)) = (self.allow_external, f.smtp.as_deref()) {
+            let address = smtp.trim_start_matches("smtp:").trim_start_matches("SMTP:");
+            let domain = address.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase()).unwrap_or_default();
+            let accepted = cx.exchange()?.accepted_domains().await?;
+            if !accepted.contains(&domain) {
+                return Ok(Observation::Skip {
+                    reason: format!(
+                        "not put back: the prior forwarding went to {address}, outside the tenant's domains ({}); mail would leave \
+                         the tenant. `restore --include-external-forwarding` puts it back",
+                        accepted.join(", ")
+                    ),
+                });
+            }
+        }
         if same_address(m.forwarding_address.as_deref(), f.address.as_deref())
             && same_address(m.forwarding_smtp.as_deref(), f.smtp.as_deref())
             && m.deliver_and_forward == f.keep_copy
