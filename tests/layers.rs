@@ -67,7 +67,51 @@ fn code(text: &str) -> String {
         Some(i) => &text[..i],
         None => text,
     };
-    body.lines().map(|l| l.split("//").next().unwrap_or("")).collect::<Vec<_>>().join("\n")
+    strip_comments(body)
+}
+
+/// Drop `//` comments, but not a `//` inside a string literal (`"https://..."`), so a path
+/// after a URL on the same line is still seen.
+fn strip_comments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    let mut in_string = false;
+    while let Some(c) = chars.next() {
+        if in_string {
+            out.push(c);
+            match c {
+                '\\' => {
+                    if let Some(n) = chars.next() {
+                        out.push(n);
+                    }
+                }
+                '"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_string = true;
+                out.push(c);
+            }
+            // A char literal holding a quote must not open a string.
+            '\'' if chars.peek() == Some(&'"') => {
+                out.push(c);
+                out.push(chars.next().unwrap_or('"'));
+            }
+            '/' if chars.peek() == Some(&'/') => {
+                for n in chars.by_ref() {
+                    if n == '\n' {
+                        out.push('\n');
+                        break;
+                    }
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// Every path `prefix::a::b::...` in `code`, as its segments.

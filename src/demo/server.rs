@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use super::dispatch;
 use super::reply::{Ctx, Reply};
-use super::shared::{Headers, Shared};
+use super::shared::{Audience, Headers, Shared};
 use super::{batch, seed, store, token, DemoConfig, Knobs, SimStats};
 
 /// A running demo tenant.
@@ -189,7 +189,7 @@ async fn entry(AxState(shared): AxState<Arc<Shared>>, ConnectInfo(remote): Conne
     }
 
     if super::exchange::is_exchange_path(&path) {
-        if let Err(r) = token::check_bearer(&shared, &headers) {
+        if let Err(r) = token::check_bearer(&shared, &headers, Audience::Exchange) {
             return to_response(r);
         }
         let reply = super::exchange::handle(&shared, &method, &path_and_query, &headers, &bytes);
@@ -200,7 +200,7 @@ async fn entry(AxState(shared): AxState<Arc<Shared>>, ConnectInfo(remote): Conne
         let first = segs.first().copied().unwrap_or("");
         return to_response(ctx.error(400, "BadRequest", &format!("Invalid version: {first}")));
     };
-    if let Err(r) = token::check_bearer(&shared, &headers) {
+    if let Err(r) = token::check_bearer(&shared, &headers, Audience::Graph) {
         return to_response(r);
     }
     let rest_path = rest.split('?').next().unwrap_or("");

@@ -16,6 +16,24 @@ use std::time::Instant;
 use super::model::State;
 use super::{store, Knobs};
 
+/// The resource a token was issued for (its `aud`): each API accepts only its own, as the real
+/// services do, so a client that sends the Graph token to Exchange fails here as it would there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Graph,
+    Exchange,
+}
+
+impl Audience {
+    /// The `.default` scope that asks for a token for this resource.
+    pub fn scope(self) -> &'static str {
+        match self {
+            Audience::Graph => "https://graph.microsoft.com/.default",
+            Audience::Exchange => "https://outlook.office365.com/.default",
+        }
+    }
+}
+
 /// Request headers, case-insensitive by name. A plain list because `$batch` sub-request headers
 /// arrive as JSON and may not even be valid HTTP header names.
 #[derive(Debug, Default, Clone)]
@@ -35,7 +53,8 @@ pub fn is_write(method: &str) -> bool {
 pub struct Shared {
     state: Mutex<State>,
     knobs: Mutex<Knobs>,
-    tokens: Mutex<HashMap<String, Instant>>,
+    /// Issued tokens: expiry and the resource they are for.
+    tokens: Mutex<HashMap<String, (Instant, Audience)>>,
     path: PathBuf,
     /// Stats changed since the last write (tenant changes are written at once, stats lazily).
     dirty: AtomicBool,
@@ -74,7 +93,7 @@ impl Shared {
     pub fn lock_state(&self) -> MutexGuard<'_, State> {
         relock(&self.state)
     }
-    pub fn lock_tokens(&self) -> MutexGuard<'_, HashMap<String, Instant>> {
+    pub fn lock_tokens(&self) -> MutexGuard<'_, HashMap<String, (Instant, Audience)>> {
         relock(&self.tokens)
     }
     pub fn knobs(&self) -> Knobs {

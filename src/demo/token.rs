@@ -10,8 +10,7 @@ use rand::RngCore;
 use serde_json::{json, Value};
 
 use super::reply::{now, Ctx, Reply};
-use super::shared::Headers;
-use super::shared::Shared;
+use super::shared::{Audience, Headers, Shared};
 use super::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_DOMAIN, DEMO_TENANT_ID};
 
 const LIFETIME_SECS: u64 = 3599;
@@ -72,34 +71,50 @@ pub fn issue(shared: &Shared, tenant: &str, body: &[u8]) -> (u16, Value) {
             "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '0d3f5b1e-demo-4c0f-8e21-offboardhost'.",
         );
     }
-    match get("scope") {
-        Some(s)
-            if s.split(' ').any(|s| {
-                s.eq_ignore_ascii_case("https://graph.microsoft.com/.default") || s.eq_ignore_ascii_case(crate::exchange::EXO_SCOPE)
-            }) => {}
+    let audience = match get("scope") {
         Some(s) => {
-            return aad_error(400, "invalid_scope", 1002012, &format!("The provided value for scope {s} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."))
+            let asked: Vec<Audience> = [Audience::Graph, Audience::Exchange]
+                .into_iter()
+                .filter(|a| s.split(' ').any(|x| x.eq_ignore_ascii_case(a.scope())))
+                .collect();
+            match asked.as_slice() {
+                [one] => *one,
+                [] => return aad_error(400, "invalid_scope", 1002012, &format!("The provided value for scope {s} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).")),
+                _ => return aad_error(400, "invalid_scope", 28000, &format!("Provided value for the input parameter scope is not valid because it contains more than one resource. Scope {s} is not valid.")),
+            }
         }
-        None => {
-            return aad_error(400, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'.")
-        }
-    }
+        None => return aad_error(400, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'."),
+    };
     let mut raw = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut raw);
     let token = format!("demo.{}", hex::encode(raw));
     {
         let mut tokens = shared.lock_tokens();
         let at = Instant::now();
-        tokens.retain(|_, exp| *exp > at);
-        tokens.insert(token.clone(), at + Duration::from_secs(LIFETIME_SECS));
+        tokens.retain(|_, (exp, _)| *exp > at);
+        tokens.insert(token.clone(), (at + Duration::from_secs(LIFETIME_SECS), audience));
     }
     (200, json!({"token_type": "Bearer", "expires_in": LIFETIME_SECS, "ext_expires_in": LIFETIME_SECS, "access_token": token}))
 }
 
-/// Check `Authorization: Bearer <issued token>` on a Graph request.
-pub fn check_bearer(shared: &Shared, headers: &Headers) -> Result<(), Reply> {
+/// Check `Authorization: Bearer <issued token>` on a request to the API `audience` (Graph or
+/// Exchange): a token issued for the other resource is refused, as Entra-protected APIs refuse a
+/// token whose `aud` is not theirs. The 401 carries `WWW-Authenticate` and `request-id` as Graph's
+/// does, so a client can tell an authentication failure from any other 401.
+pub fn check_bearer(shared: &Shared, headers: &Headers, audience: Audience) -> Result<(), Reply> {
     let ctx = Ctx::new(headers.get("client-request-id"), headers.get("host"));
-    let deny = |msg: &str| Err(ctx.error(401, "InvalidAuthenticationToken", msg));
+    let deny = |msg: &str| {
+        let mut r = ctx.error(401, "InvalidAuthenticationToken", msg);
+        let request_id = ctx.request_id.clone();
+        r.headers.push((
+            "WWW-Authenticate".into(),
+            format!(
+                "Bearer realm=\"\", authorization_uri=\"https://login.microsoftonline.com/common/oauth2/authorize\", client_id=\"00000003-0000-0000-c000-000000000000\", error=\"invalid_token\", error_description=\"{msg}\""
+            ),
+        ));
+        r.headers.push(("request-id".into(), request_id));
+        Err(r)
+    };
     let raw = headers.get("authorization").unwrap_or("").trim();
     let token = match raw.split_once(' ') {
         Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => t.trim(),
@@ -109,9 +124,11 @@ pub fn check_bearer(shared: &Shared, headers: &Headers) -> Result<(), Reply> {
     if token.is_empty() {
         return deny("Access token is empty.");
     }
-    match shared.lock_tokens().get(token) {
-        Some(exp) if *exp > Instant::now() => Ok(()),
-        Some(_) => deny("Lifetime validation failed, the token is expired."),
-        None => deny("Access token validation failure. Invalid audience."),
+    let found = shared.lock_tokens().get(token).copied();
+    match found {
+        Some((exp, aud)) if exp > Instant::now() && aud == audience => Ok(()),
+        Some((exp, _)) if exp <= Instant::now() => deny("Lifetime validation failed, the token is expired."),
+        // Unknown, or issued for the other API.
+        _ => deny("Access token validation failure. Invalid audience."),
     }
 }

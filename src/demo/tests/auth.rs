@@ -56,3 +56,54 @@ async fn token_ok_bad_secret_and_missing_bearer() {
     assert_eq!(stats.http_requests, 6);
     assert_eq!(stats.operations, 0, "unauthenticated requests are not Graph operations");
 }
+
+/// Each API takes only a token issued for it: the Graph token is refused by Exchange and the
+/// Exchange token by Graph, with the headers a real 401 carries; one token for two resources is
+/// refused at the token endpoint, as Entra does.
+#[tokio::test]
+async fn tokens_are_bound_to_their_audience() {
+    let t = start().await;
+    let token_for = |scope: &'static str| {
+        let (http, url) = (t.http.clone(), t.server.token_url());
+        async move {
+            let r = http
+                .post(url)
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", DEMO_CLIENT_ID),
+                    ("client_secret", DEMO_CLIENT_SECRET),
+                    ("scope", scope),
+                ])
+                .send()
+                .await
+                .expect("send");
+            (r.status().as_u16(), r.json::<Value>().await.expect("json"))
+        }
+    };
+    let exchange = format!("{}/adminapi/beta/{DEMO_TENANT_ID}/InvokeCommand", t.server.exchange_base_url());
+    let body = json!({"CmdletInput": {"CmdletName": "Get-AcceptedDomain", "Parameters": {}}});
+
+    // The Graph token (t.token) on Exchange.
+    let r = t.http.post(&exchange).bearer_auth(&t.token).json(&body).send().await.expect("send");
+    assert_eq!(r.status(), 401);
+    assert!(r.headers().get("www-authenticate").and_then(|h| h.to_str().ok()).is_some_and(|h| h.starts_with("Bearer ")));
+    assert!(r.headers().get("request-id").is_some());
+
+    // The Exchange token on Exchange, then on Graph.
+    let (status, v) = token_for("https://outlook.office365.com/.default").await;
+    assert_eq!(status, 200, "{v}");
+    let exo = v["access_token"].as_str().expect("token").to_string();
+    let r = t.http.post(&exchange).bearer_auth(&exo).json(&body).send().await.expect("send");
+    // Past authentication (what follows, e.g. the anchor-mailbox check, is not this test's).
+    assert_ne!(r.status(), 401);
+    let r = t.http.get(t.url("/users/manager@contoso.test")).bearer_auth(&exo).send().await.expect("send");
+    assert_eq!(r.status(), 401);
+    let request_id = r.headers().get("request-id").and_then(|h| h.to_str().ok()).map(String::from).expect("request-id");
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(v["error"]["message"], "Access token validation failure. Invalid audience.");
+    assert_eq!(v["error"]["innerError"]["request-id"], request_id.as_str());
+
+    let (status, v) = token_for("https://graph.microsoft.com/.default https://outlook.office365.com/.default").await;
+    assert_eq!(status, 400);
+    assert_eq!(v["error_codes"], json!([28000]));
+}
