@@ -162,12 +162,16 @@ pub fn add_member(st: &mut State, ctx: &Ctx, gid: &str, body: &[u8]) -> Reply {
 }
 
 pub fn remove_member(st: &mut State, ctx: &Ctx, gid: &str, uid: &str) -> Reply {
+    // Graph names a directory object here by its id only (checked as the URL is read, before
+    // anything about the group): a UPN is not an object identifier.
+    if uuid::Uuid::parse_str(uid).is_err() {
+        return ctx.error(400, "Request_BadRequest", &format!("Invalid object identifier '{uid}'."));
+    }
     let Some(gix) = st.group_index(gid) else { return ctx.not_found(gid) };
     if let Some(r) = membership_refusal(&st.groups[gix], ctx) {
         return r;
     }
-    // The member may be named by id or, leniently, by UPN; Graph itself wants the id.
-    let member_id = st.user_index(uid).map(|ix| st.users[ix].id.clone()).unwrap_or_else(|| uid.to_string());
+    let member_id = uid.to_string();
     let Some(pos) = st.groups[gix].members.iter().position(|m| m.eq_ignore_ascii_case(&member_id)) else {
         return ctx.error(
             404,

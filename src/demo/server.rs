@@ -183,7 +183,14 @@ async fn entry(AxState(shared): AxState<Arc<Shared>>, ConnectInfo(remote): Conne
         if oauth.eq_ignore_ascii_case("oauth2") && *ver == "v2.0" && tok.eq_ignore_ascii_case("token") && method == "POST" {
             shared.lock_state().stats.token_requests += 1;
             let tenant = percent_encoding::percent_decode_str(tenant).decode_utf8_lossy().into_owned();
-            let (status, body) = token::issue(&shared, &tenant, &bytes);
+            let (status, body) = token::issue(&shared, &tenant, &headers, &bytes);
+            return plain_json(status, body);
+        }
+    }
+    if let [tenant, ver, well_known, doc] = segs.as_slice() {
+        if *ver == "v2.0" && *well_known == ".well-known" && *doc == "openid-configuration" && method == "GET" {
+            let tenant = percent_encoding::percent_decode_str(tenant).decode_utf8_lossy().into_owned();
+            let (status, body) = token::discovery(&ctx.origin, &tenant);
             return plain_json(status, body);
         }
     }

@@ -32,7 +32,7 @@ fn aad_error(status: u16, error: &str, code: u64, description: &str) -> (u16, Va
 }
 
 /// `POST /{tenant}/oauth2/v2.0/token`.
-pub fn issue(shared: &Shared, tenant: &str, body: &[u8]) -> (u16, Value) {
+pub fn issue(shared: &Shared, tenant: &str, headers: &Headers, body: &[u8]) -> (u16, Value) {
     if !(tenant.eq_ignore_ascii_case(DEMO_TENANT_ID) || tenant.eq_ignore_ascii_case(DEMO_DOMAIN)) {
         return aad_error(
             400,
@@ -52,7 +52,12 @@ pub fn issue(shared: &Shared, tenant: &str, body: &[u8]) -> (u16, Value) {
             return aad_error(400, "unsupported_grant_type", 70003, &format!("The app requested an unsupported grant type '{other}'."))
         }
     }
-    let Some(client_id) = get("client_id") else {
+    // client_secret_basic (RFC 6749 2.3.1): the id and secret, form-encoded, in a Basic header;
+    // Entra takes it as well as the two form fields.
+    let basic = basic_credentials(headers);
+    let client_id = basic.as_ref().map(|(i, _)| i.as_str()).or(get("client_id"));
+    let client_secret = basic.as_ref().map(|(_, s)| s.as_str()).or(get("client_secret"));
+    let Some(client_id) = client_id else {
         return aad_error(400, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'.");
     };
     if client_id != DEMO_CLIENT_ID {
@@ -63,7 +68,7 @@ pub fn issue(shared: &Shared, tenant: &str, body: &[u8]) -> (u16, Value) {
             &format!("Application with identifier '{client_id}' was not found in the directory '{DEMO_DOMAIN}'."),
         );
     }
-    if get("client_secret") != Some(DEMO_CLIENT_SECRET) {
+    if client_secret != Some(DEMO_CLIENT_SECRET) {
         return aad_error(
             401,
             "invalid_client",
@@ -95,6 +100,47 @@ pub fn issue(shared: &Shared, tenant: &str, body: &[u8]) -> (u16, Value) {
         tokens.insert(token.clone(), (at + Duration::from_secs(LIFETIME_SECS), audience));
     }
     (200, json!({"token_type": "Bearer", "expires_in": LIFETIME_SECS, "ext_expires_in": LIFETIME_SECS, "access_token": token}))
+}
+
+/// `Authorization: Basic base64(urlencode(id):urlencode(secret))`, decoded.
+fn basic_credentials(headers: &Headers) -> Option<(String, String)> {
+    use base64::Engine as _;
+    let raw = headers.get("authorization")?.trim();
+    let (scheme, b64) = raw.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let text = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(b64.trim()).ok()?).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    let decode = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned());
+    Some((decode(id)?, decode(secret)?))
+}
+
+/// `GET /{tenant}/v2.0/.well-known/openid-configuration`: the discovery document an OIDC or
+/// OAuth library reads to find the token endpoint, with this server's own addresses.
+pub fn discovery(origin: &str, tenant: &str) -> (u16, Value) {
+    if !(tenant.eq_ignore_ascii_case(DEMO_TENANT_ID) || tenant.eq_ignore_ascii_case(DEMO_DOMAIN)) {
+        return aad_error(400, "invalid_tenant", 90002, &format!("Tenant '{tenant}' not found."));
+    }
+    let t = DEMO_TENANT_ID;
+    (
+        200,
+        json!({
+            "issuer": format!("https://login.microsoftonline.com/{t}/v2.0"),
+            "authorization_endpoint": format!("{origin}/{t}/oauth2/v2.0/authorize"),
+            "token_endpoint": format!("{origin}/{t}/oauth2/v2.0/token"),
+            "jwks_uri": format!("{origin}/{t}/discovery/v2.0/keys"),
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+            "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+            "response_modes_supported": ["query", "fragment", "form_post"],
+            "scopes_supported": ["openid", "profile", "email", "offline_access"],
+            "subject_types_supported": ["pairwise"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "name", "tid", "ver", "oid", "preferred_username", "email"],
+            "tenant_region_scope": "EU",
+            "cloud_instance_name": "microsoftonline.com",
+        }),
+    )
 }
 
 /// Check `Authorization: Bearer <issued token>` on a request to the API `audience` (Graph or

@@ -107,3 +107,38 @@ async fn tokens_are_bound_to_their_audience() {
     assert_eq!(status, 400);
     assert_eq!(v["error_codes"], json!([28000]));
 }
+
+/// `client_secret_basic` is accepted like the form fields; the OIDC discovery document points
+/// at this server's token endpoint.
+#[tokio::test]
+async fn basic_client_authentication_and_discovery() {
+    let t = start().await;
+    let r = t
+        .http
+        .post(t.server.token_url())
+        .basic_auth(DEMO_CLIENT_ID, Some(DEMO_CLIENT_SECRET))
+        .form(&[("grant_type", "client_credentials"), ("scope", "https://graph.microsoft.com/.default")])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let token = r.json::<Value>().await.expect("json")["access_token"].as_str().expect("token").to_string();
+    let r = t.http.get(t.url("/users/manager@contoso.test")).bearer_auth(&token).send().await.expect("send");
+    assert_eq!(r.status(), 200);
+    let r = t
+        .http
+        .post(t.server.token_url())
+        .basic_auth(DEMO_CLIENT_ID, Some("wrong"))
+        .form(&[("grant_type", "client_credentials"), ("scope", "https://graph.microsoft.com/.default")])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 401);
+
+    let url = format!("http://{}/{DEMO_TENANT_ID}/v2.0/.well-known/openid-configuration", t.server.addr());
+    let v: Value = t.http.get(&url).send().await.expect("send").json().await.expect("json");
+    assert_eq!(v["token_endpoint"], t.server.token_url());
+    assert_eq!(v["issuer"], format!("https://login.microsoftonline.com/{DEMO_TENANT_ID}/v2.0"));
+    let other = t.http.get(url.replace(DEMO_TENANT_ID, "nope.example")).send().await.expect("send");
+    assert_eq!(other.status(), 400);
+}

@@ -26,6 +26,10 @@ async fn group_member_removal_by_group_kind() {
         assert_eq!(v["error"]["code"], "Request_BadRequest");
         assert_eq!(v["error"]["message"], msg);
     }
+    // Graph names the member by object id only; a UPN is refused, not looked up.
+    let (s, v, _) = t.call("DELETE", &format!("/groups/{GROUP_SALES_DL}/members/{LEAVER_CLOUD_UPN}/$ref"), None).await;
+    assert_eq!(s, 400);
+    assert_eq!(v["error"]["message"], format!("Invalid object identifier '{LEAVER_CLOUD_UPN}'."));
     let (s, v, _) = t.call("DELETE", &del(GROUP_SALES_TEAM), None).await;
     assert_eq!(s, 404, "no longer a member");
     assert_eq!(
