@@ -6,6 +6,7 @@
 //! [`Host`], evaluate, and close the run with its report. A script error does not hide what was
 //! already done: the report lists every step that ran, and the error says where the script stopped.
 
+mod overlay;
 mod script;
 mod settings;
 
@@ -187,6 +188,8 @@ pub fn outcome_error(report: &Report) -> Option<Error> {
             "invalid_user" => Error::InvalidUser { input: report.user.clone(), reason: e.message.clone() },
             "provider" => Error::Provider { tenant: report.tenant.clone(), message: e.message.clone() },
             "journal" => Error::Provider { tenant: report.tenant.clone(), message: e.message.clone() },
+            // A hook returned settings the schema refuses: the same mistake as a bad `--set`.
+            "invalid_setting" => Error::Usage(e.message.clone()),
             "required_step_failed" => Error::StepsFailed { failed: report.count(StepStatus::Failed) },
             _ => Error::Script { location: String::new(), message: e.message.clone() },
         });

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use rhai::{Scope, AST};
 use sha2::{Digest, Sha256};
 
+use super::overlay::check_overrides;
 use crate::engine::{build_engine, describe, EngineOptions, STDLIB};
 use crate::error::{Error, Result};
 
@@ -75,10 +76,12 @@ impl Script {
 
     /// Compile with a bare hardened engine: syntax errors, undefined variables and forbidden
     /// symbols are found here, before any provider is contacted. Overlays are compiled the same
-    /// way, must define functions only, and are merged on top in order.
+    /// way, must define functions only, each replacing one of the same name and arity below it
+    /// (see [`check_overrides`]), and are merged on top in order.
     pub fn check_syntax(&self, opts: &EngineOptions) -> Result<AST> {
         let engine = build_engine(None, opts);
         let mut ast = compile_one(&engine, self)?;
+        let mut below = self.name.clone();
         for layer in &self.overlays {
             if let Some((line, col)) = first_statement(&layer.source) {
                 return Err(Error::Script {
@@ -90,6 +93,8 @@ impl Script {
                 });
             }
             let overlay = compile_one(&engine, layer)?;
+            check_overrides(&ast, &below, &layer.name, &layer.source)?;
+            below = format!("{below} and {}", layer.name);
             // The overlay's imports run first (its functions need their aliases), then the flow
             // below; its functions replace those of the same name and arity.
             ast = overlay.clone_statements_only().merge(&ast).merge(&overlay.clone_functions_only());
