@@ -11,7 +11,7 @@ mod errors;
 mod resolver;
 pub mod scan;
 
-pub use errors::{describe, ScriptFailure};
+pub use errors::{describe, describe_layered, ScriptFailure};
 pub use resolver::{SandboxResolver, STDLIB};
 
 use std::path::PathBuf;

@@ -16,7 +16,7 @@ use chrono::Utc;
 use rhai::{Map, Scope, AST};
 use serde_json::json;
 
-use crate::engine::{build_engine, describe, EngineOptions};
+use crate::engine::{build_engine, describe_layered, EngineOptions};
 use crate::error::{Error, Result};
 use crate::exec::host::{ExecOptions, Host};
 use crate::exec::observer::{ObserverReport, RunInfo, StartObserver};
@@ -144,7 +144,8 @@ fn run_locked(
             if let Some(phase) = host.abandon_phase() {
                 messages.push(format!("phase '{phase}' did not run: the script stopped while declaring it"));
             }
-            let f = describe(&e, &req.script.name);
+            let origins = req.script.origins();
+            let f = describe_layered(&e, &req.script.name, &|name| origins.get(name).cloned());
             let journal_failure = host.take_fatal();
             Some(match journal_failure {
                 Some(j) => ReportError { code: j.code().into(), message: j.to_string() },

@@ -16,7 +16,8 @@ use crate::settings::schema::nearest;
 /// and the layers already on it, called `below_name`) has no function of that name and arity for.
 pub(super) fn check_overrides(below: &AST, below_name: &str, layer: &str, layer_source: &str) -> Result<()> {
     let hooks: Vec<(String, Vec<String>)> =
-        below.iter_functions().map(|f| (f.name.to_string(), f.params.iter().map(|p| p.to_string()).collect())).collect();
+        // Closures compile to `anon$...` functions: not hooks anyone can override.
+        below.iter_functions().filter(|f| !f.name.starts_with("anon$")).map(|f| (f.name.to_string(), f.params.iter().map(|p| p.to_string()).collect())).collect();
     let sig = |(name, params): &(String, Vec<String>)| format!("{name}({})", params.join(", "));
     for def in scan(layer_source).fns.iter().filter(|d| !d.private) {
         if hooks.iter().any(|(n, p)| *n == def.name && p.len() == def.params) {
