@@ -128,8 +128,8 @@ pub fn defaults_map() -> Map {
 pub fn unknown_message<'a>(key: &str, known: impl IntoIterator<Item = &'a str>) -> String {
     let mut known: Vec<&str> = known.into_iter().collect();
     known.sort_unstable();
-    let hint = nearest(key, known.iter().copied()).map(|n| format!("; did you mean {n}?")).unwrap_or_default();
-    format!("unknown setting '{key}'{hint} known settings: {}", known.join(", "))
+    let hint = nearest(key, known.iter().copied()).map(|n| format!("did you mean {n}? ")).unwrap_or_default();
+    format!("unknown setting '{key}'; {hint}known settings: {}", known.join(", "))
 }
 
 /// The name in `names` closest to `word` by edit distance, if it is close enough to be a typo
@@ -174,5 +174,6 @@ mod tests {
         assert_eq!(nearest("reset_pasword", SETTINGS.iter().map(|s| s.name)), Some("reset_password"));
         assert_eq!(nearest("forward_to_manger", SETTINGS.iter().map(|s| s.name)), Some("forward_to_manager"));
         assert_eq!(nearest("legal_hold", SETTINGS.iter().map(|s| s.name)), None);
+        assert!(unknown_message("legal_hold", ["a", "b"]).ends_with("'legal_hold'; known settings: a, b"));
     }
 }
