@@ -522,7 +522,10 @@ mod tests {
             "{m}"
         );
         let e = Config::parse(&text.replace("remove_licences = false", "shared_wait_secs = \"5m\""), p).unwrap_err();
-        assert!(e.to_string().contains("x.toml:8: [tenants.a.defaults] setting 'shared_wait_secs' must be a i64, not a string"), "{e}");
+        assert!(
+            e.to_string().contains("x.toml:8: [tenants.a.defaults] setting 'shared_wait_secs' must be an integer, not a string"),
+            "{e}"
+        );
         assert!(Config::parse(&text.replace("remove_licences", "remove_licenses"), p).is_ok());
     }
 

@@ -79,7 +79,10 @@ pub fn toml_setting(key: &str, v: &toml::Value) -> std::result::Result<Dynamic, 
         (Kind::Bool, toml::Value::Boolean(b)) => Dynamic::from(*b),
         (Kind::Int, toml::Value::Integer(i)) => Dynamic::from(*i),
         (Kind::Str, toml::Value::String(s)) => Dynamic::from(s.clone()),
-        _ => return Err(format!("setting '{key}' must be a {}, not a {} ({v})", kind.name(), v.type_str())),
+        _ => {
+            let (want, got) = (schema::with_article(kind.name()), schema::with_article(v.type_str()));
+            return Err(format!("setting '{key}' must be {want}, not {got} ({v})"));
+        }
     })
 }
 

@@ -19,14 +19,20 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// As Rhai's `type_of` names it, and as the messages say it.
+    /// As the messages and the reference say it (TOML's words: `integer`, not Rhai's `i64`).
     pub fn name(self) -> &'static str {
         match self {
             Kind::Bool => "bool",
-            Kind::Int => "i64",
+            Kind::Int => "integer",
             Kind::Str => "string",
         }
     }
+}
+
+/// "a bool", "an integer", "an array": a type's name in a sentence.
+pub fn with_article(word: &str) -> String {
+    let article = if word.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    format!("{article} {word}")
 }
 
 /// A setting's default value.
