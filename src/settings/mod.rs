@@ -87,7 +87,7 @@ pub fn toml_setting(key: &str, v: &toml::Value) -> std::result::Result<Dynamic, 
 }
 
 /// Check what a hook returned as the settings: a map (not unit: the hook forgot to end with `s`),
-/// with only the keys it was given (`before`: the schema's, and any a client script declared),
+/// with exactly the keys it was given (`before`: the schema's, and any a client script declared),
 /// each of the type it had. Registered for the scripts as `check_hook_settings(hook, before, after)`.
 pub fn check_hook_settings(hook: &str, before: &Map, after: &Dynamic) -> std::result::Result<(), String> {
     let Some(after) = after.read_lock::<Map>() else {
@@ -107,6 +107,10 @@ pub fn check_hook_settings(hook: &str, before: &Map, after: &Dynamic) -> std::re
             }
             Some(_) => {}
         }
+    }
+    // A fresh map with a few keys would fail later as "Unknown property" far from the hook.
+    if let Some(k) = before.keys().find(|k| !after.contains_key(*k)) {
+        return Err(format!("the hook '{hook}' dropped the setting '{k}': change the map it is given and return that"));
     }
     Ok(())
 }

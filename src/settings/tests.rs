@@ -47,5 +47,7 @@ fn a_hook_result_is_checked() {
     let mut after = before.clone();
     after.insert("forward_to".into(), Dynamic::from(1_i64));
     assert!(check_hook_settings("h", &before, &Dynamic::from_map(after)).unwrap_err().contains("'forward_to' to a i64"));
+    let partial = Dynamic::from_map(before.iter().take(3).map(|(k, v)| (k.clone(), v.clone())).collect());
+    assert!(check_hook_settings("h", &before, &partial).unwrap_err().contains("the hook 'h' dropped the setting"));
     assert!(check_hook_settings("h", &before, &Dynamic::from_map(before.clone())).is_ok());
 }
