@@ -272,8 +272,27 @@ impl Config {
         let mut cfg: Config =
             toml::from_str(text).map_err(|e| Error::Config { path: path.display().to_string(), message: e.to_string() })?;
         cfg.path = Some(path.to_path_buf());
+        cfg.check_defaults(text, path)?;
         cfg.validate()?;
         Ok(cfg)
+    }
+
+    /// Every tenant's `[defaults]` against the settings schema, at the line of the bad key: an
+    /// unknown key (with the nearest known one) or a value of the wrong type stops here, before
+    /// any command runs, rather than leaving a step on.
+    fn check_defaults(&self, text: &str, path: &Path) -> Result<()> {
+        for (name, t) in &self.tenants {
+            for (key, v) in &t.defaults {
+                if let Err(message) = crate::settings::toml_setting(key, v) {
+                    let at = defaults_line(text, name, key).map(|l| format!(":{l}")).unwrap_or_default();
+                    return Err(Error::Config {
+                        path: format!("{}{at}", path.display()),
+                        message: format!("[tenants.{name}.defaults] {message}"),
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Load `explicit`, else `./offboard-host.toml`, else `$OFFBOARD_HOME/offboard-host.toml`,
@@ -413,6 +432,27 @@ pub(crate) fn demo_psa_settings() -> Vec<(&'static str, &'static str, PsaSetting
     ]
 }
 
+/// The line (from 1) of `key = ...` in `[tenants.<tenant>.defaults]`, found by reading the lines
+/// (the `toml` table keeps no positions). Inline tables (`defaults = { ... }`) give none.
+fn defaults_line(text: &str, tenant: &str, key: &str) -> Option<usize> {
+    let header = |l: &str| {
+        let inner = l.trim().strip_prefix('[')?.strip_suffix(']')?;
+        Some(inner.split('.').map(|p| p.trim().trim_matches('"').to_string()).collect::<Vec<_>>())
+    };
+    let want = ["tenants".to_string(), tenant.to_string(), "defaults".to_string()];
+    let mut inside = false;
+    for (i, line) in text.lines().enumerate() {
+        if let Some(h) = header(line) {
+            inside = h == want;
+        } else if let Some((k, _)) = line.split_once('=').filter(|_| inside) {
+            if k.trim().trim_matches('"') == key {
+                return Some(i + 1);
+            }
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -468,6 +508,25 @@ mod tests {
             Config::parse("[tenants.a]\ndirectory='email-only'\ndemo=true\n", p).unwrap().tenants["a"].directory.as_str(),
             "email-only"
         );
+    }
+
+    #[test]
+    fn defaults_are_checked_at_their_line() {
+        let p = Path::new("x.toml");
+        let text = "[tenants.a]\ndirectory='cloud'\ndemo=true\n\n[tenants.a.defaults]\n# licences\nreset_password = false\nremove_licences = false\n";
+        let e = Config::parse(text, p).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        let m = e.to_string();
+        assert!(
+            m.starts_with("configuration x.toml:8: [tenants.a.defaults] unknown setting 'remove_licences'; did you mean remove_licenses?"),
+            "{m}"
+        );
+        let e = Config::parse(&text.replace("remove_licences = false", "shared_wait_secs = \"5m\""), p).unwrap_err();
+        assert!(
+            e.to_string().contains("x.toml:8: [tenants.a.defaults] setting 'shared_wait_secs' must be an integer, not a string"),
+            "{e}"
+        );
+        assert!(Config::parse(&text.replace("remove_licences", "remove_licenses"), p).is_ok());
     }
 
     #[test]

@@ -31,7 +31,7 @@
 //! | [`demo`] | the simulated Microsoft 365 tenant served on loopback, for the demo and the tests |
 //! | [`cli`] | clap arguments, the subcommands, confirmation, connecting to a tenant, report rendering |
 //! | [`config`] | `offboard-host.toml`: one entry per client tenant, its directory mode, defaults and denials |
-//! | [`settings`] | org variables: the client's `[defaults]` and `--set` as the script's `ORG` map |
+//! | [`settings`] | the settings schema, and the client's `[defaults]` and `--set` checked against it as the script's `ORG` map |
 //! | [`input`] | validation of user names before anything is sent |
 //! | [`error`] | the one error enum and the exit codes |
 //! | [`secret`] | a string that never prints itself |

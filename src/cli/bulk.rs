@@ -127,7 +127,8 @@ pub(super) fn cmd_bulk(ctx: &Ctx, config: &Config, a: &RunArgs, file: &Path, pla
     let text = std::fs::read_to_string(file).map_err(|e| Error::io(format!("reading {}", file.display()), e))?;
     // The file is read before the tenant is connected to: a bad file changes nothing anywhere.
     let (_, tenant) = config.tenant(a.tenant.as_deref())?;
-    let known = known_settings(&org_with_sets(&tenant.defaults, &a.set)?.0)?;
+    org_with_sets(&tenant.defaults, &a.set)?;
+    let known = known_settings();
     let UsersFile { users, ignored } = parse_users(&text, &known).map_err(|m| Error::Usage(format!("{}: {m}", file.display())))?;
     if !ignored.is_empty() {
         // Shown before the plans: a misspelt setting is a column nobody reads.

@@ -12,16 +12,25 @@ use crate::run::Script;
 
 pub(super) fn cmd_check(ctx: &Ctx, a: CheckArgs) -> Result<u8> {
     let config = Config::load(ctx.config_path.as_deref(), &ctx.home)?;
-    let opts = match a.tenant.as_deref() {
+    // With a tenant, its overrides (MSP-wide, then the client's) are layered on each script as
+    // `run` layers them, so a misspelt hook or a wrong arity is found here too.
+    let (opts, layers) = match a.tenant.as_deref() {
         Some(name) => {
             let (name, tenant) = config.tenant(Some(name))?;
-            CheckOptions { tenant: Some(name.to_string()), denied: tenant.deny.clone() }
+            let layers: Vec<String> = config.msp_overrides.iter().chain(tenant.overrides.iter()).cloned().collect();
+            (CheckOptions { tenant: Some(name.to_string()), denied: tenant.deny.clone() }, layers)
         }
-        None => CheckOptions::default(),
+        None => (CheckOptions::default(), vec![]),
     };
     let (mut problems, mut missing) = (0usize, 0usize);
     for spec in &a.scripts {
-        let script = match Script::load(spec, &config.scripts_dir()) {
+        let loaded = Script::load(spec, &config.scripts_dir()).and_then(|mut s| {
+            for layer in layers.iter().filter(|l| *l != spec) {
+                s.overlays.push(Script::load(layer, &config.scripts_dir())?);
+            }
+            Ok(s)
+        });
+        let script = match loaded {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("error: {e}");

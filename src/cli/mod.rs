@@ -183,7 +183,7 @@ fn cmd_run(ctx: &Ctx, a: RunArgs, force_plan: bool) -> Result<u8> {
             let plan = run_script(rt.handle(), journal.clone(), providers, request(Mode::Plan))?;
             emit(ctx, &a, &plan)?;
             if let Some(e) = outcome_error(&plan) {
-                // The report (with its error) is already on stdout: only the message goes to stderr.
+                // The report is on stdout (with its error in --json): the message goes to stderr.
                 eprintln!("error: {e}");
                 return Ok(e.exit_code());
             }
@@ -233,11 +233,13 @@ fn confirm(changes: usize, user: &str, tenant: &str) -> Result<()> {
     }
 }
 
+/// The report on stdout. In text mode without its error: the caller prints that on stderr, once
+/// (on a terminal both streams show, and the same error twice reads as two errors).
 fn emit(ctx: &Ctx, a: &RunArgs, r: &Report) -> Result<()> {
     if a.json {
         println!("{}", serde_json::to_string_pretty(r).unwrap_or_default());
     } else {
-        print!("{}", render::report(r, ctx.color));
+        print!("{}", render::report(&Report { error: None, ..r.clone() }, ctx.color));
     }
     Ok(())
 }

@@ -19,6 +19,14 @@ pub struct ScriptFailure {
 
 /// Describe `err`, raised while running the script called `source`.
 pub fn describe(err: &EvalAltResult, source: &str) -> ScriptFailure {
+    describe_layered(err, source, &|_| None)
+}
+
+/// As [`describe`], for a script with overrides layered on it: one merged AST has one source, so
+/// Rhai names the same file for every function in it. `origin` gives the file that defines a
+/// function (by name, closures' `anon$...` names included), so each position is reported in the
+/// layer it is in.
+pub fn describe_layered(err: &EvalAltResult, source: &str, origin: &dyn Fn(&str) -> Option<String>) -> ScriptFailure {
     let mut chain = Vec::new();
     let mut src = source.to_string();
     let mut cur = err;
@@ -26,8 +34,12 @@ pub fn describe(err: &EvalAltResult, source: &str) -> ScriptFailure {
     loop {
         match cur {
             EvalAltResult::ErrorInFunctionCall(name, fn_src, inner, pos) => {
-                chain.push(format!("in call to '{}' at {}", name, loc(&src, *pos)));
-                if !fn_src.is_empty() {
+                // A closure's name is a hash: say where it is instead.
+                let shown = if name.starts_with("anon$") { "a closure".to_string() } else { format!("'{name}'") };
+                chain.push(format!("in call to {shown} at {}", loc(&src, *pos)));
+                if let Some(layer) = origin(name) {
+                    src = layer;
+                } else if !fn_src.is_empty() {
                     src = fn_src.clone();
                 }
                 outer_pos = *pos;

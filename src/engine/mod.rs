@@ -11,7 +11,7 @@ mod errors;
 mod resolver;
 pub mod scan;
 
-pub use errors::{describe, ScriptFailure};
+pub use errors::{describe, describe_layered, ScriptFailure};
 pub use resolver::{SandboxResolver, STDLIB};
 
 use std::path::PathBuf;
@@ -80,6 +80,7 @@ pub fn build_engine(host: Option<&Arc<Host>>, opts: &EngineOptions) -> Engine {
     });
 
     engine.set_module_resolver(SandboxResolver::new(opts.script_dir.clone()));
+    register_settings(&mut engine);
 
     match host {
         Some(host) => {
@@ -97,6 +98,23 @@ pub fn build_engine(host: Option<&Arc<Host>>, opts: &EngineOptions) -> Engine {
         }
     }
     engine
+}
+
+/// The settings schema for the stdlib, with or without a host: `settings_schema()` is what
+/// `offboard::defaults()` returns (the schema stays the one list of names), and
+/// `check_hook_settings(hook, before, after)` refuses what a hook returned as the settings when it
+/// is not the map it was given (unit, a new key, a changed type), naming the hook.
+fn register_settings(engine: &mut Engine) {
+    use crate::settings::{check_hook_settings, schema};
+    engine.register_fn("settings_schema", schema::defaults_map);
+    engine.register_fn("check_hook_settings", |hook: &str, before: rhai::Map, after: Dynamic| {
+        check_hook_settings(hook, &before, &after).map_err(|message| {
+            let mut m = rhai::Map::new();
+            m.insert("code".into(), "invalid_setting".into());
+            m.insert("message".into(), message.into());
+            Box::<rhai::EvalAltResult>::from(rhai::EvalAltResult::ErrorRuntime(m.into(), rhai::Position::NONE))
+        })
+    });
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! [`Host`], evaluate, and close the run with its report. A script error does not hide what was
 //! already done: the report lists every step that ran, and the error says where the script stopped.
 
+mod overlay;
 mod script;
 mod settings;
 
@@ -15,7 +16,7 @@ use chrono::Utc;
 use rhai::{Map, Scope, AST};
 use serde_json::json;
 
-use crate::engine::{build_engine, describe, EngineOptions};
+use crate::engine::{build_engine, describe_layered, EngineOptions};
 use crate::error::{Error, Result};
 use crate::exec::host::{ExecOptions, Host};
 use crate::exec::observer::{ObserverReport, RunInfo, StartObserver};
@@ -143,7 +144,8 @@ fn run_locked(
             if let Some(phase) = host.abandon_phase() {
                 messages.push(format!("phase '{phase}' did not run: the script stopped while declaring it"));
             }
-            let f = describe(&e, &req.script.name);
+            let origins = req.script.origins();
+            let f = describe_layered(&e, &req.script.name, &|name| origins.get(name).cloned());
             let journal_failure = host.take_fatal();
             Some(match journal_failure {
                 Some(j) => ReportError { code: j.code().into(), message: j.to_string() },
@@ -187,6 +189,8 @@ pub fn outcome_error(report: &Report) -> Option<Error> {
             "invalid_user" => Error::InvalidUser { input: report.user.clone(), reason: e.message.clone() },
             "provider" => Error::Provider { tenant: report.tenant.clone(), message: e.message.clone() },
             "journal" => Error::Provider { tenant: report.tenant.clone(), message: e.message.clone() },
+            // A hook returned settings the schema refuses: the same mistake as a bad `--set`.
+            "invalid_setting" => Error::Usage(e.message.clone()),
             "required_step_failed" => Error::StepsFailed { failed: report.count(StepStatus::Failed) },
             _ => Error::Script { location: String::new(), message: e.message.clone() },
         });

@@ -2,11 +2,13 @@
 //! its hash (what a plan or approval is bound to), and the syntax check made before anything is
 //! sent.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use rhai::{Scope, AST};
 use sha2::{Digest, Sha256};
 
+use super::overlay::check_overrides;
 use crate::engine::{build_engine, describe, EngineOptions, STDLIB};
 use crate::error::{Error, Result};
 
@@ -75,10 +77,12 @@ impl Script {
 
     /// Compile with a bare hardened engine: syntax errors, undefined variables and forbidden
     /// symbols are found here, before any provider is contacted. Overlays are compiled the same
-    /// way, must define functions only, and are merged on top in order.
+    /// way, must define functions only, each replacing one of the same name and arity below it
+    /// (see [`check_overrides`]), and are merged on top in order.
     pub fn check_syntax(&self, opts: &EngineOptions) -> Result<AST> {
         let engine = build_engine(None, opts);
         let mut ast = compile_one(&engine, self)?;
+        let mut below = self.name.clone();
         for layer in &self.overlays {
             if let Some((line, col)) = first_statement(&layer.source) {
                 return Err(Error::Script {
@@ -90,11 +94,27 @@ impl Script {
                 });
             }
             let overlay = compile_one(&engine, layer)?;
+            check_overrides(&ast, &below, &layer.name, &layer.source)?;
+            below = format!("{below} and {}", layer.name);
             // The overlay's imports run first (its functions need their aliases), then the flow
             // below; its functions replace those of the same name and arity.
             ast = overlay.clone_statements_only().merge(&ast).merge(&overlay.clone_functions_only());
         }
+        // The flow is the base script's; functions are placed in their layer by `origins`.
+        ast.set_source(self.name.as_str());
         Ok(ast)
+    }
+
+    /// Which layer defines each function (closures included), the top one winning as it does
+    /// when the layers are merged: for error positions (see `engine::describe_layered`).
+    pub fn origins(&self) -> HashMap<String, String> {
+        let mut out = HashMap::new();
+        for layer in std::iter::once(self).chain(&self.overlays) {
+            for name in function_names(&layer.source) {
+                out.insert(name, layer.name.clone());
+            }
+        }
+        out
     }
 
     /// "default.rhai, then msp.rhai (before_disable), then clients/x.rhai (licenses_phase)":
@@ -105,20 +125,21 @@ impl Script {
         }
         let mut out = self.name.clone();
         for o in &self.overlays {
-            let fns = rhai::Engine::new_raw()
-                .compile(&o.source)
-                .map(|ast| {
-                    // Sorted: the AST's function order follows a hash and is not stable.
-                    let mut names: Vec<String> = ast.iter_functions().map(|f| f.name.to_string()).collect();
-                    names.sort();
-                    names.dedup();
-                    names.join(", ")
-                })
-                .unwrap_or_default();
+            // Sorted: the AST's function order follows a hash and is not stable.
+            let mut names: Vec<String> = function_names(&o.source).into_iter().filter(|n| !n.starts_with("anon$")).collect();
+            names.sort();
+            names.dedup();
+            let fns = names.join(", ");
             out.push_str(&format!(", then {} (overrides: {fns})", o.name));
         }
         Some(out)
     }
+}
+
+/// The functions `source` defines (closures as `anon$...`), by a bare compile: empty when it does
+/// not compile (the syntax check reports that).
+fn function_names(source: &str) -> Vec<String> {
+    rhai::Engine::new_raw().compile(source).map(|ast| ast.iter_functions().map(|f| f.name.to_string()).collect()).unwrap_or_default()
 }
 
 fn compile_one(engine: &rhai::Engine, script: &Script) -> Result<AST> {

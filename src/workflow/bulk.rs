@@ -15,7 +15,7 @@
 use rhai::{Dynamic, Map};
 use serde::Serialize;
 
-use crate::settings::parse_set;
+use crate::settings::parse_value;
 
 /// What a users file asks for.
 #[derive(Debug)]
@@ -65,7 +65,7 @@ pub fn parse_users(text: &str, settings: &Map) -> Result<UsersFile, String> {
             continue;
         }
         match settings.get(name.as_str()) {
-            Some(default) => columns.push((i, name.as_str(), default)),
+            Some(_) => columns.push((i, name.as_str())),
             None => ignored.push(header[i].trim_start_matches('\u{feff}').to_string()),
         }
     }
@@ -81,10 +81,10 @@ pub fn parse_users(text: &str, settings: &Map) -> Result<UsersFile, String> {
             return Err(format!("line {line}: no upn"));
         }
         let mut row = BulkUser { upn: upn.to_string(), line, settings: Vec::new() };
-        for &(i, name, default) in &columns {
+        for &(i, name) in &columns {
             let cell = record.get(i).unwrap_or("");
             if !cell.is_empty() {
-                row.settings.push(setting(name, cell, default).map_err(|e| format!("line {line}, column {name}: {e}"))?);
+                row.settings.push(setting(name, cell).map_err(|e| format!("line {line}, column {name}: {e}"))?);
             }
         }
         match users.iter().find(|u| u.upn.eq_ignore_ascii_case(upn)) {
@@ -109,14 +109,10 @@ fn first_line(text: &str, p: &csv::Position) -> u64 {
     p.line() + skipped as u64
 }
 
-/// One cell as `--set name=cell`, of the type the setting has: the rule `offboard::settings`
-/// applies when the script starts, applied here so the file is refused before any user runs.
-fn setting(name: &str, cell: &str, default: &Dynamic) -> Result<(String, Dynamic), String> {
-    let (key, value) = parse_set(&format!("{name}={cell}")).map_err(|e| e.to_string())?;
-    if value.type_name() != default.type_name() {
-        return Err(format!("setting '{key}' must be a {}, not {} ({cell})", default.type_name(), value.type_name()));
-    }
-    Ok((key, value))
+/// One cell as `--set name=cell` would be, typed by the settings schema, so the file is refused
+/// before any user runs.
+fn setting(name: &str, cell: &str) -> Result<(String, Dynamic), String> {
+    Ok((name.to_string(), parse_value(name, cell)?))
 }
 
 /// One user's outcome in a bulk run.
@@ -215,14 +211,15 @@ mod tests {
     fn a_bad_setting_value_names_the_line_and_column() {
         let e = parse("upn,reset_password\na@x.test,true\n# c\nb@x.test,maybe\n").unwrap_err();
         assert!(e.starts_with("line 4, column reset_password: "), "{e}");
-        assert!(e.contains("must be a bool, not string (maybe)"), "{e}");
+        assert!(e.contains("reset_password is a bool: true or false, not 'maybe'"), "{e}");
         // Lines are the file's, counting skipped blank and comment lines.
         assert!(parse("upn\na@x.test\n\n  # c\n\n,x\n").unwrap_err().starts_with("line 6: no upn"));
         let e = parse("\u{feff}# export\r\nupn,reset_password\r\n\r\na@x.test,\"no\"\r\n").unwrap_err();
         assert!(e.starts_with("line 4, column reset_password: "), "{e}");
         let e = parse("upn,Shared_Wait_Secs\na@x.test,soon\n").unwrap_err();
-        assert!(e.contains("line 2, column shared_wait_secs") && e.contains("must be a i64"), "{e}");
-        assert!(parse("upn,forward_to\na@x.test,7\n").unwrap_err().contains("must be a string, not i64"));
+        assert!(e.contains("line 2, column shared_wait_secs") && e.contains("is an integer, not 'soon'"), "{e}");
+        // A string setting keeps digits as text.
+        assert_eq!(parse("upn,forward_to\na@x.test,7\n").unwrap().users[0].sets(), ["forward_to=7"]);
     }
 
     #[test]
@@ -235,13 +232,12 @@ mod tests {
 
     #[test]
     fn the_stdlib_settings_are_setting_columns() {
-        let mut org = Map::new();
-        org.insert("legal_hold".into(), Dynamic::from(true));
-        let known = crate::run::known_settings(&org).unwrap();
-        for k in ["reset_password", "forward_to", "shared_wait_secs", "move_to_disabled_ou", "legal_hold"] {
+        let known = crate::run::known_settings();
+        for k in ["reset_password", "forward_to", "shared_wait_secs", "move_to_disabled_ou"] {
             assert!(known.contains_key(k), "{k}");
         }
         let f = parse_users("upn,move_to_disabled_ou,legal_hold\na@x.test,false,false\n", &known).unwrap();
-        assert_eq!(f.users[0].sets(), ["move_to_disabled_ou=false", "legal_hold=false"]);
+        assert_eq!(f.users[0].sets(), ["move_to_disabled_ou=false"]);
+        assert_eq!(f.ignored, ["legal_hold"]);
     }
 }

@@ -98,20 +98,37 @@ fn unknown_script_tenant_and_bad_set_exit_2() {
 }
 
 #[test]
-fn unknown_set_key_warns_and_wrong_type_is_refused() {
+fn unknown_set_key_or_wrong_type_is_refused_exit_2() {
     let home = Home::new();
-    let o = home.cmd(["plan", "default.rhai", "--user", CLOUD, "--json", "--set", "reset_pasword=false"]).run();
-    assert_eq!(o.code, 0, "{}", o.stderr);
-    let r = o.json();
-    let msgs: Vec<&str> = r["messages"].as_array().unwrap().iter().map(|m| m.as_str().unwrap()).collect();
-    assert!(msgs.iter().any(|m| m.contains("unknown setting 'reset_pasword'")), "{msgs:?}");
-    // The typo did not turn the step off.
-    assert_eq!(status_of(&r, "reset_password", CLOUD), "planned");
-    // A known key with a value of the wrong type stops the script.
-    let o = home.cmd(["plan", "default.rhai", "--user", CLOUD, "--set", "reset_password=maybe"]).run();
-    assert_eq!(o.code, 3, "{}", o.stderr);
-    assert!(o.stderr.contains("reset_password"), "{}", o.stderr);
-    assert_eq!(home.stats().writes, 0);
+    // A typo names the nearest setting and lists the known ones; nothing runs.
+    let o = home.cmd(["run", "default.rhai", "--user", CLOUD, "--yes", "--set", "remove_licences=false"]).run();
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("unknown setting 'remove_licences'; did you mean remove_licenses?"), "{}", o.stderr);
+    assert!(o.stderr.contains("known settings: block_mobile_devices, "), "{}", o.stderr);
+    refused(&home, &["plan", "default.rhai", "--user", CLOUD, "--set", "reset_pasword=false"], 2, "did you mean reset_password?");
+    // A known key with a value of the wrong type, at the argument.
+    refused(
+        &home,
+        &["plan", "default.rhai", "--user", CLOUD, "--set", "reset_password=maybe"],
+        2,
+        "--set 'reset_password=maybe': reset_password is a bool",
+    );
+    assert!(!home.state_path().exists(), "the tenant was contacted");
+}
+
+#[test]
+fn unknown_defaults_key_is_refused_at_its_line_exit_2() {
+    let home = Home::new();
+    let cfg = home
+        .write("offboard-host.toml", "[tenants.t]\ndirectory = \"cloud\"\ndemo = true\n[tenants.t.defaults]\nremove_licences = false\n");
+    let o = home.cmd(["plan", "default.rhai", "--user", CLOUD, "--config", cfg.to_str().unwrap()]).run();
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("offboard-host.toml:5: [tenants.t.defaults] unknown setting 'remove_licences'; did you mean remove_licenses?"),
+        "{}",
+        o.stderr
+    );
+    assert!(!home.state_path().exists());
 }
 
 #[test]

@@ -13,6 +13,7 @@ mod faults;
 mod interrupted;
 mod intune;
 mod journal;
+mod overrides;
 mod plan_apply;
 mod secrets;
 mod synced;
