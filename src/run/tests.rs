@@ -9,7 +9,7 @@ use rhai::Map;
 
 use super::{run_script, RunRequest, Script};
 use crate::engine::EngineOptions;
-use crate::entra::{CloudDirectory, CloudUser, Group, GroupKind};
+use crate::entra::{CloudDirectory, CloudUser, DirectoryRole, Group, GroupKind};
 use crate::exec::host::ExecOptions;
 use crate::exec::report::Report;
 use crate::exec::Providers;
@@ -61,6 +61,8 @@ fn user() -> CloudUser {
         synced: false,
         on_premises_sam: None,
         on_premises_dn: None,
+        on_premises_immutable_id: None,
+        on_premises_domain_name: None,
         sessions_valid_from: None,
         password_changed: None,
         manager: None,
@@ -143,6 +145,9 @@ impl CloudDirectory for Fake {
     async fn set_employee_id(&self, _: &str, v: Option<&str>) -> Result<(), GraphError> {
         let v = v.map(str::to_string);
         self.write("employee_id", move |u| u.employee_id = v)
+    }
+    async fn directory_roles(&self, _: &str) -> Result<Vec<DirectoryRole>, GraphError> {
+        Ok(vec![])
     }
     async fn authenticate(&self) -> Result<(), GraphError> {
         Ok(())
