@@ -180,6 +180,7 @@ fn run(fake: &Arc<Fake>, journal: &Arc<dyn Journal>, mode: Mode, org: Map) -> Re
         exec: ExecOptions::default(),
         engine: EngineOptions::default(),
         observer: None,
+        protection: Default::default(),
     };
     run_script(rt.handle(), journal.clone(), cloud_only(fake.clone()), req).unwrap()
 }
@@ -308,6 +309,7 @@ fn overrides_layer_on_the_script_in_order() {
         exec: ExecOptions::default(),
         engine: EngineOptions::default(),
         observer: None,
+        protection: Default::default(),
     };
     let providers = || cloud_only(fake.clone());
     let r = run_script(rt.handle(), journal.clone(), providers(), req(script.clone())).unwrap();
