@@ -14,5 +14,6 @@ mod interrupted;
 mod intune;
 mod journal;
 mod plan_apply;
+mod protected;
 mod secrets;
 mod synced;
