@@ -229,6 +229,13 @@ pub fn outcome_error(report: &Report) -> Option<Error> {
             "provider" => Error::Provider { tenant: report.tenant.clone(), message: e.message.clone() },
             "journal" => Error::Provider { tenant: report.tenant.clone(), message: e.message.clone() },
             "required_step_failed" => Error::StepsFailed { failed: report.count(StepStatus::Failed) },
+            // A script that looked up an account no run may touch (see `ops::ad`).
+            "protected" => Error::Protected {
+                user: report.user.clone(),
+                tenant: report.tenant.clone(),
+                reasons: vec![format!("the script reached for another protected account ({})", e.message)],
+                hint: String::new(),
+            },
             _ => Error::Script { location: String::new(), message: e.message.clone() },
         });
     }
