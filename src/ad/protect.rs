@@ -256,7 +256,7 @@ mod tests {
             sid: Some(format!("{DOMAIN}-512")),
         };
         let tier0 = AdGroupRef { dn: "CN=Tier0,OU=Groups,DC=contoso,DC=test".into(), name: "Tier0".into(), sam: None, sid: None };
-        let f = findings(&u, &[nested.clone()], None, &[]);
+        let f = findings(&u, std::slice::from_ref(&nested), None, &[]);
         assert_eq!(f, vec![Finding::privileged("member of Domain Admins")]);
         u.admin_count = true;
         assert_eq!(findings(&u, &[], None, &[])[0].severity, Severity::Privileged);

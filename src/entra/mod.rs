@@ -136,6 +136,20 @@ impl GraphDirectory {
     fn user_path(user_id: &str) -> String {
         format!("/users/{}", path_segment(user_id))
     }
+
+    /// `DELETE /{collection}/{id}/members/{uid}/$ref`: groups and directory roles alike.
+    async fn remove_member_ref(&self, collection: &str, id: &str, user_id: &str) -> GResult<()> {
+        let path = format!("/{collection}/{}/members/{}/$ref", path_segment(id), path_segment(user_id));
+        self.graph.request(GraphRequest::delete(path).idempotent(true)).await.map(drop)
+    }
+
+    /// `POST /{collection}/{id}/members/$ref {"@odata.id": ".../directoryObjects/{uid}"}`. A second
+    /// add answers 400 "already exist", which the actions read as done: safe to resend.
+    async fn add_member_ref(&self, collection: &str, id: &str, user_id: &str) -> GResult<()> {
+        let path = format!("/{collection}/{}/members/$ref", path_segment(id));
+        let body = json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{user_id}")});
+        self.graph.request(GraphRequest::post(path, body).idempotent(true)).await.map(drop)
+    }
 }
 
 #[async_trait]
@@ -185,15 +199,11 @@ impl CloudDirectory for GraphDirectory {
     }
 
     async fn remove_group_member(&self, group_id: &str, user_id: &str) -> GResult<()> {
-        let path = format!("/groups/{}/members/{}/$ref", path_segment(group_id), path_segment(user_id));
-        self.graph.request(GraphRequest::delete(path).idempotent(true)).await.map(drop)
+        self.remove_member_ref("groups", group_id, user_id).await
     }
 
     async fn add_group_member(&self, group_id: &str, user_id: &str) -> GResult<()> {
-        let path = format!("/groups/{}/members/$ref", path_segment(group_id));
-        let body = json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{user_id}")});
-        // A second add answers 400 "already exist", which the action reads as done: safe to resend.
-        self.graph.request(GraphRequest::post(path, body).idempotent(true)).await.map(drop)
+        self.add_member_ref("groups", group_id, user_id).await
     }
 
     async fn find_groups(&self, id_or_name: &str) -> GResult<Vec<Group>> {
@@ -289,14 +299,11 @@ impl CloudDirectory for GraphDirectory {
     }
 
     async fn remove_directory_role_member(&self, role_id: &str, user_id: &str) -> GResult<()> {
-        let path = format!("/directoryRoles/{}/members/{}/$ref", path_segment(role_id), path_segment(user_id));
-        self.graph.request(GraphRequest::delete(path).idempotent(true)).await.map(drop)
+        self.remove_member_ref("directoryRoles", role_id, user_id).await
     }
 
     async fn add_directory_role_member(&self, role_id: &str, user_id: &str) -> GResult<()> {
-        let path = format!("/directoryRoles/{}/members/$ref", path_segment(role_id));
-        let body = json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{user_id}")});
-        self.graph.request(GraphRequest::post(path, body).idempotent(true)).await.map(drop)
+        self.add_member_ref("directoryRoles", role_id, user_id).await
     }
 
     async fn authenticate(&self) -> GResult<()> {

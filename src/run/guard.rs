@@ -16,7 +16,7 @@
 
 use base64::Engine as _;
 
-use crate::ad::model::{guid_to_bytes, guid_to_string};
+use crate::ad::model::guid_to_string;
 use crate::ad::protect::findings as ad_findings;
 use crate::ad::{AdAccess, AdUser, Finding, OnPremDirectory, Severity};
 use crate::entra::{CloudAccess, CloudDirectory, CloudUser, DirectoryRole};
@@ -183,12 +183,6 @@ pub fn anchor_bytes(immutable_id: &str) -> Option<[u8; 16]> {
     b.try_into().ok()
 }
 
-/// The immutable id Entra Connect writes for an AD account (its consistency guid, else objectGUID).
-pub fn immutable_id_of(a: &AdUser) -> Option<String> {
-    let guid = a.consistency_guid.as_deref().unwrap_or(&a.guid);
-    guid_to_bytes(guid).map(|b| base64::engine::general_purpose::STANDARD.encode(b))
-}
-
 /// `None` when the anchored account agrees with the cloud user's on-premises facts.
 pub fn cross_check(c: &CloudUser, a: &AdUser) -> Option<String> {
     if let Some(sam) = c.on_premises_sam.as_deref().filter(|s| !s.eq_ignore_ascii_case(&a.sam)) {
@@ -215,4 +209,82 @@ fn dn_domain(dn: &str) -> String {
         .map(|(_, v)| v.trim().to_ascii_lowercase())
         .collect::<Vec<_>>()
         .join(".")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ad::model::guid_to_bytes;
+
+    fn cloud(dn: &str, sam: &str, domain: Option<&str>) -> CloudUser {
+        let v = serde_json::json!({
+            "id": "c1", "userPrincipalName": "sam@contoso.test", "onPremisesSyncEnabled": true,
+            "onPremisesDistinguishedName": dn, "onPremisesSamAccountName": sam, "onPremisesDomainName": domain,
+            "onPremisesImmutableId": "PgwdWi97ak6cgQ0uP0pbbA==",
+        });
+        CloudUser::from_graph(&v, &[], None, &Default::default())
+    }
+
+    fn ad(dn: &str, sam: &str) -> AdUser {
+        AdUser {
+            guid: "5a1d0c3e-7b2f-4e6a-9c81-0d2e3f4a5b6c".into(),
+            dn: dn.into(),
+            cn: "Sam Synced".into(),
+            sam: sam.into(),
+            upn: Some("sam@contoso.test".into()),
+            mail: None,
+            display_name: None,
+            uac: 512,
+            primary_group_id: 513,
+            groups: vec![],
+            manager: None,
+            employee_id: None,
+            employee_number: None,
+            pwd_last_set: None,
+            exchange: None,
+            sid: None,
+            admin_count: false,
+            object_classes: vec!["user".into()],
+            consistency_guid: None,
+        }
+    }
+
+    #[test]
+    fn the_immutable_id_is_the_base64_of_the_anchor_bytes() {
+        let b = anchor_bytes("PgwdWi97ak6cgQ0uP0pbbA==").unwrap();
+        assert_eq!(b[0], 0x3e);
+        assert_eq!(guid_to_string(&b).as_deref(), Some("5a1d0c3e-7b2f-4e6a-9c81-0d2e3f4a5b6c"));
+        assert_eq!(guid_to_bytes("5a1d0c3e-7b2f-4e6a-9c81-0d2e3f4a5b6c"), Some(b));
+        assert!(anchor_bytes("c2FtLnN5bmNlZEBjb250b3NvLnRlc3Q=").is_none(), "a UPN in base64 is not a GUID");
+        assert!(anchor_bytes("not base64!").is_none());
+    }
+
+    #[test]
+    fn a_same_upn_in_another_domain_or_another_sam_is_a_mismatch() {
+        let c = cloud("CN=Sam Synced,OU=Staff,DC=contoso,DC=test", "ssynced", Some("contoso.test"));
+        assert_eq!(cross_check(&c, &ad("CN=Sam Synced,OU=Disabled Users,DC=contoso,DC=test", "SSYNCED")), None, "moved, same account");
+        let other_forest = cross_check(&c, &ad("CN=Sam Synced,OU=Staff,DC=corp,DC=example,DC=test", "ssynced")).unwrap();
+        assert!(other_forest.contains("contoso.test") && other_forest.contains("corp.example.test"), "{other_forest}");
+        let c = cloud("CN=Sam Synced,OU=Staff,DC=contoso,DC=test", "ssynced", None);
+        let by_dn = cross_check(&c, &ad("CN=Sam Synced,OU=Staff,DC=corp,DC=example,DC=test", "ssynced")).unwrap();
+        assert!(by_dn.contains("onPremisesDistinguishedName"), "{by_dn}");
+        let sam = cross_check(&c, &ad("CN=Sam Synced,OU=Staff,DC=contoso,DC=test", "ssynced2")).unwrap();
+        assert!(sam.contains("onPremisesSamAccountName is ssynced"), "{sam}");
+    }
+
+    #[test]
+    fn roles_the_client_allows_are_not_privileged() {
+        let c = cloud("CN=x,DC=contoso,DC=test", "x", None);
+        let ga = DirectoryRole {
+            id: "r1".into(),
+            display_name: "Global Administrator".into(),
+            role_template_id: "62e90394-69f5-4237-9190-012177145e10".into(),
+        };
+        let p = Protection::default();
+        assert_eq!(cloud_findings(&c, std::slice::from_ref(&ga), &p)[0].severity, Severity::Privileged);
+        let p = Protection { allowed_roles: vec!["62E90394-69F5-4237-9190-012177145E10".into()], ..Protection::default() };
+        assert!(cloud_findings(&c, &[ga], &p).is_empty());
+        assert!(refuse("t", "u", vec![Finding::privileged("x")], true).is_ok());
+        assert!(matches!(refuse("t", "u", vec![Finding::never("x")], true), Err(Error::Protected { .. })));
+    }
 }
