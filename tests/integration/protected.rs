@@ -80,4 +80,11 @@ fn an_allowed_role_needs_no_flag_and_allow_privileged_removes_roles_first() {
 
     // A second run: the user now holds no role, so no flag is needed and nothing is sent.
     assert_rerun_sends_nothing(&home, ADMIN);
+
+    // Restore gives the role back, from the journalled prior state.
+    let o = home.cmd(["restore", r["run_id"].as_str().unwrap(), "--yes", "--json"]).run();
+    assert_eq!(o.code, 0, "{}\n{}", o.stdout, o.stderr);
+    let rr = o.json();
+    assert_eq!(status_of(&rr, "add_directory_role", "Global Administrator"), "done", "{rr:#}");
+    assert!(role_members(&home, ids::ROLE_GLOBAL_ADMIN).contains(&ids::LEAVER_ADMIN_ID.to_string()));
 }

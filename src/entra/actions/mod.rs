@@ -62,7 +62,7 @@ pub use membership::{AddGroupMembership, RemoveGroupMembership};
 pub use notify::{NotifySupervisor, DEFAULT_SUBJECT, DEFAULT_TEMPLATE};
 pub(crate) use password::random_password;
 pub use password::ResetPassword;
-pub use roles::RemoveDirectoryRole;
+pub use roles::{AddDirectoryRole, RemoveDirectoryRole};
 pub use sessions::RevokeSessions;
 
 use chrono::{DateTime, Duration, Utc};

@@ -51,3 +51,35 @@ impl Action for RemoveDirectoryRole {
         }
     }
 }
+
+/// The reverse, for `restore`: `POST /directoryRoles/{role}/members/$ref` with the role the
+/// journal recorded as removed. Re-granting an administrator role is what restoring that leaver
+/// means; it is listed in the restore plan like every other step, and only from a journalled removal.
+pub struct AddDirectoryRole {
+    pub user: UserRef,
+    pub role: DirectoryRole,
+}
+
+#[async_trait]
+impl Action for AddDirectoryRole {
+    user_item_action!("add_directory_role", "directory_role", id = role.id, display = role.display_name, idempotent = true);
+
+    async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
+        let roles = cx.cloud()?.directory_roles(&self.user.id).await?;
+        if roles.iter().any(|r| r.id.eq_ignore_ascii_case(&self.role.id)) {
+            return Ok(Observation::AlreadyDone { detail: format!("{} holds {}", self.user.upn, self.role.display_name) });
+        }
+        Ok(Observation::Needed {
+            prior: json!({"roleId": self.role.id, "member": false}),
+            detail: format!("give {} the directory role {} again", self.user.upn, self.role.display_name),
+        })
+    }
+
+    async fn apply(&self, cx: &Cx) -> Result<String, ActionError> {
+        match cx.cloud()?.add_directory_role_member(&self.role.id, &self.user.id).await {
+            Ok(()) => Ok("role assigned again".into()),
+            Err(e) if e.status() == Some(400) && e.to_string().contains("already exist") => Ok("already held the role".into()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
