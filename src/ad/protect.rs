@@ -189,10 +189,11 @@ impl LdapDirectory {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn user(sid: &str) -> AdUser {
+    /// An ordinary AD user with this SID (also used by `run::guard`'s tests).
+    pub(crate) fn user(sid: &str) -> AdUser {
         AdUser {
             guid: "11111111-2222-3333-4444-555555555555".into(),
             dn: "CN=X,OU=Staff,DC=contoso,DC=test".into(),

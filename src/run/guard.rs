@@ -226,27 +226,7 @@ mod tests {
     }
 
     fn ad(dn: &str, sam: &str) -> AdUser {
-        AdUser {
-            guid: "5a1d0c3e-7b2f-4e6a-9c81-0d2e3f4a5b6c".into(),
-            dn: dn.into(),
-            cn: "Sam Synced".into(),
-            sam: sam.into(),
-            upn: Some("sam@contoso.test".into()),
-            mail: None,
-            display_name: None,
-            uac: 512,
-            primary_group_id: 513,
-            groups: vec![],
-            manager: None,
-            employee_id: None,
-            employee_number: None,
-            pwd_last_set: None,
-            exchange: None,
-            sid: None,
-            admin_count: false,
-            object_classes: vec!["user".into()],
-            consistency_guid: None,
-        }
+        AdUser { dn: dn.into(), sam: sam.into(), sid: None, ..crate::ad::protect::tests::user("") }
     }
 
     #[test]
