@@ -216,6 +216,7 @@ impl Bench {
             exec: ExecOptions { concurrency: way.concurrency },
             engine: EngineOptions::default(),
             observer: None,
+            protection: Default::default(),
         };
         // run_script blocks on the runtime itself: call it from this plain thread, never a task.
         run_script(self.rt.handle(), t.journal.clone(), providers, req).expect("run_script")

@@ -95,6 +95,19 @@ pub struct TenantConfig {
     /// Capabilities this client does not grant (e.g. `["graph.licenses"]`). Deny beats allow.
     #[serde(default)]
     pub deny: Vec<String>,
+    /// Accounts never offboarded (break-glass accounts, the MSP's own admins): UPN,
+    /// sAMAccountName or object id, compared by the object each resolves to, so a differently
+    /// typed name of the same account is refused too.
+    #[serde(default)]
+    pub protected_users: Vec<String>,
+    /// Groups whose members are never offboarded (cloud groups by id or name; AD groups by name,
+    /// sAMAccountName or DN, nested membership counts).
+    #[serde(default)]
+    pub protected_groups: Vec<String>,
+    /// Entra directory roles (display name or role template id) a leaver may hold without
+    /// `--allow-privileged`. Any other active role makes the user privileged.
+    #[serde(default)]
+    pub allowed_roles: Vec<String>,
     /// The org variables: what the scripts should do for this client.
     #[serde(default)]
     pub defaults: toml::Table,
@@ -255,6 +268,10 @@ impl Config {
                 graph: None,
                 ad: None,
                 deny: vec![],
+                // The demo tenant's break-glass account: what a client lists here in its own file.
+                protected_users: vec![crate::demo::ids::BREAK_GLASS_UPN.into()],
+                protected_groups: vec![],
+                allowed_roles: vec![],
                 defaults: toml::Table::new(),
                 psa: None,
                 approval: None,

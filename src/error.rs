@@ -15,6 +15,8 @@
 //! | 6 | apply was not confirmed: nothing was written |
 //! | 7 | another run holds the lock for this user |
 //! | 8 | the journal could not be read or written |
+//! | 9 | the user is a protected account (built-in, bind account, privileged, or listed by the client): nothing was planned |
+//! | 10 | the cloud user and the AD account do not match (hybrid identity check): nothing was planned |
 
 use crate::graph::GraphError;
 use crate::journal::JournalError;
@@ -59,6 +61,16 @@ pub enum Error {
     #[error("{context}: {source}")]
     Io { context: String, source: std::io::Error },
 
+    /// Refused before anything is planned: offboarding this account would lock the MSP out or
+    /// take down the domain (see `run::guard`). `reasons` name each rule that matched.
+    #[error("refused: {user} in tenant '{tenant}' is a protected account: {}{hint}", reasons.join("; "))]
+    Protected { user: String, tenant: String, reasons: Vec<String>, hint: String },
+
+    /// A synced cloud user whose AD account cannot be matched by its immutable id, or whose
+    /// sAMAccountName or domain disagree: offboarding would change someone else's AD account.
+    #[error("refused: the cloud user {cloud} and the AD account {ad} are not the same identity: {reason}")]
+    IdentityMismatch { cloud: String, ad: String, reason: String },
+
     /// The run completed, but some steps failed; the report has the details.
     #[error("{failed} step(s) failed")]
     StepsFailed { failed: usize },
@@ -75,6 +87,8 @@ impl Error {
             Error::NotConfirmed { .. } => 6,
             Error::Locked { .. } => 7,
             Error::Journal(_) | Error::Io { .. } => 8,
+            Error::Protected { .. } => 9,
+            Error::IdentityMismatch { .. } => 10,
         }
     }
 
@@ -98,6 +112,8 @@ impl Error {
             Error::Journal(_) => "journal",
             Error::Io { .. } => "io",
             Error::StepsFailed { .. } => "steps_failed",
+            Error::Protected { .. } => "protected",
+            Error::IdentityMismatch { .. } => "identity_mismatch",
         }
     }
 }

@@ -54,7 +54,10 @@ pub fn validate_ad_user(input: &str) -> Result<(), String> {
     if input.chars().count() > 20 {
         return Err("a sAMAccountName has at most 20 characters (or give the user principal name)".into());
     }
-    if let Some(c) = input.chars().find(|c| !(c.is_ascii_alphanumeric() || ".-_'!#^~".contains(*c))) {
+    // A trailing `$` names a computer or managed service account: accepted so that the
+    // protected-account check can refuse it by what it is, rather than as a malformed name.
+    let name = input.strip_suffix('$').unwrap_or(input);
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || ".-_'!#^~".contains(*c))) {
         return Err(format!("character {c:?} is not allowed in a sAMAccountName"));
     }
     if input.ends_with('.') {

@@ -152,6 +152,11 @@ impl Cli {
     /// `mode`: the tenant's directory mode; `demo`: also the simulated cloud tenant; `ad`: extra
     /// lines for the `[tenants.t.ad]` section (url etc. default to the DC's LDAPS).
     fn new(mode: &str, demo: bool, ad_extra: &str) -> Cli {
+        Cli::with_tenant(mode, demo, "", ad_extra)
+    }
+
+    /// As [`Cli::new`], with `tenant_extra` lines in `[tenants.t]` (protected_users, ...).
+    fn with_tenant(mode: &str, demo: bool, tenant_extra: &str, ad_extra: &str) -> Cli {
         let dc = dc();
         let dir = tempfile::tempdir().unwrap();
         let mut ad = format!(
@@ -171,7 +176,7 @@ impl Cli {
             .filter(|l| l.split_once('=').is_none_or(|(k, _)| !overridden.contains(&k.trim())))
             .map(|l| format!("{l}\n"))
             .collect();
-        let cfg = format!("[tenants.t]\ndirectory = \"{mode}\"\ndemo = {demo}\n\n[tenants.t.ad]\n{ad}{ad_extra}\n");
+        let cfg = format!("[tenants.t]\ndirectory = \"{mode}\"\ndemo = {demo}\n{tenant_extra}\n\n[tenants.t.ad]\n{ad}{ad_extra}\n");
         std::fs::write(dir.path().join("offboard-host.toml"), cfg).unwrap();
         Cli { dir }
     }
@@ -593,6 +598,26 @@ fn ad_tls_is_verified_unless_explicitly_disabled() {
 }
 
 /// Put the seeded `leaver.synced` back as setup.sh seeds it (a reused DC may hold a previous run).
+/// The bytes behind the demo tenant's `onPremisesImmutableId` for leaver.synced.
+const SYNCED_ANCHOR: [u8; 16] = [0x3e, 0x0c, 0x1d, 0x5a, 0x2f, 0x7b, 0x6a, 0x4e, 0x9c, 0x81, 0x0d, 0x2e, 0x3f, 0x4a, 0x5b, 0x6c];
+
+/// Tests that recreate or read `ssynced` take this: they would otherwise race on one account.
+fn synced_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Set (or with `None` clear) an account's ms-DS-ConsistencyGuid, the Entra Connect anchor.
+async fn set_anchor(l: &mut ldap3::Ldap, dn: &str, anchor: Option<&[u8]>) {
+    let values: HashSet<Vec<u8>> = anchor.map(|a| a.to_vec()).into_iter().collect();
+    let m = if values.is_empty() {
+        Mod::Delete(b"mS-DS-ConsistencyGuid".to_vec(), values)
+    } else {
+        Mod::Replace(b"mS-DS-ConsistencyGuid".to_vec(), values)
+    };
+    let _ = l.modify(dn, vec![m]).await.unwrap().success();
+}
+
 async fn reset_synced_leaver(l: &mut ldap3::Ldap) {
     let base = dc().base().to_string();
     let manager = format!("CN=Morgan Manager,{}", dc().staff());
@@ -617,10 +642,12 @@ async fn reset_synced_leaver(l: &mut ldap3::Ldap) {
         let gdn = format!("CN={g},OU=Groups,{base}");
         let _ = l.modify(&gdn, vec![Mod::Add("member", one(dn.as_str()))]).await;
     }
+    set_anchor(l, &dn, Some(&SYNCED_ANCHOR)).await;
 }
 
 #[test]
 fn hybrid_synced_offboarding_puts_each_step_in_the_right_directory() {
+    let _synced = synced_lock();
     let rt = rt();
     rt.block_on(async { reset_synced_leaver(&mut admin().await).await });
     let cli = Cli::new(
@@ -713,6 +740,8 @@ fn hybrid_unsynced_offboarding_changes_both_accounts() {
 
 #[test]
 fn onprem_and_email_only_modes_send_each_step_to_one_directory() {
+    let _synced = synced_lock();
+    rt().block_on(async { reset_synced_leaver(&mut admin().await).await });
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/default.rhai");
     // onprem: AD only (plan: nothing is written), by sAMAccountName.
     let cli = Cli::new("onprem", false, "");
@@ -728,3 +757,6 @@ fn onprem_and_email_only_modes_send_each_step_to_one_directory() {
     assert!(steps(&r).iter().any(|s| s["directory"] == "exchange"), "the mailbox steps run: {r:#}");
     assert!(r["messages"].to_string().contains("mailbox steps only"), "{r:#}");
 }
+
+#[path = "ad/protected.rs"]
+mod protected;

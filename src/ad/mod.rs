@@ -18,6 +18,7 @@
 mod access;
 pub mod actions;
 pub mod model;
+pub mod protect;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -33,6 +34,7 @@ use crate::graph::GraphStats;
 use crate::secret::Secret;
 pub use access::{provide_ad, AdAccess, AdUsers};
 pub use model::{AdGroup, AdUser, ExchangeAttrs, GroupScope};
+pub use protect::{AdGroupRef, Finding, Severity};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdError {
@@ -98,11 +100,20 @@ pub struct AdPolicy {
 #[async_trait]
 pub trait OnPremDirectory: Send + Sync {
     /// Find a user by UPN, sAMAccountName or mail: one subtree search under the base DN with
-    /// `(&(objectCategory=person)(objectClass=user)(|(userPrincipalName=v)(sAMAccountName=v)(mail=v)))`,
+    /// `(&(objectClass=user)(|(userPrincipalName=v)(sAMAccountName=v)(mail=v)))`,
     /// `v` escaped (RFC 4515). `None`: no such user; two matches are an error.
     async fn find_user(&self, name: &str) -> AdResult<Option<AdUser>>;
     /// Re-read a user by objectGUID (`(objectGUID=\xx...)`): stable across moves and renames.
     async fn user_by_guid(&self, guid: &str) -> AdResult<Option<AdUser>>;
+    /// Every group the user is a member of, directly or through nested groups
+    /// (`member:1.2.840.113556.1.4.1941:=<dn>`, LDAP_MATCHING_RULE_IN_CHAIN), with their SIDs: what
+    /// the protected-account check reads.
+    async fn transitive_groups(&self, user_dn: &str) -> AdResult<Vec<AdGroupRef>>;
+    /// The objectGUID of the account this connection is bound as (`None`: not found in the base DN).
+    async fn bind_account(&self) -> AdResult<Option<String>>;
+    /// The account whose ms-DS-ConsistencyGuid, or else objectGUID, is these 16 bytes (the bytes
+    /// behind a cloud user's `onPremisesImmutableId`).
+    async fn user_by_anchor(&self, anchor: &[u8; 16]) -> AdResult<Option<AdUser>>;
     /// Does the schema define the Exchange attributes (msExchHideFromAddressLists,
     /// msExchRemoteRecipientType, msExchRecipientTypeDetails)? Read once.
     async fn has_exchange_schema(&self) -> AdResult<bool>;
@@ -134,10 +145,12 @@ pub fn escape_bytes(b: &[u8]) -> String {
     b.iter().map(|x| format!("\\{x:02x}")).collect()
 }
 
-/// The filter [`OnPremDirectory::find_user`] sends for `name`.
+/// The filter [`OnPremDirectory::find_user`] sends for `name`. Every `user` object, computers
+/// and managed service accounts included (they are `user` subclasses): they must be found so the
+/// protected-account check can refuse them by name, not pass as "no such user".
 pub fn user_filter(name: &str) -> String {
     let v = ldap_escape(name);
-    format!("(&(objectCategory=person)(objectClass=user)(|(userPrincipalName={v})(sAMAccountName={v})(mail={v})))")
+    format!("(&(objectClass=user)(|(userPrincipalName={v})(sAMAccountName={v})(mail={v})))")
 }
 
 const USER_ATTRS: &[&str] = &[
@@ -156,6 +169,9 @@ const USER_ATTRS: &[&str] = &[
     "employeeID",
     "employeeNumber",
     "pwdLastSet",
+    "adminCount",
+    "objectClass",
+    "mS-DS-ConsistencyGuid",
 ];
 const EXCHANGE_ATTRS: &[&str] = &["msExchHideFromAddressLists", "msExchRemoteRecipientType", "msExchRecipientTypeDetails", "mailNickname"];
 
@@ -178,6 +194,8 @@ pub struct LdapConfig {
 pub struct LdapDirectory {
     ldap: ldap3::Ldap,
     base_dn: String,
+    /// As configured (a DN, a UPN or DOMAIN\\name): the account that must never be offboarded.
+    bind_dn: String,
     encrypted: bool,
     read_only: bool,
     timeout: Duration,
@@ -259,6 +277,7 @@ impl LdapDirectory {
         Ok(Arc::new(LdapDirectory {
             ldap,
             base_dn: cfg.base_dn,
+            bind_dn: cfg.bind_dn,
             encrypted,
             read_only: cfg.read_only,
             timeout: cfg.timeout,
@@ -338,6 +357,10 @@ impl LdapDirectory {
             employee_number: first(&e, "employeeNumber"),
             pwd_last_set: num("pwdLastSet"),
             exchange,
+            sid: first_bin(&e, "objectSid").and_then(|b| protect::sid_to_string(&b)),
+            admin_count: num("adminCount") == Some(1),
+            object_classes: attr(&e, "objectClass").map(|v| v.iter().map(|c| c.to_ascii_lowercase()).collect()).unwrap_or_default(),
+            consistency_guid: first_bin(&e, "mS-DS-ConsistencyGuid").and_then(|b| model::guid_to_string(&b)),
             dn: e.dn,
         })
     }
@@ -402,6 +425,23 @@ impl OnPremDirectory for LdapDirectory {
     async fn user_by_guid(&self, guid: &str) -> AdResult<Option<AdUser>> {
         let bytes = model::guid_to_bytes(guid).ok_or_else(|| AdError::Refused(format!("'{guid}' is not an objectGUID")))?;
         self.find_one(&format!("(objectGUID={})", escape_bytes(&bytes)), guid).await
+    }
+
+    async fn transitive_groups(&self, user_dn: &str) -> AdResult<Vec<AdGroupRef>> {
+        self.transitive_groups_of(user_dn).await
+    }
+
+    async fn bind_account(&self) -> AdResult<Option<String>> {
+        self.bind_account_guid().await
+    }
+
+    async fn user_by_anchor(&self, anchor: &[u8; 16]) -> AdResult<Option<AdUser>> {
+        let v = escape_bytes(anchor);
+        // The consistency guid first: after a forest migration objectGUID changes, the anchor does not.
+        if let Some(u) = self.find_one(&format!("(&(objectClass=user)(mS-DS-ConsistencyGuid={v}))"), "the immutable id").await? {
+            return Ok(Some(u));
+        }
+        self.find_one(&format!("(&(objectClass=user)(objectGUID={v}))"), "the immutable id").await
     }
 
     async fn has_exchange_schema(&self) -> AdResult<bool> {
@@ -494,7 +534,7 @@ mod tests {
     fn filters_escape_every_metacharacter() {
         assert_eq!(
             user_filter("*)(uid=*))(|(uid=*"),
-            "(&(objectCategory=person)(objectClass=user)(|(userPrincipalName=\\2a\\29\\28uid=\\2a\\29\\29\\28|\\28uid=\\2a)(sAMAccountName=\\2a\\29\\28uid=\\2a\\29\\29\\28|\\28uid=\\2a)(mail=\\2a\\29\\28uid=\\2a\\29\\29\\28|\\28uid=\\2a)))"
+            "(&(objectClass=user)(|(userPrincipalName=\\2a\\29\\28uid=\\2a\\29\\29\\28|\\28uid=\\2a)(sAMAccountName=\\2a\\29\\28uid=\\2a\\29\\29\\28|\\28uid=\\2a)(mail=\\2a\\29\\28uid=\\2a\\29\\29\\28|\\28uid=\\2a)))"
         );
         assert!(user_filter("a\0b").contains("=a\\00b)"));
         for v in VECTORS {

@@ -133,6 +133,15 @@ pub struct AdUser {
     pub pwd_last_set: Option<i64>,
     /// `None` when the schema has no Exchange attributes.
     pub exchange: Option<ExchangeAttrs>,
+    /// objectSid in its string form (`S-1-5-21-...-1104`): its last part, the RID, names the
+    /// built-in accounts (500 Administrator, 502 krbtgt) whatever they were renamed to.
+    pub sid: Option<String>,
+    /// adminCount=1: AD's SDProp marked the account as a member (now or once) of a protected group.
+    pub admin_count: bool,
+    /// objectClass values, lower case (`computer`, `msds-managedserviceaccount`, ...).
+    pub object_classes: Vec<String>,
+    /// ms-DS-ConsistencyGuid in GUID string form, when set: the Entra Connect source anchor.
+    pub consistency_guid: Option<String>,
 }
 
 impl AdUser {

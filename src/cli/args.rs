@@ -119,6 +119,11 @@ pub struct RunArgs {
     /// Write to this existing PSA ticket instead of opening one (tenants with a [psa] section).
     #[arg(long, value_name = "N")]
     pub ticket: Option<String>,
+    /// Offboard a leaver who is an administrator (an Entra directory role, adminCount=1, a
+    /// protected AD group): their directory roles are removed first. Built-in accounts, the bind
+    /// account, computers and accounts the client lists as protected are refused regardless.
+    #[arg(long)]
+    pub allow_privileged: bool,
 }
 
 #[derive(Debug, ClapArgs)]

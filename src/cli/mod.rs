@@ -172,6 +172,7 @@ fn cmd_run(ctx: &Ctx, a: RunArgs, force_plan: bool) -> Result<u8> {
         exec: ExecOptions { concurrency: a.concurrency },
         engine: engine.clone(),
         observer: Some(std::sync::Arc::new(ticketing.clone())),
+        protection: session::protection(tenant, a.allow_privileged),
     };
     let batching = a.concurrency > 1;
 

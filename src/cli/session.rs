@@ -24,7 +24,7 @@ use crate::exec::report::Report;
 use crate::journal::{Journal, Mode, SqliteJournal};
 use crate::psa::ticketing::TicketingOptions;
 use crate::psa::PsaAccess;
-use crate::run::{run_script, RunRequest, Script};
+use crate::run::{run_script, Protection, RunRequest, Script};
 use crate::settings::org_with_sets;
 
 /// What a stored run needs to be made again: the script as found, `--set` values, `--ticket`.
@@ -36,6 +36,8 @@ pub(super) struct RunSpec {
     pub ticket: Option<String>,
     pub concurrency: usize,
     pub timeout: u64,
+    /// `--allow-privileged`: kept with an approval or schedule, so the later run is the same run.
+    pub allow_privileged: bool,
 }
 
 impl RunSpec {
@@ -47,11 +49,12 @@ impl RunSpec {
             ticket: a.ticket.clone(),
             concurrency: a.concurrency,
             timeout: a.timeout,
+            allow_privileged: a.allow_privileged,
         }
     }
     /// The options kept with an approval or a schedule.
     pub fn options(&self) -> serde_json::Value {
-        json!({"set": self.sets, "ticket": self.ticket})
+        json!({"set": self.sets, "ticket": self.ticket, "allow_privileged": self.allow_privileged})
     }
     /// A stored item's spec (its script already resolved when it was recorded).
     pub fn from_stored(tenant: &str, script: &str, options: &serde_json::Value) -> RunSpec {
@@ -63,6 +66,7 @@ impl RunSpec {
             ticket: options["ticket"].as_str().map(String::from),
             concurrency: 16,
             timeout: 1800,
+            allow_privileged: options["allow_privileged"].as_bool().unwrap_or(false),
         }
     }
 }
@@ -79,6 +83,16 @@ pub(super) fn load_layered(config: &Config, tenant: &TenantConfig, spec: &str) -
     Ok(script)
 }
 
+/// The client's protected accounts and roles, with the run's `--allow-privileged`.
+pub(super) fn protection(tenant: &TenantConfig, allow_privileged: bool) -> Protection {
+    Protection {
+        protected_users: tenant.protected_users.clone(),
+        protected_groups: tenant.protected_groups.clone(),
+        allowed_roles: tenant.allowed_roles.clone(),
+        allow_privileged,
+    }
+}
+
 pub(super) struct Session {
     pub tenant_name: String,
     pub tenant: TenantConfig,
@@ -90,6 +104,7 @@ pub(super) struct Session {
     engine: EngineOptions,
     ticketing: TicketingOptions,
     concurrency: usize,
+    allow_privileged: bool,
     pub journal: Arc<SqliteJournal>,
     pub rt: tokio::runtime::Runtime,
     conn: Option<Connection>,
@@ -132,6 +147,7 @@ impl Session {
             engine,
             ticketing,
             concurrency: spec.concurrency,
+            allow_privileged: spec.allow_privileged,
             journal,
             rt,
             conn: Some(conn),
@@ -164,6 +180,7 @@ impl Session {
             exec: ExecOptions { concurrency: self.concurrency },
             engine: self.engine.clone(),
             observer: Some(Arc::new(self.ticketing.clone())),
+            protection: protection(&self.tenant, self.allow_privileged),
         }
     }
 

@@ -110,6 +110,11 @@ fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[
         (["users", _, "memberof" | "transitivememberof", "microsoft.graph.group"], "GET") => {
             groups::member_of(st, ctx, id(1), &q, true, &path)
         }
+        (["users", _, "memberof" | "transitivememberof", "microsoft.graph.directoryrole"], "GET") => {
+            super::roles::member_of(st, ctx, id(1), &q, &path)
+        }
+        (["directoryroles", _, "members", _, "$ref"], "DELETE") => super::roles::remove_member(st, ctx, id(1), id(3)),
+        (["directoryroles", _, "members", "$ref"], "POST") => super::roles::add_member(st, ctx, id(1), body),
         (["users", _, "manager"], "GET") => users::get_manager(st, ctx, id(1), &q),
         (["users", _, "manager", "$ref"], "DELETE") => users::delete_manager(st, ctx, id(1)),
         (["users", _, "manager", "$ref"], "PUT") => users::put_manager(st, ctx, id(1), body),
@@ -142,7 +147,9 @@ fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[
             _,
         )
         | (["devicemanagement", "manageddevices", _, "retire" | "wipe"], _)
-        | (["users", _, "memberof" | "transitivememberof", "microsoft.graph.group"], _)
+        | (["users", _, "memberof" | "transitivememberof", "microsoft.graph.group" | "microsoft.graph.directoryrole"], _)
+        | (["directoryroles", _, "members", _, "$ref"], _)
+        | (["directoryroles", _, "members", "$ref"], _)
         | (["users", _, "manager", "$ref"], _)
         | (["groups", _, "members"], _)
         | (["groups", _, "members", _, "$ref"], _)
@@ -152,7 +159,7 @@ fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[
         // Everything else: name the first segment Graph would not recognise.
         _ => {
             let known: &[&[&str]] = &[
-                &["users", "groups", "subscribedskus", "devicemanagement"],
+                &["users", "groups", "subscribedskus", "devicemanagement", "directoryroles"],
                 &[],
                 &[
                     "revokesigninsessions",
@@ -166,7 +173,7 @@ fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[
                     "sendmail",
                     "manageddevices",
                 ],
-                &["microsoft.graph.group", "$ref", "retire", "wipe", ""],
+                &["microsoft.graph.group", "microsoft.graph.directoryrole", "$ref", "retire", "wipe", ""],
             ];
             let bad = segs
                 .iter()

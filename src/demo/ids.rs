@@ -8,6 +8,16 @@ pub const LEAVER_SYNCED_ID: &str = "a1b2c3d4-0003-4000-8000-000000000003";
 pub const MANAGER_UPN: &str = "manager@contoso.test";
 pub const LEAVER_CLOUD_UPN: &str = "leaver.cloud@contoso.test";
 pub const LEAVER_SYNCED_UPN: &str = "leaver.synced@contoso.test";
+/// A leaver who holds Global Administrator: refused unless the run passes `--allow-privileged`.
+pub const LEAVER_ADMIN_ID: &str = "a1b2c3d4-0004-4000-8000-000000000004";
+pub const LEAVER_ADMIN_UPN: &str = "leaver.admin@contoso.test";
+/// The break-glass (emergency access) account: a Global Administrator the demo configuration
+/// lists in `protected_users`, so it is never offboarded.
+pub const BREAK_GLASS_ID: &str = "a1b2c3d4-0005-4000-8000-000000000005";
+pub const BREAK_GLASS_UPN: &str = "breakglass@contoso.test";
+/// leaver.synced's `onPremisesImmutableId`: base64 of the 16 bytes of its AD account's
+/// ms-DS-ConsistencyGuid (tests/samba/seed.ldif sets the same bytes), as Entra Connect writes it.
+pub const LEAVER_SYNCED_IMMUTABLE_ID: &str = "PgwdWi97ak6cgQ0uP0pbbA==";
 
 pub const GROUP_SALES_TEAM: &str = "b0000000-0001-4000-8000-000000000001";
 pub const GROUP_PROJECT_FALCON: &str = "b0000000-0002-4000-8000-000000000002";
@@ -21,6 +31,7 @@ pub const GROUP_HQ_FILESHARE: &str = "b0000000-0007-4000-8000-000000000007";
 pub const GROUP_BLOCK_SIGN_IN: &str = "b0000000-0008-4000-8000-000000000008";
 
 pub const ROLE_GLOBAL_READER: &str = "c0000000-0001-4000-8000-000000000001";
+pub const ROLE_GLOBAL_ADMIN: &str = "c0000000-0002-4000-8000-000000000002";
 
 pub const SKU_SPE_E3: &str = "05e9a617-0261-4cee-bb44-138d3ef5d965";
 pub const SKU_POWER_BI_PRO: &str = "f8a1db68-be16-40ed-86d5-cb42ce701560";

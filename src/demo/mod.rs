@@ -27,6 +27,7 @@ pub mod model;
 mod odata;
 pub mod psa;
 mod reply;
+mod roles;
 pub mod seed;
 mod server;
 mod shared;

@@ -12,8 +12,11 @@ use super::ids::*;
 use super::model::{AssignedLicense, DirectoryRole, Group, LicenseState, Sku, State, User};
 use super::SimStats;
 
-/// How many ordinary users the seed holds (on top of the three named ones).
+/// How many ordinary users the seed holds (on top of the named ones).
 pub const ORDINARY_USERS: usize = 230;
+/// The named users, first in the user list: the manager, the three leavers (cloud, synced,
+/// admin) and the break-glass account.
+pub const NAMED_USERS: usize = 5;
 
 const FIRST: &[&str] = &[
     "Alex", "Bianca", "Carlos", "Dana", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kira", "Liam", "Maya", "Noah", "Olivia",
@@ -113,12 +116,25 @@ pub fn seed() -> State {
                 user(LEAVER_SYNCED_ID, LEAVER_SYNCED_UPN, "Sam", "Synced", "Sam Synced", "Operations Analyst", "Operations", "E1002", 150);
             u.manager_id = Some(MANAGER_ID.into());
             u.on_premises_sync_enabled = Some(true);
-            u.on_premises_immutable_id = Some("c2FtLnN5bmNlZEBjb250b3NvLnRlc3Q=".into());
+            u.on_premises_immutable_id = Some(LEAVER_SYNCED_IMMUTABLE_ID.into());
             u.on_premises_sam_account_name = Some("ssynced".into());
+            u.on_premises_domain_name = Some("contoso.test".into());
             u.on_premises_distinguished_name = Some("CN=Sam Synced,OU=Staff,DC=contoso,DC=test".into());
             u.license_assignment_states = vec![lic(SKU_SPE_E3, None)];
             u.sign_in_sessions_valid_from_date_time = Some(ts_days_ago(20));
             u.last_password_change_date_time = Some(ts_days_ago(60));
+            u
+        },
+        {
+            let mut u =
+                user(LEAVER_ADMIN_ID, LEAVER_ADMIN_UPN, "Ada", "Admin", "Ada Admin", "IT Administrator", "Operations", "E1003", 500);
+            u.manager_id = Some(MANAGER_ID.into());
+            u.license_assignment_states = vec![lic(SKU_SPE_E3, None)];
+            u
+        },
+        {
+            let mut u = user(BREAK_GLASS_ID, BREAK_GLASS_UPN, "Break", "Glass", "Emergency Access", "Emergency access", "IT", "E0000", 800);
+            u.employee_id = None;
             u
         },
     ];
@@ -217,7 +233,7 @@ pub fn seed() -> State {
     // Dynamic membership is computed from the rule, as Entra would.
     dynamic.members = users.iter().filter(|u| u.department.as_deref() == Some("Sales")).map(|u| u.id.clone()).collect();
 
-    let role_holder = users[3 + ROLE_HOLDER_INDEX].id.clone();
+    let role_holder = users[NAMED_USERS + ROLE_HOLDER_INDEX].id.clone();
     let mut groups = vec![sales_team, falcon, dynamic, approvers, dl, visio, hq, block];
     groups.append(&mut dept_groups);
     groups.append(&mut projects);
@@ -232,13 +248,23 @@ pub fn seed() -> State {
         sent_mail: vec![],
         users,
         groups,
-        directory_roles: vec![DirectoryRole {
-            id: ROLE_GLOBAL_READER.into(),
-            display_name: "Global Reader".into(),
-            description: "Can read everything that a Global Administrator can, but not update anything.".into(),
-            role_template_id: "f2ef992c-3afb-46b9-b7cf-a126ee74c451".into(),
-            members: vec![role_holder],
-        }],
+        directory_roles: vec![
+            DirectoryRole {
+                id: ROLE_GLOBAL_READER.into(),
+                display_name: "Global Reader".into(),
+                description: "Can read everything that a Global Administrator can, but not update anything.".into(),
+                role_template_id: "f2ef992c-3afb-46b9-b7cf-a126ee74c451".into(),
+                members: vec![role_holder],
+            },
+            DirectoryRole {
+                id: ROLE_GLOBAL_ADMIN.into(),
+                display_name: "Global Administrator".into(),
+                description: "Can manage all aspects of Microsoft Entra ID and Microsoft services that use Microsoft Entra identities."
+                    .into(),
+                role_template_id: "62e90394-69f5-4237-9190-012177145e10".into(),
+                members: vec![LEAVER_ADMIN_ID.into(), BREAK_GLASS_ID.into()],
+            },
+        ],
         skus: vec![
             Sku { sku_id: SKU_SPE_E3.into(), sku_part_number: "SPE_E3".into(), enabled_units: 300 },
             Sku { sku_id: SKU_POWER_BI_PRO.into(), sku_part_number: "POWER_BI_PRO".into(), enabled_units: 50 },

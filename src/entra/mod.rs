@@ -19,7 +19,7 @@ use tokio::sync::OnceCell;
 use crate::graph::{odata_string, path_segment, query_value, GraphClient, GraphError, GraphRequest, GraphStats};
 use crate::secret::Secret;
 pub use access::{cached_user, provide_cloud, CloudAccess, CloudUsers};
-pub use model::{CloudUser, Group, GroupHold, GroupKind, License, ManagedDevice, Manager};
+pub use model::{CloudUser, DirectoryRole, Group, GroupHold, GroupKind, License, ManagedDevice, Manager};
 
 type GResult<T> = Result<T, GraphError>;
 
@@ -81,6 +81,17 @@ pub trait CloudDirectory: Send + Sync {
     async fn wipe_managed_device(&self, _device_id: &str) -> GResult<()> {
         Err(GraphError::Protocol { message: "wiping Intune devices is not supported by this directory".into() })
     }
+    /// `GET /users/{id}/memberOf/microsoft.graph.directoryRole` (every page): the user's active
+    /// directory roles. No default: a directory that cannot say must not pass for "no roles".
+    async fn directory_roles(&self, user_id: &str) -> GResult<Vec<DirectoryRole>>;
+    /// `DELETE /directoryRoles/{role}/members/{uid}/$ref`
+    async fn remove_directory_role_member(&self, _role_id: &str, _user_id: &str) -> GResult<()> {
+        Err(GraphError::Protocol { message: "removing directory roles is not supported by this directory".into() })
+    }
+    /// `POST /directoryRoles/{role}/members/$ref {"@odata.id": ".../directoryObjects/{uid}"}` (restore).
+    async fn add_directory_role_member(&self, _role_id: &str, _user_id: &str) -> GResult<()> {
+        Err(GraphError::Protocol { message: "assigning directory roles is not supported by this directory".into() })
+    }
     /// Make sure the credentials work before anything else happens.
     async fn authenticate(&self) -> GResult<()>;
     fn stats(&self) -> GraphStats;
@@ -124,6 +135,20 @@ impl GraphDirectory {
 
     fn user_path(user_id: &str) -> String {
         format!("/users/{}", path_segment(user_id))
+    }
+
+    /// `DELETE /{collection}/{id}/members/{uid}/$ref`: groups and directory roles alike.
+    async fn remove_member_ref(&self, collection: &str, id: &str, user_id: &str) -> GResult<()> {
+        let path = format!("/{collection}/{}/members/{}/$ref", path_segment(id), path_segment(user_id));
+        self.graph.request(GraphRequest::delete(path).idempotent(true)).await.map(drop)
+    }
+
+    /// `POST /{collection}/{id}/members/$ref {"@odata.id": ".../directoryObjects/{uid}"}`. A second
+    /// add answers 400 "already exist", which the actions read as done: safe to resend.
+    async fn add_member_ref(&self, collection: &str, id: &str, user_id: &str) -> GResult<()> {
+        let path = format!("/{collection}/{}/members/$ref", path_segment(id));
+        let body = json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{user_id}")});
+        self.graph.request(GraphRequest::post(path, body).idempotent(true)).await.map(drop)
     }
 }
 
@@ -174,15 +199,11 @@ impl CloudDirectory for GraphDirectory {
     }
 
     async fn remove_group_member(&self, group_id: &str, user_id: &str) -> GResult<()> {
-        let path = format!("/groups/{}/members/{}/$ref", path_segment(group_id), path_segment(user_id));
-        self.graph.request(GraphRequest::delete(path).idempotent(true)).await.map(drop)
+        self.remove_member_ref("groups", group_id, user_id).await
     }
 
     async fn add_group_member(&self, group_id: &str, user_id: &str) -> GResult<()> {
-        let path = format!("/groups/{}/members/$ref", path_segment(group_id));
-        let body = json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{user_id}")});
-        // A second add answers 400 "already exist", which the action reads as done: safe to resend.
-        self.graph.request(GraphRequest::post(path, body).idempotent(true)).await.map(drop)
+        self.add_member_ref("groups", group_id, user_id).await
     }
 
     async fn find_groups(&self, id_or_name: &str) -> GResult<Vec<Group>> {
@@ -269,6 +290,20 @@ impl CloudDirectory for GraphDirectory {
         let body = json!({"keepEnrollmentData": false, "keepUserData": false});
         // A factory reset is never re-sent blindly: the action re-observes the management state.
         self.graph.request(GraphRequest::post(path, body).idempotent(false)).await.map(drop)
+    }
+
+    async fn directory_roles(&self, user_id: &str) -> GResult<Vec<DirectoryRole>> {
+        let path = format!("{}/memberOf/microsoft.graph.directoryRole?$select=id,displayName,roleTemplateId", Self::user_path(user_id));
+        let items = self.graph.get_all(&path).await?;
+        Ok(items.iter().map(DirectoryRole::from_graph).collect())
+    }
+
+    async fn remove_directory_role_member(&self, role_id: &str, user_id: &str) -> GResult<()> {
+        self.remove_member_ref("directoryRoles", role_id, user_id).await
+    }
+
+    async fn add_directory_role_member(&self, role_id: &str, user_id: &str) -> GResult<()> {
+        self.add_member_ref("directoryRoles", role_id, user_id).await
     }
 
     async fn authenticate(&self) -> GResult<()> {

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 /// The `$select` for a user: Graph returns only a small default set without it.
 pub const USER_SELECT: &str = "id,userPrincipalName,displayName,mail,accountEnabled,employeeId,jobTitle,department,\
-onPremisesSyncEnabled,onPremisesSamAccountName,onPremisesDistinguishedName,onPremisesImmutableId,\
+onPremisesSyncEnabled,onPremisesSamAccountName,onPremisesDistinguishedName,onPremisesImmutableId,onPremisesDomainName,\
 assignedLicenses,licenseAssignmentStates,signInSessionsValidFromDateTime,lastPasswordChangeDateTime";
 
 pub const GROUP_SELECT: &str =
@@ -28,11 +28,42 @@ pub struct CloudUser {
     pub synced: bool,
     pub on_premises_sam: Option<String>,
     pub on_premises_dn: Option<String>,
+    /// base64 of the AD account's ms-DS-ConsistencyGuid (or objectGUID): the sync's anchor,
+    /// the one attribute that names the AD account whatever its UPN says.
+    pub on_premises_immutable_id: Option<String>,
+    pub on_premises_domain_name: Option<String>,
     pub sessions_valid_from: Option<String>,
     pub password_changed: Option<String>,
     pub manager: Option<Manager>,
     pub groups: Vec<Group>,
     pub licenses: Vec<License>,
+}
+
+/// An active Entra directory role the user holds (`memberOf/microsoft.graph.directoryRole`).
+/// Activated roles only: a PIM-eligible role is not a membership until it is activated.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DirectoryRole {
+    /// The activated role object's id (what `/directoryRoles/{id}/members` takes).
+    pub id: String,
+    pub display_name: String,
+    /// The same for every tenant (Global Administrator is 62e90394-...), so `allowed_roles` may
+    /// name a role by it.
+    pub role_template_id: String,
+}
+
+impl DirectoryRole {
+    pub fn from_graph(v: &Value) -> DirectoryRole {
+        DirectoryRole {
+            id: s(v, "id").unwrap_or_default(),
+            display_name: s(v, "displayName").unwrap_or_default(),
+            role_template_id: s(v, "roleTemplateId").unwrap_or_default(),
+        }
+    }
+
+    /// Listed in the client's `allowed_roles` by display name or template id (either case).
+    pub fn allowed_by(&self, allowed: &[String]) -> bool {
+        allowed.iter().any(|a| a.eq_ignore_ascii_case(&self.display_name) || a.eq_ignore_ascii_case(&self.role_template_id))
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -155,6 +186,8 @@ impl CloudUser {
             synced: user.get("onPremisesSyncEnabled").and_then(Value::as_bool).unwrap_or(false),
             on_premises_sam: s(user, "onPremisesSamAccountName"),
             on_premises_dn: s(user, "onPremisesDistinguishedName"),
+            on_premises_immutable_id: s(user, "onPremisesImmutableId"),
+            on_premises_domain_name: s(user, "onPremisesDomainName"),
             sessions_valid_from: s(user, "signInSessionsValidFromDateTime"),
             password_changed: s(user, "lastPasswordChangeDateTime"),
             manager: manager.map(|m| Manager {

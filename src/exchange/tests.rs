@@ -172,7 +172,7 @@ async fn pages_are_followed_by_reposting_the_body() {
     let before = t.server.stats().exo_operations;
     let all = exo.invoke("Get-Mailbox", json!({}), None).await.expect("all mailboxes");
     // The named users, the ordinary ones and the legal-hold shared mailbox.
-    let expected = crate::demo::seed::ORDINARY_USERS + 3 + 1;
+    let expected = crate::demo::seed::ORDINARY_USERS + crate::demo::seed::NAMED_USERS + 1;
     assert_eq!(all.value.len(), expected);
     let mut upns: Vec<&str> = all.value.iter().filter_map(|m| m["UserPrincipalName"].as_str()).collect();
     upns.dedup();

@@ -61,6 +61,9 @@ struct RunState {
     fatal: Option<Error>,
     /// Set by the read-only REPL: every write fails with this hint before anything is declared.
     writes_refused: Option<String>,
+    /// The run's subject as the run's guard resolved it, by directory (`"ad"` → objectGUID): a
+    /// lookup of `USER` in that directory returns this object, whatever else shares the name.
+    pinned: Vec<(&'static str, String)>,
 }
 
 struct OpenPhase {
@@ -215,6 +218,18 @@ impl Host {
 
     pub fn writes_refused(&self) -> Option<String> {
         self.state().writes_refused.clone()
+    }
+
+    /// Pin the run's subject in `directory` to the object with this id (see `run::guard`).
+    pub fn pin_subject(&self, directory: &'static str, id: String) {
+        let mut st = self.state();
+        st.pinned.retain(|(d, _)| *d != directory);
+        st.pinned.push((directory, id));
+    }
+
+    /// The id `USER` resolves to in `directory`, when the run pinned one.
+    pub fn pinned_subject(&self, directory: &str) -> Option<String> {
+        self.state().pinned.iter().find(|(d, _)| *d == directory).map(|(_, id)| id.clone())
     }
 
     pub fn steps(&self) -> Vec<StepReport> {

@@ -266,8 +266,17 @@ fn register_lookup(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec, requ
             return Err(script_error("invalid_user", format!("invalid user '{}': {reason}", user.escape_debug()), pos));
         }
         let ad = host.providers.ad().map_err(|e| script_error("provider", e.to_string(), pos))?;
-        match host.rt.block_on(ad.find_user(user)) {
-            Ok(Some(u)) => Ok(Dynamic::from(AdUserHandle(Arc::new(u)))),
+        // The run's subject is the account the run's guard resolved (for a synced user, by its
+        // immutable id), not whatever else answers to the same name.
+        let found = match host.pinned_subject("ad").filter(|_| user.eq_ignore_ascii_case(&host.user)) {
+            Some(guid) => host.rt.block_on(ad.user_by_guid(&guid)),
+            None => host.rt.block_on(ad.find_user(user)),
+        };
+        match found {
+            Ok(Some(u)) => {
+                refuse_never(&host, &u, pos)?;
+                Ok(Dynamic::from(AdUserHandle(Arc::new(u))))
+            }
             Ok(None) if !required => Ok(Dynamic::UNIT),
             Ok(None) => Err(script_error(
                 "user_not_found",
@@ -277,6 +286,25 @@ fn register_lookup(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec, requ
             Err(e) => Err(script_error("provider", format!("could not read AD user '{user}': {e}"), pos)),
         }
     });
+}
+
+/// No handle to an account that must never be offboarded (built-ins, the bind account, computers
+/// and managed service accounts), whatever name the script looked up: without a handle, no AD
+/// write can reach it. The run's guard has already refused such a subject; this covers any other
+/// name a script resolves, and the REPL.
+fn refuse_never(host: &Host, u: &crate::ad::AdUser, pos: Position) -> Result<(), Box<EvalAltResult>> {
+    let ad = host.providers.ad().map_err(|e| script_error("provider", e.to_string(), pos))?;
+    let bind =
+        host.rt.block_on(ad.bind_account()).map_err(|e| script_error("provider", format!("could not read the bind account: {e}"), pos))?;
+    let never: Vec<String> = crate::ad::protect::findings(u, &[], bind.as_deref(), &[])
+        .into_iter()
+        .filter(|f| f.severity == crate::ad::Severity::Never)
+        .map(|f| f.reason)
+        .collect();
+    if never.is_empty() {
+        return Ok(());
+    }
+    Err(script_error("protected", format!("refused: {} is a protected account: {}", u.display(), never.join("; ")), pos))
 }
 
 fn register_configured(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {

@@ -2,10 +2,12 @@
 //!
 //! [`Script::load`] finds the script; [`Script::check_syntax`] compiles it with no host so syntax
 //! errors stop the command before any request is sent; [`run_script`] does the rest:
+//! refuse a protected subject ([`guard`], before anything else, so no script can skip it),
 //! take the writer lock (apply only), open the run in the journal, build the engine around a
 //! [`Host`], evaluate, and close the run with its report. A script error does not hide what was
 //! already done: the report lists every step that ran, and the error says where the script stopped.
 
+pub mod guard;
 mod overlay;
 mod script;
 mod settings;
@@ -23,6 +25,7 @@ use crate::exec::observer::{ObserverReport, RunInfo, StartObserver};
 use crate::exec::report::{Report, ReportError, Stats};
 use crate::exec::Providers;
 use crate::journal::{Journal, LockOutcome, Mode, NewRun, RunStatus, StepStatus};
+pub use guard::Protection;
 pub use script::{Script, DEFAULT_SCRIPT};
 pub use settings::known_settings;
 
@@ -53,6 +56,8 @@ pub struct RunRequest {
     pub engine: EngineOptions,
     /// Joins the run from outside the executor: PSA ticketing (`psa::ticketing::TicketingOptions`).
     pub observer: Option<Arc<dyn StartObserver>>,
+    /// Who must not be offboarded, and `--allow-privileged` (see [`guard`]).
+    pub protection: Protection,
 }
 
 /// A run id that sorts by time and reads well in `runs list`.
@@ -65,6 +70,8 @@ pub fn new_run_id() -> String {
 /// provider error inside the run is in the report (`error`), with every step that ran.
 pub fn run_script(rt: &tokio::runtime::Handle, journal: Arc<dyn Journal>, providers: Providers, req: RunRequest) -> Result<Report> {
     let ast = req.script.check_syntax(&req.engine)?;
+    // Before the lock and the journal: a refused subject leaves no run behind.
+    let subject = rt.block_on(guard::check(&providers, &req.tenant, &req.user, &req.protection))?;
     let run_id = new_run_id();
     if req.mode == Mode::Apply {
         match journal.acquire_lock(&req.tenant, &req.user, &run_id, std::process::id())? {
@@ -74,7 +81,7 @@ pub fn run_script(rt: &tokio::runtime::Handle, journal: Arc<dyn Journal>, provid
             }
         }
     }
-    let result = run_locked(rt, journal.clone(), providers, &req, &run_id, ast);
+    let result = run_locked(rt, journal.clone(), providers, &req, &run_id, ast, subject);
     if req.mode == Mode::Apply {
         journal.release_lock(&req.tenant, &req.user, &run_id)?;
     }
@@ -88,6 +95,7 @@ fn run_locked(
     req: &RunRequest,
     run_id: &str,
     ast: AST,
+    subject: guard::Subject,
 ) -> Result<Report> {
     journal.create_run(&NewRun {
         run_id: run_id.to_string(),
@@ -134,13 +142,21 @@ fn run_locked(
     if let Some(layers) = req.script.layers() {
         host.message(format!("script layers: {layers}"));
     }
-    let outcome = engine.run_ast_with_scope(&mut scope, &ast);
+    if let Some(a) = &subject.ad {
+        host.pin_subject("ad", a.guid.clone());
+    }
+    let privileges = remove_privileges(&host, &subject);
+    let outcome = match &privileges {
+        None => engine.run_ast_with_scope(&mut scope, &ast),
+        Some(_) => Ok(()),
+    };
     drop(engine); // releases the host closures
 
     let mut messages = host.messages();
-    let error = match outcome {
-        Ok(()) => None,
-        Err(e) => {
+    let error = match (outcome, privileges) {
+        (_, Some(e)) => Some(e),
+        (Ok(()), None) => None,
+        (Err(e), None) => {
             if let Some(phase) = host.abandon_phase() {
                 messages.push(format!("phase '{phase}' did not run: the script stopped while declaring it"));
             }
@@ -181,6 +197,31 @@ fn run_locked(
     Ok(report)
 }
 
+/// The guard let a privileged leaver through (`--allow-privileged`): their Entra directory roles
+/// go in a required phase of their own, before the script's first phase, so nothing else is
+/// changed while they could still act as an administrator. `Some`: the phase failed and the script
+/// does not run.
+fn remove_privileges(host: &Host, subject: &guard::Subject) -> Option<ReportError> {
+    let cloud = subject.cloud.as_ref().filter(|_| !subject.roles.is_empty())?;
+    let user = crate::entra::actions::UserRef { id: cloud.id.clone(), upn: cloud.upn.clone() };
+    let fail = |message: String| Some(ReportError { code: "required_step_failed".into(), message });
+    if let Err(m) = host.begin_phase("privileges", true) {
+        return fail(m);
+    }
+    for role in &subject.roles {
+        let action = crate::entra::actions::RemoveDirectoryRole { user: user.clone(), role: role.clone() };
+        if let Err(m) = host.declare(Box::new(action)) {
+            host.abandon_phase();
+            return fail(m);
+        }
+    }
+    match host.end_phase() {
+        Ok((_, None)) => None,
+        Ok((_, Some(f))) => fail(format!("required phase '{}' failed ({}); the script was not run", f.phase, f.steps.join(", "))),
+        Err(m) => fail(m),
+    }
+}
+
 /// The exit-code meaning of a finished run.
 pub fn outcome_error(report: &Report) -> Option<Error> {
     if let Some(e) = &report.error {
@@ -192,6 +233,13 @@ pub fn outcome_error(report: &Report) -> Option<Error> {
             // A hook returned settings the schema refuses: the same mistake as a bad `--set`.
             "invalid_setting" => Error::Usage(e.message.clone()),
             "required_step_failed" => Error::StepsFailed { failed: report.count(StepStatus::Failed) },
+            // A script that looked up an account no run may touch (see `ops::ad`).
+            "protected" => Error::Protected {
+                user: report.user.clone(),
+                tenant: report.tenant.clone(),
+                reasons: vec![format!("the script reached for another protected account ({})", e.message)],
+                hint: String::new(),
+            },
             _ => Error::Script { location: String::new(), message: e.message.clone() },
         });
     }

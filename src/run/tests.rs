@@ -9,7 +9,7 @@ use rhai::Map;
 
 use super::{run_script, RunRequest, Script};
 use crate::engine::EngineOptions;
-use crate::entra::{CloudDirectory, CloudUser, Group, GroupKind};
+use crate::entra::{CloudDirectory, CloudUser, DirectoryRole, Group, GroupKind};
 use crate::exec::host::ExecOptions;
 use crate::exec::report::Report;
 use crate::exec::Providers;
@@ -61,6 +61,8 @@ fn user() -> CloudUser {
         synced: false,
         on_premises_sam: None,
         on_premises_dn: None,
+        on_premises_immutable_id: None,
+        on_premises_domain_name: None,
         sessions_valid_from: None,
         password_changed: None,
         manager: None,
@@ -144,6 +146,9 @@ impl CloudDirectory for Fake {
         let v = v.map(str::to_string);
         self.write("employee_id", move |u| u.employee_id = v)
     }
+    async fn directory_roles(&self, _: &str) -> Result<Vec<DirectoryRole>, GraphError> {
+        Ok(vec![])
+    }
     async fn authenticate(&self) -> Result<(), GraphError> {
         Ok(())
     }
@@ -175,6 +180,7 @@ fn run(fake: &Arc<Fake>, journal: &Arc<dyn Journal>, mode: Mode, org: Map) -> Re
         exec: ExecOptions::default(),
         engine: EngineOptions::default(),
         observer: None,
+        protection: Default::default(),
     };
     run_script(rt.handle(), journal.clone(), cloud_only(fake.clone()), req).unwrap()
 }
@@ -303,6 +309,7 @@ fn overrides_layer_on_the_script_in_order() {
         exec: ExecOptions::default(),
         engine: EngineOptions::default(),
         observer: None,
+        protection: Default::default(),
     };
     let providers = || cloud_only(fake.clone());
     let r = run_script(rt.handle(), journal.clone(), providers(), req(script.clone())).unwrap();

@@ -8,6 +8,7 @@
 //! |---|---|---|
 //! | `disable_account` | `enable_account` | Graph `PATCH /users/{id}` accountEnabled=true |
 //! | `remove_group_membership` | `add_group_membership` | Graph `POST /groups/{gid}/members/$ref` |
+//! | `remove_directory_role` | `add_directory_role` | Graph `POST /directoryRoles/{role}/members/$ref` |
 //! | `remove_license` | `add_license` | Graph `POST /users/{id}/assignLicense` addLicenses |
 //! | `remove_manager` | `set_manager` | Graph `PUT /users/{id}/manager/$ref` |
 //! | `clear_employee_id` | `set_employee_id` | Graph `PATCH /users/{id}` employeeId |
@@ -29,9 +30,9 @@
 use async_trait::async_trait;
 use serde_json::{json, Value};
 
-use crate::entra::actions::UserRef;
-use crate::entra::CloudAccess;
+use crate::entra::actions::{AddDirectoryRole, UserRef};
 use crate::entra::CloudUsers;
+use crate::entra::{CloudAccess, DirectoryRole};
 use crate::exchange::actions::MailboxAccess;
 use crate::exchange::ExchangeAccess;
 use crate::exchange::{Forwarding, Mailbox};
@@ -92,6 +93,14 @@ pub fn reverse_plan(run: &RunDetail, opts: RestoreOptions) -> ReversePlan {
             "remove_group_membership" => text("groupId").map(|gid| {
                 Box::new(AddGroupMembership { user, name: text("displayName").unwrap_or_else(|| gid.clone()), group_id: gid })
                     as Box<dyn Action>
+            }),
+            "remove_directory_role" => text("roleId").map(|id| {
+                let role = DirectoryRole {
+                    display_name: text("displayName").unwrap_or_else(|| id.clone()),
+                    role_template_id: text("roleTemplateId").unwrap_or_default(),
+                    id,
+                };
+                Box::new(AddDirectoryRole { user, role }) as Box<dyn Action>
             }),
             "remove_license" => text("skuId").map(|sku_id| {
                 Box::new(AddLicense { user, sku: text("skuPartNumber").unwrap_or_else(|| sku_id.clone()), sku_id }) as Box<dyn Action>

@@ -15,5 +15,6 @@ mod intune;
 mod journal;
 mod overrides;
 mod plan_apply;
+mod protected;
 mod secrets;
 mod synced;

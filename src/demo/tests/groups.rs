@@ -129,3 +129,37 @@ async fn dynamic_membership_follows_the_rule() {
     assert!(!is_member(&state), "moving out of Sales drops the user from the dynamic group");
     assert!(group_members(&state, GROUP_ALL_SALES_DYNAMIC).contains(&MANAGER_ID.to_string()));
 }
+
+/// `memberOf/microsoft.graph.directoryRole` keeps only the roles; a role's members change by `$ref`
+/// with Graph's error bodies, as a group's do.
+#[tokio::test]
+async fn directory_role_cast_and_role_member_refs() {
+    let t = start().await;
+    let (s, v) =
+        t.get(&format!("/users/{LEAVER_ADMIN_ID}/memberOf/microsoft.graph.directoryRole?$select=id,displayName,roleTemplateId")).await;
+    assert_eq!(s, 200, "{v}");
+    let roles = v["value"].as_array().expect("v");
+    assert_eq!(roles.len(), 1, "{v}");
+    assert_eq!(roles[0]["displayName"], "Global Administrator");
+    assert_eq!(roles[0]["roleTemplateId"], "62e90394-69f5-4237-9190-012177145e10");
+    assert_eq!(roles[0]["@odata.type"], "#microsoft.graph.directoryRole");
+    let (_, v) = t.get(&format!("/users/{LEAVER_CLOUD_ID}/memberOf/microsoft.graph.directoryRole")).await;
+    assert!(v["value"].as_array().expect("v").is_empty());
+    let (s, _) = t.get(&format!("/users/{LEAVER_ADMIN_ID}/memberOf/microsoft.graph.directoryRole?$select=mail")).await;
+    assert_eq!(s, 400, "a group property is not a role property");
+
+    let del = format!("/directoryRoles/{ROLE_GLOBAL_ADMIN}/members/{LEAVER_ADMIN_ID}/$ref");
+    assert_eq!(t.call("DELETE", &del, None).await.0, 204);
+    let (s, v, _) = t.call("DELETE", &del, None).await;
+    assert_eq!(s, 404);
+    assert_eq!(
+        v["error"]["message"],
+        "One or more removed object references do not exist for the following modified properties: 'members'."
+    );
+    let body = json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{LEAVER_ADMIN_ID}")});
+    let add = format!("/directoryRoles/{ROLE_GLOBAL_ADMIN}/members/$ref");
+    assert_eq!(t.call("POST", &add, Some(body.clone())).await.0, 204);
+    let (s, v, _) = t.call("POST", &add, Some(body)).await;
+    assert_eq!(s, 400);
+    assert!(v["error"]["message"].as_str().unwrap().contains("already exist"), "{v}");
+}

@@ -53,7 +53,7 @@ async fn state_persists_across_restart_and_reset_restores_the_seed() {
     reset(&path).expect("reset");
     assert_eq!(read_stats(&path).expect("stats"), SimStats::default());
     let st = store::load(&path).expect("load");
-    assert_eq!(st.users.len(), 3 + seed::ORDINARY_USERS);
+    assert_eq!(st.users.len(), seed::NAMED_USERS + seed::ORDINARY_USERS);
 }
 
 #[test]

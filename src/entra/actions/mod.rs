@@ -11,6 +11,7 @@
 //! | `remove_manager` | `attributes.rs` | `DELETE /users/{id}/manager/$ref` |
 //! | `clear_employee_id` | `attributes.rs` | `PATCH /users/{id}` employeeId=null |
 //! | `notify_supervisor` | `notify.rs` | `POST /users/{sender}/sendMail` to the manager |
+//! | `remove_directory_role` | `roles.rs` | `DELETE /directoryRoles/{role}/members/{uid}/$ref` (declared by the run, not a script) |
 //! | `retire_managed_device` | `devices.rs` | `POST /deviceManagement/managedDevices/{id}/retire` (or `/wipe`) |
 
 /// The identity methods every user-level cloud action shares (see `exec::user_scoped_action`).
@@ -50,6 +51,7 @@ mod licenses;
 mod membership;
 mod notify;
 mod password;
+mod roles;
 mod sessions;
 
 pub use account::DisableAccount;
@@ -60,6 +62,7 @@ pub use membership::{AddGroupMembership, RemoveGroupMembership};
 pub use notify::{NotifySupervisor, DEFAULT_SUBJECT, DEFAULT_TEMPLATE};
 pub(crate) use password::random_password;
 pub use password::ResetPassword;
+pub use roles::{AddDirectoryRole, RemoveDirectoryRole};
 pub use sessions::RevokeSessions;
 
 use chrono::{DateTime, Duration, Utc};
