@@ -80,7 +80,6 @@ pub fn build_engine(host: Option<&Arc<Host>>, opts: &EngineOptions) -> Engine {
     });
 
     engine.set_module_resolver(SandboxResolver::new(opts.script_dir.clone()));
-    register_settings(&mut engine);
 
     match host {
         Some(host) => {
@@ -95,26 +94,12 @@ pub fn build_engine(host: Option<&Arc<Host>>, opts: &EngineOptions) -> Engine {
             // Strict variables resolve namespaces at compile time: declare them (empty) so a
             // script can be compiled and checked without a tenant.
             crate::ops::register_namespaces(&mut engine);
+            // The stdlib's settings functions need no host (see `ops/settings.rs`).
+            engine.register_fn("settings_schema", crate::settings::schema::defaults_map);
+            engine.register_fn("check_hook_settings", crate::ops::check_hook_settings);
         }
     }
     engine
-}
-
-/// The settings schema for the stdlib, with or without a host: `settings_schema()` is what
-/// `offboard::defaults()` returns (the schema stays the one list of names), and
-/// `check_hook_settings(hook, before, after)` refuses what a hook returned as the settings when it
-/// is not the map it was given (unit, a new key, a changed type), naming the hook.
-fn register_settings(engine: &mut Engine) {
-    use crate::settings::{check_hook_settings, schema};
-    engine.register_fn("settings_schema", schema::defaults_map);
-    engine.register_fn("check_hook_settings", |hook: &str, before: rhai::Map, after: Dynamic| {
-        check_hook_settings(hook, &before, &after).map_err(|message| {
-            let mut m = rhai::Map::new();
-            m.insert("code".into(), "invalid_setting".into());
-            m.insert("message".into(), message.into());
-            Box::<rhai::EvalAltResult>::from(rhai::EvalAltResult::ErrorRuntime(m.into(), rhai::Position::NONE))
-        })
-    });
 }
 
 #[cfg(test)]

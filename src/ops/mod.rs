@@ -28,6 +28,7 @@ mod graph;
 mod notify;
 mod psa;
 mod register;
+mod settings;
 pub mod user;
 
 use std::sync::Arc;
@@ -37,6 +38,7 @@ use rhai::{Dynamic, Engine, EvalAltResult, Map, Module, NativeCallContext, Posit
 use crate::exec::host::Host;
 use crate::exec::report::StepReport;
 pub use register::Register;
+pub(crate) use settings::check as check_hook_settings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -83,6 +85,7 @@ impl OpSpec {
 pub fn table() -> Vec<&'static OpSpec> {
     core::OPS
         .iter()
+        .chain(settings::OPS.iter())
         .chain(graph::OPS.iter())
         .chain(notify::OPS.iter())
         .chain(exo::OPS.iter())
