@@ -17,7 +17,7 @@ use serde_json::json;
 
 use super::args::{RunArgs, ScheduleCommand, WorkerArgs};
 use super::session::{RunSpec, Session};
-use super::{render, Ctx};
+use super::{confirm, render, Ctx};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::journal::{Mode, SqliteJournal, StepStatus, Transition, WorkItem, WorkKind};
@@ -49,6 +49,11 @@ pub(super) fn cmd_schedule_run(ctx: &Ctx, config: &Config, a: &RunArgs, at: &str
             eprintln!("error: {e}");
             return Ok(e.exit_code());
         }
+        // Scheduling is deciding to write, only later: the same question as `run` (a terminal
+        // or `--yes`), else nothing is scheduled (exit 6).
+        if !a.yes {
+            confirm(plan.count(StepStatus::Planned), &a.user, &session.tenant_name)?;
+        }
         session.journal.work_add(&WorkItem {
             id: plan.run_id.clone(),
             kind: WorkKind::Schedule,
@@ -57,7 +62,7 @@ pub(super) fn cmd_schedule_run(ctx: &Ctx, config: &Config, a: &RunArgs, at: &str
             script: session.script_ref.clone(),
             script_hash: session.script.hash(),
             options: spec.options(),
-            plan: planned_steps(&plan),
+            plan: planned_steps(&plan, &*session.journal)?,
             status: "pending".into(),
             created_at: now,
             at: due,
@@ -67,6 +72,9 @@ pub(super) fn cmd_schedule_run(ctx: &Ctx, config: &Config, a: &RunArgs, at: &str
             claimed_by: None,
             applied_run_id: None,
             note: None,
+            policy: None,
+            requested_by: Some(crate::workflow::binding::os_identity()),
+            decided_os: None,
         })?;
         eprintln!(
             "scheduled: run {id} offboards {user} at {due} ({n} change(s) planned now; re-planned then). `offboard-host worker` applies it; `offboard-host schedule cancel {id}` cancels it. Nothing was written.",
@@ -142,7 +150,12 @@ fn execute(ctx: &Ctx, item: &WorkItem) -> (bool, Option<String>, String) {
         if let Some(e) = outcome_error(&plan) {
             return Err((None, format!("plan failed: {e}")));
         }
-        let changes = plan_changes(&item.script_hash, &item.plan, &session.script.hash(), &planned_steps(&plan));
+        let changes = plan_changes(
+            &item.script_hash,
+            &item.plan,
+            &session.script.hash(),
+            &planned_steps(&plan, &*session.journal).map_err(|e| (None, format!("plan failed: {e}")))?,
+        );
         let plan_note = if changes.is_empty() {
             "plan unchanged since scheduling".to_string()
         } else {

@@ -34,8 +34,10 @@ impl WorkKind {
     }
 }
 
-/// One step of a plan as far as an approval is concerned: what is done to which object.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+/// One step of a plan as far as an approval is concerned: what is done to which object, with
+/// what. `params` is the step's journalled parameters (trustee, forwarding address, licence user,
+/// ...): an approval of "FullAccess to Morgan" must not carry out "FullAccess to someone else".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlannedStep {
     pub action: String,
     pub target_id: String,
@@ -43,6 +45,10 @@ pub struct PlannedStep {
     #[serde(default)]
     pub target: String,
     pub status: String,
+    /// Null in items recorded before parameters were kept: such an item no longer matches a
+    /// step that has parameters, so it needs a new approval (the safe side).
+    #[serde(default)]
+    pub params: serde_json::Value,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -71,4 +77,13 @@ pub struct WorkItem {
     pub applied_run_id: Option<String>,
     /// What the worker or apply noticed (a changed plan, an error).
     pub note: Option<String>,
+    /// Approval: the digest of the policy it was requested under (`workflow::binding`).
+    #[serde(default)]
+    pub policy: Option<String>,
+    /// The OS account and host that made the item (`user(uid)@host`).
+    #[serde(default)]
+    pub requested_by: Option<String>,
+    /// Approval: the OS account and host that decided, next to the free-text `decided_by`.
+    #[serde(default)]
+    pub decided_os: Option<String>,
 }

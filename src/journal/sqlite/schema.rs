@@ -116,8 +116,16 @@ CREATE TABLE workflow (
 CREATE INDEX workflow_due ON workflow (kind, status, at);
 "#;
 
+/// Version 4: what binds an approval: the policy digest it was requested under, and the OS
+/// account + host of the requester and of the approver (four eyes). Null for older items.
+const V4_APPROVAL_BINDING: &str = r#"
+ALTER TABLE workflow ADD COLUMN policy TEXT;
+ALTER TABLE workflow ADD COLUMN requested_by TEXT;
+ALTER TABLE workflow ADD COLUMN decided_os TEXT;
+"#;
+
 /// All migrations, in order. Append only.
-pub(super) const MIGRATIONS: &[&str] = &[V1_RUNS_STEPS_LOCKS, V2_PSA_OUTBOX, V3_WORKFLOW];
+pub(super) const MIGRATIONS: &[&str] = &[V1_RUNS_STEPS_LOCKS, V2_PSA_OUTBOX, V3_WORKFLOW, V4_APPROVAL_BINDING];
 
 /// Bring the schema up to date. Idempotent: a current database is left untouched.
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), String> {

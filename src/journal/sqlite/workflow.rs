@@ -1,4 +1,4 @@
-//! The `workflow` table (schema version 3): approvals and scheduled runs.
+//! The `workflow` table (schema version 3, binding columns in 4): approvals and scheduled runs.
 
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
@@ -7,7 +7,7 @@ use crate::journal::{Result, WorkItem, WorkKind};
 use chrono::{DateTime, Utc};
 
 const COLUMNS: &str = "id, kind, tenant, user, script, script_hash, options_json, plan_json, status, created_at, at, \
-                       decided_by, decided_at, reason, claimed_by, applied_run_id, note";
+                       decided_by, decided_at, reason, claimed_by, applied_run_id, note, policy, requested_by, decided_os";
 
 type Raw = (
     String,
@@ -21,6 +21,9 @@ type Raw = (
     String,
     String,
     String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
     Option<String>,
     Option<String>,
     Option<String>,
@@ -48,6 +51,9 @@ fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<Raw> {
         r.get(14)?,
         r.get(15)?,
         r.get(16)?,
+        r.get(17)?,
+        r.get(18)?,
+        r.get(19)?,
     ))
 }
 
@@ -59,6 +65,8 @@ pub struct Transition<'a> {
     pub claimed_by: Option<&'a str>,
     pub applied_run_id: Option<&'a str>,
     pub note: Option<&'a str>,
+    /// The deciding process's OS account and host (with `decided_by`).
+    pub decided_os: Option<&'a str>,
 }
 
 impl SqliteJournal {
@@ -67,7 +75,7 @@ impl SqliteJournal {
         let plan = serde_json::to_string(&item.plan).map_err(|e| self.err("encoding the plan", e))?;
         let conn = self.conn();
         conn.execute(
-            &format!("INSERT INTO workflow ({COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)"),
+            &format!("INSERT INTO workflow ({COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20)"),
             params![
                 item.id,
                 item.kind.as_str(),
@@ -85,7 +93,10 @@ impl SqliteJournal {
                 item.reason,
                 item.claimed_by,
                 item.applied_run_id,
-                item.note
+                item.note,
+                item.policy,
+                item.requested_by,
+                item.decided_os
             ],
         )
         .map_err(|e| self.err(&format!("recording {} {}", item.kind.as_str(), item.id), e))?;
@@ -111,6 +122,9 @@ impl SqliteJournal {
             claimed_by,
             applied,
             note,
+            policy,
+            requested_by,
+            decided_os,
         ) = r;
         Ok(WorkItem {
             kind: WorkKind::parse(&kind).ok_or_else(|| self.err("stored workflow kind", format!("unknown value {kind:?}")))?,
@@ -130,6 +144,9 @@ impl SqliteJournal {
             claimed_by,
             applied_run_id: applied,
             note,
+            policy,
+            requested_by,
+            decided_os,
         })
     }
 
@@ -173,9 +190,10 @@ impl SqliteJournal {
                 "UPDATE workflow SET status = ?3, \
                  decided_by = COALESCE(?4, decided_by), decided_at = CASE WHEN ?4 IS NULL THEN decided_at ELSE ?5 END, \
                  reason = COALESCE(?6, reason), claimed_by = COALESCE(?7, claimed_by), \
-                 applied_run_id = COALESCE(?8, applied_run_id), note = COALESCE(?9, note) \
+                 applied_run_id = COALESCE(?8, applied_run_id), note = COALESCE(?9, note), \
+                 decided_os = COALESCE(?10, decided_os) \
                  WHERE id = ?1 AND status = ?2",
-                params![id, from, to, t.decided_by, now, t.reason, t.claimed_by, t.applied_run_id, t.note],
+                params![id, from, to, t.decided_by, now, t.reason, t.claimed_by, t.applied_run_id, t.note, t.decided_os],
             )
             .map_err(|e| self.err(&format!("updating workflow item {id}"), e))?;
         tx.commit().map_err(|e| self.err("committing a workflow change", e))?;
@@ -217,6 +235,7 @@ mod tests {
                 target_id: "u1".into(),
                 target: "u".into(),
                 status: "planned".into(),
+                params: serde_json::Value::Null,
             }],
             status: "pending".into(),
             created_at: now,
@@ -227,6 +246,9 @@ mod tests {
             claimed_by: None,
             applied_run_id: None,
             note: None,
+            policy: None,
+            requested_by: None,
+            decided_os: None,
         })
         .unwrap();
         assert_eq!(j.work_due(now - chrono::Duration::seconds(1)).unwrap().len(), 0);
