@@ -104,6 +104,7 @@ pub(super) fn request_approval(ctx: &Ctx, config: &Config, a: &RunArgs) -> Resul
             policy: Some(policy_of(&session.tenant_name, &session.tenant, &settings)),
             requested_by: Some(os_identity()),
             decided_os: None,
+            lease_until: None,
         })?;
         // With a PSA: the request goes on the ticket (`--ticket N`, else a new ticket for this
         // offboarding that the apply run continues).

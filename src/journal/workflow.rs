@@ -7,6 +7,12 @@
 //!
 //! Statuses: an approval is `pending` → `approved` | `rejected` | `expired`, then `approved` →
 //! `applying` → `applied`; a schedule is `pending` → `running` → `done` | `failed`, or `cancelled`.
+//!
+//! A `running` schedule is held under a lease (`lease_until`) its worker renews while it runs. A
+//! worker that dies stops renewing: once the lease has run out the item is *abandoned*, and
+//! another worker may claim it again (`running` → `running`, new holder) or it may be cancelled.
+//! Claiming it again is safe because the apply run re-observes every target and the journal's
+//! intents keep a non-idempotent write from being sent twice.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -86,4 +92,14 @@ pub struct WorkItem {
     /// Approval: the OS account and host that decided, next to the free-text `decided_by`.
     #[serde(default)]
     pub decided_os: Option<String>,
+    /// A running schedule: until when its worker holds it (renewed while the worker lives).
+    #[serde(default)]
+    pub lease_until: Option<DateTime<Utc>>,
+}
+
+impl WorkItem {
+    /// A running item whose worker stopped renewing its lease (or that never had one).
+    pub fn abandoned(&self, now: DateTime<Utc>) -> bool {
+        self.status == "running" && self.lease_until.is_none_or(|l| l <= now)
+    }
 }

@@ -7,6 +7,8 @@
 
 #[path = "../integration/helpers.rs"]
 mod helpers;
+/// Scheduled items under a worker's lease.
+mod lease;
 /// What binds an approval, and the journal's integrity (issue "Trust").
 mod trust;
 
