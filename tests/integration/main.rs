@@ -13,6 +13,7 @@ mod faults;
 mod interrupted;
 mod intune;
 mod journal;
+mod journal_integrity;
 mod plan_apply;
 mod secrets;
 mod synced;
