@@ -17,3 +17,4 @@ mod journal_integrity;
 mod plan_apply;
 mod secrets;
 mod synced;
+mod transport;
