@@ -441,7 +441,7 @@ fn migrations_are_idempotent() {
     let j2 = SqliteJournal::open(&path).expect("open a third time alongside");
     let version: i64 = j.conn().query_row("PRAGMA user_version", [], |r| r.get(0)).expect("version");
     assert_eq!(version, i64::try_from(schema::MIGRATIONS.len()).expect("len"));
-    assert_eq!(version, 3);
+    assert_eq!(version, 5);
     let tables: Vec<String> = {
         let conn = j2.conn();
         let mut st = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").expect("prepare");
