@@ -119,6 +119,42 @@ pub struct TenantConfig {
     pub approval: Option<ApprovalSettings>,
 }
 
+impl TenantConfig {
+    /// The endpoints the file sets (Graph, Exchange, PSA), by their key, to check their scheme.
+    fn endpoints(&self) -> Vec<(&'static str, &str)> {
+        let g = self.graph.as_ref();
+        let p = self.psa.as_ref();
+        [
+            ("graph.base_url", g.and_then(|g| g.base_url.as_deref())),
+            ("graph.token_url", g.and_then(|g| g.token_url.as_deref())),
+            ("graph.exchange_url", g.and_then(|g| g.exchange_url.as_deref())),
+            ("psa.base_url", p.and_then(|p| p.base_url.as_deref())),
+            ("psa.auth_url", p.and_then(|p| p.auth_url.as_deref())),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect()
+    }
+}
+
+/// An endpoint must be https, except on loopback (a local simulator or proxy): over plain http
+/// the client secret, the bearer tokens and the user data would cross the network readable.
+fn secure_url(raw: &str) -> std::result::Result<(), String> {
+    let u = url::Url::parse(raw.trim()).map_err(|e| format!("'{raw}' is not a URL ({e})"))?;
+    let loopback = match u.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match u.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        "http" => Err(format!("'{raw}' is plain http to a host that is not loopback: use https")),
+        other => Err(format!("'{raw}' has scheme '{other}': use https")),
+    }
+}
+
 /// `[tenants.<name>.approval]`: nobody is offboarded without one of these people's yes.
 ///
 /// ```toml
@@ -358,6 +394,11 @@ impl Config {
             }
         }
         for (name, t) in &self.tenants {
+            for (key, url) in t.endpoints() {
+                secure_url(url).map_err(|why| Error::Config { path: path.clone(), message: format!("tenant '{name}': {key} {why}") })?;
+            }
+        }
+        for (name, t) in &self.tenants {
             if t.approval.as_ref().is_some_and(|a| a.approvers.iter().all(|x| x.trim().is_empty())) {
                 return Err(Error::Config {
                     path: path.clone(),
@@ -498,6 +539,21 @@ mod tests {
         assert!(demo.tenants["demo"].psa.is_none());
         for t in ["demo-cw", "demo-autotask", "demo-halo"] {
             assert!(demo.tenants[t].demo && demo.tenants[t].psa.is_some(), "{t}");
+        }
+    }
+
+    #[test]
+    fn endpoints_off_loopback_must_be_https() {
+        for (url, ok) in [
+            ("https://graph.example/v1.0", true),
+            ("http://127.0.0.1:8080/v1.0", true),
+            ("http://localhost:9/x", true),
+            ("http://[::1]:9/x", true),
+            ("http://graph.example/v1.0", false),
+            ("http://10.0.0.5/v1.0", false),
+            ("ftp://graph.example/", false),
+        ] {
+            assert_eq!(secure_url(url).is_ok(), ok, "{url}");
         }
     }
 

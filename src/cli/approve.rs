@@ -5,8 +5,14 @@
 //! terminal question of `apply`):
 //! - no write is sent before an approval: `run` only plans, and records the plan;
 //! - only a listed approver decides, and only while the request has not expired;
-//! - `apply` re-plans first and applies only when the script hash and the steps are the ones
-//!   approved; otherwise it shows what changed and a new approval is needed;
+//! - the request keeps the digest of the policy it was made under (Graph tenant id, approvers,
+//!   expiry: `workflow::binding`); `approve` and `apply` refuse under a configuration whose
+//!   policy differs, or that has no `[approval]` at all (another `--config` is another policy);
+//! - the approver's OS account and host are recorded next to `--by`, and may not be the
+//!   requester's (four eyes, as far as a local tool can tell them apart);
+//! - `apply` re-plans first and applies only when the script hash and the steps (action, target,
+//!   every parameter) are the ones approved, and the request has not expired; otherwise it shows
+//!   what changed and a new approval is needed;
 //! - an approved run is applied once (`approved` → `applying` is a conditional update).
 
 use chrono::Duration;
@@ -14,12 +20,42 @@ use chrono::Duration;
 use super::args::{ApplyArgs, DecideArgs, RunArgs};
 use super::session::{RunSpec, Session};
 use super::{confirm, render, Ctx};
-use crate::config::Config;
+use crate::config::{ApprovalSettings, Config, TenantConfig};
 use crate::error::{Error, Result};
 use crate::exec::report::Report;
 use crate::journal::{Journal, Mode, OutboxKind, SqliteJournal, StepStatus, Transition, WorkItem, WorkKind};
 use crate::run::outcome_error;
+use crate::workflow::binding::{os_identity, policy_digest};
 use crate::workflow::{clock, plan_changes, planned_steps};
+
+/// The digest of the approval policy a tenant's configuration states. A tenant without Graph
+/// settings (the demo one, AD only) is named by its configuration name instead of a tenant id.
+fn policy_of(name: &str, tenant: &TenantConfig, settings: &ApprovalSettings) -> String {
+    let id = tenant.graph.as_ref().map(|g| g.tenant_id.clone()).unwrap_or_else(|| format!("config:{name}"));
+    policy_digest(&id, &settings.approvers, settings.expiry_hours)
+}
+
+/// The approval settings the item was requested under, or why this configuration may not act
+/// on it: no `[approval]` any more, another policy, or an item recorded before policies were kept.
+fn bound_settings<'a>(item: &WorkItem, tenant: &'a TenantConfig, what: &str) -> Result<&'a ApprovalSettings> {
+    let settings = tenant.approval.as_ref().ok_or_else(|| {
+        refuse(format!(
+            "run {} was requested under an approval policy, but this configuration's tenant '{}' has no [approval] section: it cannot {what} it",
+            item.id, item.tenant
+        ))
+    })?;
+    match &item.policy {
+        Some(p) if *p == policy_of(&item.tenant, tenant, settings) => Ok(settings),
+        Some(_) => Err(refuse(format!(
+            "the approval policy of tenant '{}' in this configuration (tenant id, approvers or expiry) is not the one run {} was requested under: it cannot {what} it here",
+            item.tenant, item.id
+        ))),
+        None => Err(refuse(format!(
+            "run {} was requested before approvals were bound to their policy: run it again to ask for a new approval",
+            item.id
+        ))),
+    }
+}
 
 fn print_report(ctx: &Ctx, json: bool, r: &Report) {
     if json {
@@ -55,7 +91,7 @@ pub(super) fn request_approval(ctx: &Ctx, config: &Config, a: &RunArgs) -> Resul
             script: session.script_ref.clone(),
             script_hash: session.script.hash(),
             options: RunSpec::from_args(a).options(),
-            plan: planned_steps(&plan),
+            plan: planned_steps(&plan, &*session.journal)?,
             status: "pending".into(),
             created_at: now,
             at: expires,
@@ -65,6 +101,10 @@ pub(super) fn request_approval(ctx: &Ctx, config: &Config, a: &RunArgs) -> Resul
             claimed_by: None,
             applied_run_id: None,
             note: None,
+            policy: Some(policy_of(&session.tenant_name, &session.tenant, &settings)),
+            requested_by: Some(os_identity()),
+            decided_os: None,
+            lease_until: None,
         })?;
         // With a PSA: the request goes on the ticket (`--ticket N`, else a new ticket for this
         // offboarding that the apply run continues).
@@ -166,9 +206,7 @@ pub(super) fn cmd_decide(ctx: &Ctx, a: DecideArgs, approve: bool) -> Result<u8> 
     let journal = open_journal(ctx)?;
     let item = approval(&journal, &a.run_id)?;
     let (_, tenant) = config.tenant(Some(&item.tenant))?;
-    let settings = tenant.approval.as_ref().ok_or_else(|| {
-        refuse(format!("tenant '{}' has no [approval] section any more: nobody can decide on run {}", item.tenant, item.id))
-    })?;
+    let settings = bound_settings(&item, tenant, "decide on")?;
     if !settings.is_approver(&a.by) {
         return Err(refuse(format!(
             "'{}' is not an approver for tenant '{}' (approvers: {})",
@@ -199,8 +237,16 @@ pub(super) fn cmd_decide(ctx: &Ctx, a: DecideArgs, approve: bool) -> Result<u8> 
             item.at.to_rfc3339()
         )));
     }
+    let me = os_identity();
+    // Four eyes: a requester may withdraw (reject) their own request, never approve it.
+    if approve && item.requested_by.as_deref() == Some(me.as_str()) {
+        return Err(refuse(format!(
+            "run {} was requested by this OS account ({me}): someone else must approve it, under their own account",
+            item.id
+        )));
+    }
     let to = if approve { "approved" } else { "rejected" };
-    let t = Transition { decided_by: Some(a.by.trim()), reason: a.reason.as_deref(), ..Default::default() };
+    let t = Transition { decided_by: Some(a.by.trim()), reason: a.reason.as_deref(), decided_os: Some(&me), ..Default::default() };
     if !journal.work_transition(&item.id, "pending", to, &t)? {
         return Err(refuse(format!("run {} was decided by someone else meanwhile", item.id)));
     }
@@ -225,7 +271,7 @@ pub(super) fn cmd_decide(ctx: &Ctx, a: DecideArgs, approve: bool) -> Result<u8> 
         }
     }
     if approve {
-        println!("run {} approved by {}: apply it with `offboard-host apply {}`", item.id, a.by.trim(), item.id);
+        println!("run {} approved by {} ({me}): apply it with `offboard-host apply {}`", item.id, a.by.trim(), item.id);
     } else {
         println!("run {} rejected by {}: it will not be applied", item.id, a.by.trim());
     }
@@ -248,6 +294,18 @@ pub(super) fn cmd_apply(ctx: &Ctx, a: ApplyArgs) -> Result<u8> {
         }
         other => return Err(refuse(format!("run {} is {other}: it cannot be applied", item.id))),
     }
+    let (_, tenant) = config.tenant(Some(&item.tenant))?;
+    bound_settings(&item, tenant, "apply")?;
+    // The approval covers the time it was asked for, not later: an approved request expires too.
+    if clock::now() >= item.at {
+        let t = Transition { note: Some("expired before it was applied"), ..Default::default() };
+        open_journal(ctx)?.work_transition(&item.id, "approved", "expired", &t)?;
+        return Err(refuse(format!(
+            "the approval of run {} expired at {}; run it again to ask for a new one",
+            item.id,
+            item.at.to_rfc3339()
+        )));
+    }
     let mut spec = RunSpec::from_stored(&item.tenant, &item.script, &item.options);
     // The apply run continues the ticket the request was noted on.
     if let Some(t) = open_journal(ctx)?.run_ticket(&item.id)? {
@@ -262,9 +320,9 @@ pub(super) fn cmd_apply(ctx: &Ctx, a: ApplyArgs) -> Result<u8> {
         if let Some(e) = outcome_error(&plan) {
             return Err(e);
         }
-        let changes = plan_changes(&item.script_hash, &item.plan, &session.script.hash(), &planned_steps(&plan));
+        let changes = plan_changes(&item.script_hash, &item.plan, &session.script.hash(), &planned_steps(&plan, &*session.journal)?);
         if !changes.is_empty() {
-            eprintln!("the plan is not the one approved in run {}:", item.id);
+            eprintln!("the plan is not the one approved in run {} (step by step: action, target, parameters):", item.id);
             for c in &changes {
                 eprintln!("  {c}");
             }

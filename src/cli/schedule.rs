@@ -4,8 +4,13 @@
 //! pending runs whose time has come (also those that came due while no worker ran), claims each
 //! one with a conditional update (`pending` → `running`, one transaction), so with two workers on
 //! the same journal only one applies it, re-plans, notes when the plan differs from the one shown
-//! at scheduling time, and applies. A worker that dies mid-run leaves its item `running`: it is
-//! never applied twice (the user's run in the journal shows how far it got).
+//! at scheduling time, and applies.
+//!
+//! The claim is a lease ([`LEASE`]) that a heartbeat thread renews while the item runs. A worker
+//! that dies stops renewing; once its lease has run out, the next worker's pass takes the item
+//! over and runs it again: the apply run re-observes every target, and the journal's intents keep
+//! a write that landed (or may have) from being sent twice. Until then `schedule list` shows it
+//! `running`; `schedule cancel` stops an abandoned one (never one whose worker is alive).
 //!
 //! Time comes from [`crate::workflow::clock`] (`OFFBOARD_NOW` in debug builds, for the tests).
 
@@ -17,12 +22,17 @@ use serde_json::json;
 
 use super::args::{RunArgs, ScheduleCommand, WorkerArgs};
 use super::session::{RunSpec, Session};
-use super::{render, Ctx};
+use super::{confirm, render, Ctx};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::journal::{Mode, SqliteJournal, StepStatus, Transition, WorkItem, WorkKind};
 use crate::run::outcome_error;
 use crate::workflow::{clock, plan_changes, planned_steps};
+
+/// How long a claim holds without renewal. Long enough that a busy machine renews in time
+/// ([`HEARTBEAT`] is a quarter of it), short enough that a dead worker's item waits minutes, not hours.
+const LEASE: chrono::Duration = chrono::Duration::seconds(120);
+const HEARTBEAT: Duration = Duration::from_secs(30);
 
 /// `run ... --at T`: plan now, record, apply later.
 pub(super) fn cmd_schedule_run(ctx: &Ctx, config: &Config, a: &RunArgs, at: &str) -> Result<u8> {
@@ -49,6 +59,11 @@ pub(super) fn cmd_schedule_run(ctx: &Ctx, config: &Config, a: &RunArgs, at: &str
             eprintln!("error: {e}");
             return Ok(e.exit_code());
         }
+        // Scheduling is deciding to write, only later: the same question as `run` (a terminal
+        // or `--yes`), else nothing is scheduled (exit 6).
+        if !a.yes {
+            confirm(plan.count(StepStatus::Planned), &a.user, &session.tenant_name)?;
+        }
         session.journal.work_add(&WorkItem {
             id: plan.run_id.clone(),
             kind: WorkKind::Schedule,
@@ -57,7 +72,7 @@ pub(super) fn cmd_schedule_run(ctx: &Ctx, config: &Config, a: &RunArgs, at: &str
             script: session.script_ref.clone(),
             script_hash: session.script.hash(),
             options: spec.options(),
-            plan: planned_steps(&plan),
+            plan: planned_steps(&plan, &*session.journal)?,
             status: "pending".into(),
             created_at: now,
             at: due,
@@ -67,6 +82,10 @@ pub(super) fn cmd_schedule_run(ctx: &Ctx, config: &Config, a: &RunArgs, at: &str
             claimed_by: None,
             applied_run_id: None,
             note: None,
+            policy: None,
+            requested_by: Some(crate::workflow::binding::os_identity()),
+            decided_os: None,
+            lease_until: None,
         })?;
         eprintln!(
             "scheduled: run {id} offboards {user} at {due} ({n} change(s) planned now; re-planned then). `offboard-host worker` applies it; `offboard-host schedule cancel {id}` cancels it. Nothing was written.",
@@ -90,20 +109,31 @@ pub(super) fn cmd_schedule(ctx: &Ctx, command: ScheduleCommand) -> Result<u8> {
     let journal = open_journal(ctx)?;
     match command {
         ScheduleCommand::List { all, json } => {
-            let items = journal.work_list(WorkKind::Schedule, if all { None } else { Some("pending") })?;
+            // Without --all: what has not finished, pending and running (an abandoned one too).
+            let items: Vec<WorkItem> = journal
+                .work_list(WorkKind::Schedule, None)?
+                .into_iter()
+                .filter(|i| all || i.status == "pending" || i.status == "running")
+                .collect();
             if json {
                 println!("{}", serde_json::to_string_pretty(&items).unwrap_or_default());
             } else if items.is_empty() {
-                println!("no scheduled runs{}", if all { "" } else { " pending" });
+                println!("no scheduled runs{}", if all { "" } else { " pending or running" });
             } else {
+                let now = clock::now();
                 let mut t = render::table(ctx.color, &["id", "tenant", "user", "due", "status", "applied run", "note"]);
                 for i in &items {
+                    let status = match (&i.claimed_by, i.abandoned(now)) {
+                        (Some(w), true) => format!("running (worker {w} gone: lease ran out)"),
+                        (Some(w), false) if i.status == "running" => format!("running (worker {w})"),
+                        _ => i.status.clone(),
+                    };
                     t.add_row(vec![
                         i.id.clone(),
                         i.tenant.clone(),
                         i.user.clone(),
                         i.at.to_rfc3339(),
-                        i.status.clone(),
+                        status,
                         i.applied_run_id.clone().unwrap_or_default(),
                         i.note.clone().unwrap_or_default(),
                     ]);
@@ -117,9 +147,11 @@ pub(super) fn cmd_schedule(ctx: &Ctx, command: ScheduleCommand) -> Result<u8> {
             let Some(item) = item else {
                 return Err(Error::Usage(format!("no scheduled run has id '{run_id}' (see `offboard-host schedule list`)")));
             };
-            if !journal.work_transition(&run_id, "pending", "cancelled", &Transition { note: Some("cancelled"), ..Default::default() })? {
+            if !journal.work_cancel(&run_id, clock::now())? {
                 let now = journal.work_get(&run_id)?.map(|i| i.status).unwrap_or(item.status);
-                return Err(Error::Usage(format!("scheduled run {run_id} is {now}: only a pending run can be cancelled")));
+                return Err(Error::Usage(format!(
+                    "scheduled run {run_id} is {now}: only a pending run, or a running one whose worker is gone, can be cancelled"
+                )));
             }
             println!("scheduled run {run_id} ({} at {}) cancelled", item.user, item.at.to_rfc3339());
             Ok(0)
@@ -142,7 +174,12 @@ fn execute(ctx: &Ctx, item: &WorkItem) -> (bool, Option<String>, String) {
         if let Some(e) = outcome_error(&plan) {
             return Err((None, format!("plan failed: {e}")));
         }
-        let changes = plan_changes(&item.script_hash, &item.plan, &session.script.hash(), &planned_steps(&plan));
+        let changes = plan_changes(
+            &item.script_hash,
+            &item.plan,
+            &session.script.hash(),
+            &planned_steps(&plan, &*session.journal).map_err(|e| (None, format!("plan failed: {e}")))?,
+        );
         let plan_note = if changes.is_empty() {
             "plan unchanged since scheduling".to_string()
         } else {
@@ -164,11 +201,15 @@ fn pass(ctx: &Ctx, journal: &SqliteJournal, worker: &str) -> Result<(Vec<serde_j
     let mut results = Vec::new();
     let mut failed = false;
     for item in journal.work_due(clock::now())? {
-        let claim = Transition { claimed_by: Some(worker), ..Default::default() };
-        if !journal.work_transition(&item.id, "pending", "running", &claim)? {
+        let now = clock::now();
+        if !journal.work_claim(&item.id, worker, now, now + LEASE)? {
             continue; // another worker has it
         }
-        let (ok, run, note) = execute(ctx, &item);
+        let (ok, run, note) = with_heartbeat(journal, &item.id, worker, || execute(ctx, &item));
+        let note = match (&item.claimed_by, item.status.as_str()) {
+            (Some(dead), "running") => format!("taken over from worker {dead} (its lease ran out); {note}"),
+            _ => note,
+        };
         let to = if ok { "done" } else { "failed" };
         journal.work_transition(
             &item.id,
@@ -182,6 +223,25 @@ fn pass(ctx: &Ctx, journal: &SqliteJournal, worker: &str) -> Result<(Vec<serde_j
         );
     }
     Ok((results, failed))
+}
+
+/// Run `f` while a thread renews `worker`'s lease on `id` every [`HEARTBEAT`].
+fn with_heartbeat<T>(journal: &SqliteJournal, id: &str, worker: &str, f: impl FnOnce() -> T) -> T {
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(HEARTBEAT) {
+                match journal.work_renew(id, worker, clock::now() + LEASE) {
+                    Ok(true) => {}
+                    Ok(false) => tracing::warn!("worker: lost the lease on {id} (another worker took it over or it was cancelled)"),
+                    Err(e) => tracing::warn!("worker: renewing the lease on {id}: {e}"),
+                }
+            }
+        });
+        let out = f();
+        drop(stop);
+        out
+    })
 }
 
 pub(super) fn cmd_worker(ctx: &Ctx, a: WorkerArgs) -> Result<u8> {

@@ -34,6 +34,9 @@ pub enum JournalError {
     NoSuchRun(String),
     #[error("journal: step {step_id} of run {run_id} is not recorded")]
     NoSuchStep { run_id: String, step_id: String },
+    /// A journal failure as a finished run's report tells it (the message is the original's).
+    #[error("{0}")]
+    Reported(String),
 }
 
 pub type Result<T> = std::result::Result<T, JournalError>;

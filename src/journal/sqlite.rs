@@ -13,9 +13,13 @@
 //!   file; a short wait for the write lock beats failing the run.
 //! - **foreign keys on**: a step can only belong to a recorded run.
 //!
+//! Before each write of a run the file's identity is checked (`file.rs`): a journal removed or
+//! replaced mid-run stops the run (exit 8) instead of letting it succeed into a lost file.
+//!
 //! The connection sits behind a `Mutex` so the journal is `Sync` and can be shared by the
 //! executor's threads; every call is short, so contention is not a concern.
 
+mod file;
 mod outbox;
 mod schema;
 pub mod workflow;
@@ -40,6 +44,8 @@ pub struct SqliteJournal {
     /// For error messages only.
     path: String,
     conn: Mutex<Connection>,
+    /// The file opened (None: in memory).
+    file: Option<file::FileIdentity>,
 }
 
 impl std::fmt::Debug for SqliteJournal {
@@ -57,7 +63,9 @@ impl SqliteJournal {
             std::fs::create_dir_all(parent).map_err(|e| storage(format!("creating directory {}: {e}", parent.display())))?;
         }
         let conn = Connection::open(path).map_err(|e| storage(format!("opening: {e}")))?;
-        Self::init(display, conn)
+        let mut journal = Self::init(display, conn)?;
+        journal.file = file::FileIdentity::capture(path);
+        Ok(journal)
     }
 
     /// In-memory journal for unit tests of other modules.
@@ -80,7 +88,7 @@ impl SqliteJournal {
         conn.pragma_update(None, "synchronous", "FULL").map_err(|e| storage(format!("setting synchronous=FULL: {e}")))?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(|e| storage(format!("enabling foreign keys: {e}")))?;
         schema::migrate(&mut conn).map_err(|m| storage(format!("migrating schema: {m}")))?;
-        Ok(SqliteJournal { path, conn: Mutex::new(conn) })
+        Ok(SqliteJournal { path, conn: Mutex::new(conn), file: None })
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -88,6 +96,14 @@ impl SqliteJournal {
         // `Transaction` rolls back), so the connection is still sound: recover it rather than
         // making every later call fail.
         self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The connection for a run's write, once the path still names the file opened.
+    fn write_conn(&self) -> Result<MutexGuard<'_, Connection>> {
+        if let Some(f) = &self.file {
+            f.check().map_err(|m| self.err("before writing", m))?;
+        }
+        Ok(self.conn())
     }
 
     fn err(&self, context: &str, e: impl std::fmt::Display) -> JournalError {
@@ -321,7 +337,7 @@ fn user_key(user: &str) -> String {
 impl Journal for SqliteJournal {
     fn create_run(&self, run: &NewRun) -> Result<()> {
         let options = self.to_json("run options", &run.options)?;
-        let conn = self.conn();
+        let conn = self.write_conn()?;
         conn.execute(
             "INSERT INTO runs (run_id, tenant, user, script, script_hash, mode, status, options_json, \
              report_json, started_at, finished_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, ?9, NULL)",
@@ -343,7 +359,7 @@ impl Journal for SqliteJournal {
 
     fn finish_run(&self, run_id: &str, status: RunStatus, report: &Value) -> Result<()> {
         let report = self.to_json("run report", report)?;
-        let conn = self.conn();
+        let conn = self.write_conn()?;
         let changed = conn
             .execute(
                 "UPDATE runs SET status = ?2, report_json = ?3, finished_at = ?4 WHERE run_id = ?1",
@@ -363,7 +379,7 @@ impl Journal for SqliteJournal {
     fn record_step(&self, step: &StepRecord) -> Result<()> {
         let params_json = self.to_json("step params", &step.params)?;
         let prior_json = self.to_json("step prior state", &step.prior)?;
-        let conn = self.conn();
+        let conn = self.write_conn()?;
         let result = conn.execute(
             "INSERT INTO steps (run_id, step_id, seq, phase, action, directory, target_kind, target_id, \
                  target_display, subject_id, params_json, required, idempotent, status, detail, \
@@ -415,7 +431,7 @@ impl Journal for SqliteJournal {
     /// longer describes the write about to be sent. The UPDATE commits in autocommit mode and,
     /// with `synchronous=FULL`, is fsynced before `execute` returns.
     fn record_intent(&self, run_id: &str, step_id: &str) -> Result<()> {
-        let conn = self.conn();
+        let conn = self.write_conn()?;
         let changed = conn
             .execute(
                 "UPDATE steps SET status = ?3, intent_at = ?4, outcome_at = NULL, result_json = NULL \
@@ -431,7 +447,7 @@ impl Journal for SqliteJournal {
 
     fn record_outcome(&self, run_id: &str, step_id: &str, status: StepStatus, detail: &str, result: &Value) -> Result<()> {
         let result = self.to_json("step result", result)?;
-        let conn = self.conn();
+        let conn = self.write_conn()?;
         let changed = conn
             .execute(
                 "UPDATE steps SET status = ?3, detail = ?4, result_json = ?5, outcome_at = ?6 \
@@ -534,7 +550,7 @@ impl Journal for SqliteJournal {
     fn acquire_lock(&self, tenant: &str, user: &str, run_id: &str, pid: u32) -> Result<LockOutcome> {
         let user = user_key(user);
         let context = format!("taking lock for {user} in {tenant}");
-        let mut conn = self.conn();
+        let mut conn = self.write_conn()?;
         // IMMEDIATE: take the write lock before reading, so two processes cannot both see the
         // row as free (or as dead) and both take it.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| self.err(&context, e))?;

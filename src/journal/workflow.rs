@@ -7,6 +7,12 @@
 //!
 //! Statuses: an approval is `pending` → `approved` | `rejected` | `expired`, then `approved` →
 //! `applying` → `applied`; a schedule is `pending` → `running` → `done` | `failed`, or `cancelled`.
+//!
+//! A `running` schedule is held under a lease (`lease_until`) its worker renews while it runs. A
+//! worker that dies stops renewing: once the lease has run out the item is *abandoned*, and
+//! another worker may claim it again (`running` → `running`, new holder) or it may be cancelled.
+//! Claiming it again is safe because the apply run re-observes every target and the journal's
+//! intents keep a non-idempotent write from being sent twice.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -34,8 +40,10 @@ impl WorkKind {
     }
 }
 
-/// One step of a plan as far as an approval is concerned: what is done to which object.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+/// One step of a plan as far as an approval is concerned: what is done to which object, with
+/// what. `params` is the step's journalled parameters (trustee, forwarding address, licence user,
+/// ...): an approval of "FullAccess to Morgan" must not carry out "FullAccess to someone else".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlannedStep {
     pub action: String,
     pub target_id: String,
@@ -43,6 +51,10 @@ pub struct PlannedStep {
     #[serde(default)]
     pub target: String,
     pub status: String,
+    /// Null in items recorded before parameters were kept: such an item no longer matches a
+    /// step that has parameters, so it needs a new approval (the safe side).
+    #[serde(default)]
+    pub params: serde_json::Value,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -71,4 +83,23 @@ pub struct WorkItem {
     pub applied_run_id: Option<String>,
     /// What the worker or apply noticed (a changed plan, an error).
     pub note: Option<String>,
+    /// Approval: the digest of the policy it was requested under (`workflow::binding`).
+    #[serde(default)]
+    pub policy: Option<String>,
+    /// The OS account and host that made the item (`user(uid)@host`).
+    #[serde(default)]
+    pub requested_by: Option<String>,
+    /// Approval: the OS account and host that decided, next to the free-text `decided_by`.
+    #[serde(default)]
+    pub decided_os: Option<String>,
+    /// A running schedule: until when its worker holds it (renewed while the worker lives).
+    #[serde(default)]
+    pub lease_until: Option<DateTime<Utc>>,
+}
+
+impl WorkItem {
+    /// A running item whose worker stopped renewing its lease (or that never had one).
+    pub fn abandoned(&self, now: DateTime<Utc>) -> bool {
+        self.status == "running" && self.lease_until.is_none_or(|l| l <= now)
+    }
 }

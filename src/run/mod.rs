@@ -229,7 +229,9 @@ pub fn outcome_error(report: &Report) -> Option<Error> {
             "user_not_found" => Error::UserNotFound { user: report.user.clone(), tenant: report.tenant.clone() },
             "invalid_user" => Error::InvalidUser { input: report.user.clone(), reason: e.message.clone() },
             "provider" => Error::Provider { tenant: report.tenant.clone(), message: e.message.clone() },
-            "journal" => Error::Provider { tenant: report.tenant.clone(), message: e.message.clone() },
+            // The journal failed mid-run (busy, removed, replaced): exit 8 like any journal error,
+            // not 5: the tenant is fine, the record of what was done is not.
+            "journal" => Error::Journal(crate::journal::JournalError::Reported(e.message.clone())),
             // A hook returned settings the schema refuses: the same mistake as a bad `--set`.
             "invalid_setting" => Error::Usage(e.message.clone()),
             "required_step_failed" => Error::StepsFailed { failed: report.count(StepStatus::Failed) },

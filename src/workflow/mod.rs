@@ -4,19 +4,30 @@
 //! journal (`journal::workflow`), and carrying it out is a new plan compared with the kept one,
 //! then an ordinary apply run. The comparison ([`plan_changes`]) is what binds an approval to the
 //! plan that was approved: same script hash (script + stdlib), same steps (action, target id,
-//! status).
+//! status and every parameter the step will send: trustee, forwarding address, licence, ...).
+//! [`binding`] ties the approval to the tenant's policy and to the people who asked and approved.
 
+pub mod binding;
 pub mod bulk;
 pub mod clock;
 pub mod restore;
 pub mod restore_ad;
 
-use crate::exec::report::Report;
-use crate::journal::PlannedStep;
+use std::collections::BTreeMap;
 
-/// The steps of a plan report, as kept with an approval or a schedule.
-pub fn planned_steps(report: &Report) -> Vec<PlannedStep> {
-    report
+use serde_json::Value;
+
+use crate::exec::report::Report;
+use crate::journal::{Journal, PlannedStep};
+
+/// The steps of a plan report, as kept with an approval or a schedule. The parameters come from
+/// the journal (the report does not carry them): what the plan run recorded is what is compared.
+pub fn planned_steps(report: &Report, journal: &dyn Journal) -> crate::journal::Result<Vec<PlannedStep>> {
+    let params: BTreeMap<String, Value> = journal
+        .get_run(&report.run_id)?
+        .map(|d| d.steps.into_iter().map(|s| (s.step.step_id, s.step.params)).collect())
+        .unwrap_or_default();
+    Ok(report
         .steps
         .iter()
         .map(|s| PlannedStep {
@@ -24,31 +35,61 @@ pub fn planned_steps(report: &Report) -> Vec<PlannedStep> {
             target_id: s.target_id.clone(),
             target: s.target.clone(),
             status: s.status.as_str().to_string(),
+            params: params.get(&s.id).cloned().unwrap_or(Value::Null),
         })
-        .collect()
+        .collect())
 }
 
 /// What differs between the kept plan and a new one, one line each (empty: the same plan).
 /// Steps are compared as a multiset: the order of actions inside a phase is not part of a plan.
+/// A step is the same only when its action, target, status and parameters all are; a step whose
+/// action and target stayed but whose parameters changed (a new manager as the trustee) is named
+/// with both values, so the reviewer sees what the approval did not cover.
 pub fn plan_changes(old_hash: &str, old: &[PlannedStep], new_hash: &str, new: &[PlannedStep]) -> Vec<String> {
     let mut out = Vec::new();
     if old_hash != new_hash {
         out.push(format!("the script or its stdlib changed (hash {} → {})", short(old_hash), short(new_hash)));
     }
-    let key = |s: &PlannedStep| (s.action.clone(), s.target_id.clone(), s.status.clone());
+    let mut gone = Vec::new();
     let mut rest: Vec<_> = new.iter().collect();
     for s in old {
-        match rest.iter().position(|n| key(n) == key(s)) {
+        match rest.iter().position(|n| same_step(n, s) && n.params == s.params && n.status == s.status) {
             Some(i) => {
                 rest.remove(i);
             }
-            None => out.push(format!("- {} {} ({}) was {}", s.action, display(s), s.target_id, s.status)),
+            None => gone.push(s),
+        }
+    }
+    for s in gone {
+        // The same action on the same target with other parameters or status: one line for both.
+        if let Some(i) = rest.iter().position(|n| same_step(n, s)) {
+            let n = rest.remove(i);
+            let what = if n.params != s.params {
+                format!("parameters {} → {}", params(&s.params), params(&n.params))
+            } else {
+                format!("was {}, is now {}", s.status, n.status)
+            };
+            out.push(format!("~ {} {} ({}) changed: {what}", s.action, display(s), s.target_id));
+        } else {
+            out.push(format!("- {} {} ({}) was {}", s.action, display(s), s.target_id, s.status));
         }
     }
     for s in rest {
         out.push(format!("+ {} {} ({}) is now {}", s.action, display(s), s.target_id, s.status));
     }
     out
+}
+
+fn same_step(a: &PlannedStep, b: &PlannedStep) -> bool {
+    a.action == b.action && a.target_id == b.target_id
+}
+
+fn params(v: &Value) -> String {
+    if v.is_null() {
+        "(none)".into()
+    } else {
+        v.to_string()
+    }
 }
 
 fn display(s: &PlannedStep) -> &str {
@@ -68,7 +109,7 @@ mod tests {
     use super::*;
 
     fn st(a: &str, t: &str, s: &str) -> PlannedStep {
-        PlannedStep { action: a.into(), target_id: t.into(), target: String::new(), status: s.into() }
+        PlannedStep { action: a.into(), target_id: t.into(), target: String::new(), status: s.into(), params: Value::Null }
     }
 
     #[test]
@@ -77,7 +118,23 @@ mod tests {
         let b = [st("y", "2", "planned"), st("x", "1", "planned")];
         assert!(plan_changes("h", &a, "h", &b).is_empty());
         let c = [st("x", "1", "already_done"), st("y", "2", "planned")];
-        assert_eq!(plan_changes("h", &a, "h", &c).len(), 2);
+        // One line for the one step whose status changed.
+        let changed = plan_changes("h", &a, "h", &c);
+        assert_eq!(changed.len(), 1, "{changed:?}");
+        assert!(changed[0].contains("was planned, is now already_done"), "{changed:?}");
+        assert_eq!(plan_changes("h", &a, "h", &a[..1]).len(), 1);
         assert_eq!(plan_changes("h", &a, "g", &a).len(), 1);
+    }
+
+    #[test]
+    fn a_changed_parameter_is_a_changed_step() {
+        let grant = |who: &str| PlannedStep {
+            params: serde_json::json!({"trustee": who, "access": "FullAccess"}),
+            ..st("grant_mailbox_permission", "u1", "planned")
+        };
+        assert!(plan_changes("h", &[grant("m1@x")], "h", &[grant("m1@x")]).is_empty());
+        let c = plan_changes("h", &[grant("m1@x")], "h", &[grant("m2@x")]);
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert!(c[0].contains("grant_mailbox_permission") && c[0].contains("m1@x") && c[0].contains("m2@x"), "{c:?}");
     }
 }

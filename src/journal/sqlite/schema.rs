@@ -116,8 +116,23 @@ CREATE TABLE workflow (
 CREATE INDEX workflow_due ON workflow (kind, status, at);
 "#;
 
+/// Version 4: what binds an approval: the policy digest it was requested under, and the OS
+/// account + host of the requester and of the approver (four eyes). Null for older items.
+const V4_APPROVAL_BINDING: &str = r#"
+ALTER TABLE workflow ADD COLUMN policy TEXT;
+ALTER TABLE workflow ADD COLUMN requested_by TEXT;
+ALTER TABLE workflow ADD COLUMN decided_os TEXT;
+"#;
+
+/// Version 5: a worker holds a running schedule under a lease it renews while it runs; once the
+/// lease has run out (the worker died) another worker takes the item over. Null: no lease (an
+/// item claimed before leases, taken over like an expired one).
+const V5_WORKER_LEASE: &str = r#"
+ALTER TABLE workflow ADD COLUMN lease_until TEXT;
+"#;
+
 /// All migrations, in order. Append only.
-pub(super) const MIGRATIONS: &[&str] = &[V1_RUNS_STEPS_LOCKS, V2_PSA_OUTBOX, V3_WORKFLOW];
+pub(super) const MIGRATIONS: &[&str] = &[V1_RUNS_STEPS_LOCKS, V2_PSA_OUTBOX, V3_WORKFLOW, V4_APPROVAL_BINDING, V5_WORKER_LEASE];
 
 /// Bring the schema up to date. Idempotent: a current database is left untouched.
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), String> {

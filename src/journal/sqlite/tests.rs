@@ -441,7 +441,7 @@ fn migrations_are_idempotent() {
     let j2 = SqliteJournal::open(&path).expect("open a third time alongside");
     let version: i64 = j.conn().query_row("PRAGMA user_version", [], |r| r.get(0)).expect("version");
     assert_eq!(version, i64::try_from(schema::MIGRATIONS.len()).expect("len"));
-    assert_eq!(version, 3);
+    assert_eq!(version, 5);
     let tables: Vec<String> = {
         let conn = j2.conn();
         let mut st = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").expect("prepare");
@@ -476,4 +476,22 @@ fn timestamps_sort_lexicographically() {
     assert_eq!(early, "2026-09-21T14:13:20.000009Z");
     assert!(early < late);
     assert!(ts(&at(-1, 999_999)) < early);
+}
+
+#[test]
+fn a_removed_or_replaced_journal_file_refuses_the_next_write() {
+    for replace in [false, true] {
+        let (_dir, path) = temp_db();
+        let j = SqliteJournal::open(&path).expect("open");
+        j.create_run(&new_run("r1", "contoso", Mode::Apply, 0)).expect("create_run");
+        j.record_step(&step("r1", "s001", "disable_account", "u-1")).expect("record_step");
+        std::fs::remove_file(&path).expect("remove");
+        if replace {
+            // Another journal at the same path (a restore, a sync tool): another inode.
+            drop(SqliteJournal::open(&path).expect("a new file"));
+        }
+        let e = j.record_intent("r1", "s001").expect_err("the write must be refused");
+        let want = if replace { "replaced" } else { "removed" };
+        assert!(e.to_string().contains(want), "{e}");
+    }
 }

@@ -1,4 +1,5 @@
-//! The `workflow` table (schema version 3): approvals and scheduled runs.
+//! The `workflow` table (schema version 3, binding columns in 4, the worker's lease in 5):
+//! approvals and scheduled runs.
 
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
@@ -7,7 +8,7 @@ use crate::journal::{Result, WorkItem, WorkKind};
 use chrono::{DateTime, Utc};
 
 const COLUMNS: &str = "id, kind, tenant, user, script, script_hash, options_json, plan_json, status, created_at, at, \
-                       decided_by, decided_at, reason, claimed_by, applied_run_id, note";
+                       decided_by, decided_at, reason, claimed_by, applied_run_id, note, policy, requested_by, decided_os, lease_until";
 
 type Raw = (
     String,
@@ -21,6 +22,10 @@ type Raw = (
     String,
     String,
     String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
     Option<String>,
     Option<String>,
     Option<String>,
@@ -48,6 +53,10 @@ fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<Raw> {
         r.get(14)?,
         r.get(15)?,
         r.get(16)?,
+        r.get(17)?,
+        r.get(18)?,
+        r.get(19)?,
+        r.get(20)?,
     ))
 }
 
@@ -59,6 +68,8 @@ pub struct Transition<'a> {
     pub claimed_by: Option<&'a str>,
     pub applied_run_id: Option<&'a str>,
     pub note: Option<&'a str>,
+    /// The deciding process's OS account and host (with `decided_by`).
+    pub decided_os: Option<&'a str>,
 }
 
 impl SqliteJournal {
@@ -67,7 +78,9 @@ impl SqliteJournal {
         let plan = serde_json::to_string(&item.plan).map_err(|e| self.err("encoding the plan", e))?;
         let conn = self.conn();
         conn.execute(
-            &format!("INSERT INTO workflow ({COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)"),
+            &format!(
+                "INSERT INTO workflow ({COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21)"
+            ),
             params![
                 item.id,
                 item.kind.as_str(),
@@ -85,7 +98,11 @@ impl SqliteJournal {
                 item.reason,
                 item.claimed_by,
                 item.applied_run_id,
-                item.note
+                item.note,
+                item.policy,
+                item.requested_by,
+                item.decided_os,
+                item.lease_until.as_ref().map(ts)
             ],
         )
         .map_err(|e| self.err(&format!("recording {} {}", item.kind.as_str(), item.id), e))?;
@@ -111,6 +128,10 @@ impl SqliteJournal {
             claimed_by,
             applied,
             note,
+            policy,
+            requested_by,
+            decided_os,
+            lease_until,
         ) = r;
         Ok(WorkItem {
             kind: WorkKind::parse(&kind).ok_or_else(|| self.err("stored workflow kind", format!("unknown value {kind:?}")))?,
@@ -119,6 +140,7 @@ impl SqliteJournal {
             created_at: self.time("workflow created_at", &created)?,
             at: self.time("workflow at", &at)?,
             decided_at: self.opt_time("workflow decided_at", decided_at.as_deref())?,
+            lease_until: self.opt_time("workflow lease_until", lease_until.as_deref())?,
             id,
             tenant,
             user,
@@ -130,6 +152,9 @@ impl SqliteJournal {
             claimed_by,
             applied_run_id: applied,
             note,
+            policy,
+            requested_by,
+            decided_os,
         })
     }
 
@@ -156,36 +181,77 @@ impl SqliteJournal {
         raws.into_iter().map(|r| self.work_item(r)).collect()
     }
 
-    /// Pending schedules due at `now` (or earlier), oldest first.
+    /// Schedules a worker should claim at `now`, oldest first: pending ones that are due, and
+    /// running ones whose worker's lease has run out (it died).
     pub fn work_due(&self, now: DateTime<Utc>) -> Result<Vec<WorkItem>> {
-        Ok(self.work_list(WorkKind::Schedule, Some("pending"))?.into_iter().filter(|i| i.at <= now).collect())
+        Ok(self
+            .work_list(WorkKind::Schedule, None)?
+            .into_iter()
+            .filter(|i| (i.status == "pending" && i.at <= now) || i.abandoned(now))
+            .collect())
+    }
+
+    /// Claim a schedule for `worker` until `lease_until`: a pending one, or a running one whose
+    /// lease ran out by `now`. One IMMEDIATE transaction with a conditional UPDATE, so of two
+    /// workers only one gets it; returns whether this one did.
+    pub fn work_claim(&self, id: &str, worker: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> Result<bool> {
+        self.work_update(
+            id,
+            "UPDATE workflow SET status = 'running', claimed_by = ?2, lease_until = ?3 \
+             WHERE id = ?1 AND kind = 'schedule' AND \
+             (status = 'pending' OR (status = 'running' AND (lease_until IS NULL OR lease_until <= ?4)))",
+            params![id, worker, ts(&lease_until), ts(&now)],
+        )
+    }
+
+    /// Renew `worker`'s lease on a running item; `false` when it no longer holds it.
+    pub fn work_renew(&self, id: &str, worker: &str, lease_until: DateTime<Utc>) -> Result<bool> {
+        self.work_update(
+            id,
+            "UPDATE workflow SET lease_until = ?3 WHERE id = ?1 AND status = 'running' AND claimed_by = ?2",
+            params![id, worker, ts(&lease_until)],
+        )
+    }
+
+    /// Cancel a schedule that is pending, or running without a live worker (lease ran out by
+    /// `now`): the abandoned item is never taken over afterwards.
+    pub fn work_cancel(&self, id: &str, now: DateTime<Utc>) -> Result<bool> {
+        self.work_update(
+            id,
+            "UPDATE workflow SET status = 'cancelled', note = ?2 WHERE id = ?1 AND kind = 'schedule' AND \
+             (status = 'pending' OR (status = 'running' AND (lease_until IS NULL OR lease_until <= ?3)))",
+            params![id, "cancelled", ts(&now)],
+        )
+    }
+
+    fn work_update(&self, id: &str, sql: &str, p: &[&dyn rusqlite::ToSql]) -> Result<bool> {
+        let mut conn = self.conn();
+        let tx =
+            conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| self.err("starting a workflow transaction", e))?;
+        let changed = tx.execute(sql, p).map_err(|e| self.err(&format!("updating workflow item {id}"), e))?;
+        tx.commit().map_err(|e| self.err("committing a workflow change", e))?;
+        Ok(changed == 1)
     }
 
     /// Move `id` from status `from` to `to`, in one IMMEDIATE transaction with a conditional
     /// UPDATE: `true` only for the one caller that made the change (claims, decisions).
     pub fn work_transition(&self, id: &str, from: &str, to: &str, t: &Transition<'_>) -> Result<bool> {
-        let mut conn = self.conn();
-        let tx =
-            conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| self.err("starting a workflow transaction", e))?;
         let now = ts(&Utc::now());
-        let changed = tx
-            .execute(
-                "UPDATE workflow SET status = ?3, \
-                 decided_by = COALESCE(?4, decided_by), decided_at = CASE WHEN ?4 IS NULL THEN decided_at ELSE ?5 END, \
-                 reason = COALESCE(?6, reason), claimed_by = COALESCE(?7, claimed_by), \
-                 applied_run_id = COALESCE(?8, applied_run_id), note = COALESCE(?9, note) \
-                 WHERE id = ?1 AND status = ?2",
-                params![id, from, to, t.decided_by, now, t.reason, t.claimed_by, t.applied_run_id, t.note],
-            )
-            .map_err(|e| self.err(&format!("updating workflow item {id}"), e))?;
-        tx.commit().map_err(|e| self.err("committing a workflow change", e))?;
-        Ok(changed == 1)
+        self.work_update(
+            id,
+            "UPDATE workflow SET status = ?3, \
+             decided_by = COALESCE(?4, decided_by), decided_at = CASE WHEN ?4 IS NULL THEN decided_at ELSE ?5 END, \
+             reason = COALESCE(?6, reason), claimed_by = COALESCE(?7, claimed_by), \
+             applied_run_id = COALESCE(?8, applied_run_id), note = COALESCE(?9, note), \
+             decided_os = COALESCE(?10, decided_os) \
+             WHERE id = ?1 AND status = ?2",
+            params![id, from, to, t.decided_by, now, t.reason, t.claimed_by, t.applied_run_id, t.note, t.decided_os],
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Transition;
     use crate::journal::*;
     use serde_json::json;
 
@@ -217,6 +283,7 @@ mod tests {
                 target_id: "u1".into(),
                 target: "u".into(),
                 status: "planned".into(),
+                params: serde_json::Value::Null,
             }],
             status: "pending".into(),
             created_at: now,
@@ -227,15 +294,33 @@ mod tests {
             claimed_by: None,
             applied_run_id: None,
             note: None,
+            policy: None,
+            requested_by: None,
+            decided_os: None,
+            lease_until: None,
         })
         .unwrap();
         assert_eq!(j.work_due(now - chrono::Duration::seconds(1)).unwrap().len(), 0);
         assert_eq!(j.work_due(now).unwrap().len(), 1);
-        let t = Transition { claimed_by: Some("w1"), ..Default::default() };
-        assert!(j.work_transition("r1", "pending", "running", &t).unwrap());
-        assert!(!j.work_transition("r1", "pending", "running", &t).unwrap(), "second claim must fail");
+        let lease = now + chrono::Duration::seconds(60);
+        assert!(j.work_claim("r1", "w1", now, lease).unwrap());
+        assert!(!j.work_claim("r1", "w2", now, lease).unwrap(), "second claim must fail");
         let item = j.work_get("r1").unwrap().unwrap();
         assert_eq!((item.status.as_str(), item.claimed_by.as_deref()), ("running", Some("w1")));
         assert_eq!(item.plan[0].action, "disable_account");
+        // Held while the lease runs: not due, not cancellable; renewed only by its holder.
+        assert!(j.work_due(now).unwrap().is_empty());
+        assert!(!j.work_cancel("r1", now).unwrap());
+        assert!(!j.work_renew("r1", "w2", lease).unwrap());
+        assert!(j.work_renew("r1", "w1", lease + chrono::Duration::seconds(60)).unwrap());
+        // Its worker died: once the lease ran out another worker takes it over, once.
+        let later = lease + chrono::Duration::seconds(61);
+        assert_eq!(j.work_due(later).unwrap().len(), 1);
+        assert!(j.work_claim("r1", "w2", later, later + chrono::Duration::seconds(60)).unwrap());
+        assert!(!j.work_claim("r1", "w3", later, later + chrono::Duration::seconds(60)).unwrap());
+        assert!(!j.work_renew("r1", "w1", later).unwrap(), "the dead worker's lease is gone");
+        let far = later + chrono::Duration::seconds(600);
+        assert!(j.work_cancel("r1", far).unwrap());
+        assert!(j.work_due(far).unwrap().is_empty());
     }
 }

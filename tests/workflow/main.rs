@@ -5,8 +5,12 @@
 //! builds): nothing here sleeps. Every test checks the simulator's own write counter or state,
 //! so none of them passes against a tenant that was never touched.
 
-#[path = "integration/helpers.rs"]
+#[path = "../integration/helpers.rs"]
 mod helpers;
+/// Scheduled items under a worker's lease.
+mod lease;
+/// What binds an approval, and the journal's integrity (issue "Trust").
+mod trust;
 
 use chrono::{Duration, Utc};
 use helpers::*;
@@ -73,7 +77,7 @@ fn approval_cannot_be_bypassed() {
     assert_untouched(&home);
     assert!(apply_runs(&home, CLOUD).is_empty());
     // An approver (case-insensitive); a second decision is refused.
-    let o = home.cmd(["approve", &id, "--by", "ALICE@msp.test", "--reason", "HR ticket 12"]).run();
+    let o = home.cmd(["approve", &id, "--by", "ALICE@msp.test", "--reason", "HR ticket 12"]).env("OFFBOARD_OS_USER", "alice").run();
     assert_eq!(o.code, 0, "{}", o.stderr);
     let o = home.cmd(["reject", &id, "--by", "bob"]).run();
     assert_eq!(o.code, 6, "{}", o.stderr);
@@ -116,7 +120,7 @@ fn a_changed_script_or_tenant_invalidates_the_approval() {
         let o = home.cmd(["run", script.to_str().unwrap(), "--user", CLOUD, "--json"]).run();
         assert_eq!(o.code, 6, "{}", o.stderr);
         let id = run_id(&o);
-        assert_eq!(home.cmd(["approve", &id, "--by", "bob"]).run().code, 0);
+        assert_eq!(home.cmd(["approve", &id, "--by", "bob"]).env("OFFBOARD_OS_USER", "bob").run().code, 0);
         id
     };
     // The script changes after the approval (even only a comment): refused, nothing written.
@@ -184,7 +188,7 @@ fn a_scheduled_run_fires_once_also_after_a_worker_restart() {
     assert_eq!(o.code, 2, "{}", o.stderr);
     assert!(schedules(&home).is_empty());
 
-    let o = home.cmd(["run", "default.rhai", "--user", CLOUD, "--at", &later(1), "--json"]).run();
+    let o = home.cmd(["run", "default.rhai", "--user", CLOUD, "--at", &later(1), "--yes", "--json"]).run();
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert_eq!(o.json()["mode"], "plan");
     let id = run_id(&o);
@@ -222,9 +226,9 @@ fn a_scheduled_run_fires_once_also_after_a_worker_restart() {
 fn a_changed_plan_is_noted_and_a_cancelled_run_never_fires() {
     let home = Home::new();
     assert_eq!(home.cmd(["demo", "reset"]).run().code, 0);
-    let o = home.cmd(["run", "default.rhai", "--user", CLOUD, "--at", &later(1), "--json"]).run();
+    let o = home.cmd(["run", "default.rhai", "--user", CLOUD, "--at", &later(1), "--yes", "--json"]).run();
     assert_eq!(o.code, 0, "{}", o.stderr);
-    let o2 = home.cmd(["run", "default.rhai", "--user", ids::MANAGER_UPN, "--at", &later(1), "--json"]).run();
+    let o2 = home.cmd(["run", "default.rhai", "--user", ids::MANAGER_UPN, "--at", &later(1), "--yes", "--json"]).run();
     let cancelled = run_id(&o2);
     assert_eq!(home.cmd(["schedule", "cancel", &cancelled]).run().code, 0);
     // Someone disables the account by hand meanwhile.
@@ -252,7 +256,7 @@ fn two_workers_run_each_scheduled_run_once() {
     let users = ordinary_users();
     let picked: Vec<&String> = users.iter().take(4).collect();
     for u in &picked {
-        let o = home.cmd(["run", "default.rhai", "--user", u.as_str(), "--at", &later(1)]).run();
+        let o = home.cmd(["run", "default.rhai", "--user", u.as_str(), "--at", &later(1), "--yes"]).run();
         assert_eq!(o.code, 0, "{}", o.stderr);
     }
     let now = later(2);
@@ -616,7 +620,7 @@ approvers = ["alice"]
     assert_eq!(t.len(), 1, "{t:?}");
     let notes = |t: &Value| t["notes"].as_array().unwrap().iter().map(|n| n["text"].as_str().unwrap().to_string()).collect::<Vec<_>>();
     assert!(notes(&t[0]).iter().any(|n| n.contains("Approval requested") && n.contains(&id)), "{t:?}");
-    assert_eq!(home.cmd(["approve", &id, "--by", "alice", "--reason", "HR confirmed"]).run().code, 0);
+    assert_eq!(home.cmd(["approve", &id, "--by", "alice", "--reason", "HR confirmed"]).env("OFFBOARD_OS_USER", "alice").run().code, 0);
     assert!(notes(&tickets(&home)[0]).iter().any(|n| n.contains("approved by alice: HR confirmed")));
     let o = home.cmd(["apply", &id, "--yes", "--json"]).run();
     assert_eq!(o.code, 0, "{}", o.stderr);

@@ -1,0 +1,79 @@
+//! A worker killed mid-run: its item stays visible, is taken over once its lease runs out (each
+//! write at most once), or can be cancelled.
+
+use std::time::{Duration as Wait, Instant};
+
+use super::*;
+
+/// Schedule the cloud leaver, start a slow worker at `now`, kill it once the account is
+/// blocked (well before the end of the run). Returns the item's id.
+fn kill_worker_mid_run(home: &Home, now: &str) -> String {
+    assert_eq!(home.cmd(["demo", "reset"]).run().code, 0);
+    let o = home.cmd(["run", "default.rhai", "--user", CLOUD, "--at", &later(1), "--yes", "--json"]).run();
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let id = run_id(&o);
+    let mut child = home.cmd(["worker", "--once", "--json"]).env("OFFBOARD_NOW", now).env("OFFBOARD_DEMO_LATENCY_MS", "150").spawn();
+    let start = Instant::now();
+    loop {
+        let blocked = std::fs::read(home.state_path())
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+            .is_some_and(|s| user_in(&s, ids::LEAVER_CLOUD_ID)["accountEnabled"] == false);
+        if blocked {
+            break;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "the worker finished before it could be killed");
+        assert!(start.elapsed() < Wait::from_secs(30), "the worker never blocked the account");
+        std::thread::sleep(Wait::from_millis(10));
+    }
+    child.kill().unwrap(); // SIGKILL: no chance to record anything
+    child.wait().unwrap();
+    assert!(!user_in(&home.state(), ids::LEAVER_CLOUD_ID)["managerId"].is_null(), "the worker was not killed mid-way");
+    id
+}
+
+fn listed(home: &Home, now: &str) -> Vec<Value> {
+    let o = home.cmd(["schedule", "list", "--json"]).env("OFFBOARD_NOW", now).run();
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    o.json().as_array().unwrap().clone()
+}
+
+#[test]
+fn a_dead_workers_item_is_taken_over_once_its_lease_runs_out() {
+    let home = Home::new();
+    let id = kill_worker_mid_run(&home, &later(2));
+    // Shown (not hidden as finished), still running.
+    let l = listed(&home, &later(2));
+    assert_eq!((l.len(), l[0]["status"].as_str()), (1, Some("running")), "{l:?}");
+    // While the lease may still be renewed, no other worker touches it.
+    let o = home.cmd(["worker", "--once", "--json"]).env("OFFBOARD_NOW", later(2)).run();
+    assert!(o.json()["runs"].as_array().unwrap().is_empty(), "{}", o.stdout);
+    // Once it ran out: taken over and finished, every write sent once over both workers.
+    let o = home.cmd(["worker", "--once", "--json"]).env("OFFBOARD_NOW", later(3)).run();
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let runs = o.json()["runs"].as_array().unwrap().clone();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!((runs[0]["id"].as_str(), runs[0]["status"].as_str()), (Some(id.as_str()), Some("done")));
+    assert!(runs[0]["note"].as_str().unwrap().contains("taken over"), "{runs:?}");
+    assert_cloud_offboarded(&home.state(), &seed_state());
+    assert_eq!(home.stats().writes_applied, CLEAN_WRITES, "{:?}", home.stats());
+    let o = home.cmd(["worker", "--once", "--json"]).env("OFFBOARD_NOW", later(48)).run();
+    assert!(o.json()["runs"].as_array().unwrap().is_empty(), "{}", o.stdout);
+    assert!(listed(&home, &later(48)).is_empty());
+}
+
+#[test]
+fn a_dead_workers_item_can_be_cancelled() {
+    let home = Home::new();
+    let id = kill_worker_mid_run(&home, &later(2));
+    // Its worker might still be alive: not yet.
+    let o = home.cmd(["schedule", "cancel", &id]).env("OFFBOARD_NOW", later(2)).run();
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    let o = home.cmd(["schedule", "cancel", &id]).env("OFFBOARD_NOW", later(3)).run();
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let writes = home.stats().writes;
+    let o = home.cmd(["worker", "--once", "--json"]).env("OFFBOARD_NOW", later(4)).run();
+    assert!(o.json()["runs"].as_array().unwrap().is_empty(), "{}", o.stdout);
+    assert_eq!(home.stats().writes, writes);
+    assert_eq!(schedules(&home)[0]["status"], "cancelled");
+}
