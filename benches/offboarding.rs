@@ -61,7 +61,7 @@ use std::time::{Duration, Instant};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Table};
 use serde_json::{json, Value};
 
-use offboard_host::demo::ids::{LEAVER_CLOUD_UPN, LEAVER_SYNCED_UPN, MANAGER_UPN};
+use offboard_host::demo::ids::LEAVER_CLOUD_UPN;
 use offboard_host::demo::{self, DemoConfig, DemoServer, Knobs, SimStats, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID};
 use offboard_host::engine::EngineOptions;
 use offboard_host::entra::{CloudDirectory, GraphDirectory};
@@ -504,12 +504,15 @@ fn main() -> ExitCode {
 
     let mut bulk_json = Value::Null;
     if bulk_users > 0 {
-        let named = [MANAGER_UPN, LEAVER_CLOUD_UPN, LEAVER_SYNCED_UPN];
-        let users: Vec<String> = demo::seed::seed()
+        // Ordinary users: not the named demo users, and no role holder (the guard refuses those).
+        let seed = demo::seed::seed();
+        let named = &seed.users[..demo::seed::NAMED_USERS];
+        let admin = |id: &str| seed.directory_roles.iter().any(|r| r.members.iter().any(|m| m == id));
+        let users: Vec<String> = seed
             .users
-            .into_iter()
-            .map(|u| u.user_principal_name)
-            .filter(|u| !named.contains(&u.as_str()))
+            .iter()
+            .filter(|u| !named.iter().any(|n| n.id == u.id) && !admin(&u.id))
+            .map(|u| u.user_principal_name.clone())
             .take(bulk_users)
             .collect();
         let x = b.bulk(batched_way(), &users, bulk_iterations);
