@@ -84,27 +84,15 @@ pub(super) fn request_approval(ctx: &Ctx, config: &Config, a: &RunArgs) -> Resul
         let now = clock::now();
         let expires = now + Duration::hours(i64::from(settings.expiry_hours));
         session.journal.work_add(&WorkItem {
-            id: plan.run_id.clone(),
-            kind: WorkKind::Approval,
-            tenant: session.tenant_name.clone(),
-            user: a.user.clone(),
-            script: session.script_ref.clone(),
-            script_hash: session.script.hash(),
-            options: RunSpec::from_args(a).options(),
-            plan: planned_steps(&plan, &*session.journal)?,
-            status: "pending".into(),
-            created_at: now,
-            at: expires,
-            decided_by: None,
-            decided_at: None,
-            reason: None,
-            claimed_by: None,
-            applied_run_id: None,
-            note: None,
             policy: Some(policy_of(&session.tenant_name, &session.tenant, &settings)),
-            requested_by: Some(os_identity()),
-            decided_os: None,
-            lease_until: None,
+            ..session.pending_item(
+                WorkKind::Approval,
+                &plan.run_id,
+                &a.user,
+                RunSpec::from_args(a).options(),
+                planned_steps(&plan, &*session.journal)?,
+                expires,
+            )
         })?;
         // With a PSA: the request goes on the ticket (`--ticket N`, else a new ticket for this
         // offboarding that the apply run continues).

@@ -19,8 +19,9 @@ use super::{confirm, render, Ctx};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::journal::{Mode, StepStatus};
-use crate::run::{known_settings, outcome_error};
+use crate::run::outcome_error;
 use crate::settings::org_with_sets;
+use crate::settings::schema::defaults_map as known_settings;
 use crate::workflow::bulk::{parse_users, BulkUser, UserResult, UsersFile};
 
 /// Users run together. Each run already has up to `--concurrency` requests of a phase in flight.

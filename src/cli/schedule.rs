@@ -64,29 +64,14 @@ pub(super) fn cmd_schedule_run(ctx: &Ctx, config: &Config, a: &RunArgs, at: &str
         if !a.yes {
             confirm(plan.count(StepStatus::Planned), &a.user, &session.tenant_name)?;
         }
-        session.journal.work_add(&WorkItem {
-            id: plan.run_id.clone(),
-            kind: WorkKind::Schedule,
-            tenant: session.tenant_name.clone(),
-            user: a.user.clone(),
-            script: session.script_ref.clone(),
-            script_hash: session.script.hash(),
-            options: spec.options(),
-            plan: planned_steps(&plan, &*session.journal)?,
-            status: "pending".into(),
-            created_at: now,
-            at: due,
-            decided_by: None,
-            decided_at: None,
-            reason: None,
-            claimed_by: None,
-            applied_run_id: None,
-            note: None,
-            policy: None,
-            requested_by: Some(crate::workflow::binding::os_identity()),
-            decided_os: None,
-            lease_until: None,
-        })?;
+        session.journal.work_add(&session.pending_item(
+            WorkKind::Schedule,
+            &plan.run_id,
+            &a.user,
+            spec.options(),
+            planned_steps(&plan, &*session.journal)?,
+            due,
+        ))?;
         eprintln!(
             "scheduled: run {id} offboards {user} at {due} ({n} change(s) planned now; re-planned then). `offboard-host worker` applies it; `offboard-host schedule cancel {id}` cancels it. Nothing was written.",
             id = plan.run_id,

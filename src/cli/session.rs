@@ -21,7 +21,7 @@ use crate::entra::CloudAccess;
 use crate::error::{Error, Result};
 use crate::exec::host::ExecOptions;
 use crate::exec::report::Report;
-use crate::journal::{Journal, Mode, SqliteJournal};
+use crate::journal::{Journal, Mode, PlannedStep, SqliteJournal, WorkItem, WorkKind};
 use crate::psa::ticketing::TicketingOptions;
 use crate::psa::PsaAccess;
 use crate::run::{run_script, Protection, RunRequest, Script};
@@ -152,6 +152,42 @@ impl Session {
             rt,
             conn: Some(conn),
         })
+    }
+
+    /// A pending approval or schedule for `user`, made from the plan run `id`: the script as a
+    /// later process finds it again, requested by this OS account, nothing decided yet.
+    pub fn pending_item(
+        &self,
+        kind: WorkKind,
+        id: &str,
+        user: &str,
+        options: serde_json::Value,
+        plan: Vec<PlannedStep>,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> WorkItem {
+        WorkItem {
+            id: id.to_string(),
+            kind,
+            tenant: self.tenant_name.clone(),
+            user: user.to_string(),
+            script: self.script_ref.clone(),
+            script_hash: self.script.hash(),
+            options,
+            plan,
+            status: "pending".into(),
+            created_at: crate::workflow::clock::now(),
+            at,
+            decided_by: None,
+            decided_at: None,
+            reason: None,
+            claimed_by: None,
+            applied_run_id: None,
+            note: None,
+            policy: None,
+            requested_by: Some(crate::workflow::binding::os_identity()),
+            decided_os: None,
+            lease_until: None,
+        }
     }
 
     pub fn validate_user(&self, user: &str) -> Result<()> {

@@ -10,7 +10,6 @@
 pub mod guard;
 mod overlay;
 mod script;
-mod settings;
 
 use std::sync::Arc;
 
@@ -27,7 +26,6 @@ use crate::exec::Providers;
 use crate::journal::{Journal, LockOutcome, Mode, NewRun, RunStatus, StepStatus};
 pub use guard::Protection;
 pub use script::{Script, DEFAULT_SCRIPT};
-pub use settings::known_settings;
 
 /// The constants every script sees.
 fn script_scope(user: &str, tenant: &str, directory: &str, mode: Mode, org: Map) -> Scope<'static> {

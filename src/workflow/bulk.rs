@@ -44,7 +44,7 @@ impl BulkUser {
 }
 
 /// Read the users file. `settings`: the settings a run understands, each with a value of the type
-/// it must have (see [`crate::run::known_settings`]); a column named after one is a setting.
+/// it must have (see [`crate::settings::schema::defaults_map`]); a column named after one is a setting.
 pub fn parse_users(text: &str, settings: &Map) -> Result<UsersFile, String> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).comment(Some(b'#')).from_reader(text.as_bytes());
     let header = reader.headers().map_err(|e| e.to_string())?.clone();
@@ -139,7 +139,7 @@ impl UserResult {
 mod tests {
     use super::*;
 
-    /// A few settings of each type, as `known_settings` gives them.
+    /// A few settings of each type, as `defaults_map` gives them.
     fn known() -> Map {
         let mut m = Map::new();
         m.insert("reset_password".into(), Dynamic::from(true));
@@ -232,7 +232,7 @@ mod tests {
 
     #[test]
     fn the_stdlib_settings_are_setting_columns() {
-        let known = crate::run::known_settings();
+        let known = crate::settings::schema::defaults_map();
         for k in ["reset_password", "forward_to", "shared_wait_secs", "move_to_disabled_ou"] {
             assert!(known.contains_key(k), "{k}");
         }
