@@ -6,7 +6,7 @@
 //!
 //! | code | meaning |
 //! |---|---|
-//! | 0 | success: every step done, already done or skipped; or a plan was made |
+//! | 0 | success: every step done, already done, skipped, unconfirmed or left to a person (`needs_action`, listed in `todos`); or a plan was made |
 //! | 1 | the run finished but at least one step failed |
 //! | 2 | bad command line, input or configuration: nothing was sent |
 //! | 3 | script error (syntax, runtime, limits, forbidden import) |

@@ -28,6 +28,7 @@ impl<T: HasProviders + ?Sized> AdAccess for T {}
 pub fn provide_ad(providers: &mut Providers, ad: Arc<dyn OnPremDirectory>) {
     let counted = ad.clone();
     providers.count_stats(move || counted.stats());
+    providers.mark_directory("ad");
     providers.insert::<dyn OnPremDirectory>(ad);
 }
 

@@ -12,6 +12,7 @@ fn status_color(s: StepStatus) -> Color {
         StepStatus::Done => Color::Green,
         StepStatus::AlreadyDone => Color::DarkGreen,
         StepStatus::Skipped => Color::Yellow,
+        StepStatus::Unconfirmed | StepStatus::NeedsAction => Color::Magenta,
         StepStatus::Failed | StepStatus::Running => Color::Red,
     }
 }
@@ -69,13 +70,21 @@ pub fn report(r: &Report, color: bool) -> String {
         out.push_str(&t.to_string());
         out.push('\n');
     }
-    let counts: Vec<String> = [StepStatus::Planned, StepStatus::Done, StepStatus::AlreadyDone, StepStatus::Skipped, StepStatus::Failed]
-        .iter()
-        .filter_map(|s| {
-            let n = r.count(*s);
-            (n > 0).then(|| format!("{n} {}", s.as_str().replace('_', " ")))
-        })
-        .collect();
+    let counts: Vec<String> = [
+        StepStatus::Planned,
+        StepStatus::Done,
+        StepStatus::AlreadyDone,
+        StepStatus::Unconfirmed,
+        StepStatus::NeedsAction,
+        StepStatus::Skipped,
+        StepStatus::Failed,
+    ]
+    .iter()
+    .filter_map(|s| {
+        let n = r.count(*s);
+        (n > 0).then(|| format!("{n} {}", s.as_str().replace('_', " ")))
+    })
+    .collect();
     out.push_str(&format!(
         "{} · {} · {} requests ({} writes, {} round trips) in {:.1}s\n",
         r.status,
@@ -85,6 +94,12 @@ pub fn report(r: &Report, color: bool) -> String {
         r.stats.round_trips,
         r.stats.elapsed_ms as f64 / 1000.0
     ));
+    if !r.todos.is_empty() {
+        out.push_str(&format!("to do by hand ({}):\n", r.todos.len()));
+        for t in &r.todos {
+            out.push_str(&format!("  - {} {} {}: {}\n", t.step, t.action, t.target, t.instruction));
+        }
+    }
     if let Some(e) = &r.error {
         out.push_str(&format!("error: {}\n", e.message));
     }

@@ -266,6 +266,7 @@ impl Repl {
             script: SOURCE.into(),
             mode: Mode::Apply.as_str().into(),
             status: status.as_str().into(),
+            todos: crate::exec::report::todos(&steps),
             steps,
             stats: Stats::from_http(&g, self.host.started.elapsed()),
             messages: self.host.messages(),

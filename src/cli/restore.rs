@@ -101,6 +101,7 @@ fn run_restore(
             script: script.clone(),
             mode: mode.as_str().into(),
             status: status.as_str().into(),
+            todos: crate::exec::report::todos(&steps),
             steps,
             stats: Stats::from_http(&providers.stats(), host.started.elapsed()),
             messages,

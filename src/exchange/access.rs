@@ -21,5 +21,6 @@ impl<T: HasProviders + ?Sized> ExchangeAccess for T {}
 pub fn provide_exchange(providers: &mut Providers, exchange: Arc<dyn ExchangeOnline>) {
     let counted = exchange.clone();
     providers.count_stats(move || counted.stats());
+    providers.mark_directory("exchange");
     providers.insert::<dyn ExchangeOnline>(exchange);
 }

@@ -49,13 +49,14 @@ pub async fn run_phase(cx: &Cx, actions: Vec<Pending>, concurrency: usize) -> Re
             Ok(Observation::Needed { prior, detail }) => (StepStatus::Planned, detail.clone(), prior.clone()),
             Ok(Observation::AlreadyDone { detail }) => (StepStatus::AlreadyDone, detail.clone(), Value::Null),
             Ok(Observation::Skip { reason }) => (StepStatus::Skipped, reason.clone(), Value::Null),
+            Ok(Observation::NeedsAction { instruction }) => (StepStatus::NeedsAction, instruction.clone(), Value::Null),
             Err(e) => (StepStatus::Failed, format!("could not check the current state: {e}"), Value::Null),
         };
         let record = step_record(cx, &o.pending, status, &detail, prior);
         cx.journal.record_step(&record)?;
-        if status == StepStatus::Failed {
-            // A failed observation is final for this step: record its outcome so it is not
-            // mistaken for a write in flight.
+        if status == StepStatus::Failed || (status == StepStatus::NeedsAction && cx.mode == Mode::Apply) {
+            // A failed observation, or work left for a person, is final for this step: record
+            // its outcome so it is not mistaken for a write in flight.
             cx.journal.record_outcome(&cx.run_id, &record.step_id, StepStatus::Failed, &detail, &Value::Null)?;
         }
         reports.push(report_line(&o.pending, &record, status, detail.clone()));
@@ -90,7 +91,8 @@ async fn apply_one(cx: &Cx, p: &Pending) -> Outcome {
         // Whatever the outcome, what we read about this user may now be stale.
         cx.cache.invalidate_user(&p.action.subject_id());
         match applied {
-            Ok(detail) => break (StepStatus::Done, detail),
+            Ok(detail) if p.action.answer_confirms() => break (StepStatus::Done, detail),
+            Ok(detail) => break read_back(cx, p, detail).await,
             Err(e) if e.maybe_applied() => match reobserve(cx, p, &e).await {
                 // Reading back proved the write did not land: sending it again is safe.
                 Reobserved::NotApplied(_) if attempt < MAX_SENDS => continue,
@@ -122,11 +124,27 @@ async fn reobserve(cx: &Cx, p: &Pending, err: &ActionError) -> Reobserved {
             return Reobserved::NotApplied((StepStatus::Failed, format!("{err}; reading back shows it was not applied")))
         }
         Ok(Observation::Skip { reason }) => (StepStatus::Failed, format!("{err}; now: {reason}")),
+        Ok(Observation::NeedsAction { instruction }) => (StepStatus::NeedsAction, format!("{err}; now: {instruction}")),
         Err(e2) => (
             StepStatus::Failed,
             format!("{err}; it may or may not have been applied and reading back failed too ({e2}); the next run checks again"),
         ),
     })
+}
+
+/// After a write the target only accepted: `done` when reading back finds it, else `unconfirmed`
+/// with what was (not) found. Never re-sent: the target said it took the request.
+async fn read_back(cx: &Cx, p: &Pending, detail: String) -> (StepStatus, String) {
+    match p.action.observe(&cx.fresh()).await {
+        Ok(Observation::AlreadyDone { detail: found }) => (StepStatus::Done, format!("{detail}; confirmed by reading back: {found}")),
+        Ok(Observation::Needed { .. }) => {
+            (StepStatus::Unconfirmed, format!("{detail}; accepted, but reading back does not show it yet (the next run checks again)"))
+        }
+        Ok(Observation::Skip { reason }) | Ok(Observation::NeedsAction { instruction: reason }) => {
+            (StepStatus::Unconfirmed, format!("{detail}; accepted, and reading back says: {reason}"))
+        }
+        Err(e) => (StepStatus::Unconfirmed, format!("{detail}; accepted, but it could not be read back ({e})")),
+    }
 }
 
 fn step_record(cx: &Cx, p: &Pending, status: StepStatus, detail: &str, prior: Value) -> StepRecord {

@@ -5,7 +5,8 @@
 //! `phase(...)` run together when the phase ends; phases run in the order the script declares them.
 //! For each action the executor:
 //! 1. **observes** the target live ([`Action::observe`]): already in the desired state means
-//!    `already_done` and no request; not applicable means `skipped` with the reason;
+//!    `already_done` and no request; not applicable means `skipped` with the reason; something
+//!    only a person can do means `needs_action` with the instruction;
 //! 2. in plan mode stops there (`planned`);
 //! 3. in apply mode records the *intent* in the journal, sends the write ([`Action::apply`]), and
 //!    records the *outcome*. A write whose result is unclear (timeout, 503 to a non-idempotent
@@ -68,8 +69,12 @@ pub enum Observation {
     Needed { prior: Value, detail: String },
     /// Already in the desired state: nothing to send.
     AlreadyDone { detail: String },
-    /// Deliberately not done here (another directory owns it, not applicable, ...).
+    /// Deliberately not done here (another step or directory does it, not applicable, ...).
     Skip { reason: String },
+    /// Nothing here can do it and it still has to be done: a person must. `instruction` says
+    /// where and what ("in on-premises AD: remove ... from ..."). Kept apart from `Skip` so a run
+    /// with work left for a person never reads as complete.
+    NeedsAction { instruction: String },
 }
 
 /// One write, with its precondition check. Implementations live next to their provider
@@ -90,6 +95,13 @@ pub trait Action: Send + Sync {
     }
     /// May the write be re-sent after an unclear failure?
     fn idempotent(&self) -> bool;
+    /// Does a success answer to [`Action::apply`] prove the change landed? `false` for writes the
+    /// target only *accepts* (sendMail's 202 queues the message): the executor then reads back with
+    /// [`Action::observe`], and the step is `done` only when that finds the change (`already_done`),
+    /// else `unconfirmed` with the reason.
+    fn answer_confirms(&self) -> bool {
+        true
+    }
     async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError>;
     /// Send the write. Returns a short detail for the report.
     async fn apply(&self, cx: &Cx) -> Result<String, ActionError>;

@@ -22,12 +22,26 @@ pub struct Providers {
     slots: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
     /// Request counters of the providers that send requests, in the order they were added.
     stats: Vec<StatsFn>,
+    /// The directories present by name (`"exchange"`, `"ad"`): a lower provider cannot name a
+    /// higher one's trait, yet must know whether another step can do what it cannot (a synced
+    /// group is `skipped` for AD to handle, or `needs_action` when the MSP has no AD access).
+    directories: std::collections::BTreeSet<&'static str>,
 }
 
 impl Providers {
     /// Add (or replace) the provider behind `T`, e.g. `insert::<dyn CloudDirectory>(client)`.
     pub fn insert<T: ?Sized + Send + Sync + 'static>(&mut self, provider: Arc<T>) {
         self.slots.insert(TypeId::of::<Arc<T>>(), Arc::new(provider));
+    }
+
+    /// Say that this run can write to the directory `name` (`"exchange"`, `"ad"`).
+    pub fn mark_directory(&mut self, name: &'static str) {
+        self.directories.insert(name);
+    }
+
+    /// Whether this run can write to the directory `name`.
+    pub fn has_directory(&self, name: &str) -> bool {
+        self.directories.contains(name)
     }
 
     /// Count this provider's requests in [`Providers::stats`].

@@ -67,9 +67,31 @@ pub struct Report {
     /// Lines the script printed or logged, in order.
     pub messages: Vec<String>,
     pub error: Option<ReportError>,
+    /// What a person must still do (the `needs_action` steps, with their instructions), so the
+    /// summary, `--json` and the ticket list them without reading every step.
+    #[serde(default)]
+    pub todos: Vec<Todo>,
     /// The PSA ticket this run wrote to (None: no PSA, plan mode without `--ticket`, or not opened yet).
     #[serde(default)]
     pub ticket: Option<String>,
+}
+
+/// One thing left for a person: the step, and where and what to do.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Todo {
+    pub step: String,
+    pub action: String,
+    pub target: String,
+    pub instruction: String,
+}
+
+/// The to-dos among a run's steps, in step order.
+pub fn todos(steps: &[StepReport]) -> Vec<Todo> {
+    steps
+        .iter()
+        .filter(|s| s.status == StepStatus::NeedsAction)
+        .map(|s| Todo { step: s.id.clone(), action: s.action.clone(), target: s.target.clone(), instruction: s.detail.clone() })
+        .collect()
 }
 
 impl Report {

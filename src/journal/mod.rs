@@ -110,8 +110,14 @@ pub enum StepStatus {
     Planned,
     /// Apply: the intent is recorded and the write is under way (or its result was lost).
     Running,
-    /// The write was sent and succeeded.
+    /// The write was sent and the target system confirmed it (its answer, or reading back).
     Done,
+    /// The write was sent and accepted, but nothing could confirm it landed (no read-back is
+    /// possible, or reading back did not find it yet); `detail` says why. Never counted as done.
+    Unconfirmed,
+    /// A person must still do something offboard-host cannot: `detail` is the instruction (where,
+    /// and what). Not a write; the ticket is left for review while any remain.
+    NeedsAction,
     /// The target was already in the desired state: no request sent.
     AlreadyDone,
     /// Deliberately not done (not applicable, belongs to another directory, ...); `detail` says why.
@@ -129,6 +135,8 @@ impl StepStatus {
             StepStatus::AlreadyDone => "already_done",
             StepStatus::Skipped => "skipped",
             StepStatus::Failed => "failed",
+            StepStatus::Unconfirmed => "unconfirmed",
+            StepStatus::NeedsAction => "needs_action",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -139,6 +147,8 @@ impl StepStatus {
             "already_done" => StepStatus::AlreadyDone,
             "skipped" => StepStatus::Skipped,
             "failed" => StepStatus::Failed,
+            "unconfirmed" => StepStatus::Unconfirmed,
+            "needs_action" => StepStatus::NeedsAction,
             _ => return None,
         })
     }

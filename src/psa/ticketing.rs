@@ -69,6 +69,8 @@ fn counts(steps: &[&StepReport]) -> String {
     let order = [
         (StepStatus::Done, "done"),
         (StepStatus::AlreadyDone, "already done"),
+        (StepStatus::Unconfirmed, "unconfirmed"),
+        (StepStatus::NeedsAction, "to do by hand"),
         (StepStatus::Skipped, "skipped"),
         (StepStatus::Failed, "failed"),
         (StepStatus::Planned, "planned"),
@@ -226,7 +228,9 @@ impl Ticketing {
     pub fn finish(&self, status: RunStatus, steps: &[StepReport], error: Option<&ReportError>) -> (Option<String>, Vec<String>) {
         let refs: Vec<&StepReport> = steps.iter().collect();
         // A plan shows what a successful apply would do.
-        let close = matches!(status, RunStatus::Succeeded | RunStatus::Planned) && self.opts.close_on_success;
+        // Work left for a person, or a write nobody could confirm, keeps the ticket open for review.
+        let open_work = steps.iter().any(|s| matches!(s.status, StepStatus::NeedsAction | StepStatus::Unconfirmed));
+        let close = matches!(status, RunStatus::Succeeded | RunStatus::Planned) && self.opts.close_on_success && !open_work;
         let final_status = if close { TicketStatus::Completed } else { TicketStatus::NeedsReview };
         let mut text = format!(
             "{}\nOffboarding of {} in tenant {}: {}. {} step(s): {}.",
@@ -242,6 +246,16 @@ impl Ticketing {
         }
         for s in steps.iter().filter(|s| s.status == StepStatus::Failed) {
             text.push_str(&format!("\nFailed: {} {} {}: {}", s.id, s.action, s.target, s.detail));
+        }
+        for s in steps.iter().filter(|s| s.status == StepStatus::Unconfirmed) {
+            text.push_str(&format!("\nUnconfirmed: {} {} {}: {}", s.id, s.action, s.target, s.detail));
+        }
+        let todos = crate::exec::report::todos(steps);
+        if !todos.is_empty() {
+            text.push_str(&format!("\nTo do by hand ({}):", todos.len()));
+            for t in &todos {
+                text.push_str(&format!("\n- [ ] {} {} {}: {}", t.step, t.action, t.target, t.instruction));
+            }
         }
         text.push_str(&format!(
             "\n{} Journal: offboard-host runs show {}",

@@ -184,6 +184,7 @@ fn run_locked(
         script: req.script.name.clone(),
         mode: req.mode.as_str().into(),
         status: status.as_str().into(),
+        todos: crate::exec::report::todos(&steps),
         steps,
         stats: Stats::from_http(&g, host.started.elapsed()),
         messages,
@@ -220,7 +221,9 @@ fn remove_privileges(host: &Host, subject: &guard::Subject) -> Option<ReportErro
     }
 }
 
-/// The exit-code meaning of a finished run.
+/// The exit-code meaning of a finished run. `needs_action` and `unconfirmed` steps do not change
+/// it (0): nothing failed and a re-run would not do more; they are listed in the report's `todos`
+/// and steps, and keep the PSA ticket open for review, which is where a technician follows up.
 pub fn outcome_error(report: &Report) -> Option<Error> {
     if let Some(e) = &report.error {
         return Some(match e.code.as_str() {

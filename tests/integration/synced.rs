@@ -8,16 +8,17 @@ fn synced_user_plan_names_what_belongs_in_ad_and_reapply_sends_nothing() {
     let (code, r) = home.plan(SYNCED);
     assert_eq!(code, 0, "{r:#}");
     assert_eq!(home.stats().writes, 0);
+    // No AD access for this client: what is mastered in AD is left to a person.
     for a in ["reset_password", "remove_manager", "clear_employee_id"] {
         let s = step(&r, a, SYNCED);
-        assert_eq!(s["status"], "skipped", "{s}");
+        assert_eq!(s["status"], "needs_action", "{s}");
         assert!(s["detail"].as_str().unwrap().contains("AD"), "{s}");
     }
     let d = step(&r, "disable_account", SYNCED);
     assert_eq!(d["status"], "planned");
     assert!(d["detail"].as_str().unwrap().contains("sync re-enables"), "{d}");
     let hq = step(&r, "remove_group_membership", "HQ-FileShare-RW");
-    assert_eq!(hq["status"], "skipped");
+    assert_eq!(hq["status"], "needs_action");
     assert!(r["messages"].as_array().unwrap().iter().any(|m| m.as_str().unwrap().contains("synced from on-premises AD")), "{r:#}");
 
     let (code, r) = home.apply(SYNCED);

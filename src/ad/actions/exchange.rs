@@ -47,7 +47,10 @@ impl Action for HideFromGal {
 
     async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
         let Some((_, x)) = exchange_attrs(cx, &self.user.guid).await? else {
-            return Ok(no_schema());
+            // Exchange Online refuses it for a synced user too: only a person can hide it now.
+            return Ok(Observation::NeedsAction {
+                instruction: "in on-premises Exchange management (or after extending the AD schema): set msExchHideFromAddressLists TRUE on the user, then sync; the AD schema has no Exchange attributes and Exchange Online refuses it for a synced user".into(),
+            });
         };
         if x.hidden_from_gal == Some(true) {
             return Ok(Observation::AlreadyDone { detail: "already hidden (msExchHideFromAddressLists TRUE)".into() });

@@ -21,8 +21,18 @@ pub struct ClearEmployeeId {
     pub user: UserRef,
 }
 
-fn mastered_on_premises(what: &str) -> Observation {
-    Observation::Skip { reason: format!("synced from AD: {what} is mastered on premises; change it in AD") }
+/// A synced user's attribute: AD's step changes it when the run can write to AD (`skipped`);
+/// without AD access only a person can (`needs_action`).
+fn mastered_on_premises(cx: &Cx, what: &str) -> Observation {
+    on_premises(cx, format!("synced from AD: {what} is mastered on premises; change it in AD"))
+}
+
+pub(super) fn on_premises(cx: &Cx, reason: String) -> Observation {
+    if cx.providers.has_directory("ad") {
+        Observation::Skip { reason }
+    } else {
+        Observation::NeedsAction { instruction: format!("in on-premises AD (offboard-host has no AD access for this client): {reason}") }
+    }
 }
 
 #[async_trait]
@@ -35,7 +45,7 @@ impl Action for RemoveManager {
             return Ok(Observation::AlreadyDone { detail: "no manager is set".into() });
         };
         if u.synced {
-            return Ok(mastered_on_premises("the manager"));
+            return Ok(mastered_on_premises(cx, "the manager"));
         }
         Ok(Observation::Needed { prior: json!({"managerId": m.id, "managerUpn": m.upn}), detail: format!("remove manager {}", m.upn) })
     }
@@ -59,7 +69,7 @@ impl Action for ClearEmployeeId {
             return Ok(Observation::AlreadyDone { detail: "no employee id is set".into() });
         };
         if u.synced {
-            return Ok(mastered_on_premises("employeeID"));
+            return Ok(mastered_on_premises(cx, "employeeID"));
         }
         Ok(Observation::Needed { prior: json!({"employeeId": eid}), detail: format!("clear employee id {eid}") })
     }

@@ -32,8 +32,16 @@ impl Action for RemoveLicense {
         };
         let groups: Vec<String> = lic.via_groups.iter().map(|g| u.group(g).map(|g| g.name.clone()).unwrap_or_else(|| g.clone())).collect();
         if !lic.direct {
-            return Ok(Observation::Skip {
-                reason: format!("assigned by group {}: remove that group membership to free it", groups.join(", ")),
+            // Nothing removes a group-assigned licence directly: someone must take the user out
+            // of the group (or the licence off the group), or it stays billed.
+            return Ok(Observation::NeedsAction {
+                instruction: format!(
+                    "in Entra ID: remove {} from the group {} (it assigns {}), or remove {} from that group, to free the licence",
+                    self.user.upn,
+                    groups.join(", "),
+                    lic.sku,
+                    lic.sku
+                ),
             });
         }
         let mut detail = format!("remove the direct {} assignment", lic.sku);

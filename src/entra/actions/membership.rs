@@ -17,6 +17,27 @@ use crate::entra::CloudUsers;
 use crate::entra::GroupHold;
 use crate::exec::{Action, ActionError, Cx, Observation};
 
+/// A membership this step does not remove: `skipped` when another step of the run removes it
+/// (the licence step; the AD or Exchange step when the run can write there), `needs_action` with
+/// the instruction when nothing here can (a dynamic rule; a synced group without AD access).
+fn held(cx: &Cx, hold: GroupHold, group: &str, upn: &str, reason: String) -> Observation {
+    let other = match hold {
+        GroupHold::AssignsLicenses => return Observation::Skip { reason },
+        GroupHold::Dynamic => {
+            return Observation::NeedsAction {
+                instruction: format!("in Entra ID: {reason} (or edit the rule) so that {upn} leaves the dynamic group {group}"),
+            }
+        }
+        GroupHold::Synced => "ad",
+        GroupHold::MailEnabled => "exchange",
+    };
+    if cx.providers.has_directory(other) {
+        return Observation::Skip { reason };
+    }
+    let place = if other == "ad" { "on-premises AD (offboard-host has no AD access for this client)" } else { "Exchange Online" };
+    Observation::NeedsAction { instruction: format!("in {place}: remove {upn} from the group {group} ({reason})") }
+}
+
 pub struct RemoveGroupMembership {
     pub user: UserRef,
     pub group_id: String,
@@ -38,7 +59,7 @@ impl Action for RemoveGroupMembership {
         };
         match g.hold() {
             Some(GroupHold::AssignsLicenses) if self.allow_license_groups => {}
-            Some(_) => return Ok(Observation::Skip { reason: g.hold_reason().unwrap_or_default() }),
+            Some(hold) => return Ok(held(cx, hold, &g.name, &self.user.upn, g.hold_reason().unwrap_or_default())),
             None => {}
         }
         Ok(Observation::Needed {

@@ -44,7 +44,7 @@ impl Action for ResetPassword {
     async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
         let u = cx.cloud_user(&self.user.id).await?;
         if u.synced {
-            return Ok(Observation::Skip { reason: "synced from AD: the password is mastered on premises; reset it in AD".into() });
+            return Ok(super::attributes::on_premises(cx, "synced from AD: the password is mastered on premises; reset it in AD".into()));
         }
         if let Some(last) = last_landed(cx, &u.id, "reset_password")? {
             // Blocked since our last reset, or reading back after an unclear reply in this run.

@@ -46,7 +46,15 @@ impl Action for RemoveDistributionGroupMembership {
             return Ok(Observation::Skip { reason: format!("a {} group: Graph changes it (graph::remove_group_membership)", self.kind) });
         }
         if self.synced {
-            return Ok(Observation::Skip { reason: "synced from AD: remove the member on premises".into() });
+            if cx.providers.has_directory("ad") {
+                return Ok(Observation::Skip { reason: "synced from AD: remove the member on premises".into() });
+            }
+            return Ok(Observation::NeedsAction {
+                instruction: format!(
+                    "in on-premises AD (offboard-host has no AD access for this client): remove {} from this synced group",
+                    self.user.upn
+                ),
+            });
         }
         let members = cx.exchange()?.distribution_group_members(&self.group_id).await?;
         if !members.iter().any(|m| m.is(&self.user.upn) || m.is(&self.user.id)) {

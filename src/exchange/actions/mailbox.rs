@@ -163,7 +163,13 @@ impl Action for HideFromGal {
             return Ok(Observation::AlreadyDone { detail: "already hidden from address lists".into() });
         }
         if synced(&m) && !m.cloud_managed {
-            return Ok(Observation::Skip { reason: F10_HYBRID.into() });
+            // AD's hide_from_gal does it when the run can write to AD; else nothing here can.
+            if cx.providers.has_directory("ad") {
+                return Ok(Observation::Skip { reason: F10_HYBRID.into() });
+            }
+            return Ok(Observation::NeedsAction {
+                instruction: format!("in on-premises AD (offboard-host has no AD access for this client): {F10_HYBRID}"),
+            });
         }
         Ok(Observation::Needed {
             prior: json!({"HiddenFromAddressListsEnabled": false}),

@@ -171,3 +171,24 @@ fn a_note_whose_answer_was_lost_is_found_by_its_marker_and_not_posted_twice() {
     let notes = psa.ticket(&ticket).unwrap().notes;
     assert_eq!(notes.iter().filter(|n| n.contains("[offboard-host run r1 phase lock s001]")).count(), 1, "{notes:#?}");
 }
+
+#[test]
+fn a_run_with_to_dos_lists_them_and_leaves_the_ticket_for_review() {
+    let (_rt, psa, _j, t) = setup(Mode::Apply, TicketingOptions::default());
+    t.start();
+    let mut todo = step("s002", "cleanup", StepStatus::NeedsAction);
+    todo.action = "remove_group_membership".into();
+    todo.detail = "in on-premises AD (offboard-host has no AD access for this client): remove lee from the group Sales".into();
+    let mut unsure = step("s003", "final", StepStatus::Unconfirmed);
+    unsure.action = "notify_supervisor".into();
+    unsure.detail = "sent; accepted, but it could not be read back".into();
+    let steps = [step("s001", "lock", StepStatus::Done), todo, unsure];
+    let (ticket, _) = t.finish(RunStatus::Succeeded, &steps, None);
+    let fake = psa.ticket(&ticket.unwrap()).unwrap();
+    assert_eq!(fake.status, Some(TicketStatus::NeedsReview), "to-dos keep the ticket open");
+    let summary = fake.notes.last().unwrap();
+    assert!(summary.contains("1 done, 1 unconfirmed, 1 to do by hand"), "{summary}");
+    assert!(summary.contains("To do by hand (1):\n- [ ] s002 remove_group_membership lee@contoso.test: in on-premises AD"), "{summary}");
+    assert!(summary.contains("Unconfirmed: s003 notify_supervisor"), "{summary}");
+    assert!(summary.contains("Leaving the ticket for review."), "{summary}");
+}
