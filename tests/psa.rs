@@ -69,12 +69,15 @@ fn sim<'a>(st: &'a PsaState, tenant: &str) -> &'a SimPsa {
 }
 
 /// The status a successful run leaves, in each simulator's own words.
-fn completed(tenant: &str) -> &'static str {
-    match tenant {
-        "demo-cw" => "Completed",
-        "demo-autotask" => "Complete",
-        _ => "Closed",
-    }
+/// The leaver stays in a dynamic group (its rule, not a removal, takes them out): a to-do for a
+/// person, so the ticket is left for review instead of closed.
+const REVIEW: &str = "Needs Review";
+
+/// The summary note lists the to-do as a checklist item.
+fn assert_todo_listed(notes: &[String], what: &str) {
+    let summary = notes.iter().find(|n| n.contains(" summary]")).unwrap_or_else(|| panic!("{what}: no summary in {notes:#?}"));
+    assert!(summary.contains("To do by hand (") && summary.contains("- [ ] ") && summary.contains("All Sales"), "{what}: {summary}");
+    assert!(summary.contains("Leaving the ticket for review."), "{what}: {summary}");
 }
 
 /// The first line (the marker) of each note of the ticket.
@@ -114,7 +117,8 @@ fn each_psa_gets_a_ticket_with_a_note_per_phase_the_summary_and_the_final_status
         assert_eq!(s.tickets.len(), 1, "{tenant}");
         let t = &s.tickets[0];
         assert_eq!(t.id.to_string(), ticket);
-        assert_eq!(t.status, completed(tenant), "{tenant}");
+        assert_eq!(t.status, REVIEW, "{tenant}");
+        assert_todo_listed(&t.notes.iter().map(|n| n.text.clone()).collect::<Vec<_>>(), tenant);
         assert_eq!(t.summary, format!("Offboarding: {LEAVER}"));
         assert_eq!(t.company_id, s.company_id, "{tenant}: the ticket is in the client's company");
         assert!(t.notes.iter().all(|n| n.internal), "{tenant}: notes are internal");
@@ -177,7 +181,7 @@ fn a_psa_outage_during_the_run_leaves_the_offboarding_complete_and_the_notes_in_
         assert!(String::from_utf8_lossy(&o.stdout).contains(&delivered), "{tenant}: {}", text(&o));
         let st = psa_state(home.path());
         assert_heads(&note_heads(&st, tenant, &ticket), &expected_heads(&run_id), tenant);
-        assert_eq!(sim(&st, tenant).tickets[0].status, completed(tenant));
+        assert_eq!(sim(&st, tenant).tickets[0].status, REVIEW);
         assert!(json(&bin(home.path(), &["outbox", "list", "--json"], &[])).as_array().unwrap().is_empty());
 
         // Flushing again sends nothing and duplicates nothing.
@@ -222,7 +226,7 @@ fn a_psa_down_from_the_start_does_not_block_the_offboarding_and_the_ticket_is_op
     let st = psa_state(home.path());
     assert_eq!(st.autotask.tickets.len(), 1);
     let t = &st.autotask.tickets[0];
-    assert_eq!(t.status, "Complete");
+    assert_eq!(t.status, REVIEW);
     assert_heads(&note_heads(&st, tenant, &t.id.to_string()), &expected_heads(r["run_id"].as_str().unwrap()), tenant);
 
     // The contact step was only skipped: the next run deactivates it.
@@ -244,7 +248,7 @@ fn a_throttling_psa_is_waited_out_and_gets_every_note_once() {
     let st = psa_state(home.path());
     assert!(st.stats.throttled >= 5, "the knob did not throttle: {:?}", st.stats);
     assert_heads(&note_heads(&st, tenant, ticket), &expected_heads(r["run_id"].as_str().unwrap()), tenant);
-    assert_eq!(st.connectwise.tickets[0].status, "Completed");
+    assert_eq!(st.connectwise.tickets[0].status, REVIEW);
     assert!(json(&bin(home.path(), &["outbox", "list", "--json"], &[])).as_array().unwrap().is_empty());
 }
 

@@ -243,7 +243,7 @@ impl Session {
         let providers = self.rt.block_on(conn.providers(false, false))?;
         let cloud = providers.cloud().map_err(|e| Error::Provider { tenant: self.tenant_name.clone(), message: e.to_string() })?;
         self.rt
-            .block_on(cloud.send_mail(&sender, to, subject, body))
+            .block_on(cloud.send_mail(&sender, to, subject, body, None))
             .map_err(|e| Error::Provider { tenant: self.tenant_name.clone(), message: e.to_string() })
     }
 

@@ -8,7 +8,7 @@ use super::model::State;
 use super::odata::Query;
 use super::reply::{Ctx, Reply};
 use super::shared::{fault_count, is_write, Headers, Shared};
-use super::{groups, licences, users};
+use super::{groups, licences, users, Knobs};
 
 /// Handle one Graph operation. `path_and_query` is relative to `/v1.0` (e.g. `/users/x?$select=id`).
 /// The caller has already authenticated the HTTP request, and must persist the state when the
@@ -35,11 +35,11 @@ pub fn handle(shared: &Shared, method: &str, path_and_query: &str, headers: &Hea
             let mut r = ctx.error(429, "TooManyRequests", "Please retry again later.");
             r.headers.push(("Retry-After".into(), knobs.retry_after_secs.to_string()));
             r
-        } else if nth(knobs.fault_every) {
+        } else if nth(knobs.fault_every) || n.is_some_and(|n| n <= knobs.fault_first) {
             st.stats.faults += 1;
             ctx.error(503, "ServiceUnavailable", "The service is temporarily unavailable. Please retry.")
         } else {
-            let mut r = route(&mut st, &ctx, &method, path_and_query, body, knobs.no_intune);
+            let mut r = route(&mut st, &ctx, &method, path_and_query, body, &knobs);
             if write && r.is_success() {
                 st.stats.writes_applied += 1;
                 r.changed = true;
@@ -87,7 +87,7 @@ fn unknown_segment(ctx: &Ctx, seg: &str) -> Reply {
     ctx.error(400, "BadRequest", &format!("Resource not found for the segment '{seg}'."))
 }
 
-fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[u8], no_intune: bool) -> Reply {
+fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[u8], knobs: &Knobs) -> Reply {
     let (path, qs) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
     let q = match Query::parse(qs, ctx) {
         Ok(q) => q,
@@ -125,11 +125,12 @@ fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[
         (["groups", _, "members"], "GET") => groups::members(st, ctx, id(1), &q, &path),
         (["groups", _, "members", _, "$ref"], "DELETE") => groups::remove_member(st, ctx, id(1), id(3)),
         (["groups", _, "members", "$ref"], "POST") => groups::add_member(st, ctx, id(1), body),
-        (["users", _, "sendmail"], "POST") => super::mail::send_mail(st, ctx, id(1), body),
+        (["users", _, "sendmail"], "POST") => super::mail::send_mail(st, ctx, id(1), body, knobs.mail_lost),
+        (["users", _, "mailfolders", _, "messages"], "GET") => super::mail::folder_messages(st, ctx, id(1), id(3), &q),
         (["subscribedskus"], "GET") => licences::subscribed_skus(st, ctx),
         (["users", _, "mailboxsettings"], "GET") => super::exchange::mailbox_settings::get(st, ctx, id(1)),
         (["users", _, "mailboxsettings"], "PATCH") => super::exchange::mailbox_settings::patch(st, ctx, id(1), body),
-        (["users", _, "manageddevices"], "GET") => super::intune::list(st, ctx, id(1), &q, &path, no_intune),
+        (["users", _, "manageddevices"], "GET") => super::intune::list(st, ctx, id(1), &q, &path, knobs.no_intune),
         (["devicemanagement", "manageddevices", _, "retire"], "POST") => super::intune::action(st, ctx, id(2), false, body),
         (["devicemanagement", "manageddevices", _, "wipe"], "POST") => super::intune::action(st, ctx, id(2), true, body),
 
@@ -154,7 +155,8 @@ fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[
         | (["groups", _, "members"], _)
         | (["groups", _, "members", _, "$ref"], _)
         | (["groups", _, "members", "$ref"], _)
-        | (["users", _, "sendmail"], _) => method_not_allowed(ctx),
+        | (["users", _, "sendmail"], _)
+        | (["users", _, "mailfolders", _, "messages"], _) => method_not_allowed(ctx),
 
         // Everything else: name the first segment Graph would not recognise.
         _ => {
@@ -171,6 +173,7 @@ fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[
                     "members",
                     "mailboxsettings",
                     "sendmail",
+                    "mailfolders",
                     "manageddevices",
                 ],
                 &["microsoft.graph.group", "microsoft.graph.directoryrole", "$ref", "retire", "wipe", ""],

@@ -64,10 +64,13 @@ pub struct Knobs {
     pub retry_after_secs: u64,
     /// 0 = off; every Nth Graph operation answers 503 and is not applied.
     pub fault_every: u64,
+    /// 0 = off; the first N Graph operations (with `fault_match`, the first N matching ones)
+    /// answer 503 and are not applied: a transient outage, then recovery.
+    pub fault_first: u64,
     /// 0 = off; every Nth Graph operation is applied, then its answer is held back `hang_ms`.
     pub hang_every: u64,
     pub hang_ms: u64,
-    /// If set, the three fault knobs above apply only to operations whose `METHOD path body`
+    /// If set, the fault knobs above apply only to operations whose `METHOD path body`
     /// contains this text, counted among themselves (e.g. `passwordProfile` with
     /// `hang_every = 1` holds back every password write and nothing else).
     pub fault_match: Option<String>,
@@ -88,6 +91,9 @@ pub struct Knobs {
     pub psa_throttle_every: u64,
     /// The tenant has no Intune (or the app no permission for it): the managed-device list answers 403.
     pub no_intune: bool,
+    /// sendMail answers 202 and the message goes nowhere, not even to Sent Items (a transport
+    /// rule dropped it): what a client that trusts the 202 cannot tell from a sent mail.
+    pub mail_lost: bool,
 }
 
 impl Knobs {
@@ -102,6 +108,7 @@ impl Knobs {
             throttle_every: num("OFFBOARD_DEMO_THROTTLE_EVERY", 0),
             retry_after_secs: num("OFFBOARD_DEMO_RETRY_AFTER", 1),
             fault_every: num("OFFBOARD_DEMO_FAULT_EVERY", 0),
+            fault_first: num("OFFBOARD_DEMO_FAULT_FIRST", 0),
             hang_every: num("OFFBOARD_DEMO_HANG_EVERY", 0),
             hang_ms: num("OFFBOARD_DEMO_HANG_MS", 0),
             fault_match: std::env::var("OFFBOARD_DEMO_FAULT_MATCH").ok().filter(|v| !v.is_empty()),
@@ -117,6 +124,7 @@ impl Knobs {
             psa_down_after_writes: std::env::var("OFFBOARD_DEMO_PSA_DOWN_AFTER").ok().and_then(|v| v.trim().parse().ok()),
             psa_throttle_every: num("OFFBOARD_DEMO_PSA_THROTTLE_EVERY", 0),
             no_intune: num("OFFBOARD_DEMO_NO_INTUNE", 0) != 0,
+            mail_lost: num("OFFBOARD_DEMO_MAIL_LOST", 0) != 0,
         }
     }
 }

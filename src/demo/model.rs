@@ -276,12 +276,27 @@ impl State {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default, rename_all = "camelCase")]
 pub struct SentMail {
+    /// The message id in the sender's Sent Items.
+    pub id: String,
     /// The sender mailbox's UPN.
     pub from: String,
     pub to: Vec<String>,
     pub subject: String,
     pub body: String,
     pub sent_date_time: String,
+    /// `singleValueExtendedProperties` the sender set (`id`, `value`): how a client finds its
+    /// own message again.
+    pub single_value_extended_properties: Vec<ExtendedProperty>,
+    /// `saveToSentItems` (Graph's default is true): only then is the copy in Sent Items.
+    pub saved_to_sent_items: bool,
+}
+
+/// A MAPI property set on a message (`singleValueLegacyExtendedProperty`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct ExtendedProperty {
+    pub id: String,
+    pub value: String,
 }
 
 /// One enrolled device, with Graph's property names (`userId` links it to its user).

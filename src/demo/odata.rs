@@ -169,7 +169,7 @@ pub fn parse_filter(s: &str, eq_props: &[&str], sw_props: &[&str], ctx: &Ctx) ->
     Ok(Filter::Eq(prop, lit))
 }
 
-fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+pub fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     if s.len() >= prefix.len() && s.is_char_boundary(prefix.len()) && s[..prefix.len()].eq_ignore_ascii_case(prefix) {
         Some(&s[prefix.len()..])
     } else {
@@ -178,7 +178,7 @@ fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
 }
 
 /// A quoted OData string literal (`''` inside means `'`); returns it and what follows.
-fn literal(s: &str) -> Option<(String, &str)> {
+pub fn literal(s: &str) -> Option<(String, &str)> {
     let mut chars = s.strip_prefix('\'')?.char_indices().peekable();
     let body = &s[1..];
     let mut out = String::new();

@@ -23,6 +23,17 @@ pub use model::{CloudUser, DirectoryRole, Group, GroupHold, GroupKind, License, 
 
 type GResult<T> = Result<T, GraphError>;
 
+/// The MAPI named property offboard-host sets on the mail it sends (a GUID of its own), so it can
+/// find the message in the sender's Sent Items: the read-back that makes a sent mail `done`.
+pub const MARKER_PROPERTY: &str = "String {5d7b3c1e-9a24-4f6b-8e0d-3c2a1b9f7e64} Name OffboardHostMarker";
+
+/// A message found in a mailbox's Sent Items.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SentMessage {
+    pub id: String,
+    pub sent: String,
+}
+
 #[async_trait]
 pub trait CloudDirectory: Send + Sync {
     /// Resolve a user by UPN or object id with groups, licences and manager. `None`: no such user.
@@ -53,10 +64,17 @@ pub trait CloudDirectory: Send + Sync {
     async fn set_auto_replies(&self, _user_id: &str, _setting: &Value) -> GResult<()> {
         Err(GraphError::Protocol { message: "this directory does not write mailbox settings".into() })
     }
-    /// `POST /users/{sender}/sendMail`: one plain-text message (not idempotent: a resend is a
-    /// second mail). Defaults to unsupported so test fakes need not implement it.
-    async fn send_mail(&self, _sender: &str, _to: &str, _subject: &str, _body: &str) -> GResult<()> {
+    /// `POST /users/{sender}/sendMail`: one plain-text message, saved to the sender's Sent Items
+    /// (not idempotent: a resend is a second mail). `marker`, when given, is set as the extended
+    /// property [`MARKER_PROPERTY`] so [`CloudDirectory::find_sent_mail`] can find the message
+    /// again. Defaults to unsupported so test fakes need not implement it.
+    async fn send_mail(&self, _sender: &str, _to: &str, _subject: &str, _body: &str, _marker: Option<&str>) -> GResult<()> {
         Err(GraphError::Protocol { message: "sending mail is not supported by this directory".into() })
+    }
+    /// `GET /users/{sender}/mailFolders/SentItems/messages?$filter=singleValueExtendedProperties/any(...)`:
+    /// the message this tool sent with `marker`, if the sender's Sent Items hold it.
+    async fn find_sent_mail(&self, _sender: &str, _marker: &str) -> GResult<Option<SentMessage>> {
+        Err(GraphError::Protocol { message: "reading Sent Items is not supported by this directory".into() })
     }
     /// `POST /users/{id}/assignLicense {"addLicenses":[{"skuId"}],"removeLicenses":[]}` (restore).
     async fn add_license(&self, _user_id: &str, _sku_id: &str) -> GResult<()> {
@@ -230,18 +248,37 @@ impl CloudDirectory for GraphDirectory {
         self.graph.request(GraphRequest::delete(path).idempotent(true)).await.map(drop)
     }
 
-    async fn send_mail(&self, sender: &str, to: &str, subject: &str, body: &str) -> GResult<()> {
+    async fn send_mail(&self, sender: &str, to: &str, subject: &str, body: &str, marker: Option<&str>) -> GResult<()> {
         let path = format!("{}/sendMail", Self::user_path(sender));
-        let message = json!({
-            "message": {
-                "subject": subject,
-                "body": {"contentType": "Text", "content": body},
-                "toRecipients": [{"emailAddress": {"address": to}}],
-            },
-            "saveToSentItems": true,
+        let mut message = json!({
+            "subject": subject,
+            "body": {"contentType": "Text", "content": body},
+            "toRecipients": [{"emailAddress": {"address": to}}],
         });
+        if let Some(marker) = marker {
+            message["singleValueExtendedProperties"] = json!([{"id": MARKER_PROPERTY, "value": marker}]);
+        }
+        let message = json!({"message": message, "saveToSentItems": true});
         // A second send is a second mail: never re-sent after an unclear failure.
         self.graph.request(GraphRequest::post(path, message).idempotent(false)).await.map(drop)
+    }
+
+    async fn find_sent_mail(&self, sender: &str, marker: &str) -> GResult<Option<SentMessage>> {
+        let filter = format!(
+            "singleValueExtendedProperties/any(ep: ep/id eq {} and ep/value eq {})",
+            odata_string(MARKER_PROPERTY),
+            odata_string(marker)
+        );
+        let path = format!(
+            "{}/mailFolders/SentItems/messages?$filter={}&$select=id,sentDateTime,subject",
+            Self::user_path(sender),
+            query_value(&filter)
+        );
+        let found = self.graph.get(&path).await?;
+        Ok(found["value"].as_array().and_then(|v| v.first()).map(|m| SentMessage {
+            id: m["id"].as_str().unwrap_or_default().to_string(),
+            sent: m["sentDateTime"].as_str().unwrap_or_default().to_string(),
+        }))
     }
 
     async fn add_license(&self, user_id: &str, sku_id: &str) -> GResult<()> {

@@ -57,7 +57,7 @@ pub async fn run_phase(cx: &Cx, actions: Vec<Pending>, concurrency: usize) -> Re
         if status == StepStatus::Failed || (status == StepStatus::NeedsAction && cx.mode == Mode::Apply) {
             // A failed observation, or work left for a person, is final for this step: record
             // its outcome so it is not mistaken for a write in flight.
-            cx.journal.record_outcome(&cx.run_id, &record.step_id, StepStatus::Failed, &detail, &Value::Null)?;
+            cx.journal.record_outcome(&cx.run_id, &record.step_id, status, &detail, &Value::Null)?;
         }
         reports.push(report_line(&o.pending, &record, status, detail.clone()));
         if status == StepStatus::Planned && cx.mode == Mode::Apply {
@@ -133,19 +133,35 @@ async fn reobserve(cx: &Cx, p: &Pending, err: &ActionError) -> Reobserved {
 }
 
 /// After a write the target only accepted: `done` when reading back finds it, else `unconfirmed`
-/// with what was (not) found. Never re-sent: the target said it took the request.
+/// with what was (not) found. Never re-sent: the target said it took the request. The copy may
+/// take a moment to appear (a sent mail reaches Sent Items after the 202), so a read-back that
+/// does not find it yet is tried again after [`READ_BACK_DELAYS_MS`].
 async fn read_back(cx: &Cx, p: &Pending, detail: String) -> (StepStatus, String) {
-    match p.action.observe(&cx.fresh()).await {
-        Ok(Observation::AlreadyDone { detail: found }) => (StepStatus::Done, format!("{detail}; confirmed by reading back: {found}")),
-        Ok(Observation::Needed { .. }) => {
-            (StepStatus::Unconfirmed, format!("{detail}; accepted, but reading back does not show it yet (the next run checks again)"))
+    let mut delays = READ_BACK_DELAYS_MS.iter();
+    loop {
+        match p.action.observe(&cx.fresh()).await {
+            Ok(Observation::AlreadyDone { detail: found }) => {
+                return (StepStatus::Done, format!("{detail}; confirmed by reading back: {found}"))
+            }
+            Ok(Observation::Needed { .. }) => match delays.next() {
+                Some(ms) => tokio::time::sleep(std::time::Duration::from_millis(*ms)).await,
+                None => {
+                    return (
+                        StepStatus::Unconfirmed,
+                        format!("{detail}; accepted, but reading back does not show it yet (the next run checks again)"),
+                    )
+                }
+            },
+            Ok(Observation::Skip { reason }) | Ok(Observation::NeedsAction { instruction: reason }) => {
+                return (StepStatus::Unconfirmed, format!("{detail}; accepted, and reading back says: {reason}"))
+            }
+            Err(e) => return (StepStatus::Unconfirmed, format!("{detail}; accepted, but it could not be read back ({e})")),
         }
-        Ok(Observation::Skip { reason }) | Ok(Observation::NeedsAction { instruction: reason }) => {
-            (StepStatus::Unconfirmed, format!("{detail}; accepted, and reading back says: {reason}"))
-        }
-        Err(e) => (StepStatus::Unconfirmed, format!("{detail}; accepted, but it could not be read back ({e})")),
     }
 }
+
+/// How long to wait before each further read-back of an accepted write (about 3.5 s in all).
+const READ_BACK_DELAYS_MS: [u64; 3] = [500, 1000, 2000];
 
 fn step_record(cx: &Cx, p: &Pending, status: StepStatus, detail: &str, prior: Value) -> StepRecord {
     let t = p.action.target();

@@ -205,7 +205,10 @@ fn plan_sends_no_write() {
     assert_eq!(r.status, "planned", "{:?}", r.error);
     assert_eq!(fake.writes.load(Ordering::SeqCst), 0);
     assert_eq!(r.count(StepStatus::Planned), 4); // disable, employee id, g1, g2
-    assert_eq!(status(&r, "remove_group_membership", "g3"), StepStatus::Skipped);
+                                                 // A dynamic group's rule decides: only a person can take the user out of it.
+    assert_eq!(status(&r, "remove_group_membership", "g3"), StepStatus::NeedsAction);
+    assert_eq!(r.todos.len(), 1, "{:?}", r.todos);
+    assert!(r.todos[0].instruction.contains("dynamic group group g3"), "{:?}", r.todos);
 }
 
 #[test]
@@ -263,7 +266,9 @@ fn intent_is_journalled_before_each_write_and_a_rerun_writes_nothing() {
     let before = fake.writes.load(Ordering::SeqCst);
     let r2 = run(&fake, &journal, Mode::Apply, Map::new());
     assert_eq!(fake.writes.load(Ordering::SeqCst), before);
-    assert!(r2.steps.iter().all(|s| matches!(s.status, StepStatus::AlreadyDone | StepStatus::Skipped)));
+    // The dynamic group g3 is still left to a person; everything else is already done.
+    assert!(r2.steps.iter().all(|s| matches!(s.status, StepStatus::AlreadyDone | StepStatus::Skipped | StepStatus::NeedsAction)));
+    assert_eq!(r2.count(StepStatus::NeedsAction), 1);
 }
 
 /// A host over the fake directory, for tests of other modules (the op table).

@@ -41,6 +41,8 @@ fn runs_list_and_show() {
                 assert!(!s["prior"].is_null(), "{s:#}");
             }
             "skipped" => assert!(s["intent_at"].is_null(), "a skipped step has an intent: {s:#}"),
+            // Left to a person (the dynamic group): never sent, final at once.
+            "needs_action" => assert!(s["intent_at"].is_null() && !s["detail"].as_str().unwrap().is_empty(), "{s:#}"),
             // The conversion is instant in these tests (see `Cmd::new`): nothing to wait for.
             "already_done" if s["action"] == "wait_for_shared_mailbox" => assert!(s["intent_at"].is_null(), "{s:#}"),
             other => panic!("unexpected status {other}: {s:#}"),

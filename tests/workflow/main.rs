@@ -9,6 +9,8 @@
 mod helpers;
 /// Scheduled items under a worker's lease.
 mod lease;
+/// The supervisor's mail: read back from Sent Items.
+mod notify;
 /// What binds an approval, and the journal's integrity (issue "Trust").
 mod trust;
 

@@ -150,7 +150,7 @@ pub fn handle(shared: &Shared, method: &str, path_and_query: &str, headers: &Hea
                 "Microsoft.Exchange.Admin.OData.Core.ODataServiceException",
                 "You have reached the maximum number of concurrent requests per tenant. Please wait and try again.",
             )
-        } else if nth(knobs.fault_every) {
+        } else if nth(knobs.fault_every) || n.is_some_and(|n| n <= knobs.fault_first) {
             st.stats.faults += 1;
             exo_error(
                 503,
