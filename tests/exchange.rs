@@ -399,3 +399,40 @@ fn a_failed_conversion_is_not_waited_for_and_keeps_every_licence() {
     assert!(steps_of(&r, "remove_mobile_device").iter().all(|s| s["status"] == "done"));
     assert_eq!(h.mailbox(LEAVER)["typeDetails"], "UserMailbox");
 }
+
+/// A shared mailbox of 50 GB or more, with an archive or on hold still needs an Exchange Online
+/// licence: the licence that carries the mailbox is kept, as a to-do; the others go.
+#[test]
+fn a_mailbox_that_needs_its_licence_keeps_it_as_a_to_do() {
+    let h = Home::new(&[]);
+    // The synced leaver's mailbox holds 50.3 GB.
+    let o = h.run(&["plan", "default.rhai", "--user", SYNCED, "--json"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let r = o.json();
+    let e3 = step(&r, "remove_license", "SPE_E3");
+    assert_eq!(e3["status"], "needs_action", "{e3:#}");
+    let todo = e3["detail"].as_str().expect("detail");
+    assert!(todo.contains("keep SPE_E3") && todo.contains("holds 50.3 GB") && todo.contains("Exchange Online (Plan 2)"), "{todo}");
+    assert!(r["todos"].as_array().expect("todos").iter().any(|t| t["action"] == "remove_license"), "{r:#}");
+
+    // A small mailbox on litigation hold, with an archive: applied, E3 stays, Power BI goes.
+    let mut st = h.state();
+    for m in st["exchange"]["mailboxes"].as_array_mut().expect("mailboxes") {
+        if m["upn"] == LEAVER {
+            m["litigationHold"] = true.into();
+            m["archive"] = true.into();
+        }
+    }
+    std::fs::write(h.state_path(), serde_json::to_vec(&st).expect("json")).expect("write state");
+    let o = h.apply(LEAVER, &[]);
+    let r = o.json();
+    assert_eq!(o.code, 0, "{r:#}");
+    let e3 = step(&r, "remove_license", "SPE_E3");
+    assert_eq!(e3["status"], "needs_action", "{e3:#}");
+    let todo = e3["detail"].as_str().expect("detail");
+    assert!(todo.contains("has an online archive") && todo.contains("litigation hold"), "{todo}");
+    assert_eq!(step(&r, "remove_license", "POWER_BI_PRO")["status"], "done", "no mailbox in Power BI Pro");
+    let user = h.state()["users"].as_array().expect("users").iter().find(|u| u["id"] == LEAVER_ID).cloned().expect("leaver");
+    let states = user["licenseAssignmentStates"].as_array().expect("licences");
+    assert!(states.iter().any(|l| l["skuId"] == SPE_E3 && l["assignedByGroup"].is_null()), "E3 was removed: {user:#}");
+}

@@ -111,7 +111,7 @@ pub fn details(st: &State, ctx: &Ctx, id: &str, q: &Query, path: &str) -> Reply 
                 "id": derived_id("licenseDetails", &format!("{}:{sku}", u.id)),
                 "skuId": sku,
                 "skuPartNumber": part,
-                "servicePlans": [],
+                "servicePlans": st.sku(sku).map(|s| s.service_plans_json()).unwrap_or_else(|| json!([])),
             })
         })
         .collect();
@@ -132,7 +132,7 @@ pub fn subscribed_skus(st: &State, _ctx: &Ctx) -> Reply {
                 "prepaidUnits": {"enabled": s.enabled_units, "suspended": 0, "warning": 0, "lockedOut": 0},
                 "capabilityStatus": "Enabled",
                 "appliesTo": "User",
-                "servicePlans": [],
+                "servicePlans": s.service_plans_json(),
             })
         })
         .collect();

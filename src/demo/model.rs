@@ -241,6 +241,18 @@ pub struct Sku {
     pub sku_part_number: String,
     /// Seats bought (`prepaidUnits.enabled`).
     pub enabled_units: u64,
+    /// What the SKU includes: (`servicePlanId`, `servicePlanName`), as Microsoft publishes them.
+    pub service_plans: Vec<(String, String)>,
+}
+
+impl Sku {
+    /// `servicePlans` as Graph shows them (`servicePlanInfo`).
+    pub fn service_plans_json(&self) -> Value {
+        let plans = self.service_plans.iter().map(|(id, name)| {
+            serde_json::json!({"servicePlanId": id, "servicePlanName": name, "provisioningStatus": "Success", "appliesTo": "User"})
+        });
+        Value::Array(plans.collect())
+    }
 }
 
 /// `object` as Graph shows it: its stored properties (already in Graph's camelCase) without the

@@ -78,6 +78,22 @@ fn user(id: &str, upn: &str, given: &str, surname: &str, display: &str, title: &
     }
 }
 
+/// Some of Microsoft 365 E3's service plans (ids and names from Microsoft's licensing reference):
+/// Exchange Online (Plan 2) is the one that keeps a mailbox.
+const E3_PLANS: [(&str, &str); 3] = [
+    ("efb87545-963c-4e0d-99df-69c6916d9eb0", "EXCHANGE_S_ENTERPRISE"),
+    ("5dbe027f-2339-4123-9542-606e4d348a72", "SHAREPOINTENTERPRISE"),
+    ("0feaeb32-d00e-4d66-bd5a-43b5b83db82c", "MCOSTANDARD"),
+];
+
+const EMS_PLANS: [(&str, &str); 2] =
+    [("c1ec4a95-1f05-45b3-a911-aa3fa01094f5", "INTUNE_A"), ("41781fb2-bc02-4b7c-bd55-b576c07bb09d", "AAD_PREMIUM")];
+
+fn sku(id: &str, part: &str, units: u64, plans: &[(&str, &str)]) -> Sku {
+    let service_plans = plans.iter().map(|(i, n)| (i.to_string(), n.to_string())).collect();
+    Sku { sku_id: id.into(), sku_part_number: part.into(), enabled_units: units, service_plans }
+}
+
 fn group(id: &str, name: &str, nick: &str, types: &[&str], mail_enabled: bool, security_enabled: bool) -> Group {
     Group {
         id: id.into(),
@@ -266,10 +282,10 @@ pub fn seed() -> State {
             },
         ],
         skus: vec![
-            Sku { sku_id: SKU_SPE_E3.into(), sku_part_number: "SPE_E3".into(), enabled_units: 300 },
-            Sku { sku_id: SKU_POWER_BI_PRO.into(), sku_part_number: "POWER_BI_PRO".into(), enabled_units: 50 },
-            Sku { sku_id: SKU_VISIOCLIENT.into(), sku_part_number: "VISIOCLIENT".into(), enabled_units: 20 },
-            Sku { sku_id: SKU_EMS.into(), sku_part_number: "EMS".into(), enabled_units: 300 },
+            sku(SKU_SPE_E3, "SPE_E3", 300, &E3_PLANS),
+            sku(SKU_POWER_BI_PRO, "POWER_BI_PRO", 50, &[("70d33638-9c74-4d01-bfd3-562de28bd4ba", "BI_AZURE_P2")]),
+            sku(SKU_VISIOCLIENT, "VISIOCLIENT", 20, &[("663a804f-1c30-4ff0-9915-9db84f0d1cea", "VISIO_CLIENT_SUBSCRIPTION")]),
+            sku(SKU_EMS, "EMS", 300, &EMS_PLANS),
         ],
         stats: SimStats::default(),
         psa: super::psa::PsaState::seed(),

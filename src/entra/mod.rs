@@ -7,9 +7,9 @@
 
 mod access;
 pub mod actions;
+mod mailbox_need;
 pub mod model;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -19,7 +19,8 @@ use tokio::sync::OnceCell;
 use crate::graph::{odata_string, path_segment, query_value, GraphClient, GraphError, GraphRequest, GraphStats};
 use crate::secret::Secret;
 pub use access::{cached_user, provide_cloud, CloudAccess, CloudUsers};
-pub use model::{CloudUser, DirectoryRole, Group, GroupHold, GroupKind, License, ManagedDevice, Manager};
+pub use mailbox_need::MailboxLicenceNeed;
+pub use model::{CloudUser, DirectoryRole, Group, GroupHold, GroupKind, License, ManagedDevice, Manager, SkuInfo, SkuMap};
 
 type GResult<T> = Result<T, GraphError>;
 
@@ -131,7 +132,7 @@ pub fn intune_unavailable(e: &GraphError) -> Option<String> {
 pub struct GraphDirectory {
     graph: GraphClient,
     /// skuId (lower case) → part number, read once per process from `/subscribedSkus`.
-    skus: OnceCell<HashMap<String, String>>,
+    skus: OnceCell<SkuMap>,
 }
 
 impl GraphDirectory {
@@ -139,14 +140,11 @@ impl GraphDirectory {
         Arc::new(GraphDirectory { graph, skus: OnceCell::new() })
     }
 
-    async fn sku_names(&self) -> GResult<&HashMap<String, String>> {
+    async fn sku_names(&self) -> GResult<&SkuMap> {
         self.skus
             .get_or_try_init(|| async {
-                let items = self.graph.get_all("/subscribedSkus?$select=skuId,skuPartNumber").await?;
-                Ok(items
-                    .iter()
-                    .filter_map(|s| Some((s.get("skuId")?.as_str()?.to_ascii_lowercase(), s.get("skuPartNumber")?.as_str()?.to_string())))
-                    .collect())
+                let items = self.graph.get_all("/subscribedSkus?$select=skuId,skuPartNumber,servicePlans").await?;
+                Ok(items.iter().filter_map(|s| Some((s.get("skuId")?.as_str()?.to_ascii_lowercase(), SkuInfo::from_graph(s)))).collect())
             })
             .await
     }

@@ -158,7 +158,33 @@ pub struct License {
     pub direct: bool,
     /// Groups that assign this SKU to the user.
     pub via_groups: Vec<String>,
+    /// The SKU includes an Exchange Online mailbox plan (a service plan named `EXCHANGE_S_*`):
+    /// a shared mailbox of 50 GB or more, with an archive or on hold needs such a licence.
+    pub mailbox: bool,
 }
+
+/// What `/subscribedSkus` says of one SKU.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SkuInfo {
+    /// The part number (e.g. SPE_E3).
+    pub part: String,
+    /// One of its service plans is an Exchange Online mailbox (`EXCHANGE_S_*`).
+    pub mailbox: bool,
+}
+
+impl SkuInfo {
+    /// From one `subscribedSku`: its part number and `servicePlans[].servicePlanName`.
+    pub fn from_graph(v: &Value) -> SkuInfo {
+        let plans = v.get("servicePlans").and_then(Value::as_array).cloned().unwrap_or_default();
+        SkuInfo {
+            part: s(v, "skuPartNumber").unwrap_or_default(),
+            mailbox: plans.iter().filter_map(|p| p.get("servicePlanName").and_then(Value::as_str)).any(|n| n.starts_with("EXCHANGE_S_")),
+        }
+    }
+}
+
+/// skuId (lower case) → what the tenant's subscriptions say of it.
+pub type SkuMap = std::collections::HashMap<String, SkuInfo>;
 
 fn s(v: &Value, k: &str) -> Option<String> {
     v.get(k).and_then(Value::as_str).map(str::to_string)
@@ -166,13 +192,8 @@ fn s(v: &Value, k: &str) -> Option<String> {
 
 impl CloudUser {
     /// Build from the user object, its `memberOf/microsoft.graph.group` items, its manager and a
-    /// skuId → part number map.
-    pub fn from_graph(
-        user: &Value,
-        groups: &[Value],
-        manager: Option<&Value>,
-        sku_names: &std::collections::HashMap<String, String>,
-    ) -> CloudUser {
+    /// skuId → [`SkuInfo`] map.
+    pub fn from_graph(user: &Value, groups: &[Value], manager: Option<&Value>, sku_names: &SkuMap) -> CloudUser {
         let groups: Vec<Group> = groups.iter().map(Group::from_graph).collect();
         CloudUser {
             id: s(user, "id").unwrap_or_default(),
@@ -244,7 +265,14 @@ impl Group {
 
 /// Direct vs group assignment comes from `licenseAssignmentStates` (`assignedByGroup` is null for
 /// a direct assignment); a SKU can be both.
-fn licenses_from(user: &Value, sku_names: &std::collections::HashMap<String, String>) -> Vec<License> {
+fn licenses_from(user: &Value, skus: &SkuMap) -> Vec<License> {
+    // A SKU the tenant does not list: its id for a name, and assumed to carry a mailbox, so the
+    // check that keeps a large mailbox's licence is not skipped for want of knowing.
+    let new = |sku_id: String, direct: bool| {
+        let info = skus.get(&sku_id.to_ascii_lowercase());
+        let sku = info.map(|i| i.part.clone()).unwrap_or_else(|| sku_id.clone());
+        License { mailbox: info.is_none_or(|i| i.mailbox), sku_id, sku, direct, via_groups: vec![] }
+    };
     let mut out: Vec<License> = Vec::new();
     let states = user.get("licenseAssignmentStates").and_then(Value::as_array).cloned().unwrap_or_default();
     for st in &states {
@@ -252,8 +280,7 @@ fn licenses_from(user: &Value, sku_names: &std::collections::HashMap<String, Str
         let idx = match out.iter().position(|l| l.sku_id == sku_id) {
             Some(i) => i,
             None => {
-                let sku = sku_names.get(&sku_id.to_ascii_lowercase()).cloned().unwrap_or_else(|| sku_id.clone());
-                out.push(License { sku_id: sku_id.clone(), sku, direct: false, via_groups: vec![] });
+                out.push(new(sku_id.clone(), false));
                 out.len() - 1
             }
         };
@@ -266,8 +293,7 @@ fn licenses_from(user: &Value, sku_names: &std::collections::HashMap<String, Str
     if states.is_empty() {
         for l in user.get("assignedLicenses").and_then(Value::as_array).cloned().unwrap_or_default() {
             if let Some(sku_id) = s(&l, "skuId") {
-                let sku = sku_names.get(&sku_id.to_ascii_lowercase()).cloned().unwrap_or_else(|| sku_id.clone());
-                out.push(License { sku_id, sku, direct: true, via_groups: vec![] });
+                out.push(new(sku_id, true));
             }
         }
     }
@@ -298,11 +324,16 @@ mod tests {
     fn splits_direct_and_group_licenses() {
         let user = json!({"licenseAssignmentStates":[
             {"skuId":"a","assignedByGroup":null},{"skuId":"b","assignedByGroup":"g1"},{"skuId":"a","assignedByGroup":"g2"}]});
-        let names = [("a".to_string(), "SPE_E3".to_string())].into_iter().collect();
+        let e3 = json!({"skuPartNumber": "SPE_E3", "servicePlans": [{"servicePlanName": "SHAREPOINTENTERPRISE"}, {"servicePlanName": "EXCHANGE_S_ENTERPRISE"}]});
+        let visio = json!({"skuPartNumber": "VISIOCLIENT", "servicePlans": [{"servicePlanName": "VISIO_CLIENT_SUBSCRIPTION"}]});
+        let names = [("a".to_string(), SkuInfo::from_graph(&e3)), ("c".to_string(), SkuInfo::from_graph(&visio))].into_iter().collect();
         let u = CloudUser::from_graph(&user, &[], None, &names);
         assert_eq!(u.licenses.len(), 2);
         assert!(u.licenses[0].direct && u.licenses[0].via_groups == vec!["g2"] && u.licenses[0].sku == "SPE_E3");
-        assert!(!u.licenses[1].direct && u.licenses[1].sku == "b");
+        assert!(u.licenses[0].mailbox, "E3 carries Exchange Online Plan 2");
+        // Unknown to the tenant: assumed to carry a mailbox.
+        assert!(!u.licenses[1].direct && u.licenses[1].sku == "b" && u.licenses[1].mailbox);
+        assert!(!SkuInfo::from_graph(&visio).mailbox);
     }
 }
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::ExchangeOnline;
 use crate::action_error::ActionError;
+use crate::entra::MailboxLicenceNeed;
 use crate::exec::{HasProviders, Providers};
 
 /// `providers.exchange()`, `cx.exchange()`, `host.exchange()`.
@@ -22,5 +23,7 @@ pub fn provide_exchange(providers: &mut Providers, exchange: Arc<dyn ExchangeOnl
     let counted = exchange.clone();
     providers.count_stats(move || counted.stats());
     providers.mark_directory("exchange");
+    // The licence step asks Exchange whether the mailbox must keep its licence.
+    providers.insert::<dyn MailboxLicenceNeed>(Arc::new(super::licence_need::ExchangeLicenceNeed(exchange.clone())));
     providers.insert::<dyn ExchangeOnline>(exchange);
 }

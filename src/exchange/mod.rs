@@ -17,6 +17,7 @@
 
 mod access;
 pub mod actions;
+mod licence_need;
 pub mod model;
 
 use std::sync::Arc;

@@ -21,6 +21,9 @@ fn strings(v: &Value, k: &str) -> Vec<String> {
 }
 
 /// `Get-Mailbox` output.
+/// 49 GB: a shared mailbox over 50 GB needs a licence (warned from 49 GB, CIPP's threshold).
+pub const LARGE_MAILBOX_BYTES: u64 = 49 * 1024 * 1024 * 1024;
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Mailbox {
     pub identity: String,
@@ -37,6 +40,11 @@ pub struct Mailbox {
     pub dir_synced: bool,
     /// Exchange attributes mastered in the cloud even though the user is synced.
     pub cloud_managed: bool,
+    /// An online archive is enabled (`ArchiveStatus` Active).
+    pub archive: bool,
+    /// The holds on the mailbox: `litigation hold` (`LitigationHoldEnabled`) and each of
+    /// `InPlaceHolds` (eDiscovery and retention policies).
+    pub holds: Vec<String>,
 }
 
 impl Mailbox {
@@ -52,6 +60,12 @@ impl Mailbox {
             deliver_and_forward: b(v, "DeliverToMailboxAndForward"),
             dir_synced: b(v, "IsDirSynced"),
             cloud_managed: b(v, "IsExchangeCloudManaged"),
+            archive: s(v, "ArchiveStatus").is_some_and(|a| a.eq_ignore_ascii_case("Active")),
+            holds: b(v, "LitigationHoldEnabled")
+                .then(|| "litigation hold".to_string())
+                .into_iter()
+                .chain(v.get("InPlaceHolds").and_then(Value::as_array).into_iter().flatten().filter_map(|h| h.as_str().map(String::from)))
+                .collect(),
         }
     }
 

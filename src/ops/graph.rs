@@ -195,7 +195,10 @@ pub static OPS: [OpSpec; 13] = [
         plan: PLAN_WRITE,
         doc: &[
             "/// Remove one directly assigned licence (an item of `user.licenses`). A licence assigned by",
-            "/// a group is skipped with the group named. Run it after the mailbox is kept.",
+            "/// a group is `needs_action`, with the group named. A licence that carries the mailbox",
+            "/// (an `EXCHANGE_S_*` service plan) is kept as `needs_action` while the mailbox needs one as",
+            "/// a shared mailbox: 50 GB or more, an online archive, or a hold (read from Exchange Online).",
+            "/// Run it after the mailbox is kept.",
             "///",
             "/// ```rhai",
             "/// for l in user.licenses { graph::remove_license(user, l); }",

@@ -178,6 +178,10 @@ fn mailbox_json(m: &Mailbox) -> Value {
         "IsDirSynced": m.dir_synced,
         "IsExchangeCloudManaged": m.cloud_managed,
         "ExternalDirectoryObjectId": m.user_id,
+        "ArchiveStatus": if m.archive { "Active" } else { "None" },
+        "ArchiveGuid": if m.archive { crate::demo::ids::derived_id("archive", &m.user_id) } else { "00000000-0000-0000-0000-000000000000".into() },
+        "LitigationHoldEnabled": m.litigation_hold,
+        "InPlaceHolds": m.in_place_holds,
     })
 }
 

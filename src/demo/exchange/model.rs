@@ -37,6 +37,11 @@ pub struct Mailbox {
     pub deliver_to_mailbox_and_forward: bool,
     pub dir_synced: bool,
     pub cloud_managed: bool,
+    /// An online archive (`ArchiveStatus` Active).
+    pub archive: bool,
+    pub litigation_hold: bool,
+    /// `InPlaceHolds`: eDiscovery and retention-policy holds (e.g. `mbxa3f...:1`).
+    pub in_place_holds: Vec<String>,
     /// Explicit FullAccess grants: (trustee UPN, automapping).
     pub full_access: Vec<FullAccess>,
     /// Explicit SendAs trustees (UPNs).

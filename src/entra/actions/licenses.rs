@@ -3,13 +3,14 @@
 //! Only direct assignments can be removed per user; a licence inherited from a group goes with the
 //! group membership, so it is skipped here with the group named. Run it after the mailbox is kept
 //! (converted to shared), never before: removing the Exchange licence first starts the mailbox's
-//! 30-day disconnect.
+//! 30-day disconnect. A licence that carries the mailbox is kept, as `needs_action`, while the
+//! mailbox needs one to stay (50 GB or more, an archive, a hold; see [`MailboxLicenceNeed`]).
 
 use async_trait::async_trait;
 use serde_json::json;
 
 use super::UserRef;
-use crate::entra::{CloudAccess, CloudUsers};
+use crate::entra::{CloudAccess, CloudUsers, MailboxLicenceNeed};
 use crate::exec::{Action, ActionError, Cx, Observation};
 
 pub struct RemoveLicense {
@@ -43,6 +44,19 @@ impl Action for RemoveLicense {
                     lic.sku
                 ),
             });
+        }
+        if let Some(need) = cx.providers.get::<dyn MailboxLicenceNeed>().filter(|_| lic.mailbox) {
+            if let Some(why) = need.licence_needed(&self.user.upn).await? {
+                return Ok(Observation::NeedsAction {
+                    instruction: format!(
+                        "keep {sku}: the mailbox of {upn} {why}, and a shared mailbox of 50 GB or more, with an archive or on hold \
+                         still needs an Exchange Online Plan 2 licence. Assign Exchange Online (Plan 2) to {upn} and then remove \
+                         {sku} in the Microsoft 365 admin center, or leave {sku} assigned",
+                        sku = lic.sku,
+                        upn = self.user.upn,
+                    ),
+                });
+            }
         }
         let mut detail = format!("remove the direct {} assignment", lic.sku);
         if !groups.is_empty() {

@@ -16,12 +16,10 @@ use serde_json::json;
 
 use super::{mailbox, synced, DIRECTORY};
 use crate::entra::actions::{last_landed, UserRef};
+use crate::exchange::model::LARGE_MAILBOX_BYTES;
 use crate::exchange::ExchangeAccess;
 use crate::exchange::Mailbox;
 use crate::exec::{Action, ActionError, Cx, Observation};
-
-/// 49 GB: shared mailboxes over 50 GB need a licence.
-pub const LARGE_MAILBOX_BYTES: u64 = 49 * 1024 * 1024 * 1024;
 
 const F8_HYBRID: &str = "synced from AD: also run `Set-RemoteMailbox -Identity <user> -Type Shared` on premises \
 (or set msExchRemoteRecipientType=100 and msExchRecipientTypeDetails=34359738368), then sync; otherwise the next sync \
