@@ -5,12 +5,10 @@
 //!   against Microsoft Graph's v1.0 CSDL;
 //! - `autotask`: every Autotask response against Datto's Swagger, with the query operators and
 //!   paging the documentation describes;
-//! - `shapes`: ConnectWise, Halo and the Exchange admin API against the request and response
-//!   shapes their documentation publishes (one fixture each, naming its source);
-//! - `clients`: our own PSA clients against the strict simulator (they follow every page).
+//! - `shapes`: ConnectWise and Halo against the request and response shapes their
+//!   documentation publishes (one fixture each, naming its source).
 
 mod autotask;
-mod clients;
 mod csdl;
 mod graph;
 mod shapes;
