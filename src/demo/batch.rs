@@ -1,23 +1,16 @@
-//! `POST /$batch` (and, through [`run_with`], the Exchange admin API's `$batch`): up to 20 sub-requests, each run through the same dispatcher as a direct request
-//! (so each can be throttled on its own and come back 429 inside a 200 envelope, as on Graph).
+//! The JSON batching envelope of Graph's `POST /$batch` and the Exchange admin API's `$batch`: up
+//! to 20 sub-requests, each run through the handler a direct request goes through (so each can be throttled on its own and come back 429 inside a 200 envelope, as on Graph).
 //!
 //! Sub-requests run in request order, which also satisfies any `dependsOn` chain; a dependent of a
 //! failed request gets 424 without running.
 
 use serde_json::{json, Map, Value};
 
-use super::dispatch::handle;
 use super::reply::{Ctx, Reply};
 use super::shared::Shared;
 use super::shared::{count_refused, Headers};
 
 pub const MAX_REQUESTS: usize = 20;
-
-pub fn run(shared: &Shared, headers: &Headers, body: &[u8]) -> Reply {
-    run_with(shared, headers, body, &|shared, method, url, h, body| {
-        handle(shared, method, &format!("/{}", url.trim_start_matches('/')), h, body)
-    })
-}
 
 /// A sub-request's handler: `(shared, method, url as given in the batch, headers, body)`.
 pub type SubHandler<'a> = &'a dyn Fn(&Shared, &str, &str, &Headers, &[u8]) -> Reply;

@@ -9,9 +9,8 @@
 
 use serde_json::{json, Value};
 
-use super::binding::P;
+use super::binding::{mailbox_ix, Output, P};
 use super::binding_error;
-use super::cmdlets::{mailbox_ix, Output};
 use crate::demo::model::State;
 use crate::demo::reply::Reply;
 

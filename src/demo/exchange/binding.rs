@@ -1,10 +1,26 @@
 //! PowerShell's parameter binding as the demo Exchange does it: each cmdlet's parameters and the
 //! mandatory ones, names matched ignoring case, values checked for their type, with the
-//! `ParameterBindingException` messages Exchange sends.
+//! `ParameterBindingException` messages Exchange sends; and what every cmdlet shares (its
+//! output, finding the mailbox an `Identity` names).
 
 use serde_json::{Map, Value};
 
-use super::{binding_error, exo_error};
+use super::{binding_error, exo_error, not_found};
+use crate::demo::model::State;
+
+/// What a cmdlet answers: its output objects and any warnings.
+pub struct Output {
+    pub value: Vec<Value>,
+    pub warnings: Vec<String>,
+}
+
+pub(super) fn out(value: Vec<Value>) -> Result<Output, crate::demo::reply::Reply> {
+    Ok(Output { value, warnings: vec![] })
+}
+
+pub(super) fn mailbox_ix(st: &State, identity: &str) -> Result<usize, crate::demo::reply::Reply> {
+    st.exchange.mailboxes.iter().position(|m| m.is(identity)).ok_or_else(|| not_found(identity))
+}
 
 /// Each cmdlet's parameters (canonical spelling) and the mandatory ones.
 const SPECS: &[(&str, &[&str], &[&str])] = &[

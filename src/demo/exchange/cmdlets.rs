@@ -3,20 +3,11 @@
 
 use serde_json::{json, Map, Value};
 
-use super::binding::{bind, P};
+use super::binding::{bind, mailbox_ix, out, Output, P};
 use super::model::{ExoState, FullAccess, Mailbox};
 use super::{binding_error, exo_error, not_found, now_ms};
 use crate::demo::model::State;
 use crate::demo::Knobs;
-
-pub struct Output {
-    pub value: Vec<Value>,
-    pub warnings: Vec<String>,
-}
-
-fn out(value: Vec<Value>) -> Result<Output, crate::demo::reply::Reply> {
-    Ok(Output { value, warnings: vec![] })
-}
 
 type R = Result<Output, crate::demo::reply::Reply>;
 
@@ -30,10 +21,6 @@ pub fn settle(exo: &mut ExoState, now: i64) {
             m.pending_at_ms = None;
         }
     }
-}
-
-pub(super) fn mailbox_ix(st: &State, identity: &str) -> Result<usize, crate::demo::reply::Reply> {
-    st.exchange.mailboxes.iter().position(|m| m.is(identity)).ok_or_else(|| not_found(identity))
 }
 
 fn mailbox_json(m: &Mailbox) -> Value {

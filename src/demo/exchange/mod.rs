@@ -222,7 +222,7 @@ fn check_anchor(st: &super::model::State, anchor: &str) -> Result<(), Reply> {
 }
 
 /// One page of the output, with an absolute nextLink while more remain.
-fn page(out: cmdlets::Output, skip: usize, size: usize, select: &[String], ctx: &Ctx, tenant: &str) -> Reply {
+fn page(out: binding::Output, skip: usize, size: usize, select: &[String], ctx: &Ctx, tenant: &str) -> Reply {
     let total = out.value.len();
     let keep = |item: Value| match item {
         Value::Object(m) if !select.is_empty() => {
