@@ -1,19 +1,23 @@
-//! `POST /$batch`: up to 20 sub-requests, each run through the same dispatcher as a direct request
-//! (so each can be throttled on its own and come back 429 inside a 200 envelope, as on Graph).
+//! The JSON batching envelope of Graph's `POST /$batch` and the Exchange admin API's `$batch`: up
+//! to 20 sub-requests, each run through the handler a direct request goes through (so each can be throttled on its own and come back 429 inside a 200 envelope, as on Graph).
 //!
 //! Sub-requests run in request order, which also satisfies any `dependsOn` chain; a dependent of a
 //! failed request gets 424 without running.
 
 use serde_json::{json, Map, Value};
 
-use super::dispatch::handle;
 use super::reply::{Ctx, Reply};
 use super::shared::Shared;
 use super::shared::{count_refused, Headers};
 
 pub const MAX_REQUESTS: usize = 20;
 
-pub fn run(shared: &Shared, headers: &Headers, body: &[u8]) -> Reply {
+/// A sub-request's handler: `(shared, method, url as given in the batch, headers, body)`.
+pub type SubHandler<'a> = &'a dyn Fn(&Shared, &str, &str, &Headers, &[u8]) -> Reply;
+
+/// The JSON batching envelope around any handler: Graph's `/$batch` and the Exchange admin
+/// API's `$batch` (which Microsoft modelled on Graph's) share it.
+pub fn run_with(shared: &Shared, headers: &Headers, body: &[u8], sub: SubHandler) -> Reply {
     let ctx = Ctx::new(headers.get("client-request-id"), headers.get("host"));
     let bad = |msg: &str| ctx.error(400, "BadRequest", msg);
     let Ok(envelope) = serde_json::from_slice::<Value>(body) else {
@@ -92,8 +96,7 @@ pub fn run(shared: &Shared, headers: &Headers, body: &[u8]) -> Reply {
                 h.0.push(("host".into(), host.to_string()));
             }
             let body = s.body.map(|b| serde_json::to_vec(b).unwrap_or_default()).unwrap_or_default();
-            let path = format!("/{}", s.url.trim_start_matches('/'));
-            handle(shared, &s.method, &path, &h, &body)
+            sub(shared, &s.method, &s.url, &h, &body)
         };
         delay_ms = delay_ms.max(reply.delay_ms);
         changed |= reply.changed;

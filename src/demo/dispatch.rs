@@ -95,7 +95,16 @@ fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[
     };
     let segs: Vec<String> = path.split('/').filter(|s| !s.is_empty()).map(decode_segment).collect();
     // Graph's path segments are case-insensitive; ids stay as sent (they are matched ignoring case).
-    let lc: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
+    // `graph.` is the alias Graph's CSDL declares for the `microsoft.graph` namespace, and
+    // Graph takes either in a cast segment (`memberOf/graph.group`).
+    let lc: Vec<String> = segs
+        .iter()
+        .map(|s| s.to_ascii_lowercase())
+        .map(|s| match s.strip_prefix("graph.") {
+            Some(t) => format!("microsoft.graph.{t}"),
+            None => s,
+        })
+        .collect();
     let lc: Vec<&str> = lc.iter().map(String::as_str).collect();
     let id = |i: usize| segs.get(i).map(String::as_str).unwrap_or("");
     let path = format!("/{}", segs.join("/"));
@@ -131,7 +140,12 @@ fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[
         (["users", _, "mailboxsettings"], "GET") => super::exchange::mailbox_settings::get(st, ctx, id(1)),
         (["users", _, "mailboxsettings"], "PATCH") => super::exchange::mailbox_settings::patch(st, ctx, id(1), body),
         (["users", _, "manageddevices"], "GET") => super::intune::list(st, ctx, id(1), &q, &path, knobs.no_intune),
+        (["devicemanagement", "manageddevices", _], "GET") => super::intune::get(st, ctx, id(2), &q, knobs.no_intune),
         (["devicemanagement", "manageddevices", _, "retire"], "POST") => super::intune::action(st, ctx, id(2), false, body),
+        // The same action through the user's navigation property: only that user's devices.
+        (["users", _, "manageddevices", _, "retire" | "wipe"], "POST") => {
+            super::intune::user_action(st, ctx, id(1), id(3), lc[4] == "wipe", body)
+        }
         (["devicemanagement", "manageddevices", _, "wipe"], "POST") => super::intune::action(st, ctx, id(2), true, body),
 
         // Known resources with a method they don't take.
@@ -148,6 +162,8 @@ fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[
             _,
         )
         | (["devicemanagement", "manageddevices", _, "retire" | "wipe"], _)
+        | (["devicemanagement", "manageddevices", _], _)
+        | (["users", _, "manageddevices", _, "retire" | "wipe"], _)
         | (["users", _, "memberof" | "transitivememberof", "microsoft.graph.group" | "microsoft.graph.directoryrole"], _)
         | (["directoryroles", _, "members", _, "$ref"], _)
         | (["directoryroles", _, "members", "$ref"], _)

@@ -32,14 +32,11 @@ pub const DEVICE_PROPS: &[&str] = &[
 pub fn list(st: &State, ctx: &Ctx, id: &str, q: &Query, path: &str, no_intune: bool) -> Reply {
     let Some(uix) = st.user_index(id) else { return ctx.not_found(id) };
     if no_intune {
-        return ctx.error(403, "Forbidden", "Application is not authorized to perform this operation. Application must have one of the following scopes: DeviceManagementManagedDevices.Read.All, DeviceManagementManagedDevices.ReadWrite.All");
+        return no_permission(ctx);
     }
-    let props = match &q.select {
-        Some(s) => match check_select(s, DEVICE_PROPS, "microsoft.graph.managedDevice", ctx) {
-            Ok(p) => Some(p),
-            Err(r) => return r,
-        },
-        None => None,
+    let props = match select_props(q, ctx) {
+        Ok(p) => p,
+        Err(r) => return r,
     };
     let uid = &st.users[uix].id;
     let items: Vec<Value> = st
@@ -57,6 +54,57 @@ pub fn list(st: &State, ctx: &Ctx, id: &str, q: &Query, path: &str, no_intune: b
     Reply::json(200, odata::page(items, q, path, ctx, context_url(&format!("users('{uid}')/managedDevices"), q.select.as_deref())))
 }
 
+fn select_props(q: &Query, ctx: &Ctx) -> Result<Option<Vec<String>>, Reply> {
+    q.select.as_ref().map(|s| check_select(s, DEVICE_PROPS, "microsoft.graph.managedDevice", ctx)).transpose()
+}
+
+fn no_permission(ctx: &Ctx) -> Reply {
+    ctx.error(403, "Forbidden", "Application is not authorized to perform this operation. Application must have one of the following scopes: DeviceManagementManagedDevices.Read.All, DeviceManagementManagedDevices.ReadWrite.All")
+}
+
+fn no_device(ctx: &Ctx, device_id: &str) -> Reply {
+    ctx.error(
+        404,
+        "ResourceNotFound",
+        &format!(
+            "{{\"_version\": 3, \"Message\": \"No managed device '{device_id}' - Operation ID (for customer support): {}\"}}",
+            ctx.request_id
+        ),
+    )
+}
+
+/// `GET /deviceManagement/managedDevices/{id}`.
+pub fn get(st: &State, ctx: &Ctx, device_id: &str, q: &Query, no_intune: bool) -> Reply {
+    if no_intune {
+        return no_permission(ctx);
+    }
+    let props = match select_props(q, ctx) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let Some(d) = st.managed_devices.iter().find(|d| d.id.eq_ignore_ascii_case(device_id)) else { return no_device(ctx, device_id) };
+    let full = d.to_graph();
+    let mut m = match &props {
+        Some(p) => project(&full, p),
+        None => full,
+    };
+    m.insert(
+        "@odata.context".into(),
+        serde_json::json!(format!("{}/$entity", context_url("deviceManagement/managedDevices", q.select.as_deref()))),
+    );
+    Reply::json(200, Value::Object(m))
+}
+
+/// `POST /users/{id}/managedDevices/{id}/retire|wipe`: a device of another user is not found.
+pub fn user_action(st: &mut State, ctx: &Ctx, user: &str, device_id: &str, wipe: bool, body: &[u8]) -> Reply {
+    let Some(uix) = st.user_index(user) else { return ctx.not_found(user) };
+    let uid = st.users[uix].id.clone();
+    if !st.managed_devices.iter().any(|d| d.id.eq_ignore_ascii_case(device_id) && d.user_id.eq_ignore_ascii_case(&uid)) {
+        return no_device(ctx, device_id);
+    }
+    action(st, ctx, device_id, wipe, body)
+}
+
 /// `retire` or `wipe` (with its body checked): 204, the state pending until the device checks in.
 pub fn action(st: &mut State, ctx: &Ctx, device_id: &str, wipe: bool, body: &[u8]) -> Reply {
     if wipe && !body.is_empty() {
@@ -70,14 +118,7 @@ pub fn action(st: &mut State, ctx: &Ctx, device_id: &str, wipe: bool, body: &[u8
         }
     }
     let Some(d) = st.managed_devices.iter_mut().find(|d| d.id.eq_ignore_ascii_case(device_id)) else {
-        return ctx.error(
-            404,
-            "ResourceNotFound",
-            &format!(
-                "{{\"_version\": 3, \"Message\": \"No managed device '{device_id}' - Operation ID (for customer support): {}\"}}",
-                ctx.request_id
-            ),
-        );
+        return no_device(ctx, device_id);
     };
     d.management_state = if wipe { "wipePending" } else { "retirePending" }.into();
     Reply::no_content()

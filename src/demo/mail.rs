@@ -18,16 +18,22 @@ pub fn send_mail(st: &mut State, ctx: &Ctx, id: &str, body: &[u8], lost: bool) -
     let Ok(v) = serde_json::from_slice::<Value>(body) else {
         return ctx.bad_request("Unable to read JSON request payload.");
     };
-    let m = &v["message"];
-    let to: Vec<String> = m["toRecipients"]
+    // Graph matches sendMail's parameter and property names ignoring case (`Message`,
+    // `SaveToSentItems`, `ToRecipients` all work), unlike most of its JSON.
+    let m = get_ci(&v, "message");
+    let to: Vec<String> = get_ci(m, "toRecipients")
         .as_array()
-        .map(|a| a.iter().filter_map(|r| r["emailAddress"]["address"].as_str().map(String::from)).collect())
+        .map(|a| a.iter().filter_map(|r| get_ci(get_ci(r, "emailAddress"), "address").as_str().map(String::from)).collect())
         .unwrap_or_default();
     if to.is_empty() {
         return ctx.error(400, "ErrorInvalidRecipients", "At least one recipient is not valid.");
     }
+    let save = get_ci(&v, "saveToSentItems");
+    if !save.is_null() && !save.is_boolean() {
+        return ctx.bad_request("Cannot convert the literal to the expected type 'Edm.Boolean'.");
+    }
     let mut props = Vec::new();
-    for p in m["singleValueExtendedProperties"].as_array().into_iter().flatten() {
+    for p in get_ci(m, "singleValueExtendedProperties").as_array().into_iter().flatten() {
         match (p["id"].as_str(), p["value"].as_str()) {
             (Some(id), Some(value)) if valid_property_id(id) => props.push(ExtendedProperty { id: id.into(), value: value.into() }),
             _ => {
@@ -40,16 +46,21 @@ pub fn send_mail(st: &mut State, ctx: &Ctx, id: &str, body: &[u8], lost: bool) -
         id: format!("AAMk{:08}", st.sent_mail.len() + 1),
         from: sender.user_principal_name.clone(),
         to,
-        subject: m["subject"].as_str().unwrap_or("").to_string(),
-        body: m["body"]["content"].as_str().unwrap_or("").to_string(),
+        subject: get_ci(m, "subject").as_str().unwrap_or("").to_string(),
+        body: get_ci(get_ci(m, "body"), "content").as_str().unwrap_or("").to_string(),
         sent_date_time: now(),
         single_value_extended_properties: props,
-        saved_to_sent_items: v["saveToSentItems"].as_bool().unwrap_or(true),
+        saved_to_sent_items: save.as_bool().unwrap_or(true),
     };
     if !lost {
         st.sent_mail.push(mail);
     }
     Reply { status: 202, ..Reply::no_content() }
+}
+
+/// `v[key]` with the key matched ignoring case; `Null` when absent (as `v[key]` is).
+fn get_ci<'a>(v: &'a Value, key: &str) -> &'a Value {
+    v.as_object().and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v)).unwrap_or(&Value::Null)
 }
 
 /// `String {00020386-0000-0000-c000-000000000046} Name x-marker` and the like: a type, a GUID in

@@ -91,6 +91,20 @@ pub fn project(full: &Map<String, Value>, props: &[String]) -> Map<String, Value
     props.iter().map(|p| (p.clone(), full.get(p).cloned().unwrap_or(Value::Null))).collect()
 }
 
+/// Is an `@odata.type` annotation in a request body the expected type? Graph ignores it when it
+/// names the entity's own type (Microsoft's SDKs always send it) and refuses any other type.
+/// `#` and the `graph.` alias are optional, as in OData JSON.
+pub fn check_own_type(v: &Value, type_name: &str, ctx: &Ctx) -> Result<(), Reply> {
+    let given = v.as_str().unwrap_or_default();
+    let bare = given.trim_start_matches('#');
+    let bare = bare.strip_prefix("graph.").map(|t| format!("microsoft.graph.{t}")).unwrap_or_else(|| bare.to_string());
+    if bare.eq_ignore_ascii_case(type_name) {
+        Ok(())
+    } else {
+        Err(ctx.bad_request(&format!("A type named '{given}' is not compatible with the expected type '{type_name}'.")))
+    }
+}
+
 /// The `@odata.context` of an entity set, with the selection as Graph spells it.
 pub fn context_url(set: &str, select: Option<&[String]>) -> String {
     match select {

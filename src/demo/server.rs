@@ -213,7 +213,10 @@ async fn entry(AxState(shared): AxState<Arc<Shared>>, ConnectInfo(remote): Conne
     let rest_path = rest.split('?').next().unwrap_or("");
     let is_batch = percent_encoding::percent_decode_str(rest_path.trim_matches('/')).decode_utf8_lossy().eq_ignore_ascii_case("$batch");
     let reply = if is_batch && method == "POST" {
-        batch::run(&shared, &headers, &bytes)
+        // Each sub-request goes through the one Graph dispatcher, as a direct request does.
+        batch::run_with(&shared, &headers, &bytes, &|shared, method, url, h, body| {
+            dispatch::handle(shared, method, &format!("/{}", url.trim_start_matches('/')), h, body)
+        })
     } else {
         dispatch::handle(&shared, &method, rest, &headers, &bytes)
     };

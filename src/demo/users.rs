@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::model::{State, User, USER_DEFAULT_PROPS, USER_PROPS};
-use super::odata::{self, check_select, context_url, parse_filter, project, Query};
+use super::odata::{self, check_own_type, check_select, context_url, parse_filter, project, Query};
 use super::reply::{now, Ctx, Reply};
 
 /// The user's representation under the request's `$select` (or Graph's default set).
@@ -89,6 +89,11 @@ pub fn patch(st: &mut State, ctx: &Ctx, id: &str, body: &[u8]) -> Reply {
     for (k, v) in &obj {
         let type_err = |t: &str| ctx.error(400, "BadRequest", &format!("Cannot convert the literal '{v}' to the expected type '{t}'."));
         match k.as_str() {
+            "@odata.type" => {
+                if let Err(r) = check_own_type(v, "microsoft.graph.user", ctx) {
+                    return r;
+                }
+            }
             "accountEnabled" if !v.is_boolean() => return type_err("Edm.Boolean"),
             "employeeId" if !(v.is_string() || v.is_null()) => return type_err("Edm.String"),
             "displayName" | "jobTitle" | "department" | "usageLocation" | "givenName" | "surname" if !(v.is_string() || v.is_null()) => {

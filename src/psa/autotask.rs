@@ -181,6 +181,19 @@ impl Autotask {
         }
         self.http.send(r).await
     }
+
+    /// Every item of a query: Autotask answers at most 500 a page, and
+    /// `pageDetails.nextPageUrl` (an absolute GET URL, null on the last page) holds the rest.
+    async fn query_all(&self, path: &str, body: Value) -> PResult<Vec<Value>> {
+        let mut v = self.send(Method::POST, path, false, Some(body)).await?;
+        let mut all = Vec::new();
+        loop {
+            all.extend(get_ci(&v, "items").and_then(Value::as_array).cloned().unwrap_or_default());
+            let next = get_ci(&v, "pageDetails").and_then(|p| get_ci(p, "nextPageUrl")).and_then(Value::as_str).filter(|u| !u.is_empty());
+            let Some(next) = next else { return Ok(all) };
+            v = self.http.send(self.req(next, Method::GET, "", false)).await?;
+        }
+    }
 }
 
 #[async_trait]
@@ -241,8 +254,7 @@ impl Psa for Autotask {
             {"op": "eq", "field": "ticketID", "value": Self::ticket_num(ticket)?},
             {"op": "contains", "field": "description", "value": marker},
         ]});
-        let v = self.send(Method::POST, "/TicketNotes/query", false, Some(body)).await?;
-        Ok(get_ci(&v, "items").and_then(Value::as_array).map_or(0, Vec::len))
+        Ok(self.query_all("/TicketNotes/query", body).await?.len())
     }
 
     async fn find_contacts(&self, email: &str) -> PResult<Vec<Contact>> {
@@ -250,11 +262,10 @@ impl Psa for Autotask {
             {"op": "eq", "field": "emailAddress", "value": email},
             {"op": "eq", "field": "companyID", "value": self.company_num()?},
         ]});
-        let v = self.send(Method::POST, "/Contacts/query", false, Some(body)).await?;
-        let all = get_ci(&v, "items")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+        let all = self
+            .query_all("/Contacts/query", body)
+            .await?
+            .iter()
             .filter_map(|c| {
                 let s = |k: &str| get_ci(c, k).and_then(Value::as_str).unwrap_or_default().to_string();
                 Some(Contact {

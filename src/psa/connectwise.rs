@@ -59,6 +59,22 @@ impl ConnectWise {
         r
     }
 
+    /// Every record of a list, page by page (`path` ends in `?` or `&`). ConnectWise returns at
+    /// most `pageSize` records a page (never more than 1000), so a full page means "ask for the next".
+    async fn get_all(&self, path: &str) -> PResult<Vec<Value>> {
+        let mut all = Vec::new();
+        for page in 1.. {
+            let v = self.http.send(self.req(Method::GET, &format!("{path}pageSize={PAGE_SIZE}&page={page}"), false)).await?;
+            let items = v.as_array().cloned().unwrap_or_default();
+            let full = items.len() >= PAGE_SIZE;
+            all.extend(items);
+            if !full {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
     fn company_num(&self) -> PResult<i64> {
         numeric(NAME, "company", &self.cfg.company_id)
     }
@@ -146,25 +162,15 @@ impl Psa for ConnectWise {
     }
 
     async fn count_notes_with(&self, ticket: &str, marker: &str) -> PResult<usize> {
-        let mut count = 0;
-        for page in 1.. {
-            let path = format!("/service/tickets/{ticket}/notes?pageSize={PAGE_SIZE}&page={page}");
-            let v = self.http.send(self.req(Method::GET, &path, false)).await?;
-            let notes = v.as_array().cloned().unwrap_or_default();
-            count += notes.iter().filter(|n| n.get("text").and_then(Value::as_str).is_some_and(|t| t.contains(marker))).count();
-            if notes.len() < PAGE_SIZE {
-                break;
-            }
-        }
-        Ok(count)
+        let notes = self.get_all(&format!("/service/tickets/{ticket}/notes?")).await?;
+        Ok(notes.iter().filter(|n| n.get("text").and_then(Value::as_str).is_some_and(|t| t.contains(marker))).count())
     }
 
     async fn find_contacts(&self, email: &str) -> PResult<Vec<Contact>> {
         let conditions = format!("company/id={}", self.company_num()?);
         let child = format!("communicationItems/value={} AND communicationItems/communicationType=\"Email\"", cw_string(email));
-        let path = format!("/company/contacts?conditions={}&childConditions={}&pageSize={PAGE_SIZE}", enc(&conditions), enc(&child));
-        let v = self.http.send(self.req(Method::GET, &path, false)).await?;
-        let all = v.as_array().into_iter().flatten().filter_map(contact_from).collect();
+        let path = format!("/company/contacts?conditions={}&childConditions={}&", enc(&conditions), enc(&child));
+        let all = self.get_all(&path).await?.iter().filter_map(contact_from).collect();
         Ok(exact_matches(all, email, &self.cfg.company_id))
     }
 

@@ -25,6 +25,8 @@ use super::http::{Body, HttpSettings, PsaHttp, Req};
 use super::{exact_matches, id_str, numeric, Contact, NewTicket, PResult, Psa, PsaError, PsaStats, StatusNames, TicketStatus};
 use crate::secret::Secret;
 
+/// Records asked for a page of a list.
+const PAGE_SIZE: usize = 100;
 pub const NAME: &str = "HaloPSA";
 
 #[derive(Debug, Clone)]
@@ -114,6 +116,23 @@ impl Halo {
         self.http.send(r).await
     }
 
+    /// Every record of a list (`path` has a query already), page by page: Halo pages with
+    /// `pageinate=true&page_size&page_no` and gives the total as `record_count`.
+    async fn list_all(&self, path: &str, key: &str) -> PResult<Vec<Value>> {
+        let mut all = Vec::new();
+        for page in 1.. {
+            let v = self.call(Method::GET, &format!("{path}&pageinate=true&page_size={PAGE_SIZE}&page_no={page}"), false, None).await?;
+            let items = v.get(key).and_then(Value::as_array).cloned().unwrap_or_default();
+            let total = v.get("record_count").and_then(Value::as_u64).unwrap_or(0) as usize;
+            let empty = items.is_empty();
+            all.extend(items);
+            if empty || all.len() >= total {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
     async fn status_ids(&self) -> PResult<&HashMap<String, i64>> {
         self.statuses
             .get_or_try_init(|| async {
@@ -187,21 +206,17 @@ impl Psa for Halo {
     }
 
     async fn count_notes_with(&self, ticket: &str, marker: &str) -> PResult<usize> {
-        let path = format!("/Actions?ticket_id={}&count=1000", num(ticket, "ticket")?);
-        let v = self.call(Method::GET, &path, false, None).await?;
-        let actions = v.get("actions").and_then(Value::as_array).cloned().unwrap_or_default();
+        let actions = self.list_all(&format!("/Actions?ticket_id={}", num(ticket, "ticket")?), "actions").await?;
         Ok(actions.iter().filter(|a| a.get("note").and_then(Value::as_str).is_some_and(|n| n.contains(marker))).count())
     }
 
     async fn find_contacts(&self, email: &str) -> PResult<Vec<Contact>> {
         let q = percent_encoding::utf8_percent_encode(email, percent_encoding::NON_ALPHANUMERIC);
-        let path = format!("/Users?search={q}&client_id={}&includeinactive=true&page_size=100", num(&self.cfg.company_id, "client")?);
-        let v = self.call(Method::GET, &path, false, None).await?;
-        let all = v
-            .get("users")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+        let path = format!("/Users?search={q}&client_id={}&includeinactive=true", num(&self.cfg.company_id, "client")?);
+        let all = self
+            .list_all(&path, "users")
+            .await?
+            .iter()
             .filter_map(|u| {
                 Some(Contact {
                     id: id_str(u.get("id"))?,

@@ -3,147 +3,13 @@
 
 use serde_json::{json, Map, Value};
 
+use super::binding::{bind, mailbox_ix, out, Output, P};
 use super::model::{ExoState, FullAccess, Mailbox};
 use super::{binding_error, exo_error, not_found, now_ms};
 use crate::demo::model::State;
 use crate::demo::Knobs;
 
-pub struct Output {
-    pub value: Vec<Value>,
-    pub warnings: Vec<String>,
-}
-
-fn out(value: Vec<Value>) -> Result<Output, crate::demo::reply::Reply> {
-    Ok(Output { value, warnings: vec![] })
-}
-
 type R = Result<Output, crate::demo::reply::Reply>;
-
-/// Each cmdlet's parameters (canonical spelling) and the mandatory ones.
-const SPECS: &[(&str, &[&str], &[&str])] = &[
-    ("Get-Mailbox", &["Identity", "ResultSize", "RecipientTypeDetails"], &[]),
-    ("Get-MailboxStatistics", &["Identity"], &["Identity"]),
-    ("Get-Recipient", &["Identity", "ResultSize", "RecipientTypeDetails"], &[]),
-    ("Get-AcceptedDomain", &["Identity"], &[]),
-    (
-        "Set-Mailbox",
-        &[
-            "Identity",
-            "Type",
-            "HiddenFromAddressListsEnabled",
-            "ForwardingAddress",
-            "ForwardingSmtpAddress",
-            "DeliverToMailboxAndForward",
-            "IsExchangeCloudManaged",
-            "Confirm",
-        ],
-        &["Identity"],
-    ),
-    ("Get-MailboxPermission", &["Identity", "User"], &["Identity"]),
-    (
-        "Add-MailboxPermission",
-        &["Identity", "User", "AccessRights", "AutoMapping", "InheritanceType", "Confirm"],
-        &["Identity", "User", "AccessRights"],
-    ),
-    ("Get-RecipientPermission", &["Identity", "Trustee", "AccessRights"], &["Identity"]),
-    ("Add-RecipientPermission", &["Identity", "Trustee", "AccessRights", "Confirm"], &["Identity", "Trustee", "AccessRights"]),
-    ("Get-MobileDevice", &["Mailbox", "Identity", "ResultSize"], &[]),
-    ("Set-CASMailbox", &["Identity", "ActiveSyncBlockedDeviceIDs", "ActiveSyncEnabled", "Confirm"], &["Identity"]),
-    ("Clear-MobileDevice", &["Identity", "AccountOnly", "Confirm"], &["Identity"]),
-    ("Remove-MobileDevice", &["Identity", "Confirm"], &["Identity"]),
-    ("Get-InboxRule", &["Mailbox", "Identity", "IncludeHidden"], &["Mailbox"]),
-    ("Remove-InboxRule", &["Identity", "Mailbox", "Confirm"], &["Identity"]),
-    ("Get-DistributionGroupMember", &["Identity", "ResultSize"], &["Identity"]),
-    ("Remove-DistributionGroupMember", &["Identity", "Member", "BypassSecurityGroupManagerCheck", "Confirm"], &["Identity", "Member"]),
-    ("Add-DistributionGroupMember", &["Identity", "Member", "BypassSecurityGroupManagerCheck", "Confirm"], &["Identity", "Member"]),
-    (
-        "Remove-MailboxPermission",
-        &["Identity", "User", "AccessRights", "InheritanceType", "Confirm"],
-        &["Identity", "User", "AccessRights"],
-    ),
-    ("Remove-RecipientPermission", &["Identity", "Trustee", "AccessRights", "Confirm"], &["Identity", "Trustee", "AccessRights"]),
-];
-
-/// Bound parameters, by canonical name.
-struct P(Map<String, Value>);
-
-impl P {
-    fn has(&self, k: &str) -> bool {
-        self.0.contains_key(k)
-    }
-    fn str(&self, k: &str) -> Result<Option<String>, crate::demo::reply::Reply> {
-        match self.0.get(k) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(Value::Number(n)) => Ok(Some(n.to_string())),
-            Some(other) => Err(binding_error(&format!(
-                "Cannot bind parameter '{k}'. Cannot convert the \"{other}\" value of type \"{}\" to type \"System.String\".",
-                type_name(other)
-            ))),
-        }
-    }
-    fn req(&self, k: &str) -> Result<String, crate::demo::reply::Reply> {
-        self.str(k)?
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| binding_error(&format!("Cannot bind argument to parameter '{k}' because it is an empty string.")))
-    }
-    fn bool(&self, k: &str) -> Result<Option<bool>, crate::demo::reply::Reply> {
-        match self.0.get(k) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(other) => Err(binding_error(&format!(
-                "Cannot process argument transformation on parameter '{k}'. Cannot convert value \"{other}\" to type \"System.Boolean\". Boolean parameters accept only Boolean values and numbers, such as $True, $False, 1 or 0."
-            ))),
-        }
-    }
-    /// A multi-valued parameter: a string or an array of strings.
-    fn list(&self, k: &str) -> Result<Vec<String>, crate::demo::reply::Reply> {
-        match self.0.get(k) {
-            None | Some(Value::Null) => Ok(vec![]),
-            Some(Value::String(s)) => Ok(vec![s.clone()]),
-            Some(Value::Array(a)) if a.iter().all(Value::is_string) => {
-                Ok(a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
-            }
-            Some(other) => Err(binding_error(&format!("Cannot bind parameter '{k}'. Cannot convert \"{other}\" to a list of values."))),
-        }
-    }
-}
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Bool(_) => "System.Boolean",
-        Value::Number(_) => "System.Int32",
-        Value::Array(_) => "System.Object[]",
-        Value::Object(_) => "System.Collections.Hashtable",
-        _ => "System.String",
-    }
-}
-
-fn bind(name: &str, given: &Map<String, Value>) -> Result<(&'static str, P), crate::demo::reply::Reply> {
-    let Some((canon, allowed, mandatory)) = SPECS.iter().find(|(n, _, _)| n.eq_ignore_ascii_case(name)) else {
-        return Err(exo_error(
-            400,
-            "BadRequest",
-            "System.Management.Automation.CommandNotFoundException",
-            &format!("The term '{name}' is not recognized as a name of a cmdlet, function, script file, or executable program."),
-        ));
-    };
-    let mut bound = Map::new();
-    for (k, v) in given {
-        let Some(c) = allowed.iter().find(|a| a.eq_ignore_ascii_case(k)) else {
-            return Err(binding_error(&format!("A parameter cannot be found that matches parameter name '{k}'.")));
-        };
-        bound.insert(c.to_string(), v.clone());
-    }
-    let missing: Vec<&str> = mandatory.iter().filter(|m| !bound.contains_key(**m)).copied().collect();
-    if !missing.is_empty() {
-        return Err(binding_error(&format!(
-            "Cannot process command because of one or more missing mandatory parameters: {}.",
-            missing.join(" ")
-        )));
-    }
-    Ok((canon, P(bound)))
-}
 
 /// Make due type changes visible.
 pub fn settle(exo: &mut ExoState, now: i64) {
@@ -155,10 +21,6 @@ pub fn settle(exo: &mut ExoState, now: i64) {
             m.pending_at_ms = None;
         }
     }
-}
-
-fn mailbox_ix(st: &State, identity: &str) -> Result<usize, crate::demo::reply::Reply> {
-    st.exchange.mailboxes.iter().position(|m| m.is(identity)).ok_or_else(|| not_found(identity))
 }
 
 fn mailbox_json(m: &Mailbox) -> Value {
@@ -308,6 +170,7 @@ pub fn run(st: &mut State, knobs: &Knobs, name: &str, given: &Map<String, Value>
             .map(|(i, d)| json!({"Identity": d, "DomainName": d, "DomainType": "Authoritative", "Default": i == 0}))
             .collect()),
         "Set-Mailbox" => set_mailbox(st, knobs, &p),
+        "Get-MailboxAutoReplyConfiguration" | "Set-MailboxAutoReplyConfiguration" => super::auto_reply::run(st, cmdlet, &p),
         "Get-MailboxPermission" => {
             let m = &st.exchange.mailboxes[mailbox_ix(st, &p.req("Identity")?)?];
             let mut v = vec![

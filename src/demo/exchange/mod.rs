@@ -15,6 +15,8 @@
 //! Graph's `/users/{id}/mailboxSettings` (automatic replies) reads and writes the same mailboxes
 //! ([`mailbox_settings`]).
 
+mod auto_reply;
+mod binding;
 mod cmdlets;
 pub mod model;
 
@@ -75,13 +77,15 @@ pub fn handle(shared: &Shared, method: &str, path_and_query: &str, headers: &Hea
         path.trim_start_matches('/').split('/').map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()).collect();
     let tenant = match segs.as_slice() {
         [a, v, t, op] if a == "adminapi" && v == "beta" && op.eq_ignore_ascii_case("InvokeCommand") => t.clone(),
-        [a, v, _, op] if a == "adminapi" && v == "beta" && op == "$batch" => {
-            return exo_error(
-                400,
-                "BadRequest",
-                "Microsoft.Exchange.Admin.OData.Core.ODataServiceException",
-                "$batch is not supported by the demo tenant.",
-            )
+        [a, v, t, op] if a == "adminapi" && v == "beta" && op == "$batch" && method == "POST" => {
+            // Each sub-request's url is relative to the tenant root (`InvokeCommand`) or absolute
+            // (`/adminapi/beta/{tenant}/InvokeCommand`); each runs as a direct request would.
+            let root = format!("/adminapi/beta/{t}/");
+            return super::batch::run_with(shared, headers, body, &|shared, method, url, h, body| {
+                let url = url.strip_prefix(&ctx.origin).unwrap_or(url);
+                let path = if url.starts_with("/adminapi/") { url.to_string() } else { format!("{root}{}", url.trim_start_matches('/')) };
+                handle(shared, method, &path, h, body)
+            });
         }
         _ => return ctx.error(404, "NotFound", &format!("The resource '{path}' was not found.")),
     };
@@ -95,7 +99,14 @@ pub fn handle(shared: &Shared, method: &str, path_and_query: &str, headers: &Hea
     if method != "POST" {
         return ctx.error(405, "MethodNotAllowed", &format!("The requested resource does not support http method '{method}'."));
     }
-    let skip: usize = query.split('&').find_map(|kv| kv.strip_prefix("$skiptoken=")).and_then(|v| v.parse().ok()).unwrap_or(0);
+    let params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let skip: usize = params.iter().find(|(k, _)| k == "$skiptoken").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+    // `$select` keeps only the named properties of each output object (matched ignoring case).
+    let select: Vec<String> = params
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("$select"))
+        .map(|(_, v)| v.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect())
+        .unwrap_or_default();
     let page_size: usize = headers
         .get("prefer")
         .and_then(|p| p.split([';', ',']).find_map(|x| x.trim().strip_prefix("odata.maxpagesize=")))
@@ -168,7 +179,7 @@ pub fn handle(shared: &Shared, method: &str, path_and_query: &str, headers: &Hea
         } else {
             cmdlets::settle(&mut st.exchange, now_ms());
             let mut r = match cmdlets::run(&mut st, &knobs, &name, &params, &anchor) {
-                Ok(out) => page(out, skip, page_size, &ctx, &tenant),
+                Ok(out) => page(out, skip, page_size, &select, &ctx, &tenant),
                 Err(r) => r,
             };
             r.changed = write && r.is_success();
@@ -211,15 +222,22 @@ fn check_anchor(st: &super::model::State, anchor: &str) -> Result<(), Reply> {
 }
 
 /// One page of the output, with an absolute nextLink while more remain.
-fn page(out: cmdlets::Output, skip: usize, size: usize, ctx: &Ctx, tenant: &str) -> Reply {
+fn page(out: binding::Output, skip: usize, size: usize, select: &[String], ctx: &Ctx, tenant: &str) -> Reply {
     let total = out.value.len();
-    let items: Vec<Value> = out.value.into_iter().skip(skip).take(size).collect();
+    let keep = |item: Value| match item {
+        Value::Object(m) if !select.is_empty() => {
+            Value::Object(m.into_iter().filter(|(k, _)| select.iter().any(|s| s.eq_ignore_ascii_case(k))).collect())
+        }
+        other => other,
+    };
+    let items: Vec<Value> = out.value.into_iter().skip(skip).take(size).map(keep).collect();
     let mut body = json!({
         "@odata.context": format!("{}/adminapi/beta/{tenant}/$metadata#Collection(Exchange.GenericHashTable)", ctx.origin),
         "value": items,
     });
     if skip + size < total {
-        body["@odata.nextLink"] = json!(format!("{}/adminapi/beta/{tenant}/InvokeCommand?$skiptoken={}", ctx.origin, skip + size));
+        let sel = if select.is_empty() { String::new() } else { format!("&$select={}", select.join(",")) };
+        body["@odata.nextLink"] = json!(format!("{}/adminapi/beta/{tenant}/InvokeCommand?$skiptoken={}{sel}", ctx.origin, skip + size));
     }
     if !out.warnings.is_empty() {
         body["@adminapi.warnings"] = json!(out.warnings);
@@ -232,6 +250,7 @@ pub mod mailbox_settings {
     use serde_json::{json, Value};
 
     use super::super::model::State;
+    use super::super::odata::check_own_type;
     use super::super::reply::{Ctx, Reply};
 
     const STATUSES: &[&str] = &["disabled", "alwaysEnabled", "scheduled"];
@@ -272,7 +291,13 @@ pub mod mailbox_settings {
             Err(_) => return ctx.error(400, "RequestBodyRead", "Invalid JSON body."),
         };
         let Some(obj) = v.as_object() else { return ctx.error(400, "RequestBodyRead", "The body must be an object.") };
-        for k in obj.keys() {
+        for (k, v) in obj {
+            if k == "@odata.type" {
+                if let Err(r) = check_own_type(v, "microsoft.graph.mailboxSettings", ctx) {
+                    return r;
+                }
+                continue;
+            }
             if !["automaticRepliesSetting", "timeZone", "language"].contains(&k.as_str()) {
                 return ctx.error(
                     400,
@@ -285,6 +310,12 @@ pub mod mailbox_settings {
         let Some(ar) = ar.as_object() else { return ctx.error(400, "RequestBodyRead", "automaticRepliesSetting must be an object.") };
         let mut cur = st.exchange.mailboxes[ix].auto_replies.clone();
         for (k, val) in ar {
+            if k == "@odata.type" {
+                if let Err(r) = check_own_type(val, "microsoft.graph.automaticRepliesSetting", ctx) {
+                    return r;
+                }
+                continue;
+            }
             if !KEYS.contains(&k.as_str()) {
                 return ctx.error(
                     400,

@@ -6,9 +6,9 @@
 
 use serde_json::{json, Value};
 
-use super::{param, reply, PsaState, SimContact, SimTicket, AT_API_USER, AT_INTEGRATION_CODE, AT_SECRET};
+use super::autotask_query::{after_id, get_ci, matches, page, Search};
+use super::{param, reply, Call, PsaState, SimContact, SimNote, SimPsa, SimTicket, AT_API_USER, AT_INTEGRATION_CODE, AT_SECRET};
 use crate::demo::reply::Reply;
-use crate::demo::shared::Headers;
 
 const ZONE: &str = "ws5/atservicesrest/v1.0/";
 const STATUSES: &[(i64, &str)] = &[(1, "New"), (5, "Complete"), (7, "Waiting Customer"), (17, "In Progress"), (23, "Needs Review")];
@@ -43,47 +43,87 @@ fn ticket_json(t: &SimTicket) -> Value {
         "status": STATUSES.iter().find(|(_, l)| *l == t.status).map(|(v, _)| *v)})
 }
 
-fn query_result(items: Vec<Value>) -> Value {
-    json!({"pageDetails": {"count": items.len(), "requestCount": 500, "prevPageUrl": null, "nextPageUrl": null}, "items": items})
+fn note_json(t: &SimTicket, n: &SimNote) -> Value {
+    // Autotask requires a title on every note; the simulator keeps none, so it shows the first line.
+    let title: String = n.text.lines().next().unwrap_or_default().chars().take(250).collect();
+    json!({"id": n.id, "ticketID": t.id, "title": title, "description": n.text, "noteType": 1,
+        "publish": if n.internal { 3 } else { 1 }, "createDateTime": n.created})
 }
 
-/// Does `entity` (its JSON rendering) pass the query filter? Supports `eq`, `contains` and
-/// nested `and` / `or`, with field names compared case-insensitively. A top-level array is AND.
-fn matches(entity: &Value, filter: &Value) -> bool {
-    let field = |name: &str| entity.as_object().and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone()));
-    match filter {
-        Value::Array(items) => items.iter().all(|f| matches(entity, f)),
-        Value::Object(_) => {
-            let op = filter.get("op").and_then(Value::as_str).unwrap_or_default().to_ascii_lowercase();
-            let items = filter.get("items").cloned().unwrap_or(Value::Array(vec![]));
-            let name = filter.get("field").and_then(Value::as_str).unwrap_or_default();
-            let want = filter.get("value").cloned().unwrap_or(Value::Null);
-            let have = field(name).unwrap_or(Value::Null);
-            let text = |v: &Value| match v {
-                Value::String(s) => s.to_lowercase(),
-                other => other.to_string(),
-            };
-            match op.as_str() {
-                "and" => items.as_array().into_iter().flatten().all(|f| matches(entity, f)),
-                "or" => items.as_array().into_iter().flatten().any(|f| matches(entity, f)),
-                "eq" => text(&have) == text(&want),
-                "contains" => text(&have).contains(&text(&want)),
-                _ => false,
-            }
-        }
-        _ => false,
+fn company_json(id: i64, at: &SimPsa) -> Value {
+    let name = if id == at.company_id { "Contoso Ltd" } else { "Fabrikam Inc" };
+    // companyType 1 is "Customer"; Company.isActive is a boolean while Contact.isActive is an integer.
+    json!({"id": id, "companyName": name, "companyType": 1, "isActive": true})
+}
+
+/// Every row of a queryable entity, in its JSON rendering; `None` for an entity not simulated.
+fn rows(at: &SimPsa, entity: &str) -> Option<Vec<Value>> {
+    Some(match entity {
+        "contacts" => at.contacts.iter().map(contact_json).collect(),
+        "companies" => [at.company_id, at.other_company_id].iter().map(|c| company_json(*c, at)).collect(),
+        "tickets" => at.tickets.iter().map(ticket_json).collect(),
+        "ticketnotes" => at.tickets.iter().flat_map(|t| t.notes.iter().map(move |n| note_json(t, n))).collect(),
+        _ => return None,
+    })
+}
+
+/// An entity as Autotask spells it in URLs (for nextPageUrl) and in entityInformation.
+fn entity_name(lower: &str) -> (&'static str, &'static str) {
+    match lower {
+        "contacts" => ("Contacts", "Contact"),
+        "companies" => ("Companies", "Company"),
+        "tickets" => ("Tickets", "Ticket"),
+        _ => ("TicketNotes", "TicketNote"),
     }
 }
 
-pub(super) fn handle(
-    st: &mut PsaState,
-    origin: &str,
-    method: &str,
-    path: &str,
-    q: &[(String, String)],
-    headers: &Headers,
-    body: &[u8],
-) -> Reply {
+fn entity_info(entity: &str) -> Value {
+    let name = entity_name(entity).1;
+    // What the demo API user may do, as the simulator implements it.
+    let (create, update) = match entity {
+        "tickets" => (true, true),
+        "ticketnotes" => (true, false),
+        "contacts" => (false, true),
+        _ => (false, false),
+    };
+    json!({"info": {"name": name, "canCreate": create, "canDelete": false, "canQuery": true, "canUpdate": update,
+        "userAccessForCreate": if create { "All" } else { "None" }, "userAccessForDelete": "None", "userAccessForQuery": "All",
+        "userAccessForUpdate": if update { "All" } else { "None" }, "hasUserDefinedFields": false, "supportsWebhookCallouts": entity != "ticketnotes"}})
+}
+
+/// Run a query (`POST …/query`, `GET …/query?search=`, `GET …/query/next`) or count it.
+fn query(at: &SimPsa, origin: &str, entity: &str, search: &Value, after: i64, count: bool) -> Reply {
+    let Some(rows) = rows(at, entity) else { return errors(404, "The requested resource does not exist.") };
+    let search = match Search::parse(search) {
+        Ok(s) => s,
+        Err(e) => return errors(500, &e),
+    };
+    if count {
+        let mut n = 0;
+        for r in &rows {
+            match matches(r, &search.filter) {
+                Ok(hit) => n += usize::from(hit),
+                Err(e) => return errors(500, &e),
+            }
+        }
+        return reply(200, Some(json!({"queryCount": n})));
+    }
+    let next_base = format!("{origin}/autotask/{ZONE}{}/query/next", entity_name(entity).0);
+    match page(rows, &search, after, &next_base) {
+        Ok(v) => reply(200, Some(v)),
+        Err(e) => errors(500, &e),
+    }
+}
+
+/// The `search` URL parameter of a GET query: the same JSON as a POST body.
+fn search_param(q: &[(String, String)]) -> Result<Value, Reply> {
+    param(q, "search")
+        .and_then(|s| serde_json::from_str(s).ok())
+        .ok_or_else(|| errors(500, "The search parameter is missing or is not a valid query."))
+}
+
+pub(super) fn handle(st: &mut PsaState, call: Call) -> Reply {
+    let Call { origin, method, path, q, headers, body } = call;
     let lower = path.to_ascii_lowercase();
     if method == "GET" && lower == "atservicesrest/v1.0/zoneinformation" {
         return match param(q, "user") {
@@ -94,6 +134,10 @@ pub(super) fn handle(
             ),
             _ => errors(500, "Zone information could not be determined for this user."),
         };
+    }
+    // The API versions, on the discovery host and in the zone alike, without credentials.
+    if method == "GET" && lower.trim_start_matches("ws5/") == "atservicesrest/versioninformation" {
+        return reply(200, Some(json!({"apiVersions": ["1.0"]})));
     }
     let Some(rest) = lower.strip_prefix(ZONE) else {
         return errors(404, "The requested resource does not exist.");
@@ -109,7 +153,34 @@ pub(super) fn handle(
     let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let segs: Vec<&str> = rest.trim_matches('/').split('/').collect();
     let id = |i: usize| segs.get(i).and_then(|s| s.parse::<i64>().ok());
+    // A path segment that is an id: `entityInformation` or `query` never is.
+    let is_id = |i: usize| id(i).is_some();
     match (method, segs.as_slice()) {
+        ("GET", [entity, "entityinformation"]) if rows(at, entity).is_some() => reply(200, Some(entity_info(entity))),
+        ("POST", [entity, "query"]) => query(at, origin, entity, &body, 0, false),
+        ("POST", [entity, "query", "count"]) => query(at, origin, entity, &body, 0, true),
+        ("GET", [entity, "query"]) => match search_param(q) {
+            Ok(search) => query(at, origin, entity, &search, 0, false),
+            Err(r) => r,
+        },
+        ("GET", [entity, "query", "next"]) => match (search_param(q), after_id(param(q, "paging"))) {
+            (Ok(search), Some(after)) => query(at, origin, entity, &search, after, false),
+            (Err(r), _) => r,
+            (_, None) => errors(500, "The paging parameter is missing or invalid."),
+        },
+        ("GET", ["contacts", _]) if is_id(1) => {
+            reply(200, Some(json!({"item": at.contacts.iter().find(|c| Some(c.id) == id(1)).map(contact_json)})))
+        }
+        ("GET", ["companies", _]) if is_id(1) => {
+            reply(200, Some(json!({"item": id(1).filter(|c| at.has_company(*c)).map(|c| company_json(c, at))})))
+        }
+        ("GET", ["tickets", _, "notes", _]) if is_id(1) && is_id(3) => {
+            let note = at.ticket_mut(id(1).unwrap_or_default()).and_then(|t| {
+                let t = &*t;
+                t.notes.iter().find(|n| Some(n.id) == id(3)).map(|n| note_json(t, n))
+            });
+            reply(200, Some(json!({"item": note})))
+        }
         ("GET", ["tickets", "entityinformation", "fields"]) => reply(
             200,
             Some(json!({"fields": [
@@ -123,9 +194,9 @@ pub(super) fn handle(
             reply(200, Some(json!({"fields": [picklist("noteType", NOTE_TYPES, 1), picklist("publish", PUBLISH, 1)]})))
         }
         ("POST", ["tickets"]) => {
-            let title = body.get("title").and_then(Value::as_str).unwrap_or_default();
-            let company = int(body.get("companyID"));
-            let status = label(STATUSES, int(body.get("status")));
+            let title = get_ci(&body, "title").and_then(Value::as_str).unwrap_or_default();
+            let company = int(get_ci(&body, "companyID"));
+            let status = label(STATUSES, int(get_ci(&body, "status")));
             if title.is_empty() {
                 return errors(500, "Missing Required Field: title");
             }
@@ -135,15 +206,15 @@ pub(super) fn handle(
             let Some(status) = status else {
                 return errors(500, "Value on field: status is not a valid picklist value.");
             };
-            if label(PRIORITIES, int(body.get("priority"))).is_none() {
+            if label(PRIORITIES, int(get_ci(&body, "priority"))).is_none() {
                 return errors(500, "Value on field: priority is not a valid picklist value.");
             }
             let t = SimTicket {
                 id: at.next(),
                 company_id: company,
                 summary: title.into(),
-                details: body.get("description").and_then(Value::as_str).unwrap_or_default().into(),
-                contact_id: int(body.get("contactID")),
+                details: get_ci(&body, "description").and_then(Value::as_str).unwrap_or_default().into(),
+                contact_id: int(get_ci(&body, "contactID")),
                 status: status.into(),
                 notes: vec![],
             };
@@ -152,8 +223,8 @@ pub(super) fn handle(
             reply(200, Some(json!({"itemId": tid})))
         }
         ("PATCH", ["tickets"]) => {
-            let status = label(STATUSES, int(body.get("status")));
-            let Some(t) = int(body.get("id")).and_then(|i| at.ticket_mut(i)) else {
+            let status = label(STATUSES, int(get_ci(&body, "status")));
+            let Some(t) = int(get_ci(&body, "id")).and_then(|i| at.ticket_mut(i)) else {
                 return errors(500, "Entity with id was not found.");
             };
             match status {
@@ -162,58 +233,36 @@ pub(super) fn handle(
             }
             reply(200, Some(json!({"itemId": t.id})))
         }
-        ("GET", ["tickets", _]) => match id(1).and_then(|i| at.ticket_mut(i)) {
+        ("GET", ["tickets", _]) if is_id(1) => match id(1).and_then(|i| at.ticket_mut(i)) {
             Some(t) => reply(200, Some(json!({"item": ticket_json(t)}))),
             None => reply(200, Some(json!({"item": null}))),
         },
         ("POST", ["tickets", _, "notes"]) => {
-            let text = body.get("description").and_then(Value::as_str).unwrap_or_default().to_string();
-            if text.is_empty() || body.get("title").and_then(Value::as_str).unwrap_or_default().is_empty() {
+            let text = get_ci(&body, "description").and_then(Value::as_str).unwrap_or_default().to_string();
+            if text.is_empty() || get_ci(&body, "title").and_then(Value::as_str).unwrap_or_default().is_empty() {
                 return errors(500, "Missing Required Field: title, description");
             }
-            if label(NOTE_TYPES, int(body.get("noteType"))).is_none() || label(PUBLISH, int(body.get("publish"))).is_none() {
+            if label(NOTE_TYPES, int(get_ci(&body, "noteType"))).is_none() || label(PUBLISH, int(get_ci(&body, "publish"))).is_none() {
                 return errors(500, "Value on field: noteType or publish is not a valid picklist value.");
             }
-            let internal = int(body.get("publish")) != Some(1);
+            let internal = int(get_ci(&body, "publish")) != Some(1);
             match at.add_note(id(1).unwrap_or_default(), &text, internal) {
                 Some(n) => reply(200, Some(json!({"itemId": n.id}))),
                 None => errors(500, "Parent entity with id was not found."),
             }
         }
-        ("GET", ["tickets", _, "notes"]) => {
-            let Some(t) = id(1).and_then(|i| at.ticket_mut(i)) else { return reply(200, Some(query_result(vec![]))) };
-            let tid = t.id;
-            let notes = t.notes.iter().map(|n| json!({"id": n.id, "ticketID": tid, "description": n.text})).collect();
-            reply(200, Some(query_result(notes)))
-        }
-        ("POST", ["ticketnotes", "query"]) => {
-            let filter = body.get("filter").cloned().unwrap_or(Value::Array(vec![]));
-            let notes = at
-                .tickets
-                .iter()
-                .flat_map(|t| {
-                    t.notes.iter().map(
-                        move |n| json!({"id": n.id, "ticketID": t.id, "description": n.text, "publish": if n.internal { 3 } else { 1 }}),
-                    )
-                })
-                .filter(|n| matches(n, &filter))
-                .collect();
-            reply(200, Some(query_result(notes)))
-        }
-        ("POST", ["contacts", "query"]) => {
-            let filter = body.get("filter").cloned().unwrap_or(Value::Array(vec![]));
-            let found = at.contacts.iter().map(contact_json).filter(|c| matches(c, &filter)).collect();
-            reply(200, Some(query_result(found)))
+        ("GET", ["tickets", _, "notes"]) if is_id(1) => {
+            query(at, origin, "ticketnotes", &json!({"filter": [{"op": "eq", "field": "ticketID", "value": id(1)}]}), 0, false)
         }
         ("PATCH", ["companies", _, "contacts"]) => {
             let company = id(1);
-            let Some(c) = int(body.get("id")).and_then(|i| at.contacts.iter_mut().find(|c| c.id == i)) else {
+            let Some(c) = int(get_ci(&body, "id")).and_then(|i| at.contacts.iter_mut().find(|c| c.id == i)) else {
                 return errors(500, "Entity with id was not found.");
             };
             if Some(c.company_id) != company {
                 return errors(500, "The contact does not belong to the parent company.");
             }
-            if let Some(a) = int(body.get("isActive")) {
+            if let Some(a) = int(get_ci(&body, "isActive")) {
                 c.active = a != 0;
             }
             reply(200, Some(json!({"itemId": c.id})))

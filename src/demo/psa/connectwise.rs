@@ -3,7 +3,7 @@
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-use super::{param, reply, PsaState, SimContact, SimPsa, SimTicket, CW_CLIENT_ID, CW_LOGIN_COMPANY, CW_PRIVATE_KEY, CW_PUBLIC_KEY};
+use super::{param, reply, Call, PsaState, SimContact, SimPsa, SimTicket, CW_CLIENT_ID, CW_LOGIN_COMPANY, CW_PRIVATE_KEY, CW_PUBLIC_KEY};
 use crate::demo::reply::Reply;
 use crate::demo::shared::Headers;
 
@@ -52,6 +52,58 @@ fn ticket_json(t: &SimTicket) -> Value {
     })
 }
 
+fn company_json(id: i64, cw: &SimPsa) -> Value {
+    let (identifier, name) = if id == cw.company_id { ("CONTOSO", "Contoso Ltd") } else { ("FABRIKAM", "Fabrikam Inc") };
+    json!({"id": id, "identifier": identifier, "name": name, "status": {"id": 1, "name": "Active"},
+        "types": [{"id": 1, "name": "Client"}], "deletedFlag": false})
+}
+
+/// One page of a list: `page` / `pageSize` (default 25, at most 1000, as ConnectWise caps it),
+/// with the `Link` header ConnectWise sends for navigable paging (`next` and `last` while more
+/// pages remain, `first` and `prev` after the first page). `url` is the request URL without
+/// the two paging parameters.
+fn list_page(items: Vec<Value>, q: &[(String, String)], url: &str) -> Reply {
+    let size = param(q, "pageSize").and_then(|s| s.parse::<usize>().ok()).unwrap_or(25).clamp(1, 1000);
+    let page = param(q, "page").and_then(|s| s.parse::<usize>().ok()).unwrap_or(1).max(1);
+    let pages = items.len().div_ceil(size).max(1);
+    let rest: String = q
+        .iter()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case("page") && !k.eq_ignore_ascii_case("pageSize"))
+        .map(|(k, v)| format!("&{}={}", enc(k), enc(v)))
+        .collect();
+    let link = |n: usize, rel: &str| format!("<{url}?pageSize={size}&page={n}{rest}>; rel=\"{rel}\"");
+    let mut links = Vec::new();
+    if page > 1 {
+        links.extend([link(page - 1, "prev"), link(1, "first")]);
+    }
+    if page < pages {
+        links.extend([link(page + 1, "next"), link(pages, "last")]);
+    }
+    let out: Vec<Value> = items.into_iter().skip((page - 1) * size).take(size).collect();
+    let mut r = reply(200, Some(Value::Array(out)));
+    if !links.is_empty() {
+        r.headers.push(("Link".into(), links.join(", ")));
+    }
+    r
+}
+
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// `/login/companyinfo/{company}`: what a client reads to find the codebase, without credentials.
+fn company_info(company: &str, origin: &str) -> Reply {
+    if !company.eq_ignore_ascii_case(CW_LOGIN_COMPANY) {
+        // ConnectWise answers an unknown company with an empty 200 rather than a 404.
+        return reply(200, None);
+    }
+    reply(
+        200,
+        Some(json!({"CompanyName": "Offboard MSP (simulated)", "Codebase": "v4_6_release/", "VersionCode": "v2025.1",
+            "VersionNumber": "v4.6.10431", "CompanyID": CW_LOGIN_COMPANY, "IsCloud": true, "SiteUrl": format!("{origin}/cw")})),
+    )
+}
+
 /// `company/id=250` → 250; `communicationItems/value="a@b"` → a@b (the forms the client sends).
 fn condition_value<'a>(cond: &'a str, field: &str) -> Option<&'a str> {
     let start = cond.find(field)? + field.len();
@@ -62,7 +114,12 @@ fn condition_value<'a>(cond: &'a str, field: &str) -> Option<&'a str> {
     }
 }
 
-pub(super) fn handle(st: &mut PsaState, method: &str, path: &str, q: &[(String, String)], headers: &Headers, body: &[u8]) -> Reply {
+pub(super) fn handle(st: &mut PsaState, call: Call) -> Reply {
+    let Call { origin, method, path, q, headers, body } = call;
+    if let (true, Some(company)) = (method == "GET", path.strip_prefix("login/companyinfo/")) {
+        return company_info(company.trim_end_matches('/'), origin);
+    }
+    let url = format!("{origin}/cw/{}", path.trim_end_matches('/'));
     let Some(path) = path.strip_prefix(PREFIX) else {
         return err(404, "NotFound", "Unknown codebase: use /v4_6_release/apis/3.0");
     };
@@ -106,8 +163,10 @@ pub(super) fn handle(st: &mut PsaState, method: &str, path: &str, q: &[(String, 
             let Some(t) = id(2).and_then(|i| cw.ticket_mut(i)) else { return err(404, "NotFound", "Ticket not found") };
             for op in body.as_array().into_iter().flatten() {
                 let p = op.get("path").and_then(Value::as_str).unwrap_or_default().trim_start_matches('/');
-                if op.get("op").and_then(Value::as_str) != Some("replace") || p != "status" {
-                    return invalid(p, "Only 'replace' of 'status' is supported by the simulator.");
+                // ConnectWise's JSON patch sets the value for `add` as for `replace`; `remove`
+                // would clear a required field.
+                if !matches!(op.get("op").and_then(Value::as_str), Some("replace" | "add")) || p != "status" {
+                    return invalid(p, "Only 'replace' or 'add' of 'status' is supported by the simulator.");
                 }
                 let name = op.pointer("/value/name").and_then(Value::as_str).unwrap_or_default();
                 if !STATUSES.contains(&name) {
@@ -135,33 +194,49 @@ pub(super) fn handle(st: &mut PsaState, method: &str, path: &str, q: &[(String, 
         }
         ("GET", ["service", "tickets", _, "notes"]) => {
             let Some(t) = id(2).and_then(|i| cw.ticket_mut(i)) else { return err(404, "NotFound", "Ticket not found") };
-            let size = param(q, "pageSize").and_then(|s| s.parse::<usize>().ok()).unwrap_or(25).clamp(1, 1000);
-            let page = param(q, "page").and_then(|s| s.parse::<usize>().ok()).unwrap_or(1).max(1);
-            let notes: Vec<Value> = t
+            let notes = t
                 .notes
                 .iter()
-                .skip((page - 1) * size)
-                .take(size)
                 .map(
                     |n| json!({"id": n.id, "ticketId": t.id, "text": n.text, "internalAnalysisFlag": n.internal, "dateCreated": n.created}),
                 )
                 .collect();
-            reply(200, Some(Value::Array(notes)))
+            list_page(notes, q, &url)
         }
         ("GET", ["company", "contacts"]) => {
             let conditions = param(q, "conditions").unwrap_or_default();
             let child = param(q, "childConditions").unwrap_or_default();
             let company = condition_value(conditions, "company/id").and_then(|c| c.parse::<i64>().ok());
             let email = condition_value(child, "communicationItems/value");
-            let found: Vec<Value> = cw
+            let found = cw
                 .contacts
                 .iter()
                 .filter(|c| company.is_none_or(|id| c.company_id == id))
                 .filter(|c| email.is_none_or(|e| c.email.eq_ignore_ascii_case(e)))
                 .map(|c| contact_json(c, cw))
                 .collect();
-            reply(200, Some(Value::Array(found)))
+            list_page(found, q, &url)
         }
+        ("GET", ["company", "contacts", _]) => match id(2).and_then(|i| cw.contacts.iter().find(|c| c.id == i)) {
+            Some(c) => reply(200, Some(contact_json(c, cw))),
+            None => err(404, "NotFound", "Contact not found"),
+        },
+        ("GET", ["company", "companies"]) => {
+            let conditions = param(q, "conditions").unwrap_or_default();
+            let want = condition_value(conditions, "id").and_then(|c| c.parse::<i64>().ok());
+            let ident = condition_value(conditions, "identifier");
+            let found = [cw.company_id, cw.other_company_id]
+                .iter()
+                .map(|c| company_json(*c, cw))
+                .filter(|c| want.is_none_or(|w| c["id"] == w))
+                .filter(|c| ident.is_none_or(|i| c["identifier"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(i))))
+                .collect();
+            list_page(found, q, &url)
+        }
+        ("GET", ["company", "companies", _]) => match id(2).filter(|c| cw.has_company(*c)) {
+            Some(c) => reply(200, Some(company_json(c, cw))),
+            None => err(404, "NotFound", "Company not found"),
+        },
         ("PATCH", ["company", "contacts", _]) => {
             let Some(i) = id(2) else { return err(404, "NotFound", "Contact not found") };
             let Some(c) = cw.contacts.iter_mut().find(|c| c.id == i) else { return err(404, "NotFound", "Contact not found") };

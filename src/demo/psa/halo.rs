@@ -3,9 +3,8 @@
 
 use serde_json::{json, Value};
 
-use super::{param, reply, PsaState, SimContact, SimTicket, HALO_CLIENT_ID, HALO_SECRET};
+use super::{param, reply, Call, PsaState, SimContact, SimPsa, SimTicket, HALO_CLIENT_ID, HALO_SECRET};
 use crate::demo::reply::Reply;
-use crate::demo::shared::Headers;
 
 const STATUSES: &[(i64, &str)] = &[(1, "New"), (2, "In Progress"), (3, "Action Required"), (9, "Closed"), (21, "Needs Review")];
 
@@ -25,6 +24,36 @@ fn ticket_json(t: &SimTicket) -> Value {
         "status_id": STATUSES.iter().find(|(_, n)| *n == t.status).map(|(i, _)| *i)})
 }
 
+fn client_json(id: i64, halo: &SimPsa) -> Value {
+    let name = if id == halo.company_id { "Contoso Ltd" } else { "Fabrikam Inc" };
+    json!({"id": id, "name": name, "inactive": false, "toplevel_id": 1, "toplevel_name": "Clients"})
+}
+
+/// Halo's booleans in a query string: `true`, `True`, `TRUE` (it parses them as .NET does).
+fn flag(q: &[(String, String)], name: &str) -> bool {
+    param(q, name).is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+}
+
+/// A list answer: `{"record_count": total, "<key>": [...]}`. With `pageinate=true`, one page of
+/// `page_size` (default 50) at `page_no` (from 1), echoed back; without it everything, or the
+/// first `count` records. `record_count` is always the total, so a client can tell when to stop.
+fn list(items: Vec<Value>, q: &[(String, String)], key: &str) -> Reply {
+    let total = items.len();
+    let num = |k: &str| param(q, k).and_then(|s| s.trim().parse::<usize>().ok());
+    let mut out = json!({"record_count": total});
+    let page: Vec<Value> = if flag(q, "pageinate") {
+        let size = num("page_size").unwrap_or(50).max(1);
+        let no = num("page_no").unwrap_or(1).max(1);
+        out["page_no"] = json!(no);
+        out["page_size"] = json!(size);
+        items.into_iter().skip((no - 1) * size).take(size).collect()
+    } else {
+        items.into_iter().take(num("count").unwrap_or(usize::MAX)).collect()
+    };
+    out[key] = Value::Array(page);
+    reply(200, Some(out))
+}
+
 fn token(st: &mut PsaState, body: &[u8]) -> Reply {
     let form: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
     let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
@@ -39,15 +68,8 @@ fn token(st: &mut PsaState, body: &[u8]) -> Reply {
     reply(200, Some(json!({"access_token": t, "token_type": "Bearer", "expires_in": 3600, "scope": get("scope").unwrap_or("all")})))
 }
 
-pub(super) fn handle(
-    st: &mut PsaState,
-    origin: &str,
-    method: &str,
-    path: &str,
-    q: &[(String, String)],
-    headers: &Headers,
-    body: &[u8],
-) -> Reply {
+pub(super) fn handle(st: &mut PsaState, call: Call) -> Reply {
+    let Call { origin, method, path, q, headers, body } = call;
     match (method, path.trim_end_matches('/')) {
         ("GET", "api/authinfo") => return reply(200, Some(json!({"auth_url": format!("{origin}/halo/auth"), "tenant_id": "demo"}))),
         ("POST", "auth/token") => return token(st, body),
@@ -132,7 +154,7 @@ pub(super) fn handle(
         }
         ("GET", ["actions"]) => {
             let tid = param(q, "ticket_id").and_then(|s| s.parse::<i64>().ok());
-            let actions: Vec<Value> = halo
+            let actions = halo
                 .tickets
                 .iter()
                 .filter(|t| tid.is_none_or(|i| i == t.id))
@@ -140,13 +162,13 @@ pub(super) fn handle(
                     t.notes.iter().map(move |n| json!({"id": n.id, "ticket_id": t.id, "note": n.text, "hiddenfromuser": n.internal}))
                 })
                 .collect();
-            reply(200, Some(json!({"record_count": actions.len(), "actions": actions})))
+            list(actions, q, "actions")
         }
         ("GET", ["users"]) => {
             let search = param(q, "search").unwrap_or_default().to_lowercase();
             let client = param(q, "client_id").and_then(|s| s.parse::<i64>().ok());
-            let inactive = param(q, "includeinactive") == Some("true");
-            let users: Vec<Value> = halo
+            let inactive = flag(q, "includeinactive");
+            let users = halo
                 .contacts
                 .iter()
                 .filter(|c| client.is_none_or(|id| c.company_id == id))
@@ -157,8 +179,21 @@ pub(super) fn handle(
                 })
                 .map(|c| user_json(c, halo.company_id))
                 .collect();
-            reply(200, Some(json!({"record_count": users.len(), "users": users})))
+            list(users, q, "users")
         }
+        ("GET", ["client"]) => {
+            let search = param(q, "search").unwrap_or_default().to_lowercase();
+            let clients = [halo.company_id, halo.other_company_id]
+                .iter()
+                .map(|c| client_json(*c, halo))
+                .filter(|c| c["name"].as_str().is_some_and(|n| n.to_lowercase().contains(&search)))
+                .collect();
+            list(clients, q, "clients")
+        }
+        ("GET", ["client", _]) => match segs[1].parse().ok().filter(|c| halo.has_company(*c)) {
+            Some(c) => reply(200, Some(client_json(c, halo))),
+            None => halo_err(404, "Client not found"),
+        },
         ("POST", ["users"]) => {
             let mut out = Vec::new();
             for it in &items {

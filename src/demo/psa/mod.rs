@@ -15,6 +15,7 @@
 //! `Retry-After`). What happened is counted in [`PsaSimStats`].
 
 mod autotask;
+mod autotask_query;
 mod connectwise;
 mod halo;
 pub(crate) mod model;
@@ -91,6 +92,19 @@ fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
     q.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
 }
 
+/// One PSA request, as each simulator reads it.
+#[derive(Clone, Copy)]
+struct Call<'a> {
+    /// `http://host:port` as the client addressed us (for absolute next-page links).
+    origin: &'a str,
+    method: &'a str,
+    /// Below the PSA's prefix, without the query.
+    path: &'a str,
+    q: &'a [(String, String)],
+    headers: &'a Headers,
+    body: &'a [u8],
+}
+
 /// Serve a PSA request, or `None` when the path belongs to no simulated PSA.
 pub(super) fn handle(shared: &Shared, method: &str, path_and_query: &str, headers: &Headers, body: &[u8]) -> Option<Reply> {
     let (which, rest) = [("/cw/", Which::Cw), ("/autotask/", Which::Autotask), ("/halo/", Which::Halo)]
@@ -136,10 +150,11 @@ pub(super) fn handle(shared: &Shared, method: &str, path_and_query: &str, header
     .unwrap_or_else(|| {
         let q = query(path_and_query);
         let mut st = shared.lock_state();
+        let call = Call { origin: &origin, method, path, q: &q, headers, body };
         let r = match which {
-            Which::Cw => connectwise::handle(&mut st.psa, method, path, &q, headers, body),
-            Which::Autotask => autotask::handle(&mut st.psa, &origin, method, path, &q, headers, body),
-            Which::Halo => halo::handle(&mut st.psa, &origin, method, path, &q, headers, body),
+            Which::Cw => connectwise::handle(&mut st.psa, call),
+            Which::Autotask => autotask::handle(&mut st.psa, call),
+            Which::Halo => halo::handle(&mut st.psa, call),
         };
         if r.status == 401 {
             st.psa.stats.auth_failures += 1;
