@@ -19,6 +19,7 @@ mod access;
 pub mod actions;
 pub mod model;
 pub mod protect;
+mod raw;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -35,6 +36,7 @@ use crate::secret::Secret;
 pub use access::{provide_ad, AdAccess, AdUsers};
 pub use model::{AdGroup, AdUser, ExchangeAttrs, GroupScope};
 pub use protect::{AdGroupRef, Finding, Severity};
+pub use raw::{under_base, RawEntry, RawMod, RawOp};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdError {
@@ -133,6 +135,16 @@ pub trait OnPremDirectory: Send + Sync {
     async fn clear_attributes(&self, dn: &str, attrs: &[AdAttr]) -> AdResult<()>;
     /// `modify dn: replace attr = value` for each pair, in one modify.
     async fn replace_attributes(&self, dn: &str, values: &[(AdAttr, String)]) -> AdResult<()>;
+    /// A script's own search (`ad::search`): subtree under `base` (empty: the base DN), which
+    /// must be inside the client's base DN; `filter` as given (build it with `ad::escape_filter`).
+    async fn raw_search(&self, _base: &str, _filter: &str, _attrs: &[String]) -> AdResult<Vec<RawEntry>> {
+        Err(AdError::Other("generic LDAP searches are not supported by this directory".into()))
+    }
+    /// A script's own modify (`ad::modify`), refused outside the base DN, on objects AD guards
+    /// and for passwords (see `raw.rs`).
+    async fn raw_modify(&self, _dn: &str, _changes: &[RawMod]) -> AdResult<()> {
+        Err(AdError::Other("generic LDAP writes are not supported by this directory".into()))
+    }
     /// LDAPS or StartTLS: password writes are possible.
     fn encrypted(&self) -> bool;
     fn policy(&self) -> &AdPolicy;
@@ -496,6 +508,14 @@ impl OnPremDirectory for LdapDirectory {
     async fn clear_attributes(&self, dn: &str, attrs: &[AdAttr]) -> AdResult<()> {
         let mods = attrs.iter().map(|a| Mod::Delete(a.name().as_bytes().to_vec(), Default::default())).collect();
         self.modify("clear attributes", dn, mods).await
+    }
+
+    async fn raw_search(&self, base: &str, filter: &str, attrs: &[String]) -> AdResult<Vec<RawEntry>> {
+        self.raw_search_impl(base, filter, attrs).await
+    }
+
+    async fn raw_modify(&self, dn: &str, changes: &[RawMod]) -> AdResult<()> {
+        self.raw_modify_impl(dn, changes).await
     }
 
     async fn replace_attributes(&self, dn: &str, values: &[(AdAttr, String)]) -> AdResult<()> {

@@ -111,6 +111,16 @@ pub trait CloudDirectory: Send + Sync {
     async fn add_directory_role_member(&self, _role_id: &str, _user_id: &str) -> GResult<()> {
         Err(GraphError::Protocol { message: "assigning directory roles is not supported by this directory".into() })
     }
+    /// A script's own read (`graph::get`): GET a relative path; `all` follows every
+    /// `@odata.nextLink` and returns the items of `value` as an array.
+    async fn raw_get(&self, _path: &str, _all: bool) -> GResult<Value> {
+        Err(GraphError::Protocol { message: "generic Graph reads are not supported by this directory".into() })
+    }
+    /// A script's own write (`graph::send`): `method` a relative path with an optional JSON body;
+    /// the answer's body (`Null` for 204). `idempotent`: may be re-sent after an unclear failure.
+    async fn raw_send(&self, _method: &str, _path: &str, _body: Option<Value>, _idempotent: bool) -> GResult<Value> {
+        Err(GraphError::Protocol { message: "generic Graph writes are not supported by this directory".into() })
+    }
     /// Make sure the credentials work before anything else happens.
     async fn authenticate(&self) -> GResult<()>;
     fn stats(&self) -> GraphStats;
@@ -277,6 +287,27 @@ impl CloudDirectory for GraphDirectory {
             id: m["id"].as_str().unwrap_or_default().to_string(),
             sent: m["sentDateTime"].as_str().unwrap_or_default().to_string(),
         }))
+    }
+
+    async fn raw_get(&self, path: &str, all: bool) -> GResult<Value> {
+        if all {
+            return self.graph.get_all(path).await.map(Value::Array);
+        }
+        self.graph.get(path).await
+    }
+
+    async fn raw_send(&self, method: &str, path: &str, body: Option<Value>, idempotent: bool) -> GResult<Value> {
+        let req = match (method.to_ascii_uppercase().as_str(), body) {
+            ("POST", b) => GraphRequest::post(path, b.unwrap_or_else(|| json!({}))),
+            ("PATCH", Some(b)) => GraphRequest::patch(path, b),
+            ("PUT", Some(b)) => GraphRequest::put(path, b),
+            ("DELETE", None) => GraphRequest::delete(path),
+            (m, b) => {
+                let why = if b.is_some() { "takes no body" } else { "needs a body" };
+                return Err(GraphError::Protocol { message: format!("{m} {why} here (POST, PATCH and PUT take a body; DELETE none)") });
+            }
+        };
+        self.graph.request(req.idempotent(idempotent)).await.map(|r| r.body)
     }
 
     async fn add_license(&self, user_id: &str, sku_id: &str) -> GResult<()> {

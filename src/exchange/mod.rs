@@ -145,6 +145,12 @@ pub trait ExchangeOnline: Send + Sync {
     /// `Remove-RecipientPermission -Identity <upn> -Trustee <t> -AccessRights SendAs -Confirm:$false` (restore)
     async fn remove_send_as(&self, upn: &str, trustee: &str) -> XResult<()>;
     /// Make sure the credentials work before anything else happens.
+    /// A script's own cmdlet (`exo::invoke`), every page of its output. The mailbox anchor is the
+    /// `Identity` parameter when it is an address. Writes are refused in plan mode.
+    async fn invoke_raw(&self, cmdlet: &str, _params: Value) -> XResult<Vec<Value>> {
+        let message = "generic cmdlets are not supported by this Exchange client".to_string();
+        Err(ExoError::Http { cmdlet: cmdlet.to_string(), source: GraphError::Protocol { message } })
+    }
     async fn authenticate(&self) -> XResult<()>;
     fn stats(&self) -> GraphStats;
 }
@@ -364,6 +370,11 @@ pub fn cmdlet_error(cmdlet: &str, status: u16, body: &Value) -> ExoError {
 
 #[async_trait]
 impl ExchangeOnline for InvokeCommandExchange {
+    async fn invoke_raw(&self, cmdlet: &str, params: Value) -> XResult<Vec<Value>> {
+        let anchor = params.get("Identity").and_then(Value::as_str).filter(|i| i.contains('@')).map(str::to_string);
+        Ok(self.invoke(cmdlet, params, anchor.as_deref()).await?.value)
+    }
+
     async fn get_mailbox(&self, upn: &str) -> XResult<Option<Mailbox>> {
         Ok(self.one("Get-Mailbox", json!({"Identity": upn}), Some(upn)).await?.map(|v| Mailbox::from_exo(&v)))
     }

@@ -49,6 +49,9 @@ pub struct Host {
     state: Mutex<RunState>,
     /// Told of each phase as it finishes (PSA ticketing).
     observer: Mutex<Option<Arc<dyn RunObserver>>>,
+    /// What calls a script's closures from an action (the engine and the script; see
+    /// `ops::custom`). Opaque here: the executor knows no script engine.
+    script: std::sync::OnceLock<Arc<dyn std::any::Any + Send + Sync>>,
 }
 
 #[derive(Default)]
@@ -106,6 +109,7 @@ impl Host {
             cache: Arc::default(),
             state: Mutex::new(RunState::default()),
             observer: Mutex::new(None),
+            script: std::sync::OnceLock::new(),
         })
     }
 
@@ -121,6 +125,15 @@ impl Host {
     /// A context for one phase, sharing the run's reads.
     pub fn cx(&self) -> Cx {
         Cx::new(self.tenant.clone(), self.run_id.clone(), self.mode, self.journal.clone(), self.providers.clone(), self.cache.clone())
+    }
+
+    /// Set once, when the run has built its engine and compiled the script.
+    pub fn set_script_runtime(&self, runtime: Arc<dyn std::any::Any + Send + Sync>) {
+        let _ = self.script.set(runtime);
+    }
+
+    pub fn script_runtime(&self) -> Option<Arc<dyn std::any::Any + Send + Sync>> {
+        self.script.get().cloned()
     }
 
     pub fn set_observer(&self, observer: Arc<dyn RunObserver>) {

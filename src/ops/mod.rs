@@ -15,6 +15,7 @@
 //! | `psa::` | `psa.rs` | `disable_contact` |
 //! | (type) | `user.rs` | `User`, the resolved user handle, and its properties |
 //! | `ad::` | `ad.rs` | on-premises AD: `get_user` (the `AdUser` handle) and the AD writes |
+//! | (global), `graph::`, `exo::`, `ad::` | `custom/` | `action` (a step of the script's own) and the generic calls it makes |
 //!
 //! `register.rs` turns an entry into a registered function by its kind ([`Register`]), and
 //! `args.rs` reads the option and item maps scripts pass.
@@ -23,6 +24,7 @@ pub mod ad;
 pub mod ad_user;
 mod args;
 mod core;
+pub mod custom;
 mod exo;
 mod graph;
 mod notify;
@@ -91,6 +93,7 @@ pub fn table() -> Vec<&'static OpSpec> {
         .chain(exo::OPS.iter())
         .chain(psa::OPS.iter())
         .chain(ad::OPS.iter())
+        .chain(custom::ops())
         .collect()
 }
 

@@ -1,0 +1,212 @@
+//! `graph::get`, `graph::get_all` and `graph::send`: a script's own Graph calls, through the same
+//! client as the built-ins (token, throttling, retries, `$batch` coalescing, nextLink checks), and
+//! the escaping helpers for the paths it builds.
+
+use std::sync::Arc;
+
+use rhai::{Dynamic, EvalAltResult, Module, NativeCallContext, Position};
+
+use super::action::json;
+use super::scope::{record_error, write_allowed};
+use crate::entra::{CloudAccess, CloudDirectory};
+use crate::exec::host::Host;
+use crate::graph::{odata_string, path_segment, query_value};
+use crate::ops::register::Register;
+use crate::ops::{check, ctx_pos, registration, script_error, Access, OpSpec};
+
+pub static OPS: [OpSpec; 5] = [
+    OpSpec {
+        module: "graph",
+        name: "get",
+        params: &["path: String"],
+        returns: "Dynamic",
+        access: Access::Read,
+        capability: "graph.get",
+        idempotent: true,
+        plan: "reads live, as in apply",
+        doc: &[
+            "/// GET a Graph path relative to the tenant's Graph base (`/users/{id}/...`), as JSON. Build",
+            "/// path segments with `graph::segment` and `$filter` values with `graph::literal`.",
+            "///",
+            "/// ```rhai",
+            "/// let me = graph::get(`/users/${graph::segment(user.id)}?$select=id,displayName`);",
+            "/// ```",
+        ],
+        register: Register::Custom(register_get),
+    },
+    OpSpec {
+        module: "graph",
+        name: "get_all",
+        params: &["path: String"],
+        returns: "Array",
+        access: Access::Read,
+        capability: "graph.get",
+        idempotent: true,
+        plan: "reads live, as in apply",
+        doc: &[
+            "/// GET a Graph collection and every further page (`@odata.nextLink`, which must stay on the",
+            "/// tenant's Graph base): the items of `value`, in order.",
+            "///",
+            "/// ```rhai",
+            "/// let methods = graph::get_all(`/users/${graph::segment(user.id)}/authentication/methods`);",
+            "/// ```",
+        ],
+        register: Register::Custom(register_get),
+    },
+    OpSpec {
+        module: "graph",
+        name: "send",
+        params: &["method: String", "path: String", "body: Dynamic"],
+        returns: "Dynamic",
+        access: Access::Write,
+        capability: "graph.send",
+        idempotent: false,
+        plan: "never runs: allowed only inside an action's apply function, which a plan does not call",
+        doc: &[
+            "/// Send a Graph write (`POST`, `PATCH`, `PUT` with a body; `DELETE` with `()`) to a relative",
+            "/// path, through the same client as the built-ins (throttling, retries, `$batch`). Only inside",
+            "/// an action's `apply`; re-sent after an unclear failure only if the action is `idempotent`.",
+            "/// Returns the answer's body (`()` for 204).",
+            "///",
+            "/// ```rhai",
+            "/// graph::send(\"PATCH\", `/users/${graph::segment(user.id)}`, #{ displayName: \"zz-Left\" });",
+            "/// ```",
+        ],
+        register: Register::Custom(register_send),
+    },
+    OpSpec {
+        module: "graph",
+        name: "segment",
+        params: &["text: String"],
+        returns: "String",
+        access: Access::Control,
+        capability: "run",
+        idempotent: true,
+        plan: "same as apply",
+        doc: &[
+            "/// Percent-encode one path segment (`jo#EXT#@x` → `jo%23EXT%23%40x`, `a/b` → `a%2Fb`).",
+            "///",
+            "/// ```rhai",
+            "/// let path = `/users/${graph::segment(user.upn)}/memberOf`;",
+            "/// ```",
+        ],
+        register: Register::Custom(register_segment),
+    },
+    OpSpec {
+        module: "graph",
+        name: "literal",
+        params: &["text: String"],
+        returns: "String",
+        access: Access::Control,
+        capability: "run",
+        idempotent: true,
+        plan: "same as apply",
+        doc: &[
+            "/// An OData string literal for a `$filter`, quoted (`O'Brien` → `'O''Brien'`) and",
+            "/// percent-encoded, so a value cannot end the literal early.",
+            "///",
+            "/// ```rhai",
+            "/// let found = graph::get_all(`/groups?$filter=displayName eq ${graph::literal(\"Sales\")}`);",
+            "/// ```",
+        ],
+        register: Register::Custom(register_literal),
+    },
+];
+
+/// A path a script may send: relative to the Graph base, with nothing that leaves it.
+pub fn checked_path(path: &str, pos: Position) -> Result<&str, Box<EvalAltResult>> {
+    let bad = |why: &str| script_error("invalid_argument", format!("Graph path {:?} {why}", path), pos);
+    if !path.starts_with('/') || path.starts_with("//") {
+        return Err(bad("must start with a single '/' (relative to the tenant's Graph base)"));
+    }
+    if path.contains("://") || path.split(['/', '?']).any(|s| s == "..") || path.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad("must not hold a URL, '..', spaces or control characters (escape values with graph::segment)"));
+    }
+    if path.to_ascii_lowercase().starts_with("/$batch") {
+        return Err(bad("is $batch: send the requests one by one, the client batches them"));
+    }
+    Ok(path)
+}
+
+fn cloud(host: &Host, pos: Position) -> Result<Arc<dyn CloudDirectory>, Box<EvalAltResult>> {
+    host.providers.cloud().cloned().map_err(|e| script_error("provider", e.to_string(), pos))
+}
+
+/// A provider's failure: kept typed for the executor, raised to the script as `provider`.
+pub fn provider_failed(e: impl Into<crate::action_error::ActionError>, what: String, pos: Position) -> Box<EvalAltResult> {
+    let e = e.into();
+    let msg = format!("{what}: {e}");
+    record_error(e);
+    script_error("provider", msg, pos)
+}
+
+fn register_get(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
+    let host = host.clone();
+    let all = spec.name == "get_all";
+    registration(spec).set_into_module(m, move |ctx: NativeCallContext, path: &str| -> Result<Dynamic, Box<EvalAltResult>> {
+        let pos = ctx_pos(&ctx);
+        check(&host, spec, pos)?;
+        let path = checked_path(path, pos)?;
+        let cloud = cloud(&host, pos)?;
+        let v = host.rt.block_on(cloud.raw_get(path, all)).map_err(|e| provider_failed(e, format!("GET {path}"), pos))?;
+        rhai::serde::to_dynamic(v)
+    });
+}
+
+fn register_send(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
+    let host = host.clone();
+    registration(spec).set_into_module(
+        m,
+        move |ctx: NativeCallContext, method: &str, path: &str, body: Dynamic| -> Result<Dynamic, Box<EvalAltResult>> {
+            let pos = ctx_pos(&ctx);
+            check(&host, spec, pos)?;
+            let idempotent = write_allowed("graph::send", pos)?;
+            let path = checked_path(path, pos)?;
+            let method = method.to_ascii_uppercase();
+            if !["POST", "PATCH", "PUT", "DELETE"].contains(&method.as_str()) {
+                return Err(script_error(
+                    "invalid_argument",
+                    format!("graph::send: '{method}' is not a write (POST, PATCH, PUT, DELETE)"),
+                    pos,
+                ));
+            }
+            let body = if body.is_unit() {
+                None
+            } else {
+                Some(json(&body).map_err(|e| script_error("invalid_argument", format!("the body is {e}"), pos))?)
+            };
+            let cloud = cloud(&host, pos)?;
+            let v = host
+                .rt
+                .block_on(cloud.raw_send(&method, path, body, idempotent))
+                .map_err(|e| provider_failed(e, format!("{method} {path}"), pos))?;
+            if v.is_null() {
+                return Ok(Dynamic::UNIT);
+            }
+            rhai::serde::to_dynamic(v)
+        },
+    );
+}
+
+fn register_segment(m: &mut Module, _host: &Arc<Host>, spec: &'static OpSpec) {
+    registration(spec).set_into_module(m, |text: &str| path_segment(text));
+}
+
+fn register_literal(m: &mut Module, _host: &Arc<Host>, spec: &'static OpSpec) {
+    registration(spec).set_into_module(m, |text: &str| query_value(&odata_string(text)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_relative_graph_paths_are_sent() {
+        for ok in ["/users/a%40b", "/users?$filter=x%20eq%20'y'", "/me/drive/root"] {
+            assert!(checked_path(ok, Position::NONE).is_ok(), "{ok}");
+        }
+        for bad in ["users", "//evil.example/x", "https://evil.example/", "/users/../groups", "/users/a b", "/$batch", "/x\n"] {
+            assert!(checked_path(bad, Position::NONE).is_err(), "{bad}");
+        }
+    }
+}

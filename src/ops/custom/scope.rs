@@ -1,0 +1,108 @@
+//! Calling a script's closures from an action, and the one place a generic write may run.
+//!
+//! The executor runs a phase's actions as futures on the engine's thread (inside `block_on`).
+//! A script closure cannot run there: the generic calls it makes block on the runtime
+//! themselves. So each observe or apply closure runs on a blocking thread of its own, with the
+//! engine shared (`rhai` is built with `sync`), and a thread-local says which callback is
+//! running: a generic write (`graph::send`, a non-`Get-` `exo::invoke`, `ad::modify`) is allowed
+//! only inside an action's apply function. Plan mode never calls apply, so whatever a script does,
+//! a plan sends no write.
+
+use std::cell::RefCell;
+use std::sync::{Arc, Weak};
+
+use rhai::{Dynamic, Engine, EvalAltResult, FnPtr, FuncArgs, Position, AST};
+
+use crate::action_error::ActionError;
+use crate::exec::host::Host;
+use crate::ops::script_error;
+
+/// The engine and the script, for calling closures after the script has moved on.
+pub struct ScriptRuntime {
+    /// Weak: the engine's registered functions hold the host, which holds this.
+    engine: Weak<Engine>,
+    ast: AST,
+}
+
+impl ScriptRuntime {
+    /// Make the run's engine and script reachable from its actions.
+    pub fn attach(host: &Host, engine: &Arc<Engine>, ast: &AST) {
+        host.set_script_runtime(Arc::new(ScriptRuntime { engine: Arc::downgrade(engine), ast: ast.clone() }));
+    }
+
+    pub fn of(host: &Host) -> Option<Arc<ScriptRuntime>> {
+        host.script_runtime()?.downcast::<ScriptRuntime>().ok()
+    }
+
+    fn call(&self, f: &FnPtr, args: impl FuncArgs) -> Result<Dynamic, Box<EvalAltResult>> {
+        let engine = self.engine.upgrade().ok_or_else(|| script_error("action", "the run has ended".into(), Position::NONE))?;
+        f.call::<Dynamic>(&engine, &self.ast, args)
+    }
+}
+
+/// Which of an action's functions is running on this thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Callback {
+    Observe,
+    Apply { idempotent: bool },
+}
+
+struct Running {
+    callback: Callback,
+    /// The provider error behind the script error a generic call raised, kept typed so the
+    /// executor can tell an unclear write (re-observe) from a refused one.
+    error: Option<ActionError>,
+}
+
+thread_local! {
+    static RUNNING: RefCell<Option<Running>> = const { RefCell::new(None) };
+}
+
+/// Call `f` as `callback` of an action, on this (blocking) thread. Returns its result and the
+/// provider error a generic call recorded, if any.
+pub fn run_callback(
+    runtime: &ScriptRuntime,
+    callback: Callback,
+    f: &FnPtr,
+    args: impl FuncArgs,
+) -> (Result<Dynamic, Box<EvalAltResult>>, Option<ActionError>) {
+    RUNNING.with(|r| *r.borrow_mut() = Some(Running { callback, error: None }));
+    let out = runtime.call(f, args);
+    let error = RUNNING.with(|r| r.borrow_mut().take()).and_then(|r| r.error);
+    (out, error)
+}
+
+/// A generic write may run only inside an action's apply function; returns whether that action
+/// said its write may be re-sent after an unclear failure.
+pub fn write_allowed(what: &str, pos: Position) -> Result<bool, Box<EvalAltResult>> {
+    match RUNNING.with(|r| r.borrow().as_ref().map(|r| r.callback)) {
+        Some(Callback::Apply { idempotent }) => Ok(idempotent),
+        Some(Callback::Observe) => Err(script_error(
+            "write_outside_apply",
+            format!("{what} writes, and an observe function only reads: move it into the action's apply function"),
+            pos,
+        )),
+        None => Err(script_error(
+            "write_outside_apply",
+            format!("{what} writes: call it inside an action's apply function (`action(name, #{{observe, apply}})`), so it is planned, journalled and never sent by a plan"),
+            pos,
+        )),
+    }
+}
+
+/// `action` and `phase` declare steps: not from inside another step's functions.
+pub fn outside_callbacks(what: &str, pos: Position) -> Result<(), Box<EvalAltResult>> {
+    match RUNNING.with(|r| r.borrow().is_some()) {
+        true => Err(script_error("nested_step", format!("{what} cannot be called from an action's observe or apply function"), pos)),
+        false => Ok(()),
+    }
+}
+
+/// Keep the provider error behind the script error about to be raised.
+pub fn record_error(e: ActionError) {
+    RUNNING.with(|r| {
+        if let Some(r) = r.borrow_mut().as_mut() {
+            r.error = Some(e);
+        }
+    });
+}
