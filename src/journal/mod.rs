@@ -306,6 +306,8 @@ pub struct TicketedRun {
     pub status: RunStatus,
     /// None while its ticket creation still waits in the outbox.
     pub ticket: Option<String>,
+    /// The payload of the last status it queued for its ticket (`{"status": …}`), if any.
+    pub last_status: Option<Value>,
 }
 
 impl TicketedRun {

@@ -129,10 +129,8 @@ async fn open_ticket(psa: &dyn Psa, journal: &dyn Journal, item: &OutboxItem) ->
             journal.outbox_delivered(item.id)?;
             return Ok(false);
         }
-        let waiting = journal
-            .outbox_items(Some(&item.tenant), true)?
-            .iter()
-            .any(|i| i.run_id == earlier && i.kind == OutboxKind::CreateTicket);
+        let waiting =
+            journal.outbox_items(Some(&item.tenant), true)?.iter().any(|i| i.run_id == earlier && i.kind == OutboxKind::CreateTicket);
         if waiting {
             return Err(Failure::Other(format!("run {} continues the ticket of run {earlier}, not opened yet", item.run_id)));
         }

@@ -67,7 +67,9 @@ fn matches(entity: &Value, filter: &Value) -> bool {
                 "and" => items.as_array().into_iter().flatten().all(|f| matches(entity, f)),
                 "or" => items.as_array().into_iter().flatten().any(|f| matches(entity, f)),
                 "eq" => text(&have) == text(&want),
-                "contains" => text(&have).contains(&text(&want)),
+                // Autotask runs `contains` as SQL Server's LIKE, where `[…]` is a character
+                // class: a bracketed text never matches itself.
+                "contains" => !text(&want).contains('[') && text(&have).contains(&text(&want)),
                 _ => false,
             }
         }
@@ -199,6 +201,11 @@ pub(super) fn handle(
                 .filter(|n| matches(n, &filter))
                 .collect();
             reply(200, Some(query_result(notes)))
+        }
+        ("POST", ["tickets", "query"]) => {
+            let filter = body.get("filter").cloned().unwrap_or(Value::Array(vec![]));
+            let found = at.tickets.iter().map(ticket_json).filter(|t| matches(t, &filter)).collect();
+            reply(200, Some(query_result(found)))
         }
         ("POST", ["contacts", "query"]) => {
             let filter = body.get("filter").cloned().unwrap_or(Value::Array(vec![]));

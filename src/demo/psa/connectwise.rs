@@ -98,6 +98,23 @@ pub(super) fn handle(st: &mut PsaState, method: &str, path: &str, q: &[(String, 
             cw.tickets.push(t);
             reply(201, Some(out))
         }
+        ("GET", ["service", "tickets"]) => {
+            // The conditions the client sends: `company/id=N AND summary="…"`; newest first with
+            // `orderBy=id desc`, as ConnectWise sorts.
+            let conditions = param(q, "conditions").unwrap_or_default();
+            let company = condition_value(conditions, "company/id").and_then(|c| c.parse::<i64>().ok());
+            let summary = condition_value(conditions, "summary");
+            let size = param(q, "pageSize").and_then(|s| s.parse::<usize>().ok()).unwrap_or(25).clamp(1, 1000);
+            let mut found: Vec<&SimTicket> = cw
+                .tickets
+                .iter()
+                .filter(|t| company.is_none_or(|c| t.company_id == c) && summary.is_none_or(|s| t.summary.eq_ignore_ascii_case(s)))
+                .collect();
+            if param(q, "orderBy").is_some_and(|o| o.eq_ignore_ascii_case("id desc")) {
+                found.reverse();
+            }
+            reply(200, Some(Value::Array(found.into_iter().take(size).map(ticket_json).collect())))
+        }
         ("GET", ["service", "tickets", _]) => match id(2).and_then(|i| cw.ticket_mut(i)) {
             Some(t) => reply(200, Some(ticket_json(t))),
             None => err(404, "NotFound", "Ticket not found"),
@@ -137,14 +154,18 @@ pub(super) fn handle(st: &mut PsaState, method: &str, path: &str, q: &[(String, 
             let Some(t) = id(2).and_then(|i| cw.ticket_mut(i)) else { return err(404, "NotFound", "Ticket not found") };
             let size = param(q, "pageSize").and_then(|s| s.parse::<usize>().ok()).unwrap_or(25).clamp(1, 1000);
             let page = param(q, "page").and_then(|s| s.parse::<usize>().ok()).unwrap_or(1).max(1);
-            let notes: Vec<Value> = t
-                .notes
-                .iter()
+            // ConnectWise keeps a ticket's `initialDescription` as its first note (a discussion
+            // note, not internal); the state keeps it as the ticket's details.
+            let initial = (!t.details.is_empty()).then(|| {
+                json!({"id": t.id * 1000, "ticketId": t.id, "text": t.details, "detailDescriptionFlag": true, "internalAnalysisFlag": false})
+            });
+            let notes: Vec<Value> = initial
+                .into_iter()
+                .chain(t.notes.iter().map(
+                    |n| json!({"id": n.id, "ticketId": t.id, "text": n.text, "internalAnalysisFlag": n.internal, "dateCreated": n.created}),
+                ))
                 .skip((page - 1) * size)
                 .take(size)
-                .map(
-                    |n| json!({"id": n.id, "ticketId": t.id, "text": n.text, "internalAnalysisFlag": n.internal, "dateCreated": n.created}),
-                )
                 .collect();
             reply(200, Some(Value::Array(notes)))
         }

@@ -107,18 +107,21 @@ impl SqliteJournal {
         // A run "has a ticket" once it recorded one or queued something for one: a run whose
         // ticket creation still waits in the outbox (the PSA was down) counts too, or the next
         // run would open a second ticket once the PSA is back.
-        let sql = "SELECT run_id, status, ticket FROM runs r WHERE tenant = ?1 AND lower(user) = lower(?2) AND mode = 'apply' \
-                   AND run_id != ?3 AND (ticket IS NOT NULL OR EXISTS (SELECT 1 FROM psa_outbox o WHERE o.run_id = r.run_id)) \
+        let sql = "SELECT run_id, status, ticket, \
+                   (SELECT payload_json FROM psa_outbox s WHERE s.run_id = r.run_id AND s.kind = 'status' ORDER BY s.id DESC LIMIT 1) \
+                   FROM runs r WHERE tenant = ?1 AND lower(user) = lower(?2) AND mode = 'apply' AND run_id != ?3 \
+                   AND (ticket IS NOT NULL OR EXISTS (SELECT 1 FROM psa_outbox o WHERE o.run_id = r.run_id)) \
                    ORDER BY started_at DESC, rowid DESC LIMIT 1";
-        let conn = self.conn();
-        let row: Option<(String, String, Option<String>)> = conn
-            .query_row(sql, params![tenant, user, except], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        type Row = (String, String, Option<String>, Option<String>);
+        let row: Option<Row> = self
+            .conn()
+            .query_row(sql, params![tenant, user, except], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
             .optional()
             .map_err(|e| self.err(&format!("finding the last ticket of {user} in {tenant}"), e))?;
-        row.map(|(run_id, status, ticket)| {
-            let status =
-                RunStatus::parse(&status).ok_or_else(|| self.err("stored run status", format!("unknown value {status:?}")))?;
-            Ok(TicketedRun { run_id, status, ticket })
+        row.map(|(run_id, status, ticket, last_status)| {
+            let status = RunStatus::parse(&status).ok_or_else(|| self.err("stored run status", format!("unknown value {status:?}")))?;
+            let last_status = last_status.map(|s| self.json("outbox payload", Some(&s))).transpose()?;
+            Ok(TicketedRun { run_id, status, ticket, last_status })
         })
         .transpose()
     }
@@ -157,19 +160,17 @@ mod tests {
         j.set_run_ticket("r1", "41").unwrap();
         j.finish_run("r1", RunStatus::Succeeded, &json!({})).unwrap();
         add_run(&j, "r2", "U@X.test", Mode::Apply);
-        j.outbox_add(&NewOutboxItem {
-            tenant: "t".into(),
-            run_id: "r2".into(),
-            kind: OutboxKind::CreateTicket,
-            marker: "[m]".into(),
-            payload: json!({}),
-        })
-        .unwrap();
+        let item =
+            |kind, marker: &str, payload| NewOutboxItem { tenant: "t".into(), run_id: "r2".into(), kind, marker: marker.into(), payload };
+        j.outbox_add(&item(OutboxKind::CreateTicket, "[m]", json!({}))).unwrap();
+        j.outbox_add(&item(OutboxKind::Status, "[s1]", json!({"status": "in_progress"}))).unwrap();
+        j.outbox_add(&item(OutboxKind::Status, "[s2]", json!({"status": "completed"}))).unwrap();
         add_run(&j, "r3", "u@x.test", Mode::Plan);
         add_run(&j, "r4", "other@x.test", Mode::Apply);
         j.set_run_ticket("r4", "99").unwrap();
         let last = j.last_ticketed_run("t", "u@x.test", "now").unwrap().unwrap();
-        assert_eq!(last, TicketedRun { run_id: "r2".into(), status: RunStatus::Running, ticket: None });
+        let closed = Some(json!({"status": "completed"}));
+        assert_eq!(last, TicketedRun { run_id: "r2".into(), status: RunStatus::Running, ticket: None, last_status: closed });
         assert!(last.unfinished());
         let before = j.last_ticketed_run("t", "u@x.test", "r2").unwrap().unwrap();
         assert_eq!((before.run_id.as_str(), before.ticket.as_deref(), before.unfinished()), ("r1", Some("41"), false));
