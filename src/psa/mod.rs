@@ -13,7 +13,7 @@
 //! | `autotask.rs` | Autotask REST v1.0 (zone discovery, the three auth headers, picklists read from the instance) |
 //! | `halo.rs` | HaloPSA (auth URL discovery, client-credentials token, JSON-array writes) |
 //! | `outbox.rs` | delivery of the journal's outbox: tickets, statuses and notes, de-duplicated by marker |
-//! | `ticketing.rs` | what a run writes to its ticket, and when |
+//! | `ticketing.rs` | what a run writes to its ticket, and when; `ticketing/target.rs`: which ticket (one offboarding, one ticket) |
 //! | `actions.rs` | `disable_psa_contact` |
 //! | `settings.rs` | the `[tenants.x.psa]` section and building a provider from it; the demo's PSA tenants |
 
