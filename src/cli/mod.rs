@@ -198,13 +198,19 @@ fn cmd_run(ctx: &Ctx, a: RunArgs, force_plan: bool) -> Result<u8> {
                 return Ok(0);
             }
             let changes = plan.count(StepStatus::Planned);
+            // Nothing to change in the directories, but maybe for the ticket (see `work_left`).
+            let psa_work = tenant.psa.as_ref().and_then(|_| crate::psa::ticketing::work_left(journal.as_ref(), tenant_name, &a.user));
             if changes == 0 {
+                let Some(why) = psa_work else {
+                    if !a.json {
+                        eprintln!("nothing to change: {} is already offboarded as far as this script goes", a.user);
+                    }
+                    return Ok(0);
+                };
                 if !a.json {
-                    eprintln!("nothing to change: {} is already offboarded as far as this script goes", a.user);
+                    eprintln!("nothing to change in the directories for {}; running for the PSA ticket: {why}", a.user);
                 }
-                return Ok(0);
-            }
-            if !a.yes {
+            } else if !a.yes {
                 confirm(changes, &a.user, tenant_name)?;
             }
         }

@@ -85,8 +85,13 @@ pub fn report(r: &Report, color: bool) -> String {
         (n > 0).then(|| format!("{n} {}", s.as_str().replace('_', " ")))
     })
     .collect();
+    // The PSA's requests apart (the ticket's, not the offboarding's); the writes are all of them.
+    let psa = match r.stats.psa_requests {
+        0 => String::new(),
+        n => format!(" + {n} PSA requests"),
+    };
     out.push_str(&format!(
-        "{} · {} · {} requests ({} writes, {} round trips) in {:.1}s\n",
+        "{} · {} · {} requests{psa} ({} writes, {} round trips) in {:.1}s\n",
         r.status,
         if counts.is_empty() { "no steps".to_string() } else { counts.join(", ") },
         r.stats.requests,

@@ -257,7 +257,6 @@ impl Repl {
         let steps = self.host.steps();
         let failed = steps.iter().filter(|s| s.status == StepStatus::Failed).count();
         let status = if failed > 0 { RunStatus::Failed } else { RunStatus::Succeeded };
-        let g = self.host.providers.stats();
         let report = Report {
             run_id: self.host.run_id.clone(),
             tenant: self.host.tenant.clone(),
@@ -268,7 +267,7 @@ impl Repl {
             status: status.as_str().into(),
             todos: crate::exec::report::todos(&steps),
             steps,
-            stats: Stats::from_http(&g, self.host.started.elapsed()),
+            stats: Stats::of(&self.host.providers, self.host.started.elapsed()),
             messages: self.host.messages(),
             error: None::<ReportError>,
         };

@@ -103,7 +103,7 @@ fn run_restore(
             status: status.as_str().into(),
             todos: crate::exec::report::todos(&steps),
             steps,
-            stats: Stats::from_http(&providers.stats(), host.started.elapsed()),
+            stats: Stats::of(&providers, host.started.elapsed()),
             messages,
             error: error.map(|m| crate::exec::report::ReportError { code: "journal".into(), message: m }),
             ticket: None,

@@ -89,6 +89,9 @@ pub struct Knobs {
     pub psa_down_after_writes: Option<u64>,
     /// 0 = off; every Nth PSA request answers 429 with `Retry-After: retry_after_secs`.
     pub psa_throttle_every: u64,
+    /// 0 = off; the first N ticket creations since the server started are applied, then answered
+    /// 503: the answer is lost, and a client that opens the ticket again makes a duplicate.
+    pub psa_create_lost: u64,
     /// The tenant has no Intune (or the app no permission for it): the managed-device list answers 403.
     pub no_intune: bool,
     /// sendMail answers 202 and the message goes nowhere, not even to Sent Items (a transport
@@ -123,6 +126,7 @@ impl Knobs {
                 .collect(),
             psa_down_after_writes: std::env::var("OFFBOARD_DEMO_PSA_DOWN_AFTER").ok().and_then(|v| v.trim().parse().ok()),
             psa_throttle_every: num("OFFBOARD_DEMO_PSA_THROTTLE_EVERY", 0),
+            psa_create_lost: num("OFFBOARD_DEMO_PSA_CREATE_LOST", 0),
             no_intune: num("OFFBOARD_DEMO_NO_INTUNE", 0) != 0,
             mail_lost: num("OFFBOARD_DEMO_MAIL_LOST", 0) != 0,
         }

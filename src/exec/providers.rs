@@ -22,6 +22,9 @@ pub struct Providers {
     slots: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
     /// Request counters of the providers that send requests, in the order they were added.
     stats: Vec<StatsFn>,
+    /// Counters kept apart from the directories' (the PSA's: its requests tell the ticket's story,
+    /// not the offboarding's, but its writes are writes the run sent).
+    apart: Vec<StatsFn>,
     /// The directories present by name (`"exchange"`, `"ad"`): a lower provider cannot name a
     /// higher one's trait, yet must know whether another step can do what it cannot (a synced
     /// group is `skipped` for AD to handle, or `needs_action` when the MSP has no AD access).
@@ -49,6 +52,11 @@ impl Providers {
         self.stats.push(Arc::new(stats));
     }
 
+    /// Count this provider's requests in [`Providers::stats_apart`], not with the directories'.
+    pub fn count_stats_apart(&mut self, stats: impl Fn() -> GraphStats + Send + Sync + 'static) {
+        self.apart.push(Arc::new(stats));
+    }
+
     /// The provider behind `T`, if this tenant has one.
     pub fn get<T: ?Sized + Send + Sync + 'static>(&self) -> Option<&Arc<T>> {
         self.slots.get(&TypeId::of::<Arc<T>>()).and_then(|p| p.downcast_ref::<Arc<T>>())
@@ -61,20 +69,29 @@ impl Providers {
 
     /// HTTP statistics summed over every provider (AD counts LDAP operations as requests).
     pub fn stats(&self) -> GraphStats {
-        let mut total = GraphStats::default();
-        for s in self.stats.iter().map(|f| f()) {
-            total.http_requests += s.http_requests;
-            total.operations += s.operations;
-            total.writes += s.writes;
-            total.batches += s.batches;
-            total.retries += s.retries;
-            total.throttled += s.throttled;
-            // Providers are used one after another within a phase's stages, so their chains add up.
-            total.round_trips += s.round_trips;
-            total.wait_ms += s.wait_ms;
-        }
-        total
+        sum(&self.stats)
     }
+
+    /// The counters kept apart (the PSA's), summed.
+    pub fn stats_apart(&self) -> GraphStats {
+        sum(&self.apart)
+    }
+}
+
+fn sum(counters: &[StatsFn]) -> GraphStats {
+    let mut total = GraphStats::default();
+    for s in counters.iter().map(|f| f()) {
+        total.http_requests += s.http_requests;
+        total.operations += s.operations;
+        total.writes += s.writes;
+        total.batches += s.batches;
+        total.retries += s.retries;
+        total.throttled += s.throttled;
+        // Providers are used one after another within a phase's stages, so their chains add up.
+        total.round_trips += s.round_trips;
+        total.wait_ms += s.wait_ms;
+    }
+    total
 }
 
 /// Anything that carries the run's providers: [`Providers`] itself, an action's
@@ -113,6 +130,8 @@ mod tests {
         assert_eq!(p.get::<dyn Greeter>().unwrap().hello(), "hello");
         p.count_stats(|| GraphStats { http_requests: 2, ..Default::default() });
         p.count_stats(|| GraphStats { http_requests: 3, ..Default::default() });
+        p.count_stats_apart(|| GraphStats { http_requests: 7, writes: 1, ..Default::default() });
         assert_eq!(p.stats().http_requests, 5);
+        assert_eq!((p.stats_apart().http_requests, p.stats_apart().writes), (7, 1));
     }
 }

@@ -19,9 +19,10 @@ pub struct StepReport {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Stats {
-    /// HTTP requests sent (token, direct calls, $batch envelopes, retries).
+    /// HTTP requests sent to the directories (Graph, Exchange; LDAP operations for AD): token,
+    /// direct calls, $batch envelopes, retries. The PSA's are in `psa_requests`.
     pub requests: u64,
-    /// Write operations sent (inside batches too).
+    /// Every write the run sent: the directories' (inside batches too) and the PSA's.
     pub writes: u64,
     pub elapsed_ms: u64,
     pub operations: u64,
@@ -30,20 +31,30 @@ pub struct Stats {
     pub throttled: u64,
     /// Sequential round trips: the longest chain of HTTP exchanges that did not overlap.
     pub round_trips: u64,
+    /// HTTP requests sent to the PSA (ticket, notes, contacts, and earlier runs' outbox items this
+    /// run delivered), retries included.
+    #[serde(default)]
+    pub psa_requests: u64,
+    /// Of those, the writes (also counted in `writes`).
+    #[serde(default)]
+    pub psa_writes: u64,
 }
 
 impl Stats {
     /// The HTTP counts of a run's providers, and how long it took.
-    pub fn from_http(g: &crate::graph::GraphStats, elapsed: std::time::Duration) -> Stats {
+    pub fn of(providers: &super::Providers, elapsed: std::time::Duration) -> Stats {
+        let (g, psa) = (providers.stats(), providers.stats_apart());
         Stats {
             requests: g.http_requests,
-            writes: g.writes,
+            writes: g.writes + psa.writes,
             elapsed_ms: elapsed.as_millis() as u64,
             operations: g.operations,
             batches: g.batches,
             retries: g.retries,
             throttled: g.throttled,
             round_trips: g.round_trips,
+            psa_requests: psa.http_requests,
+            psa_writes: psa.writes,
         }
     }
 }

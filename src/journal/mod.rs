@@ -293,4 +293,27 @@ pub trait Journal: Send + Sync {
     /// The PSA ticket a run writes to.
     fn set_run_ticket(&self, run_id: &str, ticket: &str) -> Result<()>;
     fn run_ticket(&self, run_id: &str) -> Result<Option<String>>;
+    /// The latest apply run of `user` (case-insensitive) in `tenant`, other than `except`, that
+    /// has a ticket or queued one (see [`TicketedRun`]).
+    fn last_ticketed_run(&self, tenant: &str, user: &str, except: &str) -> Result<Option<TicketedRun>>;
+}
+
+/// An earlier run that wrote (or queued) to a PSA ticket: what a new run of the same user needs
+/// to decide whether it continues that ticket (`psa::ticketing`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketedRun {
+    pub run_id: String,
+    pub status: RunStatus,
+    /// None while its ticket creation still waits in the outbox.
+    pub ticket: Option<String>,
+    /// The payload of the last status it queued for its ticket (`{"status": …}`), if any.
+    pub last_status: Option<Value>,
+}
+
+impl TicketedRun {
+    /// The run did not finish its offboarding (killed, failed, stopped by an error): the next run
+    /// of the same user is the same offboarding and continues its ticket.
+    pub fn unfinished(&self) -> bool {
+        matches!(self.status, RunStatus::Running | RunStatus::Interrupted | RunStatus::Failed | RunStatus::Aborted)
+    }
 }

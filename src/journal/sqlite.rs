@@ -633,6 +633,9 @@ impl Journal for SqliteJournal {
     fn run_ticket(&self, run_id: &str) -> Result<Option<String>> {
         self.ticket_of(run_id)
     }
+    fn last_ticketed_run(&self, tenant: &str, user: &str, except: &str) -> Result<Option<TicketedRun>> {
+        self.ticketed_run(tenant, user, except)
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::Psa;
 use crate::exec::{HasProviders, Providers};
+use crate::graph::GraphStats;
 
 /// `providers.psa()`, `cx.providers.psa()`.
 pub trait PsaAccess: HasProviders {
@@ -16,8 +17,20 @@ pub trait PsaAccess: HasProviders {
 
 impl<T: HasProviders + ?Sized> PsaAccess for T {}
 
-/// Add the client's PSA to a run's providers. Its requests are not counted with the
-/// directories' (the PSA is reported on its own, through the ticket).
+/// Add the client's PSA to a run's providers. Its requests are counted apart from the
+/// directories' (the report's `psa_requests`, `psa_writes`), its writes with every other write.
 pub fn provide_psa(providers: &mut Providers, psa: Arc<dyn Psa>) {
+    let counted = psa.clone();
+    providers.count_stats_apart(move || {
+        let s = counted.stats();
+        GraphStats {
+            http_requests: s.requests,
+            operations: s.requests,
+            writes: s.writes,
+            retries: s.retries,
+            throttled: s.throttled,
+            ..GraphStats::default()
+        }
+    });
     providers.insert::<dyn Psa>(psa);
 }

@@ -10,8 +10,9 @@
 //!   `GET /v1.0/TicketNotes/entityInformation/fields` (`noteType`, `publish`); each field is
 //!   `{name, isPickList, picklistValues:[{value, label, isDefaultValue, isActive}]}`.
 //! - Tickets `POST /v1.0/Tickets` → `{"itemId":N}`; status `PATCH /v1.0/Tickets {"id","status"}`;
-//!   notes `POST /v1.0/Tickets/{id}/Notes {title, description, noteType, publish}`; notes with a
-//!   marker `POST /v1.0/TicketNotes/query` (`contains` on `description`).
+//!   notes `POST /v1.0/Tickets/{id}/Notes {title, description, noteType, publish}`; notes and
+//!   tickets with a marker `POST /v1.0/TicketNotes/query`, `POST /v1.0/Tickets/query` (`contains`
+//!   on `description`).
 //! - Contacts `POST /v1.0/Contacts/query`; deactivation through the parent company:
 //!   `PATCH /v1.0/Companies/{companyID}/Contacts {"id":N,"isActive":0}` (there is no top-level PATCH).
 
@@ -23,7 +24,7 @@ use serde_json::{json, Value};
 use tokio::sync::OnceCell;
 
 use super::http::{HttpSettings, PsaHttp, Req};
-use super::{exact_matches, id_str, numeric, Contact, NewTicket, PResult, Psa, PsaError, PsaStats, StatusNames, TicketStatus};
+use super::{exact_matches, id_str, numeric, search_term, Contact, NewTicket, PResult, Psa, PsaError, PsaStats, StatusNames, TicketStatus};
 use crate::secret::Secret;
 
 pub const NAME: &str = "Autotask";
@@ -97,6 +98,17 @@ fn picklist(fields: &Value, name: &str) -> Vec<(String, i64, bool)> {
             ))
         })
         .collect()
+}
+
+/// The items of a query answer whose `description` holds the whole marker (the query searched
+/// for its inside: see [`search_term`]).
+/// The items (a query's `items`, or the items of every page) whose description holds `marker`.
+fn with_marker<'a>(v: &'a Value, marker: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
+    v.as_array()
+        .or_else(|| get_ci(v, "items").and_then(Value::as_array))
+        .into_iter()
+        .flatten()
+        .filter(move |i| get_ci(i, "description").and_then(Value::as_str).is_some_and(|d| d.contains(marker)))
 }
 
 fn default_of(list: &[(String, i64, bool)]) -> Option<i64> {
@@ -252,9 +264,19 @@ impl Psa for Autotask {
     async fn count_notes_with(&self, ticket: &str, marker: &str) -> PResult<usize> {
         let body = json!({"filter": [
             {"op": "eq", "field": "ticketID", "value": Self::ticket_num(ticket)?},
-            {"op": "contains", "field": "description", "value": marker},
+            {"op": "contains", "field": "description", "value": search_term(marker)},
         ]});
-        Ok(self.query_all("/TicketNotes/query", body).await?.len())
+        let all = Value::Array(self.query_all("/TicketNotes/query", body).await?);
+        Ok(with_marker(&all, marker).count())
+    }
+
+    async fn find_ticket_with(&self, _summary: &str, marker: &str) -> PResult<Option<String>> {
+        let body = json!({"filter": [
+            {"op": "eq", "field": "companyID", "value": self.company_num()?},
+            {"op": "contains", "field": "description", "value": search_term(marker)},
+        ]});
+        let all = Value::Array(self.query_all("/Tickets/query", body).await?);
+        Ok(with_marker(&all, marker).filter_map(|t| int(get_ci(t, "id"))).max().map(|id| id.to_string()))
     }
 
     async fn find_contacts(&self, email: &str) -> PResult<Vec<Contact>> {

@@ -6,7 +6,9 @@
 //!   `clientId` header.
 //! - Tickets `POST /service/tickets`; status `PATCH /service/tickets/{id}` with a JSON-Patch
 //!   `[{"op":"replace","path":"status","value":{"name":…}}]`; internal notes
-//!   `POST /service/tickets/{id}/notes {"text","internalAnalysisFlag":true,…}`.
+//!   `POST /service/tickets/{id}/notes {"text","internalAnalysisFlag":true,…}`; a ticket by its
+//!   marker: `GET /service/tickets?conditions=company/id=N AND summary="…"`, then its notes
+//!   (the initial description is the first note).
 //! - Contacts `GET /company/contacts?conditions=company/id=N&childConditions=communicationItems/value="…"
 //!   AND communicationItems/communicationType="Email"`; deactivate with
 //!   `PATCH /company/contacts/{id} [{"op":"replace","path":"inactiveFlag","value":true}]`.
@@ -21,6 +23,9 @@ use crate::secret::Secret;
 
 pub const NAME: &str = "ConnectWise Manage";
 const PAGE_SIZE: usize = 1000;
+/// How many of a user's tickets with the same summary are searched for a lost creation's marker
+/// (newest first: the lost one is the latest).
+const CANDIDATES: usize = 25;
 
 #[derive(Debug, Clone)]
 pub struct CwConfig {
@@ -164,6 +169,21 @@ impl Psa for ConnectWise {
     async fn count_notes_with(&self, ticket: &str, marker: &str) -> PResult<usize> {
         let notes = self.get_all(&format!("/service/tickets/{ticket}/notes?")).await?;
         Ok(notes.iter().filter(|n| n.get("text").and_then(Value::as_str).is_some_and(|t| t.contains(marker))).count())
+    }
+
+    /// Conditions cannot search `initialDescription` (ConnectWise keeps it as the ticket's first
+    /// note): the tickets with the summary, newest first, then the marker among their notes.
+    async fn find_ticket_with(&self, summary: &str, marker: &str) -> PResult<Option<String>> {
+        let summary: String = summary.chars().take(100).collect();
+        let conditions = format!("company/id={} AND summary={}", self.company_num()?, cw_string(&summary));
+        let path = format!("/service/tickets?conditions={}&orderBy={}&fields=id&pageSize={CANDIDATES}", enc(&conditions), enc("id desc"));
+        let v = self.http.send(self.req(Method::GET, &path, false)).await?;
+        for id in v.as_array().into_iter().flatten().filter_map(|t| id_str(t.get("id"))) {
+            if self.count_notes_with(&id, marker).await? > 0 {
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
     }
 
     async fn find_contacts(&self, email: &str) -> PResult<Vec<Contact>> {

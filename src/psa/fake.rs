@@ -1,5 +1,5 @@
-//! An in-memory PSA for unit tests: tickets with notes, contacts, and two faults (down, and a
-//! note whose answer is lost after it was stored).
+//! An in-memory PSA for unit tests: tickets with notes, contacts, and three faults (down, and a
+//! note or a ticket whose answer is lost after it was stored).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -12,6 +12,7 @@ use super::{Contact, NewTicket, PResult, Psa, PsaError, PsaStats, TicketStatus};
 pub struct FakeTicket {
     pub id: String,
     pub summary: String,
+    pub details: String,
     pub status: Option<TicketStatus>,
     pub notes: Vec<String>,
 }
@@ -23,6 +24,8 @@ pub struct FakePsa {
     pub down: AtomicBool,
     /// The next note is stored, then answered with an unclear 503.
     pub lose_next_note_reply: AtomicBool,
+    /// The next ticket is opened, then answered with an unclear 503.
+    pub lose_next_create_reply: AtomicBool,
     pub requests: AtomicU64,
     pub writes: AtomicU64,
 }
@@ -50,6 +53,11 @@ impl FakePsa {
     }
 }
 
+/// A write that landed and whose answer was lost.
+fn lost(path: &str) -> PsaError {
+    PsaError::Unavailable { psa: "Fake PSA", method: "POST".into(), path: path.into(), message: "HTTP 503".into(), maybe_applied: true }
+}
+
 #[async_trait]
 impl Psa for FakePsa {
     fn kind(&self) -> &'static str {
@@ -65,7 +73,10 @@ impl Psa for FakePsa {
         self.call(true)?;
         let mut tickets = self.tickets.lock().unwrap();
         let id = (100 + tickets.len()).to_string();
-        tickets.push(FakeTicket { id: id.clone(), summary: t.summary.clone(), ..FakeTicket::default() });
+        tickets.push(FakeTicket { id: id.clone(), summary: t.summary.clone(), details: t.details.clone(), ..FakeTicket::default() });
+        if self.lose_next_create_reply.swap(false, Ordering::SeqCst) {
+            return Err(lost("/tickets"));
+        }
         Ok(id)
     }
     async fn set_status(&self, ticket: &str, status: TicketStatus) -> PResult<()> {
@@ -79,19 +90,18 @@ impl Psa for FakePsa {
         self.call(true)?;
         self.tickets.lock().unwrap().iter_mut().find(|t| t.id == ticket).expect("ticket").notes.push(text.into());
         if self.lose_next_note_reply.swap(false, Ordering::SeqCst) {
-            return Err(PsaError::Unavailable {
-                psa: "Fake PSA",
-                method: "POST".into(),
-                path: "/notes".into(),
-                message: "HTTP 503".into(),
-                maybe_applied: true,
-            });
+            return Err(lost("/notes"));
         }
         Ok(())
     }
     async fn count_notes_with(&self, ticket: &str, marker: &str) -> PResult<usize> {
         self.call(false)?;
         Ok(self.ticket(ticket).map_or(0, |t| t.notes.iter().filter(|n| n.contains(marker)).count()))
+    }
+    async fn find_ticket_with(&self, summary: &str, marker: &str) -> PResult<Option<String>> {
+        self.call(false)?;
+        let tickets = self.tickets.lock().unwrap();
+        Ok(tickets.iter().rev().find(|t| t.summary == summary && t.details.contains(marker)).map(|t| t.id.clone()))
     }
     async fn find_contacts(&self, email: &str) -> PResult<Vec<Contact>> {
         self.call(false)?;

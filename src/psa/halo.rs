@@ -8,7 +8,8 @@
 //! - Tickets `POST /api/Tickets [{summary, details, client_id, user_id?, tickettype_id?}]`; status
 //!   `POST /api/Tickets [{id, status_id}]`, status ids read from `GET /api/Status` by name;
 //!   private notes `POST /api/Actions [{ticket_id, note, outcome:"Private Note", hiddenfromuser:true}]`,
-//!   read back with `GET /api/Actions?ticket_id=N`.
+//!   read back with `GET /api/Actions?ticket_id=N`; a ticket by its marker
+//!   `GET /api/Tickets?client_id=N&search_details=…`.
 //! - End users `GET /api/Users?search=…&client_id=N&includeinactive=true` (`search` matches
 //!   substrings: exact e-mail matches are kept); deactivate `POST /api/Users [{id, inactive:true}]`.
 
@@ -22,7 +23,7 @@ use serde_json::{json, Value};
 use tokio::sync::OnceCell;
 
 use super::http::{Body, HttpSettings, PsaHttp, Req};
-use super::{exact_matches, id_str, numeric, Contact, NewTicket, PResult, Psa, PsaError, PsaStats, StatusNames, TicketStatus};
+use super::{exact_matches, id_str, numeric, search_term, Contact, NewTicket, PResult, Psa, PsaError, PsaStats, StatusNames, TicketStatus};
 use crate::secret::Secret;
 
 /// Records asked for a page of a list.
@@ -208,6 +209,23 @@ impl Psa for Halo {
     async fn count_notes_with(&self, ticket: &str, marker: &str) -> PResult<usize> {
         let actions = self.list_all(&format!("/Actions?ticket_id={}", num(ticket, "ticket")?), "actions").await?;
         Ok(actions.iter().filter(|a| a.get("note").and_then(Value::as_str).is_some_and(|n| n.contains(marker))).count())
+    }
+
+    async fn find_ticket_with(&self, _summary: &str, marker: &str) -> PResult<Option<String>> {
+        let q = percent_encoding::utf8_percent_encode(search_term(marker), percent_encoding::NON_ALPHANUMERIC);
+        let path = format!("/Tickets?client_id={}&search_details={q}&page_size=50", num(&self.cfg.company_id, "client")?);
+        let v = self.call(Method::GET, &path, false, None).await?;
+        let found = v
+            .get("tickets")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            // A list may leave `details` out (its columns profile decides); where it is there, the
+            // whole marker must be in it.
+            .filter(|t| t.get("details").and_then(Value::as_str).is_none_or(|d| d.contains(marker)))
+            .filter_map(|t| t.get("id").and_then(Value::as_i64))
+            .max();
+        Ok(found.map(|id| id.to_string()))
     }
 
     async fn find_contacts(&self, email: &str) -> PResult<Vec<Contact>> {

@@ -13,7 +13,7 @@
 //! | `autotask.rs` | Autotask REST v1.0 (zone discovery, the three auth headers, picklists read from the instance) |
 //! | `halo.rs` | HaloPSA (auth URL discovery, client-credentials token, JSON-array writes) |
 //! | `outbox.rs` | delivery of the journal's outbox: tickets, statuses and notes, de-duplicated by marker |
-//! | `ticketing.rs` | what a run writes to its ticket, and when |
+//! | `ticketing.rs` | what a run writes to its ticket, and when; `ticketing/target.rs`: which ticket (one offboarding, one ticket) |
 //! | `actions.rs` | `disable_psa_contact` |
 //! | `settings.rs` | the `[tenants.x.psa]` section and building a provider from it; the demo's PSA tenants |
 
@@ -138,6 +138,9 @@ pub trait Psa: Send + Sync {
     async fn add_note(&self, ticket: &str, text: &str) -> PResult<()>;
     /// How many notes of the ticket contain `marker` (de-duplication after an unclear failure).
     async fn count_notes_with(&self, ticket: &str, marker: &str) -> PResult<usize>;
+    /// The ticket of the client's company with this summary whose description contains `marker`
+    /// (the most recent if several): a creation whose answer was lost is found, not made twice.
+    async fn find_ticket_with(&self, summary: &str, marker: &str) -> PResult<Option<String>>;
     /// Contacts of the client's company whose e-mail is `email` (case-insensitive), active or not.
     async fn find_contacts(&self, email: &str) -> PResult<Vec<Contact>>;
     async fn deactivate_contact(&self, contact: &Contact) -> PResult<()>;
@@ -159,6 +162,14 @@ pub(crate) fn id_str(v: Option<&serde_json::Value>) -> Option<String> {
         serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
         _ => None,
     }
+}
+
+/// What to search a PSA's text fields for to find `marker`: its inside, without the brackets.
+/// The three PSAs run on SQL Server, whose `LIKE` reads `[...]` as a character class, so a search
+/// for the bracketed marker would match nothing; the caller checks the full marker where the
+/// answer carries the text.
+pub(crate) fn search_term(marker: &str) -> &str {
+    marker.trim_start_matches('[').trim_end_matches(']')
 }
 
 /// A numeric id from the configuration or the journal (all three PSAs use integers).

@@ -7,9 +7,14 @@
 //! item attempted before is a note that may already be on the ticket, so its marker is looked for
 //! first and the note is only posted when it is not there.
 //!
-//! Not covered: opening a ticket is not de-duplicated the same way (there is no marker to search
-//! for before the ticket exists). If the answer to a ticket creation is lost, the next delivery
-//! opens another one.
+//! Opening a ticket is de-duplicated the same way: its description carries the run's ticket
+//! marker, so a creation whose answer was unclear (a 503 or a timeout after sending), or one
+//! attempted before (the process died before it recorded the id), is first looked for in the PSA
+//! ([`Psa::find_ticket_with`]) and only opened when it is not there.
+//!
+//! A run that continues an earlier run's ticket whose creation is itself still queued (the PSA
+//! was down) queues a creation that names that run (`continues_run` in the payload): it takes the
+//! earlier run's ticket once that exists, and waits while that creation is pending.
 
 use std::collections::HashSet;
 
@@ -87,13 +92,7 @@ async fn deliver_one(psa: &dyn Psa, journal: &dyn Journal, item: &OutboxItem) ->
             journal.outbox_delivered(item.id)?;
             return Ok(true);
         }
-        let t: NewTicket =
-            serde_json::from_value(item.payload.clone()).map_err(|e| Failure::Other(format!("outbox item {}: {e}", item.id)))?;
-        journal.outbox_attempt(item.id)?;
-        let id = psa.create_ticket(&t).await.map_err(Failure::Psa)?;
-        journal.set_run_ticket(&item.run_id, &id)?;
-        journal.outbox_delivered(item.id)?;
-        return Ok(false);
+        return open_ticket(psa, journal, item).await;
     }
     let Some(ticket) = ticket else {
         return Err(Failure::Other(format!("run {} has no ticket yet (its creation is still pending)", item.run_id)));
@@ -121,3 +120,49 @@ async fn deliver_one(psa: &dyn Psa, journal: &dyn Journal, item: &OutboxItem) ->
     journal.outbox_delivered(item.id)?;
     Ok(found)
 }
+
+/// Open the run's ticket (or take the earlier run's it continues), at most once.
+async fn open_ticket(psa: &dyn Psa, journal: &dyn Journal, item: &OutboxItem) -> Result<bool, Failure> {
+    if let Some(earlier) = item.payload.get(CONTINUES_RUN).and_then(Value::as_str) {
+        if let Some(t) = journal.run_ticket(earlier)? {
+            journal.set_run_ticket(&item.run_id, &t)?;
+            journal.outbox_delivered(item.id)?;
+            return Ok(false);
+        }
+        let waiting =
+            journal.outbox_items(Some(&item.tenant), true)?.iter().any(|i| i.run_id == earlier && i.kind == OutboxKind::CreateTicket);
+        if waiting {
+            return Err(Failure::Other(format!("run {} continues the ticket of run {earlier}, not opened yet", item.run_id)));
+        }
+        // The earlier run's ticket will never exist (its creation was removed): open our own.
+    }
+    let t: NewTicket = serde_json::from_value(item.payload.clone()).map_err(|e| Failure::Other(format!("outbox item {}: {e}", item.id)))?;
+    let found = |found: String| async move {
+        journal.set_run_ticket(&item.run_id, &found)?;
+        journal.outbox_delivered(item.id)?;
+        Ok::<bool, Failure>(true)
+    };
+    // Attempted before: it may have landed without our hearing of it.
+    if item.attempts > 0 {
+        if let Some(id) = psa.find_ticket_with(&t.summary, &item.marker).await.map_err(Failure::Psa)? {
+            return found(id).await;
+        }
+    }
+    journal.outbox_attempt(item.id)?;
+    match psa.create_ticket(&t).await {
+        Ok(id) => {
+            journal.set_run_ticket(&item.run_id, &id)?;
+            journal.outbox_delivered(item.id)?;
+            Ok(false)
+        }
+        // The answer is unclear: look at once, so the rest of the run's notes need not wait.
+        Err(e) if e.maybe_applied() => match psa.find_ticket_with(&t.summary, &item.marker).await {
+            Ok(Some(id)) => found(id).await,
+            _ => Err(Failure::Psa(e)),
+        },
+        Err(e) => Err(Failure::Psa(e)),
+    }
+}
+
+/// The payload key of a creation that continues an earlier run's ticket (see the module doc).
+pub const CONTINUES_RUN: &str = "continues_run";

@@ -1,12 +1,20 @@
 //! Detailed ticketing: what a run tells its PSA ticket, and when.
 //!
 //! For a tenant with a PSA, every apply run:
-//! 1. opens a ticket for the offboarding (or continues the one given with `--ticket`) and sets it
-//!    in progress;
-//! 2. adds one internal note per phase as the phase finishes, listing each step and its result
-//!    (one note per phase, not per step: a run can have hundreds of steps);
-//! 3. adds a summary note, then closes the ticket, or leaves it for review when the run did not
-//!    succeed or the client's `on_success = "review"`.
+//! 1. delivers what earlier runs left in the outbox (a run that died after its last PSA write);
+//! 2. finds its ticket ([`target`]): the one given with `--ticket`, else the ticket of the same
+//!    user's last offboarding when that one is not over (a run that was killed, failed or stopped,
+//!    or whose ticket was left for review), else a new one;
+//! 3. once a phase changed something, opens (or continues) that ticket and sets it in progress,
+//!    then adds one internal note per phase as the phase finishes, listing each step and its
+//!    result (one note per phase, not per step: a run can have hundreds of steps);
+//! 4. adds a summary note, then closes the ticket, or leaves it for review when the run did not
+//!    succeed, left work for a person, or the client's `on_success = "review"`.
+//!
+//! One offboarding, one ticket: a run with nothing to change (every step already done, skipped or
+//! a to-do the ticket already lists) writes no ticket and no note. The one exception is a run
+//! that continues an unfinished run's (or the `--ticket` given): it adds its summary and the final
+//! status, so the ticket of a killed run does not stay "in progress" for ever.
 //!
 //! Everything goes through the journal's outbox first (see [`super::outbox`]): a PSA that is down
 //! delays the ticket but never blocks or fails the offboarding. After the first delivery failure
@@ -17,11 +25,12 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::json;
 
-use super::outbox::deliver;
+use super::outbox::{deliver, CONTINUES_RUN};
 use super::{NewTicket, Psa, PsaAccess, TicketStatus};
 use crate::exec::observer::{ObserverReport, RunInfo, RunObserver, StartObserver};
 use crate::exec::report::{ReportError, StepReport};
 use crate::journal::{Journal, Mode, NewOutboxItem, OutboxKind, RunStatus, StepStatus};
+use target::Target;
 
 /// Per-run ticketing choices: from `--ticket` and the tenant's `[psa]` section.
 #[derive(Debug, Clone)]
@@ -57,6 +66,12 @@ struct State {
     down: bool,
     last_error: Option<String>,
     messages: Vec<String>,
+    /// Found at the start (None before).
+    target: Option<Target>,
+    /// The ticket's opening (or continuation) is queued.
+    opened: bool,
+    /// Phase notes of phases that changed nothing, queued once the ticket opens: `(what, text, preview)`.
+    held: Vec<(String, String, String)>,
 }
 
 /// The marker that makes a note findable: `[offboard-host run R <what>]`.
@@ -140,17 +155,15 @@ impl Ticketing {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn ticket_label(&self) -> String {
-        match &self.opts.existing_ticket {
-            Some(t) => format!("{} ticket #{t}", self.psa.kind()),
-            None => format!("a new {} ticket", self.psa.kind()),
-        }
+    fn target(&self) -> Target {
+        self.st().target.clone().unwrap_or(Target::New { had_ticket: false })
     }
 
     /// Queue an item (apply), or say what would be written (plan).
     fn queue(&self, kind: OutboxKind, what: &str, payload: serde_json::Value, preview: &str) {
         if self.mode == Mode::Plan {
-            self.st().messages.push(format!("psa: would write to {}: {preview}", self.ticket_label()));
+            let label = self.target().label(self.psa.kind());
+            self.st().messages.push(format!("psa: would write to {label}: {preview}"));
             return;
         }
         let item =
@@ -174,45 +187,82 @@ impl Ticketing {
         }
     }
 
-    /// Open or adopt the ticket, set it in progress, and deliver what earlier runs left.
+    /// Deliver what earlier runs left, then find the ticket this run writes to. Nothing of this
+    /// run is written yet: the ticket opens with the first phase that changes something.
     pub fn start(&self) {
-        match &self.opts.existing_ticket {
-            Some(t) => {
-                if self.mode == Mode::Apply {
-                    if let Err(e) = self.journal.set_run_ticket(&self.run_id, t) {
-                        self.st().messages.push(format!("warning: psa: could not record the ticket: {e}"));
-                    }
-                }
-                let text = format!(
-                    "{}\noffboard-host is offboarding {} in tenant {} (run {}, script {}).",
-                    marker(&self.run_id, "start"),
-                    self.user,
-                    self.tenant,
-                    self.run_id,
-                    self.script
-                );
-                self.queue(OutboxKind::Note, "start", json!({"text": text}), "a note that the offboarding started");
-            }
-            None => {
-                let contact_id = if self.mode == Mode::Apply { self.contact_for_ticket() } else { None };
-                let t = NewTicket {
-                    summary: format!("Offboarding: {}", self.user),
-                    details: format!(
-                        "{}\noffboard-host is offboarding {} in tenant {} (run {}, script {}). Each phase adds a note with its steps; the last note is the summary.",
-                        marker(&self.run_id, "ticket"),
-                        self.user,
-                        self.tenant,
-                        self.run_id,
-                        self.script
-                    ),
-                    contact_id,
-                };
-                let preview = format!("open the ticket \"{}\"", t.summary);
-                self.queue(OutboxKind::CreateTicket, "ticket", serde_json::to_value(&t).unwrap_or_default(), &preview);
+        // First, so the earlier run's ticket this run may continue is opened and known.
+        self.flush(false);
+        let target = target::find(self.journal.as_ref(), &self.tenant, &self.user, &self.run_id, self.opts.existing_ticket.as_deref());
+        let target = target.unwrap_or_else(|e| {
+            self.st().messages.push(format!("warning: psa: could not read this user's earlier tickets: {e}"));
+            Target::New { had_ticket: false }
+        });
+        if let (Mode::Apply, Some(t)) = (self.mode, target.ticket()) {
+            if let Err(e) = self.journal.set_run_ticket(&self.run_id, t) {
+                self.st().messages.push(format!("warning: psa: could not record the ticket: {e}"));
             }
         }
+        self.st().target = Some(target);
+    }
+
+    /// Queue the ticket's opening (or this run's start note on the ticket it continues) and the
+    /// in-progress status, then the phase notes held so far. `quiet`: a run with nothing to
+    /// change that only adds its summary to the ticket it continues.
+    fn open(&self, quiet: bool) {
+        let held = {
+            let mut st = self.st();
+            if st.opened {
+                return;
+            }
+            st.opened = true;
+            std::mem::take(&mut st.held)
+        };
+        let target = self.target();
+        if let Target::New { .. } | Target::Continue { ticket: None, .. } = &target {
+            let mut payload = serde_json::to_value(self.new_ticket()).unwrap_or_default();
+            let preview = match &target {
+                Target::Continue { run_id, .. } => format!("take the ticket of run {run_id} once it is opened"),
+                _ => format!("open the ticket \"Offboarding: {}\"", self.user),
+            };
+            if let Target::Continue { run_id, .. } = &target {
+                payload[CONTINUES_RUN] = json!(run_id);
+            }
+            self.queue(OutboxKind::CreateTicket, "ticket", payload, &preview);
+        }
+        if quiet {
+            return;
+        }
+        if !matches!(target, Target::New { .. }) {
+            let text = format!(
+                "{}\noffboard-host is offboarding {} in tenant {} (run {}, script {}).{}",
+                marker(&self.run_id, "start"),
+                self.user,
+                self.tenant,
+                self.run_id,
+                self.script,
+                target.why()
+            );
+            self.queue(OutboxKind::Note, "start", json!({"text": text}), "a note that the offboarding started");
+        }
         self.queue(OutboxKind::Status, "status in_progress", json!({"status": TicketStatus::InProgress}), "set the status to in progress");
-        self.flush(false);
+        for (what, text, preview) in held {
+            self.queue(OutboxKind::Note, &what, json!({"text": text}), &preview);
+        }
+    }
+
+    fn new_ticket(&self) -> NewTicket {
+        NewTicket {
+            summary: format!("Offboarding: {}", self.user),
+            details: format!(
+                "{}\noffboard-host is offboarding {} in tenant {} (run {}, script {}). Each phase adds a note with its steps; the last note is the summary.",
+                marker(&self.run_id, "ticket"),
+                self.user,
+                self.tenant,
+                self.run_id,
+                self.script
+            ),
+            contact_id: if self.mode == Mode::Apply { self.contact_for_ticket() } else { None },
+        }
     }
 
     /// The departing user's contact, when exactly one active contact matches (best effort: a
@@ -223,15 +273,79 @@ impl Ticketing {
         (active.len() == 1).then(|| active[0].id.clone())
     }
 
+    /// Whether these steps are news for the ticket: a write (sent, planned, failed or unsure), or
+    /// a to-do for a user who has no ticket yet (a later run's to-do is on the ticket already).
+    fn changes(&self, steps: &[StepReport]) -> bool {
+        let had_ticket = !matches!(self.target(), Target::New { had_ticket: false });
+        steps.iter().any(|s| match s.status {
+            StepStatus::Planned | StepStatus::Running | StepStatus::Done | StepStatus::Unconfirmed | StepStatus::Failed => true,
+            StepStatus::NeedsAction => !had_ticket,
+            StepStatus::AlreadyDone | StepStatus::Skipped => false,
+        })
+    }
+
     /// Add the summary, set the final status, deliver; returns the ticket (if known) and the
     /// messages for the report.
     pub fn finish(&self, status: RunStatus, steps: &[StepReport], error: Option<&ReportError>) -> (Option<String>, Vec<String>) {
+        let ended_well = matches!(status, RunStatus::Succeeded | RunStatus::Planned);
+        // Not opened yet, and nothing to tell but the summary.
+        let quiet = !self.st().opened && ended_well && !self.changes(steps);
+        if !self.st().opened {
+            let target = self.target();
+            if quiet && !target.finishes_quietly() {
+                // Nothing changed: the ticket of this user's last offboarding (if any) tells it all.
+                self.flush(true);
+                let mut messages = std::mem::take(&mut self.st().messages);
+                let verb = if self.mode == Mode::Plan { "would be" } else { "was" };
+                messages.push(format!("psa: nothing to change: no ticket {verb} written{}", target.last_ticket_note()));
+                return (None, messages);
+            }
+            // A failed or stopped run gets the whole story; an unfinished one's ticket, the summary.
+            self.open(quiet);
+        }
+        let (text, close) = self.summary(status, steps, error, quiet);
+        let preview = format!("the summary note: {}", text.lines().nth(1).unwrap_or_default());
+        self.queue(OutboxKind::Note, "summary", json!({"text": text}), &preview);
+        let what = if close { "status completed" } else { "status needs_review" };
+        let final_status = if close { TicketStatus::Completed } else { TicketStatus::NeedsReview };
+        self.queue(
+            OutboxKind::Status,
+            what,
+            json!({"status": final_status}),
+            &format!("set the status to {}", what.trim_start_matches("status ")),
+        );
+        self.flush(true);
+
+        let mut messages = std::mem::take(&mut self.st().messages);
+        if self.mode == Mode::Plan {
+            return (self.target().ticket().map(str::to_string), messages);
+        }
+        let ticket = self.journal.run_ticket(&self.run_id).ok().flatten();
+        let pending = self
+            .journal
+            .outbox_items(Some(&self.tenant), true)
+            .map(|items| items.iter().filter(|i| i.run_id == self.run_id).count())
+            .unwrap_or(0);
+        let label = ticket.as_deref().map(|t| format!("ticket #{t}")).unwrap_or_else(|| "the ticket (not opened yet)".into());
+        if pending == 0 {
+            messages.push(format!("psa: {} {label} has every note of this run", self.psa.kind()));
+        } else {
+            let why = self.st().last_error.clone().unwrap_or_default();
+            messages.push(format!(
+                "warning: psa: {pending} item(s) for {label} wait in the outbox ({why}); the next run or `offboard-host outbox flush --tenant {}` delivers them",
+                self.tenant
+            ));
+        }
+        (ticket, messages)
+    }
+
+    /// The summary note, and whether the ticket closes.
+    fn summary(&self, status: RunStatus, steps: &[StepReport], error: Option<&ReportError>, nothing_changed: bool) -> (String, bool) {
         let refs: Vec<&StepReport> = steps.iter().collect();
         // A plan shows what a successful apply would do.
         // Work left for a person, or a write nobody could confirm, keeps the ticket open for review.
         let open_work = steps.iter().any(|s| matches!(s.status, StepStatus::NeedsAction | StepStatus::Unconfirmed));
         let close = matches!(status, RunStatus::Succeeded | RunStatus::Planned) && self.opts.close_on_success && !open_work;
-        let final_status = if close { TicketStatus::Completed } else { TicketStatus::NeedsReview };
         let mut text = format!(
             "{}\nOffboarding of {} in tenant {}: {}. {} step(s): {}.",
             marker(&self.run_id, "summary"),
@@ -241,6 +355,9 @@ impl Ticketing {
             steps.len(),
             counts(&refs)
         );
+        if nothing_changed {
+            text.push_str("\nRe-checked: nothing left to change.");
+        }
         if let Some(e) = error {
             text.push_str(&format!("\nThe script stopped: {} ({}).", e.message, e.code));
         }
@@ -262,38 +379,24 @@ impl Ticketing {
             if close { "Closing the ticket." } else { "Leaving the ticket for review." },
             self.run_id
         ));
-        let preview = format!("the summary note: {}", text.lines().nth(1).unwrap_or_default());
-        self.queue(OutboxKind::Note, "summary", json!({"text": text}), &preview);
-        let what = if close { "status completed" } else { "status needs_review" };
-        self.queue(
-            OutboxKind::Status,
-            what,
-            json!({"status": final_status}),
-            &format!("set the status to {}", what.trim_start_matches("status ")),
-        );
-        self.flush(true);
+        (text, close)
+    }
+}
 
-        let mut messages = std::mem::take(&mut self.st().messages);
-        if self.mode == Mode::Plan {
-            return (self.opts.existing_ticket.clone(), messages);
+/// Why a run whose plan has nothing to change must still be applied for its ticket: items wait
+/// in the tenant's outbox (an earlier run died after its last PSA write), or the user's last
+/// offboarding is unfinished and its ticket still says "in progress". The apply changes nothing
+/// in the directories; its ticketing delivers the items and writes the missing summary.
+pub fn work_left(journal: &dyn Journal, tenant: &str, user: &str) -> Option<String> {
+    let pending = journal.outbox_items(Some(tenant), true).map(|i| i.len()).unwrap_or(0);
+    if pending > 0 {
+        return Some(format!("{pending} PSA item(s) of earlier runs wait in the outbox"));
+    }
+    match target::find(journal, tenant, user, "", None) {
+        Ok(target::Target::Continue { run_id, status, unfinished: true, .. }) => {
+            Some(format!("the ticket of run {run_id} ({}) has no summary yet", status.as_str()))
         }
-        let ticket = self.journal.run_ticket(&self.run_id).ok().flatten();
-        let pending = self
-            .journal
-            .outbox_items(Some(&self.tenant), true)
-            .map(|items| items.iter().filter(|i| i.run_id == self.run_id).count())
-            .unwrap_or(0);
-        let label = ticket.as_deref().map(|t| format!("ticket #{t}")).unwrap_or_else(|| "the ticket (not opened yet)".into());
-        if pending == 0 {
-            messages.push(format!("psa: {} {label} has every note of this run", self.psa.kind()));
-        } else {
-            let why = self.st().last_error.clone().unwrap_or_default();
-            messages.push(format!(
-                "warning: psa: {pending} item(s) for {label} wait in the outbox ({why}); the next run or `offboard-host outbox flush --tenant {}` delivers them",
-                self.tenant
-            ));
-        }
-        (ticket, messages)
+        _ => None,
     }
 }
 
@@ -318,10 +421,17 @@ impl RunObserver for Ticketing {
         let text = phase_note(&self.run_id, &self.user, phase, steps);
         let preview = format!("a note for phase '{phase}': {}", text.lines().nth(1).unwrap_or_default());
         let what = phase_what(phase, steps);
+        if !self.st().opened && !self.changes(steps) {
+            // Nothing new yet: the note goes out with the ticket if a later phase opens it.
+            self.st().held.push((what, text, preview));
+            return;
+        }
+        self.open(false);
         self.queue(OutboxKind::Note, &what, json!({"text": text}), &preview);
         self.flush(false);
     }
 }
 
+mod target;
 #[cfg(test)]
 mod tests;

@@ -178,7 +178,6 @@ fn run_locked(
     };
     let ObserverReport { ticket, messages: observed } = observer.map(|o| o.finish(status, &steps, error.as_ref())).unwrap_or_default();
     messages.extend(observed);
-    let g = providers.stats();
     let report = Report {
         run_id: run_id.to_string(),
         tenant: req.tenant.clone(),
@@ -188,7 +187,7 @@ fn run_locked(
         status: status.as_str().into(),
         todos: crate::exec::report::todos(&steps),
         steps,
-        stats: Stats::from_http(&g, host.started.elapsed()),
+        stats: Stats::of(&providers, host.started.elapsed()),
         messages,
         error,
         ticket,

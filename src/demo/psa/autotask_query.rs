@@ -86,7 +86,9 @@ pub(super) fn matches(entity: &Value, filter: &Value) -> Result<bool, String> {
         "lte" => present && compare(have, want) != Ordering::Greater,
         "beginswith" => present && text(have).starts_with(&text(want)),
         "endswith" => present && text(have).ends_with(&text(want)),
-        "contains" => present && text(have).contains(&text(want)),
+        // Autotask runs `contains` as SQL Server's LIKE, where `[…]` is a character class: a
+        // bracketed text never matches itself.
+        "contains" => present && !text(want).contains('[') && text(have).contains(&text(want)),
         "exist" => present,
         "notexist" => !present,
         "in" => present && list()?.iter().any(|w| compare(have, w) == Ordering::Equal),

@@ -155,6 +155,22 @@ pub(super) fn handle(st: &mut PsaState, call: Call) -> Reply {
             cw.tickets.push(t);
             reply(201, Some(out))
         }
+        ("GET", ["service", "tickets"]) => {
+            // The conditions the client sends: `company/id=N AND summary="…"`; newest first with
+            // `orderBy=id desc`, as ConnectWise sorts.
+            let conditions = param(q, "conditions").unwrap_or_default();
+            let company = condition_value(conditions, "company/id").and_then(|c| c.parse::<i64>().ok());
+            let summary = condition_value(conditions, "summary");
+            let mut found: Vec<&SimTicket> = cw
+                .tickets
+                .iter()
+                .filter(|t| company.is_none_or(|c| t.company_id == c) && summary.is_none_or(|s| t.summary.eq_ignore_ascii_case(s)))
+                .collect();
+            if param(q, "orderBy").is_some_and(|o| o.eq_ignore_ascii_case("id desc")) {
+                found.reverse();
+            }
+            list_page(found.into_iter().map(ticket_json).collect(), q, &url)
+        }
         ("GET", ["service", "tickets", _]) => match id(2).and_then(|i| cw.ticket_mut(i)) {
             Some(t) => reply(200, Some(ticket_json(t))),
             None => err(404, "NotFound", "Ticket not found"),
@@ -194,12 +210,16 @@ pub(super) fn handle(st: &mut PsaState, call: Call) -> Reply {
         }
         ("GET", ["service", "tickets", _, "notes"]) => {
             let Some(t) = id(2).and_then(|i| cw.ticket_mut(i)) else { return err(404, "NotFound", "Ticket not found") };
-            let notes = t
-                .notes
-                .iter()
-                .map(
+            // ConnectWise keeps a ticket's `initialDescription` as its first note (a discussion
+            // note, not internal); the state keeps it as the ticket's details.
+            let initial = (!t.details.is_empty()).then(|| {
+                json!({"id": t.id * 1000, "ticketId": t.id, "text": t.details, "detailDescriptionFlag": true, "internalAnalysisFlag": false})
+            });
+            let notes: Vec<Value> = initial
+                .into_iter()
+                .chain(t.notes.iter().map(
                     |n| json!({"id": n.id, "ticketId": t.id, "text": n.text, "internalAnalysisFlag": n.internal, "dateCreated": n.created}),
-                )
+                ))
                 .collect();
             list_page(notes, q, &url)
         }

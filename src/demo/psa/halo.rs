@@ -133,6 +133,22 @@ pub(super) fn handle(st: &mut PsaState, call: Call) -> Reply {
             // One item posted: Halo answers with the object itself.
             reply(201, Some(if out.len() == 1 { out.remove(0) } else { Value::Array(out) }))
         }
+        ("GET", ["tickets"]) => {
+            let client = param(q, "client_id").and_then(|s| s.parse::<i64>().ok());
+            // Halo searches with SQL Server's LIKE, where `[…]` is a character class: a
+            // bracketed term never matches itself.
+            let like =
+                |have: &str, term: Option<&str>| term.is_none_or(|t| !t.contains('[') && have.to_lowercase().contains(&t.to_lowercase()));
+            let tickets: Vec<Value> = halo
+                .tickets
+                .iter()
+                .filter(|t| client.is_none_or(|c| t.company_id == c))
+                .filter(|t| like(&t.details, param(q, "search_details")) && like(&t.summary, param(q, "search_summary")))
+                // A list leaves `details` out unless a columns profile asks for it.
+                .map(|t| json!({"id": t.id, "summary": t.summary, "client_id": t.company_id, "status_id": ticket_json(t)["status_id"]}))
+                .collect();
+            reply(200, Some(json!({"page_no": 1, "page_size": tickets.len(), "record_count": tickets.len(), "tickets": tickets})))
+        }
         ("GET", ["tickets", _]) => match segs[1].parse().ok().and_then(|i| halo.ticket_mut(i)) {
             Some(t) => reply(200, Some(ticket_json(t))),
             None => halo_err(404, "Ticket not found"),

@@ -11,8 +11,9 @@
 //! that forgets to filter by company is caught. Tickets and notes live in the demo state file.
 //!
 //! Knobs (`OFFBOARD_DEMO_PSA_*`): an outage after N writes (every later PSA request answers 503
-//! until the server restarts), and throttling (every Nth PSA request answers 429 with
-//! `Retry-After`). What happened is counted in [`PsaSimStats`].
+//! until the server restarts), throttling (every Nth PSA request answers 429 with
+//! `Retry-After`), and lost answers (the first N ticket creations are applied, then answered 503).
+//! What happened is counted in [`PsaSimStats`].
 
 mod autotask;
 mod autotask_query;
@@ -162,11 +163,34 @@ pub(super) fn handle(shared: &Shared, method: &str, path_and_query: &str, header
         r
     });
     if write && reply.is_success() {
-        shared.lock_state().psa.stats.writes_applied += 1;
+        let mut st = shared.lock_state();
+        st.psa.stats.writes_applied += 1;
         reply.changed = true;
+        if creates_ticket(which, method, path, body) && st.psa.creates_lost_since_start < knobs.psa_create_lost {
+            st.psa.creates_lost_since_start += 1;
+            st.psa.stats.lost_answers += 1;
+            reply = Reply { changed: true, ..unavailable(which) };
+        }
     }
     shared.mark_dirty();
     Some(reply)
+}
+
+/// A request that opens a ticket (Halo: an item without `id`; with one it is an update).
+fn creates_ticket(which: Which, method: &str, path: &str, body: &[u8]) -> bool {
+    let path = path.trim_end_matches('/').to_ascii_lowercase();
+    method == "POST"
+        && match which {
+            Which::Cw => path.ends_with("/service/tickets"),
+            Which::Autotask => path.ends_with("/v1.0/tickets"),
+            Which::Halo => {
+                path == "api/tickets"
+                    && serde_json::from_slice::<Value>(body)
+                        .ok()
+                        .and_then(|v| v.as_array().cloned())
+                        .is_some_and(|items| items.iter().any(|i| i.get("id").is_none()))
+            }
+        }
 }
 
 fn unavailable(which: Which) -> Reply {

@@ -18,6 +18,8 @@ pub struct PsaSimStats {
     pub throttled: u64,
     pub outages: u64,
     pub auth_failures: u64,
+    /// Ticket creations applied and answered 503 (the `psa_create_lost` knob).
+    pub lost_answers: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -34,6 +36,8 @@ pub struct PsaState {
     pub(super) writes_since_start: u64,
     #[serde(skip)]
     pub(super) requests_since_start: u64,
+    #[serde(skip)]
+    pub(super) creates_lost_since_start: u64,
 }
 
 /// One PSA's data, in a shape common to the three; each simulator renders it its own way.

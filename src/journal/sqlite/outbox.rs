@@ -1,9 +1,9 @@
 //! The PSA outbox and run tickets in SQLite (schema version 2).
 
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 
 use super::{ts, SqliteJournal};
-use crate::journal::{JournalError, NewOutboxItem, OutboxItem, OutboxKind, Result};
+use crate::journal::{JournalError, NewOutboxItem, OutboxItem, OutboxKind, Result, RunStatus, TicketedRun};
 
 const COLUMNS: &str = "id, tenant, run_id, kind, marker, payload_json, delivered, attempts, last_error, created_at, delivered_at";
 
@@ -102,26 +102,79 @@ impl SqliteJournal {
     }
 }
 
+impl SqliteJournal {
+    pub(super) fn ticketed_run(&self, tenant: &str, user: &str, except: &str) -> Result<Option<TicketedRun>> {
+        // A run "has a ticket" once it recorded one or queued something for one: a run whose
+        // ticket creation still waits in the outbox (the PSA was down) counts too, or the next
+        // run would open a second ticket once the PSA is back.
+        let sql = "SELECT run_id, status, ticket, \
+                   (SELECT payload_json FROM psa_outbox s WHERE s.run_id = r.run_id AND s.kind = 'status' ORDER BY s.id DESC LIMIT 1) \
+                   FROM runs r WHERE tenant = ?1 AND lower(user) = lower(?2) AND mode = 'apply' AND run_id != ?3 \
+                   AND (ticket IS NOT NULL OR EXISTS (SELECT 1 FROM psa_outbox o WHERE o.run_id = r.run_id)) \
+                   ORDER BY started_at DESC, rowid DESC LIMIT 1";
+        type Row = (String, String, Option<String>, Option<String>);
+        let row: Option<Row> = self
+            .conn()
+            .query_row(sql, params![tenant, user, except], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .optional()
+            .map_err(|e| self.err(&format!("finding the last ticket of {user} in {tenant}"), e))?;
+        row.map(|(run_id, status, ticket, last_status)| {
+            let status = RunStatus::parse(&status).ok_or_else(|| self.err("stored run status", format!("unknown value {status:?}")))?;
+            let last_status = last_status.map(|s| self.json("outbox payload", Some(&s))).transpose()?;
+            Ok(TicketedRun { run_id, status, ticket, last_status })
+        })
+        .transpose()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use crate::journal::*;
 
-    fn journal_with_run() -> SqliteJournal {
-        let j = SqliteJournal::open_in_memory().unwrap();
+    fn add_run(j: &SqliteJournal, run_id: &str, user: &str, mode: Mode) {
         j.create_run(&NewRun {
-            run_id: "r1".into(),
+            run_id: run_id.into(),
             tenant: "t".into(),
-            user: "u@x.test".into(),
+            user: user.into(),
             script: "s".into(),
             script_hash: "h".into(),
-            mode: Mode::Apply,
+            mode,
             options: json!({}),
             started_at: chrono::Utc::now(),
         })
         .unwrap();
+    }
+
+    fn journal_with_run() -> SqliteJournal {
+        let j = SqliteJournal::open_in_memory().unwrap();
+        add_run(&j, "r1", "u@x.test", Mode::Apply);
         j
+    }
+
+    #[test]
+    fn the_last_ticketed_run_of_a_user_is_the_latest_apply_run_with_a_ticket_or_a_queued_one() {
+        let j = journal_with_run();
+        assert_eq!(j.last_ticketed_run("t", "u@x.test", "now").unwrap(), None, "r1 never touched a ticket");
+        j.set_run_ticket("r1", "41").unwrap();
+        j.finish_run("r1", RunStatus::Succeeded, &json!({})).unwrap();
+        add_run(&j, "r2", "U@X.test", Mode::Apply);
+        let item =
+            |kind, marker: &str, payload| NewOutboxItem { tenant: "t".into(), run_id: "r2".into(), kind, marker: marker.into(), payload };
+        j.outbox_add(&item(OutboxKind::CreateTicket, "[m]", json!({}))).unwrap();
+        j.outbox_add(&item(OutboxKind::Status, "[s1]", json!({"status": "in_progress"}))).unwrap();
+        j.outbox_add(&item(OutboxKind::Status, "[s2]", json!({"status": "completed"}))).unwrap();
+        add_run(&j, "r3", "u@x.test", Mode::Plan);
+        add_run(&j, "r4", "other@x.test", Mode::Apply);
+        j.set_run_ticket("r4", "99").unwrap();
+        let last = j.last_ticketed_run("t", "u@x.test", "now").unwrap().unwrap();
+        let closed = Some(json!({"status": "completed"}));
+        assert_eq!(last, TicketedRun { run_id: "r2".into(), status: RunStatus::Running, ticket: None, last_status: closed });
+        assert!(last.unfinished());
+        let before = j.last_ticketed_run("t", "u@x.test", "r2").unwrap().unwrap();
+        assert_eq!((before.run_id.as_str(), before.ticket.as_deref(), before.unfinished()), ("r1", Some("41"), false));
+        assert_eq!(j.last_ticketed_run("other-tenant", "u@x.test", "now").unwrap(), None);
     }
 
     #[test]

@@ -11,9 +11,23 @@ use crate::psa::outbox::deliver;
 fn setup(mode: Mode, opts: TicketingOptions) -> (tokio::runtime::Runtime, Arc<FakePsa>, Arc<dyn Journal>, Arc<Ticketing>) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let journal: Arc<dyn Journal> = Arc::new(SqliteJournal::open_in_memory().unwrap());
+    let psa = Arc::new(FakePsa::default());
+    let t = next_run(&rt, &psa, &journal, "r1", mode, opts);
+    (rt, psa, journal, t)
+}
+
+/// Another run of the same user in the same journal.
+fn next_run(
+    rt: &tokio::runtime::Runtime,
+    psa: &Arc<FakePsa>,
+    journal: &Arc<dyn Journal>,
+    run_id: &str,
+    mode: Mode,
+    opts: TicketingOptions,
+) -> Arc<Ticketing> {
     journal
         .create_run(&NewRun {
-            run_id: "r1".into(),
+            run_id: run_id.into(),
             tenant: "t".into(),
             user: "lee@contoso.test".into(),
             script: "default.rhai".into(),
@@ -23,9 +37,7 @@ fn setup(mode: Mode, opts: TicketingOptions) -> (tokio::runtime::Runtime, Arc<Fa
             started_at: chrono::Utc::now(),
         })
         .unwrap();
-    let psa = Arc::new(FakePsa::default());
-    let t = Ticketing::new(psa.clone(), journal.clone(), rt.handle().clone(), "t", "r1", "lee@contoso.test", "default.rhai", mode, opts);
-    (rt, psa, journal, t)
+    Ticketing::new(psa.clone(), journal.clone(), rt.handle().clone(), "t", run_id, "lee@contoso.test", "default.rhai", mode, opts)
 }
 
 fn step(id: &str, phase: &str, status: StepStatus) -> StepReport {
@@ -78,7 +90,7 @@ fn a_failed_run_or_on_success_review_leaves_the_ticket_for_review() {
 
     let (_rt, psa, _j, t) = setup(Mode::Apply, TicketingOptions { existing_ticket: None, close_on_success: false });
     t.start();
-    let (ticket, _) = t.finish(RunStatus::Succeeded, &[], None);
+    let (ticket, _) = t.finish(RunStatus::Succeeded, &[step("s001", "lock", StepStatus::Done)], None);
     assert_eq!(psa.ticket(&ticket.unwrap()).unwrap().status, Some(TicketStatus::NeedsReview));
 }
 
@@ -87,11 +99,13 @@ fn an_existing_ticket_is_continued_not_opened() {
     let (_rt, psa, journal, t) = setup(Mode::Apply, TicketingOptions { existing_ticket: Some("100".into()), close_on_success: true });
     psa.tickets.lock().unwrap().push(crate::psa::fake::FakeTicket { id: "100".into(), ..Default::default() });
     t.start();
-    let (ticket, _) = t.finish(RunStatus::Succeeded, &[], None);
+    t.phase_done("lock", &[step("s001", "lock", StepStatus::Done)]);
+    let (ticket, _) = t.finish(RunStatus::Succeeded, &[step("s001", "lock", StepStatus::Done)], None);
     assert_eq!(ticket.as_deref(), Some("100"));
     assert_eq!(psa.tickets.lock().unwrap().len(), 1, "no new ticket");
     let notes = psa.ticket("100").unwrap().notes;
-    assert!(notes[0].starts_with("[offboard-host run r1 start]") && notes[1].starts_with("[offboard-host run r1 summary]"));
+    let heads: Vec<&str> = notes.iter().map(|n| n.lines().next().unwrap()).collect();
+    assert_eq!(heads, ["[offboard-host run r1 start]", "[offboard-host run r1 phase lock s001]", "[offboard-host run r1 summary]"]);
     assert_eq!(journal.run_ticket("r1").unwrap().as_deref(), Some("100"));
 }
 
@@ -126,9 +140,11 @@ fn a_psa_outage_keeps_everything_in_the_outbox_and_costs_two_attempts_per_run() 
     let before_finish = psa.requests.load(Ordering::SeqCst);
     let (ticket, messages) = t.finish(RunStatus::Succeeded, &[], None);
     assert_eq!(ticket, None);
-    // start: one contact look-up and one delivery attempt; phases: none; finish: one attempt.
-    assert_eq!(before_finish, 2);
-    assert_eq!(psa.requests.load(Ordering::SeqCst), 3);
+    // The first phase: one contact look-up and one delivery attempt, whose unclear 503 is looked
+    // up at once (the ticket may have been opened); later phases: none; finish: one attempt, a
+    // look-up first (it was attempted before), which fails and stops the delivery.
+    assert_eq!(before_finish, 3);
+    assert_eq!(psa.requests.load(Ordering::SeqCst), 4);
     let pending = journal.outbox_items(Some("t"), true).unwrap();
     assert_eq!(pending.len(), 7, "create, in progress, 3 notes, summary, final status");
     assert!(messages.iter().any(|m| m.contains("7 item(s)") && m.contains("outbox flush --tenant t")), "{messages:?}");
@@ -191,4 +207,75 @@ fn a_run_with_to_dos_lists_them_and_leaves_the_ticket_for_review() {
     assert!(summary.contains("To do by hand (1):\n- [ ] s002 remove_group_membership lee@contoso.test: in on-premises AD"), "{summary}");
     assert!(summary.contains("Unconfirmed: s003 notify_supervisor"), "{summary}");
     assert!(summary.contains("Leaving the ticket for review."), "{summary}");
+}
+
+#[test]
+fn a_ticket_whose_creation_answer_was_lost_is_found_by_its_marker_not_opened_twice() {
+    let (_rt, psa, journal, t) = setup(Mode::Apply, TicketingOptions::default());
+    psa.lose_next_create_reply.store(true, Ordering::SeqCst);
+    t.start();
+    t.phase_done("lock", &[step("s001", "lock", StepStatus::Done)]);
+    let (ticket, _) = t.finish(RunStatus::Succeeded, &[step("s001", "lock", StepStatus::Done)], None);
+    assert_eq!(psa.tickets.lock().unwrap().len(), 1, "one ticket");
+    assert_eq!(ticket.as_deref(), Some("100"));
+    assert_eq!(journal.run_ticket("r1").unwrap().as_deref(), Some("100"));
+    assert_eq!(psa.ticket("100").unwrap().notes.len(), 2, "the phase note and the summary");
+}
+
+#[test]
+fn a_run_with_nothing_to_change_writes_no_ticket_unless_it_finishes_an_unfinished_one() {
+    let (rt, psa, journal, t) = setup(Mode::Apply, TicketingOptions::default());
+    t.start();
+    t.phase_done("lock", &[step("s001", "lock", StepStatus::AlreadyDone)]);
+    let (ticket, messages) = t.finish(RunStatus::Succeeded, &[step("s001", "lock", StepStatus::AlreadyDone)], None);
+    assert_eq!(ticket, None);
+    assert!(psa.tickets.lock().unwrap().is_empty() && journal.outbox_items(None, false).unwrap().is_empty());
+    assert!(messages.iter().any(|m| m.contains("nothing to change: no ticket was written")), "{messages:?}");
+
+    // r2 is killed after its first phase: r3, with nothing left to change, adds its summary to
+    // r2's ticket and sets the final status; r4 then writes nothing.
+    let r2 = next_run(&rt, &psa, &journal, "r2", Mode::Apply, TicketingOptions::default());
+    r2.start();
+    r2.phase_done("lock", &[step("s001", "lock", StepStatus::Done)]);
+    let ticket = journal.run_ticket("r2").unwrap().expect("r2's ticket");
+    let r3 = next_run(&rt, &psa, &journal, "r3", Mode::Apply, TicketingOptions::default());
+    r3.start();
+    r3.phase_done("lock", &[step("s001", "lock", StepStatus::AlreadyDone)]);
+    let (t3, _) = r3.finish(RunStatus::Succeeded, &[step("s001", "lock", StepStatus::AlreadyDone)], None);
+    assert_eq!(t3.as_deref(), Some(ticket.as_str()));
+    let fake = psa.ticket(&ticket).unwrap();
+    assert_eq!(psa.tickets.lock().unwrap().len(), 1);
+    assert_eq!(fake.status, Some(TicketStatus::Completed));
+    assert_eq!(fake.notes.len(), 2, "r2's phase note, r3's summary only: {:#?}", fake.notes);
+    assert!(fake.notes[1].starts_with("[offboard-host run r3 summary]") && fake.notes[1].contains("Re-checked: nothing left to change."));
+    journal.finish_run("r3", RunStatus::Succeeded, &json!({})).unwrap();
+    let writes = psa.writes.load(Ordering::SeqCst);
+    let r4 = next_run(&rt, &psa, &journal, "r4", Mode::Apply, TicketingOptions::default());
+    r4.start();
+    let (t4, _) = r4.finish(RunStatus::Succeeded, &[step("s001", "lock", StepStatus::AlreadyDone)], None);
+    assert_eq!((t4, psa.writes.load(Ordering::SeqCst)), (None, writes), "r3 closed the ticket: nothing to add");
+}
+
+#[test]
+fn a_run_continues_the_ticket_of_an_earlier_run_even_while_its_creation_is_queued() {
+    let (rt, psa, journal, r1) = setup(Mode::Apply, TicketingOptions::default());
+    psa.down.store(true, Ordering::SeqCst);
+    r1.start();
+    r1.phase_done("lock", &[step("s001", "lock", StepStatus::Done)]);
+    let _ = r1.finish(RunStatus::Failed, &[step("s002", "cleanup", StepStatus::Failed)], None);
+    // Still down: r2 cannot know r1's ticket and queues a creation that takes it later.
+    let r2 = next_run(&rt, &psa, &journal, "r2", Mode::Apply, TicketingOptions::default());
+    r2.start();
+    r2.phase_done("cleanup", &[step("s002", "cleanup", StepStatus::Done)]);
+    let (t2, _) = r2.finish(RunStatus::Succeeded, &[step("s002", "cleanup", StepStatus::Done)], None);
+    assert_eq!(t2, None);
+    psa.down.store(false, Ordering::SeqCst);
+    let d = rt.block_on(deliver(psa.as_ref(), journal.as_ref(), "t"));
+    assert_eq!((d.pending, d.error), (0, None));
+    assert_eq!(psa.tickets.lock().unwrap().len(), 1, "one offboarding, one ticket");
+    let (t1, t2) = (journal.run_ticket("r1").unwrap(), journal.run_ticket("r2").unwrap());
+    assert!(t1.is_some() && t1 == t2, "{t1:?} {t2:?}");
+    let heads: Vec<String> = psa.ticket(&t1.unwrap()).unwrap().notes.iter().map(|n| n.lines().next().unwrap().to_string()).collect();
+    assert_eq!(heads.len(), 5, "{heads:#?}");
+    assert!(heads[2] == "[offboard-host run r2 start]" && heads[4] == "[offboard-host run r2 summary]", "{heads:#?}");
 }
