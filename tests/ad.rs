@@ -217,13 +217,14 @@ fn step<'a>(r: &'a Value, action: &str, directory: &str) -> Vec<&'a Value> {
     steps(r).into_iter().filter(|s| s["action"] == action && s["directory"] == directory).collect()
 }
 
-/// A second run of the same script: every step already done or skipped, and no write sent.
+/// A second run of the same script: every step already done, skipped or still left to a person,
+/// and no write sent.
 fn assert_second_run_sends_nothing(cli: &Cli, script: &Path, user: &str) {
     let (code, r, err) = cli.apply(script, user);
     assert_eq!(code, 0, "{err}\n{r:#}");
     assert_eq!(r["stats"]["writes"], 0, "second run wrote: {r:#}");
     for s in steps(&r) {
-        assert!(s["status"] == "already_done" || s["status"] == "skipped", "second run: {s}");
+        assert!(["already_done", "skipped", "needs_action"].contains(&s["status"].as_str().unwrap_or("")), "second run: {s}");
     }
 }
 
@@ -673,8 +674,11 @@ fn hybrid_synced_offboarding_puts_each_step_in_the_right_directory() {
         assert!(done(a, "ad"), "{a} not done in AD: {r:#}");
         assert!(step(&r, a, "cloud").is_empty(), "{a} was sent to the cloud: {r:#}");
     }
-    // Sessions and licences: cloud only.
-    assert!(done("revoke_sessions", "cloud") && done("remove_license", "cloud"));
+    // Sessions and licences: cloud only. The 50.3 GB mailbox keeps the licence that carries it,
+    // as a to-do.
+    assert!(done("revoke_sessions", "cloud"));
+    let e3 = step(&r, "remove_license", "cloud").into_iter().find(|s| s["target"] == "SPE_E3").expect("E3 step");
+    assert_eq!(e3["status"], "needs_action", "{e3}");
     assert!(steps(&r).iter().all(|s| !(s["directory"] == "ad" && (s["action"] == "revoke_sessions" || s["action"] == "remove_license"))));
     // Groups: the synced group is skipped in the cloud and removed in AD; cloud-only groups in the cloud.
     let hq: Vec<_> = steps(&r).into_iter().filter(|s| s["target"] == "HQ-FileShare-RW").collect();
@@ -758,5 +762,7 @@ fn onprem_and_email_only_modes_send_each_step_to_one_directory() {
     assert!(r["messages"].to_string().contains("mailbox steps only"), "{r:#}");
 }
 
+#[path = "ad/custom.rs"]
+mod custom;
 #[path = "ad/protected.rs"]
 mod protected;

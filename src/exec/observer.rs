@@ -35,6 +35,9 @@ pub struct ObserverReport {
 pub trait RunObserver: Send + Sync {
     /// A phase has finished with these steps.
     fn phase_done(&self, phase: &str, steps: &[StepReport]);
+    /// The script's warnings (`warn(...)`), told just before [`RunObserver::finish`]: a ticket
+    /// shows them with the summary.
+    fn warnings(&self, _lines: &[String]) {}
     /// The run has ended.
     fn finish(&self, status: RunStatus, steps: &[StepReport], error: Option<&ReportError>) -> ObserverReport;
 }

@@ -13,15 +13,15 @@ use super::ad_user::{ad_user_ref, AdUserHandle};
 use super::register::{write, Built, Register};
 use super::{check, ctx_pos, registration, script_error, Access, OpSpec};
 use crate::ad::actions::{
-    ClearEmployeeId, DisableAccount, HideFromGal, MoveToDisabledOu, RemoveGroupMembership, RemoveManager, ResetPassword,
-    SetRemoteSharedMailbox, TriggerSync,
+    AddGroupMembership, ClearEmployeeId, DisableAccount, HideFromGal, MoveToDisabledOu, RemoveGroupMembership, RemoveManager,
+    ResetPassword, SetRemoteSharedMailbox, TriggerSync,
 };
 use crate::ad::AdAccess;
 use crate::exec::host::Host;
 
 const PLAN_WRITE: &str = "reads the current state, records the step as planned or already done; sends nothing";
 
-pub static OPS: [OpSpec; 12] = [
+pub static OPS: [OpSpec; 13] = [
     OpSpec {
         module: "ad",
         name: "get_user",
@@ -159,6 +159,27 @@ pub static OPS: [OpSpec; 12] = [
             "/// ```",
         ],
         register: Register::AdUserItemWrite(remove_group),
+    },
+    OpSpec {
+        module: "ad",
+        name: "add_group_membership",
+        params: &["user: AdUser", "group: String"],
+        returns: "Map",
+        access: Access::Write,
+        capability: "ad.groups",
+        idempotent: true,
+        plan: "finds the group (exactly one, by DN, sAMAccountName or cn), reads the membership; records the step as planned or already done; sends nothing",
+        doc: &[
+            "/// Add the user to an AD group named by DN, sAMAccountName or cn (exactly one group must",
+            "/// match, else an error): for example a group that blocks sign-in or keeps a mailbox on",
+            "/// hold. Groups AD guards (adminCount=1: Domain Admins and the like) are refused. Restore",
+            "/// takes the user out again.",
+            "///",
+            "/// ```rhai",
+            "/// ad::add_group_membership(aduser, \"Leavers - Deny Logon\");",
+            "/// ```",
+        ],
+        register: Register::Custom(register_add_group),
     },
     OpSpec {
         module: "ad",
@@ -344,4 +365,45 @@ fn register_trigger_sync(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec
     registration(spec).set_into_module(m, move |ctx: NativeCallContext| {
         write(&host, spec, &ctx, |_| Ok(Box::new(TriggerSync { subject: host.user.clone() })))
     });
+}
+
+fn register_add_group(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
+    let host = host.clone();
+    registration(spec).set_into_module(m, move |ctx: NativeCallContext, u: AdUserHandle, group: &str| {
+        write(&host, spec, &ctx, |pos| add_group(&host, &u, group, pos))
+    });
+}
+
+/// `ad::add_group_membership(aduser, group)`: one group, found by the directory, never a guarded one.
+fn add_group(host: &Host, user: &AdUserHandle, group: &str, pos: Position) -> Built {
+    let ad = host.providers.ad().cloned().map_err(|e| script_error("provider", e.to_string(), pos))?;
+    let v = ldap3::ldap_escape(group.trim());
+    let filter = format!("(&(objectClass=group)(|(distinguishedName={v})(sAMAccountName={v})(cn={v})))");
+    let attrs = ["cn".to_string(), "adminCount".to_string(), "isCriticalSystemObject".to_string()];
+    let found = host
+        .rt
+        .block_on(ad.raw_search("", &filter, &attrs))
+        .map_err(|e| script_error("provider", format!("finding the AD group '{group}': {e}"), pos))?;
+    let g = match found.as_slice() {
+        [one] => one,
+        [] => return Err(script_error("group_not_found", format!("no AD group is named '{group}' (DN, sAMAccountName or cn)"), pos)),
+        many => {
+            let dns: Vec<&str> = many.iter().map(|e| e.dn.as_str()).collect();
+            return Err(script_error(
+                "ambiguous_group",
+                format!("'{group}' names {} AD groups ({}): pass the DN", many.len(), dns.join("; ")),
+                pos,
+            ));
+        }
+    };
+    let first = |a: &str| g.attrs.get(a).and_then(|v| v.first()).map(String::as_str);
+    if first("adminCount") == Some("1") || first("isCriticalSystemObject").is_some_and(|v| v.eq_ignore_ascii_case("TRUE")) {
+        return Err(script_error(
+            "protected_group",
+            format!("{} is guarded by AD (adminCount=1 or a system group): offboard-host never adds anyone to it", g.dn),
+            pos,
+        ));
+    }
+    let name = first("cn").unwrap_or(group).to_string();
+    Ok(Box::new(AddGroupMembership { user: ad_user_ref(user), group_dn: g.dn.clone(), name }))
 }

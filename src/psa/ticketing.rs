@@ -72,6 +72,8 @@ struct State {
     opened: bool,
     /// Phase notes of phases that changed nothing, queued once the ticket opens: `(what, text, preview)`.
     held: Vec<(String, String, String)>,
+    /// The script's `warn(...)` lines, for the summary.
+    warnings: Vec<String>,
 }
 
 /// The marker that makes a note findable: `[offboard-host run R <what>]`.
@@ -367,6 +369,13 @@ impl Ticketing {
         for s in steps.iter().filter(|s| s.status == StepStatus::Unconfirmed) {
             text.push_str(&format!("\nUnconfirmed: {} {} {}: {}", s.id, s.action, s.target, s.detail));
         }
+        let warnings = self.st().warnings.clone();
+        if !warnings.is_empty() {
+            text.push_str(&format!("\nWarnings ({}):", warnings.len()));
+            for w in &warnings {
+                text.push_str(&format!("\n- {w}"));
+            }
+        }
         let todos = crate::exec::report::todos(steps);
         if !todos.is_empty() {
             text.push_str(&format!("\nTo do by hand ({}):", todos.len()));
@@ -412,6 +421,10 @@ impl StartObserver for TicketingOptions {
 }
 
 impl RunObserver for Ticketing {
+    fn warnings(&self, lines: &[String]) {
+        self.st().warnings = lines.to_vec();
+    }
+
     fn finish(&self, status: RunStatus, steps: &[StepReport], error: Option<&ReportError>) -> ObserverReport {
         let (ticket, messages) = Ticketing::finish(self, status, steps, error);
         ObserverReport { ticket, messages }

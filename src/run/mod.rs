@@ -176,7 +176,13 @@ fn run_locked(
         (None, Mode::Apply) if steps.iter().any(|s| s.status == StepStatus::Failed) => RunStatus::Failed,
         (None, Mode::Apply) => RunStatus::Succeeded,
     };
-    let ObserverReport { ticket, messages: observed } = observer.map(|o| o.finish(status, &steps, error.as_ref())).unwrap_or_default();
+    let warnings: Vec<String> = messages.iter().filter_map(|m| m.strip_prefix("warning: ")).map(str::to_string).collect();
+    let ObserverReport { ticket, messages: observed } = observer
+        .map(|o| {
+            o.warnings(&warnings);
+            o.finish(status, &steps, error.as_ref())
+        })
+        .unwrap_or_default();
     messages.extend(observed);
     let report = Report {
         run_id: run_id.to_string(),

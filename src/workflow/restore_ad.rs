@@ -6,6 +6,7 @@
 //! |---|---|---|
 //! | `disable_account` | `enable_account` | modify user: replace `userAccountControl` = the prior value |
 //! | `remove_group_membership` | `add_group_membership` | modify group: add `member` = user DN |
+//! | `add_group_membership` | `remove_group_membership` | modify group: delete `member` = user DN |
 //! | `remove_manager` | `set_manager` | modify user: replace `manager` = the prior DN |
 //! | `clear_employee_id` | `set_employee_id` | modify user: replace `employeeID` (and `employeeNumber`) |
 //! | `hide_from_gal` | `show_in_gal` | modify user: `msExchHideFromAddressLists` back (FALSE, or deleted when it was unset) |
@@ -17,7 +18,7 @@
 use async_trait::async_trait;
 use serde_json::{json, Value};
 
-use crate::ad::actions::AdUserRef;
+use crate::ad::actions::{AdUserRef, AddGroupMembership, RemoveGroupMembership};
 use crate::ad::model::{dn_eq, rdn_value, uac_describe, uac_disabled, UAC_ACCOUNTDISABLE};
 use crate::ad::AdAccess;
 use crate::ad::AdAttr;
@@ -46,8 +47,18 @@ pub fn reverse(s: &StepRecord) -> Result<Option<Reversal>, String> {
         "remove_group_membership" => match text("groupDn") {
             Some(dn) => {
                 let user = AdUserRef { display: p.get("memberDn").and_then(Value::as_str).map(rdn_value).unwrap_or_default(), ..user };
-                Box::new(AddAdGroupMembership { user, name: text("name").unwrap_or_else(|| rdn_value(&dn)), group_dn: dn })
+                Box::new(AddGroupMembership { user, name: text("name").unwrap_or_else(|| rdn_value(&dn)), group_dn: dn })
             }
+            None => return Ok(None),
+        },
+        // A group the run added the user to (`ad::add_group_membership`): taken out again.
+        "add_group_membership" => match text("groupDn") {
+            Some(dn) => Box::new(RemoveGroupMembership {
+                user,
+                group_name: text("name").unwrap_or_else(|| rdn_value(&dn)),
+                group_dn: dn,
+                primary: false,
+            }),
             None => return Ok(None),
         },
         "remove_manager" => match text("manager") {
@@ -127,33 +138,6 @@ impl Action for EnableAdAccount {
         let want = self.uac & !UAC_ACCOUNTDISABLE;
         cx.ad()?.set_user_account_control(&u.dn, want).await?;
         Ok(format!("enabled in AD (userAccountControl {})", uac_describe(want)))
-    }
-}
-
-pub struct AddAdGroupMembership {
-    pub user: AdUserRef,
-    pub group_dn: String,
-    pub name: String,
-}
-
-#[async_trait]
-impl Action for AddAdGroupMembership {
-    ad_restore_action!("add_group_membership", |s: &Self| Target { kind: "group", id: s.group_dn.clone(), display: s.name.clone() });
-    async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
-        let u = cx.ad_user(&self.user.guid).await?;
-        if u.groups.iter().any(|g| dn_eq(&g.dn, &self.group_dn)) {
-            return Ok(Observation::AlreadyDone { detail: format!("already a member of {}", self.name) });
-        }
-        Ok(Observation::Needed { prior: json!({"member": false}), detail: format!("add {} back to {}", u.display(), self.name) })
-    }
-    async fn apply(&self, cx: &Cx) -> Result<String, ActionError> {
-        let u = cx.ad_user(&self.user.guid).await?;
-        match cx.ad()?.add_group_member(&self.group_dn, &u.dn).await {
-            Ok(()) => Ok(format!("added back to {}", self.name)),
-            // entryAlreadyExists / attributeOrValueExists: someone (or an unclear attempt) did it.
-            Err(e) if matches!(e.rc(), Some(20) | Some(68)) => Ok(format!("was already a member of {}", self.name)),
-            Err(e) => Err(e.into()),
-        }
     }
 }
 
@@ -342,7 +326,7 @@ impl Action for MoveBackToOu {
 pub fn capability(action: &str) -> &'static str {
     match action {
         "enable_account" => "ad.account",
-        "add_group_membership" => "ad.groups",
+        "add_group_membership" | "remove_group_membership" => "ad.groups",
         "set_manager" | "set_employee_id" => "ad.attributes",
         "show_in_gal" | "set_remote_user_mailbox" => "ad.exchange",
         "move_ou" => "ad.move",

@@ -252,3 +252,20 @@ fn restore_reactivates_the_contact_in_each_psa() {
         assert_eq!(psa_state(home.path()).stats.writes, before, "{tenant}: the second restore wrote to the PSA");
     }
 }
+
+#[test]
+fn the_scripts_warnings_reach_the_ticket() {
+    let home = tempfile::tempdir().expect("home");
+    let script = home.path().join("warn.rhai");
+    std::fs::write(
+        &script,
+        "let u = graph::get_user(USER);\nwarn(\"keep the laptop: legal asked for it\");\nphase(\"lock\", || graph::disable_account(u));\n",
+    )
+    .unwrap();
+    let o = bin(home.path(), &["run", script.to_str().unwrap(), "--user", LEAVER, "--tenant", "demo-halo", "--yes", "--json"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let st = psa_state(home.path());
+    let t = &sim(&st, "demo-halo").tickets[0];
+    let summary = t.notes.iter().find(|n| n.text.contains(" summary]")).expect("summary note");
+    assert!(summary.text.contains("Warnings (1):\n- keep the laptop: legal asked for it"), "{}", summary.text);
+}

@@ -46,7 +46,7 @@ mod sync;
 pub use account::DisableAccount;
 pub use attributes::{ClearEmployeeId, RemoveManager};
 pub use exchange::{HideFromGal, SetRemoteSharedMailbox};
-pub use membership::RemoveGroupMembership;
+pub use membership::{AddGroupMembership, RemoveGroupMembership};
 pub use ou::MoveToDisabledOu;
 pub use password::ResetPassword;
 pub use sync::TriggerSync;
