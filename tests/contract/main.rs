@@ -3,6 +3,9 @@
 //!
 //! - `graph`: every Graph entity the simulator returns, and the request bodies it accepts,
 //!   against Microsoft Graph's v1.0 CSDL;
+//! - `graph_access`: the routes over what a leaver can reach (authentication methods, consents,
+//!   app role assignments, OneDrive sharing, group owners), against the same CSDL and Graph's
+//!   documented refusals;
 //! - `autotask`: every Autotask response against Datto's Swagger, with the query operators and
 //!   paging the documentation describes;
 //! - `shapes`: ConnectWise and Halo against the request and response shapes their
@@ -11,6 +14,7 @@
 mod autotask;
 mod csdl;
 mod graph;
+mod graph_access;
 mod shapes;
 
 use offboard_host::demo::{DemoConfig, DemoServer, Knobs};
