@@ -8,11 +8,14 @@
 //!   documented refusals;
 //! - `autotask`: every Autotask response against Datto's Swagger, with the query operators and
 //!   paging the documentation describes;
+//! - `exchange`: the Exchange admin API's InvokeCommand against its recorded envelopes, output
+//!   names and parameters, the token audience, and the cmdlets custom steps call;
 //! - `shapes`: ConnectWise and Halo against the request and response shapes their
 //!   documentation publishes (one fixture each, naming its source).
 
 mod autotask;
 mod csdl;
+mod exchange;
 mod graph;
 mod graph_access;
 mod shapes;
