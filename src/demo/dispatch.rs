@@ -5,10 +5,10 @@
 use serde_json::Value;
 
 use super::model::State;
-use super::odata::Query;
+use super::odata::{Query, Segments};
 use super::reply::{Ctx, Reply};
 use super::shared::{fault_count, is_write, Headers, Shared};
-use super::{groups, licences, users, Knobs};
+use super::{auth_methods, drive, grants, groups, licences, owners, users, Knobs};
 
 /// Handle one Graph operation. `path_and_query` is relative to `/v1.0` (e.g. `/users/x?$select=id`).
 /// The caller has already authenticated the HTTP request, and must persist the state when the
@@ -108,6 +108,7 @@ fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[
     let lc: Vec<&str> = lc.iter().map(String::as_str).collect();
     let id = |i: usize| segs.get(i).map(String::as_str).unwrap_or("");
     let path = format!("/{}", segs.join("/"));
+    let segments = Segments { lc: &lc, segs: &segs, path: &path };
 
     match (lc.as_slice(), method) {
         (["users"], "GET") => users::list(st, ctx, &q, &path),
@@ -134,6 +135,19 @@ fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[
         (["groups", _, "members"], "GET") => groups::members(st, ctx, id(1), &q, &path),
         (["groups", _, "members", _, "$ref"], "DELETE") => groups::remove_member(st, ctx, id(1), id(3)),
         (["groups", _, "members", "$ref"], "POST") => groups::add_member(st, ctx, id(1), body),
+        (["users", _, "authentication", _, ..], _) => auth_methods::route(st, ctx, method, &segments, &q),
+        (["users", _, "oauth2permissiongrants"], "GET") => grants::list_grants(st, ctx, Some(id(1)), &q, &path),
+        (["oauth2permissiongrants"], "GET") => grants::list_grants(st, ctx, None, &q, &path),
+        (["oauth2permissiongrants"], "POST") => grants::create_grant(st, ctx, body),
+        (["oauth2permissiongrants", _], "GET") => grants::get_grant(st, ctx, id(1)),
+        (["oauth2permissiongrants", _], "DELETE") => grants::delete_grant(st, ctx, id(1)),
+        (["users", _, "approleassignments"], "GET") => grants::list_assignments(st, ctx, id(1), &q, &path),
+        (["users", _, "approleassignments"], "POST") => grants::create_assignment(st, ctx, id(1), body),
+        (["users", _, "approleassignments", _], "DELETE") => grants::delete_assignment(st, ctx, id(1), id(3)),
+        (["users", _, "drive", ..] | ["drives", _, ..], _) => drive::route(st, ctx, method, &segments, &q, body),
+        (["groups", _, "owners"], "GET") => owners::list(st, ctx, id(1), &q, &path),
+        (["groups", _, "owners", "$ref"], "POST") => owners::add(st, ctx, id(1), body),
+        (["groups", _, "owners", _, "$ref"], "DELETE") => owners::remove(st, ctx, id(1), id(3)),
         (["users", _, "sendmail"], "POST") => super::mail::send_mail(st, ctx, id(1), body, knobs.mail_lost),
         (["users", _, "mailfolders", _, "messages"], "GET") => super::mail::folder_messages(st, ctx, id(1), id(3), &q),
         (["subscribedskus"], "GET") => licences::subscribed_skus(st, ctx),
@@ -172,12 +186,15 @@ fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[
         | (["groups", _, "members", _, "$ref"], _)
         | (["groups", _, "members", "$ref"], _)
         | (["users", _, "sendmail"], _)
+        | (["users", _, "oauth2permissiongrants" | "approleassignments"] | ["oauth2permissiongrants"] | ["oauth2permissiongrants", _], _)
+        | (["users", _, "approleassignments", _], _)
+        | (["groups", _, "owners"] | ["groups", _, "owners", "$ref"] | ["groups", _, "owners", _, "$ref"], _)
         | (["users", _, "mailfolders", _, "messages"], _) => method_not_allowed(ctx),
 
         // Everything else: name the first segment Graph would not recognise.
         _ => {
             let known: &[&[&str]] = &[
-                &["users", "groups", "subscribedskus", "devicemanagement", "directoryroles"],
+                &["users", "groups", "subscribedskus", "devicemanagement", "directoryroles", "oauth2permissiongrants", "drives"],
                 &[],
                 &[
                     "revokesigninsessions",
@@ -191,6 +208,11 @@ fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[
                     "sendmail",
                     "mailfolders",
                     "manageddevices",
+                    "authentication",
+                    "oauth2permissiongrants",
+                    "approleassignments",
+                    "drive",
+                    "owners",
                 ],
                 &["microsoft.graph.group", "microsoft.graph.directoryrole", "$ref", "retire", "wipe", ""],
             ];

@@ -61,12 +61,17 @@ pub fn list(st: &State, ctx: &Ctx, q: &Query, path: &str) -> Reply {
 
 pub fn members(st: &State, ctx: &Ctx, id: &str, q: &Query, path: &str) -> Reply {
     let Some(gix) = st.group_index(id) else { return ctx.not_found(id) };
+    user_objects(st, ctx, &st.groups[gix].members, q, path)
+}
+
+/// A page of `directoryObjects` that are users (a group's members or owners), each with its
+/// `@odata.type`, under the user `$select`.
+pub fn user_objects(st: &State, ctx: &Ctx, ids: &[String], q: &Query, path: &str) -> Reply {
     let props = match users::selected(q, ctx) {
         Ok(p) => p,
         Err(r) => return r,
     };
-    let items = st.groups[gix]
-        .members
+    let items = ids
         .iter()
         .filter_map(|m| st.user_index(m))
         .map(|ix| {

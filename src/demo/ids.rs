@@ -30,6 +30,10 @@ pub const GROUP_HQ_FILESHARE: &str = "b0000000-0007-4000-8000-000000000007";
 /// add leavers to it).
 pub const GROUP_BLOCK_SIGN_IN: &str = "b0000000-0008-4000-8000-000000000008";
 
+/// A Microsoft Teams team (a Microsoft 365 group with `resourceProvisioningOptions` `["Team"]`)
+/// whose only owner is leaver.cloud, as is Project Falcon: a hand-over must add an owner first.
+pub const GROUP_SALES_PIPELINE_TEAM: &str = "b0000000-0009-4000-8000-000000000009";
+
 pub const ROLE_GLOBAL_READER: &str = "c0000000-0001-4000-8000-000000000001";
 pub const ROLE_GLOBAL_ADMIN: &str = "c0000000-0002-4000-8000-000000000002";
 

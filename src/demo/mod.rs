@@ -10,14 +10,19 @@
 //! Layout: [`model`] holds the directory objects, [`seed`] builds the starting tenant (with the
 //! fixed ids of its named objects in [`ids`]), `store` reads and writes the state file, `dispatch`
 //! is the one Graph dispatcher that direct requests and `$batch` sub-requests (`batch`) both go
-//! through, with the endpoints in `users`, `groups`, `licences` and [`intune`] (managed devices),
+//! through, with the endpoints in `users`, `groups` (and their `owners`), `licences`, [`intune`]
+//! (managed devices), `auth_methods` (authentication methods), `grants` (OAuth2 consents and app
+//! role assignments) and `drive` (OneDrive and its sharing permissions),
 //! `odata` holds the query options and paging, `token` the token endpoint, and `server` the axum
 //! front end. [`psa`] holds the simulated ConnectWise Manage, Autotask and HaloPSA, served by the
 //! same server.
 
+mod auth_methods;
 mod batch;
 mod dispatch;
+mod drive;
 pub mod exchange;
+mod grants;
 mod groups;
 pub mod ids;
 pub mod intune;
@@ -25,6 +30,7 @@ mod licences;
 pub mod mail;
 pub mod model;
 mod odata;
+mod owners;
 pub mod psa;
 mod reply;
 mod roles;

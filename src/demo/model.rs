@@ -30,6 +30,16 @@ pub struct State {
     pub sent_mail: Vec<SentMail>,
     /// Intune managed devices (`/users/{id}/managedDevices`, `/deviceManagement/managedDevices`).
     pub managed_devices: Vec<ManagedDevice>,
+    /// Users' registered authentication methods (`/users/{id}/authentication/...`).
+    pub auth_methods: Vec<AuthMethod>,
+    /// Enterprise applications: what consents and app role assignments point at.
+    pub service_principals: Vec<ServicePrincipal>,
+    /// Delegated consents (`/oauth2PermissionGrants`).
+    pub oauth2_permission_grants: Vec<PermissionGrant>,
+    /// Users' app role assignments (`/users/{id}/appRoleAssignments`).
+    pub app_role_assignments: Vec<AppRoleAssignment>,
+    /// OneDrive for Business drives: only users who have opened theirs have one.
+    pub drives: Vec<Drive>,
 }
 
 /// One licence assignment path: direct (`assignedByGroup` null) or inherited from a group.
@@ -178,8 +188,12 @@ pub struct Group {
     pub assigned_licenses: Vec<AssignedLicense>,
     pub is_assignable_to_role: Option<bool>,
     pub created_date_time: Option<String>,
+    /// `["Team"]` for a group that has a Microsoft Teams team.
+    pub resource_provisioning_options: Vec<String>,
     /// Internal: member user ids, in insertion order.
     pub members: Vec<String>,
+    /// Internal: owner user ids, in insertion order.
+    pub owners: Vec<String>,
 }
 
 /// Every property `$select` may name on a group (the default projection is all of them).
@@ -198,6 +212,7 @@ pub const GROUP_PROPS: &[&str] = &[
     "assignedLicenses",
     "isAssignableToRole",
     "createdDateTime",
+    "resourceProvisioningOptions",
 ];
 
 impl Group {
@@ -211,7 +226,7 @@ impl Group {
         self.on_premises_sync_enabled == Some(true)
     }
     pub fn to_graph(&self) -> Map<String, Value> {
-        graph_object(self, &["members"])
+        graph_object(self, &["members", "owners"])
     }
 }
 
@@ -335,6 +350,93 @@ impl ManagedDevice {
     pub fn to_graph(&self) -> Map<String, Value> {
         graph_object(self, &[])
     }
+}
+
+/// One registered authentication method of a user.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct AuthMethod {
+    pub id: String,
+    pub user_id: String,
+    /// The derived type's name, e.g. `phoneAuthenticationMethod`.
+    pub kind: String,
+    pub created_date_time: Option<String>,
+    /// The derived type's own properties, with Graph's names.
+    pub props: Map<String, Value>,
+    /// The user's default MFA method (Graph does not show this in v1.0, but enforces it on delete).
+    pub is_default: bool,
+}
+
+/// An enterprise application (service principal) and the app roles it defines.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ServicePrincipal {
+    pub id: String,
+    pub app_id: String,
+    pub display_name: String,
+    /// (app role id, value) pairs.
+    pub app_roles: Vec<(String, String)>,
+}
+
+/// A delegated permission grant (consent), with Graph's property names.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct PermissionGrant {
+    pub id: String,
+    pub client_id: String,
+    pub consent_type: String,
+    pub principal_id: Option<String>,
+    pub resource_id: String,
+    pub scope: String,
+}
+
+/// An app role assigned to a user, with Graph's property names.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct AppRoleAssignment {
+    pub id: String,
+    pub app_role_id: String,
+    pub created_date_time: String,
+    pub principal_display_name: String,
+    pub principal_id: String,
+    pub principal_type: String,
+    pub resource_display_name: String,
+    pub resource_id: String,
+}
+
+impl AppRoleAssignment {
+    pub fn to_graph(&self) -> Map<String, Value> {
+        let mut m = graph_object(self, &[]);
+        m.insert("deletedDateTime".into(), Value::Null);
+        m
+    }
+}
+
+/// A user's OneDrive: the drive, its root folder and the sharing permissions on the root.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Drive {
+    pub id: String,
+    pub user_id: String,
+    pub root_id: String,
+    pub web_url: String,
+    pub created_date_time: String,
+    pub used_bytes: u64,
+    pub permissions: Vec<DrivePermission>,
+}
+
+/// A permission on a drive item: who (a user of the tenant) and which roles.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct DrivePermission {
+    pub id: String,
+    /// `read`, `write` or `owner` (the drive owner's own, which cannot be removed).
+    pub roles: Vec<String>,
+    pub user_id: String,
+    /// Set when the permission came from an invitation: was sign-in required, was mail sent.
+    pub invited: bool,
+    pub sign_in_required: bool,
+    pub invitation_sent: bool,
 }
 
 /// Re-evaluate dynamic groups after a user's attributes changed, as Entra does (eventually; here

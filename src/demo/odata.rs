@@ -12,6 +12,14 @@ use super::reply::{Ctx, Reply};
 pub const DEFAULT_PAGE: usize = 100;
 pub const MAX_PAGE: usize = 999;
 
+/// A request's path as the dispatcher split it: the segments as sent (percent-decoded), the same
+/// in lower case (for matching), and the whole path under `/v1.0` (for nextLinks).
+pub struct Segments<'a> {
+    pub lc: &'a [&'a str],
+    pub segs: &'a [String],
+    pub path: &'a str,
+}
+
 /// The parsed query string of one request.
 #[derive(Debug, Default, Clone)]
 pub struct Query {

@@ -167,6 +167,8 @@ pub fn seed() -> State {
     let mut hq = group(GROUP_HQ_FILESHARE, "HQ-FileShare-RW", "HQ-FileShare-RW", &[], false, true);
     hq.on_premises_sync_enabled = Some(true);
     let block = group(GROUP_BLOCK_SIGN_IN, "CA - Block sign-in", "ca-block-sign-in", &[], false, true);
+    let mut pipeline = group(GROUP_SALES_PIPELINE_TEAM, "Sales Pipeline", "salespipeline", &["Unified"], true, false);
+    pipeline.resource_provisioning_options = vec!["Team".into()];
 
     // Department security groups; Sales uses the named "Sales Team".
     let mut dept_groups: Vec<Group> = DEPTS[1..]
@@ -191,6 +193,12 @@ pub fn seed() -> State {
     dl.members = vec![LEAVER_CLOUD_ID.into()];
     visio.members = vec![LEAVER_CLOUD_ID.into()];
     hq.members = vec![LEAVER_CLOUD_ID.into(), LEAVER_SYNCED_ID.into()];
+    // Owners: leaver.cloud is the only owner of Project Falcon and of the Sales Pipeline team;
+    // Project Heron has the manager as a second owner, so removing the leaver there is allowed.
+    sales_team.owners = vec![MANAGER_ID.into()];
+    falcon.owners = vec![LEAVER_CLOUD_ID.into()];
+    pipeline.owners = vec![LEAVER_CLOUD_ID.into()];
+    projects[0].owners = vec![LEAVER_CLOUD_ID.into(), MANAGER_ID.into()];
 
     let mut upns: Vec<String> = users.iter().map(|u| u.user_principal_name.clone()).collect();
     let mut lead_ids: Vec<String> = Vec::new();
@@ -220,6 +228,9 @@ pub fn seed() -> State {
         }
         if dept_ix == 0 {
             sales_team.members.push(id.clone());
+            if i < 60 {
+                pipeline.members.push(id.clone());
+            }
             if i % 12 == 0 {
                 dl.members.push(id.clone());
             }
@@ -250,13 +261,19 @@ pub fn seed() -> State {
     dynamic.members = users.iter().filter(|u| u.department.as_deref() == Some("Sales")).map(|u| u.id.clone()).collect();
 
     let role_holder = users[NAMED_USERS + ROLE_HOLDER_INDEX].id.clone();
-    let mut groups = vec![sales_team, falcon, dynamic, approvers, dl, visio, hq, block];
+    let mut groups = vec![sales_team, falcon, dynamic, approvers, dl, visio, hq, block, pipeline];
     groups.append(&mut dept_groups);
     groups.append(&mut projects);
 
     let exchange = super::exchange::model::seed(&users, super::DEMO_DOMAIN);
     let managed_devices = super::intune::seed(&users);
-    State {
+    let leavers = [(LEAVER_CLOUD_ID, "cloud"), (LEAVER_SYNCED_ID, "synced"), (LEAVER_ADMIN_ID, "admin")];
+    let auth_methods = super::auth_methods::seed(&leavers);
+    // The manager and the leavers have opened their OneDrive (the break-glass account has no licence).
+    let drives = super::drive::seed(&users[..NAMED_USERS - 1]);
+    let mut state = State {
+        auth_methods,
+        drives,
         managed_devices,
         exchange,
         tenant_id: super::DEMO_TENANT_ID.into(),
@@ -289,5 +306,8 @@ pub fn seed() -> State {
         ],
         stats: SimStats::default(),
         psa: super::psa::PsaState::seed(),
-    }
+        ..State::default()
+    };
+    super::grants::seed(&mut state, &leavers);
+    state
 }

@@ -20,8 +20,14 @@ import xml.etree.ElementTree as ET
 EDM = "{http://docs.oasis-open.org/odata/ns/edm}"
 # Every type the simulator returns or accepts (sendMail's message), and the actions it serves.
 GRAPH_ROOTS = ["user", "group", "directoryRole", "managedDevice", "licenseDetails", "subscribedSku",
-               "mailboxSettings", "automaticRepliesSetting", "passwordProfile", "message"]
-GRAPH_ACTIONS = ["sendMail", "assignLicense", "revokeSignInSessions", "retire", "wipe"]
+               "mailboxSettings", "automaticRepliesSetting", "passwordProfile", "message",
+               "phoneAuthenticationMethod", "microsoftAuthenticatorAuthenticationMethod", "fido2AuthenticationMethod",
+               "windowsHelloForBusinessAuthenticationMethod", "softwareOathAuthenticationMethod",
+               "temporaryAccessPassAuthenticationMethod", "emailAuthenticationMethod", "passwordAuthenticationMethod",
+               "oAuth2PermissionGrant", "appRoleAssignment", "drive", "driveItem", "permission", "driveRecipient"]
+# Bound actions by (name, binding type): `invite` is also an action on call participants.
+GRAPH_ACTIONS = [("sendMail", "user"), ("assignLicense", "user"), ("revokeSignInSessions", "user"),
+                 ("retire", "managedDevice"), ("wipe", "managedDevice"), ("invite", "driveItem")]
 AUTOTASK_DEFS = ["TicketModel", "ContactModel", "CompanyModel", "TicketNoteModel", "ApiVersionResultModel",
                  "ZoneInformationResultModel", "FieldInformationResultModel", "FieldInformationModel", "PickListValue",
                  "EntityInformationResultModel", "EntityInformationModel", "QueryModel", "Filter",
@@ -53,7 +59,10 @@ def graph(src, out):
             t = p.get("Type").removeprefix("Collection(").removesuffix(")")
             if t.startswith(("graph.", "microsoft.graph.")):
                 todo.append(t.split(".")[-1])
-    actions = [a for a in schema.findall(EDM + "Action") if a.get("Name") in GRAPH_ACTIONS and a.get("IsBound") == "true"]
+    def binding(a):
+        return a.findall(EDM + "Parameter")[0].get("Type").split(".")[-1]
+    actions = [a for a in schema.findall(EDM + "Action")
+               if a.get("IsBound") == "true" and (a.get("Name"), binding(a)) in GRAPH_ACTIONS]
     for a in actions:
         for p in a.findall(EDM + "Parameter")[1:]:
             t = p.get("Type").removeprefix("Collection(").removesuffix(")")

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use super::csdl::Model;
 use super::{json_call, send, start, Sim};
 
-async fn token(sim: &Sim) -> String {
+pub async fn token(sim: &Sim) -> String {
     let form = [
         ("grant_type", "client_credentials"),
         ("client_id", DEMO_CLIENT_ID),
@@ -23,7 +23,7 @@ async fn token(sim: &Sim) -> String {
     v["access_token"].as_str().expect("token").to_string()
 }
 
-async fn call(sim: &Sim, tok: &str, method: reqwest::Method, rel: &str, body: Option<Value>) -> (u16, Value) {
+pub async fn call(sim: &Sim, tok: &str, method: reqwest::Method, rel: &str, body: Option<Value>) -> (u16, Value) {
     json_call(sim.http.request(method, format!("{}{rel}", sim.server.base_url())).bearer_auth(tok), body).await
 }
 

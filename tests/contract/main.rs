@@ -3,14 +3,21 @@
 //!
 //! - `graph`: every Graph entity the simulator returns, and the request bodies it accepts,
 //!   against Microsoft Graph's v1.0 CSDL;
+//! - `graph_access`: the routes over what a leaver can reach (authentication methods, consents,
+//!   app role assignments, OneDrive sharing, group owners), against the same CSDL and Graph's
+//!   documented refusals;
 //! - `autotask`: every Autotask response against Datto's Swagger, with the query operators and
 //!   paging the documentation describes;
+//! - `exchange`: the Exchange admin API's InvokeCommand against its recorded envelopes, output
+//!   names and parameters, the token audience, and the cmdlets custom steps call;
 //! - `shapes`: ConnectWise and Halo against the request and response shapes their
 //!   documentation publishes (one fixture each, naming its source).
 
 mod autotask;
 mod csdl;
+mod exchange;
 mod graph;
+mod graph_access;
 mod shapes;
 
 use offboard_host::demo::{DemoConfig, DemoServer, Knobs};

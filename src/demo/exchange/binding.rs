@@ -3,7 +3,7 @@
 //! `ParameterBindingException` messages Exchange sends; and what every cmdlet shares (its
 //! output, finding the mailbox an `Identity` names).
 
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 use super::{binding_error, exo_error, not_found};
 use crate::demo::model::State;
@@ -22,6 +22,39 @@ pub(super) fn mailbox_ix(st: &State, identity: &str) -> Result<usize, crate::dem
     st.exchange.mailboxes.iter().position(|m| m.is(identity)).ok_or_else(|| not_found(identity))
 }
 
+/// A recipient by any of its names: mailboxes, then mail-enabled groups.
+pub(super) fn recipient(st: &State, identity: &str) -> Option<Value> {
+    if let Some(m) = st.exchange.mailboxes.iter().find(|m| m.is(identity)) {
+        return Some(json!({
+            "Identity": m.alias, "Name": m.alias, "DisplayName": m.display_name, "PrimarySmtpAddress": m.upn,
+            "RecipientType": "UserMailbox", "RecipientTypeDetails": m.type_details, "ExternalDirectoryObjectId": m.user_id,
+        }));
+    }
+    let g = st.groups.iter().find(|g| g.mail_enabled && group_is(g, identity))?;
+    let details = if g.is_unified() {
+        "GroupMailbox"
+    } else if g.security_enabled {
+        "MailUniversalSecurityGroup"
+    } else {
+        "MailUniversalDistributionGroup"
+    };
+    Some(json!({
+        "Identity": g.mail_nickname, "Name": g.mail_nickname, "DisplayName": g.display_name, "PrimarySmtpAddress": g.mail,
+        "RecipientType": details, "RecipientTypeDetails": details, "ExternalDirectoryObjectId": g.id,
+    }))
+}
+
+pub(super) fn group_is(g: &crate::demo::model::Group, who: &str) -> bool {
+    g.id.eq_ignore_ascii_case(who)
+        || g.display_name.eq_ignore_ascii_case(who)
+        || g.mail_nickname.eq_ignore_ascii_case(who)
+        || g.mail.as_deref().is_some_and(|m| m.eq_ignore_ascii_case(who))
+}
+
+pub(super) fn recipient_name(r: &Value) -> String {
+    r["Identity"].as_str().unwrap_or_default().to_string()
+}
+
 /// Each cmdlet's parameters (canonical spelling) and the mandatory ones.
 const SPECS: &[(&str, &[&str], &[&str])] = &[
     ("Get-Mailbox", &["Identity", "ResultSize", "RecipientTypeDetails"], &[]),
@@ -38,6 +71,10 @@ const SPECS: &[(&str, &[&str], &[&str])] = &[
             "ForwardingSmtpAddress",
             "DeliverToMailboxAndForward",
             "IsExchangeCloudManaged",
+            "GrantSendOnBehalfTo",
+            "LitigationHoldEnabled",
+            "LitigationHoldDuration",
+            "EmailAddresses",
             "Confirm",
         ],
         &["Identity"],
@@ -48,10 +85,31 @@ const SPECS: &[(&str, &[&str], &[&str])] = &[
         &["Identity", "User", "AccessRights", "AutoMapping", "InheritanceType", "Confirm"],
         &["Identity", "User", "AccessRights"],
     ),
-    ("Get-RecipientPermission", &["Identity", "Trustee", "AccessRights"], &["Identity"]),
+    // Identity is optional: `-Trustee` alone lists every recipient the trustee may send as.
+    ("Get-RecipientPermission", &["Identity", "Trustee", "AccessRights", "ResultSize"], &[]),
     ("Add-RecipientPermission", &["Identity", "Trustee", "AccessRights", "Confirm"], &["Identity", "Trustee", "AccessRights"]),
     ("Get-MobileDevice", &["Mailbox", "Identity", "ResultSize"], &[]),
-    ("Set-CASMailbox", &["Identity", "ActiveSyncBlockedDeviceIDs", "ActiveSyncEnabled", "Confirm"], &["Identity"]),
+    ("Get-CASMailbox", &["Identity", "ResultSize"], &[]),
+    (
+        "Set-CASMailbox",
+        &[
+            "Identity",
+            "ActiveSyncBlockedDeviceIDs",
+            "ActiveSyncEnabled",
+            "OWAEnabled",
+            "PopEnabled",
+            "ImapEnabled",
+            "MAPIEnabled",
+            "EwsEnabled",
+            "Confirm",
+        ],
+        &["Identity"],
+    ),
+    (
+        "Remove-CalendarEvents",
+        &["Identity", "CancelOrganizedMeetings", "QueryStartDate", "QueryWindowInDays", "PreviewOnly", "Confirm"],
+        &["Identity", "QueryWindowInDays"],
+    ),
     ("Clear-MobileDevice", &["Identity", "AccountOnly", "Confirm"], &["Identity"]),
     ("Remove-MobileDevice", &["Identity", "Confirm"], &["Identity"]),
     ("Get-InboxRule", &["Mailbox", "Identity", "IncludeHidden"], &["Mailbox"]),
@@ -115,6 +173,44 @@ impl P {
             }
             Some(other) => Err(binding_error(&format!("Cannot bind parameter '{k}'. Cannot convert \"{other}\" to a list of values."))),
         }
+    }
+}
+
+/// A multi-valued parameter's new value, or None when it is not given: a list (or one value)
+/// replaces the current one, null clears it, and Exchange's hashtable
+/// `{"@odata.type": "#Exchange.GenericHashTable", "add": [...], "remove": [...]}` changes it.
+/// `resolve` turns each value given into what is stored, or refuses it; removing a value that
+/// is not there is no error, as in Exchange, and a value both added and removed ends up removed.
+pub(super) fn multi_value(
+    p: &P,
+    k: &str,
+    current: &[String],
+    resolve: &mut dyn FnMut(&str) -> Result<String, crate::demo::reply::Reply>,
+) -> Result<Option<Vec<String>>, crate::demo::reply::Reply> {
+    let list = |v: Option<&Value>| -> Vec<String> {
+        match v {
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+            _ => vec![],
+        }
+    };
+    let mut resolved = |vals: Vec<String>| vals.iter().map(|v| resolve(v)).collect::<Result<Vec<String>, _>>();
+    match p.0.get(k) {
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(vec![])),
+        Some(v @ (Value::String(_) | Value::Array(_))) => Ok(Some(resolved(list(Some(v)))?)),
+        Some(Value::Object(h)) if h.get("@odata.type").and_then(Value::as_str) == Some("#Exchange.GenericHashTable") => {
+            let (add, remove) = (resolved(list(h.get("add")))?, resolved(list(h.get("remove")))?);
+            let mut out = current.to_vec();
+            for a in add {
+                if !out.iter().any(|c| c.eq_ignore_ascii_case(&a)) {
+                    out.push(a);
+                }
+            }
+            out.retain(|c| !remove.iter().any(|r| r.eq_ignore_ascii_case(c)));
+            Ok(Some(out))
+        }
+        Some(other) => Err(binding_error(&format!("Cannot process argument transformation on parameter '{k}'. Cannot convert value \"{other}\" to type \"Microsoft.Exchange.Data.MultiValuedProperty`1[System.String]\". A hashtable needs \"@odata.type\": \"#Exchange.GenericHashTable\"."))),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::binding::{bind, mailbox_ix, out, Output, P};
+use super::binding::{bind, group_is, mailbox_ix, multi_value, out, recipient, recipient_name, Output, P};
 use super::model::{ExoState, FullAccess, Mailbox};
 use super::{binding_error, exo_error, not_found, now_ms};
 use crate::demo::model::State;
@@ -23,7 +23,16 @@ pub fn settle(exo: &mut ExoState, now: i64) {
     }
 }
 
-fn mailbox_json(m: &Mailbox) -> Value {
+/// A mailbox's `EmailAddresses`: its user's `proxyAddresses` (one list, so Graph and Exchange
+/// never disagree), or its own for a mailbox with no user.
+fn addresses(st: &State, m: &Mailbox) -> Vec<String> {
+    match st.users.iter().find(|u| u.id == m.user_id) {
+        Some(u) => u.proxy_addresses.clone(),
+        None => m.own_addresses.clone(),
+    }
+}
+
+fn mailbox_json(st: &State, m: &Mailbox) -> Value {
     json!({
         "Identity": m.alias,
         "Name": m.alias,
@@ -43,41 +52,11 @@ fn mailbox_json(m: &Mailbox) -> Value {
         "ArchiveStatus": if m.archive { "Active" } else { "None" },
         "ArchiveGuid": if m.archive { crate::demo::ids::derived_id("archive", &m.user_id) } else { "00000000-0000-0000-0000-000000000000".into() },
         "LitigationHoldEnabled": m.litigation_hold,
+        "LitigationHoldDuration": m.litigation_hold_days.map(|d| format!("{d}.00:00:00")).unwrap_or_else(|| "Unlimited".into()),
         "InPlaceHolds": m.in_place_holds,
+        "GrantSendOnBehalfTo": m.send_on_behalf,
+        "EmailAddresses": addresses(st, m),
     })
-}
-
-/// A recipient by any of its names: mailboxes, then mail-enabled groups.
-fn recipient(st: &State, identity: &str) -> Option<Value> {
-    if let Some(m) = st.exchange.mailboxes.iter().find(|m| m.is(identity)) {
-        return Some(json!({
-            "Identity": m.alias, "Name": m.alias, "DisplayName": m.display_name, "PrimarySmtpAddress": m.upn,
-            "RecipientType": "UserMailbox", "RecipientTypeDetails": m.type_details, "ExternalDirectoryObjectId": m.user_id,
-        }));
-    }
-    let g = st.groups.iter().find(|g| g.mail_enabled && group_is(g, identity))?;
-    let details = if g.is_unified() {
-        "GroupMailbox"
-    } else if g.security_enabled {
-        "MailUniversalSecurityGroup"
-    } else {
-        "MailUniversalDistributionGroup"
-    };
-    Some(json!({
-        "Identity": g.mail_nickname, "Name": g.mail_nickname, "DisplayName": g.display_name, "PrimarySmtpAddress": g.mail,
-        "RecipientType": details, "RecipientTypeDetails": details, "ExternalDirectoryObjectId": g.id,
-    }))
-}
-
-fn group_is(g: &crate::demo::model::Group, who: &str) -> bool {
-    g.id.eq_ignore_ascii_case(who)
-        || g.display_name.eq_ignore_ascii_case(who)
-        || g.mail_nickname.eq_ignore_ascii_case(who)
-        || g.mail.as_deref().is_some_and(|m| m.eq_ignore_ascii_case(who))
-}
-
-fn recipient_name(r: &Value) -> String {
-    r["Identity"].as_str().unwrap_or_default().to_string()
 }
 
 /// What `Add-` and `Remove-DistributionGroupMember` share: find the group (mail-enabled, not a
@@ -120,9 +99,57 @@ fn send_as_change(st: &State, p: &P) -> Result<(usize, String), crate::demo::rep
     Ok((ix, r["PrimarySmtpAddress"].as_str().unwrap_or_default().to_string()))
 }
 
+/// A `-User` or `-Trustee` as permission entries name it (the primary address).
+fn trustee_address(st: &State, who: &str) -> Result<String, crate::demo::reply::Reply> {
+    let r = recipient(st, who).ok_or_else(|| not_found(who))?;
+    Ok(r["PrimarySmtpAddress"].as_str().unwrap_or_default().to_string())
+}
+
 fn valid_smtp(s: &str) -> bool {
     let a = s.strip_prefix("smtp:").or_else(|| s.strip_prefix("SMTP:")).unwrap_or(s);
     matches!(a.split_once('@'), Some((l, d)) if !l.is_empty() && d.contains('.') && !d.starts_with('.') && !a.contains(' '))
+}
+
+/// `-LitigationHoldDuration`: whole days or `Unlimited` (Some(None)); None when not given.
+fn hold_duration(p: &P) -> Result<Option<Option<u32>>, crate::demo::reply::Reply> {
+    let Some(v) = p.0.get("LitigationHoldDuration") else { return Ok(None) };
+    let days = match v {
+        Value::String(s) if s.eq_ignore_ascii_case("Unlimited") => return Ok(Some(None)),
+        Value::String(s) => s.trim().parse::<u32>().ok(),
+        Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+        _ => None,
+    };
+    match days.filter(|d| *d > 0) {
+        Some(d) => Ok(Some(Some(d))),
+        None => Err(binding_error(&format!(
+            "Cannot process argument transformation on parameter 'LitigationHoldDuration'. Cannot convert value \"{v}\" to type \"Microsoft.Exchange.Data.Unlimited`1[Microsoft.Exchange.Data.EnhancedTimeSpan]\"."
+        ))),
+    }
+}
+
+/// One `EmailAddresses` value: `SMTP:` (primary) or `smtp:` (alias; a bare address is one) in
+/// an accepted domain.
+fn proxy_address(a: &str, domains: &[String]) -> Result<String, crate::demo::reply::Reply> {
+    let (prefix, addr) = match a.split_once(':') {
+        Some(("SMTP", rest)) => ("SMTP", rest),
+        Some((p, rest)) if p.eq_ignore_ascii_case("smtp") => ("smtp", rest),
+        _ => ("smtp", a),
+    };
+    if !valid_smtp(addr) {
+        return Err(binding_error(&format!(
+            "Cannot process argument transformation on parameter 'EmailAddresses'. The address '{a}' is invalid."
+        )));
+    }
+    let domain = addr.rsplit('@').next().unwrap_or_default();
+    if !domains.iter().any(|d| d.eq_ignore_ascii_case(domain)) {
+        return Err(exo_error(
+            400,
+            "BadRequest",
+            "Microsoft.Exchange.Data.DataValidationException",
+            &format!("The domain '{domain}' of the address '{addr}' isn't an accepted domain for your organization."),
+        ));
+    }
+    Ok(format!("{prefix}:{addr}"))
 }
 
 fn on_prem_error(cmdlet: &str, param: &str, alias: &str) -> crate::demo::reply::Reply {
@@ -140,8 +167,8 @@ pub fn run(st: &mut State, knobs: &Knobs, name: &str, given: &Map<String, Value>
     let (cmdlet, p) = bind(name, given)?;
     match cmdlet {
         "Get-Mailbox" => match p.str("Identity")? {
-            Some(id) => out(vec![mailbox_json(&st.exchange.mailboxes[mailbox_ix(st, &id)?])]),
-            None => out(st.exchange.mailboxes.iter().map(mailbox_json).collect()),
+            Some(id) => out(vec![mailbox_json(st, &st.exchange.mailboxes[mailbox_ix(st, &id)?])]),
+            None => out(st.exchange.mailboxes.iter().map(|m| mailbox_json(st, m)).collect()),
         },
         "Get-MailboxStatistics" => {
             let m = &st.exchange.mailboxes[mailbox_ix(st, &p.req("Identity")?)?];
@@ -178,6 +205,10 @@ pub fn run(st: &mut State, knobs: &Knobs, name: &str, given: &Map<String, Value>
                 json!({"Identity": m.alias, "User": "EURPR04A008\\Organization Management", "AccessRights": ["FullAccess"], "IsInherited": true, "Deny": true}),
             ];
             v.extend(m.full_access.iter().map(|f| json!({"Identity": m.alias, "User": f.user, "AccessRights": ["FullAccess"], "IsInherited": false, "Deny": false, "InheritanceType": "All"})));
+            if let Some(who) = p.str("User")? {
+                let user = trustee_address(st, &who)?;
+                v.retain(|e| e["User"].as_str().is_some_and(|u| u.eq_ignore_ascii_case(&user)));
+            }
             out(v)
         }
         "Add-MailboxPermission" => {
@@ -219,11 +250,21 @@ pub fn run(st: &mut State, knobs: &Knobs, name: &str, given: &Map<String, Value>
             Ok(Output { value, warnings })
         }
         "Get-RecipientPermission" => {
-            let m = &st.exchange.mailboxes[mailbox_ix(st, &p.req("Identity")?)?];
-            let mut v = vec![
-                json!({"Identity": m.alias, "Trustee": "NT AUTHORITY\\SELF", "AccessControlType": "Allow", "AccessRights": ["SendAs"], "IsInherited": false}),
-            ];
-            v.extend(m.send_as.iter().map(|t| json!({"Identity": m.alias, "Trustee": t, "AccessControlType": "Allow", "AccessRights": ["SendAs"], "IsInherited": false})));
+            let entries = |m: &Mailbox| {
+                let mut v = vec![
+                    json!({"Identity": m.alias, "Trustee": "NT AUTHORITY\\SELF", "AccessControlType": "Allow", "AccessRights": ["SendAs"], "IsInherited": false}),
+                ];
+                v.extend(m.send_as.iter().map(|t| json!({"Identity": m.alias, "Trustee": t, "AccessControlType": "Allow", "AccessRights": ["SendAs"], "IsInherited": false})));
+                v
+            };
+            let mut v = match p.str("Identity")? {
+                Some(id) => entries(&st.exchange.mailboxes[mailbox_ix(st, &id)?]),
+                None => st.exchange.mailboxes.iter().flat_map(entries).collect(),
+            };
+            if let Some(who) = p.str("Trustee")? {
+                let trustee = trustee_address(st, &who)?;
+                v.retain(|e| e["Trustee"].as_str().is_some_and(|t| t.eq_ignore_ascii_case(&trustee)));
+            }
             out(v)
         }
         "Add-RecipientPermission" => {
@@ -266,36 +307,8 @@ pub fn run(st: &mut State, knobs: &Knobs, name: &str, given: &Map<String, Value>
             }
             out(v)
         }
-        "Set-CASMailbox" => {
-            let ix = mailbox_ix(st, &p.req("Identity")?)?;
-            if let Some(v) = p.0.get("ActiveSyncBlockedDeviceIDs") {
-                let m = &mut st.exchange.mailboxes[ix];
-                let as_list = |v: Option<&Value>| -> Vec<String> {
-                    match v {
-                        Some(Value::String(s)) => vec![s.clone()],
-                        Some(Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
-                        _ => vec![],
-                    }
-                };
-                match v {
-                    Value::Object(h) if h.get("@odata.type").and_then(Value::as_str) == Some("#Exchange.GenericHashTable") => {
-                        for id in as_list(h.get("add")) {
-                            if !m.blocked_device_ids.contains(&id) {
-                                m.blocked_device_ids.push(id);
-                            }
-                        }
-                        let remove = as_list(h.get("remove"));
-                        m.blocked_device_ids.retain(|b| !remove.contains(b));
-                    }
-                    Value::Array(_) | Value::String(_) => m.blocked_device_ids = as_list(Some(v)),
-                    Value::Null => m.blocked_device_ids.clear(),
-                    other => {
-                        return Err(binding_error(&format!("Cannot process argument transformation on parameter 'ActiveSyncBlockedDeviceIDs'. Cannot convert value \"{other}\" to type \"Microsoft.Exchange.Data.MultiValuedProperty`1[System.String]\". A hashtable needs \"@odata.type\": \"#Exchange.GenericHashTable\".")));
-                    }
-                }
-            }
-            out(vec![])
-        }
+        "Get-CASMailbox" | "Set-CASMailbox" => super::cas::run(st, cmdlet, &p),
+        "Remove-CalendarEvents" => super::calendar::remove_events(st, &p),
         "Clear-MobileDevice" | "Remove-MobileDevice" => {
             let id = p.req("Identity")?;
             let found = st
@@ -462,11 +475,49 @@ fn set_mailbox(st: &mut State, knobs: &Knobs, p: &P) -> R {
     } else {
         None
     };
+    let hold = p.bool("LitigationHoldEnabled")?;
+    let hold_days = hold_duration(p)?;
+    let current = st.exchange.mailboxes[ix].send_on_behalf.clone();
+    let on_behalf = multi_value(p, "GrantSendOnBehalfTo", &current, &mut |who| {
+        recipient(st, who).map(|r| recipient_name(&r)).ok_or_else(|| not_found(who))
+    })?;
+    let current = addresses(st, &st.exchange.mailboxes[ix]);
+    let domains = st.exchange.accepted_domains.clone();
+    let emails = multi_value(p, "EmailAddresses", &current, &mut |a| proxy_address(a, &domains))?;
+    if let Some(e) = &emails {
+        if e.iter().filter(|a| a.starts_with("SMTP:")).count() != 1 {
+            return Err(exo_error(
+                400,
+                "BadRequest",
+                "Microsoft.Exchange.Data.DataValidationException",
+                "The EmailAddresses must include exactly one primary SMTP address (\"SMTP:\"), and it can't be removed.",
+            ));
+        }
+    }
     let m = &mut st.exchange.mailboxes[ix];
     let cloud = cloud_managed.unwrap_or(m.cloud_managed);
-    if hidden.is_some() && m.dir_synced && !cloud {
-        return Err(on_prem_error("Set-Mailbox", "HiddenFromAddressListsEnabled", &m.alias));
+    for (given, param) in [(hidden.is_some(), "HiddenFromAddressListsEnabled"), (emails.is_some(), "EmailAddresses")] {
+        if given && m.dir_synced && !cloud {
+            return Err(on_prem_error("Set-Mailbox", param, &m.alias));
+        }
     }
+    if let Some(h) = hold {
+        m.litigation_hold = h;
+    }
+    if let Some(d) = hold_days {
+        m.litigation_hold_days = d;
+    }
+    if let Some(b) = on_behalf {
+        m.send_on_behalf = b;
+    }
+    if let Some(e) = emails {
+        let user_id = m.user_id.clone();
+        match st.users.iter_mut().find(|u| u.id == user_id) {
+            Some(u) => u.proxy_addresses = e,
+            None => m.own_addresses = e,
+        }
+    }
+    let m = &mut st.exchange.mailboxes[ix];
     let mut warnings = vec![];
     if let Some(k) = kind {
         let current = m.pending_type.as_deref().unwrap_or(&m.type_details);

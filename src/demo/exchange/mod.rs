@@ -17,6 +17,8 @@
 
 mod auto_reply;
 mod binding;
+mod calendar;
+mod cas;
 mod cmdlets;
 pub mod model;
 

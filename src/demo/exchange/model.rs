@@ -40,12 +40,22 @@ pub struct Mailbox {
     /// An online archive (`ArchiveStatus` Active).
     pub archive: bool,
     pub litigation_hold: bool,
+    /// `LitigationHoldDuration`: days, or None for Exchange's `Unlimited`.
+    pub litigation_hold_days: Option<u32>,
     /// `InPlaceHolds`: eDiscovery and retention-policy holds (e.g. `mbxa3f...:1`).
     pub in_place_holds: Vec<String>,
     /// Explicit FullAccess grants: (trustee UPN, automapping).
     pub full_access: Vec<FullAccess>,
     /// Explicit SendAs trustees (UPNs).
     pub send_as: Vec<String>,
+    /// `GrantSendOnBehalfTo`: delegates, by recipient name (alias), as Exchange lists them.
+    pub send_on_behalf: Vec<String>,
+    /// Client protocols switched off with `Set-CASMailbox` (`OWAEnabled`, ...); all are on by default.
+    pub protocols_off: Vec<String>,
+    /// Meetings and appointments in the mailbox's calendar that it organises.
+    pub meetings: Vec<Meeting>,
+    /// `EmailAddresses` of a mailbox with no user of its own (a user's are its `proxyAddresses`).
+    pub own_addresses: Vec<String>,
     pub devices: Vec<Device>,
     pub blocked_device_ids: Vec<String>,
     pub rules: Vec<Rule>,
@@ -58,6 +68,21 @@ pub struct Mailbox {
 pub struct FullAccess {
     pub user: String,
     pub automapping: bool,
+}
+
+/// A calendar item the mailbox organises. With attendees it is a meeting, which
+/// `Remove-CalendarEvents -CancelOrganizedMeetings` cancels; without, an appointment, which it
+/// leaves alone.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Meeting {
+    pub subject: String,
+    /// RFC 3339, UTC.
+    pub start: String,
+    pub end: String,
+    pub attendees: Vec<String>,
+    /// When it was cancelled (RFC 3339), if it was.
+    pub cancelled_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -167,6 +192,13 @@ pub fn seed(users: &[User], domain: &str) -> ExoState {
                 ..Rule::default()
             });
         }
+        if u.id == LEAVER_CLOUD_ID {
+            m.meetings = leaver_meetings(domain);
+        }
+        if u.id == MANAGER_ID {
+            // The leaver sends on the manager's behalf (an assistant's delegation).
+            m.send_on_behalf = vec!["leaver.cloud".into()];
+        }
         if u.id == LEAVER_SYNCED_ID {
             // Over 49 GB: converting it warns that a shared mailbox this big needs a licence.
             m.total_item_size = 50 * GB + 300 * 1024 * 1024;
@@ -174,9 +206,16 @@ pub fn seed(users: &[User], domain: &str) -> ExoState {
         mailboxes.push(m);
     }
     // A shared mailbox (no sign-in account of its own in the seed): a forwarding target for
-    // clients that keep leavers' mail with a team, e.g. under legal hold.
+    // clients that keep leavers' mail with a team, e.g. under legal hold, and a mailbox the
+    // leaver has rights on.
     mailboxes.push(Mailbox {
         user_id: "c0000000-0001-4000-8000-00000000a001".into(),
+        own_addresses: vec![format!("SMTP:legal.hold@{domain}")],
+        // leaver.cloud works from it: FullAccess, SendAs and SendOnBehalf, the rights a leaver
+        // keeps on other mailboxes until someone removes them.
+        full_access: vec![FullAccess { user: format!("leaver.cloud@{domain}"), automapping: true }],
+        send_as: vec![format!("leaver.cloud@{domain}")],
+        send_on_behalf: vec!["leaver.cloud".into()],
         upn: format!("legal.hold@{domain}"),
         alias: "legal.hold".into(),
         display_name: "Legal Hold".into(),
@@ -187,4 +226,29 @@ pub fn seed(users: &[User], domain: &str) -> ExoState {
         ..Mailbox::default()
     });
     ExoState { accepted_domains: vec![domain.to_string(), "contoso.onmicrosoft.com".into()], mailboxes, next_rule: next }
+}
+
+/// leaver.cloud's calendar: three meetings ahead (one beyond 120 days), one in the past, and an
+/// appointment with no attendees (which `Remove-CalendarEvents` does not cancel).
+fn leaver_meetings(domain: &str) -> Vec<Meeting> {
+    let at = |days: i64, hours: i64| {
+        (chrono::Utc::now().date_naive().and_hms_opt(9, 0, 0).unwrap_or_default().and_utc()
+            + chrono::Duration::days(days)
+            + chrono::Duration::hours(hours))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    let meeting = |subject: &str, days: i64, attendees: &[&str]| Meeting {
+        subject: subject.into(),
+        start: at(days, 0),
+        end: at(days, 1),
+        attendees: attendees.iter().map(|a| format!("{a}@{domain}")).collect(),
+        cancelled_at: None,
+    };
+    vec![
+        meeting("Weekly pipeline review", 3, &["manager", "alex.adams"]),
+        meeting("Quarterly business review", 40, &["manager", "bianca.baker", "carlos.castro"]),
+        meeting("Dentist", 10, &[]),
+        meeting("Kick-off 2027", 200, &["manager"]),
+        meeting("Last month's retro", -30, &["manager"]),
+    ]
 }

@@ -125,29 +125,41 @@ impl Search {
 }
 
 /// One page of `rows` (each with an `id`) for `search`, after the id `after` (a next page).
-/// `next_base` is the absolute `…/{Entity}/query/next` URL.
+/// `next_base` is the absolute `…/{Entity}/query/next` URL. A page after the first also links
+/// back (`prevPageUrl`) to the page before it, in the same form, as Autotask's page details do.
 pub(super) fn page(mut rows: Vec<Value>, search: &Search, after: i64, next_base: &str) -> Result<Value, String> {
     let id = |r: &Value| get_ci(r, "id").and_then(Value::as_i64).unwrap_or_default();
     rows.sort_by_key(id);
-    let mut found = Vec::new();
-    for r in rows.into_iter().filter(|r| id(r) > after) {
+    let (mut earlier, mut found) = (Vec::new(), Vec::new());
+    for r in rows {
         if matches(&r, &search.filter)? {
-            found.push(r);
+            if id(&r) > after {
+                found.push(r)
+            } else {
+                earlier.push(id(&r))
+            }
         }
     }
+    let link = |last_id: i64| {
+        let paging = json!({"pageSize": search.max_records, "lastId": last_id}).to_string();
+        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        json!(format!("{next_base}?paging={}&search={}", enc(&paging), enc(&search.raw.to_string())))
+    };
     let more = found.len() > search.max_records;
     found.truncate(search.max_records);
     let next = match (more, found.last()) {
-        (true, Some(last)) => {
-            let paging = json!({"pageSize": search.max_records, "lastId": id(last)}).to_string();
-            let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-            json!(format!("{next_base}?paging={}&search={}", enc(&paging), enc(&search.raw.to_string())))
-        }
+        (true, Some(last)) => link(id(last)),
         _ => Value::Null,
+    };
+    // The previous page holds the last `max_records` matches up to `after`; it starts after the
+    // match before them (or from the beginning).
+    let prev = match earlier.len() {
+        0 => Value::Null,
+        n => link(n.checked_sub(search.max_records + 1).map(|i| earlier[i]).unwrap_or(0)),
     };
     let items: Vec<Value> = found.into_iter().map(|r| project(r, &search.include_fields)).collect();
     Ok(
-        json!({"items": items, "pageDetails": {"count": items.len(), "requestCount": search.max_records, "prevPageUrl": null, "nextPageUrl": next}}),
+        json!({"items": items, "pageDetails": {"count": items.len(), "requestCount": search.max_records, "prevPageUrl": prev, "nextPageUrl": next}}),
     )
 }
 
@@ -222,8 +234,17 @@ mod tests {
         let next = p1["pageDetails"]["nextPageUrl"].as_str().expect("next");
         let paging = url::Url::parse(next).expect("url").query_pairs().find(|(k, _)| k == "paging").map(|(_, v)| v.into_owned());
         assert_eq!(after_id(paging.as_deref()), Some(2));
-        let p3 = page(rows, &s, 4, "http://x").expect("page");
+        assert_eq!(p1["pageDetails"]["prevPageUrl"], Value::Null, "the first page has no previous one");
+        let p3 = page(rows.clone(), &s, 4, "http://x").expect("page");
         assert_eq!((p3["items"].as_array().map(Vec::len), &p3["pageDetails"]["nextPageUrl"]), (Some(1), &Value::Null));
+        // Back from the third page (id 5) to the second (ids 3 and 4, after id 2), and from the
+        // second to the first (after id 0).
+        let back = |p: &Value| {
+            let url = url::Url::parse(p["pageDetails"]["prevPageUrl"].as_str().expect("prev")).expect("url");
+            after_id(url.query_pairs().find(|(k, _)| k == "paging").map(|(_, v)| v.into_owned()).as_deref())
+        };
+        assert_eq!(back(&p3), Some(2));
+        assert_eq!(back(&page(rows, &s, 2, "http://x").expect("page")), Some(0));
         assert!(Search::parse(&json!({"MaxRecords": 501})).is_err());
     }
 }
