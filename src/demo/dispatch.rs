@@ -146,11 +146,15 @@ fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[
         (["users", _, "approleassignments", _], "DELETE") => grants::delete_assignment(st, ctx, id(1), id(3)),
         (["users", _, "drive", ..] | ["drives", _, ..], _) => drive::route(st, ctx, method, &segments, &q, body),
         (["groups", _, "owners"], "GET") => owners::list(st, ctx, id(1), &q, &path),
+        (["users", _, "ownedobjects"] | ["users", _, "ownedobjects", "microsoft.graph.group" | "graph.group"], "GET") => {
+            groups::owned_groups(st, ctx, id(1), &q, &path)
+        }
         (["groups", _, "owners", "$ref"], "POST") => owners::add(st, ctx, id(1), body),
         (["groups", _, "owners", _, "$ref"], "DELETE") => owners::remove(st, ctx, id(1), id(3)),
         (["users", _, "sendmail"], "POST") => super::mail::send_mail(st, ctx, id(1), body, knobs.mail_lost),
         (["users", _, "mailfolders", _, "messages"], "GET") => super::mail::folder_messages(st, ctx, id(1), id(3), &q),
         (["subscribedskus"], "GET") => licences::subscribed_skus(st, ctx),
+        (["users", _, "events"], "GET") => super::exchange::calendar::graph_events(st, ctx, id(1), &q, &path),
         (["users", _, "mailboxsettings"], "GET") => super::exchange::mailbox_settings::get(st, ctx, id(1)),
         (["users", _, "mailboxsettings"], "PATCH") => super::exchange::mailbox_settings::patch(st, ctx, id(1), body),
         (["users", _, "manageddevices"], "GET") => super::intune::list(st, ctx, id(1), &q, &path, knobs.no_intune),
@@ -205,6 +209,7 @@ fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[
                     "licensedetails",
                     "members",
                     "mailboxsettings",
+                    "events",
                     "sendmail",
                     "mailfolders",
                     "manageddevices",
@@ -213,6 +218,7 @@ fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[
                     "approleassignments",
                     "drive",
                     "owners",
+                    "ownedobjects",
                 ],
                 &["microsoft.graph.group", "microsoft.graph.directoryrole", "$ref", "retire", "wipe", ""],
             ];

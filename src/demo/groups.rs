@@ -83,6 +83,32 @@ pub fn user_objects(st: &State, ctx: &Ctx, ids: &[String], q: &Query, path: &str
     Reply::json(200, odata::page(items, q, path, ctx, context_url("directoryObjects", q.select.as_deref())))
 }
 
+/// The groups `keep` selects, as Graph lists them under a user (typed, `$select` applied).
+fn groups_where(st: &State, props: &Option<Vec<String>>, keep: impl Fn(&super::model::Group) -> bool) -> Vec<Value> {
+    st.groups
+        .iter()
+        .filter(|g| keep(g))
+        .map(|g| {
+            let mut m = shape(g.to_graph(), props);
+            m.insert("@odata.type".into(), json!("#microsoft.graph.group"));
+            Value::Object(m)
+        })
+        .collect()
+}
+
+/// `GET /users/{id}/ownedObjects[/microsoft.graph.group]`: the groups the user owns (the demo
+/// has no other owned objects: apps and service principals are not owned by users here).
+pub fn owned_groups(st: &State, ctx: &Ctx, id: &str, q: &Query, path: &str) -> Reply {
+    let Some(uix) = st.user_index(id) else { return ctx.not_found(id) };
+    let uid = st.users[uix].id.as_str();
+    let props = match q.select.as_ref().map(|s| check_select(s, GROUP_PROPS, "microsoft.graph.group", ctx)).transpose() {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let items = groups_where(st, &props, |g| g.owners.iter().any(|o| o.eq_ignore_ascii_case(uid)));
+    Reply::json(200, odata::page(items, q, path, ctx, context_url("directoryObjects", q.select.as_deref())))
+}
+
 /// `memberOf`, or with `only_groups` the `/microsoft.graph.group` cast that drops directory roles.
 pub fn member_of(st: &State, ctx: &Ctx, id: &str, q: &Query, only_groups: bool, path: &str) -> Reply {
     let Some(uix) = st.user_index(id) else { return ctx.not_found(id) };
@@ -99,16 +125,7 @@ pub fn member_of(st: &State, ctx: &Ctx, id: &str, q: &Query, only_groups: bool, 
         Ok(p) => p,
         Err(r) => return r,
     };
-    let mut items: Vec<Value> = st
-        .groups
-        .iter()
-        .filter(|g| g.members.iter().any(|m| m == uid))
-        .map(|g| {
-            let mut m = shape(g.to_graph(), &props);
-            m.insert("@odata.type".into(), json!("#microsoft.graph.group"));
-            Value::Object(m)
-        })
-        .collect();
+    let mut items = groups_where(st, &props, |g| g.members.iter().any(|m| m == uid));
     if !only_groups {
         items.extend(st.directory_roles.iter().filter(|r| r.members.iter().any(|m| m == uid)).map(|r| {
             // A role has only its own properties; a group-only $select leaves just the type.

@@ -14,8 +14,11 @@ use rhai::{Engine, EvalAltResult, Module, ModuleResolver, Position, Scope, Share
 type SharedModule = Shared<Module>;
 
 /// Modules shipped with the binary, importable from any script by name.
-pub const STDLIB: &[(&str, &str)] =
-    &[("offboard", include_str!("../../stdlib/offboard.rhai")), ("directory", include_str!("../../stdlib/directory.rhai"))];
+pub const STDLIB: &[(&str, &str)] = &[
+    ("offboard", include_str!("../../stdlib/offboard.rhai")),
+    ("directory", include_str!("../../stdlib/directory.rhai")),
+    ("steps", include_str!("../../stdlib/steps.rhai")),
+];
 
 pub struct SandboxResolver {
     root: Option<PathBuf>,

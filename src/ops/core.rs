@@ -9,7 +9,7 @@ use super::register::{has_options, Register};
 use super::{check, ctx_pos, registration, script_error, step_map, Access, OpSpec};
 use crate::exec::host::Host;
 
-pub static OPS: [OpSpec; 4] = [
+pub static OPS: [OpSpec; 5] = [
     OpSpec {
         module: "",
         name: "phase",
@@ -89,6 +89,25 @@ pub static OPS: [OpSpec; 4] = [
         ],
         register: Register::Custom(register_warn),
     },
+    OpSpec {
+        module: "",
+        name: "utc_date",
+        params: &["offset_days: i64"],
+        returns: "String",
+        access: Access::Control,
+        capability: "run",
+        idempotent: true,
+        plan: "same as apply",
+        doc: &[
+            "/// Today's date in UTC as `YYYY-MM-DD`, moved by `offset_days` (negative: earlier): for",
+            "/// names (\"zz-Left 2026-12\") and for comparing with the dates Graph returns.",
+            "///",
+            "/// ```rhai",
+            "/// let prefix = `zz-Left ${utc_date(0).sub_string(0, 7)} `;",
+            "/// ```",
+        ],
+        register: Register::Custom(register_utc_date),
+    },
 ];
 
 fn run_phase(host: &Host, ctx: &NativeCallContext, name: &str, required: bool, body: &FnPtr) -> Result<Array, Box<EvalAltResult>> {
@@ -137,4 +156,11 @@ fn register_log(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
 fn register_warn(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
     let host = host.clone();
     registration(spec).set_into_module(m, move |message: &str| host.message(format!("warning: {message}")));
+}
+
+fn register_utc_date(m: &mut Module, _host: &Arc<Host>, spec: &'static OpSpec) {
+    registration(spec).set_into_module(m, |offset_days: i64| {
+        let day = chrono::Utc::now().date_naive() + chrono::Duration::days(offset_days.clamp(-36_500, 36_500));
+        day.format("%Y-%m-%d").to_string()
+    });
 }

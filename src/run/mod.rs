@@ -136,7 +136,7 @@ fn run_locked(
     engine_opts.script_dir = req.script.dir.clone();
     let engine = Arc::new(build_engine(Some(&host), &engine_opts));
     // Script actions call their closures later, from the executor: they need engine and script.
-    crate::ops::custom::scope::ScriptRuntime::attach(&host, &engine, &ast);
+    crate::ops::custom::scope::ScriptRuntime::attach(&host, &engine);
     let mut scope = script_scope(&req.user, &req.tenant, &req.directory, req.mode, req.org.clone());
 
     if let Some(layers) = req.script.layers() {

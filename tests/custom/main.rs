@@ -6,6 +6,8 @@
 mod helpers;
 /// Plan never sends a write, wherever a script puts one.
 mod plan_fuzz;
+/// The stdlib steps written on the generic API.
+mod steps;
 
 use helpers::*;
 use serde_json::Value;
@@ -133,4 +135,86 @@ fn a_bad_definition_is_a_clear_error_and_changes_nothing() {
         assert!(text.contains(expected), "{expected}: {text}");
         assert_eq!(home.stats().writes, 0, "{expected}");
     }
+}
+
+/// The worked example in `scripts/examples/`: a client step in an overrides layer of at most 15
+/// lines, planned, applied and re-run.
+#[test]
+fn the_worked_example_removes_the_leaver_from_co_owned_groups() {
+    let home = Home::new();
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/examples/client-step-group-owners.rhai");
+    let text = std::fs::read_to_string(example).unwrap();
+    assert!(text.lines().count() <= 15, "the example is {} lines", text.lines().count());
+    home.write("ov.rhai", &text);
+    let cfg = home.write(
+        "offboard-host.toml",
+        &format!("scripts_dir = \"{}\"\n[tenants.t]\ndirectory = \"cloud\"\ndemo = true\noverrides = \"ov.rhai\"\n", home.path().display()),
+    );
+    let cfg = cfg.to_str().unwrap();
+    let owners = |st: &Value, gid: &str| -> Vec<String> {
+        let g = st["groups"].as_array().unwrap().iter().find(|g| g["id"] == gid).expect("group");
+        g["owners"].as_array().unwrap().iter().map(|o| o.as_str().unwrap().to_string()).collect()
+    };
+    let co_owned = seed_state()["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| {
+            let o = g["owners"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>()).unwrap_or_default();
+            o.contains(&ids::LEAVER_CLOUD_ID) && o.len() > 1
+        })
+        .map(|g| g["id"].as_str().unwrap().to_string())
+        .collect::<Vec<_>>();
+    assert!(!co_owned.is_empty(), "the seed has a group the leaver co-owns");
+
+    let o = home.cmd(["plan", "default.rhai", "--user", CLOUD, "--config", cfg, "--json"]).run();
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let plan = o.json();
+    let planned: Vec<&Value> = steps(&plan).iter().filter(|s| s["action"] == "remove_group_owner").collect();
+    assert!(planned.iter().any(|s| s["status"] == "planned"), "{planned:#?}");
+    assert!(planned.iter().any(|s| s["status"] == "skipped"), "a group the leaver alone owns is left: {planned:#?}");
+    assert_eq!(home.stats().writes, 0);
+
+    let o = home.cmd(["run", "default.rhai", "--user", CLOUD, "--config", cfg, "--yes", "--json"]).run();
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let st = home.state();
+    for gid in &co_owned {
+        assert!(!owners(&st, gid).contains(&ids::LEAVER_CLOUD_ID.to_string()), "{gid}: {:?}", owners(&st, gid));
+    }
+    let o = home.cmd(["run", "default.rhai", "--user", CLOUD, "--config", cfg, "--yes", "--json"]).run();
+    let r = o.json();
+    assert!(steps(&r).iter().filter(|s| s["action"] == "remove_group_owner").all(|s| s["status"] != "done"), "{r:#}");
+    assert_eq!(r["stats"]["writes"], 0, "{r:#}");
+}
+
+/// Killed after its write landed but before the outcome was journalled: the next run observes
+/// the change and sends nothing again.
+#[test]
+fn a_killed_run_with_a_script_action_is_finished_with_the_write_sent_once() {
+    let home = Home::new();
+    let path = home.write("custom.rhai", RENAME);
+    let mut child = home
+        .cmd(["run", path.to_str().unwrap(), "--user", CLOUD, "--yes", "--json"])
+        .env("OFFBOARD_DEMO_HANG_EVERY", "1")
+        .env("OFFBOARD_DEMO_HANG_MS", "20000")
+        .env("OFFBOARD_DEMO_FAULT_MATCH", "zz-Left")
+        .spawn();
+    let start = std::time::Instant::now();
+    let landed = || {
+        let st: Option<Value> = std::fs::read(home.state_path()).ok().and_then(|b| serde_json::from_slice(&b).ok());
+        st.is_some_and(|st| user_in(&st, ids::LEAVER_CLOUD_ID)["displayName"] == "zz-Left Lee Cloud")
+    };
+    while !landed() {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before the write landed");
+        assert!(start.elapsed() < std::time::Duration::from_secs(20), "the write never landed");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let applied = home.stats().writes_applied;
+    let (code, r, err) = run(&home, "run", RENAME, &[]);
+    assert_eq!(code, 0, "{err}\n{r:#}");
+    assert_eq!(status_of(&r, "prefix_display_name", CLOUD), "already_done", "{r:#}");
+    assert_eq!(home.stats().writes_applied, applied, "the write was sent again");
+    assert_eq!(display_name(&home), "zz-Left Lee Cloud");
 }

@@ -35,7 +35,7 @@ fn start_date(p: &P) -> Result<DateTime<Utc>, Reply> {
         })
 }
 
-pub fn remove_events(st: &mut State, p: &P) -> Result<Output, Reply> {
+pub(super) fn remove_events(st: &mut State, p: &P) -> Result<Output, Reply> {
     let ix = mailbox_ix(st, &p.req("Identity")?)?;
     let given = p.0.get("QueryWindowInDays");
     let days = given.and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())));
@@ -60,4 +60,42 @@ pub fn remove_events(st: &mut State, p: &P) -> Result<Output, Reply> {
         }
     }
     Ok(Output { value: vec![], warnings: vec![] })
+}
+
+/// `GET /users/{id}/events`: the meetings in the mailbox's calendar as Graph events (a cancelled
+/// meeting leaves the organiser's calendar, as in Exchange). What a client reads to see whether
+/// the leaver still organises anything.
+pub(in crate::demo) fn graph_events(
+    st: &State,
+    ctx: &crate::demo::reply::Ctx,
+    id: &str,
+    q: &crate::demo::odata::Query,
+    path: &str,
+) -> Reply {
+    let Some(uix) = st.user_index(id) else { return ctx.not_found(id) };
+    let uid = &st.users[uix].id;
+    let Some(m) = st.exchange.mailboxes.iter().find(|m| &m.user_id == uid) else {
+        return ctx.error(404, "MailboxNotEnabledForRESTAPI", "The mailbox is either inactive, soft-deleted, or is hosted on-premise.");
+    };
+    if q.filter.is_some() {
+        return ctx.error(400, "ErrorInvalidUrlQueryFilter", "The query filter contains one or more invalid nodes.");
+    }
+    let at = |t: &str| serde_json::json!({"dateTime": t.trim_end_matches('Z'), "timeZone": "UTC"});
+    let items = m
+        .meetings
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.cancelled_at.is_none())
+        .map(|(i, e)| {
+            let attendees: Vec<serde_json::Value> =
+                e.attendees.iter().map(|a| serde_json::json!({"type": "required", "emailAddress": {"address": a}})).collect();
+            serde_json::json!({
+                "id": crate::demo::ids::derived_id("event", &format!("{uid}:{i}")),
+                "subject": e.subject, "start": at(&e.start), "end": at(&e.end),
+                "isOrganizer": true, "isCancelled": false, "attendees": attendees,
+            })
+        })
+        .collect();
+    let context = format!("https://graph.microsoft.com/v1.0/$metadata#users('{uid}')/events");
+    Reply::json(200, crate::demo::odata::page(items, q, path, ctx, context))
 }

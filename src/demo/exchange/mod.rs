@@ -17,7 +17,7 @@
 
 mod auto_reply;
 mod binding;
-mod calendar;
+pub(super) mod calendar;
 mod cas;
 mod cmdlets;
 pub mod model;

@@ -25,6 +25,8 @@ pub struct ScriptAction {
     pub observe: FnPtr,
     pub apply: FnPtr,
     pub runtime: Arc<ScriptRuntime>,
+    /// The functions the closures were defined among (see `scope::functions_here`).
+    pub lib: Arc<rhai::AST>,
     /// The prior state the last observe returned: what apply is given.
     prior: Mutex<Value>,
 }
@@ -39,7 +41,7 @@ impl ScriptAction {
         params: Value,
         flags: (bool, bool),
         functions: (FnPtr, FnPtr),
-        runtime: Arc<ScriptRuntime>,
+        runtime: (Arc<ScriptRuntime>, rhai::AST),
     ) -> ScriptAction {
         let (kind, id, display) = target;
         ScriptAction {
@@ -52,17 +54,18 @@ impl ScriptAction {
             read_back: flags.1,
             observe: functions.0,
             apply: functions.1,
-            runtime,
+            runtime: runtime.0,
+            lib: Arc::new(runtime.1),
             prior: Mutex::new(Value::Null),
         }
     }
 
     /// Run one of the script's functions on a blocking thread (see `scope.rs`).
     async fn call(&self, callback: Callback, f: &FnPtr, args: Vec<Dynamic>) -> Result<Dynamic, ActionError> {
-        let (runtime, f) = (self.runtime.clone(), f.clone());
+        let (runtime, lib, f) = (self.runtime.clone(), self.lib.clone(), f.clone());
         let what = if callback == Callback::Observe { "observe" } else { "apply" };
         let joined = tokio::task::spawn_blocking(move || {
-            let (out, error) = run_callback(&runtime, callback, &f, args);
+            let (out, error) = run_callback(&runtime, &lib, callback, &f, args);
             // A script error is data here: it crosses back to the executor as text.
             (out.map_err(|e| e.to_string()), error)
         })

@@ -113,19 +113,25 @@ pub static OPS: [OpSpec; 5] = [
     },
 ];
 
-/// A path a script may send: relative to the Graph base, with nothing that leaves it.
-pub fn checked_path(path: &str, pos: Position) -> Result<&str, Box<EvalAltResult>> {
+/// A path a script may send: relative to the Graph base, with nothing that leaves it. Spaces in
+/// the query (`$filter=id eq '...'`) are sent as `%20`; anywhere else they are refused.
+pub fn checked_path(path: &str, pos: Position) -> Result<String, Box<EvalAltResult>> {
     let bad = |why: &str| script_error("invalid_argument", format!("Graph path {:?} {why}", path), pos);
     if !path.starts_with('/') || path.starts_with("//") {
         return Err(bad("must start with a single '/' (relative to the tenant's Graph base)"));
     }
-    if path.contains("://") || path.split(['/', '?']).any(|s| s == "..") || path.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(bad("must not hold a URL, '..', spaces or control characters (escape values with graph::segment)"));
+    let (route, query) = path.split_once('?').unwrap_or((path, ""));
+    if path.contains("://")
+        || route.split('/').any(|s| s == "..")
+        || route.contains(' ')
+        || path.chars().any(|c| c.is_control() || (c.is_whitespace() && c != ' '))
+    {
+        return Err(bad("must not hold a URL, '..', spaces in the path or control characters (escape values with graph::segment)"));
     }
-    if path.to_ascii_lowercase().starts_with("/$batch") {
+    if route.to_ascii_lowercase().starts_with("/$batch") {
         return Err(bad("is $batch: send the requests one by one, the client batches them"));
     }
-    Ok(path)
+    Ok(if query.is_empty() { route.to_string() } else { format!("{route}?{}", query.replace(' ', "%20")) })
 }
 
 fn cloud(host: &Host, pos: Position) -> Result<Arc<dyn CloudDirectory>, Box<EvalAltResult>> {
@@ -140,6 +146,18 @@ pub fn provider_failed(e: impl Into<crate::action_error::ActionError>, what: Str
     script_error("provider", msg, pos)
 }
 
+/// A Graph failure, with its HTTP status as `e.status` (`catch (e) { if e.status == 404 {...} }`).
+fn graph_failed(e: crate::graph::GraphError, what: String, pos: Position) -> Box<EvalAltResult> {
+    let status = e.status();
+    let mut err = provider_failed(e, what, pos);
+    if let (EvalAltResult::ErrorRuntime(v, _), Some(status)) = (err.as_mut(), status) {
+        if let Some(mut m) = v.write_lock::<rhai::Map>() {
+            m.insert("status".into(), (status as i64).into());
+        }
+    }
+    err
+}
+
 fn register_get(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
     let host = host.clone();
     let all = spec.name == "get_all";
@@ -148,7 +166,7 @@ fn register_get(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
         check(&host, spec, pos)?;
         let path = checked_path(path, pos)?;
         let cloud = cloud(&host, pos)?;
-        let v = host.rt.block_on(cloud.raw_get(path, all)).map_err(|e| provider_failed(e, format!("GET {path}"), pos))?;
+        let v = host.rt.block_on(cloud.raw_get(&path, all)).map_err(|e| graph_failed(e, format!("GET {path}"), pos))?;
         rhai::serde::to_dynamic(v)
     });
 }
@@ -178,8 +196,8 @@ fn register_send(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
             let cloud = cloud(&host, pos)?;
             let v = host
                 .rt
-                .block_on(cloud.raw_send(&method, path, body, idempotent))
-                .map_err(|e| provider_failed(e, format!("{method} {path}"), pos))?;
+                .block_on(cloud.raw_send(&method, &path, body, idempotent))
+                .map_err(|e| graph_failed(e, format!("{method} {path}"), pos))?;
             if v.is_null() {
                 return Ok(Dynamic::UNIT);
             }
@@ -203,9 +221,10 @@ mod tests {
     #[test]
     fn only_relative_graph_paths_are_sent() {
         for ok in ["/users/a%40b", "/users?$filter=x%20eq%20'y'", "/me/drive/root"] {
-            assert!(checked_path(ok, Position::NONE).is_ok(), "{ok}");
+            assert_eq!(checked_path(ok, Position::NONE).ok().as_deref(), Some(ok));
         }
-        for bad in ["users", "//evil.example/x", "https://evil.example/", "/users/../groups", "/users/a b", "/$batch", "/x\n"] {
+        assert_eq!(checked_path("/groups?$filter=id eq 'x'", Position::NONE).ok().as_deref(), Some("/groups?$filter=id%20eq%20'x'"));
+        for bad in ["users", "//evil.example/x", "https://evil.example/", "/users/../groups", "/users/a b", "/$batch", "/x\n", "/x?a=\tb"] {
             assert!(checked_path(bad, Position::NONE).is_err(), "{bad}");
         }
     }

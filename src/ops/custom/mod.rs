@@ -88,12 +88,12 @@ fn register_action(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
         let pos = ctx_pos(&ctx);
         check(&host, spec, pos)?;
         scope::outside_callbacks("action", pos)?;
-        let action = build(&host, name, &def, pos)?;
+        let action = build(&host, name, &def, scope::functions_here(&ctx), pos)?;
         declare(&host, pos, Box::new(action))
     });
 }
 
-fn build(host: &Host, name: &str, def: &Map, pos: Position) -> Result<ScriptAction, Box<EvalAltResult>> {
+fn build(host: &Host, name: &str, def: &Map, lib: rhai::AST, pos: Position) -> Result<ScriptAction, Box<EvalAltResult>> {
     let bad = |msg: String| script_error("invalid_argument", format!("action '{name}': {msg}"), pos);
     let valid = name.len() <= 64
         && name.starts_with(|c: char| c.is_ascii_lowercase())
@@ -145,7 +145,16 @@ fn build(host: &Host, name: &str, def: &Map, pos: Position) -> Result<ScriptActi
     };
     let runtime = ScriptRuntime::of(host).ok_or_else(|| bad("actions run only in a run (plan or apply), not here".into()))?;
     let (observe, apply) = (function("observe")?, function("apply")?);
-    Ok(ScriptAction::new(name, &directory, target, subject, params, (flag("idempotent")?, flag("read_back")?), (observe, apply), runtime))
+    Ok(ScriptAction::new(
+        name,
+        &directory,
+        target,
+        subject,
+        params,
+        (flag("idempotent")?, flag("read_back")?),
+        (observe, apply),
+        (runtime, lib),
+    ))
 }
 
 /// `target`: a string (its own id and display) or `#{kind, id, display}`.

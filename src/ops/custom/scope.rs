@@ -11,33 +11,43 @@
 use std::cell::RefCell;
 use std::sync::{Arc, Weak};
 
-use rhai::{Dynamic, Engine, EvalAltResult, FnPtr, FuncArgs, Position, AST};
+use rhai::{Dynamic, Engine, EvalAltResult, FnPtr, FuncArgs, Module, NativeCallContext, Position, AST};
 
 use crate::action_error::ActionError;
 use crate::exec::host::Host;
 use crate::ops::script_error;
 
-/// The engine and the script, for calling closures after the script has moved on.
+/// The engine, for calling closures after the script has moved on.
 pub struct ScriptRuntime {
     /// Weak: the engine's registered functions hold the host, which holds this.
     engine: Weak<Engine>,
-    ast: AST,
 }
 
 impl ScriptRuntime {
-    /// Make the run's engine and script reachable from its actions.
-    pub fn attach(host: &Host, engine: &Arc<Engine>, ast: &AST) {
-        host.set_script_runtime(Arc::new(ScriptRuntime { engine: Arc::downgrade(engine), ast: ast.clone() }));
+    /// Make the run's engine reachable from its actions.
+    pub fn attach(host: &Host, engine: &Arc<Engine>) {
+        host.set_script_runtime(Arc::new(ScriptRuntime { engine: Arc::downgrade(engine) }));
     }
 
     pub fn of(host: &Host) -> Option<Arc<ScriptRuntime>> {
         host.script_runtime()?.downcast::<ScriptRuntime>().ok()
     }
 
-    fn call(&self, f: &FnPtr, args: impl FuncArgs) -> Result<Dynamic, Box<EvalAltResult>> {
+    fn call(&self, lib: &AST, f: &FnPtr, args: impl FuncArgs) -> Result<Dynamic, Box<EvalAltResult>> {
         let engine = self.engine.upgrade().ok_or_else(|| script_error("action", "the run has ended".into(), Position::NONE))?;
-        f.call::<Dynamic>(&engine, &self.ast, args)
+        f.call::<Dynamic>(&engine, lib, args)
     }
+}
+
+/// The functions visible where `action(...)` was called: the script's, and those of the module
+/// it runs in (a closure defined in `stdlib/steps.rhai` is a function of that module, with its
+/// private helpers), so the closure can be called after the call has returned.
+pub fn functions_here(ctx: &NativeCallContext) -> AST {
+    let mut lib = Module::new();
+    for ns in ctx.iter_namespaces() {
+        lib.merge(ns);
+    }
+    AST::new_from_module(lib)
 }
 
 /// Which of an action's functions is running on this thread.
@@ -62,12 +72,13 @@ thread_local! {
 /// provider error a generic call recorded, if any.
 pub fn run_callback(
     runtime: &ScriptRuntime,
+    lib: &AST,
     callback: Callback,
     f: &FnPtr,
     args: impl FuncArgs,
 ) -> (Result<Dynamic, Box<EvalAltResult>>, Option<ActionError>) {
     RUNNING.with(|r| *r.borrow_mut() = Some(Running { callback, error: None }));
-    let out = runtime.call(f, args);
+    let out = runtime.call(lib, f, args);
     let error = RUNNING.with(|r| r.borrow_mut().take()).and_then(|r| r.error);
     (out, error)
 }
