@@ -191,18 +191,21 @@ impl Bench {
         Tenant { server, journal }
     }
 
-    /// The clients for one run, as `Connection::providers` builds them: Graph authenticated, and
-    /// Exchange Online (one InvokeCommand per cmdlet, never batched; its token on first use).
+    /// The clients for one run, as `Connection::providers` builds them: Graph and Exchange Online,
+    /// both tokens fetched together.
     fn client(&self, server: &DemoServer, way: Way, read_only: bool) -> Providers {
         let mut cfg = GraphConfig::new(server.base_url(), server.token_url(), DEMO_CLIENT_ID, Secret::new(DEMO_CLIENT_SECRET));
         cfg.read_only = read_only;
         cfg.batching = way.batching;
         let dir: Arc<dyn CloudDirectory> = GraphDirectory::new(GraphClient::new(cfg).expect("building the Graph client"));
-        self.rt.block_on(dir.authenticate()).expect("authenticating against the demo tenant");
         let mut exo = GraphConfig::new(server.exchange_base_url(), server.token_url(), DEMO_CLIENT_ID, Secret::new(DEMO_CLIENT_SECRET));
         exo.scope = EXO_SCOPE.into();
         exo.read_only = read_only;
         let exchange: Arc<dyn ExchangeOnline> = InvokeCommandExchange::new(exo, DEMO_TENANT_ID).expect("building the Exchange client");
+        // Both tokens at once, as `Connection::providers` fetches them.
+        let (graph, exo) = self.rt.block_on(async { tokio::join!(dir.authenticate(), exchange.authenticate()) });
+        graph.expect("authenticating against the demo tenant");
+        exo.expect("the Exchange token of the demo tenant");
         let mut providers = Providers::default();
         offboard_host::entra::provide_cloud(&mut providers, dir);
         offboard_host::exchange::provide_exchange(&mut providers, exchange);
