@@ -33,7 +33,11 @@
 //! * **round trips**: *sequential* round trips: the longest chain of HTTP exchanges that do not
 //!   overlap in time (computed by the client from the start and end of every exchange). Requests
 //!   in flight together count once; this is the figure latency multiplies, so wall time is at
-//!   least `round trips × latency`, which the bench checks;
+//!   least `round trips × latency`, which the bench checks. Graph and Exchange are counted as one
+//!   chain (their requests overlap);
+//! * **sim round trips**: the same chain as the simulator saw it (`SimStats::round_trips`, from
+//!   when each request arrived to when its answer was ready): the measure the targets are set in,
+//!   since it does not rely on the client's own bookkeeping;
 //! * **sim requests**: HTTP requests the simulator itself received, a cross-check of *requests*.
 //!
 //! What the script does (operations, writes, steps) is the same in every iteration, which the
@@ -101,6 +105,8 @@ struct Counts {
     round_trips: u64,
     retries: u64,
     sim_requests: u64,
+    /// The critical path as the simulator saw it (`SimStats::round_trips`): the measure.
+    sim_round_trips: u64,
     steps_planned: usize,
     steps_done: usize,
 }
@@ -185,18 +191,21 @@ impl Bench {
         Tenant { server, journal }
     }
 
-    /// The clients for one run, as `Connection::providers` builds them: Graph authenticated, and
-    /// Exchange Online (one InvokeCommand per cmdlet, never batched; its token on first use).
+    /// The clients for one run, as `Connection::providers` builds them: Graph and Exchange Online,
+    /// both tokens fetched together.
     fn client(&self, server: &DemoServer, way: Way, read_only: bool) -> Providers {
         let mut cfg = GraphConfig::new(server.base_url(), server.token_url(), DEMO_CLIENT_ID, Secret::new(DEMO_CLIENT_SECRET));
         cfg.read_only = read_only;
         cfg.batching = way.batching;
         let dir: Arc<dyn CloudDirectory> = GraphDirectory::new(GraphClient::new(cfg).expect("building the Graph client"));
-        self.rt.block_on(dir.authenticate()).expect("authenticating against the demo tenant");
         let mut exo = GraphConfig::new(server.exchange_base_url(), server.token_url(), DEMO_CLIENT_ID, Secret::new(DEMO_CLIENT_SECRET));
         exo.scope = EXO_SCOPE.into();
         exo.read_only = read_only;
         let exchange: Arc<dyn ExchangeOnline> = InvokeCommandExchange::new(exo, DEMO_TENANT_ID).expect("building the Exchange client");
+        // Both tokens at once, as `Connection::providers` fetches them.
+        let (graph, exo) = self.rt.block_on(async { tokio::join!(dir.authenticate(), exchange.authenticate()) });
+        graph.expect("authenticating against the demo tenant");
+        exo.expect("the Exchange token of the demo tenant");
         let mut providers = Providers::default();
         offboard_host::entra::provide_cloud(&mut providers, dir);
         offboard_host::exchange::provide_exchange(&mut providers, exchange);
@@ -243,8 +252,10 @@ impl Bench {
             c.requests == c.sim_requests,
             format!("{ctx}: client sent {} requests, simulator received {}", c.requests, c.sim_requests),
         );
-        let floor = Duration::from_millis(c.round_trips * self.latency_ms);
-        self.check(wall >= floor, format!("{ctx}: {wall:?} is less than {} round trips x {} ms", c.round_trips, self.latency_ms));
+        for (who, rt) in [("client", c.round_trips), ("simulator", c.sim_round_trips)] {
+            let floor = Duration::from_millis(rt * self.latency_ms);
+            self.check(wall >= floor, format!("{ctx}: {wall:?} is less than {rt} round trips ({who}) x {} ms", self.latency_ms));
+        }
     }
 
     fn check_report(&mut self, report: &Report, way: Way, label: &str) {
@@ -324,16 +335,29 @@ fn counts(report: &Report, sim_before: &SimStats, sim_after: &SimStats) -> Count
         round_trips: s.round_trips,
         retries: s.retries,
         sim_requests: sim_after.http_requests - sim_before.http_requests,
+        sim_round_trips: sim_after.round_trips - sim_before.round_trips,
         steps_planned: report.count(StepStatus::Planned),
         steps_done: report.count(StepStatus::Done),
     }
 }
+
+/// The most sequential round trips (as the simulator counts them) one batched offboarding of the
+/// leaver may take: plan, apply, a re-run with nothing to do. Today's figures, so a change that
+/// adds a round trip fails here; issue #15 aims at 6, 12 and 4 (apply needs the mailbox phases'
+/// writes in fewer waves, and the declaration reads read ahead).
+const MAX_ROUND_TRIPS: [(&str, u64); 3] = [("plan", 9), ("apply", 23), ("apply again", 8)];
 
 /// Checks on rows that are not about a single report.
 fn check_rows(b: &mut Bench, rows: &[&Row]) {
     for r in rows {
         let ctx = format!("{} / {}", r.way.name, r.run);
         let c = r.counts();
+        if r.way.batching {
+            for (run, max) in MAX_ROUND_TRIPS.iter().filter(|(run, _)| *run == r.run) {
+                let worst = r.counts.iter().map(|c| c.sim_round_trips).max().unwrap_or(0);
+                b.check(worst <= *max, format!("{ctx}: {worst} sequential round trips (simulator), more than {max} for {run}"));
+            }
+        }
         b.check(r.deterministic(), format!("{ctx}: operations, writes or steps differ between iterations: {:?}", r.counts));
         match r.run {
             "plan" => {
@@ -384,7 +408,8 @@ fn table(rows: &[&Row], latency_ms: u64) -> Table {
         "ops",
         "$batch",
         "round trips",
-        format!("floor ms (rt×{latency_ms})").as_str(),
+        "sim round trips",
+        format!("floor ms (sim rt×{latency_ms})").as_str(),
         "sim requests",
     ]);
     for r in rows {
@@ -400,7 +425,8 @@ fn table(rows: &[&Row], latency_ms: u64) -> Table {
             Cell::new(c.operations),
             Cell::new(r.range(|c| c.batches)),
             Cell::new(r.range(|c| c.round_trips)),
-            Cell::new(r.range(|c| c.round_trips * latency_ms)),
+            Cell::new(r.range(|c| c.sim_round_trips)),
+            Cell::new(r.range(|c| c.sim_round_trips * latency_ms)),
             Cell::new(r.range(|c| c.sim_requests)),
         ];
         t.add_row(cells);
@@ -430,6 +456,7 @@ fn row_json(r: &Row) -> Value {
         "round_trips": c.round_trips,
         "retries": c.retries,
         "sim_http_requests": c.sim_requests,
+        "sim_round_trips": c.sim_round_trips,
         "steps_planned": c.steps_planned,
         "steps_done": c.steps_done,
         "per_iteration": r.walls.iter().zip(&r.counts).map(|(w, c)| {

@@ -102,16 +102,30 @@ impl Connection {
     pub async fn providers(&self, read_only: bool, batching: bool) -> Result<Providers> {
         // The PSA first: bad PSA credentials stop the command before a directory is touched.
         let psa = self.psa(read_only).await?;
-        let cloud = match &self.graph {
-            Some(g) => Some(self.cloud(g, read_only, batching).await?),
-            None => None,
-        };
-        let ad = match &self.ad {
-            Some(a) => Some(self.ad(a, read_only).await?),
-            None => None,
-        };
         let exchange = match &self.exchange {
             Some((cfg, tenant_id)) => Some(self.exchange(cfg, tenant_id, read_only)?),
+            None => None,
+        };
+        // Both tokens at once: the Exchange one would otherwise cost a round trip of its own in the
+        // middle of the run. Its failure is not an error here (see `exchange`): the first cmdlet
+        // asks again and fails with the reason.
+        let exchange_token = async {
+            if let Some(e) = &exchange {
+                if let Err(err) = e.authenticate().await {
+                    tracing::debug!("Exchange token not fetched up front: {err}");
+                }
+            }
+        };
+        let cloud = async {
+            match &self.graph {
+                Some(g) => Ok(Some(self.cloud(g, read_only, batching).await?)),
+                None => Ok::<_, Error>(None),
+            }
+        };
+        let (cloud, ()) = tokio::join!(cloud, exchange_token);
+        let cloud = cloud?;
+        let ad = match &self.ad {
+            Some(a) => Some(self.ad(a, read_only).await?),
             None => None,
         };
         let mut providers = Providers::default();
@@ -122,7 +136,7 @@ impl Connection {
         Ok(providers)
     }
 
-    /// Exchange Online over InvokeCommand. Its token is fetched on first use, not here: a tenant
+    /// Exchange Online over InvokeCommand. A token it cannot get is not an error here: a tenant
     /// whose app has no Exchange role still runs its Graph steps.
     fn exchange(&self, cfg: &GraphConfig, tenant_id: &str, read_only: bool) -> Result<Arc<dyn ExchangeOnline>> {
         let mut cfg = cfg.clone();

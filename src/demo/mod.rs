@@ -19,6 +19,7 @@
 
 mod auth_methods;
 mod batch;
+mod critical_path;
 mod dispatch;
 mod drive;
 pub mod exchange;
@@ -165,6 +166,9 @@ pub struct SimStats {
     pub exo_operations: u64,
     /// Exchange cmdlets that are not `Get-*` (also counted in `writes`), even if refused.
     pub exo_writes: u64,
+    /// Sequential round trips: the longest chain of counted HTTP requests (those in
+    /// `http_requests`) whose lifetimes at the server did not overlap (see `critical_path.rs`).
+    pub round_trips: u64,
 }
 
 /// Write the seeded state to `state_path` (creating parent dirs), replacing whatever was there.

@@ -13,10 +13,10 @@ use axum::response::Response;
 use axum::Router;
 use serde_json::{json, Value};
 
-use super::dispatch;
 use super::reply::{Ctx, Reply};
 use super::shared::{Audience, Headers, Shared};
 use super::{batch, seed, store, token, DemoConfig, Knobs, SimStats};
+use super::{critical_path, dispatch};
 
 /// A running demo tenant.
 pub struct DemoServer {
@@ -173,6 +173,8 @@ async fn entry(AxState(shared): AxState<Arc<Shared>>, ConnectInfo(remote): Conne
     }
     shared.lock_state().stats.http_requests += 1;
     shared.mark_dirty();
+    // Counted into the critical path when this handler returns (or is dropped).
+    let _trip = critical_path::Trip::start(&shared);
     let latency = shared.knobs().latency_ms;
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;

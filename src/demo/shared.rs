@@ -60,6 +60,8 @@ pub struct Shared {
     dirty: AtomicBool,
     generation: AtomicU64,
     written: Mutex<u64>,
+    /// The end of the last request taken into the critical path (see `critical_path.rs`).
+    chain_end: Mutex<Option<Instant>>,
     /// Operations that matched `Knobs::fault_match` (the count the fault knobs use when it is set).
     pub(crate) matched: AtomicU64,
 }
@@ -80,6 +82,7 @@ impl Shared {
             dirty: AtomicBool::new(false),
             generation: AtomicU64::new(0),
             written: Mutex::new(0),
+            chain_end: Mutex::new(None),
             matched: AtomicU64::new(0),
         }
     }
@@ -95,6 +98,9 @@ impl Shared {
     }
     pub fn lock_tokens(&self) -> MutexGuard<'_, HashMap<String, (Instant, Audience)>> {
         relock(&self.tokens)
+    }
+    pub fn lock_chain_end(&self) -> MutexGuard<'_, Option<Instant>> {
+        relock(&self.chain_end)
     }
     pub fn knobs(&self) -> Knobs {
         relock(&self.knobs).clone()

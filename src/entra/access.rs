@@ -39,6 +39,14 @@ pub async fn cached_user(cache: &ReadCache, providers: &Providers, key: &str) ->
     cache.get_or_load(key, || async { Ok(providers.cloud()?.resolve_user(key).await?) }).await
 }
 
+/// After a write to the user whose new state its own request says (`accountEnabled` false, no
+/// manager): the cached user says so too, so the next phase does not read the whole user (its
+/// groups, manager and licences, four requests) again. A value only the service knows after the
+/// write (a timestamp it stamps) is set to `None`: unknown, so no observation takes it as done.
+pub fn patch_user(cache: &ReadCache, id: &str, f: impl FnOnce(&mut CloudUser)) {
+    cache.update::<CloudUser>(id, f);
+}
+
 /// `cx.cloud_user(id)`.
 #[async_trait]
 pub trait CloudUsers {

@@ -14,5 +14,5 @@ pub trait MailboxLicenceNeed: Send + Sync {
     /// `Some(why)` when the user's mailbox needs an Exchange Online licence to stay as it is
     /// ("it holds 50.3 GB", "it has an online archive", "it is on litigation hold"); `None` when
     /// it does not, or the user has no mailbox.
-    async fn licence_needed(&self, upn: &str) -> Result<Option<String>, ActionError>;
+    async fn licence_needed(&self, cache: &crate::exec::cache::ReadCache, upn: &str) -> Result<Option<String>, ActionError>;
 }

@@ -6,18 +6,22 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::model::LARGE_MAILBOX_BYTES;
-use super::ExchangeOnline;
+use super::{ExchangeOnline, ExoReads};
 use crate::action_error::ActionError;
 use crate::entra::MailboxLicenceNeed;
+use crate::exec::cache::ReadCache;
 
 pub struct ExchangeLicenceNeed(pub Arc<dyn ExchangeOnline>);
 
 #[async_trait]
 impl MailboxLicenceNeed for ExchangeLicenceNeed {
-    async fn licence_needed(&self, upn: &str) -> Result<Option<String>, ActionError> {
-        let Some(m) = self.0.get_mailbox(upn).await? else { return Ok(None) };
+    async fn licence_needed(&self, cache: &ReadCache, upn: &str) -> Result<Option<String>, ActionError> {
+        // Through the run's cache (the conversion steps read both), in flight together.
+        let reads = ExoReads { cache, exo: &self.0 };
+        let (m, size) = tokio::join!(reads.mailbox(upn), reads.mailbox_size(upn));
+        let Some(m) = m? else { return Ok(None) };
         let mut why = Vec::new();
-        if let Some(bytes) = self.0.mailbox_size(upn).await?.filter(|b| *b >= LARGE_MAILBOX_BYTES) {
+        if let Some(bytes) = size?.filter(|b| *b >= LARGE_MAILBOX_BYTES) {
             why.push(format!("holds {:.1} GB", bytes as f64 / (1024.0 * 1024.0 * 1024.0)));
         }
         if m.archive {

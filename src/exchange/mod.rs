@@ -19,6 +19,7 @@ mod access;
 pub mod actions;
 mod licence_need;
 pub mod model;
+pub mod reads;
 
 use std::sync::Arc;
 
@@ -32,6 +33,7 @@ use crate::graph::transport::{authorize, Attempt, Transport};
 use crate::graph::{check_urls, path_segment, same_origin_suffix, GraphConfig, GraphError, GraphRequest, GraphStats};
 pub use access::{provide_exchange, ExchangeAccess};
 pub use model::{InboxRule, Mailbox, MobileDevice, Permission, Recipient};
+pub use reads::ExoReads;
 
 /// The token scope of the Exchange Online admin API.
 pub const EXO_SCOPE: &str = "https://outlook.office365.com/.default";

@@ -1,10 +1,11 @@
 //! Reads shared by the phases of one run.
 //!
-//! Every action re-checks its precondition against live state, but a phase that wrote nothing to a
-//! user has not changed it, so the next phase can reuse what was read. A user's entry is dropped as
-//! soon as any write to that user was attempted (whatever its outcome), so a precondition is never
-//! checked against state older than our own last write. Concurrent lookups of one object share one
-//! set of requests.
+//! Every action re-checks its precondition against live state, but a phase that wrote nothing to an
+//! object has not changed it, so the next phase can reuse what was read. As soon as a write was
+//! attempted, the entries it can change are dropped (the action's `stale_reads`: by default all
+//! read about the user), or, after a write that landed and whose result the action knows, brought
+//! up to date ([`ReadCache::update`]), so a precondition is never checked against state older than
+//! our own last write. Concurrent lookups of one object share one set of requests.
 //!
 //! The cache holds what a provider hands it and knows none of their types: an entry is a value of
 //! any type that says under which ids it is found ([`Cached`]), kept apart by its type so that a
@@ -88,7 +89,35 @@ impl ReadCache {
         }
     }
 
-    /// Forget everything read about the object with this id (cloud object id, AD objectGUID).
+    /// Replace the `T` found under `key` (if one was read) by a copy changed with `f`, under all
+    /// of its ids: for a write whose new state is known from its own request.
+    pub fn update<T: Cached + Clone>(&self, key: &str, f: impl FnOnce(&mut T)) {
+        let ty = TypeId::of::<T>();
+        let mut map = self.cells.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(old) = map.get(&(ty, key.to_ascii_lowercase())).and_then(|c| c.get()) else { return };
+        let Some(mut value) = old.value.downcast_ref::<T>().cloned() else { return };
+        let old_ids = old.ids.clone();
+        f(&mut value);
+        let ids = value.cache_ids();
+        let cell: Cell = Arc::new(OnceCell::new_with(Some(Entry { ids: ids.clone(), value: Arc::new(value) })));
+        for k in old_ids.iter().chain(&ids).chain(std::iter::once(&key.to_string())) {
+            map.insert((ty, k.to_ascii_lowercase()), cell.clone());
+        }
+    }
+
+    /// Keep `value` as the latest read of its object (a fresh read made outside the cache).
+    pub fn put<T: Cached>(&self, value: T) {
+        let ty = TypeId::of::<T>();
+        let ids = value.cache_ids();
+        let cell: Cell = Arc::new(OnceCell::new_with(Some(Entry { ids: ids.clone(), value: Arc::new(value) })));
+        let mut map = self.cells.lock().unwrap_or_else(|p| p.into_inner());
+        for k in &ids {
+            map.insert((ty, k.to_ascii_lowercase()), cell.clone());
+        }
+    }
+
+    /// Forget everything read about the object with this id (cloud object id, AD objectGUID, or
+    /// the key of one provider read such as `exo:mailbox:<upn>`).
     pub fn invalidate_user(&self, id: &str) {
         let id = id.to_ascii_lowercase();
         let mut map = self.cells.lock().unwrap_or_else(|p| p.into_inner());
@@ -100,7 +129,7 @@ impl ReadCache {
 mod tests {
     use super::*;
 
-    #[derive(Debug)]
+    #[derive(Debug, Clone)]
     struct Obj {
         id: &'static str,
         name: &'static str,
@@ -128,5 +157,15 @@ mod tests {
         assert!(cache.get_or_load::<Obj, _, _>("a@x.test", || async { Ok(None) }).await.unwrap().is_none());
         // A miss is not cached.
         assert!(cache.get_or_load("a@x.test", load).await.unwrap().is_some());
+        assert_eq!(reads.load(std::sync::atomic::Ordering::SeqCst), 2);
+        // An update is seen under every id, without a read.
+        cache.update::<Obj>("a@x.test", |o| o.name = "b@x.test");
+        let updated = cache.get_or_load::<Obj, _, _>("ID1", || async { unreachable!() }).await.unwrap().unwrap();
+        assert_eq!(updated.name, "b@x.test");
+        assert_eq!(cache.get_or_load::<Obj, _, _>("B@x.test", || async { unreachable!() }).await.unwrap().unwrap().id, "ID1");
+        // A fresh read put in replaces what was cached.
+        cache.put(Obj { id: "ID1", name: "c@x.test" });
+        assert_eq!(cache.get_or_load::<Obj, _, _>("id1", || async { unreachable!() }).await.unwrap().unwrap().name, "c@x.test");
+        assert_eq!(reads.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 }

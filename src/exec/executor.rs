@@ -88,8 +88,16 @@ async fn apply_one(cx: &Cx, p: &Pending) -> Outcome {
     let (status, detail) = loop {
         attempt += 1;
         let applied = p.action.apply(cx).await;
-        // Whatever the outcome, what we read about this user may now be stale.
-        cx.cache.invalidate_user(&p.action.subject_id());
+        // What we read about the object may now be stale: brought up to date when the write is
+        // known to have landed, else forgotten whatever the outcome.
+        match &applied {
+            Ok(_) if p.action.answer_confirms() => p.action.landed(&cx.cache),
+            _ => {
+                for id in p.action.stale_reads() {
+                    cx.cache.invalidate_user(&id);
+                }
+            }
+        }
         match applied {
             Ok(detail) if p.action.answer_confirms() => break (StepStatus::Done, detail),
             Ok(detail) => break read_back(cx, p, detail).await,

@@ -102,6 +102,21 @@ pub trait Action: Send + Sync {
     fn answer_confirms(&self) -> bool {
         true
     }
+    /// The run's cached reads this write can make stale (cache ids, see `cache.rs`): forgotten
+    /// after any attempt. By default all that was read about the subject; an action that changes
+    /// one object (a mailbox, a device list) names that one, so other reads stay shared.
+    fn stale_reads(&self) -> Vec<String> {
+        vec![self.subject_id()]
+    }
+    /// After the write landed (a success answer that confirms it): bring the cached reads up to
+    /// date. By default forget [`Action::stale_reads`]; an action that knows the new state from its
+    /// own request (`accountEnabled` is now false) may patch the entry instead of having the next
+    /// reader fetch it again.
+    fn landed(&self, cache: &cache::ReadCache) {
+        for id in self.stale_reads() {
+            cache.invalidate_user(&id);
+        }
+    }
     async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError>;
     /// Send the write. Returns a short detail for the report.
     async fn apply(&self, cx: &Cx) -> Result<String, ActionError>;

@@ -80,6 +80,8 @@ impl Providers {
 
 fn sum(counters: &[StatsFn]) -> GraphStats {
     let mut total = GraphStats::default();
+    // Round trips of providers that keep no spans (LDAP) add up; the others are counted together.
+    let mut unspanned = 0;
     for s in counters.iter().map(|f| f()) {
         total.http_requests += s.http_requests;
         total.operations += s.operations;
@@ -87,10 +89,15 @@ fn sum(counters: &[StatsFn]) -> GraphStats {
         total.batches += s.batches;
         total.retries += s.retries;
         total.throttled += s.throttled;
-        // Providers are used one after another within a phase's stages, so their chains add up.
-        total.round_trips += s.round_trips;
         total.wait_ms += s.wait_ms;
+        if s.spans.is_empty() {
+            unspanned += s.round_trips;
+        }
+        total.spans.extend(s.spans);
     }
+    // Graph and Exchange requests are in flight together within a phase (and the two tokens at
+    // the start): one chain over all their exchanges, not the sum of each client's chain.
+    total.round_trips = crate::graph::round_trips(total.spans.clone()) + unspanned;
     total
 }
 
@@ -133,5 +140,19 @@ mod tests {
         p.count_stats_apart(|| GraphStats { http_requests: 7, writes: 1, ..Default::default() });
         assert_eq!(p.stats().http_requests, 5);
         assert_eq!((p.stats_apart().http_requests, p.stats_apart().writes), (7, 1));
+    }
+
+    #[test]
+    fn round_trips_in_flight_together_across_providers_count_once() {
+        let t = std::time::Instant::now();
+        let ms = move |n| t + std::time::Duration::from_millis(n);
+        let mut p = Providers::default();
+        // Graph: [0,10] then [10,20]; Exchange: [1,9] then [11,19], each alongside Graph's.
+        p.count_stats(move || GraphStats { round_trips: 2, spans: vec![(ms(0), ms(10)), (ms(10), ms(20))], ..Default::default() });
+        p.count_stats(move || GraphStats { round_trips: 2, spans: vec![(ms(1), ms(9)), (ms(11), ms(19))], ..Default::default() });
+        assert_eq!(p.stats().round_trips, 2);
+        // A provider without spans (LDAP) adds its own chain.
+        p.count_stats(|| GraphStats { round_trips: 3, ..Default::default() });
+        assert_eq!(p.stats().round_trips, 5);
     }
 }

@@ -35,7 +35,7 @@ use serde_json::Value;
 pub use config::GraphConfig;
 pub use error::GraphError;
 pub use paths::{odata_string, path_segment, query_value, user_path};
-pub use stats::GraphStats;
+pub use stats::{round_trips, GraphStats};
 
 use batch::Batcher;
 use retry::{decide, OpState, Step};

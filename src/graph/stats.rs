@@ -24,6 +24,12 @@ pub struct GraphStats {
     pub round_trips: u64,
     /// Total time spent waiting for retries.
     pub wait_ms: u64,
+    /// (start, end) of every HTTP exchange, so that the round trips of several clients used in
+    /// one run can be counted together ([`round_trips`]): their chains overlap in time, so adding
+    /// them would count twice what was in flight together. Empty for a provider that does not
+    /// keep them (its `round_trips` then adds up).
+    #[serde(skip)]
+    pub spans: Vec<(Instant, Instant)>,
 }
 
 #[derive(Default)]
@@ -64,8 +70,9 @@ impl Recorder {
             batches: self.batches.load(Ordering::Relaxed),
             retries: self.retries.load(Ordering::Relaxed),
             throttled: self.throttled.load(Ordering::Relaxed),
-            round_trips: round_trips(exchanges),
+            round_trips: round_trips(exchanges.clone()),
             wait_ms: self.wait_ms.load(Ordering::Relaxed),
+            spans: exchanges,
         }
     }
 }
@@ -73,7 +80,7 @@ impl Recorder {
 /// Greedy interval scheduling: sort by end, take every exchange that starts at or after the end
 /// of the last one taken. This is the largest set of mutually non-overlapping exchanges, i.e.
 /// the number of round trips that had to happen one after another.
-fn round_trips(mut v: Vec<(Instant, Instant)>) -> u64 {
+pub fn round_trips(mut v: Vec<(Instant, Instant)>) -> u64 {
     v.sort_by_key(|&(_, end)| end);
     let mut count = 0;
     let mut last_end: Option<Instant> = None;

@@ -18,9 +18,9 @@ use crate::exchange::actions::{
     ClearForwarding, ConvertToShared, GrantMailboxPermission, HideFromGal, MailboxAccess, OutOfOffice, RemoveDistributionGroupMembership,
     RemoveInboxRule, RemoveMobileDevice, SetForwarding, SetOutOfOffice, WaitForShared,
 };
-use crate::exchange::{ExchangeAccess, ExchangeOnline, ExoError};
+use crate::exchange::{ExchangeAccess, ExchangeOnline, ExoError, ExoReads};
 use crate::exec::host::Host;
-use crate::exec::Action;
+use crate::exec::{Action, ActionError};
 
 const PLAN_WRITE: &str = "reads the current state, records the step as planned or already done; sends nothing";
 const PLAN_LIST: &str = "reads the list, then each step as a write: planned or already done; sends nothing";
@@ -441,14 +441,14 @@ fn set_out_of_office(user: &User, options: &Map, pos: Position) -> Built {
 /// Read one of the mailbox's lists for a list write; a mailbox that is gone has nothing to remove.
 fn read_list<T>(
     host: &Host,
-    read: impl Future<Output = Result<Vec<T>, ExoError>>,
+    read: impl Future<Output = Result<Vec<T>, ActionError>>,
     what: &str,
     upn: &str,
     pos: Position,
 ) -> Result<Vec<T>, Box<EvalAltResult>> {
+    // Through the run's cache: the actions' observations find the same list without a read.
     match host.rt.block_on(read) {
         Ok(list) => Ok(list),
-        Err(e) if e.is_not_found() => Ok(vec![]),
         Err(e) => Err(provider_error(format!("could not list the {what} of '{upn}': {e}"), pos)),
     }
 }
@@ -458,7 +458,8 @@ fn remove_devices(host: &Host, user: &User, options: &Map, pos: Position) -> Bui
     let block = opt_bool(options, "block", false, &["block", "wipe"], pos)?;
     let wipe = opt_bool(options, "wipe", false, &["block", "wipe"], pos)?;
     let exo = exchange(host, pos)?;
-    let devices = read_list(host, exo.mobile_devices(&user.0.upn), "mobile devices", &user.0.upn, pos)?;
+    let reads = ExoReads { cache: &host.cache, exo: &exo };
+    let devices = read_list(host, reads.mobile_devices(&user.0.upn), "mobile devices", &user.0.upn, pos)?;
     let u = user_ref(user);
     Ok(devices.into_iter().map(|device| Box::new(RemoveMobileDevice::new(u.clone(), device, block, wipe)) as Box<dyn Action>).collect())
 }
@@ -466,7 +467,8 @@ fn remove_devices(host: &Host, user: &User, options: &Map, pos: Position) -> Bui
 /// `remove_inbox_rules(user)`: one step per rule the user made (system rules stay).
 fn remove_rules(host: &Host, user: &User, _options: &Map, pos: Position) -> BuiltAll {
     let exo = exchange(host, pos)?;
-    let rules = read_list(host, exo.inbox_rules(&user.0.upn), "inbox rules", &user.0.upn, pos)?;
+    let reads = ExoReads { cache: &host.cache, exo: &exo };
+    let rules = read_list(host, reads.inbox_rules(&user.0.upn), "inbox rules", &user.0.upn, pos)?;
     let u = user_ref(user);
     Ok(rules
         .into_iter()

@@ -117,6 +117,11 @@ fn run_locked(
         req.denied.clone(),
         req.exec,
     );
+    // What the guard read of the user a moment ago is the run's first read of it: the script's
+    // own lookup finds it instead of reading the user again.
+    if let Some(u) = &subject.cloud {
+        host.cache.put(u.clone());
+    }
     let observer = req.observer.as_ref().and_then(|start| {
         let info = RunInfo {
             tenant: &req.tenant,

@@ -9,6 +9,7 @@ use serde_json::json;
 use super::UserRef;
 use crate::entra::CloudAccess;
 use crate::entra::CloudUsers;
+use crate::exec::cache::ReadCache;
 use crate::exec::{Action, ActionError, Cx, Observation};
 
 pub struct DisableAccount {
@@ -20,6 +21,9 @@ const SYNCED_NOTE: &str = "synced from AD: the next sync re-enables it unless it
 #[async_trait]
 impl Action for DisableAccount {
     user_action!("disable_account", idempotent = true);
+    fn landed(&self, cache: &ReadCache) {
+        crate::entra::patch_user(cache, &self.user.id, |u| u.account_enabled = false);
+    }
 
     async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
         let u = cx.cloud_user(&self.user.id).await?;

@@ -11,6 +11,7 @@ use serde_json::json;
 use super::UserRef;
 use crate::entra::CloudAccess;
 use crate::entra::CloudUsers;
+use crate::exec::cache::ReadCache;
 use crate::exec::{Action, ActionError, Cx, Observation};
 
 pub struct RemoveManager {
@@ -38,6 +39,9 @@ pub(super) fn on_premises(cx: &Cx, reason: String) -> Observation {
 #[async_trait]
 impl Action for RemoveManager {
     user_action!("remove_manager", idempotent = true);
+    fn landed(&self, cache: &ReadCache) {
+        crate::entra::patch_user(cache, &self.user.id, |u| u.manager = None);
+    }
 
     async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
         let u = cx.cloud_user(&self.user.id).await?;
@@ -62,6 +66,9 @@ impl Action for RemoveManager {
 #[async_trait]
 impl Action for ClearEmployeeId {
     user_action!("clear_employee_id", idempotent = true);
+    fn landed(&self, cache: &ReadCache) {
+        crate::entra::patch_user(cache, &self.user.id, |u| u.employee_id = None);
+    }
 
     async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
         let u = cx.cloud_user(&self.user.id).await?;

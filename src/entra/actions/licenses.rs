@@ -46,7 +46,7 @@ impl Action for RemoveLicense {
             });
         }
         if let Some(need) = cx.providers.get::<dyn MailboxLicenceNeed>().filter(|_| lic.mailbox) {
-            if let Some(why) = need.licence_needed(&self.user.upn).await? {
+            if let Some(why) = need.licence_needed(&cx.cache, &self.user.upn).await? {
                 return Ok(Observation::NeedsAction {
                     instruction: format!(
                         "keep {sku}: the mailbox of {upn} {why}, and a shared mailbox of 50 GB or more, with an archive or on hold \

@@ -13,6 +13,7 @@ use serde_json::json;
 use super::{last_landed, stamped_after, UserRef};
 use crate::entra::CloudAccess;
 use crate::entra::CloudUsers;
+use crate::exec::cache::ReadCache;
 use crate::exec::{Action, ActionError, Cx, Observation};
 use crate::secret::Secret;
 
@@ -37,6 +38,10 @@ pub fn random_password() -> Secret {
 #[async_trait]
 impl Action for ResetPassword {
     user_action!("reset_password", idempotent = false);
+    fn landed(&self, cache: &ReadCache) {
+        // Graph stamps the change time itself; until read again it is unknown.
+        crate::entra::patch_user(cache, &self.user.id, |u| u.password_changed = None);
+    }
     fn params(&self) -> serde_json::Value {
         json!({"force_change": self.force_change})
     }

@@ -12,6 +12,7 @@ use serde_json::json;
 use super::{last_landed, stamped_after, UserRef};
 use crate::entra::CloudAccess;
 use crate::entra::CloudUsers;
+use crate::exec::cache::ReadCache;
 use crate::exec::{Action, ActionError, Cx, Observation};
 
 pub struct RevokeSessions {
@@ -21,6 +22,10 @@ pub struct RevokeSessions {
 #[async_trait]
 impl Action for RevokeSessions {
     user_action!("revoke_sessions", idempotent = true);
+    fn landed(&self, cache: &ReadCache) {
+        // Graph stamps the new time itself; until read again it is unknown.
+        crate::entra::patch_user(cache, &self.user.id, |u| u.sessions_valid_from = None);
+    }
 
     async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
         let u = cx.cloud_user(&self.user.id).await?;

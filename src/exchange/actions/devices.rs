@@ -12,6 +12,7 @@ use serde_json::json;
 
 use super::DIRECTORY;
 use crate::entra::actions::UserRef;
+use crate::exchange::reads::{key as exo_key, Obj};
 use crate::exchange::ExchangeAccess;
 use crate::exchange::MobileDevice;
 use crate::exec::{Action, ActionError, Cx, Observation, Target};
@@ -53,9 +54,12 @@ impl Action for RemoveMobileDevice {
     fn idempotent(&self) -> bool {
         true
     }
+    fn stale_reads(&self) -> Vec<String> {
+        vec![exo_key(Obj::Devices, &self.user.upn)]
+    }
 
     async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
-        let devices = cx.exchange()?.mobile_devices(&self.user.upn).await?;
+        let devices = super::reads(cx)?.mobile_devices(&self.user.upn).await?;
         let Some(d) = devices.iter().find(|d| d.identity == self.device.identity) else {
             return Ok(Observation::AlreadyDone { detail: "the device partnership is already removed".into() });
         };

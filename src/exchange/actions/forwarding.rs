@@ -11,8 +11,10 @@ use serde_json::json;
 
 use super::{mailbox, DIRECTORY};
 use crate::entra::actions::UserRef;
+use crate::exchange::reads;
 use crate::exchange::ExchangeAccess;
 use crate::exchange::{Forwarding, Mailbox};
+use crate::exec::cache::ReadCache;
 use crate::exec::{Action, ActionError, Cx, Observation, Target};
 
 pub struct SetForwarding {
@@ -29,11 +31,11 @@ fn same(a: Option<&str>, b: Option<&str>) -> bool {
 impl SetForwarding {
     /// What `Set-Mailbox` should end up with, resolving the target.
     async fn wanted(&self, cx: &Cx) -> Result<(Forwarding, String), ActionError> {
-        let exo = cx.exchange()?;
+        let reads = super::reads(cx)?;
         let domain = self.to.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase()).unwrap_or_default();
-        let internal = exo.accepted_domains().await?.contains(&domain) || !self.to.contains('@');
+        let internal = !self.to.contains('@') || reads.accepted_domains().await?.contains(&domain);
         if internal {
-            let r = exo.get_recipient(&self.to).await?;
+            let r = reads.recipient(&self.to).await?;
             let shown = format!("{} (internal)", r.primary_smtp);
             Ok((Forwarding { address: Some(r.identity), smtp: None, keep_copy: self.keep_copy }, shown))
         } else {
@@ -69,13 +71,18 @@ impl Action for SetForwarding {
     fn idempotent(&self) -> bool {
         true
     }
+    fn stale_reads(&self) -> Vec<String> {
+        vec![reads::key(reads::Obj::Mailbox, &self.user.upn)]
+    }
 
     async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
-        let m = match mailbox(cx, &self.user).await? {
+        // Independent reads, in flight together.
+        let (m, wanted) = tokio::join!(mailbox(cx, &self.user), self.wanted(cx));
+        let m = match m? {
             Ok(m) => m,
             Err(o) => return Ok(o),
         };
-        let (f, shown) = self.wanted(cx).await?;
+        let (f, shown) = wanted?;
         if matches(&m, &f) {
             return Ok(Observation::AlreadyDone { detail: format!("already forwards to {shown}") });
         }
@@ -102,6 +109,14 @@ pub struct ClearForwarding {
 #[async_trait]
 impl Action for ClearForwarding {
     crate::exec::user_scoped_action!("clear_forwarding", DIRECTORY, "mailbox", idempotent = true);
+    fn stale_reads(&self) -> Vec<String> {
+        vec![reads::key(reads::Obj::Mailbox, &self.user.upn)]
+    }
+    fn landed(&self, cache: &ReadCache) {
+        reads::patch_mailbox(cache, &self.user.upn, |m| {
+            (m.forwarding_address, m.forwarding_smtp, m.deliver_and_forward) = (None, None, false);
+        });
+    }
 
     async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
         let m = match mailbox(cx, &self.user).await? {

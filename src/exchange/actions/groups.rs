@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::DIRECTORY;
 use crate::entra::actions::UserRef;
+use crate::exchange::reads::{key as exo_key, Obj};
 use crate::exchange::ExchangeAccess;
 use crate::exec::{Action, ActionError, Cx, Observation, Target};
 
@@ -40,6 +41,9 @@ impl Action for RemoveDistributionGroupMembership {
     fn idempotent(&self) -> bool {
         true
     }
+    fn stale_reads(&self) -> Vec<String> {
+        vec![exo_key(Obj::Members, &self.group_id)]
+    }
 
     async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
         if !matches!(self.kind.as_str(), "distribution" | "mail_enabled_security") {
@@ -56,7 +60,7 @@ impl Action for RemoveDistributionGroupMembership {
                 ),
             });
         }
-        let members = cx.exchange()?.distribution_group_members(&self.group_id).await?;
+        let members = super::reads(cx)?.group_members(&self.group_id).await?;
         if !members.iter().any(|m| m.is(&self.user.upn) || m.is(&self.user.id)) {
             return Ok(Observation::AlreadyDone { detail: format!("{} is not a member", self.user.upn) });
         }

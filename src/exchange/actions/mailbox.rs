@@ -14,11 +14,13 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use serde_json::json;
 
-use super::{mailbox, synced, DIRECTORY};
+use super::{mailbox, reads, synced, DIRECTORY};
 use crate::entra::actions::{last_landed, UserRef};
 use crate::exchange::model::LARGE_MAILBOX_BYTES;
+use crate::exchange::reads as exo_reads;
 use crate::exchange::ExchangeAccess;
 use crate::exchange::Mailbox;
+use crate::exec::cache::ReadCache;
 use crate::exec::{Action, ActionError, Cx, Observation};
 
 const F8_HYBRID: &str = "synced from AD: also run `Set-RemoteMailbox -Identity <user> -Type Shared` on premises \
@@ -39,9 +41,16 @@ pub struct ConvertToShared {
 #[async_trait]
 impl Action for ConvertToShared {
     crate::exec::user_scoped_action!("convert_to_shared_mailbox", DIRECTORY, "mailbox", idempotent = true);
+    // The conversion takes a while to show: the mailbox is read again (by the wait), never patched.
+    fn stale_reads(&self) -> Vec<String> {
+        vec![exo_reads::key(exo_reads::Obj::Mailbox, &self.user.upn)]
+    }
 
     async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
-        let m = match mailbox(cx, &self.user).await? {
+        // The size is read alongside the mailbox (the notes need it whenever there is work).
+        let reads = reads(cx)?;
+        let (m, _) = tokio::join!(mailbox(cx, &self.user), reads.mailbox_size(&self.user.upn));
+        let m = match m? {
             Ok(m) => m,
             Err(o) => return Ok(o),
         };
@@ -55,13 +64,13 @@ impl Action for ConvertToShared {
     }
 
     async fn apply(&self, cx: &Cx) -> Result<String, ActionError> {
-        let exo = cx.exchange()?;
-        exo.set_mailbox_type(&self.user.upn, "Shared").await?;
-        // The warnings matter most in the final report: repeat them there.
-        let notes = match exo.get_mailbox(&self.user.upn).await {
-            Ok(Some(m)) => self.notes(cx, &m).await.map(|(_, n)| n).unwrap_or_default(),
+        // The warnings matter most in the final report: repeat them there. Worked out before the
+        // write from what the observation read (cached), so no read follows the write for them.
+        let notes = match mailbox(cx, &self.user).await {
+            Ok(Ok(m)) => self.notes(cx, &m).await.map(|(_, n)| n).unwrap_or_default(),
             _ => String::new(),
         };
+        cx.exchange()?.set_mailbox_type(&self.user.upn, "Shared").await?;
         Ok(format!("conversion to a shared mailbox requested{notes}"))
     }
 }
@@ -69,7 +78,7 @@ impl Action for ConvertToShared {
 impl ConvertToShared {
     /// The size, and the warnings for a large or synced mailbox (each prefixed "; ").
     async fn notes(&self, cx: &Cx, m: &Mailbox) -> Result<(Option<u64>, String), ActionError> {
-        let size = cx.exchange()?.mailbox_size(&self.user.upn).await?;
+        let size = reads(cx)?.mailbox_size(&self.user.upn).await?;
         let mut notes = String::new();
         if let Some(b) = size.filter(|b| *b >= LARGE_MAILBOX_BYTES) {
             notes.push_str(&format!(
@@ -83,6 +92,11 @@ impl ConvertToShared {
         Ok((size, notes))
     }
 }
+
+/// How often the wait reads the mailbox again. Fixed and short: a conversion usually shows within
+/// seconds, and a doubling pause (up to 10 s) saw it up to several seconds late; a poll is one
+/// small read, a few of them cost less than the licence step waiting idle.
+const SHARED_POLL: Duration = Duration::from_millis(500);
 
 /// Waits for the conversion to finish. Sends no write: its `apply` only reads, with a bounded wait.
 pub struct WaitForShared {
@@ -121,16 +135,19 @@ impl Action for WaitForShared {
         }
         let exo = cx.exchange()?;
         let start = Instant::now();
-        let mut pause = Duration::from_millis(250);
         loop {
-            let kind = exo.get_mailbox(&self.user.upn).await?.map(|m| m.type_details);
+            // Fresh reads: the cached mailbox is the one that is not shared yet.
+            let m = exo.get_mailbox(&self.user.upn).await?;
+            let kind = m.as_ref().map(|m| m.type_details.clone());
             match kind.as_deref() {
                 Some("SharedMailbox") => {
+                    // The licence step reads the mailbox next: it finds this one.
+                    exo_reads::remember_mailbox(&cx.cache, &self.user.upn, m);
                     return Ok(format!("the mailbox is shared (after {:.1} s)", start.elapsed().as_secs_f64()));
                 }
                 None => return Err(ActionError::Other(format!("{} no longer has a mailbox", self.user.upn))),
                 Some(other) => {
-                    if start.elapsed() + pause > self.timeout {
+                    if start.elapsed() + SHARED_POLL > self.timeout {
                         return Err(ActionError::Other(format!(
                             "the mailbox is still a {other} after {} s; licences are not removed until it is shared (run again later)",
                             start.elapsed().as_secs()
@@ -138,8 +155,7 @@ impl Action for WaitForShared {
                     }
                 }
             }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_secs(10));
+            tokio::time::sleep(SHARED_POLL).await;
         }
     }
 }
@@ -151,6 +167,12 @@ pub struct HideFromGal {
 #[async_trait]
 impl Action for HideFromGal {
     crate::exec::user_scoped_action!("hide_from_gal", DIRECTORY, "mailbox", idempotent = true);
+    fn stale_reads(&self) -> Vec<String> {
+        vec![exo_reads::key(exo_reads::Obj::Mailbox, &self.user.upn)]
+    }
+    fn landed(&self, cache: &ReadCache) {
+        exo_reads::patch_mailbox(cache, &self.user.upn, |m| m.hidden = true);
+    }
 
     async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
         let m = match mailbox(cx, &self.user).await? {

@@ -12,6 +12,9 @@
 //! | `remove_inbox_rule` | `rules.rs` | `Remove-InboxRule` |
 //! | `remove_distribution_group_membership` | `groups.rs` | `Remove-DistributionGroupMember -BypassSecurityGroupManagerCheck` |
 //!
+//! Reads go through the run's cache (`reads.rs`), and each action names the reads its write makes
+//! stale, so one offboarding reads each mailbox object once.
+//!
 //! Every action reads the mailbox first: a user with no Exchange Online mailbox is `skipped`, and a
 //! mailbox already in the desired state is `already_done`. The state replaced is the step's prior.
 
@@ -31,16 +34,21 @@ pub use out_of_office::{OutOfOffice, SetOutOfOffice};
 pub use permissions::{GrantMailboxPermission, MailboxAccess};
 pub use rules::RemoveInboxRule;
 
-use super::Mailbox;
+use super::{ExoReads, Mailbox};
 use crate::entra::actions::UserRef;
 use crate::exchange::ExchangeAccess;
 use crate::exec::{ActionError, Cx, Observation};
 
 pub(crate) const DIRECTORY: &str = "exchange";
 
+/// Exchange reads through the run's cache (see `reads.rs`).
+pub(crate) fn reads(cx: &Cx) -> Result<ExoReads<'_>, ActionError> {
+    Ok(ExoReads { cache: &cx.cache, exo: cx.exchange()? })
+}
+
 /// The user's mailbox, or the observation to return when there is none.
 pub(crate) async fn mailbox(cx: &Cx, user: &UserRef) -> Result<Result<Mailbox, Observation>, ActionError> {
-    match cx.exchange()?.get_mailbox(&user.upn).await? {
+    match reads(cx)?.mailbox(&user.upn).await? {
         Some(m) => Ok(Ok(m)),
         None => Ok(Err(Observation::Skip { reason: format!("{} has no Exchange Online mailbox", user.upn) })),
     }

@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::{mailbox, DIRECTORY};
 use crate::entra::actions::UserRef;
+use crate::exchange::reads::{key as exo_key, Obj};
 use crate::exchange::ExchangeAccess;
 use crate::exec::{Action, ActionError, Cx, Observation, Target};
 
@@ -55,18 +56,29 @@ impl Action for GrantMailboxPermission {
     fn idempotent(&self) -> bool {
         true
     }
+    fn stale_reads(&self) -> Vec<String> {
+        match self.access {
+            MailboxAccess::FullAccess => vec![exo_key(Obj::FullAccess, &self.user.upn)],
+            MailboxAccess::SendAs => vec![exo_key(Obj::SendAs, &self.user.upn)],
+        }
+    }
 
     async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
-        let exo = cx.exchange()?;
-        let m = match mailbox(cx, &self.user).await? {
-            Ok(m) => m,
-            Err(o) => return Ok(o),
+        // Three independent reads, in flight together (the permissions are read under the UPN
+        // the script gave: it is the mailbox's own, or the mailbox read fails and says so).
+        let reads = super::reads(cx)?;
+        let upn = &self.user.upn;
+        let perms = async {
+            match self.access {
+                MailboxAccess::FullAccess => reads.mailbox_permissions(upn).await,
+                MailboxAccess::SendAs => reads.recipient_permissions(upn).await,
+            }
         };
-        let trustee = exo.get_recipient(&self.trustee).await?;
-        let perms = match self.access {
-            MailboxAccess::FullAccess => exo.mailbox_permissions(&m.upn).await?,
-            MailboxAccess::SendAs => exo.recipient_permissions(&m.upn).await?,
-        };
+        let (m, trustee, perms) = tokio::join!(mailbox(cx, &self.user), reads.recipient(&self.trustee), perms);
+        if let Err(o) = m? {
+            return Ok(o);
+        }
+        let (trustee, perms) = (trustee?, perms?);
         let right = self.access.as_str();
         if perms.iter().any(|p| p.grants(right, &trustee)) {
             return Ok(Observation::AlreadyDone { detail: format!("{} already has {right}", trustee.primary_smtp) });

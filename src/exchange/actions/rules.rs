@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::DIRECTORY;
 use crate::entra::actions::UserRef;
+use crate::exchange::reads::{key as exo_key, Obj};
 use crate::exchange::ExchangeAccess;
 use crate::exchange::InboxRule;
 use crate::exec::{Action, ActionError, Cx, Observation, Target};
@@ -33,12 +34,15 @@ impl Action for RemoveInboxRule {
     fn idempotent(&self) -> bool {
         true
     }
+    fn stale_reads(&self) -> Vec<String> {
+        vec![exo_key(Obj::Rules, &self.user.upn)]
+    }
 
     async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
         if self.rule.is_system() {
             return Ok(Observation::Skip { reason: "a system rule Exchange keeps".into() });
         }
-        let rules = cx.exchange()?.inbox_rules(&self.user.upn).await?;
+        let rules = super::reads(cx)?.inbox_rules(&self.user.upn).await?;
         let Some(r) = rules.iter().find(|r| r.identity == self.rule.identity) else {
             return Ok(Observation::AlreadyDone { detail: "the rule is already removed".into() });
         };
