@@ -12,6 +12,7 @@ pub mod bulk;
 pub mod clock;
 pub mod restore;
 pub mod restore_ad;
+pub mod restore_script;
 
 use std::collections::BTreeMap;
 

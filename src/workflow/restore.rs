@@ -25,7 +25,8 @@
 //!
 //! What cannot be put back is listed instead: a password (the old one was never known), revoked
 //! sessions, a sent mail, a retired or wiped Intune device, removed mobile devices and inbox rules,
-//! and steps this version does not reverse (out-of-office, a directory sync).
+//! and steps this version does not reverse (out-of-office, a directory sync). A script's own step
+//! is put back by the calls its `restore` function recorded ([`super::restore_script`]).
 
 use async_trait::async_trait;
 use serde_json::{json, Value};
@@ -73,6 +74,11 @@ pub fn reverse_plan(run: &RunDetail, opts: RestoreOptions) -> ReversePlan {
         let s = &d.step;
         // Only writes that were (or may have been) sent changed anything.
         if !matches!(s.status, StepStatus::Done | StepStatus::Running) {
+            continue;
+        }
+        // A script's own step that said how to undo it (any directory).
+        if let Some(a) = super::restore_script::reverse(s) {
+            actions.push(a);
             continue;
         }
         if s.directory == "ad" {
@@ -619,6 +625,9 @@ impl ReactivatePsaContact {
 
 /// The capability a reverse action needs (the tenant's `deny` applies to restores too).
 pub fn capability(directory: &str, action: &str) -> &'static str {
+    if action == "restore_script_step" {
+        return "script.action";
+    }
     if directory == "ad" {
         return super::restore_ad::capability(action);
     }

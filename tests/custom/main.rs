@@ -218,3 +218,33 @@ fn a_killed_run_with_a_script_action_is_finished_with_the_write_sent_once() {
     assert_eq!(home.stats().writes_applied, applied, "the write was sent again");
     assert_eq!(display_name(&home), "zz-Left Lee Cloud");
 }
+
+/// An action with a restore function: the undo it worked out from the prior state is kept in
+/// the journal, and `restore RUN_ID` replays it.
+#[test]
+fn restore_replays_what_a_script_actions_restore_function_recorded() {
+    let home = Home::new();
+    let script = RENAME.replace(
+        "        apply: |prior| {",
+        "        restore: |prior| #{ graph: \"PATCH\", path: `/users/${graph::segment(u.id)}`, body: #{ displayName: prior.displayName } },\n        apply: |prior| {",
+    );
+    let (code, r, err) = run(&home, "run", &script, &[]);
+    assert_eq!(code, 0, "{err}\n{r:#}");
+    assert_eq!(display_name(&home), "zz-Left Lee Cloud");
+    let id = r["run_id"].as_str().unwrap().to_string();
+    let d = home.run_detail(&id);
+    let j = d["steps"].as_array().unwrap().iter().find(|s| s["action"] == "prefix_display_name").unwrap();
+    assert_eq!(j["prior"]["prior"]["displayName"], "Lee Cloud", "{j:#}");
+    assert_eq!(j["prior"]["script_restore"][0]["method"], "PATCH", "{j:#}");
+    let o = home.cmd(["restore", &id, "--yes", "--json"]).run();
+    assert_eq!(o.code, 0, "{}\n{}", o.stderr, o.stdout);
+    assert_eq!(display_name(&home), "Lee Cloud", "{}", o.stdout);
+    // A restore function that returns something else is an error at observe, before any write.
+    let bad = RENAME.replace("        apply: |prior| {", "        restore: |prior| 42,\n        apply: |prior| {");
+    let home = Home::new();
+    let (_, r, _) = run(&home, "run", &bad, &[]);
+    let s = step(&r, "prefix_display_name", CLOUD);
+    assert_eq!(s["status"], "failed", "{s:#}");
+    assert!(s["detail"].as_str().unwrap().contains("restore function"), "{s:#}");
+    assert_eq!(home.stats().writes, 0);
+}

@@ -9,6 +9,11 @@ const LEAVER: &str = ids::LEAVER_CLOUD_ID;
 /// Plan, apply, re-run the default offboarding with `set`; `check` looks at the state after the
 /// apply. Returns the apply's report.
 fn plan_apply_rerun(set: &[&str], actions: &[&str], check: impl Fn(&Value)) -> Value {
+    plan_apply_rerun_in(set, actions, check).1
+}
+
+/// [`plan_apply_rerun`], keeping the home for what follows.
+fn plan_apply_rerun_in(set: &[&str], actions: &[&str], check: impl Fn(&Value)) -> (Home, Value) {
     let home = Home::new();
     let mut base = vec!["default.rhai", "--user", CLOUD, "--json"];
     for s in set {
@@ -39,7 +44,7 @@ fn plan_apply_rerun(set: &[&str], actions: &[&str], check: impl Fn(&Value)) -> V
         assert!(again.iter().all(|s| s["status"] == "already_done"), "{a} on the re-run: {again:#?}");
     }
     assert_eq!(home.stats().writes, writes, "the re-run wrote");
-    r
+    (home, r)
 }
 
 fn of_leaver<'a>(st: &'a Value, list: &str, key: &str) -> Vec<&'a Value> {
@@ -54,7 +59,7 @@ fn mailbox<'a>(st: &'a Value, upn: &str) -> &'a Value {
 fn authentication_methods_consents_and_app_roles_are_removed() {
     let seed = seed_state();
     assert!(of_leaver(&seed, "authMethods", "userId").len() >= 7, "the seed has every method type");
-    plan_apply_rerun(
+    let (home, r) = plan_apply_rerun_in(
         &["remove_auth_methods=true", "revoke_app_access=true"],
         &["remove_auth_methods", "revoke_oauth_grants", "remove_app_role_assignments"],
         |st| {
@@ -66,6 +71,14 @@ fn authentication_methods_consents_and_app_roles_are_removed() {
             assert!(all >= 1);
         },
     );
+    // Restore puts the consents and the app roles back (the methods cannot be: it says so).
+    let o = home.cmd(["restore", r["run_id"].as_str().unwrap(), "--yes", "--json"]).run();
+    assert_eq!(o.code, 0, "{}\n{}", o.stderr, o.stdout);
+    let st = home.state();
+    let count = |st: &Value, list: &str| of_leaver(st, list, "principalId").len();
+    assert_eq!(count(&st, "oauth2PermissionGrants"), count(&seed, "oauth2PermissionGrants"), "{}", o.stdout);
+    assert_eq!(count(&st, "appRoleAssignments"), count(&seed, "appRoleAssignments"), "{}", o.stdout);
+    assert!(o.stdout.contains("remove_auth_methods"), "listed as not reversible: {}", o.stdout);
 }
 
 #[test]

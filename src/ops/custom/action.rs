@@ -24,6 +24,8 @@ pub struct ScriptAction {
     pub read_back: bool,
     pub observe: FnPtr,
     pub apply: FnPtr,
+    /// Returns the calls that undo the write, from the prior state (see `restore.rs`).
+    pub restore: Option<FnPtr>,
     pub runtime: Arc<ScriptRuntime>,
     /// The functions the closures were defined among (see `scope::functions_here`).
     pub lib: Arc<rhai::AST>,
@@ -54,6 +56,7 @@ impl ScriptAction {
             read_back: flags.1,
             observe: functions.0,
             apply: functions.1,
+            restore: None,
             runtime: runtime.0,
             lib: Arc::new(runtime.1),
             prior: Mutex::new(Value::Null),
@@ -102,10 +105,14 @@ impl Action for ScriptAction {
     async fn observe(&self, _cx: &Cx) -> Result<Observation, ActionError> {
         let v = self.call(Callback::Observe, &self.observe, vec![]).await?;
         let obs = observation(self.name, v).map_err(ActionError::Other)?;
-        if let Observation::Needed { prior, .. } = &obs {
-            *self.prior.lock().unwrap_or_else(|p| p.into_inner()) = prior.clone();
-        }
-        Ok(obs)
+        let Observation::Needed { prior, detail } = obs else { return Ok(obs) };
+        *self.prior.lock().unwrap_or_else(|p| p.into_inner()) = prior.clone();
+        let Some(restore) = &self.restore else { return Ok(Observation::Needed { prior, detail }) };
+        // The undo, worked out now from what was found, goes into the journal with it.
+        let arg = rhai::serde::to_dynamic(prior.clone()).map_err(|e| ActionError::Other(e.to_string()))?;
+        let calls = self.call(Callback::Observe, restore, vec![arg]).await?;
+        let calls = super::restore::calls(self.name, calls).map_err(ActionError::Other)?;
+        Ok(Observation::Needed { prior: serde_json::json!({"prior": prior, super::restore::KEY: calls}), detail })
     }
 
     async fn apply(&self, _cx: &Cx) -> Result<String, ActionError> {

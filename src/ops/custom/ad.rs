@@ -125,7 +125,7 @@ fn register_modify(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
 }
 
 /// `#{ add: #{attr: values}, replace: ..., delete: ... }` as LDAP changes.
-fn mods(changes: &Map, pos: Position) -> Result<Vec<RawMod>, Box<EvalAltResult>> {
+pub(super) fn mods(changes: &Map, pos: Position) -> Result<Vec<RawMod>, Box<EvalAltResult>> {
     let bad = |msg: String| script_error("invalid_argument", format!("ad::modify: {msg}"), pos);
     let mut out = Vec::new();
     for (op, attrs) in changes {

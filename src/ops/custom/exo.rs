@@ -35,7 +35,7 @@ pub static OPS: [OpSpec; 1] = [OpSpec {
 }];
 
 /// `Verb-Noun`, letters only: anything else is not a cmdlet (and could be an injection).
-fn valid_cmdlet(name: &str) -> bool {
+pub(super) fn valid_cmdlet(name: &str) -> bool {
     let Some((verb, noun)) = name.split_once('-') else { return false };
     let word = |w: &str| w.starts_with(|c: char| c.is_ascii_uppercase()) && w.chars().all(|c| c.is_ascii_alphanumeric());
     word(verb) && word(noun) && name.len() <= 64

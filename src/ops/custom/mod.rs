@@ -17,6 +17,7 @@ mod action;
 mod ad;
 mod exo;
 mod graph;
+mod restore;
 pub mod scope;
 
 use std::sync::Arc;
@@ -54,7 +55,10 @@ pub static OPS: [OpSpec; 1] = [OpSpec {
         "/// `directory` (`cloud`, `exchange`, `ad` or `psa`; default `cloud`), `params` (a map kept in",
         "/// the journal and compared by approvals), `idempotent` (may the write be re-sent after an",
         "/// unclear failure; default false) and `read_back` (done only when `observe` then says",
-        "/// already done; default false). `name` is snake_case and not the name of a built-in function.",
+        "/// already done; default false), `restore` (a closure taking the prior state and returning the",
+        "/// calls that put it back: `#{graph: method, path, body}`, `#{exo: cmdlet, params}`, `#{ad: dn,",
+        "/// changes}` or a list; kept in the journal, replayed by `restore RUN_ID`). `name` is",
+        "/// snake_case and not the name of a built-in function.",
         "///",
         "/// ```rhai",
         "/// action(\"revoke_oauth_grants\", #{",
@@ -79,7 +83,7 @@ pub fn ops() -> impl Iterator<Item = &'static OpSpec> {
     OPS.iter().chain(graph::OPS.iter()).chain(exo::OPS.iter()).chain(ad::OPS.iter())
 }
 
-const KEYS: [&str; 8] = ["target", "user", "directory", "params", "idempotent", "read_back", "observe", "apply"];
+const KEYS: [&str; 9] = ["target", "user", "directory", "params", "idempotent", "read_back", "observe", "apply", "restore"];
 const DIRECTORIES: [&str; 4] = ["cloud", "exchange", "ad", "psa"];
 
 fn register_action(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
@@ -145,16 +149,11 @@ fn build(host: &Host, name: &str, def: &Map, lib: rhai::AST, pos: Position) -> R
     };
     let runtime = ScriptRuntime::of(host).ok_or_else(|| bad("actions run only in a run (plan or apply), not here".into()))?;
     let (observe, apply) = (function("observe")?, function("apply")?);
-    Ok(ScriptAction::new(
-        name,
-        &directory,
-        target,
-        subject,
-        params,
-        (flag("idempotent")?, flag("read_back")?),
-        (observe, apply),
-        (runtime, lib),
-    ))
+    let restore = if def.contains_key("restore") { Some(function("restore")?) } else { None };
+    let flags = (flag("idempotent")?, flag("read_back")?);
+    let mut action = ScriptAction::new(name, &directory, target, subject, params, flags, (observe, apply), (runtime, lib));
+    action.restore = restore;
+    Ok(action)
 }
 
 /// `target`: a string (its own id and display) or `#{kind, id, display}`.
