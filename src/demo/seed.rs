@@ -125,6 +125,8 @@ pub fn seed() -> State {
                 vec![lic(SKU_SPE_E3, None), lic(SKU_POWER_BI_PRO, None), lic(SKU_VISIOCLIENT, Some(GROUP_VISIO_LICENCE))];
             u.sign_in_sessions_valid_from_date_time = Some(ts_days_ago(12));
             u.last_password_change_date_time = Some(ts_days_ago(45));
+            // Two aliases besides the primary address: what `remove_aliases` takes away.
+            u.proxy_addresses.extend(["smtp:lee.c@contoso.test".to_string(), "smtp:sales.lee@contoso.onmicrosoft.com".to_string()]);
             u
         },
         {

@@ -127,15 +127,14 @@ fn meetings_protocols_and_rights_elsewhere_are_handled_in_exchange() {
 
 #[test]
 fn the_display_name_is_prefixed_and_the_mailbox_held() {
-    let r = plan_apply_rerun(
-        &["display_name_prefix=zz-Left", "litigation_hold=true", "litigation_hold_days=365"],
-        &["prefix_display_name", "litigation_hold"],
-        |st| {
-            assert_eq!(user_in(st, LEAVER)["displayName"], "zz-Left Lee Cloud");
-            let m = mailbox(st, CLOUD);
-            assert_eq!((m["litigationHold"].clone(), m["litigationHoldDays"].clone()), (Value::Bool(true), Value::from(365)));
-        },
-    );
+    let month = chrono::Utc::now().format("%Y-%m").to_string();
+    let set = ["display_name_prefix=zz-Left {month}", "litigation_hold=true", "litigation_hold_days=365", "remove_aliases=true"];
+    let r = plan_apply_rerun(&set, &["prefix_display_name", "litigation_hold", "remove_aliases"], |st| {
+        assert_eq!(user_in(st, LEAVER)["displayName"], format!("zz-Left {month} Lee Cloud"));
+        assert_eq!(user_in(st, LEAVER)["proxyAddresses"], serde_json::json!([format!("SMTP:{CLOUD}")]));
+        let m = mailbox(st, CLOUD);
+        assert_eq!((m["litigationHold"].clone(), m["litigationHoldDays"].clone()), (Value::Bool(true), Value::from(365)));
+    });
     // On hold, the mailbox keeps the licence that carries it.
     assert_eq!(status_of(&r, "remove_license", "SPE_E3"), "needs_action", "{r:#}");
 }

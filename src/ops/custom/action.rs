@@ -7,10 +7,11 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use async_trait::async_trait;
-use rhai::{Dynamic, EvalAltResult, FnPtr, Map};
+use rhai::{Dynamic, FnPtr, Map};
 use serde_json::Value;
 
 use super::scope::{run_callback, Callback, ScriptRuntime};
+use super::value::json;
 use crate::exec::{Action, ActionError, Cx, Observation, Target};
 
 pub struct ScriptAction {
@@ -165,11 +166,6 @@ pub fn observation(name: &str, v: Dynamic) -> Result<Observation, String> {
         "skip" => Observation::Skip { reason: text("reason")? },
         _ => Observation::NeedsAction { instruction: text("instruction")? },
     })
-}
-
-/// A script value as JSON (for the journal and for requests).
-pub fn json(v: &Dynamic) -> Result<Value, String> {
-    rhai::serde::from_dynamic::<Value>(v).map_err(|e: Box<EvalAltResult>| format!("not representable as JSON: {e}"))
 }
 
 /// Step names, directories and target kinds live as long as the process (the executor's

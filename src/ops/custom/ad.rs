@@ -5,8 +5,7 @@ use std::sync::Arc;
 
 use rhai::{Array, EvalAltResult, Map, Module, NativeCallContext, Position};
 
-use super::graph::provider_failed;
-use super::scope::write_allowed;
+use super::scope::{provider_failed, write_allowed};
 use crate::ad::{AdAccess, RawMod, RawOp};
 use crate::exec::host::Host;
 use crate::ops::register::Register;

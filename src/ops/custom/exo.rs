@@ -5,9 +5,8 @@ use std::sync::Arc;
 
 use rhai::{Array, Dynamic, EvalAltResult, Map, Module, NativeCallContext};
 
-use super::action::json;
-use super::graph::provider_failed;
-use super::scope::write_allowed;
+use super::scope::{provider_failed, write_allowed};
+use super::value::json;
 use crate::exchange::{is_read_cmdlet, ExchangeAccess};
 use crate::exec::host::Host;
 use crate::ops::register::Register;

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use rhai::{Dynamic, EvalAltResult, Module, NativeCallContext, Position};
 
-use super::action::json;
-use super::scope::{record_error, write_allowed};
+use super::scope::{provider_failed, write_allowed};
+use super::value::json;
 use crate::entra::{CloudAccess, CloudDirectory};
 use crate::exec::host::Host;
 use crate::graph::{odata_string, path_segment, query_value};
@@ -136,14 +136,6 @@ pub fn checked_path(path: &str, pos: Position) -> Result<String, Box<EvalAltResu
 
 fn cloud(host: &Host, pos: Position) -> Result<Arc<dyn CloudDirectory>, Box<EvalAltResult>> {
     host.providers.cloud().cloned().map_err(|e| script_error("provider", e.to_string(), pos))
-}
-
-/// A provider's failure: kept typed for the executor, raised to the script as `provider`.
-pub fn provider_failed(e: impl Into<crate::action_error::ActionError>, what: String, pos: Position) -> Box<EvalAltResult> {
-    let e = e.into();
-    let msg = format!("{what}: {e}");
-    record_error(e);
-    script_error("provider", msg, pos)
 }
 
 /// A Graph failure, with its HTTP status as `e.status` (`catch (e) { if e.status == 404 {...} }`).

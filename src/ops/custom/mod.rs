@@ -19,6 +19,7 @@ mod exo;
 mod graph;
 mod restore;
 pub mod scope;
+mod value;
 
 use std::sync::Arc;
 
@@ -144,7 +145,7 @@ fn build(host: &Host, name: &str, def: &Map, lib: rhai::AST, pos: Position) -> R
     };
     let params = match def.get("params") {
         None => serde_json::Value::Null,
-        Some(v) if v.is_map() => action::json(v).map_err(|e| bad(format!("'params' {e}")))?,
+        Some(v) if v.is_map() => value::json(v).map_err(|e| bad(format!("'params' {e}")))?,
         Some(v) => return Err(bad(format!("'params' must be a map, not {}", v.type_name()))),
     };
     let runtime = ScriptRuntime::of(host).ok_or_else(|| bad("actions run only in a run (plan or apply), not here".into()))?;

@@ -7,10 +7,10 @@
 use rhai::{Array, Dynamic, EvalAltResult, Map, Position};
 use serde_json::{json, Value};
 
-use super::action::json;
 use super::ad::mods;
 use super::exo::valid_cmdlet;
 use super::graph::checked_path;
+use super::value::json;
 use crate::ad::RawOp;
 
 /// The journal key the calls are kept under, next to `prior`.

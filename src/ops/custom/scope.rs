@@ -117,3 +117,11 @@ pub fn record_error(e: ActionError) {
         }
     });
 }
+
+/// A provider's failure: kept typed for the executor, raised to the script as `provider`.
+pub fn provider_failed(e: impl Into<crate::action_error::ActionError>, what: String, pos: Position) -> Box<EvalAltResult> {
+    let e = e.into();
+    let msg = format!("{what}: {e}");
+    record_error(e);
+    script_error("provider", msg, pos)
+}
