@@ -107,6 +107,10 @@ pub struct RunArgs {
     /// Print one JSON report on stdout instead of tables.
     #[arg(long)]
     pub json: bool,
+    /// The full table of every step (directory, step id, every detail), before and after the
+    /// apply, instead of one line a step fitting the terminal.
+    #[arg(long, conflicts_with = "json")]
+    pub wide: bool,
     /// Override one of the client's defaults for this run, e.g. --set reset_password=false.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
