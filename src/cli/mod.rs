@@ -14,6 +14,8 @@ mod progress;
 mod render;
 pub mod repl;
 mod restore;
+mod run_id;
+mod runs;
 mod schedule;
 mod session;
 mod tenant;
@@ -35,7 +37,7 @@ use crate::exec::report::Report;
 use crate::journal::{Journal, Mode, SqliteJournal, StepStatus};
 use crate::run::{outcome_error, run_script, RunRequest};
 use crate::settings::org_with_sets;
-use args::{Args, Color, Command, DemoCommand, RunArgs, RunsCommand};
+use args::{Args, Color, Command, DemoCommand, RunArgs};
 pub use tenant::{demo_state_path, Connection};
 
 /// Where the journal and the demo tenant's state live: `$OFFBOARD_HOME`, else the platform data dir.
@@ -106,7 +108,7 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<u8> {
         Command::Check(a) => check::cmd_check(ctx, a),
         Command::Docs(a) => docs::cmd_docs(a),
         Command::Repl(a) => repl::cmd_repl(ctx, a),
-        Command::Runs { command } => cmd_runs(ctx, command),
+        Command::Runs { command } => runs::cmd_runs(ctx, command),
         Command::Approve(a) => approve::cmd_decide(ctx, a, true),
         Command::Reject(a) => approve::cmd_decide(ctx, a, false),
         Command::Apply(a) => approve::cmd_apply(ctx, a),
@@ -273,31 +275,6 @@ fn emit(ctx: &Ctx, a: &RunArgs, r: &Report) -> Result<()> {
         print!("{}", render::report(&Report { error: None, ..r.clone() }, ctx.color));
     }
     Ok(())
-}
-
-fn cmd_runs(ctx: &Ctx, command: RunsCommand) -> Result<u8> {
-    let journal = open_journal(ctx)?;
-    match command {
-        RunsCommand::List { json, limit } => {
-            let runs = journal.list_runs(limit)?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&runs).unwrap_or_default());
-            } else {
-                print!("{}", render::runs(&runs, ctx.color));
-            }
-        }
-        RunsCommand::Show { run_id, json } => {
-            let run = journal
-                .get_run(&run_id)?
-                .ok_or_else(|| Error::Usage(format!("no run with id '{run_id}' (see `offboard-host runs list`)")))?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&run).unwrap_or_default());
-            } else {
-                print!("{}", render::run_detail(&run, ctx.color));
-            }
-        }
-    }
-    Ok(0)
 }
 
 fn cmd_demo(ctx: &Ctx, command: DemoCommand) -> Result<u8> {
