@@ -192,7 +192,8 @@ fn refuse(reason: String) -> Error {
 pub(super) fn cmd_decide(ctx: &Ctx, a: DecideArgs, approve: bool) -> Result<u8> {
     let config = Config::load(ctx.config_path.as_deref(), &ctx.home)?;
     let journal = open_journal(ctx)?;
-    let item = approval(&journal, &a.run_id)?;
+    let run_id = super::run_id::resolve(&journal, &a.run_id, super::run_id::Kind::Approval)?;
+    let item = approval(&journal, &run_id)?;
     let (_, tenant) = config.tenant(Some(&item.tenant))?;
     let settings = bound_settings(&item, tenant, "decide on")?;
     if !settings.is_approver(&a.by) {
@@ -269,7 +270,9 @@ pub(super) fn cmd_decide(ctx: &Ctx, a: DecideArgs, approve: bool) -> Result<u8> 
 /// `apply <RUN_ID>`: re-plan, compare with the approved plan, apply once.
 pub(super) fn cmd_apply(ctx: &Ctx, a: ApplyArgs) -> Result<u8> {
     let config = Config::load(ctx.config_path.as_deref(), &ctx.home)?;
-    let item = approval(&open_journal(ctx)?, &a.run_id)?;
+    let journal = open_journal(ctx)?;
+    let run_id = super::run_id::resolve(&journal, &a.run_id, super::run_id::Kind::Approval)?;
+    let item = approval(&journal, &run_id)?;
     match item.status.as_str() {
         "approved" => {}
         "pending" => return Err(refuse(format!("run {} is awaiting approval (`offboard-host approve {} --by NAME`)", item.id, item.id))),

@@ -107,6 +107,10 @@ pub struct RunArgs {
     /// Print one JSON report on stdout instead of tables.
     #[arg(long)]
     pub json: bool,
+    /// The full table of every step (directory, step id, every detail), before and after the
+    /// apply, instead of one line a step fitting the terminal.
+    #[arg(long, conflicts_with = "json")]
+    pub wide: bool,
     /// Override one of the client's defaults for this run, e.g. --set reset_password=false.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
@@ -211,15 +215,30 @@ pub enum OutboxCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum RunsCommand {
-    /// The most recent runs.
+    /// The most recent runs (newest first), optionally only some of them.
     List {
         #[arg(long)]
         json: bool,
         #[arg(long, default_value_t = 50)]
         limit: usize,
+        /// Only this user's runs (the UPN, in any case).
+        #[arg(long, short)]
+        user: Option<String>,
+        /// Only this tenant's runs.
+        #[arg(long, short)]
+        tenant: Option<String>,
+        /// Only runs with this status: planned, running, succeeded, failed, aborted, interrupted,
+        /// not_confirmed.
+        #[arg(long)]
+        status: Option<String>,
+        /// Only runs started since: an RFC 3339 date-time, a date (YYYY-MM-DD, local midnight),
+        /// or an age such as 90m, 12h, 7d.
+        #[arg(long, value_name = "WHEN")]
+        since: Option<String>,
     },
     /// One run with every step, its prior state and outcome.
     Show {
+        /// The run id, a unique prefix of it, or `last`.
         run_id: String,
         #[arg(long)]
         json: bool,

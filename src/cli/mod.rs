@@ -10,9 +10,12 @@ mod check;
 mod dispatch;
 mod docs;
 mod outbox;
+mod progress;
 mod render;
 pub mod repl;
 mod restore;
+mod run_id;
+mod runs;
 mod schedule;
 mod session;
 mod tenant;
@@ -34,7 +37,7 @@ use crate::exec::report::Report;
 use crate::journal::{Journal, Mode, SqliteJournal, StepStatus};
 use crate::run::{outcome_error, run_script, RunRequest};
 use crate::settings::org_with_sets;
-use args::{Args, Color, Command, DemoCommand, RunArgs, RunsCommand};
+use args::{Args, Color, Command, DemoCommand, RunArgs};
 pub use tenant::{demo_state_path, Connection};
 
 /// Where the journal and the demo tenant's state live: `$OFFBOARD_HOME`, else the platform data dir.
@@ -105,7 +108,7 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<u8> {
         Command::Check(a) => check::cmd_check(ctx, a),
         Command::Docs(a) => docs::cmd_docs(a),
         Command::Repl(a) => repl::cmd_repl(ctx, a),
-        Command::Runs { command } => cmd_runs(ctx, command),
+        Command::Runs { command } => runs::cmd_runs(ctx, command),
         Command::Approve(a) => approve::cmd_decide(ctx, a, true),
         Command::Reject(a) => approve::cmd_decide(ctx, a, false),
         Command::Apply(a) => approve::cmd_apply(ctx, a),
@@ -137,7 +140,7 @@ fn cmd_run(ctx: &Ctx, a: RunArgs, force_plan: bool) -> Result<u8> {
     }
     let config = Config::load(ctx.config_path.as_deref(), &ctx.home)?;
     if config.is_demo_only() {
-        eprintln!("note: no offboard-host.toml found: using the built-in demo tenant (simulated; nothing real is changed)");
+        eprintln!("note: no offboard-host.toml: using the built-in demo tenant (simulated)");
     }
     let (tenant_name, tenant) = config.tenant(a.tenant.as_deref())?;
     // With an on-premises AD, a sAMAccountName names the user too.
@@ -177,18 +180,27 @@ fn cmd_run(ctx: &Ctx, a: RunArgs, force_plan: bool) -> Result<u8> {
         denied: tenant.deny.clone(),
         exec: ExecOptions { concurrency: a.concurrency },
         engine: engine.clone(),
-        observer: Some(std::sync::Arc::new(ticketing.clone())),
+        // The apply reports each phase as it finishes (its plan is on the screen already).
+        observer: Some(match mode {
+            Mode::Apply if !a.json && !a.wide => {
+                Arc::new(progress::Progress { inner: Some(Arc::new(ticketing.clone())), color: ctx.color })
+            }
+            _ => Arc::new(ticketing.clone()),
+        }),
         protection: session::protection(tenant, a.allow_privileged),
     };
     let batching = a.concurrency > 1;
 
     let result = (|| -> Result<u8> {
         let plan_only = force_plan || a.plan;
+        // The plan's messages, not repeated under the apply (the script says the same again).
+        let mut seen: Option<Vec<String>> = None;
         // The plan is always shown before an apply, except with --yes --json (one report only).
         if plan_only || !(a.yes && a.json) {
             let providers = rt.block_on(conn.providers(true, batching))?;
             let plan = run_script(rt.handle(), journal.clone(), providers, request(Mode::Plan))?;
             emit(ctx, &a, &plan)?;
+            seen = Some(plan.messages.clone());
             if let Some(e) = outcome_error(&plan) {
                 // The report is on stdout (with its error in --json): the message goes to stderr.
                 eprintln!("error: {e}");
@@ -216,7 +228,12 @@ fn cmd_run(ctx: &Ctx, a: RunArgs, force_plan: bool) -> Result<u8> {
         }
         let providers = rt.block_on(conn.providers(false, batching))?;
         let report = run_script(rt.handle(), journal.clone(), providers, request(Mode::Apply))?;
-        emit(ctx, &a, &report)?;
+        match &seen {
+            Some(seen) if !a.json && !a.wide => {
+                print!("{}", render::summary(&Report { error: None, ..report.clone() }, ctx.color, seen))
+            }
+            _ => emit(ctx, &a, &report)?,
+        }
         match outcome_error(&report) {
             Some(e) => {
                 if !a.json {
@@ -236,7 +253,8 @@ fn confirm(changes: usize, user: &str, tenant: &str) -> Result<()> {
     if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
         return Err(Error::NotConfirmed { reason: "no terminal to confirm on (pass --yes to apply)".into() });
     }
-    eprint!("Apply {changes} change(s) to {user} in tenant '{tenant}'? Type 'yes' to continue: ");
+    // The question on a line of its own: with a long UPN it would pass 80 columns.
+    eprint!("Apply {changes} change(s) to {user} in tenant '{tenant}'?\nType 'yes' to continue: ");
     let _ = std::io::stderr().flush();
     let mut line = String::new();
     std::io::stdin().read_line(&mut line).map_err(|e| Error::io("reading the confirmation", e))?;
@@ -251,35 +269,12 @@ fn confirm(changes: usize, user: &str, tenant: &str) -> Result<()> {
 fn emit(ctx: &Ctx, a: &RunArgs, r: &Report) -> Result<()> {
     if a.json {
         println!("{}", serde_json::to_string_pretty(r).unwrap_or_default());
+    } else if a.wide {
+        print!("{}", render::report_wide(&Report { error: None, ..r.clone() }, ctx.color));
     } else {
         print!("{}", render::report(&Report { error: None, ..r.clone() }, ctx.color));
     }
     Ok(())
-}
-
-fn cmd_runs(ctx: &Ctx, command: RunsCommand) -> Result<u8> {
-    let journal = open_journal(ctx)?;
-    match command {
-        RunsCommand::List { json, limit } => {
-            let runs = journal.list_runs(limit)?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&runs).unwrap_or_default());
-            } else {
-                print!("{}", render::runs(&runs, ctx.color));
-            }
-        }
-        RunsCommand::Show { run_id, json } => {
-            let run = journal
-                .get_run(&run_id)?
-                .ok_or_else(|| Error::Usage(format!("no run with id '{run_id}' (see `offboard-host runs list`)")))?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&run).unwrap_or_default());
-            } else {
-                print!("{}", render::run_detail(&run, ctx.color));
-            }
-        }
-    }
-    Ok(0)
 }
 
 fn cmd_demo(ctx: &Ctx, command: DemoCommand) -> Result<u8> {

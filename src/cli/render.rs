@@ -1,5 +1,8 @@
-//! Human output: the plan or run as a table grouped by phase, and the runs list.
-//! Colours only on a terminal (or with --color always).
+//! Human output: the plan or run one line a step (`compact`), or as the full table (`--wide`,
+//! `runs show`), and the runs list. Colours only on a terminal (or with --color always).
+
+mod compact;
+pub mod text;
 
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, Color, ContentArrangement, Table};
 
@@ -25,14 +28,11 @@ pub(super) fn table(color: bool, header: &[&str]) -> Table {
     } else {
         t.enforce_styling();
     }
-    if let Some((w, _)) = terminal_width() {
+    // On a terminal the table fits its columns; in a pipe it keeps its full width (for `less -S`).
+    if let Some((terminal_size::Width(w), _)) = terminal_size::terminal_size() {
         t.set_width(w);
     }
     t
-}
-
-fn terminal_width() -> Option<(u16, u16)> {
-    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).map(|w| (w, 0))
 }
 
 fn status_cell(s: StepStatus, color: bool) -> Cell {
@@ -44,7 +44,23 @@ fn status_cell(s: StepStatus, color: bool) -> Cell {
     }
 }
 
+/// A plan or a run, one line a step, fitting the terminal.
 pub fn report(r: &Report, color: bool) -> String {
+    compact::report(r, color, text::width())
+}
+
+/// An apply after its plan was shown: what needs reading again (`seen`: the plan's messages).
+pub fn summary(r: &Report, color: bool, seen: &[String]) -> String {
+    compact::summary(r, color, text::width(), seen)
+}
+
+/// One phase of an apply as it finishes.
+pub fn progress(phase: &str, steps: &[crate::exec::report::StepReport], color: bool) -> String {
+    compact::progress(phase, steps, color, text::width())
+}
+
+/// The full table (`--wide`): every column of every step.
+pub fn report_wide(r: &Report, color: bool) -> String {
     let mut out = String::new();
     out.push_str(&format!("{} · {} · tenant {} · user {} · run {}\n", r.mode, r.script, r.tenant, r.user, r.run_id));
     for m in &r.messages {
@@ -70,21 +86,6 @@ pub fn report(r: &Report, color: bool) -> String {
         out.push_str(&t.to_string());
         out.push('\n');
     }
-    let counts: Vec<String> = [
-        StepStatus::Planned,
-        StepStatus::Done,
-        StepStatus::AlreadyDone,
-        StepStatus::Unconfirmed,
-        StepStatus::NeedsAction,
-        StepStatus::Skipped,
-        StepStatus::Failed,
-    ]
-    .iter()
-    .filter_map(|s| {
-        let n = r.count(*s);
-        (n > 0).then(|| format!("{n} {}", s.as_str().replace('_', " ")))
-    })
-    .collect();
     // The PSA's requests apart (the ticket's, not the offboarding's); the writes are all of them.
     let psa = match r.stats.psa_requests {
         0 => String::new(),
@@ -93,7 +94,7 @@ pub fn report(r: &Report, color: bool) -> String {
     out.push_str(&format!(
         "{} · {} · {} requests{psa} ({} writes, {} round trips) in {:.1}s\n",
         r.status,
-        if counts.is_empty() { "no steps".to_string() } else { counts.join(", ") },
+        compact::counts(&r.steps),
         r.stats.requests,
         r.stats.writes,
         r.stats.round_trips,

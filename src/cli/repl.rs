@@ -566,7 +566,7 @@ impl rustyline::Helper for Helper {}
 pub(super) fn cmd_repl(ctx: &Ctx, a: ReplArgs) -> Result<u8> {
     let config = Config::load(ctx.config_path.as_deref(), &ctx.home)?;
     if config.is_demo_only() {
-        eprintln!("note: no offboard-host.toml found: using the built-in demo tenant (simulated; nothing real is changed)");
+        eprintln!("note: no offboard-host.toml: using the built-in demo tenant (simulated)");
     }
     let (tenant_name, tenant) = config.tenant(a.tenant.as_deref())?;
     if a.allow_writes && tenant.approval.is_some() {

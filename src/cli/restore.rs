@@ -125,10 +125,11 @@ fn emit(ctx: &Ctx, json: bool, r: &Report) {
     }
 }
 
-pub(super) fn cmd_restore(ctx: &Ctx, a: RestoreArgs) -> Result<u8> {
+pub(super) fn cmd_restore(ctx: &Ctx, mut a: RestoreArgs) -> Result<u8> {
     let config = Config::load(ctx.config_path.as_deref(), &ctx.home)?;
     std::fs::create_dir_all(&ctx.home).map_err(|e| Error::io(format!("creating {}", ctx.home.display()), e))?;
     let journal = Arc::new(SqliteJournal::open(&ctx.home.join("journal.db"))?);
+    a.run_id = super::run_id::resolve(journal.as_ref(), &a.run_id, super::run_id::Kind::Apply)?;
     let original = journal
         .get_run(&a.run_id)?
         .ok_or_else(|| Error::Usage(format!("no run with id '{}' (see `offboard-host runs list`)", a.run_id)))?;

@@ -128,6 +128,7 @@ pub(super) fn cmd_schedule(ctx: &Ctx, command: ScheduleCommand) -> Result<u8> {
             Ok(0)
         }
         ScheduleCommand::Cancel { run_id } => {
+            let run_id = super::run_id::resolve(&journal, &run_id, super::run_id::Kind::Schedule)?;
             let item = journal.work_get(&run_id)?.filter(|i| i.kind == WorkKind::Schedule);
             let Some(item) = item else {
                 return Err(Error::Usage(format!("no scheduled run has id '{run_id}' (see `offboard-host schedule list`)")));

@@ -224,6 +224,29 @@ pub struct RunSummary {
     pub step_counts: std::collections::BTreeMap<String, u64>,
 }
 
+/// Which runs [`Journal::find_runs`] returns. Each field set narrows the selection.
+#[derive(Debug, Clone)]
+pub struct RunQuery {
+    /// The run id starts with this (a whole id matches itself).
+    pub id_prefix: Option<String>,
+    pub tenant: Option<String>,
+    /// The user, whatever the case of the UPN.
+    pub user: Option<String>,
+    /// As reported (a `running` run whose process is gone is `interrupted`).
+    pub status: Option<RunStatus>,
+    pub mode: Option<Mode>,
+    pub since: Option<DateTime<Utc>>,
+    /// Only the plans kept for an approval or a schedule.
+    pub workflow: Option<WorkKind>,
+    pub limit: usize,
+}
+
+impl Default for RunQuery {
+    fn default() -> Self {
+        RunQuery { id_prefix: None, tenant: None, user: None, status: None, mode: None, since: None, workflow: None, limit: 50 }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunDetail {
     #[serde(flatten)]
@@ -270,6 +293,8 @@ pub trait Journal: Send + Sync {
     fn record_outcome(&self, run_id: &str, step_id: &str, status: StepStatus, detail: &str, result: &Value) -> Result<()>;
     /// Most recent runs first.
     fn list_runs(&self, limit: usize) -> Result<Vec<RunSummary>>;
+    /// The runs a query selects, newest first, at most `limit` of them.
+    fn find_runs(&self, q: &RunQuery) -> Result<Vec<RunSummary>>;
     fn get_run(&self, run_id: &str) -> Result<Option<RunDetail>>;
     /// The latest apply-mode step of `action` on `target_id` in `tenant` that has an intent
     /// (i.e. a write was, or may have been, sent). Steps that were `already_done` or `skipped`

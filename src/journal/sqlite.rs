@@ -21,6 +21,7 @@
 
 mod file;
 mod outbox;
+mod runs;
 mod schema;
 pub mod workflow;
 
@@ -462,20 +463,11 @@ impl Journal for SqliteJournal {
     }
 
     fn list_runs(&self, limit: usize) -> Result<Vec<RunSummary>> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let mut conn = self.conn();
-        // One read transaction: the runs and their step counts come from the same snapshot.
-        let tx = conn.transaction().map_err(|e| self.err("listing runs", e))?;
-        let raws = {
-            let mut st = tx
-                .prepare_cached(&format!("SELECT {RUN_COLUMNS} FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?1"))
-                .map_err(|e| self.err("listing runs", e))?;
-            let rows = st.query_map([limit], raw_run).map_err(|e| self.err("listing runs", e))?;
-            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err("listing runs", e))?
-        };
-        let runs = raws.iter().map(|raw| self.summary(&tx, raw)).collect::<Result<Vec<_>>>()?;
-        tx.commit().map_err(|e| self.err("listing runs", e))?;
-        Ok(runs)
+        self.query_runs(&RunQuery { limit, ..RunQuery::default() })
+    }
+
+    fn find_runs(&self, q: &RunQuery) -> Result<Vec<RunSummary>> {
+        self.query_runs(q)
     }
 
     fn get_run(&self, run_id: &str) -> Result<Option<RunDetail>> {

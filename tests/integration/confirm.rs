@@ -39,13 +39,14 @@ fn have_script() -> bool {
     std::process::Command::new("script").arg("--version").output().is_ok_and(|o| o.status.success())
 }
 
-fn interactive(home: &Home, answer: &str) -> i32 {
-    // `script` gives the child a pseudo-terminal; the answer is fed on its stdin.
-    let cmdline = format!("{BIN} run default.rhai --user {CLOUD} --color never");
+/// `cmdline` run by a shell in a pseudo-terminal (`script`), `answer` typed once the plan has had
+/// time to print (the tty buffers it anyway): the exit code and what the terminal showed.
+fn on_a_terminal(home: &Home, cmdline: &str, answer: &str) -> (i32, String) {
     let mut child = std::process::Command::new("script")
-        .args(["-qec", &cmdline, "/dev/null"])
+        .args(["-qec", cmdline, "/dev/null"])
         .current_dir(home.path())
         .env("OFFBOARD_HOME", home.path())
+        .env_remove("COLUMNS")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -54,17 +55,19 @@ fn interactive(home: &Home, answer: &str) -> i32 {
     {
         use std::io::Write;
         let mut s = child.stdin.take().unwrap();
-        // Give the plan time to print before the answer arrives (the tty buffers it anyway).
-        std::thread::sleep(std::time::Duration::from_millis(300));
+        std::thread::sleep(std::time::Duration::from_millis(400));
         s.write_all(format!("{answer}\n").as_bytes()).unwrap();
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     let out = child.wait_with_output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(text.contains("Type 'yes' to continue"), "no prompt in: {text}");
-    out.status.code().unwrap_or(-1)
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).replace('\r', ""))
 }
 
+fn interactive(home: &Home, answer: &str) -> i32 {
+    let (code, text) = on_a_terminal(home, &format!("{BIN} run default.rhai --user {CLOUD} --color never"), answer);
+    assert!(text.contains("Type 'yes' to continue"), "no prompt in: {text}");
+    code
+}
 #[test]
 fn interactive_prompt_no_then_yes() {
     if !have_script() {
@@ -78,4 +81,28 @@ fn interactive_prompt_no_then_yes() {
     assert_eq!(interactive(&home, "yes"), 0);
     assert_eq!(home.stats().writes, CLEAN_WRITES);
     assert_cloud_offboarded(&home.state(), &seed_state());
+}
+
+/// The default offboarding at an 80-column terminal: every line fits, and the to-dos (the demo
+/// leaver has three) are on screen above the prompt, not scrolled away by the step list.
+#[test]
+fn an_80_column_terminal_shows_the_plan_within_its_width_and_the_todos_above_the_prompt() {
+    if !have_script() {
+        eprintln!("skipping: util-linux `script` not available");
+        return;
+    }
+    let home = Home::new();
+    let cmdline = format!("stty cols 80 rows 30; {BIN} run default.rhai --user {CLOUD} --color never");
+    let (code, text) = on_a_terminal(&home, &cmdline, "no");
+    assert_eq!(code, 6, "declined: {text}");
+    let prompt = text.find("Type 'yes' to continue").unwrap_or_else(|| panic!("no prompt in: {text}"));
+    let todos = text.find("to do by hand (3):").unwrap_or_else(|| panic!("no to-dos in: {text}"));
+    assert!(todos < prompt, "the to-dos come before the prompt: {text}");
+    // The last to-do ends just above the prompt: nothing but the question between them.
+    let between = &text[todos..prompt];
+    assert!(between.contains("VISIOCLIENT") && !between.contains("planned"), "{between}");
+    let wide: Vec<&str> = text.lines().filter(|l| l.chars().count() > 80).collect();
+    assert!(wide.is_empty(), "lines wider than 80 columns: {wide:#?}");
+    assert!(text.lines().count() < 100, "one line a step, not a wrapped table: {} lines", text.lines().count());
+    assert_eq!(home.stats().writes, 0);
 }
