@@ -36,7 +36,7 @@ use crate::secret::Secret;
 pub use access::{provide_ad, AdAccess, AdUsers};
 pub use model::{AdGroup, AdUser, ExchangeAttrs, GroupScope};
 pub use protect::{AdGroupRef, Finding, Severity};
-pub use raw::{under_base, RawEntry, RawMod, RawOp};
+pub use raw::{under_base, RawEntry, RawMod, RawOp, GUARD_ATTRS};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdError {

@@ -17,15 +17,16 @@ pub struct RawEntry {
     pub attrs: BTreeMap<String, Vec<String>>,
 }
 
-/// One change of a script's modify.
-#[derive(Debug, Clone, PartialEq)]
+/// One change of a script's modify (as the journal keeps a script step's undo, too).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RawMod {
     pub op: RawOp,
     pub attr: String,
     pub values: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum RawOp {
     Add,
     Replace,
@@ -35,6 +36,18 @@ pub enum RawOp {
 /// Attributes a script may not write: passwords (no encryption check here) and the security
 /// descriptor and identity of the object.
 const NEVER_WRITTEN: &[&str] = &["unicodePwd", "userPassword", "nTSecurityDescriptor", "objectSid", "objectGUID", "sAMAccountType"];
+
+impl RawEntry {
+    /// AD guards the object itself (adminCount=1 under AdminSDHolder, or a critical system
+    /// object): offboarding never changes it. Read `adminCount` and `isCriticalSystemObject`.
+    pub fn guarded(&self) -> bool {
+        let first = |a: &str| self.attrs.get(a).and_then(|v| v.first()).map(String::as_str);
+        first("adminCount") == Some("1") || first("isCriticalSystemObject").is_some_and(|v| v.eq_ignore_ascii_case("TRUE"))
+    }
+}
+
+/// The attributes [`RawEntry::guarded`] reads.
+pub const GUARD_ATTRS: [&str; 2] = ["adminCount", "isCriticalSystemObject"];
 
 /// `dn` is the base DN or below it (compared ignoring case and spaces after commas).
 pub fn under_base(dn: &str, base: &str) -> bool {
@@ -62,10 +75,9 @@ impl LdapDirectory {
             return Err(AdError::Refused(format!("{} is never written by a script's ad::modify", c.attr)));
         }
         // AD guards these itself (AdminSDHolder, system objects): a script must not change them.
-        let guard = self.search(dn, Scope::Base, "(objectClass=*)", &["adminCount", "isCriticalSystemObject"]).await?;
-        let Some(e) = guard.first() else { return Err(AdError::Other(format!("no object '{dn}'"))) };
-        let first = |a: &str| e.attrs.get(a).and_then(|v| v.first()).map(String::as_str);
-        if first("adminCount") == Some("1") || first("isCriticalSystemObject").is_some_and(|v| v.eq_ignore_ascii_case("TRUE")) {
+        let found = self.search(dn, Scope::Base, "(objectClass=*)", &GUARD_ATTRS).await?;
+        let Some(e) = found.into_iter().next().map(raw_entry) else { return Err(AdError::Other(format!("no object '{dn}'"))) };
+        if e.guarded() {
             return Err(AdError::Refused(format!("'{dn}' is protected by AD (adminCount=1 or a critical system object): not modified")));
         }
         let set = |vs: &[String]| vs.iter().map(|v| v.as_bytes().to_vec()).collect::<HashSet<Vec<u8>>>();

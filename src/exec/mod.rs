@@ -77,6 +77,10 @@ pub enum Observation {
     NeedsAction { instruction: String },
 }
 
+/// Where a script's own step keeps, beside its prior state, the calls that undo it: written by
+/// `ops::custom` when the step is observed, read by `workflow::restore_script`.
+pub const SCRIPT_RESTORE_KEY: &str = "script_restore";
+
 /// One write, with its precondition check. Implementations live next to their provider
 /// (`entra::actions`, `exchange::actions`, ...), one file per area, each documenting the call it
 /// makes; they reach their provider through the provider's extension trait on [`Cx`].

@@ -379,7 +379,7 @@ fn add_group(host: &Host, user: &AdUserHandle, group: &str, pos: Position) -> Bu
     let ad = host.providers.ad().cloned().map_err(|e| script_error("provider", e.to_string(), pos))?;
     let v = ldap3::ldap_escape(group.trim());
     let filter = format!("(&(objectClass=group)(|(distinguishedName={v})(sAMAccountName={v})(cn={v})))");
-    let attrs = ["cn".to_string(), "adminCount".to_string(), "isCriticalSystemObject".to_string()];
+    let attrs: Vec<String> = std::iter::once("cn").chain(crate::ad::GUARD_ATTRS).map(String::from).collect();
     let found = host
         .rt
         .block_on(ad.raw_search("", &filter, &attrs))
@@ -396,14 +396,13 @@ fn add_group(host: &Host, user: &AdUserHandle, group: &str, pos: Position) -> Bu
             ));
         }
     };
-    let first = |a: &str| g.attrs.get(a).and_then(|v| v.first()).map(String::as_str);
-    if first("adminCount") == Some("1") || first("isCriticalSystemObject").is_some_and(|v| v.eq_ignore_ascii_case("TRUE")) {
+    if g.guarded() {
         return Err(script_error(
             "protected_group",
             format!("{} is guarded by AD (adminCount=1 or a system group): offboard-host never adds anyone to it", g.dn),
             pos,
         ));
     }
-    let name = first("cn").unwrap_or(group).to_string();
+    let name = g.attrs.get("cn").and_then(|v| v.first()).map(String::as_str).unwrap_or(group).to_string();
     Ok(Box::new(AddGroupMembership { user: ad_user_ref(user), group_dn: g.dn.clone(), name }))
 }

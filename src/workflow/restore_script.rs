@@ -6,14 +6,13 @@
 use async_trait::async_trait;
 use serde_json::Value;
 
-use crate::ad::{AdAccess, RawMod, RawOp};
+use crate::ad::{AdAccess, RawMod};
 use crate::entra::CloudAccess;
 use crate::exchange::ExchangeAccess;
 use crate::exec::{Action, ActionError, Cx, Observation, Target};
 use crate::journal::StepRecord;
 
-/// Where a script step keeps its undo (the same key as `ops::custom::restore::KEY`).
-const KEY: &str = "script_restore";
+use crate::exec::SCRIPT_RESTORE_KEY as KEY;
 
 /// The reverse of a script step that recorded its undo; `None` for any other step.
 pub fn reverse(s: &StepRecord) -> Option<Box<dyn Action>> {
@@ -87,27 +86,8 @@ impl Action for ScriptRestore {
                     cx.exchange()?.invoke_raw(&t("cmdlet"), c.get("params").cloned().unwrap_or_default()).await?;
                 }
                 "ad" => {
-                    let mods: Vec<RawMod> = c
-                        .get("mods")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .map(|m| RawMod {
-                            op: match m.get("op").and_then(Value::as_str) {
-                                Some("add") => RawOp::Add,
-                                Some("delete") => RawOp::Delete,
-                                _ => RawOp::Replace,
-                            },
-                            attr: m.get("attr").and_then(Value::as_str).unwrap_or_default().to_string(),
-                            values: m
-                                .get("values")
-                                .and_then(Value::as_array)
-                                .into_iter()
-                                .flatten()
-                                .filter_map(|v| v.as_str().map(String::from))
-                                .collect(),
-                        })
-                        .collect();
+                    let mods: Vec<RawMod> = serde_json::from_value(c.get("mods").cloned().unwrap_or_default())
+                        .map_err(|e| ActionError::Other(format!("the journal's undo of {} is not readable: {e}", self.step)))?;
                     cx.ad()?.raw_modify(&t("dn"), &mods).await?;
                 }
                 other => return Err(ActionError::Other(format!("unknown restore call kind '{other}'"))),

@@ -47,7 +47,7 @@ fn ad_add_group_membership_adds_once_refuses_guarded_groups_and_is_restored() {
 fn ad_generic_calls_run_in_an_action_and_never_touch_guarded_objects() {
     let rt = rt();
     rt.block_on(async {
-        fixture_user(&mut admin().await, "t-gen", "T Gen", "t.gen@contoso.test", 512, &[]).await;
+        fixture_user(&mut admin().await, "t-gen", "T Gen", "t.gen@contoso.test", 512, &[("description", "Staff")]).await;
     });
     let cli = Cli::new("onprem", false, "");
     let action = |dn_expr: &str| {
@@ -62,6 +62,7 @@ phase("describe", || {{
             #{{ status: "needed", detail: "mark the description", prior: #{{ description: now }} }}
         }},
         apply: |prior| {{ ad::modify({dn_expr}, #{{ replace: #{{ description: "Left (offboard-host)" }} }}); }},
+        restore: |prior| #{{ ad: u.dn, changes: #{{ replace: #{{ description: prior.description }} }} }},
     }});
 }});
 "#
@@ -74,6 +75,11 @@ phase("describe", || {{
     let e = rt.block_on(async { read(&mut admin().await, "t-gen", &["description"]).await.unwrap() });
     assert_eq!(val(&e, "description").as_deref(), Some("Left (offboard-host)"));
     assert_second_run_sends_nothing(&cli, &script, "t-gen");
+    // Restore replays the undo the step recorded: the description it found.
+    let (code, rr, err) = cli.run(&["restore", r["run_id"].as_str().unwrap(), "--yes", "--json"]);
+    assert_eq!(code, 0, "{err}\n{rr:#}");
+    let e = rt.block_on(async { read(&mut admin().await, "t-gen", &["description"]).await.unwrap() });
+    assert_eq!(val(&e, "description").as_deref(), Some("Staff"));
 
     // The same step aimed at the built-in Administrator (adminCount=1): refused by us, not sent.
     let before = rt.block_on(async { read(&mut admin().await, "Administrator", &["description"]).await.unwrap() });

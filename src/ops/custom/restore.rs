@@ -11,10 +11,8 @@ use super::ad::mods;
 use super::exo::valid_cmdlet;
 use super::graph::checked_path;
 use super::value::json;
-use crate::ad::RawOp;
 
-/// The journal key the calls are kept under, next to `prior`.
-pub const KEY: &str = "script_restore";
+pub use crate::exec::SCRIPT_RESTORE_KEY as KEY;
 
 /// The calls a restore function returned, as the journal keeps them.
 pub fn calls(name: &str, v: Dynamic) -> Result<Value, String> {
@@ -45,18 +43,7 @@ pub fn calls(name: &str, v: Dynamic) -> Result<Value, String> {
             json!({"kind": "exo", "cmdlet": cmdlet, "params": params})
         } else if let Some(dn) = text("ad") {
             let changes = m.get("changes").and_then(|c| c.read_lock::<Map>().map(|c| c.clone())).unwrap_or_default();
-            let mods = mods(&changes, pos).map_err(msg)?;
-            let mods: Vec<Value> = mods
-                .iter()
-                .map(|c| {
-                    let op = match c.op {
-                        RawOp::Add => "add",
-                        RawOp::Replace => "replace",
-                        RawOp::Delete => "delete",
-                    };
-                    json!({"op": op, "attr": c.attr, "values": c.values})
-                })
-                .collect();
+            let mods = serde_json::to_value(mods(&changes, pos).map_err(msg)?).map_err(|e| e.to_string())?;
             json!({"kind": "ad", "dn": dn, "mods": mods})
         } else {
             return Err(format!("the restore function of {name}: each call is #{{graph: method, path, body}}, #{{exo: cmdlet, params}} or #{{ad: dn, changes}}"));
