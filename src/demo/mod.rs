@@ -99,6 +99,10 @@ pub struct Knobs {
     /// 0 = off; the first N ticket creations since the server started are applied, then answered
     /// 503: the answer is lost, and a client that opens the ticket again makes a duplicate.
     pub psa_create_lost: u64,
+    /// Simulated PSAs: the most records a list page holds, whatever the client asks for (a server
+    /// configured below the documented caps: ConnectWise 1000, Autotask 500, Halo's `page_size`).
+    /// None = the documented caps.
+    pub psa_page_max: Option<usize>,
     /// The tenant has no Intune (or the app no permission for it): the managed-device list answers 403.
     pub no_intune: bool,
     /// sendMail answers 202 and the message goes nowhere, not even to Sent Items (a transport
@@ -134,6 +138,7 @@ impl Knobs {
             psa_down_after_writes: std::env::var("OFFBOARD_DEMO_PSA_DOWN_AFTER").ok().and_then(|v| v.trim().parse().ok()),
             psa_throttle_every: num("OFFBOARD_DEMO_PSA_THROTTLE_EVERY", 0),
             psa_create_lost: num("OFFBOARD_DEMO_PSA_CREATE_LOST", 0),
+            psa_page_max: std::env::var("OFFBOARD_DEMO_PSA_PAGE_MAX").ok().and_then(|v| v.trim().parse().ok()).filter(|n| *n > 0),
             no_intune: num("OFFBOARD_DEMO_NO_INTUNE", 0) != 0,
             mail_lost: num("OFFBOARD_DEMO_MAIL_LOST", 0) != 0,
         }

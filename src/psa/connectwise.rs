@@ -64,20 +64,40 @@ impl ConnectWise {
         r
     }
 
-    /// Every record of a list, page by page (`path` ends in `?` or `&`). ConnectWise returns at
-    /// most `pageSize` records a page (never more than 1000), so a full page means "ask for the next".
+    /// Every record of a list, page by page (`path` ends in `?` or `&`). ConnectWise documents
+    /// navigable paging: each page's `Link` header names the `rel="next"` page while there is one,
+    /// and the server may grant fewer than the `pageSize` asked for. Only an answer without a
+    /// `Link` header falls back to "a full page means ask for the next".
     async fn get_all(&self, path: &str) -> PResult<Vec<Value>> {
         let mut all = Vec::new();
-        for page in 1.. {
-            let v = self.http.send(self.req(Method::GET, &format!("{path}pageSize={PAGE_SIZE}&page={page}"), false)).await?;
+        let mut req = self.req(Method::GET, &format!("{path}pageSize={PAGE_SIZE}&page=1"), false);
+        for page in 2.. {
+            let (v, link) = self.http.send_linked(req).await?;
             let items = v.as_array().cloned().unwrap_or_default();
             let full = items.len() >= PAGE_SIZE;
             all.extend(items);
-            if !full {
-                break;
-            }
+            req = match link {
+                Some(link) => match next_link(&link) {
+                    Some(next) => self.next_req(next)?,
+                    None => break,
+                },
+                None if full => self.req(Method::GET, &format!("{path}pageSize={PAGE_SIZE}&page={page}"), false),
+                None => break,
+            };
         }
         Ok(all)
+    }
+
+    /// The request for a `rel="next"` URL, refused unless it is under our base URL: the
+    /// credentials go nowhere else.
+    fn next_req(&self, url: &str) -> PResult<Req> {
+        let base = self.cfg.base_url.trim_end_matches('/');
+        if !url.get(..base.len()).is_some_and(|b| b.eq_ignore_ascii_case(base))
+            || !matches!(url[base.len()..].chars().next(), Some('/' | '?'))
+        {
+            return Err(PsaError::Protocol { psa: NAME, message: format!("the next page {url} is not under {base}") });
+        }
+        Ok(self.req(Method::GET, &url[base.len()..], false))
     }
 
     fn company_num(&self) -> PResult<i64> {
@@ -105,6 +125,18 @@ fn contact_from(v: &Value) -> Option<Contact> {
         email: email.to_string(),
         company_id: id_str(v.pointer("/company/id")).unwrap_or_default(),
         active: !v.get("inactiveFlag").and_then(Value::as_bool).unwrap_or(false),
+    })
+}
+
+/// The `rel="next"` target of a `Link` header (RFC 8288: `<url>; rel="next", <url>; rel="last"`).
+fn next_link(header: &str) -> Option<&str> {
+    header.split(',').find_map(|part| {
+        let (target, params) = part.trim().strip_prefix('<')?.split_once('>')?;
+        let next = params.split(';').filter_map(|p| p.trim().split_once('=')).any(|(k, v)| {
+            k.trim().eq_ignore_ascii_case("rel")
+                && v.trim().trim_matches('"').split_ascii_whitespace().any(|r| r.eq_ignore_ascii_case("next"))
+        });
+        next.then_some(target.trim())
     })
 }
 
@@ -229,5 +261,13 @@ mod tests {
         let c = contact_from(&v).unwrap();
         assert_eq!((c.id.as_str(), c.email.as_str(), c.company_id.as_str(), c.active), ("7", "lee@contoso.test", "250", true));
         assert_eq!(cw_string("a\"b"), "\"a\\\"b\"");
+    }
+
+    #[test]
+    fn the_next_page_is_the_link_headers_rel_next() {
+        let h = "<https://x/apis/3.0/company/contacts?pageSize=2&page=1>; rel=\"prev\", <https://x/apis/3.0/company/contacts?pageSize=2&page=3>; rel=\"next\", <https://x/apis/3.0/company/contacts?pageSize=2&page=9>; rel=\"last\"";
+        assert_eq!(next_link(h), Some("https://x/apis/3.0/company/contacts?pageSize=2&page=3"));
+        assert_eq!(next_link("<https://x/a?page=1>; rel=first, <https://x/a?page=2>; rel=next"), Some("https://x/a?page=2"));
+        assert_eq!(next_link("<https://x/a?page=1>; rel=\"prev\", <https://x/a?page=1>; rel=\"first\""), None);
     }
 }

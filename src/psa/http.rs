@@ -122,6 +122,11 @@ impl PsaHttp {
 
     /// Send with retries; the JSON answer (`Null` for an empty body, a string for a non-JSON one).
     pub async fn send(&self, req: Req) -> PResult<Value> {
+        self.send_linked(req).await.map(|(v, _)| v)
+    }
+
+    /// [`send`](Self::send), with the answer's `Link` header (RFC 8288) when it has one.
+    pub async fn send_linked(&self, req: Req) -> PResult<(Value, Option<String>)> {
         let psa = self.psa;
         let (method, path) = (req.method.to_string(), req.path.clone());
         if req.write && self.settings.read_only {
@@ -141,22 +146,22 @@ impl PsaHttp {
                 self.writes.fetch_add(1, Ordering::Relaxed);
             }
             let (retry_after, failure) = match self.attempt(&req).await {
-                Ok((status, _, body)) if (200..300).contains(&status) => return Ok(body),
-                Ok((429, retry_after, _)) => {
+                Ok((status, _, body, link)) if (200..300).contains(&status) => return Ok((body, link)),
+                Ok((429, retry_after, _, _)) => {
                     self.throttled.fetch_add(1, Ordering::Relaxed);
                     (retry_after, unavailable("still throttled (HTTP 429)".into(), false))
                 }
-                Ok((status @ (502..=504), retry_after, body)) => {
+                Ok((status @ (502..=504), retry_after, body, _)) => {
                     let e = unavailable(format!("HTTP {status}: {}", error_text(&body)), req.write);
                     if req.write {
                         return Err(e);
                     }
                     (retry_after, e)
                 }
-                Ok((status @ (401 | 403), _, body)) => {
+                Ok((status @ (401 | 403), _, body, _)) => {
                     return Err(PsaError::Auth { psa, message: format!("{method} {path}: HTTP {status}: {}", error_text(&body)) })
                 }
-                Ok((status, _, body)) => return Err(PsaError::Api { psa, method, path, status, message: error_text(&body) }),
+                Ok((status, _, body, _)) => return Err(PsaError::Api { psa, method, path, status, message: error_text(&body) }),
                 Err((message, sent)) => {
                     let e = unavailable(format!("network error: {message}"), req.write && sent);
                     if req.write && sent {
@@ -181,8 +186,8 @@ impl PsaHttp {
         }
     }
 
-    /// One exchange: `(status, Retry-After, body)`, or `(network error, may have been sent)`.
-    async fn attempt(&self, req: &Req) -> Result<(u16, Option<Duration>, Value), (String, bool)> {
+    /// One exchange: `(status, Retry-After, body, Link)`, or `(network error, may have been sent)`.
+    async fn attempt(&self, req: &Req) -> Result<(u16, Option<Duration>, Value, Option<String>), (String, bool)> {
         let mut rb = self.http.request(req.method.clone(), &req.url).header("Accept", "application/json");
         for (k, v) in &req.headers {
             rb = rb.header(*k, v);
@@ -196,13 +201,15 @@ impl PsaHttp {
         let status = resp.status().as_u16();
         let retry_after =
             resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| parse_retry_after(v, chrono::Utc::now()));
+        let link = resp.headers().get_all("link").iter().filter_map(|v| v.to_str().ok()).collect::<Vec<_>>().join(", ");
+        let link = Some(link).filter(|l| !l.is_empty());
         let bytes = resp.bytes().await.map_err(|e| (e.to_string(), true))?;
         let body = if bytes.iter().all(u8::is_ascii_whitespace) {
             Value::Null
         } else {
             serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).chars().take(300).collect()))
         };
-        Ok((status, retry_after, body))
+        Ok((status, retry_after, body, link))
     }
 }
 

@@ -92,10 +92,10 @@ fn entity_info(entity: &str) -> Value {
 }
 
 /// Run a query (`POST …/query`, `GET …/query?search=`, `GET …/query/next`) or count it.
-fn query(at: &SimPsa, origin: &str, entity: &str, search: &Value, after: i64, count: bool) -> Reply {
+fn query(at: &SimPsa, origin: &str, entity: &str, search: &Value, after: i64, count: bool, page_max: usize) -> Reply {
     let Some(rows) = rows(at, entity) else { return errors(404, "The requested resource does not exist.") };
     let search = match Search::parse(search) {
-        Ok(s) => s,
+        Ok(s) => Search { max_records: s.max_records.min(page_max), ..s },
         Err(e) => return errors(500, &e),
     };
     if count {
@@ -123,7 +123,7 @@ fn search_param(q: &[(String, String)]) -> Result<Value, Reply> {
 }
 
 pub(super) fn handle(st: &mut PsaState, call: Call) -> Reply {
-    let Call { origin, method, path, q, headers, body } = call;
+    let Call { origin, page_max, method, path, q, headers, body } = call;
     let lower = path.to_ascii_lowercase();
     if method == "GET" && lower == "atservicesrest/v1.0/zoneinformation" {
         return match param(q, "user") {
@@ -157,14 +157,14 @@ pub(super) fn handle(st: &mut PsaState, call: Call) -> Reply {
     let is_id = |i: usize| id(i).is_some();
     match (method, segs.as_slice()) {
         ("GET", [entity, "entityinformation"]) if rows(at, entity).is_some() => reply(200, Some(entity_info(entity))),
-        ("POST", [entity, "query"]) => query(at, origin, entity, &body, 0, false),
-        ("POST", [entity, "query", "count"]) => query(at, origin, entity, &body, 0, true),
+        ("POST", [entity, "query"]) => query(at, origin, entity, &body, 0, false, page_max),
+        ("POST", [entity, "query", "count"]) => query(at, origin, entity, &body, 0, true, page_max),
         ("GET", [entity, "query"]) => match search_param(q) {
-            Ok(search) => query(at, origin, entity, &search, 0, false),
+            Ok(search) => query(at, origin, entity, &search, 0, false, page_max),
             Err(r) => r,
         },
         ("GET", [entity, "query", "next"]) => match (search_param(q), after_id(param(q, "paging"))) {
-            (Ok(search), Some(after)) => query(at, origin, entity, &search, after, false),
+            (Ok(search), Some(after)) => query(at, origin, entity, &search, after, false, page_max),
             (Err(r), _) => r,
             (_, None) => errors(500, "The paging parameter is missing or invalid."),
         },
@@ -252,7 +252,7 @@ pub(super) fn handle(st: &mut PsaState, call: Call) -> Reply {
             }
         }
         ("GET", ["tickets", _, "notes"]) if is_id(1) => {
-            query(at, origin, "ticketnotes", &json!({"filter": [{"op": "eq", "field": "ticketID", "value": id(1)}]}), 0, false)
+            query(at, origin, "ticketnotes", &json!({"filter": [{"op": "eq", "field": "ticketID", "value": id(1)}]}), 0, false, page_max)
         }
         ("PATCH", ["companies", _, "contacts"]) => {
             let company = id(1);

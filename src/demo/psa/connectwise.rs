@@ -61,9 +61,9 @@ fn company_json(id: i64, cw: &SimPsa) -> Value {
 /// One page of a list: `page` / `pageSize` (default 25, at most 1000, as ConnectWise caps it),
 /// with the `Link` header ConnectWise sends for navigable paging (`next` and `last` while more
 /// pages remain, `first` and `prev` after the first page). `url` is the request URL without
-/// the two paging parameters.
-fn list_page(items: Vec<Value>, q: &[(String, String)], url: &str) -> Reply {
-    let size = param(q, "pageSize").and_then(|s| s.parse::<usize>().ok()).unwrap_or(25).clamp(1, 1000);
+/// the two paging parameters; `page_max` caps the page size below 1000.
+fn list_page(items: Vec<Value>, q: &[(String, String)], url: &str, page_max: usize) -> Reply {
+    let size = param(q, "pageSize").and_then(|s| s.parse::<usize>().ok()).unwrap_or(25).clamp(1, 1000.min(page_max));
     let page = param(q, "page").and_then(|s| s.parse::<usize>().ok()).unwrap_or(1).max(1);
     let pages = items.len().div_ceil(size).max(1);
     let rest: String = q
@@ -115,7 +115,7 @@ fn condition_value<'a>(cond: &'a str, field: &str) -> Option<&'a str> {
 }
 
 pub(super) fn handle(st: &mut PsaState, call: Call) -> Reply {
-    let Call { origin, method, path, q, headers, body } = call;
+    let Call { origin, page_max, method, path, q, headers, body } = call;
     if let (true, Some(company)) = (method == "GET", path.strip_prefix("login/companyinfo/")) {
         return company_info(company.trim_end_matches('/'), origin);
     }
@@ -169,7 +169,7 @@ pub(super) fn handle(st: &mut PsaState, call: Call) -> Reply {
             if param(q, "orderBy").is_some_and(|o| o.eq_ignore_ascii_case("id desc")) {
                 found.reverse();
             }
-            list_page(found.into_iter().map(ticket_json).collect(), q, &url)
+            list_page(found.into_iter().map(ticket_json).collect(), q, &url, page_max)
         }
         ("GET", ["service", "tickets", _]) => match id(2).and_then(|i| cw.ticket_mut(i)) {
             Some(t) => reply(200, Some(ticket_json(t))),
@@ -221,7 +221,7 @@ pub(super) fn handle(st: &mut PsaState, call: Call) -> Reply {
                     |n| json!({"id": n.id, "ticketId": t.id, "text": n.text, "internalAnalysisFlag": n.internal, "dateCreated": n.created}),
                 ))
                 .collect();
-            list_page(notes, q, &url)
+            list_page(notes, q, &url, page_max)
         }
         ("GET", ["company", "contacts"]) => {
             let conditions = param(q, "conditions").unwrap_or_default();
@@ -235,7 +235,7 @@ pub(super) fn handle(st: &mut PsaState, call: Call) -> Reply {
                 .filter(|c| email.is_none_or(|e| c.email.eq_ignore_ascii_case(e)))
                 .map(|c| contact_json(c, cw))
                 .collect();
-            list_page(found, q, &url)
+            list_page(found, q, &url, page_max)
         }
         ("GET", ["company", "contacts", _]) => match id(2).and_then(|i| cw.contacts.iter().find(|c| c.id == i)) {
             Some(c) => reply(200, Some(contact_json(c, cw))),
@@ -251,7 +251,7 @@ pub(super) fn handle(st: &mut PsaState, call: Call) -> Reply {
                 .filter(|c| want.is_none_or(|w| c["id"] == w))
                 .filter(|c| ident.is_none_or(|i| c["identifier"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(i))))
                 .collect();
-            list_page(found, q, &url)
+            list_page(found, q, &url, page_max)
         }
         ("GET", ["company", "companies", _]) => match id(2).filter(|c| cw.has_company(*c)) {
             Some(c) => reply(200, Some(company_json(c, cw))),

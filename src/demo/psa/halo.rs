@@ -36,13 +36,14 @@ fn flag(q: &[(String, String)], name: &str) -> bool {
 
 /// A list answer: `{"record_count": total, "<key>": [...]}`. With `pageinate=true`, one page of
 /// `page_size` (default 50) at `page_no` (from 1), echoed back; without it everything, or the
-/// first `count` records. `record_count` is always the total, so a client can tell when to stop.
-fn list(items: Vec<Value>, q: &[(String, String)], key: &str) -> Reply {
+/// first `count` records. `page_max` caps `page_size` (the echoed size is the one used).
+/// `record_count` is always the total, so a client can tell when to stop.
+fn list(items: Vec<Value>, q: &[(String, String)], key: &str, page_max: usize) -> Reply {
     let total = items.len();
     let num = |k: &str| param(q, k).and_then(|s| s.trim().parse::<usize>().ok());
     let mut out = json!({"record_count": total});
     let page: Vec<Value> = if flag(q, "pageinate") {
-        let size = num("page_size").unwrap_or(50).max(1);
+        let size = num("page_size").unwrap_or(50).clamp(1, page_max);
         let no = num("page_no").unwrap_or(1).max(1);
         out["page_no"] = json!(no);
         out["page_size"] = json!(size);
@@ -69,7 +70,7 @@ fn token(st: &mut PsaState, body: &[u8]) -> Reply {
 }
 
 pub(super) fn handle(st: &mut PsaState, call: Call) -> Reply {
-    let Call { origin, method, path, q, headers, body } = call;
+    let Call { origin, page_max, method, path, q, headers, body } = call;
     match (method, path.trim_end_matches('/')) {
         ("GET", "api/authinfo") => return reply(200, Some(json!({"auth_url": format!("{origin}/halo/auth"), "tenant_id": "demo"}))),
         ("POST", "auth/token") => return token(st, body),
@@ -178,7 +179,7 @@ pub(super) fn handle(st: &mut PsaState, call: Call) -> Reply {
                     t.notes.iter().map(move |n| json!({"id": n.id, "ticket_id": t.id, "note": n.text, "hiddenfromuser": n.internal}))
                 })
                 .collect();
-            list(actions, q, "actions")
+            list(actions, q, "actions", page_max)
         }
         ("GET", ["users"]) => {
             let search = param(q, "search").unwrap_or_default().to_lowercase();
@@ -195,7 +196,7 @@ pub(super) fn handle(st: &mut PsaState, call: Call) -> Reply {
                 })
                 .map(|c| user_json(c, halo.company_id))
                 .collect();
-            list(users, q, "users")
+            list(users, q, "users", page_max)
         }
         ("GET", ["client"]) => {
             let search = param(q, "search").unwrap_or_default().to_lowercase();
@@ -204,7 +205,7 @@ pub(super) fn handle(st: &mut PsaState, call: Call) -> Reply {
                 .map(|c| client_json(*c, halo))
                 .filter(|c| c["name"].as_str().is_some_and(|n| n.to_lowercase().contains(&search)))
                 .collect();
-            list(clients, q, "clients")
+            list(clients, q, "clients", page_max)
         }
         ("GET", ["client", _]) => match segs[1].parse().ok().filter(|c| halo.has_company(*c)) {
             Some(c) => reply(200, Some(client_json(c, halo))),

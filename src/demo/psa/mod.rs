@@ -12,7 +12,8 @@
 //!
 //! Knobs (`OFFBOARD_DEMO_PSA_*`): an outage after N writes (every later PSA request answers 503
 //! until the server restarts), throttling (every Nth PSA request answers 429 with
-//! `Retry-After`), and lost answers (the first N ticket creations are applied, then answered 503).
+//! `Retry-After`), lost answers (the first N ticket creations are applied, then answered 503), and
+//! a page cap (`PAGE_MAX`: no list page holds more, whatever the client asks for).
 //! What happened is counted in [`PsaSimStats`].
 
 mod autotask;
@@ -98,6 +99,8 @@ fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
 struct Call<'a> {
     /// `http://host:port` as the client addressed us (for absolute next-page links).
     origin: &'a str,
+    /// The most records a list page holds (the `psa_page_max` knob; `usize::MAX` when unset).
+    page_max: usize,
     method: &'a str,
     /// Below the PSA's prefix, without the query.
     path: &'a str,
@@ -151,7 +154,7 @@ pub(super) fn handle(shared: &Shared, method: &str, path_and_query: &str, header
     .unwrap_or_else(|| {
         let q = query(path_and_query);
         let mut st = shared.lock_state();
-        let call = Call { origin: &origin, method, path, q: &q, headers, body };
+        let call = Call { origin: &origin, page_max: knobs.psa_page_max.unwrap_or(usize::MAX), method, path, q: &q, headers, body };
         let r = match which {
             Which::Cw => connectwise::handle(&mut st.psa, call),
             Which::Autotask => autotask::handle(&mut st.psa, call),

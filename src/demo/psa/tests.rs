@@ -129,3 +129,28 @@ async fn throttling_is_waited_out_and_an_outage_is_reported_as_unavailable() {
     let e = psa.find_contacts(LEAVER_CLOUD_UPN).await.unwrap_err();
     assert!(e.is_unavailable() && !e.maybe_applied() && e.to_string().contains("gave up after"), "{e}");
 }
+
+/// Each PSA's server grants 2 records a page, far below what our clients ask for (ConnectWise
+/// 1000, Autotask 500, Halo 100): a client that stops at a short page, or reads a page twice,
+/// miscounts. ConnectWise's next page comes only from its `Link` header.
+#[tokio::test]
+async fn lists_longer_than_a_page_are_read_whole_each_record_once() {
+    let (srv, _dir) = server(Knobs { psa_page_max: Some(2), ..Knobs::default() }).await;
+    for tenant in TENANTS {
+        let psa = client(tenant, &srv, None, false);
+        let t = NewTicket { summary: "Offboarding: paging".into(), details: "[paging ticket] details".into(), contact_id: None };
+        let id = psa.create_ticket(&t).await.unwrap_or_else(|e| panic!("{tenant}: {e}"));
+        for i in 1..=7 {
+            psa.add_note(&id, &format!("[paging] note {i}")).await.unwrap_or_else(|e| panic!("{tenant}: {e}"));
+        }
+        let before = psa.stats().requests;
+        assert_eq!(psa.count_notes_with(&id, "[paging]").await.unwrap_or_else(|e| panic!("{tenant}: {e}")), 7, "{tenant}");
+        let pages = psa.stats().requests - before;
+        assert!(pages >= 4, "{tenant}: 7 notes at 2 a page are at least 4 pages, read in {pages} request(s)");
+        for i in 1..=7 {
+            assert_eq!(psa.count_notes_with(&id, &format!("[paging] note {i}")).await.expect("count"), 1, "{tenant}: note {i}");
+        }
+        assert_eq!(psa.find_ticket_with(&t.summary, "[paging ticket]").await.expect("find").as_deref(), Some(id.as_str()), "{tenant}");
+    }
+    srv.shutdown().await;
+}
