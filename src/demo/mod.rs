@@ -171,6 +171,9 @@ pub struct SimStats {
     pub exo_operations: u64,
     /// Exchange cmdlets that are not `Get-*` (also counted in `writes`), even if refused.
     pub exo_writes: u64,
+    /// Graph and Exchange requests refused at the bearer check (no token, an expired one, or one
+    /// issued for the other API): a client that sends the right token to each API leaves it at 0.
+    pub bearer_refused: u64,
     /// Sequential round trips: the longest chain of counted HTTP requests (those in
     /// `http_requests`) whose lifetimes at the server did not overlap (see `critical_path.rs`).
     pub round_trips: u64,

@@ -122,6 +122,13 @@ impl Drop for DemoServer {
     }
 }
 
+/// A request the bearer check refused, counted in `SimStats::bearer_refused`.
+fn refused(shared: &Shared, reply: Reply) -> Response {
+    shared.lock_state().stats.bearer_refused += 1;
+    shared.mark_dirty();
+    to_response(reply)
+}
+
 fn to_response(reply: Reply) -> Response {
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut resp = match &reply.body {
@@ -199,7 +206,7 @@ async fn entry(AxState(shared): AxState<Arc<Shared>>, ConnectInfo(remote): Conne
 
     if super::exchange::is_exchange_path(&path) {
         if let Err(r) = token::check_bearer(&shared, &headers, Audience::Exchange) {
-            return to_response(r);
+            return refused(&shared, r);
         }
         let reply = super::exchange::handle(&shared, &method, &path_and_query, &headers, &bytes);
         return finish(&shared, reply).await;
@@ -210,7 +217,7 @@ async fn entry(AxState(shared): AxState<Arc<Shared>>, ConnectInfo(remote): Conne
         return to_response(ctx.error(400, "BadRequest", &format!("Invalid version: {first}")));
     };
     if let Err(r) = token::check_bearer(&shared, &headers, Audience::Graph) {
-        return to_response(r);
+        return refused(&shared, r);
     }
     let rest_path = rest.split('?').next().unwrap_or("");
     let is_batch = percent_encoding::percent_decode_str(rest_path.trim_matches('/')).decode_utf8_lossy().eq_ignore_ascii_case("$batch");

@@ -113,6 +113,30 @@ async fn the_exchange_endpoint_takes_only_an_exchange_token() {
     assert_eq!(s, 401, "and an Exchange token by Graph");
 }
 
+/// Our side of the audience contract: a whole run of the default script (its mailbox phases run
+/// Exchange cmdlets) against the demo, which refuses a Graph token at Exchange and an Exchange
+/// token at Graph. A client that sent the wrong token, even once before retrying with the right
+/// one, leaves a refusal in the demo's count.
+#[test]
+fn a_run_sends_each_api_its_own_token() {
+    let home = tempfile::tempdir().expect("home");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_offboard-host"))
+        .args(["run", "default.rhai", "--user", LEAVER_CLOUD_UPN, "--yes", "--json"])
+        .current_dir(home.path())
+        .env("OFFBOARD_HOME", home.path())
+        .env_remove("OFFBOARD_CONFIG")
+        .env_remove("OFFBOARD_TENANT")
+        .env("OFFBOARD_DEMO_SHARED_DELAY_MS", "0")
+        .output()
+        .expect("run offboard-host");
+    let out = format!("{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"));
+    assert_eq!(r["status"], "succeeded", "{out}");
+    let stats = offboard_host::demo::read_stats(&home.path().join("demo").join("tenant.json")).expect("stats");
+    assert!(stats.exo_operations > 0 && stats.operations > stats.exo_operations, "the run used both APIs: {stats:?}");
+    assert_eq!(stats.bearer_refused, 0, "a request carried the other API's token: {stats:?}");
+}
+
 fn mailbox<'a>(state: &'a Value, alias: &str) -> &'a Value {
     state["exchange"]["mailboxes"].as_array().expect("mailboxes").iter().find(|m| m["alias"] == alias).expect("mailbox")
 }

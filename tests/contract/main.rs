@@ -9,7 +9,8 @@
 //! - `autotask`: every Autotask response against Datto's Swagger, with the query operators and
 //!   paging the documentation describes;
 //! - `exchange`: the Exchange admin API's InvokeCommand against its recorded envelopes, output
-//!   names and parameters, the token audience, and the cmdlets custom steps call;
+//!   names and parameters, the token audience (and a run of ours sending each API its own token),
+//!   and the cmdlets custom steps call;
 //! - `shapes`: ConnectWise and Halo against the request and response shapes their
 //!   documentation publishes (one fixture each, naming its source).
 

@@ -103,6 +103,8 @@ async fn tokens_are_bound_to_their_audience() {
     assert_eq!(v["error"]["message"], "Access token validation failure. Invalid audience.");
     assert_eq!(v["error"]["innerError"]["request-id"], request_id.as_str());
 
+    assert_eq!(t.server.stats().bearer_refused, 2, "the Graph token at Exchange and the Exchange token at Graph");
+
     let (status, v) = token_for("https://graph.microsoft.com/.default https://outlook.office365.com/.default").await;
     assert_eq!(status, 400);
     assert_eq!(v["error_codes"], json!([28000]));
