@@ -17,7 +17,9 @@ mod restore;
 mod run_id;
 mod runs;
 mod schedule;
+mod script;
 mod session;
+mod settings;
 mod tenant;
 
 use std::io::{IsTerminal, Write};
@@ -72,7 +74,8 @@ pub fn main_with(argv: impl IntoIterator<Item = std::ffi::OsString>) -> u8 {
     let ctx = Ctx { config_path: args.config.clone(), color, home: home_dir() };
     let json = matches!(&args.command, Command::Run(a) | Command::Plan(a) if a.json)
         || matches!(&args.command, Command::Apply(a) if a.json)
-        || matches!(&args.command, Command::Restore(a) if a.json);
+        || matches!(&args.command, Command::Restore(a) if a.json)
+        || matches!(&args.command, Command::Settings(a) if a.json);
     match dispatch(&ctx, args.command) {
         Ok(code) => code,
         Err(e) => {
@@ -116,6 +119,8 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<u8> {
         Command::Worker(a) => schedule::cmd_worker(ctx, a),
         Command::Restore(a) => restore::cmd_restore(ctx, a),
         Command::Outbox { command } => outbox::cmd_outbox(ctx, command),
+        Command::Settings(a) => settings::cmd_settings(ctx, a),
+        Command::Script { command } => script::cmd_script(command),
         Command::Demo { command } => cmd_demo(ctx, command),
     }
 }
