@@ -10,6 +10,7 @@ mod check;
 mod dispatch;
 mod docs;
 mod outbox;
+mod pager;
 mod progress;
 mod render;
 pub mod repl;
@@ -275,7 +276,7 @@ fn emit(ctx: &Ctx, a: &RunArgs, r: &Report) -> Result<()> {
     if a.json {
         println!("{}", serde_json::to_string_pretty(r).unwrap_or_default());
     } else if a.wide {
-        print!("{}", render::report_wide(&Report { error: None, ..r.clone() }, ctx.color));
+        pager::print_paged(&render::report_wide(&Report { error: None, ..r.clone() }, ctx.color));
     } else {
         print!("{}", render::report(&Report { error: None, ..r.clone() }, ctx.color));
     }

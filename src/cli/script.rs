@@ -30,7 +30,8 @@ pub(super) fn cmd_script(command: ScriptCommand) -> Result<u8> {
     let want = if name.ends_with(".rhai") { name.clone() } else { format!("{name}.rhai") };
     match all.iter().find(|(n, _)| *n == want) {
         Some((_, text)) => {
-            print!("{text}");
+            // Through the pager on a terminal (a script is hundreds of lines); verbatim in a pipe.
+            super::pager::print_paged(text);
             Ok(0)
         }
         None => {

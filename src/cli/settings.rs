@@ -31,7 +31,8 @@ pub(super) fn cmd_settings(ctx: &Ctx, a: SettingsArgs) -> Result<u8> {
         let rows: Vec<Json> = SETTINGS.iter().map(|s| row_json(s, org)).collect();
         println!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
     } else {
-        print!("{}", table(org, width()));
+        // Longer than a screen: through the pager on a terminal, like `runs list`.
+        super::pager::print_paged(&table(org, width()));
     }
     Ok(0)
 }
