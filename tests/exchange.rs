@@ -436,3 +436,27 @@ fn a_mailbox_that_needs_its_licence_keeps_it_as_a_to_do() {
     let states = user["licenseAssignmentStates"].as_array().expect("licences");
     assert!(states.iter().any(|l| l["skuId"] == SPE_E3 && l["assignedByGroup"].is_null()), "E3 was removed: {user:#}");
 }
+
+#[test]
+fn the_plan_shows_the_out_of_office_words_and_binds_them_as_parameters() {
+    let h = Home::new(&[]);
+    let text = "Lee has left Contoso; please write to Morgan at manager@contoso.test.";
+    let set = format!("out_of_office_internal={text}");
+    let o = h.run(&["plan", "default.rhai", "--user", LEAVER, "--json", "--set", &set, "--set", "out_of_office_external=Lee has left."]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let r = o.json();
+    let ooo = step(&r, "set_out_of_office", LEAVER);
+    let detail = ooo["detail"].as_str().expect("detail");
+    assert!(detail.contains(text) && detail.contains("\"Lee has left.\""), "{detail}");
+    // An approval compares the journalled parameters step by step: other words, another plan.
+    let run = h.run(&["runs", "show", "last", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let journalled = run.json()["steps"].as_array().expect("steps").iter().find(|s| s["action"] == "set_out_of_office").cloned();
+    let params = journalled.expect("the plan's step is journalled")["params"].clone();
+    assert_eq!((params["internal"].as_str(), params["external"].as_str()), (Some(text), Some("Lee has left.")), "{params:#}");
+
+    // On the terminal, the words are there in full under the step, within 80 columns.
+    let o = h.run(&["plan", "default.rhai", "--user", LEAVER, "--set", &set]);
+    let words: String = o.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words.contains(text), "{}", o.stdout);
+}

@@ -72,6 +72,14 @@ pub enum Command {
     Restore(RestoreArgs),
     /// Apply the scheduled runs that are due (and those that came due while no worker ran).
     Worker(WorkerArgs),
+    /// Every setting a client's `[defaults]` or `--set` may give: type, default, description
+    /// (with --tenant, the client's own value).
+    Settings(SettingsArgs),
+    /// The scripts built into the binary.
+    Script {
+        #[command(subcommand)]
+        command: ScriptCommand,
+    },
     /// The built-in simulated tenant.
     Demo {
         #[command(subcommand)]
@@ -242,6 +250,25 @@ pub enum RunsCommand {
         run_id: String,
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct SettingsArgs {
+    /// Also show this client's value from its `[tenants.<name>.defaults]`.
+    #[arg(long, short)]
+    pub tenant: Option<String>,
+    /// One JSON array on stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScriptCommand {
+    /// Print a built-in script or stdlib module as the binary runs it (no NAME: list the names).
+    Show {
+        /// `default.rhai`, or a stdlib module such as `offboard.rhai` (the `.rhai` is optional).
+        name: Option<String>,
     },
 }
 

@@ -10,6 +10,7 @@ mod check;
 mod dispatch;
 mod docs;
 mod outbox;
+mod pager;
 mod progress;
 mod render;
 pub mod repl;
@@ -17,7 +18,9 @@ mod restore;
 mod run_id;
 mod runs;
 mod schedule;
+mod script;
 mod session;
+mod settings;
 mod tenant;
 
 use std::io::{IsTerminal, Write};
@@ -72,7 +75,8 @@ pub fn main_with(argv: impl IntoIterator<Item = std::ffi::OsString>) -> u8 {
     let ctx = Ctx { config_path: args.config.clone(), color, home: home_dir() };
     let json = matches!(&args.command, Command::Run(a) | Command::Plan(a) if a.json)
         || matches!(&args.command, Command::Apply(a) if a.json)
-        || matches!(&args.command, Command::Restore(a) if a.json);
+        || matches!(&args.command, Command::Restore(a) if a.json)
+        || matches!(&args.command, Command::Settings(a) if a.json);
     match dispatch(&ctx, args.command) {
         Ok(code) => code,
         Err(e) => {
@@ -116,6 +120,8 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<u8> {
         Command::Worker(a) => schedule::cmd_worker(ctx, a),
         Command::Restore(a) => restore::cmd_restore(ctx, a),
         Command::Outbox { command } => outbox::cmd_outbox(ctx, command),
+        Command::Settings(a) => settings::cmd_settings(ctx, a),
+        Command::Script { command } => script::cmd_script(command),
         Command::Demo { command } => cmd_demo(ctx, command),
     }
 }
@@ -270,7 +276,7 @@ fn emit(ctx: &Ctx, a: &RunArgs, r: &Report) -> Result<()> {
     if a.json {
         println!("{}", serde_json::to_string_pretty(r).unwrap_or_default());
     } else if a.wide {
-        print!("{}", render::report_wide(&Report { error: None, ..r.clone() }, ctx.color));
+        pager::print_paged(&render::report_wide(&Report { error: None, ..r.clone() }, ctx.color));
     } else {
         print!("{}", render::report(&Report { error: None, ..r.clone() }, ctx.color));
     }

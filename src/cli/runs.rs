@@ -27,7 +27,7 @@ pub(super) fn cmd_runs(ctx: &Ctx, command: RunsCommand) -> Result<u8> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&runs).unwrap_or_default());
             } else {
-                print!("{}", render::runs(&runs, ctx.color));
+                super::pager::print_paged(&render::runs(&runs, ctx.color));
             }
         }
         RunsCommand::Show { run_id, json } => {
@@ -38,7 +38,7 @@ pub(super) fn cmd_runs(ctx: &Ctx, command: RunsCommand) -> Result<u8> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&run).unwrap_or_default());
             } else {
-                print!("{}", render::run_detail(&run, ctx.color));
+                super::pager::print_paged(&render::run_detail(&run, ctx.color));
             }
         }
     }

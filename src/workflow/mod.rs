@@ -7,11 +7,39 @@
 //! status and every parameter the step will send: trustee, forwarding address, licence, ...).
 //! [`binding`] ties the approval to the tenant's policy and to the people who asked and approved.
 
+/// The `Action` boilerplate of a reverse action (name, directory, target; the subject is the
+/// user; every reverse action observes first, so it is idempotent). Defined before the modules
+/// so that `restore`, `restore_mailbox` and the rest can all use it.
+macro_rules! restore_action {
+    ($name:literal, $target:expr) => {
+        restore_action!($name, "cloud", $target);
+    };
+    ($name:literal, $dir:literal, $target:expr) => {
+        fn action(&self) -> &'static str {
+            $name
+        }
+        fn directory(&self) -> &'static str {
+            $dir
+        }
+        fn target(&self) -> $crate::exec::Target {
+            #[allow(clippy::redundant_closure_call)]
+            ($target)(self)
+        }
+        fn subject_id(&self) -> String {
+            self.user.id.clone()
+        }
+        fn idempotent(&self) -> bool {
+            true
+        }
+    };
+}
+
 pub mod binding;
 pub mod bulk;
 pub mod clock;
 pub mod restore;
 pub mod restore_ad;
+pub mod restore_mailbox;
 pub mod restore_script;
 
 use std::collections::BTreeMap;

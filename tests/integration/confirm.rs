@@ -56,7 +56,8 @@ fn on_a_terminal(home: &Home, cmdline: &str, answer: &str) -> (i32, String) {
         use std::io::Write;
         let mut s = child.stdin.take().unwrap();
         std::thread::sleep(std::time::Duration::from_millis(400));
-        s.write_all(format!("{answer}\n").as_bytes()).unwrap();
+        // A command that asks nothing may be gone already: a closed pipe is no failure then.
+        let _ = s.write_all(format!("{answer}\n").as_bytes());
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     let out = child.wait_with_output().unwrap();
@@ -105,4 +106,29 @@ fn an_80_column_terminal_shows_the_plan_within_its_width_and_the_todos_above_the
     assert!(wide.is_empty(), "lines wider than 80 columns: {wide:#?}");
     assert!(text.lines().count() < 100, "one line a step, not a wrapped table: {} lines", text.lines().count());
     assert_eq!(home.stats().writes, 0);
+}
+
+/// `runs show` on a terminal shorter than the run goes through `$PAGER`; piped, it does not.
+#[test]
+fn a_long_run_detail_goes_through_the_pager_on_a_terminal_only() {
+    if !have_script() {
+        eprintln!("skipping: util-linux `script` not available");
+        return;
+    }
+    let home = Home::new();
+    assert_eq!(home.plan(CLOUD).0, 0);
+    let paged = home.path().join("paged.txt");
+    // The pager here is a shell command that keeps what it was given.
+    let cmdline = format!("stty cols 80 rows 20; PAGER='cat > paged.txt' {BIN} runs show last --color never");
+    let (code, _) = on_a_terminal(&home, &cmdline, "");
+    assert_eq!(code, 0);
+    let text = std::fs::read_to_string(&paged).expect("the pager was given the run");
+    assert!(text.contains("· plan · tenant demo · user leaver.cloud@contoso.test"), "{text}");
+    assert!(text.lines().count() > 20, "taller than the terminal: {}", text.lines().count());
+
+    std::fs::remove_file(&paged).unwrap();
+    let o = home.cmd(["runs", "show", "last"]).env("PAGER", "cat > paged.txt").run();
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("· plan · tenant demo"), "piped, the run is printed: {}", o.stdout);
+    assert!(!paged.exists(), "piped output is not paged");
 }

@@ -17,6 +17,7 @@ mod journal_integrity;
 mod overrides;
 mod plan_apply;
 mod protected;
+mod reference;
 mod run_ids;
 mod secrets;
 mod synced;

@@ -10,6 +10,8 @@ use crate::journal::StepStatus;
 const STATUS: usize = 12;
 /// The three two-space gaps between the four columns.
 const GAPS: usize = 6;
+/// A planned write's detail gets at most this many lines; `--wide` and `runs show` have it all.
+const PLANNED_LINES: usize = 4;
 
 /// The counts in the order a reader wants them: what will change, what changed, what is left.
 const ORDER: [StepStatus; 7] = [
@@ -91,8 +93,17 @@ impl Columns {
             StepStatus::Failed | StepStatus::Unconfirmed => lines.extend(wrap(detail, self.width, &indent, &indent)),
             // The full instruction is in the to-dos below; the reason to skip is one line.
             StepStatus::NeedsAction | StepStatus::Skipped => lines.push(format!("{indent}{}", truncate(detail, room))),
-            // What a write will do, when it says so in one line ("block sign-in").
-            StepStatus::Planned if cols(detail) <= room => lines.push(format!("{indent}{detail}")),
+            // What a write will do ("block sign-in", or the out-of-office text it sets): the plan
+            // is where a technician reads it, so it wraps, up to a few lines.
+            StepStatus::Planned => {
+                let mut wrapped = wrap(detail, self.width, &indent, &indent);
+                if wrapped.len() > PLANNED_LINES {
+                    wrapped.truncate(PLANNED_LINES);
+                    let last = wrapped.pop().unwrap_or_default();
+                    wrapped.push(truncate(&format!("{last} …"), self.width));
+                }
+                lines.extend(wrapped);
+            }
             _ => {}
         }
         lines
@@ -220,7 +231,13 @@ mod tests {
         let lines: Vec<Vec<String>> = steps.iter().map(|s| c.step(s, false)).collect();
         assert!(lines.iter().flatten().all(|l| cols(l) <= 80), "{lines:#?}");
         assert_eq!(lines[0].len(), 2, "a short planned detail is shown: {lines:?}");
-        assert_eq!(lines[1].len(), 1, "a long planned detail is not: {lines:?}");
+        assert_eq!(lines[1].len(), 4, "a long planned detail wraps: {lines:?}");
+        let words = |l: &[String]| l[1..].join(" ").split_whitespace().collect::<Vec<_>>().join(" ");
+        assert_eq!(words(&lines[1]), long, "and loses nothing: {lines:?}");
+        let longer = step("mailbox", "set_out_of_office", "x", StepStatus::Planned, &[long; 4].join(" "));
+        let cut = c.step(&longer, false);
+        assert_eq!(cut.len(), 1 + PLANNED_LINES, "{cut:?}");
+        assert!(cut.last().is_some_and(|l| l.ends_with('…') && cols(l) <= 80), "{cut:?}");
         assert!(lines[2][1].ends_with('…'), "a to-do's detail is cut (it is in full below): {lines:?}");
         assert_eq!(lines[3].len(), 1, "a done step needs no detail: {lines:?}");
         assert!(lines[4].len() > 2, "a failure is shown in full: {lines:?}");

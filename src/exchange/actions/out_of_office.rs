@@ -63,7 +63,11 @@ pub struct SetOutOfOffice {
 impl Action for SetOutOfOffice {
     crate::exec::user_scoped_action!("set_out_of_office", DIRECTORY, "mailbox", idempotent = true);
     fn params(&self) -> Value {
-        json!({"start": self.ooo.start, "end": self.ooo.end, "external_audience": self.ooo.external_audience})
+        // The texts are parameters too: an approval covers the words the sender will read.
+        json!({
+            "start": self.ooo.start, "end": self.ooo.end, "external_audience": self.ooo.external_audience,
+            "internal": self.ooo.internal, "external": self.ooo.external,
+        })
     }
 
     async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
@@ -81,13 +85,26 @@ impl Action for SetOutOfOffice {
             (Some(s), Some(e)) => format!("from {s} to {e} UTC"),
             _ => "from now on".into(),
         };
-        Ok(Observation::Needed { prior: cur, detail: format!("turn on automatic replies {when}") })
+        // The plan shows the words themselves, so a technician reads what senders will get.
+        let external = if self.ooo.external_audience.eq_ignore_ascii_case("none") {
+            "no external reply".to_string()
+        } else {
+            format!("external ({}): \"{}\"", self.ooo.external_audience, one_line(&self.ooo.external))
+        };
+        let detail = format!("turn on automatic replies {when}; internal: \"{}\"; {external}", one_line(&self.ooo.internal));
+        Ok(Observation::Needed { prior: cur, detail })
     }
 
     async fn apply(&self, cx: &Cx) -> Result<String, ActionError> {
         cx.cloud()?.set_auto_replies(&self.user.id, &self.ooo.to_graph()).await?;
         Ok("automatic replies set".into())
     }
+}
+
+/// A reply text on one line (HTML line breaks and newlines as spaces), for the plan.
+fn one_line(text: &str) -> String {
+    let plain = text.replace("<br>", " ").replace("<br/>", " ").replace("<br />", " ");
+    plain.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
@@ -110,5 +127,10 @@ mod tests {
         cur["internalReplyMessage"] = json!("Other");
         assert!(!o.matches(&cur));
         assert_eq!(o.to_graph()["status"], "scheduled");
+    }
+
+    #[test]
+    fn reply_text_is_shown_on_one_line() {
+        assert_eq!(one_line("I have left.<br>Please write to\n  ann@x.example"), "I have left. Please write to ann@x.example");
     }
 }

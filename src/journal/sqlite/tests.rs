@@ -4,6 +4,7 @@
 use super::*;
 use chrono::TimeZone;
 use serde_json::json;
+use std::collections::BTreeMap;
 
 fn at(secs: i64, micros: u32) -> DateTime<Utc> {
     Utc.timestamp_opt(1_790_000_000 + secs, micros * 1000).single().expect("valid timestamp")
