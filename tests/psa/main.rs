@@ -48,6 +48,7 @@ pub(crate) fn cmd(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
         .env_remove("OFFBOARD_DEMO_PSA_DOWN_AFTER")
         .env_remove("OFFBOARD_DEMO_PSA_THROTTLE_EVERY")
         .env_remove("OFFBOARD_DEMO_PSA_CREATE_LOST")
+        .env_remove("OFFBOARD_DEMO_PSA_PAGE_MAX")
         .env("OFFBOARD_DEMO_RETRY_BASE_MS", "10");
     for (k, v) in env {
         cmd.env(k, v);
