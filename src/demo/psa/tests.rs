@@ -151,6 +151,15 @@ async fn lists_longer_than_a_page_are_read_whole_each_record_once() {
             assert_eq!(psa.count_notes_with(&id, &format!("[paging] note {i}")).await.expect("count"), 1, "{tenant}: note {i}");
         }
         assert_eq!(psa.find_ticket_with(&t.summary, "[paging ticket]").await.expect("find").as_deref(), Some(id.as_str()), "{tenant}");
+        // The marker lookup that keeps one ticket per offboarding reads every page too: the
+        // newest match is on the last one.
+        let mut newest = String::new();
+        for _ in 1..=5 {
+            let t = NewTicket { summary: "Offboarding: many".into(), details: "[paging many] details".into(), contact_id: None };
+            newest = psa.create_ticket(&t).await.unwrap_or_else(|e| panic!("{tenant}: {e}"));
+        }
+        let found = psa.find_ticket_with("Offboarding: many", "[paging many]").await.unwrap_or_else(|e| panic!("{tenant}: {e}"));
+        assert_eq!(found.as_deref(), Some(newest.as_str()), "{tenant}: the newest of 5 matches at 2 a page");
     }
     srv.shutdown().await;
 }
