@@ -7,14 +7,18 @@
 //! status and every parameter the step will send: trustee, forwarding address, licence, ...).
 //! [`binding`] ties the approval to the tenant's policy and to the people who asked and approved.
 
-/// The `Action` boilerplate of a reverse action (name, directory, target; the subject is the
-/// user; every reverse action observes first, so it is idempotent). Defined before the modules
-/// so that `restore`, `restore_mailbox` and the rest can all use it.
+/// The `Action` boilerplate of a reverse action: name, directory, target, and the user as the
+/// subject (by object id, or in AD by objectGUID). Every reverse action observes first, so it is
+/// idempotent. Defined before the modules so that all the `restore*` files can use it.
 macro_rules! restore_action {
     ($name:literal, $target:expr) => {
         restore_action!($name, "cloud", $target);
     };
     ($name:literal, $dir:literal, $target:expr) => {
+        restore_action!($name, $dir, $target, subject: id);
+    };
+    // An AD reverse action names its subject by the objectGUID (`subject: guid`).
+    ($name:literal, $dir:literal, $target:expr, subject: $subject:ident) => {
         fn action(&self) -> &'static str {
             $name
         }
@@ -26,7 +30,7 @@ macro_rules! restore_action {
             ($target)(self)
         }
         fn subject_id(&self) -> String {
-            self.user.id.clone()
+            self.user.$subject.clone()
         }
         fn idempotent(&self) -> bool {
             true

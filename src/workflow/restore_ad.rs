@@ -88,24 +88,10 @@ pub fn reverse(s: &StepRecord) -> Result<Option<Reversal>, String> {
     Ok(Some(Reversal { action: a, move_back: false }))
 }
 
+/// The reverse actions' boilerplate, in AD: the subject is the account's objectGUID.
 macro_rules! ad_restore_action {
     ($name:literal, $target:expr) => {
-        fn action(&self) -> &'static str {
-            $name
-        }
-        fn directory(&self) -> &'static str {
-            "ad"
-        }
-        fn target(&self) -> Target {
-            #[allow(clippy::redundant_closure_call)]
-            ($target)(self)
-        }
-        fn subject_id(&self) -> String {
-            self.user.guid.clone()
-        }
-        fn idempotent(&self) -> bool {
-            true
-        }
+        restore_action!($name, "ad", $target, subject: guid);
     };
 }
 
