@@ -3,20 +3,25 @@
 //! 1. compile with the hardened engine (syntax, undefined variables, `eval`): file:line:col;
 //! 2. resolve every `import` through the sandbox resolver, so a forbidden path, a missing file or
 //!    a module that does not compile is an error at the import;
-//! 3. check every call the [scanner](crate::engine::scan) finds: `graph::x(...)` against the op table,
-//!    `alias::f(...)` against the functions of the imported module, plain calls against the op
-//!    table's globals, the engine's built-ins and the script's own functions; with the argument
-//!    count wherever it is known;
-//! 4. with a tenant's denials: every op the script calls (directly, or through a function of an
-//!    imported module) whose capability the tenant denies.
+//! 3. walk Rhai's own AST ([`crate::engine::walk`]) of the script and of each overrides layer, and
+//!    check every call: `graph::x(...)` against the op table, `alias::f(...)` against the
+//!    functions of the imported module, plain calls against the op table's globals, the engine's
+//!    built-ins and the script's own functions, method calls `x.f(...)` against the built-ins and
+//!    the script's functions, and `Fn("name")` pointers against the functions that exist; with
+//!    the argument count, and the type of each literal argument wherever the op table declares it
+//!    (a string where a `User` handle is needed);
+//! 4. with a tenant's denials: every op the script calls (directly, in a closure, or through a
+//!    function of an imported module) whose capability the tenant denies.
 //!
 //! Nothing here registers a host, so no provider can be called.
+
+mod args;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use rhai::{Engine, Position};
 
-use crate::engine::scan::{scan, Scan, KEYWORD_FUNCTIONS};
+use crate::engine::walk::{walk, Call, Walk};
 use crate::engine::{build_engine, describe, EngineOptions, STDLIB};
 use crate::error::Error;
 use crate::ops::{table, OpSpec};
@@ -49,12 +54,21 @@ impl CheckOptions {
     }
 }
 
+/// Functions built into Rhai's language rather than registered (any argument count).
+const KEYWORD_FUNCTIONS: &[&str] = &["print", "debug", "type_of", "Fn", "call", "curry", "is_shared", "is_def_fn", "is_def_var", "eval"];
+
 /// An imported module: its public functions (name → argument counts) and, per function, the ops
 /// it calls (for the capability check at the call site).
 struct ModuleInfo {
     path: String,
     fns: BTreeMap<String, BTreeSet<usize>>,
     ops: BTreeMap<String, Vec<&'static OpSpec>>,
+}
+
+/// A layer of the script (the script itself, then each overrides script), walked.
+struct Layer<'a> {
+    name: &'a str,
+    walk: Walk,
 }
 
 /// Check one script; an empty result means it is clean.
@@ -67,25 +81,35 @@ pub fn check_script(script: &Script, opts: &CheckOptions) -> Vec<Diagnostic> {
         };
         return vec![Diagnostic { location, message }];
     }
+    // Each layer alone: positions in a merged AST would not say which file they are in.
+    let mut layers = Vec::new();
+    for layer in std::iter::once(script).chain(&script.overlays) {
+        let alone = Script { overlays: vec![], ..layer.clone() };
+        match alone.check_syntax(&engine_opts) {
+            Ok(ast) => layers.push(Layer { name: &layer.name, walk: walk(&ast) }),
+            Err(e) => return vec![Diagnostic { location: layer.name.clone(), message: e.to_string() }],
+        }
+    }
     let engine = build_engine(None, &engine_opts);
-    let s = scan(&script.source);
     let mut out = Vec::new();
-    let at = |line: usize, col: usize| format!("{}:{line}:{col}", script.name);
 
     // Imports, through the sandbox resolver.
     let mut modules: BTreeMap<String, ModuleInfo> = BTreeMap::new();
-    for imp in &s.imports {
-        let pos = Position::new(imp.line as u16, imp.col as u16);
-        match engine.module_resolver().resolve(&engine, None, &imp.path, pos) {
-            Err(e) => {
-                let f = describe(&e, &script.name);
-                out.push(Diagnostic { location: f.location, message: f.message });
-            }
-            Ok(module) => {
-                if let Some(alias) = &imp.alias {
-                    let fns = module_functions(&module);
-                    let ops = module_ops(script, &imp.path, 0);
-                    modules.insert(alias.clone(), ModuleInfo { path: imp.path.clone(), fns, ops });
+    for layer in &layers {
+        for imp in &layer.walk.imports {
+            let Some(path) = &imp.path else { continue };
+            let pos = Position::new(imp.line as u16, imp.col as u16);
+            match engine.module_resolver().resolve(&engine, None, path, pos) {
+                Err(e) => {
+                    let f = describe(&e, layer.name);
+                    out.push(Diagnostic { location: f.location, message: f.message });
+                }
+                Ok(module) => {
+                    if let Some(alias) = &imp.alias {
+                        let fns = module_functions(&module);
+                        let ops = module_ops(&engine, script, path, 0);
+                        modules.insert(alias.clone(), ModuleInfo { path: path.clone(), fns, ops });
+                    }
                 }
             }
         }
@@ -93,82 +117,167 @@ pub fn check_script(script: &Script, opts: &CheckOptions) -> Vec<Diagnostic> {
 
     let builtins = builtin_functions(&engine);
     let mut own: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
-    for f in &s.fns {
-        own.entry(f.name.as_str()).or_default().insert(f.params);
+    let mut vars: BTreeSet<&str> = BTreeSet::new();
+    for layer in &layers {
+        for f in &layer.walk.fns {
+            own.entry(f.name.as_str()).or_default().insert(f.params);
+        }
+        vars.extend(layer.walk.vars.iter().map(String::as_str));
     }
-    let ops = table();
-    let module_names: BTreeSet<&str> = ops.iter().map(|o| o.module).filter(|m| !m.is_empty()).collect();
-
-    for call in &s.calls {
-        let loc = at(call.line, call.col);
-        let mut err = |message: String| out.push(Diagnostic { location: loc.clone(), message });
-        match call.ns.as_deref() {
-            Some(ns) if module_names.contains(ns) => {
-                let specs: Vec<_> = ops.iter().filter(|o| o.module == ns && o.name == call.name).copied().collect();
-                if specs.is_empty() {
-                    let names = ops.iter().filter(|o| o.module == ns).map(|o| o.name);
-                    err(format!("unknown function {}{}", call.qualified(), suggest(&call.name, names, &format!("{ns}::"))));
-                    continue;
-                }
-                match specs.iter().find(|o| o.params.len() == call.args) {
-                    None => err(arity_message(&call.qualified(), call.args, &specs)),
-                    Some(spec) => deny_check(opts, spec, None, &mut err),
-                }
-            }
-            Some(ns) if modules.contains_key(ns) => {
-                let m = &modules[ns];
-                match m.fns.get(&call.name) {
-                    None => err(format!(
-                        "unknown function {}: module \"{}\" has no public function '{}'{}",
-                        call.qualified(),
-                        m.path,
-                        call.name,
-                        suggest(&call.name, m.fns.keys().map(String::as_str), &format!("{ns}::"))
-                    )),
-                    Some(counts) if !counts.contains(&call.args) => {
-                        err(format!("{} takes {} argument(s), not {}", call.qualified(), join_counts(counts), call.args))
-                    }
-                    Some(_) => {
-                        for spec in m.ops.get(&call.name).into_iter().flatten() {
-                            deny_check(opts, spec, Some(&call.qualified()), &mut err);
-                        }
-                    }
-                }
-            }
-            Some("global") => {}
-            Some(ns) => err(format!("unknown module '{ns}' in {}: import it first (`import \"...\" as {ns};`)", call.qualified())),
-            None => {
-                if KEYWORD_FUNCTIONS.contains(&call.name.as_str()) {
-                    continue;
-                }
-                let globals: Vec<&'static OpSpec> = ops.iter().filter(|o| o.module.is_empty() && o.name == call.name).copied().collect();
-                let mut counts: BTreeSet<usize> = globals.iter().map(|o| o.params.len()).collect();
-                counts.extend(own.get(call.name.as_str()).into_iter().flatten());
-                counts.extend(builtins.get(&call.name).into_iter().flatten());
-                if counts.is_empty() {
-                    if s.vars.contains(&call.name) {
-                        continue; // most likely a closure held in a variable
-                    }
-                    let known = globals_and_own(&ops, &s).into_iter().chain(builtins.keys().cloned()).collect::<Vec<_>>();
-                    err(format!("unknown function '{}'{}", call.name, suggest(&call.name, known.iter().map(String::as_str), "")));
-                    continue;
-                }
-                if !counts.contains(&call.args) {
-                    if s.vars.contains(&call.name) {
-                        continue;
-                    }
-                    err(format!("{} takes {} argument(s), not {}", call.name, join_counts(&counts), call.args));
-                    continue;
-                }
-                if let Some(spec) = globals.iter().find(|o| o.params.len() == call.args) {
-                    deny_check(opts, spec, None, &mut err);
-                }
+    let ctx = Context { opts, ops: table(), modules, builtins, own, vars };
+    for layer in &layers {
+        for call in &layer.walk.calls {
+            ctx.check_call(call, &mut |arg, message| {
+                let (line, col) = arg.and_then(|i| call.arg_at.get(i).copied()).unwrap_or((call.line, call.col));
+                out.push(Diagnostic { location: format!("{}:{line}:{col}", layer.name), message });
+            });
+        }
+        for r in &layer.walk.fn_refs {
+            if !r.name.starts_with("anon$") && !ctx.function_exists(&r.name) {
+                let message = format!(
+                    "Fn(\"{}\"): no function '{}'{}",
+                    r.name,
+                    r.name,
+                    suggest(&r.name, ctx.plain_names().iter().map(String::as_str), "")
+                );
+                out.push(Diagnostic { location: format!("{}:{}:{}", layer.name, r.line, r.col), message });
             }
         }
     }
     out.sort_by_key(|d| sort_key(&d.location));
     out.dedup();
     out
+}
+
+/// What every call is checked against.
+struct Context<'a> {
+    opts: &'a CheckOptions,
+    ops: Vec<&'static OpSpec>,
+    modules: BTreeMap<String, ModuleInfo>,
+    builtins: BTreeMap<String, BTreeSet<usize>>,
+    own: BTreeMap<&'a str, BTreeSet<usize>>,
+    vars: BTreeSet<&'a str>,
+}
+
+impl Context<'_> {
+    fn function_exists(&self, name: &str) -> bool {
+        self.own.contains_key(name) || self.builtins.contains_key(name) || self.ops.iter().any(|o| o.module.is_empty() && o.name == name)
+    }
+
+    /// Global ops, the script's own functions (closures left out) and the built-ins.
+    fn plain_names(&self) -> Vec<String> {
+        let globals = self.ops.iter().filter(|o| o.module.is_empty()).map(|o| o.name.to_string());
+        let own = self.own.keys().filter(|n| !n.starts_with("anon$")).map(|n| n.to_string());
+        globals.chain(own).chain(self.builtins.keys().cloned()).collect()
+    }
+
+    /// Report what is wrong with one call: at the call (None), or at its i-th argument.
+    fn check_call(&self, call: &Call, report: &mut impl FnMut(Option<usize>, String)) {
+        let n = call.args.len();
+        if call.method {
+            return self.check_method(call, report);
+        }
+        let module_names: BTreeSet<&str> = self.ops.iter().map(|o| o.module).filter(|m| !m.is_empty()).collect();
+        match call.ns.as_deref() {
+            Some(ns) if module_names.contains(ns) => {
+                let specs: Vec<_> = self.ops.iter().filter(|o| o.module == ns && o.name == call.name).copied().collect();
+                if specs.is_empty() {
+                    let names = self.ops.iter().filter(|o| o.module == ns).map(|o| o.name);
+                    return report(
+                        None,
+                        format!("unknown function {}{}", call.qualified(), suggest(&call.name, names, &format!("{ns}::"))),
+                    );
+                }
+                match specs.iter().find(|o| o.params.len() == n) {
+                    None => report(None, arity_message(&call.qualified(), n, &specs)),
+                    Some(spec) => {
+                        if let Some((i, message)) = args::mismatch(call, &specs) {
+                            report(Some(i), message);
+                        }
+                        deny_check(self.opts, spec, None, &mut |m| report(None, m))
+                    }
+                }
+            }
+            Some(ns) if self.modules.contains_key(ns) => {
+                let m = &self.modules[ns];
+                match m.fns.get(&call.name) {
+                    None => report(
+                        None,
+                        format!(
+                            "unknown function {}: module \"{}\" has no public function '{}'{}",
+                            call.qualified(),
+                            m.path,
+                            call.name,
+                            suggest(&call.name, m.fns.keys().map(String::as_str), &format!("{ns}::"))
+                        ),
+                    ),
+                    Some(counts) if !counts.contains(&n) => {
+                        report(None, format!("{} takes {} argument(s), not {n}", call.qualified(), join_counts(counts)))
+                    }
+                    Some(_) => {
+                        for spec in m.ops.get(&call.name).into_iter().flatten() {
+                            deny_check(self.opts, spec, Some(&call.qualified()), &mut |m| report(None, m));
+                        }
+                    }
+                }
+            }
+            Some("global") => {}
+            Some(ns) => report(None, format!("unknown module '{ns}' in {}: import it first (`import \"...\" as {ns};`)", call.qualified())),
+            None => {
+                if KEYWORD_FUNCTIONS.contains(&call.name.as_str()) {
+                    return;
+                }
+                let globals: Vec<&'static OpSpec> =
+                    self.ops.iter().filter(|o| o.module.is_empty() && o.name == call.name).copied().collect();
+                let mut counts: BTreeSet<usize> = globals.iter().map(|o| o.params.len()).collect();
+                counts.extend(self.own.get(call.name.as_str()).into_iter().flatten());
+                counts.extend(self.builtins.get(&call.name).into_iter().flatten());
+                if self.vars.contains(call.name.as_str()) && !counts.contains(&n) {
+                    return; // most likely a closure held in a variable
+                }
+                if counts.is_empty() {
+                    return report(
+                        None,
+                        format!(
+                            "unknown function '{}'{}",
+                            call.name,
+                            suggest(&call.name, self.plain_names().iter().map(String::as_str), "")
+                        ),
+                    );
+                }
+                if !counts.contains(&n) {
+                    return report(None, format!("{} takes {} argument(s), not {n}", call.name, join_counts(&counts)));
+                }
+                // A script function of that name and arity takes anything; an op only what it declares.
+                if let (Some(spec), false) =
+                    (globals.iter().find(|o| o.params.len() == n), self.own.get(call.name.as_str()).is_some_and(|c| c.contains(&n)))
+                {
+                    if let Some((i, message)) = args::mismatch(call, &globals) {
+                        report(Some(i), message);
+                    }
+                    deny_check(self.opts, spec, None, &mut |m| report(None, m));
+                }
+            }
+        }
+    }
+
+    /// `x.f(a)` calls the built-in `f(x, a)` (the standard packages, the handles' methods), or the
+    /// script's `fn f(a)` with `this` bound to `x`.
+    fn check_method(&self, call: &Call, report: &mut impl FnMut(Option<usize>, String)) {
+        if KEYWORD_FUNCTIONS.contains(&call.name.as_str()) {
+            return;
+        }
+        let n = call.args.len();
+        // Counted without the object.
+        let mut counts: BTreeSet<usize> = self.builtins.get(&call.name).into_iter().flatten().filter(|c| **c > 0).map(|c| c - 1).collect();
+        counts.extend(self.own.get(call.name.as_str()).into_iter().flatten());
+        if counts.is_empty() {
+            let known = self.builtins.keys().map(String::as_str).chain(self.own.keys().copied().filter(|k| !k.starts_with("anon$")));
+            report(None, format!("unknown method '.{}()'{}", call.name, suggest(&call.name, known, ".")));
+        } else if !counts.contains(&n) {
+            report(None, format!(".{}() takes {} argument(s), not {n}", call.name, join_counts(&counts)));
+        }
+    }
 }
 
 fn sort_key(loc: &str) -> (String, usize, usize) {
@@ -199,10 +308,6 @@ fn arity_message(name: &str, got: usize, specs: &[&OpSpec]) -> String {
 
 fn join_counts(counts: &BTreeSet<usize>) -> String {
     counts.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(" or ")
-}
-
-fn globals_and_own(ops: &[&'static OpSpec], s: &Scan) -> Vec<String> {
-    ops.iter().filter(|o| o.module.is_empty()).map(|o| o.name.to_string()).chain(s.fns.iter().map(|f| f.name.clone())).collect()
 }
 
 /// " (did you mean graph::disable_account?)" for the closest name, if one is close.
@@ -272,11 +377,13 @@ const MAX_IMPORT_DEPTH: usize = 4;
 
 /// For each function of the module at `path`, the ops it calls, following the module's own
 /// imports so that `dir::licenses` → `ob::remove_direct_licenses` → `graph::remove_license` is seen.
-fn module_ops(script: &Script, path: &str, depth: usize) -> BTreeMap<String, Vec<&'static OpSpec>> {
+fn module_ops(engine: &Engine, script: &Script, path: &str, depth: usize) -> BTreeMap<String, Vec<&'static OpSpec>> {
     let Some(src) = module_source(script, path) else { return BTreeMap::new() };
-    let sc = scan(&src);
+    // The hardened engine (its limits, e.g. expression depth, are the ones the module is written for).
+    let Ok(ast) = engine.compile(&src) else { return BTreeMap::new() };
+    let sc = walk(&ast);
     let imported: BTreeMap<String, BTreeMap<String, Vec<&'static OpSpec>>> = if depth < MAX_IMPORT_DEPTH {
-        sc.imports.iter().filter_map(|i| Some((i.alias.clone()?, module_ops(script, &i.path, depth + 1)))).collect()
+        sc.imports.iter().filter_map(|i| Some((i.alias.clone()?, module_ops(engine, script, i.path.as_deref()?, depth + 1)))).collect()
     } else {
         BTreeMap::new()
     };
@@ -286,7 +393,7 @@ fn module_ops(script: &Script, path: &str, depth: usize) -> BTreeMap<String, Vec
 /// For each function of a module, the ops it calls, directly, through the module's other
 /// functions, or through the functions of modules it imports (`imported`: alias → function → ops).
 fn ops_per_function(
-    s: &Scan,
+    s: &Walk,
     imported: &BTreeMap<String, BTreeMap<String, Vec<&'static OpSpec>>>,
 ) -> BTreeMap<String, Vec<&'static OpSpec>> {
     let ops = table();
@@ -295,7 +402,10 @@ fn ops_per_function(
     for c in &s.calls {
         let Some(f) = c.in_fn else { continue };
         let target_module = c.ns.as_deref().unwrap_or("");
-        if let Some(k) = ops.iter().position(|o| o.module == target_module && o.name == c.name && o.params.len() == c.args) {
+        if c.method {
+            continue; // ops are never methods
+        }
+        if let Some(k) = ops.iter().position(|o| o.module == target_module && o.name == c.name && o.params.len() == c.args.len()) {
             direct[f].insert(k);
         } else if let Some(via) = c.ns.as_deref().and_then(|ns| imported.get(ns)).and_then(|m| m.get(&c.name)) {
             for spec in via {
@@ -305,9 +415,18 @@ fn ops_per_function(
             }
         } else if c.ns.is_none() {
             for (g, def) in s.fns.iter().enumerate() {
-                if def.name == c.name && def.params == c.args {
+                if def.name == c.name && def.params == c.args.len() {
                     calls_fn[f].insert(g);
                 }
+            }
+        }
+    }
+    // A function that makes a closure (or a pointer to another function) may run it.
+    for r in &s.fn_refs {
+        let Some(f) = r.in_fn else { continue };
+        for (g, def) in s.fns.iter().enumerate() {
+            if def.name == r.name {
+                calls_fn[f].insert(g);
             }
         }
     }

@@ -10,6 +10,7 @@
 mod errors;
 mod resolver;
 pub mod scan;
+pub mod walk;
 
 pub use errors::{describe, describe_layered, ScriptFailure};
 pub use resolver::{SandboxResolver, STDLIB};

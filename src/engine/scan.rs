@@ -1,16 +1,12 @@
-//! A small scanner over Rhai source: the calls a script makes, the functions it defines and the
-//! modules it imports, each with its line and column.
+//! A small lexer over Rhai source, and the functions and imports it defines in source order.
 //!
-//! Rhai's AST walker needs the `internals` feature, which this project never enables, so
-//! `offboard-host check` (and the REPL's multi-line input and `import` handling) read the source
-//! with this scanner instead. It knows just enough of Rhai's lexical grammar to not be fooled:
-//! strings (`"..."`, raw `#"..."#`, characters `'x'`), comments (`//`, nested `/* */`) and backtick
-//! templates are skipped, except the code inside a template's `${...}`, which is scanned. It finds
-//! `ident(` and `ns::ident(` with their argument count (commas at the top level of the call, with
-//! `()`, `[]`, `{}`, `#{}` nesting and closure parameter lists `|a, b|` accounted for). Method
-//! calls (`x.len()`) are not reported.
-
-use std::collections::BTreeSet;
+//! `check` reads Rhai's own AST ([`super::walk`]); this remains for what the AST cannot give:
+//! whether an input is still incomplete (the REPL's multi-line input: an unfinished source does
+//! not compile), and where each function is defined, in source order (Rhai keeps no position
+//! for a definition and orders its functions by hash) for the reference pages and the overrides
+//! check. It knows just enough of Rhai's lexical grammar to not be fooled: strings (`"..."`, raw
+//! `#"..."#`, characters `'x'`), comments (`//`, nested `/* */`) and backtick templates are
+//! skipped, except the code inside a template's `${...}`.
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Tok {
@@ -229,28 +225,6 @@ pub fn lex(src: &str) -> Lexed {
     out
 }
 
-/// A call `name(...)` or `ns::name(...)`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Call {
-    /// The namespace path (`graph`, `ob`), None for a plain call.
-    pub ns: Option<String>,
-    pub name: String,
-    pub args: usize,
-    pub line: usize,
-    pub col: usize,
-    /// The index in [`Scan::fns`] of the function whose body holds the call.
-    pub in_fn: Option<usize>,
-}
-
-impl Call {
-    pub fn qualified(&self) -> String {
-        match &self.ns {
-            Some(ns) => format!("{ns}::{}", self.name),
-            None => self.name.clone(),
-        }
-    }
-}
-
 /// A function the source defines: `fn name(a, b) { ... }`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FnDef {
@@ -274,21 +248,9 @@ pub struct Import {
 
 #[derive(Debug, Default)]
 pub struct Scan {
-    pub calls: Vec<Call>,
     pub fns: Vec<FnDef>,
     pub imports: Vec<Import>,
-    /// Names bound as variables or parameters anywhere (a call `f(x)` may call a closure in `f`).
-    pub vars: BTreeSet<String>,
 }
-
-const KEYWORDS: &[&str] = &[
-    "if", "else", "while", "loop", "for", "in", "do", "until", "switch", "return", "throw", "try", "catch", "let", "const", "fn",
-    "private", "import", "export", "as", "break", "continue", "this", "true", "false", "global",
-];
-
-/// Functions built into Rhai's language rather than registered (any argument count).
-pub const KEYWORD_FUNCTIONS: &[&str] =
-    &["print", "debug", "type_of", "Fn", "call", "curry", "is_shared", "is_def_fn", "is_def_var", "eval"];
 
 /// Count the arguments of the call whose `(` is at `open`; returns (count, index of the `)`).
 fn count_args(t: &[Token], open: usize) -> (usize, usize) {
@@ -324,24 +286,6 @@ fn count_args(t: &[Token], open: usize) -> (usize, usize) {
     (count + usize::from(seg), i)
 }
 
-/// The index of the bracket closing the one at `open`.
-fn matching(t: &[Token], open: usize) -> usize {
-    let mut depth = 0usize;
-    for (i, tok) in t.iter().enumerate().skip(open) {
-        match &tok.tok {
-            Tok::Punct(p) if matches!(p.as_str(), "(" | "[" | "{" | "${") => depth += 1,
-            Tok::Punct(p) if matches!(p.as_str(), ")" | "]" | "}") => {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    return i;
-                }
-            }
-            _ => {}
-        }
-    }
-    t.len()
-}
-
 /// The `///` lines that end right above `line` (for the docs of stdlib functions).
 fn doc_above(src_lines: &[&str], line: usize) -> Vec<String> {
     let mut doc = Vec::new();
@@ -359,47 +303,20 @@ fn doc_above(src_lines: &[&str], line: usize) -> Vec<String> {
     doc
 }
 
+/// The functions and imports of a source, in source order.
 pub fn scan(src: &str) -> Scan {
     let t = lex(src).tokens;
     let lines: Vec<&str> = src.lines().collect();
     let mut s = Scan::default();
-    // Token ranges of function bodies, with the function's index.
-    let mut bodies: Vec<(usize, usize, usize)> = Vec::new();
     let prev = |i: usize| if i > 0 { t.get(i - 1) } else { None };
     let mut i = 0;
     while i < t.len() {
-        let Some(word) = t[i].ident() else {
-            // Closure parameters: `|a, b|` where an expression starts.
-            if t[i].is("|")
-                && prev(i).is_none_or(|p| {
-                    matches!(&p.tok, Tok::Punct(x) if ["(", ",", "=", "{", ";", "["].contains(&x.as_str())) || p.ident() == Some("return")
-                })
-            {
-                let mut j = i + 1;
-                while j < t.len() && !t[j].is("|") {
-                    if let Some(v) = t[j].ident() {
-                        s.vars.insert(v.to_string());
-                    }
-                    j += 1;
-                }
-                i = j + 1;
-                continue;
-            }
-            i += 1;
-            continue;
-        };
         let next_is = |k: usize, p: &str| t.get(i + k).is_some_and(|x| x.is(p));
-        match word {
-            "fn" => {
+        match t[i].ident() {
+            Some("fn") => {
                 if let (Some(name), true) = (t.get(i + 1).and_then(Token::ident), next_is(2, "(")) {
                     let (params, close) = count_args(&t, i + 2);
-                    for p in &t[i + 3..close.min(t.len())] {
-                        if let Some(v) = p.ident() {
-                            s.vars.insert(v.to_string());
-                        }
-                    }
                     let private = prev(i).and_then(Token::ident) == Some("private");
-                    let idx = s.fns.len();
                     s.fns.push(FnDef {
                         name: name.to_string(),
                         params,
@@ -408,42 +325,17 @@ pub fn scan(src: &str) -> Scan {
                         col: t[i].col,
                         doc: doc_above(&lines, if private { prev(i).map_or(t[i].line, |p| p.line) } else { t[i].line }),
                     });
-                    if let Some(open) = (close..t.len()).find(|&k| t[k].is("{")) {
-                        bodies.push((open, matching(&t, open), idx));
-                    }
                     i = close + 1;
                     continue;
                 }
             }
-            "import" => {
+            Some("import") => {
                 if let Some(Tok::Str(path)) = t.get(i + 1).map(|x| &x.tok) {
                     let alias = (t.get(i + 2).and_then(Token::ident) == Some("as")).then(|| t.get(i + 3).and_then(Token::ident)).flatten();
                     s.imports.push(Import { path: path.clone(), alias: alias.map(str::to_string), line: t[i].line, col: t[i].col });
                 }
             }
-            "let" | "const" | "for" | "catch" => {
-                let mut j = i + 1;
-                while j < t.len() && (t[j].is("(") || t[j].is(",") || t[j].ident().is_some_and(|v| !KEYWORDS.contains(&v))) {
-                    if let Some(v) = t[j].ident() {
-                        s.vars.insert(v.to_string());
-                    }
-                    j += 1;
-                }
-            }
             _ => {}
-        }
-        let called = next_is(1, "(") && !KEYWORDS.contains(&word) && !prev(i).is_some_and(|p| p.is(".") || p.ident() == Some("fn"));
-        if called {
-            // Walk back over `a::b::` to the start of the path.
-            let mut start = i;
-            while start >= 2 && t[start - 1].is("::") && t[start - 2].ident().is_some() {
-                start -= 2;
-            }
-            let ns = (start < i).then(|| t[start..i - 1].iter().filter_map(Token::ident).collect::<Vec<_>>().join("::"));
-            let (args, _) = count_args(&t, i + 1);
-            let in_fn = bodies.iter().find(|(a, b, _)| *a < i && i < *b).map(|(_, _, f)| *f);
-            // Located at the function's name, as Rhai locates a call (after `ns::`).
-            s.calls.push(Call { ns, name: word.to_string(), args, line: t[i].line, col: t[i].col, in_fn });
         }
         i += 1;
     }
@@ -454,48 +346,9 @@ pub fn scan(src: &str) -> Scan {
 mod tests {
     use super::*;
 
-    fn calls(src: &str) -> Vec<(String, usize)> {
-        scan(src).calls.iter().map(|c| (c.qualified(), c.args)).collect()
-    }
-
-    fn owned(v: &[(&str, usize)]) -> Vec<(String, usize)> {
-        v.iter().map(|(n, a)| (n.to_string(), *a)).collect()
-    }
-
     #[test]
-    fn finds_calls_with_their_argument_counts() {
-        let src = "let u = graph::get_user(USER);\nf();\ng(1, [2, 3], #{a: 1, b: h(4, 5)}, (6, 7));\nx.len(); y.push(z(1));";
-        assert_eq!(calls(src), owned(&[("graph::get_user", 1), ("f", 0), ("g", 4), ("h", 2), ("z", 1)]));
-        let c = &scan(src).calls[0];
-        assert_eq!((c.line, c.col), (1, 16));
-        let c = &scan(src).calls[2];
-        assert_eq!((c.line, c.col), (3, 1));
-    }
-
-    #[test]
-    fn closures_count_as_one_argument() {
-        let src = "phase(\"lock\", #{ required: true }, |a, b| { graph::disable_account(user); a + b });\nphase(\"x\", || log(\"y\"));\nphase(\"z\", |x| x, 3)";
-        assert_eq!(calls(src), owned(&[("phase", 3), ("graph::disable_account", 1), ("phase", 2), ("log", 1), ("phase", 3)]));
-    }
-
-    #[test]
-    fn ignores_strings_comments_and_template_text() {
-        let src = r###"
-// graph::nope(1)
-/* nested /* block */ still(comment) */
-/// doc: example(1, 2)
-let s = "call(me, please) \" quoted(x)";
-let c = '(';
-let r = #"raw(1) "quoted" "#;
-let t = `text(1, 2) ${ real(1, 2) } more(3) ${ #{a: inner()}.a }`;
-done(s, `a, b`, "c, d")
-"###;
-        assert_eq!(calls(src), owned(&[("real", 2), ("inner", 0), ("done", 3)]));
-    }
-
-    #[test]
-    fn finds_functions_imports_and_variables() {
-        let src = "import \"offboard\" as ob;\nimport \"lib/x\";\n/// Does a thing.\n/// Really.\nfn helper(a, b) {\n  graph::remove_manager(a);\n}\nprivate fn hidden() { 1 }\nlet f = |x| x;\nfor (g, i) in [] {}\nhelper(1, 2); f(3);";
+    fn finds_functions_and_imports_in_source_order() {
+        let src = "import \"offboard\" as ob;\nimport \"lib/x\";\n/// Does a thing.\n/// Really.\nfn helper(a, b) {\n  graph::remove_manager(a);\n}\nprivate fn hidden() { 1 }\nlet f = |x| x;\nlet s = \"fn fake(x) {}\";\nhelper(1, 2); f(3);";
         let s = scan(src);
         assert_eq!(
             s.imports.iter().map(|i| (i.path.as_str(), i.alias.as_deref())).collect::<Vec<_>>(),
@@ -505,14 +358,7 @@ done(s, `a, b`, "c, d")
         assert_eq!((s.fns[0].name.as_str(), s.fns[0].params, s.fns[0].private), ("helper", 2, false));
         assert_eq!(s.fns[0].doc, ["/// Does a thing.", "/// Really."]);
         assert_eq!((s.fns[1].name.as_str(), s.fns[1].params, s.fns[1].private), ("hidden", 0, true));
-        let rm = s.calls.iter().find(|c| c.name == "remove_manager").unwrap();
-        assert_eq!(rm.in_fn, Some(0));
-        assert!(s.calls.iter().find(|c| c.name == "helper").unwrap().in_fn.is_none());
-        for v in ["f", "x", "g", "i", "a", "b"] {
-            assert!(s.vars.contains(v), "{v}");
-        }
-        // Definitions are not calls.
-        assert!(!s.calls.iter().any(|c| c.name == "hidden"));
+        assert_eq!((s.fns[0].line, s.fns[0].col, s.fns[1].line, s.fns[1].col), (5, 1, 8, 9));
     }
 
     #[test]
@@ -523,7 +369,7 @@ done(s, `a, b`, "c, d")
         for src in sources {
             for (i, _) in src.char_indices() {
                 let s = scan(&src[..i]);
-                assert!(s.calls.iter().all(|c| c.line >= 1 && c.col >= 1));
+                assert!(s.fns.iter().all(|f| f.line >= 1 && f.col >= 1));
             }
         }
     }

@@ -46,6 +46,8 @@ pub static OPS: [OpSpec; 2] = [
             "/// same keys, each of the same type; the error (code `invalid_setting`) names the hook.",
             "///",
             "/// ```rhai",
+            "/// fn mailbox_policy(user, s) { s.forward_to = \"legal@contoso.test\"; s }",
+            "/// let s = settings_schema();",
             "/// let after = mailbox_policy(user, s);",
             "/// check_hook_settings(\"mailbox_policy\", s, after);",
             "/// ```",

@@ -1,0 +1,264 @@
+//! What a compiled script calls, imports and defines, read from Rhai's own AST (the `internals`
+//! feature): every function call (plain, namespaced `graph::x(...)` and method `x.f(...)`),
+//! every function pointer (`Fn("name")` and closures, which Rhai compiles to `anon$...`
+//! functions), every `import`, and the functions the script defines with their `///` comments.
+//!
+//! Reading the AST rather than the text means strings, comments and templates can never be
+//! mistaken for code, and a call's position is the one Rhai itself reports at run time.
+
+use std::collections::BTreeSet;
+
+use rhai::{ASTNode, Expr, FnAccess, FnCallExpr, Position, Stmt, AST};
+
+/// What a literal argument is, as far as the AST tells without running anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arg {
+    Str,
+    Int,
+    Float,
+    Bool,
+    Char,
+    Array,
+    Map,
+    Unit,
+    /// A closure or `Fn("name")`.
+    FnPtr,
+    /// Anything that is only known at run time: a variable, a call, an operator ...
+    Unknown,
+}
+
+impl Arg {
+    /// The type name Rhai's messages use (`type_of`).
+    pub fn type_name(self) -> &'static str {
+        match self {
+            Arg::Str => "string",
+            Arg::Int => "i64",
+            Arg::Float => "f64",
+            Arg::Bool => "bool",
+            Arg::Char => "char",
+            Arg::Array => "array",
+            Arg::Map => "map",
+            Arg::Unit => "()",
+            Arg::FnPtr => "Fn",
+            Arg::Unknown => "?",
+        }
+    }
+
+    fn of(e: &Expr) -> Arg {
+        match e {
+            Expr::StringConstant(..) | Expr::InterpolatedString(..) => Arg::Str,
+            Expr::IntegerConstant(..) => Arg::Int,
+            Expr::FloatConstant(..) => Arg::Float,
+            Expr::BoolConstant(..) => Arg::Bool,
+            Expr::CharConstant(..) => Arg::Char,
+            Expr::Array(..) => Arg::Array,
+            Expr::Map(..) => Arg::Map,
+            Expr::Unit(..) => Arg::Unit,
+            Expr::FnCall(f, _) if f.namespace.is_empty() && (f.name == "Fn" || f.name == "curry") => Arg::FnPtr,
+            Expr::MethodCall(f, _) if f.name == "curry" => Arg::FnPtr,
+            // A closure that captures variables: `{ share(...); curry(Fn("anon$..."), ...) }`.
+            Expr::Stmt(block) => match block.statements().last() {
+                Some(Stmt::FnCall(f, _)) if f.name == "curry" => Arg::FnPtr,
+                Some(Stmt::Expr(e)) => Arg::of(e),
+                _ => Arg::Unknown,
+            },
+            Expr::DynamicConstant(v, _) => {
+                if v.is_fnptr() {
+                    Arg::FnPtr
+                } else if v.is_array() {
+                    Arg::Array
+                } else if v.is_map() {
+                    Arg::Map
+                } else if v.is_string() {
+                    Arg::Str
+                } else {
+                    Arg::Unknown
+                }
+            }
+            _ => Arg::Unknown,
+        }
+    }
+}
+
+/// A call `name(...)`, `ns::name(...)` or `x.name(...)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    /// The namespace path (`graph`, `ob`), None for a plain or method call.
+    pub ns: Option<String>,
+    pub name: String,
+    /// The arguments as written (for a method call, without the object).
+    pub args: Vec<Arg>,
+    /// Where each argument starts (line, column).
+    pub arg_at: Vec<(usize, usize)>,
+    /// `x.name(...)`: Rhai passes `x` as the first argument.
+    pub method: bool,
+    /// 1-based, as Rhai reports positions: at the function's name.
+    pub line: usize,
+    pub col: usize,
+    /// The index in [`Walk::fns`] of the function (or closure) whose body holds the call.
+    pub in_fn: Option<usize>,
+}
+
+impl Call {
+    pub fn qualified(&self) -> String {
+        match &self.ns {
+            Some(ns) => format!("{ns}::{}", self.name),
+            None if self.method => format!(".{}", self.name),
+            None => self.name.clone(),
+        }
+    }
+}
+
+/// A function pointer: `Fn("name")` with a literal name, or a closure (`anon$...`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FnRef {
+    pub name: String,
+    pub line: usize,
+    pub col: usize,
+    pub in_fn: Option<usize>,
+}
+
+/// A function the script defines (closures included, as `anon$...`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FnDef {
+    pub name: String,
+    pub params: usize,
+    pub private: bool,
+    /// The `///` doc comment lines, each with its `///`.
+    pub doc: Vec<String>,
+}
+
+impl FnDef {
+    /// A closure, which nobody calls by name.
+    pub fn is_closure(&self) -> bool {
+        self.name.starts_with("anon$")
+    }
+}
+
+/// `import "path" as alias;`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Import {
+    /// None when the path is computed rather than a literal.
+    pub path: Option<String>,
+    pub alias: Option<String>,
+    pub line: usize,
+    pub col: usize,
+    pub in_fn: Option<usize>,
+}
+
+/// Everything [`walk`] finds.
+#[derive(Debug, Default)]
+pub struct Walk {
+    pub calls: Vec<Call>,
+    pub fn_refs: Vec<FnRef>,
+    pub fns: Vec<FnDef>,
+    pub imports: Vec<Import>,
+    /// Names bound as variables or parameters anywhere (`f(x)` may call a closure held in `f`).
+    pub vars: BTreeSet<String>,
+}
+
+fn line_col(pos: Position) -> (usize, usize) {
+    (pos.line().unwrap_or(0), pos.position().unwrap_or(0))
+}
+
+/// Read a compiled AST: its top-level statements and the body of each function it defines.
+pub fn walk(ast: &AST) -> Walk {
+    let mut w = Walk::default();
+    let defs: Vec<(String, usize)> = ast.iter_fn_def().map(|f| (f.name.to_string(), f.params.len())).collect();
+    for f in ast.iter_fn_def() {
+        w.fns.push(FnDef {
+            name: f.name.to_string(),
+            params: f.params.len(),
+            private: f.access == FnAccess::Private,
+            doc: f.comments.iter().flat_map(|c| c.lines().map(str::to_string).collect::<Vec<_>>()).collect(),
+        });
+        w.vars.extend(f.params.iter().map(|p| p.to_string()));
+    }
+    // The statements alone, then each function alone: Rhai keeps no link from a node to the
+    // function it is in (and a closure's body has no end position), so each is walked by itself.
+    visit(&ast.clone_statements_only(), None, &mut w);
+    for (i, (name, params)) in defs.iter().enumerate() {
+        // Not `clone_functions_only_filtered`: in rhai 1.27 it ignores its filter when copying into
+        // an empty module.
+        let mut one = ast.clone_functions_only();
+        one.retain_functions(|_, _, n, p| n == name && p == *params);
+        visit(&one, Some(i), &mut w);
+    }
+    w
+}
+
+fn visit(ast: &AST, in_fn: Option<usize>, w: &mut Walk) {
+    ast.walk(&mut |path: &[ASTNode]| {
+        match path.last() {
+            Some(ASTNode::Stmt(s)) => on_stmt(s, in_fn, w),
+            Some(ASTNode::Expr(e)) => on_expr(e, in_fn, w),
+            _ => {}
+        }
+        true
+    });
+}
+
+fn on_stmt(s: &Stmt, in_fn: Option<usize>, w: &mut Walk) {
+    match s {
+        Stmt::FnCall(f, pos) => on_call(f, false, *pos, in_fn, w),
+        Stmt::Var(x, ..) => {
+            w.vars.insert(x.0.name.to_string());
+        }
+        Stmt::For(x, _) => {
+            w.vars.insert(x.0.name.to_string());
+            if let Some(i) = &x.1 {
+                w.vars.insert(i.name.to_string());
+            }
+        }
+        Stmt::TryCatch(x, _) => {
+            if let Expr::Variable(v, ..) = &x.expr {
+                w.vars.insert(v.1.to_string());
+            }
+        }
+        Stmt::Import(x, pos) => {
+            let (line, col) = line_col(*pos);
+            let path = match &x.0 {
+                Expr::StringConstant(s, _) => Some(s.to_string()),
+                _ => None,
+            };
+            let alias = (!x.1.name.is_empty()).then(|| x.1.name.to_string());
+            w.imports.push(Import { path, alias, line, col, in_fn });
+        }
+        _ => {}
+    }
+}
+
+fn on_expr(e: &Expr, in_fn: Option<usize>, w: &mut Walk) {
+    match e {
+        Expr::FnCall(f, pos) => on_call(f, false, *pos, in_fn, w),
+        Expr::MethodCall(f, pos) => on_call(f, true, *pos, in_fn, w),
+        Expr::DynamicConstant(v, pos) => {
+            if let Some(p) = v.read_lock::<rhai::FnPtr>() {
+                let (line, col) = line_col(*pos);
+                w.fn_refs.push(FnRef { name: p.fn_name().to_string(), line, col, in_fn });
+            }
+        }
+        _ => {}
+    }
+}
+
+fn on_call(f: &FnCallExpr, method: bool, pos: Position, in_fn: Option<usize>, w: &mut Walk) {
+    // Operators (`a + b`, `x == y`) are calls in the AST too; they are not the script's calls.
+    if f.is_operator_call() {
+        return;
+    }
+    let (line, col) = line_col(pos);
+    if f.namespace.is_empty() && f.name == "Fn" {
+        if let Some(Expr::StringConstant(name, _)) = f.args.first() {
+            w.fn_refs.push(FnRef { name: name.to_string(), line, col, in_fn });
+        }
+    }
+    let ns = (!f.namespace.is_empty()).then(|| f.namespace.path.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join("::"));
+    // A method call's object is not among its arguments (it is the left of the `Dot`).
+    let args: Vec<Arg> = f.args.iter().map(Arg::of).collect();
+    let arg_at = f.args.iter().map(|a| line_col(a.start_position())).collect();
+    w.calls.push(Call { ns, name: f.name.to_string(), args, arg_at, method, line, col, in_fn });
+}
+
+#[cfg(test)]
+mod tests;
