@@ -7,3 +7,4 @@
 
 pub mod check;
 pub mod docs;
+pub mod script_docs;
