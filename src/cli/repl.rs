@@ -309,9 +309,7 @@ pub fn help(topic: &str) -> String {
             s.push_str(&format!("  {name:<12} {n} function(s)\n"));
         }
         s.push_str("  User         the resolved user and its properties (help User)\n");
-        for (name, _) in STDLIB {
-            s.push_str(&format!("  stdlib       import \"{name}\" as ob;  then ob::settings(ORG), ob::describe(user), ...\n"));
-        }
+        s.push_str(&crate::authoring::help::overview());
         s.push_str(
             "Constants: USER (empty here), TENANT, DIRECTORY, MODE, ORG\n\
              Commands:\n  help                 this overview\n  help <module>        the module's functions\n  help <function>      a function's documentation, e.g. help graph::get_user\n  :quit                leave (also Ctrl-D)\n\
@@ -334,7 +332,7 @@ pub fn help(topic: &str) -> String {
     if !module.is_empty() && modules().contains(&module) && !ops.iter().any(|o| o.module.is_empty() && o.name == module) {
         let mut s = format!("{module}:: functions (help {module}::<name> for one):\n");
         for spec in ops.iter().filter(|o| o.module == module) {
-            let first = spec.doc.first().map(|l| l.trim_start_matches("///").trim()).unwrap_or("");
+            let first = crate::authoring::help::op_summary(spec);
             let kind = match spec.access {
                 Access::Write => "write",
                 Access::Read => "read",
@@ -344,13 +342,16 @@ pub fn help(topic: &str) -> String {
         }
         return s;
     }
+    if let Some(text) = crate::authoring::help::topic(topic) {
+        return text;
+    }
     let (ns, name) = match topic.rsplit_once("::") {
         Some((ns, name)) => (Some(ns), name),
         None => (None, topic),
     };
     let found: Vec<_> = ops.iter().filter(|o| o.name == name && ns.is_none_or(|n| n == o.module)).collect();
     if found.is_empty() {
-        return format!("no function '{topic}' in the op table (`help` lists the modules)\n");
+        return format!("no function '{topic}' in the op table, the stdlib or the hooks (`help` lists them)\n");
     }
     let mut s = String::new();
     for spec in found {
