@@ -33,6 +33,10 @@ fn check_reports_problems_with_locations_and_exit_code_3() {
     std::fs::write(dir.join("typo.rhai"), "let user = graph::get_user(USER);\ngraph::disabel_account(user);\n").unwrap();
     std::fs::write(dir.join("syntax.rhai"), "let a = 1;\nlet b = (;\n").unwrap();
     std::fs::write(dir.join("escape.rhai"), "import \"../../etc/x\" as x;\n").unwrap();
+    // What Rhai's AST shows and a text scanner did not: a string where a User is needed, a
+    // method that does not exist, a function pointer to nothing.
+    std::fs::write(dir.join("types.rhai"), "graph::disable_account(\"upn\");\nlet a = [1];\na.pussh(2);\nlet f = Fn(\"nothing\");\n")
+        .unwrap();
 
     let (code, out, _) = run(cmd(&home, dir).args(["check", "default.rhai"]));
     assert_eq!(code, 0, "{out}");
@@ -44,6 +48,13 @@ fn check_reports_problems_with_locations_and_exit_code_3() {
     assert!(out.lines().any(|l| l.starts_with("syntax.rhai:2:") && l.contains(": error: ")), "{out}");
     assert!(out.contains("escape.rhai:1:1: error: cannot import '../../etc/x'"), "{out}");
     assert!(out.contains("ok: default.rhai"), "{out}");
+    assert!(err.contains("3 problem(s) found"), "{err}");
+
+    let (code, out, err) = run(cmd(&home, dir).args(["check", "types.rhai"]));
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(out.contains("types.rhai:1:24: error: graph::disable_account: argument 1 (user) must be a User, not a string literal"), "{out}");
+    assert!(out.contains("types.rhai:3:3: error: unknown method '.pussh()' (did you mean .push?)"), "{out}");
+    assert!(out.contains("types.rhai:4:9: error: Fn(\"nothing\"): no function 'nothing'"), "{out}");
     assert!(err.contains("3 problem(s) found"), "{err}");
 
     let (code, _, err) = run(cmd(&home, dir).args(["check", "no-such-script"]));
