@@ -52,7 +52,10 @@ fn check_reports_problems_with_locations_and_exit_code_3() {
 
     let (code, out, err) = run(cmd(&home, dir).args(["check", "types.rhai"]));
     assert_eq!(code, 3, "{out}{err}");
-    assert!(out.contains("types.rhai:1:24: error: graph::disable_account: argument 1 (user) must be a User, not a string literal"), "{out}");
+    assert!(
+        out.contains("types.rhai:1:24: error: graph::disable_account: argument 1 (user) must be a User, not a string literal"),
+        "{out}"
+    );
     assert!(out.contains("types.rhai:3:3: error: unknown method '.pussh()' (did you mean .push?)"), "{out}");
     assert!(out.contains("types.rhai:4:9: error: Fn(\"nothing\"): no function 'nothing'"), "{out}");
     assert!(err.contains("3 problem(s) found"), "{err}");

@@ -139,15 +139,21 @@ fn settings_page() -> String {
     s.push_str(
         "What `--set key=value`, a client's `[tenants.<name>.defaults]` and bulk setting columns may set, and \
          what the settings map a hook returns may hold. Any other key is refused (exit 2) with the nearest \
-         known one; so is a value of another type.\n\n| setting | type | default | |\n|---|---|---|---|\n",
+         known one; so is a value of another type. `offboard-host settings --tenant T` lists them with a \
+         client's values.\n\n\
+         Each row's example sets it for one run; the same value goes in the client's \
+         `[tenants.<name>.defaults]` (`remove_licenses = false`), and a hook changes it in the settings map \
+         it returns:\n\n\
+         ```rhai\nfn adjust_settings(s) {\n    s.remove_licenses = false;\n    s\n}\n```\n\n\
+         | setting | type | default | example | |\n|---|---|---|---|---|\n",
     );
     for r in SETTINGS {
-        let default = match r.default {
-            Value::Bool(b) => b.to_string(),
-            Value::Int(i) => i.to_string(),
-            Value::Str(t) => format!("{t:?}"),
+        let (default, example) = match r.default {
+            Value::Bool(b) => (b.to_string(), format!("--set {}={}", r.name, !b)),
+            Value::Int(i) => (i.to_string(), format!("--set {}={}", r.name, if i == 0 { 30 } else { i * 2 })),
+            Value::Str(t) => (format!("{t:?}"), format!("--set {}=\"...\"", r.name)),
         };
-        let _ = writeln!(s, "| `{}` | {} | `{default}` | {} |", r.name, r.default.kind().name(), r.description);
+        let _ = writeln!(s, "| `{}` | {} | `{default}` | `{example}` | {} |", r.name, r.default.kind().name(), r.description);
     }
     s
 }
