@@ -127,7 +127,7 @@ pub fn check_script(script: &Script, opts: &CheckOptions) -> Vec<Diagnostic> {
     let ctx = Context { opts, ops: table(), modules, builtins, own, vars };
     for layer in &layers {
         for call in &layer.walk.calls {
-            ctx.check_call(call, &mut |arg, message| {
+            ctx.check_call(call, &layer.walk.bindings, &mut |arg, message| {
                 let (line, col) = arg.and_then(|i| call.arg_at.get(i).copied()).unwrap_or((call.line, call.col));
                 out.push(Diagnostic { location: format!("{}:{line}:{col}", layer.name), message });
             });
@@ -148,6 +148,9 @@ pub fn check_script(script: &Script, opts: &CheckOptions) -> Vec<Diagnostic> {
     out.dedup();
     out
 }
+
+/// Each variable name's bindings in one file (see [`Walk::bindings`]).
+type Bindings = BTreeMap<String, Vec<Option<String>>>;
 
 /// What every call is checked against.
 struct Context<'a> {
@@ -172,7 +175,7 @@ impl Context<'_> {
     }
 
     /// Report what is wrong with one call: at the call (None), or at its i-th argument.
-    fn check_call(&self, call: &Call, report: &mut impl FnMut(Option<usize>, String)) {
+    fn check_call(&self, call: &Call, bindings: &Bindings, report: &mut impl FnMut(Option<usize>, String)) {
         let n = call.args.len();
         if call.method {
             return self.check_method(call, report);
@@ -191,7 +194,7 @@ impl Context<'_> {
                 match specs.iter().find(|o| o.params.len() == n) {
                     None => report(None, arity_message(&call.qualified(), n, &specs)),
                     Some(spec) => {
-                        if let Some((i, message)) = args::mismatch(call, &specs) {
+                        if let Some((i, message)) = args::mismatch(call, &args::resolve(call, bindings), &specs) {
                             report(Some(i), message);
                         }
                         deny_check(self.opts, spec, None, &mut |m| report(None, m))
@@ -252,7 +255,7 @@ impl Context<'_> {
                 if let (Some(spec), false) =
                     (globals.iter().find(|o| o.params.len() == n), self.own.get(call.name.as_str()).is_some_and(|c| c.contains(&n)))
                 {
-                    if let Some((i, message)) = args::mismatch(call, &globals) {
+                    if let Some((i, message)) = args::mismatch(call, &args::resolve(call, bindings), &globals) {
                         report(Some(i), message);
                     }
                     deny_check(self.opts, spec, None, &mut |m| report(None, m));

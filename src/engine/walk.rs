@@ -6,7 +6,7 @@
 //! Reading the AST rather than the text means strings, comments and templates can never be
 //! mistaken for code, and a call's position is the one Rhai itself reports at run time.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rhai::{ASTNode, Expr, FnAccess, FnCallExpr, Position, Stmt, AST};
 
@@ -23,6 +23,8 @@ pub enum Arg {
     Unit,
     /// A closure or `Fn("name")`.
     FnPtr,
+    /// A handle type (`User`, `AdUser`): a variable only ever bound to what an op returns.
+    Handle(&'static str),
     /// Anything that is only known at run time: a variable, a call, an operator ...
     Unknown,
 }
@@ -40,6 +42,7 @@ impl Arg {
             Arg::Map => "map",
             Arg::Unit => "()",
             Arg::FnPtr => "Fn",
+            Arg::Handle(t) => t,
             Arg::Unknown => "?",
         }
     }
@@ -90,6 +93,8 @@ pub struct Call {
     pub args: Vec<Arg>,
     /// Where each argument starts (line, column).
     pub arg_at: Vec<(usize, usize)>,
+    /// The variable each argument is, when it is a plain variable.
+    pub arg_vars: Vec<Option<String>>,
     /// `x.name(...)`: Rhai passes `x` as the first argument.
     pub method: bool,
     /// 1-based, as Rhai reports positions: at the function's name.
@@ -155,6 +160,28 @@ pub struct Walk {
     pub imports: Vec<Import>,
     /// Names bound as variables or parameters anywhere (`f(x)` may call a closure held in `f`).
     pub vars: BTreeSet<String>,
+    /// Every binding of each variable name anywhere: `Some("graph::get_user")` for
+    /// `let x = graph::get_user(...)`, None for any other binding (a parameter, a loop variable,
+    /// another value, an assignment).
+    pub bindings: BTreeMap<String, Vec<Option<String>>>,
+    /// The variables each closure captures (`anon$...` → names): Rhai passes them as its first
+    /// parameters, so they are the enclosing variables, not new bindings.
+    pub captures: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Walk {
+    fn bind(&mut self, name: &str, from: Option<String>) {
+        self.vars.insert(name.to_string());
+        self.bindings.entry(name.to_string()).or_default().push(from);
+    }
+}
+
+/// `ns::name` when `e` is a namespaced call.
+fn called(e: &Expr) -> Option<String> {
+    match e {
+        Expr::FnCall(f, _) if !f.namespace.is_empty() => Some(format!("{}::{}", f.namespace, f.name)),
+        _ => None,
+    }
 }
 
 fn line_col(pos: Position) -> (usize, usize) {
@@ -172,7 +199,6 @@ pub fn walk(ast: &AST) -> Walk {
             private: f.access == FnAccess::Private,
             doc: f.comments.iter().flat_map(|c| c.lines().map(str::to_string).collect::<Vec<_>>()).collect(),
         });
-        w.vars.extend(f.params.iter().map(|p| p.to_string()));
     }
     // The statements alone, then each function alone: Rhai keeps no link from a node to the
     // function it is in (and a closure's body has no end position), so each is walked by itself.
@@ -183,6 +209,12 @@ pub fn walk(ast: &AST) -> Walk {
         let mut one = ast.clone_functions_only();
         one.retain_functions(|_, _, n, p| n == name && p == *params);
         visit(&one, Some(i), &mut w);
+    }
+    for f in ast.iter_fn_def() {
+        let captured = w.captures.get(f.name.as_str()).cloned().unwrap_or_default();
+        for p in f.params.iter().filter(|p| !captured.contains(p.as_str())) {
+            w.bind(p, None);
+        }
     }
     w
 }
@@ -201,18 +233,21 @@ fn visit(ast: &AST, in_fn: Option<usize>, w: &mut Walk) {
 fn on_stmt(s: &Stmt, in_fn: Option<usize>, w: &mut Walk) {
     match s {
         Stmt::FnCall(f, pos) => on_call(f, false, *pos, in_fn, w),
-        Stmt::Var(x, ..) => {
-            w.vars.insert(x.0.name.to_string());
+        Stmt::Var(x, ..) => w.bind(&x.0.name, called(&x.1)),
+        Stmt::Assignment(x) => {
+            if let Expr::Variable(v, ..) = &x.1.lhs {
+                w.bind(&v.1, None);
+            }
         }
         Stmt::For(x, _) => {
-            w.vars.insert(x.0.name.to_string());
+            w.bind(&x.0.name, None);
             if let Some(i) = &x.1 {
-                w.vars.insert(i.name.to_string());
+                w.bind(&i.name, None);
             }
         }
         Stmt::TryCatch(x, _) => {
             if let Expr::Variable(v, ..) = &x.expr {
-                w.vars.insert(v.1.to_string());
+                w.bind(&v.1, None);
             }
         }
         Stmt::Import(x, pos) => {
@@ -248,6 +283,18 @@ fn on_call(f: &FnCallExpr, method: bool, pos: Position, in_fn: Option<usize>, w:
         return;
     }
     let (line, col) = line_col(pos);
+    // `curry(Fn("anon$..."), a, b)`: the closure captures `a` and `b`.
+    if f.namespace.is_empty() && f.name == "curry" {
+        if let Some(Expr::DynamicConstant(v, _)) = f.args.first() {
+            if let Some(p) = v.read_lock::<rhai::FnPtr>() {
+                let names = f.args.iter().skip(1).filter_map(|a| match a {
+                    Expr::Variable(v, ..) => Some(v.1.to_string()),
+                    _ => None,
+                });
+                w.captures.entry(p.fn_name().to_string()).or_default().extend(names);
+            }
+        }
+    }
     if f.namespace.is_empty() && f.name == "Fn" {
         if let Some(Expr::StringConstant(name, _)) = f.args.first() {
             w.fn_refs.push(FnRef { name: name.to_string(), line, col, in_fn });
@@ -257,7 +304,15 @@ fn on_call(f: &FnCallExpr, method: bool, pos: Position, in_fn: Option<usize>, w:
     // A method call's object is not among its arguments (it is the left of the `Dot`).
     let args: Vec<Arg> = f.args.iter().map(Arg::of).collect();
     let arg_at = f.args.iter().map(|a| line_col(a.start_position())).collect();
-    w.calls.push(Call { ns, name: f.name.to_string(), args, arg_at, method, line, col, in_fn });
+    let arg_vars = f
+        .args
+        .iter()
+        .map(|a| match a {
+            Expr::Variable(v, ..) if v.2.is_empty() => Some(v.1.to_string()),
+            _ => None,
+        })
+        .collect();
+    w.calls.push(Call { ns, name: f.name.to_string(), args, arg_at, arg_vars, method, line, col, in_fn });
 }
 
 #[cfg(test)]

@@ -246,3 +246,23 @@ fn every_shipped_script_and_example_is_clean() {
     assert!(bad.is_empty(), "{} example(s) fail check:\n{}", bad.len(), bad.join("\n"));
     assert!(checked > 60, "{checked}");
 }
+
+#[test]
+fn a_handle_of_the_wrong_kind_in_a_variable_is_reported() {
+    // A cloud User where an AdUser is needed, also through a closure that captures it.
+    let d = one(check_src("let u = graph::get_user(USER);\nphase(\"lock\", || ad::disable_account(u));", &[]));
+    assert_eq!(d.location, "t.rhai:2:38");
+    assert!(d.message.contains("ad::disable_account: argument 1 (user) must be an AdUser, `u` holds a User"), "{d}");
+    let d = one(check_src("let a = ad::get_user(USER);\ngraph::disable_account(a);", &[]));
+    assert!(d.message.contains("must be a User, `a` holds an AdUser"), "{d}");
+    // Any other binding of the name makes it unknown: nothing is reported that may not be there.
+    let unsure = [
+        "let u = graph::get_user(USER);\nu = ad::get_user(USER);\nad::disable_account(u);",
+        "let u = graph::get_user(USER);\nfn f(u) { ad::disable_account(u) }",
+        "let u = graph::get_user(USER);\nfor u in [] { ad::disable_account(u); }",
+        "let u = if true { graph::get_user(USER) } else { ad::get_user(USER) };\nad::disable_account(u);",
+    ];
+    for src in unsure {
+        assert_eq!(check_src(src, &[]), vec![], "{src}");
+    }
+}

@@ -49,6 +49,12 @@ fn closures_and_pointers_are_functions_and_references() {
     // The capturing closure is a function-pointer argument.
     assert_eq!(w.calls.iter().find(|c| c.name == "phase" && c.in_fn == Some(helper)).unwrap().args, [Arg::Str, Arg::FnPtr]);
     assert!(w.fn_refs.iter().any(|r| r.name == "helper" && r.in_fn.is_none() && (r.line, r.col) == (5, 9)));
+    // The closure's captured `a` is helper's parameter, not a second binding.
+    assert_eq!(w.bindings["a"], [None]);
+    let b = walk(&ast("let u = graph::get_user(\"x\");\nphase(\"y\", || graph::disable_account(u));"));
+    assert_eq!(b.bindings["u"], [Some("graph::get_user".to_string())]);
+    let d = b.calls.iter().find(|c| c.name == "disable_account").unwrap();
+    assert_eq!(d.arg_vars, [Some("u".to_string())]);
     // Each call is in its own function only.
     let two = walk(&ast("fn a() { x(); }\nfn b() { y(); }"));
     for c in &two.calls {
