@@ -72,7 +72,7 @@ pub fn mismatch(call: &Call, args: &[Arg], specs: &[&OpSpec]) -> Option<(usize, 
     let mut message = format!("{}: argument {} ({}) must be {article} {ty}, {given}", call.qualified(), i + 1, param_name(param));
     let makers: Vec<String> = table().iter().filter(|o| o.returns.split(' ').next() == Some(ty)).map(|o| o.qualified()).collect();
     if !makers.is_empty() {
-        message.push_str(&format!(" (a {ty} comes from {})", makers.join(" or ")));
+        message.push_str(&format!(" ({} comes from {})", with_article(ty), makers.join(" or ")));
     }
     Some((i, message))
 }

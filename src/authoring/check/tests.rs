@@ -253,6 +253,7 @@ fn a_handle_of_the_wrong_kind_in_a_variable_is_reported() {
     let d = one(check_src("let u = graph::get_user(USER);\nphase(\"lock\", || ad::disable_account(u));", &[]));
     assert_eq!(d.location, "t.rhai:2:38");
     assert!(d.message.contains("ad::disable_account: argument 1 (user) must be an AdUser, `u` holds a User"), "{d}");
+    assert!(d.message.contains("(an AdUser comes from ad::get_user or ad::find_user)"), "{d}");
     let d = one(check_src("let a = ad::get_user(USER);\ngraph::disable_account(a);", &[]));
     assert!(d.message.contains("must be a User, `a` holds an AdUser"), "{d}");
     // Any other binding of the name makes it unknown: nothing is reported that may not be there.
