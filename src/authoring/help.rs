@@ -36,7 +36,7 @@ pub fn topic(topic: &str) -> Option<String> {
     let topic = topic.trim().trim_end_matches("::");
     let module_of = |m: &str| STDLIB.iter().map(|(n, _)| *n).find(|n| *n == m || alias(n) == m);
     if topic == "hooks" {
-        let mut s = String::from("Hooks and named steps of the default script (an overrides script defines any of them):\n");
+        let mut s = String::from("Hooks and steps of the default script (an overrides script may replace them):\n");
         for h in hooks() {
             let _ = writeln!(s, "  {}\n      {}", h.signature(), h.summary());
         }

@@ -286,6 +286,24 @@ impl Drop for Repl {
     }
 }
 
+/// Help's summary lines (indented six spaces) wrapped to the terminal's width with that indent;
+/// other lines (signatures, examples) as they are.
+fn wrap_summaries(text: &str) -> String {
+    let width = super::render::text::width();
+    let mut out = String::new();
+    for line in text.lines() {
+        let lines = match line.strip_prefix("      ") {
+            Some(rest) if !rest.starts_with(' ') => super::render::text::wrap(rest, width, "      ", "      "),
+            _ => vec![line.to_string()],
+        };
+        for l in lines {
+            out.push_str(&l);
+            out.push('\n');
+        }
+    }
+    out
+}
+
 /// `help`, `help X`, `:help`, `:help X` → Some(X or "").
 fn help_topic(line: &str) -> Option<&str> {
     let rest = line.strip_prefix(':').unwrap_or(line);
@@ -340,10 +358,10 @@ pub fn help(topic: &str) -> String {
             };
             s.push_str(&format!("  {}  [{kind}]\n      {first}\n", signature(spec)));
         }
-        return s;
+        return wrap_summaries(&s);
     }
     if let Some(text) = crate::authoring::help::topic(topic) {
-        return text;
+        return wrap_summaries(&text);
     }
     let (ns, name) = match topic.rsplit_once("::") {
         Some((ns, name)) => (Some(ns), name),
