@@ -118,13 +118,15 @@ pub fn check_script(script: &Script, opts: &CheckOptions) -> Vec<Diagnostic> {
     let builtins = builtin_functions(&engine);
     let mut own: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
     let mut vars: BTreeSet<&str> = BTreeSet::new();
+    let mut props: BTreeSet<&str> = BTreeSet::new();
     for layer in &layers {
         for f in &layer.walk.fns {
             own.entry(f.name.as_str()).or_default().insert(f.params);
         }
         vars.extend(layer.walk.vars.iter().map(String::as_str));
+        props.extend(layer.walk.props.iter().map(String::as_str));
     }
-    let ctx = Context { opts, ops: table(), modules, builtins, own, vars };
+    let ctx = Context { opts, ops: table(), modules, builtins, own, vars, props };
     for layer in &layers {
         for call in &layer.walk.calls {
             ctx.check_call(call, &layer.walk.bindings, &mut |arg, message| {
@@ -160,6 +162,7 @@ struct Context<'a> {
     builtins: BTreeMap<String, BTreeSet<usize>>,
     own: BTreeMap<&'a str, BTreeSet<usize>>,
     vars: BTreeSet<&'a str>,
+    props: BTreeSet<&'a str>,
 }
 
 impl Context<'_> {
@@ -274,6 +277,9 @@ impl Context<'_> {
         // Counted without the object.
         let mut counts: BTreeSet<usize> = self.builtins.get(&call.name).into_iter().flatten().filter(|c| **c > 0).map(|c| c - 1).collect();
         counts.extend(self.own.get(call.name.as_str()).into_iter().flatten());
+        if counts.is_empty() && self.props.contains(call.name.as_str()) {
+            return; // most likely a closure held in a map's property
+        }
         if counts.is_empty() {
             let known = self.builtins.keys().map(String::as_str).chain(self.own.keys().copied().filter(|k| !k.starts_with("anon$")));
             report(None, format!("unknown method '.{}()'{}", call.name, suggest(&call.name, known, ".")));

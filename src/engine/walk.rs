@@ -167,6 +167,9 @@ pub struct Walk {
     /// The variables each closure captures (`anon$...` → names): Rhai passes them as its first
     /// parameters, so they are the enclosing variables, not new bindings.
     pub captures: BTreeMap<String, BTreeSet<String>>,
+    /// Keys of map literals and property names anywhere: `obj.f(x)` calls a closure held in a
+    /// map's `f` as a method.
+    pub props: BTreeSet<String>,
 }
 
 impl Walk {
@@ -267,7 +270,20 @@ fn on_expr(e: &Expr, in_fn: Option<usize>, w: &mut Walk) {
     match e {
         Expr::FnCall(f, pos) => on_call(f, false, *pos, in_fn, w),
         Expr::MethodCall(f, pos) => on_call(f, true, *pos, in_fn, w),
+        Expr::Map(m, _) => w.props.extend(m.0.iter().map(|(k, _)| k.name.to_string())),
+        Expr::Property(p, _) => {
+            w.props.insert(p.2.to_string());
+        }
         Expr::DynamicConstant(v, pos) => {
+            // A constant map (the optimizer folds `#{ act: |x| x }` into one): its keys, and the
+            // closures it holds.
+            if let Some(m) = v.read_lock::<rhai::Map>() {
+                w.props.extend(m.keys().map(|k| k.to_string()));
+                let (line, col) = line_col(*pos);
+                for p in m.values().filter_map(|x| x.read_lock::<rhai::FnPtr>()) {
+                    w.fn_refs.push(FnRef { name: p.fn_name().to_string(), line, col, in_fn });
+                }
+            }
             if let Some(p) = v.read_lock::<rhai::FnPtr>() {
                 let (line, col) = line_col(*pos);
                 w.fn_refs.push(FnRef { name: p.fn_name().to_string(), line, col, in_fn });

@@ -154,7 +154,7 @@ fn method_calls_are_checked() {
     let d = one(check_src("let a = [1, 2];\na.push();", &[]));
     assert!(d.message.contains(".push() takes 1 argument(s), not 0"), "{d}");
     // The script's own functions can be called as methods; built-ins and the handles' methods too.
-    let ok = "fn twice() { this * 2 }\nlet n = 2;\nlet m = n.twice();\nlet s = \"a,b\".split(\",\");\nlet f = |x| x;\nf.call(1);";
+    let ok = "let obj = #{ act: |x| x };\nobj.act(1);\nlet o2 = #{};\no2.run = |a| a;\no2.run(2);\nfn twice() { this * 2 }\nlet n = 2;\nlet m = n.twice();\nlet s = \"a,b\".split(\",\");\nlet f = |x| x;\nf.call(1);";
     assert_eq!(check_src(ok, &[]), vec![]);
 }
 

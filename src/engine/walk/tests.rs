@@ -55,6 +55,11 @@ fn closures_and_pointers_are_functions_and_references() {
     assert_eq!(b.bindings["u"], [Some("graph::get_user".to_string())]);
     let d = b.calls.iter().find(|c| c.name == "disable_account").unwrap();
     assert_eq!(d.arg_vars, [Some("u".to_string())]);
+    // A closure in a constant map is referred to from where the map is made.
+    let m = walk(&ast("fn f() { #{ act: || graph::remove_manager(1) } }"));
+    let f = m.fns.iter().position(|d| d.name == "f").unwrap();
+    assert!(m.fn_refs.iter().any(|r| r.name.starts_with("anon$") && r.in_fn == Some(f)), "{:?}", m.fn_refs);
+    assert!(m.props.contains("act"));
     // Each call is in its own function only.
     let two = walk(&ast("fn a() { x(); }\nfn b() { y(); }"));
     for c in &two.calls {
