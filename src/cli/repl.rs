@@ -12,8 +12,9 @@
 //! `--allow-writes` a write goes through the normal path in apply mode: checked, journalled (as
 //! one REPL run in the journal) and, outside a phase, run at once.
 
+use super::out::{self, out};
 use std::collections::BTreeSet;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -460,7 +461,6 @@ pub(super) fn cmd_repl(ctx: &Ctx, a: ReplArgs) -> Result<u8> {
 fn piped(repl: &mut Repl) -> Result<()> {
     let stdin = std::io::stdin();
     let mut buf = String::new();
-    let mut out = std::io::stdout();
     for line in stdin.lock().lines() {
         let line = line.map_err(|e| Error::io("reading stdin", e))?;
         if buf.is_empty() && Repl::is_quit(&line) {
@@ -471,12 +471,15 @@ fn piped(repl: &mut Repl) -> Result<()> {
         if Repl::needs_more(&buf) {
             continue;
         }
-        let _ = write!(out, "{}", repl.eval_line(&buf));
-        let _ = out.flush();
+        out::text(&repl.eval_line(&buf));
         buf.clear();
+        if out::closed() {
+            // The reader of our output has gone: the rest of the input would run unseen.
+            break;
+        }
     }
     if !buf.trim().is_empty() {
-        let _ = write!(out, "{}", repl.eval_line(&buf));
+        out::text(&repl.eval_line(&buf));
     }
     Ok(())
 }
@@ -490,7 +493,7 @@ fn interactive(ctx: &Ctx, repl: &mut Repl) -> Result<()> {
     let history = ctx.home.join("repl_history");
     let _ = std::fs::create_dir_all(&ctx.home);
     let _ = editor.load_history(&history);
-    print!("{}", repl.banner());
+    out!("{}", repl.banner());
     let mut buf = String::new();
     loop {
         let prompt = if buf.is_empty() { repl.prompt() } else { "... ".to_string() };
@@ -505,8 +508,7 @@ fn interactive(ctx: &Ctx, repl: &mut Repl) -> Result<()> {
                     continue;
                 }
                 let _ = editor.add_history_entry(buf.trim_end());
-                print!("{}", repl.eval_line(&buf));
-                let _ = std::io::stdout().flush();
+                out::text(&repl.eval_line(&buf));
                 buf.clear();
                 if let Some(h) = editor.helper_mut() {
                     h.words = repl.completion_words();
