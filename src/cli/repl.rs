@@ -484,9 +484,15 @@ fn piped(repl: &mut Repl) -> Result<()> {
     Ok(())
 }
 
+/// The line editor's settings. Tab completes what all candidates share and, pressed again, lists
+/// them (`CompletionType::List`, as bash does) instead of cycling through them one by one.
+fn editor_config() -> rustyline::Config {
+    rustyline::Config::builder().auto_add_history(false).tab_stop(4).indent_size(4).completion_type(rustyline::CompletionType::List).build()
+}
+
 fn interactive(ctx: &Ctx, repl: &mut Repl) -> Result<()> {
     use rustyline::error::ReadlineError;
-    let config = rustyline::Config::builder().auto_add_history(false).tab_stop(4).indent_size(4).build();
+    let config = editor_config();
     let mut editor: rustyline::Editor<Helper, rustyline::history::FileHistory> =
         rustyline::Editor::with_config(config).map_err(|e| Error::io("starting the line editor", std::io::Error::other(e.to_string())))?;
     editor.set_helper(Some(Helper { words: repl.completion_words() }));
@@ -527,7 +533,7 @@ fn interactive(ctx: &Ctx, repl: &mut Repl) -> Result<()> {
 }
 
 mod render;
-pub use render::render;
+pub use render::{human_bytes, render};
 
 #[cfg(test)]
 mod tests;

@@ -163,3 +163,65 @@ fn multi_line_input_and_completion() {
     assert!(complete(&words, ":q", 2).1.contains(&":quit".to_string()));
     assert!(Repl::is_quit(":quit") && Repl::is_quit("  :q ") && !Repl::is_quit("quitter"));
 }
+
+#[test]
+fn searches_users_by_filter_and_says_when_the_list_was_cut() {
+    let mut s = session(false);
+    let out = s.eval(r#"graph::list_users(#{ department: "sales", name: "morgan" })"#);
+    assert!(out.contains("Morgan Manager") && out.contains("SPE_E3"), "{out}");
+    assert_eq!(s.eval(r#"graph::list_users(#{ department: "sales", name: "morgan" }).map(|u| u.upn)"#), "[\"manager@contoso.test\"]\n");
+    assert_eq!(s.eval(r#"graph::list_users(#{ department: "Sales" }).all(|u| u.department == "Sales")"#), "true\n");
+    assert_eq!(s.eval(r#"graph::list_users(#{ disabled: true }).all(|u| !u.account_enabled)"#), "true\n");
+    assert_eq!(s.eval(r#"graph::list_users(#{ license: "spe_e3", name: "morgan" }).len()"#), "1\n");
+    // The cap: a message with the total (an advanced query counts), and the first `max` users.
+    let out = s.eval(r#"graph::list_users(#{ department: "Sales", max: 1 }).len()"#);
+    assert!(out.starts_with("showing the first 1 of ") && out.contains("matching users") && out.ends_with("\n1\n"), "{out}");
+    // A quote is part of the name searched for, not the end of the literal.
+    assert_eq!(s.eval(r#"graph::list_users(#{ department: "x' or accountEnabled eq true or department eq 'y" }).len()"#), "0\n");
+    let err = s.eval(r#"graph::list_users(#{ licence: "E3" })"#);
+    assert!(err.contains("[invalid_argument]") && err.contains("unknown option 'licence'"), "{err}");
+    let err = s.eval(r#"graph::list_users(#{ license: "NOPE" })"#);
+    assert!(err.contains("[license_not_found]") && err.contains("SPE_E3"), "{err}");
+    assert!(s.eval(r#"graph::list_users(#{ max: 0 })"#).contains("[invalid_argument]"));
+    assert_eq!(s.sim_writes(), 0);
+}
+
+#[test]
+fn lists_a_groups_members_and_a_users_devices() {
+    let mut s = session(false);
+    let out = s.eval(r#"graph::group_members("Sales Team")"#);
+    assert!(out.contains("upn") && out.contains("@contoso.test"), "{out}");
+    assert!(s.eval(r#"graph::group_members("No Such Group")"#).contains("[group_not_found]"));
+    s.eval(LEAVER);
+    let out = s.eval("graph::managed_devices(u)");
+    assert!(out.contains("device_name") && out.contains("Lee's iPhone"), "{out}");
+    let n: usize = s.eval("exo::mobile_devices(u).len()").trim().parse().unwrap();
+    assert!(n >= 1, "the demo leaver syncs a phone");
+    let out = s.eval("exo::mobile_devices(u)");
+    assert!(out.contains("friendly_name") && out.contains("device_id"), "{out}");
+}
+
+#[test]
+fn sizes_read_in_human_units_and_tables_fit_the_width() {
+    assert_eq!(super::human_bytes(512), "512 B");
+    assert_eq!(super::human_bytes(1536), "1.5 KiB");
+    assert_eq!(super::human_bytes(51 * 1024 * 1024 * 1024 + 200 * 1024 * 1024), "51.2 GiB");
+    let mut s = session(false);
+    s.eval(LEAVER);
+    let mbx = s.eval("exo::get_mailbox(u)");
+    assert!(mbx.contains("size_bytes") && (mbx.contains(" MiB") || mbx.contains(" GiB") || mbx.contains(" KiB")), "{mbx}");
+    // The devices are a table of their own, not a cell of maps.
+    assert!(mbx.contains("devices (") && !mbx.contains("#{"), "{mbx}");
+    // No terminal in tests and no COLUMNS: 80 columns.
+    if std::env::var_os("COLUMNS").is_none() {
+        for out in [mbx, s.eval("u"), s.eval("u.groups"), s.eval(r#"graph::list_users(#{ department: "Sales" })"#)] {
+            let wide: Vec<&str> = out.lines().filter(|l| unicode_width::UnicodeWidthStr::width(*l) > 80).collect();
+            assert!(wide.is_empty(), "wider than 80: {wide:#?}");
+        }
+    }
+}
+
+#[test]
+fn tab_lists_the_candidates_instead_of_cycling() {
+    assert_eq!(super::editor_config().completion_type(), rustyline::CompletionType::List);
+}
