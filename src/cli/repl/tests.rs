@@ -46,7 +46,8 @@ fn session(allow_writes: bool) -> Session {
     let config = Config::demo();
     let (name, tenant) = config.tenant(None).unwrap();
     let conn = rt.block_on(Connection::open(name, tenant, home.path())).unwrap();
-    let providers = rt.block_on(conn.providers(!allow_writes, true)).unwrap();
+    let providers = rt.block_on(conn.providers(true, true)).unwrap();
+    let writer = allow_writes.then(|| rt.block_on(conn.providers(false, true)).unwrap());
     let journal: Arc<dyn Journal> = Arc::new(SqliteJournal::open_in_memory().unwrap());
     let cfg = ReplConfig {
         tenant: name.into(),
@@ -56,7 +57,7 @@ fn session(allow_writes: bool) -> Session {
         allow_writes,
         timeout: Duration::from_secs(60),
     };
-    let repl = Repl::new(rt.handle(), journal.clone(), providers, cfg).unwrap();
+    let repl = Repl::new(rt.handle(), journal.clone(), providers, writer, cfg).unwrap();
     Session { repl: Some(repl), conn: Some(conn), journal, rt, _home: home }
 }
 
@@ -124,21 +125,73 @@ fn a_read_only_repl_refuses_writes_and_sends_none() {
     assert!(s.repl().host().steps().is_empty());
 }
 
+/// Answer the REPL's confirmations with `answers` in turn, keeping what it showed.
+fn answering(s: &mut Session, answers: &[bool]) -> std::rc::Rc<std::cell::RefCell<Vec<String>>> {
+    let shown = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let (log, mut answers) = (shown.clone(), answers.iter().copied().collect::<std::collections::VecDeque<bool>>());
+    s.repl().set_confirm(move |plan, question| {
+        log.borrow_mut().push(format!("{plan}{question}"));
+        answers.pop_front().expect("an unexpected confirmation")
+    });
+    shown
+}
+
 #[test]
-fn with_writes_allowed_a_write_is_journalled_and_applied() {
+fn with_writes_allowed_each_write_is_planned_confirmed_and_journalled_for_its_user() {
     let mut s = session(true);
-    s.eval(LEAVER);
+    let shown = answering(&mut s, &[false, true]);
+    // Reads need no confirmation.
+    assert_eq!(s.eval(LEAVER), "");
+    assert!(shown.borrow().is_empty());
+    // Declined: nothing sent, and the input's assignments did not happen.
+    let out = s.eval("let r = graph::disable_account(u);");
+    assert_eq!(out, "not confirmed: nothing sent\n");
+    assert_eq!(s.sim_writes(), 0);
+    let r = s.eval("r");
+    assert!(r.starts_with("error: repl:1:1:"), "a declined input leaves no variables: {r}");
+    let asked = shown.borrow()[0].clone();
+    assert!(asked.starts_with("plan:\n") && asked.contains("disable_account") && asked.contains("planned"), "{asked}");
+    assert!(asked.ends_with("Apply 1 write(s) to leaver.cloud@contoso.test in tenant 'demo'? [y/N] "), "{asked}");
+    assert!(asked.lines().all(|l| l.chars().count() <= 80), "{asked}");
+    // Confirmed: sent once, as a journal run of its own for the user, and the lock released.
     let out = s.eval("graph::disable_account(u)");
-    assert!(out.contains("status") && out.contains("done") && out.contains("disable_account"), "{out}");
+    assert!(out.contains("done") && out.contains("for leaver.cloud@contoso.test"), "{out}");
     assert_eq!(s.sim_writes(), 1);
-    let out = s.eval("phase(\"again\", || graph::disable_account(u))");
-    assert!(out.contains("already_done") && out.contains("again"), "{out}");
-    assert!(s.eval("graph::get_user(\"leaver.cloud@contoso.test\").account_enabled").contains("false"));
-    let run_id = s.repl().host().run_id.clone();
-    s.repl().finish().unwrap();
-    let run = s.journal.get_run(&run_id).unwrap().unwrap();
-    assert_eq!(run.steps.len(), 2);
-    assert_eq!(run.summary.status.as_str(), "succeeded");
+    let runs =
+        s.journal.find_runs(&crate::journal::RunQuery { user: Some("leaver.cloud@contoso.test".into()), ..Default::default() }).unwrap();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!((runs[0].mode, runs[0].status.as_str()), (crate::journal::Mode::Apply, "succeeded"));
+    let run = s.journal.get_run(&runs[0].run_id).unwrap().unwrap();
+    assert_eq!(run.steps.len(), 1);
+    assert_eq!(run.steps[0].step.action, "disable_account");
+    // Already done: the plan has nothing to send, so nobody is asked (the answers are used up).
+    let out = s.eval("graph::disable_account(u)");
+    assert!(out.contains("already_done"), "{out}");
+    assert_eq!(s.sim_writes(), 1);
+    let lock = s.journal.acquire_lock("demo", "leaver.cloud@contoso.test", "probe", std::process::id()).unwrap();
+    assert_eq!(lock, crate::journal::LockOutcome::Acquired, "the REPL released its lock");
+}
+
+#[test]
+fn a_write_for_a_user_another_run_holds_is_refused() {
+    let mut s = session(true);
+    let _shown = answering(&mut s, &[true]);
+    s.eval(LEAVER);
+    // Another live process (this one, under another run id) holds the user's writer lock.
+    let held = s.journal.acquire_lock("demo", "LEAVER.CLOUD@contoso.test", "20261202-other", std::process::id()).unwrap();
+    assert_eq!(held, crate::journal::LockOutcome::Acquired);
+    let out = s.eval("graph::revoke_sessions(u)");
+    assert!(
+        out.starts_with("refused: run 20261202-other (process ") && out.contains("holds the writer lock for leaver.cloud@contoso.test"),
+        "{out}"
+    );
+    assert_eq!(s.sim_writes(), 0);
+    // Writes for two users in one input: one lock and one run per user, so it is refused.
+    let _again = answering(&mut s, &[]);
+    s.eval(r#"let m = graph::get_user("manager@contoso.test");"#);
+    let out = s.eval("graph::revoke_sessions(m); graph::revoke_sessions(u);");
+    assert!(out.contains("writes for 2 users") && out.ends_with("nothing sent\n"), "{out}");
+    assert_eq!(s.sim_writes(), 0);
 }
 
 #[test]
