@@ -383,8 +383,15 @@ impl CloudDirectory for GraphDirectory {
     }
 
     async fn group_members(&self, group_id: &str, max: usize) -> GResult<UserList> {
-        let path = format!("/groups/{}/members?$select={}&$top={}", path_segment(group_id), user_query::LIST_SELECT, max.clamp(1, 999));
-        let (page, skus) = tokio::join!(self.graph.get_pages(GraphRequest::get(path), max), self.sku_names());
+        // An advanced query ($count with ConsistencyLevel) for the count of members, as for users.
+        let path = format!(
+            "/groups/{}/members?$select={}&$count=true&$top={}",
+            path_segment(group_id),
+            user_query::LIST_SELECT,
+            max.clamp(1, 999)
+        );
+        let req = GraphRequest { eventual: true, ..GraphRequest::get(path) };
+        let (page, skus) = tokio::join!(self.graph.get_pages(req, max), self.sku_names());
         let (page, skus) = (page?, skus?);
         let users = page
             .items
@@ -392,7 +399,7 @@ impl CloudDirectory for GraphDirectory {
             .filter(|m| m.get("@odata.type").and_then(Value::as_str) == Some("#microsoft.graph.user"))
             .map(|u| ListedUser::from_graph(u, skus))
             .collect();
-        Ok(UserList { users, total: None, more: page.more })
+        Ok(UserList { users, total: page.count, more: page.more })
     }
 
     async fn subscribed_skus(&self) -> GResult<SkuMap> {

@@ -17,6 +17,7 @@ use rhai::Scope;
 use serde_json::json;
 
 use super::{engine_for, Repl, SOURCE};
+use crate::ad::AdUsers;
 use crate::cli::render;
 use crate::exec::host::{ExecOptions, Host};
 use crate::exec::report::{todos, Report, ReportError, Stats, StepReport};
@@ -115,9 +116,11 @@ impl Repl {
             let id = rec.step.subject_id.clone();
             let upn = match host.rt.block_on(crate::entra::cached_user(&host.cache, &host.providers, &id)) {
                 Ok(Some(u)) => u.upn.clone(),
-                // A directory without the cloud user (AD only): the step on the user names it.
-                _ if rec.step.target_kind == "user" && !rec.step.target_display.is_empty() => rec.step.target_display.clone(),
-                _ => return Err(format!("cannot tell which user step {} ({}) writes for", s.id, s.action)),
+                // Not a cloud user: an on-premises one (by objectGUID), named as `--user` names it.
+                _ => match host.rt.block_on(host.cx().ad_user(&id)) {
+                    Ok(a) => a.upn.clone().unwrap_or_else(|| a.sam.clone()),
+                    Err(_) => return Err(format!("cannot tell which user step {} ({}) writes for", s.id, s.action)),
+                },
             };
             if !users.iter().any(|u| u.eq_ignore_ascii_case(&upn)) {
                 users.push(upn);
