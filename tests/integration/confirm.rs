@@ -193,3 +193,19 @@ fn the_repl_lists_completions_and_confirms_each_write() {
     assert_eq!(runs.as_array().unwrap().len(), 1, "{runs}");
     assert_eq!(runs[0]["mode"], "apply");
 }
+
+/// Piped into the REPL there is nobody to ask: the plan is shown, the write refused, and the
+/// next input line is not taken for an answer.
+#[test]
+fn a_piped_repl_with_writes_allowed_shows_the_plan_and_sends_nothing() {
+    let home = Home::new();
+    let input = b"let u = graph::get_user(\"leaver.cloud@contoso.test\");\ngraph::disable_account(u)\ny\n";
+    let o = home.cmd(["repl", "--allow-writes"]).stdin(input).run();
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("plan:\n") && o.stdout.contains("disable_account"), "{}", o.stdout);
+    assert!(o.stdout.contains("no terminal to confirm on\nnot confirmed: nothing sent"), "{}", o.stdout);
+    assert!(o.stdout.contains("error: repl:1:1:"), "`y` was evaluated as an input, not an answer: {}", o.stdout);
+    assert_eq!(home.stats().writes, 0);
+    let o = home.cmd(["runs", "list", "--json"]).run();
+    assert_eq!(o.json(), serde_json::json!([]), "nothing applied, nothing journalled");
+}
