@@ -220,12 +220,15 @@ fn multi_line_input_and_completion() {
 #[test]
 fn searches_users_by_filter_and_says_when_the_list_was_cut() {
     let mut s = session(false);
-    let out = s.eval(r#"graph::list_users(#{ department: "sales", name: "morgan" })"#);
+    let out = s.eval(r#"graph::list_users(#{ department: "sales", name: "morgan manager" })"#);
     assert!(out.contains("Morgan Manager") && out.contains("SPE_E3"), "{out}");
-    assert_eq!(s.eval(r#"graph::list_users(#{ department: "sales", name: "morgan" }).map(|u| u.upn)"#), "[\"manager@contoso.test\"]\n");
+    assert_eq!(
+        s.eval(r#"graph::list_users(#{ department: "sales", name: "morgan manager" }).map(|u| u.upn)"#),
+        "[\"manager@contoso.test\"]\n"
+    );
     assert_eq!(s.eval(r#"graph::list_users(#{ department: "Sales" }).all(|u| u.department == "Sales")"#), "true\n");
     assert_eq!(s.eval(r#"graph::list_users(#{ disabled: true }).all(|u| !u.account_enabled)"#), "true\n");
-    assert_eq!(s.eval(r#"graph::list_users(#{ license: "spe_e3", name: "morgan" }).len()"#), "1\n");
+    assert_eq!(s.eval(r#"graph::list_users(#{ license: "spe_e3", name: "morgan manager" }).len()"#), "1\n");
     // The cap: a message with the total (an advanced query counts), and the first `max` users.
     let out = s.eval(r#"graph::list_users(#{ department: "Sales", max: 1 }).len()"#);
     assert!(out.starts_with("showing the first 1 of ") && out.contains("matching users") && out.ends_with("\n1\n"), "{out}");
