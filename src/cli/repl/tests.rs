@@ -227,7 +227,10 @@ fn searches_users_by_filter_and_says_when_the_list_was_cut() {
         "[\"manager@contoso.test\"]\n"
     );
     assert_eq!(s.eval(r#"graph::list_users(#{ department: "Sales" }).all(|u| u.department == "Sales")"#), "true\n");
-    assert_eq!(s.eval(r#"graph::list_users(#{ disabled: true }).all(|u| !u.account_enabled)"#), "true\n");
+    // Disabled and enabled accounts part the tenant (ignoring the filter would list enabled ones).
+    s.eval(r#"let off = graph::list_users(#{ disabled: true, max: 5000 }); let on = graph::list_users(#{ disabled: false, max: 5000 });"#);
+    assert_eq!(s.eval("off.all(|u| !u.account_enabled) && on.all(|u| u.account_enabled) && on.len() > 0"), "true\n");
+    assert_eq!(s.eval("off.len() + on.len() == graph::list_users(#{ max: 5000 }).len()"), "true\n");
     assert_eq!(s.eval(r#"graph::list_users(#{ license: "spe_e3", name: "morgan manager" }).len()"#), "1\n");
     // The cap: a message with the total (an advanced query counts), and the first `max` users.
     let out = s.eval(r#"graph::list_users(#{ department: "Sales", max: 1 }).len()"#);
