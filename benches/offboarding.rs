@@ -201,6 +201,7 @@ impl Bench {
         let mut exo = GraphConfig::new(server.exchange_base_url(), server.token_url(), DEMO_CLIENT_ID, Secret::new(DEMO_CLIENT_SECRET));
         exo.scope = EXO_SCOPE.into();
         exo.read_only = read_only;
+        exo.batching = way.batching;
         let exchange: Arc<dyn ExchangeOnline> = InvokeCommandExchange::new(exo, DEMO_TENANT_ID).expect("building the Exchange client");
         // Both tokens at once, as `Connection::providers` fetches them.
         let (graph, exo) = self.rt.block_on(async { tokio::join!(dir.authenticate(), exchange.authenticate()) });

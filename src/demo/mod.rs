@@ -89,6 +89,10 @@ pub struct Knobs {
     pub exo_busy_every: u64,
     /// How long a conversion to a shared mailbox takes to become visible (0 = at once).
     pub shared_delay_ms: u64,
+    /// The most Exchange requests (direct or `$batch`) in flight at once; one more answers
+    /// Exchange's "maximum number of concurrent requests" error. None: [`EXO_CONCURRENCY`];
+    /// `Some(0)`: no limit. (`OFFBOARD_DEMO_EXO_CONCURRENCY`.)
+    pub exo_concurrency: Option<u64>,
     /// Cmdlets the app has no Exchange role for: they answer an access-denied error.
     pub exo_denied: Vec<String>,
     /// Simulated PSAs: after this many PSA writes since the server started, every PSA request
@@ -110,7 +114,21 @@ pub struct Knobs {
     pub mail_lost: bool,
 }
 
+/// Exchange's limit of concurrent requests per app and tenant, as the simulator enforces it by
+/// default. Not documented for the admin API; its remote PowerShell allowed 3 concurrent
+/// connections (Microsoft365DSC#135), which the client's own limit matches.
+pub const EXO_CONCURRENCY: u64 = 3;
+
 impl Knobs {
+    /// The Exchange concurrency limit in force (None: unlimited).
+    pub fn exo_concurrency_limit(&self) -> Option<u64> {
+        match self.exo_concurrency {
+            None => Some(EXO_CONCURRENCY),
+            Some(0) => None,
+            Some(n) => Some(n),
+        }
+    }
+
     /// Knobs from `OFFBOARD_DEMO_*` environment variables; unset or unparsable numbers mean off
     /// (`Retry-After` defaults to 1 so a throttled client never spins).
     pub fn from_env() -> Knobs {
@@ -129,6 +147,7 @@ impl Knobs {
             record_passwords: std::env::var_os("OFFBOARD_DEMO_RECORD_PASSWORDS").filter(|v| !v.is_empty()).map(PathBuf::from),
             exo_busy_every: num("OFFBOARD_DEMO_EXO_BUSY_EVERY", 0),
             shared_delay_ms: num("OFFBOARD_DEMO_SHARED_DELAY_MS", 1500),
+            exo_concurrency: std::env::var("OFFBOARD_DEMO_EXO_CONCURRENCY").ok().and_then(|v| v.trim().parse().ok()),
             exo_denied: std::env::var("OFFBOARD_DEMO_EXO_DENY")
                 .unwrap_or_default()
                 .split(',')
@@ -174,6 +193,9 @@ pub struct SimStats {
     /// Graph and Exchange requests refused at the bearer check (no token, an expired one, or one
     /// issued for the other API): a client that sends the right token to each API leaves it at 0.
     pub bearer_refused: u64,
+    /// Exchange requests refused because more than the concurrency limit were in flight
+    /// (`Knobs::exo_concurrency`): a client that keeps under the limit leaves it at 0.
+    pub exo_concurrency_refused: u64,
     /// Sequential round trips: the longest chain of counted HTTP requests (those in
     /// `http_requests`) whose lifetimes at the server did not overlap (see `critical_path.rs`).
     pub round_trips: u64,
