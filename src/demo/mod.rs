@@ -201,6 +201,20 @@ pub struct SimStats {
     pub round_trips: u64,
 }
 
+/// The UPNs of the first `n` ordinary seeded users: not the named demo users, and no directory
+/// role holder (the guard refuses those), so a bulk run offboards each of them.
+pub fn ordinary_users(n: usize) -> Vec<String> {
+    let seed = seed::seed();
+    let named = &seed.users[..seed::NAMED_USERS];
+    let admin = |id: &str| seed.directory_roles.iter().any(|r| r.members.iter().any(|m| m == id));
+    seed.users
+        .iter()
+        .filter(|u| !named.iter().any(|n| n.id == u.id) && !admin(&u.id))
+        .map(|u| u.user_principal_name.clone())
+        .take(n)
+        .collect()
+}
+
 /// Write the seeded state to `state_path` (creating parent dirs), replacing whatever was there.
 pub fn reset(state_path: &Path) -> std::io::Result<()> {
     store::save(state_path, &seed::seed())
