@@ -114,6 +114,9 @@ pub struct Knobs {
     pub mail_lost: bool,
 }
 
+/// How long the CLI's demo tenant takes to make a conversion to shared visible, by default.
+pub const DEFAULT_SHARED_DELAY_MS: u64 = 1500;
+
 /// Exchange's limit of concurrent requests per app and tenant, as the simulator enforces it by
 /// default. Not documented for the admin API; its remote PowerShell allowed 3 concurrent
 /// connections (Microsoft365DSC#135), which the client's own limit matches.
@@ -146,7 +149,7 @@ impl Knobs {
             fault_match: std::env::var("OFFBOARD_DEMO_FAULT_MATCH").ok().filter(|v| !v.is_empty()),
             record_passwords: std::env::var_os("OFFBOARD_DEMO_RECORD_PASSWORDS").filter(|v| !v.is_empty()).map(PathBuf::from),
             exo_busy_every: num("OFFBOARD_DEMO_EXO_BUSY_EVERY", 0),
-            shared_delay_ms: num("OFFBOARD_DEMO_SHARED_DELAY_MS", 1500),
+            shared_delay_ms: num("OFFBOARD_DEMO_SHARED_DELAY_MS", DEFAULT_SHARED_DELAY_MS),
             exo_concurrency: std::env::var("OFFBOARD_DEMO_EXO_CONCURRENCY").ok().and_then(|v| v.trim().parse().ok()),
             exo_denied: std::env::var("OFFBOARD_DEMO_EXO_DENY")
                 .unwrap_or_default()
@@ -196,6 +199,9 @@ pub struct SimStats {
     /// Exchange requests refused because more than the concurrency limit were in flight
     /// (`Knobs::exo_concurrency`): a client that keeps under the limit leaves it at 0.
     pub exo_concurrency_refused: u64,
+    /// When (unix ms) the latest mailbox type change (a conversion to shared) became visible, as
+    /// the simulator scheduled it: how late a client saw it is measured from here.
+    pub type_change_visible_ms: Option<i64>,
     /// Sequential round trips: the longest chain of counted HTTP requests (those in
     /// `http_requests`) whose lifetimes at the server did not overlap (see `critical_path.rs`).
     pub round_trips: u64,

@@ -89,6 +89,12 @@ impl DemoServer {
         self.shared.lock_state().stats.clone()
     }
 
+    /// [`DemoServer::stats`] for a caller that must own it (an observer called between phases).
+    pub fn stats_source(&self) -> impl Fn() -> SimStats + Send + Sync + 'static {
+        let shared = self.shared.clone();
+        move || shared.lock_state().stats.clone()
+    }
+
     /// Stop serving (waiting briefly for in-flight requests) and write the state file.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {

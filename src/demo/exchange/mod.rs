@@ -230,7 +230,9 @@ pub fn handle(shared: &Shared, method: &str, path_and_query: &str, headers: &Hea
                 &format!("The user or application doesn't have the permissions required to run '{name}'. Assign it a role that includes this cmdlet."),
             )
         } else {
-            cmdlets::settle(&mut st.exchange, now_ms());
+            if let Some(at) = cmdlets::settle(&mut st.exchange, now_ms()) {
+                st.stats.type_change_visible_ms = Some(at);
+            }
             let mut r = match cmdlets::run(&mut st, &knobs, &name, &params, &anchor) {
                 Ok(out) => page(out, skip, page_size, &select, &ctx, &tenant),
                 Err(r) => r,
