@@ -238,12 +238,28 @@ fn licences_are_removed_only_after_the_mailbox_is_shared() {
     for s in licence_writes {
         assert!(time(&s["intent_at"]) >= shared_seen, "{} {} was sent before the mailbox was shared", s["action"], s["target_display"]);
     }
-    // Devices went before the conversion (a wipe is impossible afterwards).
-    for d in steps.iter().filter(|s| s["action"] == "remove_mobile_device") {
-        assert!(time(&d["outcome_at"]) <= time(&find("convert_to_shared_mailbox")["intent_at"]));
-    }
     // The manager lost nothing before getting access: removed after the grant.
     assert!(time(&find("remove_manager")["intent_at"]) >= time(&find("grant_mailbox_permission")["outcome_at"]));
+}
+
+/// Without a wipe, removing the devices and converting the mailbox are one wave; with one, the
+/// devices go first: a remote wipe is impossible on a shared mailbox.
+#[test]
+fn a_wipe_goes_before_the_conversion() {
+    let h = Home::new(&[]);
+    let o = h.apply(LEAVER, &["wipe_mobile_devices=true"]);
+    let r = o.json();
+    assert_eq!(r["status"], "succeeded", "{r:#}\n{}", o.stderr);
+    let j = h.journal(r["run_id"].as_str().expect("run id"));
+    let steps = j["steps"].as_array().expect("steps");
+    let convert = steps.iter().find(|s| s["action"] == "convert_to_shared_mailbox").expect("convert");
+    let devices: Vec<&Value> = steps.iter().filter(|s| s["action"] == "remove_mobile_device").collect();
+    assert!(!devices.is_empty(), "{r:#}");
+    for d in devices {
+        assert_eq!(d["status"], "done", "{d}");
+        assert_eq!(d["phase"], "mailbox_devices", "{d}");
+        assert!(time(&d["outcome_at"]) <= time(&convert["intent_at"]), "{d} after {convert}");
+    }
 }
 
 #[test]

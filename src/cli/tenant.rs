@@ -35,7 +35,7 @@ fn exchange_config(graph: &GraphConfig, base_url: String) -> GraphConfig {
     let mut cfg = graph.clone();
     cfg.base_url = base_url;
     cfg.scope = crate::exchange::EXO_SCOPE.to_string();
-    cfg.batching = false;
+    // `batching` carries over: Exchange has its own `$batch` (`exchange/batch.rs`).
     cfg
 }
 
@@ -103,7 +103,7 @@ impl Connection {
         // The PSA first: bad PSA credentials stop the command before a directory is touched.
         let psa = self.psa(read_only).await?;
         let exchange = match &self.exchange {
-            Some((cfg, tenant_id)) => Some(self.exchange(cfg, tenant_id, read_only)?),
+            Some((cfg, tenant_id)) => Some(self.exchange(cfg, tenant_id, read_only, batching)?),
             None => None,
         };
         // Both tokens at once: the Exchange one would otherwise cost a round trip of its own in the
@@ -138,9 +138,10 @@ impl Connection {
 
     /// Exchange Online over InvokeCommand. A token it cannot get is not an error here: a tenant
     /// whose app has no Exchange role still runs its Graph steps.
-    fn exchange(&self, cfg: &GraphConfig, tenant_id: &str, read_only: bool) -> Result<Arc<dyn ExchangeOnline>> {
+    fn exchange(&self, cfg: &GraphConfig, tenant_id: &str, read_only: bool, batching: bool) -> Result<Arc<dyn ExchangeOnline>> {
         let mut cfg = cfg.clone();
         cfg.read_only = read_only;
+        cfg.batching = cfg.batching && batching;
         Ok(InvokeCommandExchange::new(cfg, tenant_id)?)
     }
 

@@ -1,5 +1,7 @@
-//! The JSON batching envelope of Graph's `POST /$batch` and the Exchange admin API's `$batch`: up
-//! to 20 sub-requests, each run through the handler a direct request goes through (so each can be throttled on its own and come back 429 inside a 200 envelope, as on Graph).
+//! The JSON batching envelope of Graph's `POST /$batch` (up to 20 sub-requests) and the Exchange
+//! admin API's `$batch` (up to 10, each a POST to the tenant's InvokeCommand), each sub-request run
+//! through the handler a direct request goes through (so each can be throttled on its own and come
+//! back 429 inside a 200 envelope, as on Graph).
 //!
 //! Sub-requests run in request order, which also satisfies any `dependsOn` chain; a dependent of a
 //! failed request gets 424 without running.
@@ -15,9 +17,19 @@ pub const MAX_REQUESTS: usize = 20;
 /// A sub-request's handler: `(shared, method, url as given in the batch, headers, body)`.
 pub type SubHandler<'a> = &'a dyn Fn(&Shared, &str, &str, &Headers, &[u8]) -> Reply;
 
+/// What one service's `$batch` accepts: how many sub-requests, and which `(method, url)` (the
+/// reason for refusing the whole batch otherwise).
+pub struct Rules<'a> {
+    pub max: usize,
+    pub check: &'a dyn Fn(&str, &str) -> Result<(), String>,
+}
+
+/// Graph's: 20 sub-requests, any method and relative url (the dispatcher judges each).
+pub const GRAPH: Rules<'static> = Rules { max: MAX_REQUESTS, check: &|_, _| Ok(()) };
+
 /// The JSON batching envelope around any handler: Graph's `/$batch` and the Exchange admin
 /// API's `$batch` (which Microsoft modelled on Graph's) share it.
-pub fn run_with(shared: &Shared, headers: &Headers, body: &[u8], sub: SubHandler) -> Reply {
+pub fn run_with(shared: &Shared, headers: &Headers, body: &[u8], rules: &Rules, sub: SubHandler) -> Reply {
     let ctx = Ctx::new(headers.get("client-request-id"), headers.get("host"));
     let bad = |msg: &str| ctx.error(400, "BadRequest", msg);
     let Ok(envelope) = serde_json::from_slice::<Value>(body) else {
@@ -26,8 +38,8 @@ pub fn run_with(shared: &Shared, headers: &Headers, body: &[u8], sub: SubHandler
     let Some(requests) = envelope.get("requests").and_then(Value::as_array) else {
         return bad("Invalid batch payload format: the 'requests' property is missing or not an array.");
     };
-    if requests.len() > MAX_REQUESTS {
-        return bad(&format!("Too many requests in the batch. The limit is {MAX_REQUESTS}."));
+    if requests.len() > rules.max {
+        return bad(&format!("Too many requests in the batch. The limit is {}.", rules.max));
     }
 
     // Validate the envelope before running anything: a malformed batch runs nothing.
@@ -49,6 +61,9 @@ pub fn run_with(shared: &Shared, headers: &Headers, body: &[u8], sub: SubHandler
         let (Some(method), Some(url)) = (r.get("method").and_then(Value::as_str), r.get("url").and_then(Value::as_str)) else {
             return bad(&format!("Invalid batch payload format: request '{id}' needs 'method' and 'url'."));
         };
+        if let Err(why) = (rules.check)(method, url) {
+            return bad(&format!("Invalid batch payload format: request '{id}': {why}"));
+        }
         if subs.iter().any(|s| s.id == id) {
             return bad(&format!("Batch request ids must be unique. Request id '{id}' is duplicated."));
         }

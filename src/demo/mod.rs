@@ -90,6 +90,10 @@ pub struct Knobs {
     pub exo_busy_every: u64,
     /// How long a conversion to a shared mailbox takes to become visible (0 = at once).
     pub shared_delay_ms: u64,
+    /// The most Exchange requests (direct or `$batch`) in flight at once; one more answers
+    /// Exchange's "maximum number of concurrent requests" error. None: [`EXO_CONCURRENCY`];
+    /// `Some(0)`: no limit. (`OFFBOARD_DEMO_EXO_CONCURRENCY`.)
+    pub exo_concurrency: Option<u64>,
     /// Cmdlets the app has no Exchange role for: they answer an access-denied error.
     pub exo_denied: Vec<String>,
     /// Simulated PSAs: after this many PSA writes since the server started, every PSA request
@@ -111,7 +115,24 @@ pub struct Knobs {
     pub mail_lost: bool,
 }
 
+/// How long the CLI's demo tenant takes to make a conversion to shared visible, by default.
+pub const DEFAULT_SHARED_DELAY_MS: u64 = 1500;
+
+/// Exchange's limit of concurrent requests per app and tenant, as the simulator enforces it by
+/// default. Not documented for the admin API; its remote PowerShell allowed 3 concurrent
+/// connections (Microsoft365DSC#135), which the client's own limit matches.
+pub const EXO_CONCURRENCY: u64 = 3;
+
 impl Knobs {
+    /// The Exchange concurrency limit in force (None: unlimited).
+    pub fn exo_concurrency_limit(&self) -> Option<u64> {
+        match self.exo_concurrency {
+            None => Some(EXO_CONCURRENCY),
+            Some(0) => None,
+            Some(n) => Some(n),
+        }
+    }
+
     /// Knobs from `OFFBOARD_DEMO_*` environment variables; unset or unparsable numbers mean off
     /// (`Retry-After` defaults to 1 so a throttled client never spins).
     pub fn from_env() -> Knobs {
@@ -129,7 +150,8 @@ impl Knobs {
             fault_match: std::env::var("OFFBOARD_DEMO_FAULT_MATCH").ok().filter(|v| !v.is_empty()),
             record_passwords: std::env::var_os("OFFBOARD_DEMO_RECORD_PASSWORDS").filter(|v| !v.is_empty()).map(PathBuf::from),
             exo_busy_every: num("OFFBOARD_DEMO_EXO_BUSY_EVERY", 0),
-            shared_delay_ms: num("OFFBOARD_DEMO_SHARED_DELAY_MS", 1500),
+            shared_delay_ms: num("OFFBOARD_DEMO_SHARED_DELAY_MS", DEFAULT_SHARED_DELAY_MS),
+            exo_concurrency: std::env::var("OFFBOARD_DEMO_EXO_CONCURRENCY").ok().and_then(|v| v.trim().parse().ok()),
             exo_denied: std::env::var("OFFBOARD_DEMO_EXO_DENY")
                 .unwrap_or_default()
                 .split(',')
@@ -175,9 +197,29 @@ pub struct SimStats {
     /// Graph and Exchange requests refused at the bearer check (no token, an expired one, or one
     /// issued for the other API): a client that sends the right token to each API leaves it at 0.
     pub bearer_refused: u64,
+    /// Exchange requests refused because more than the concurrency limit were in flight
+    /// (`Knobs::exo_concurrency`): a client that keeps under the limit leaves it at 0.
+    pub exo_concurrency_refused: u64,
+    /// When (unix ms) the latest mailbox type change (a conversion to shared) became visible, as
+    /// the simulator scheduled it: how late a client saw it is measured from here.
+    pub type_change_visible_ms: Option<i64>,
     /// Sequential round trips: the longest chain of counted HTTP requests (those in
     /// `http_requests`) whose lifetimes at the server did not overlap (see `critical_path.rs`).
     pub round_trips: u64,
+}
+
+/// The UPNs of the first `n` ordinary seeded users: not the named demo users, and no directory
+/// role holder (the guard refuses those), so a bulk run offboards each of them.
+pub fn ordinary_users(n: usize) -> Vec<String> {
+    let seed = seed::seed();
+    let named = &seed.users[..seed::NAMED_USERS];
+    let admin = |id: &str| seed.directory_roles.iter().any(|r| r.members.iter().any(|m| m == id));
+    seed.users
+        .iter()
+        .filter(|u| !named.iter().any(|n| n.id == u.id) && !admin(&u.id))
+        .map(|u| u.user_principal_name.clone())
+        .take(n)
+        .collect()
 }
 
 /// Write the seeded state to `state_path` (creating parent dirs), replacing whatever was there.

@@ -89,6 +89,12 @@ impl DemoServer {
         self.shared.lock_state().stats.clone()
     }
 
+    /// [`DemoServer::stats`] for a caller that must own it (an observer called between phases).
+    pub fn stats_source(&self) -> impl Fn() -> SimStats + Send + Sync + 'static {
+        let shared = self.shared.clone();
+        move || shared.lock_state().stats.clone()
+    }
+
     /// Stop serving (waiting briefly for in-flight requests) and write the state file.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
@@ -182,6 +188,8 @@ async fn entry(AxState(shared): AxState<Arc<Shared>>, ConnectInfo(remote): Conne
     shared.mark_dirty();
     // Counted into the critical path when this handler returns (or is dropped).
     let _trip = critical_path::Trip::start(&shared);
+    // Exchange counts a request against its concurrency limit from its arrival to its answer.
+    let exo_slot = super::exchange::is_exchange_path(&path).then(|| super::exchange::Slot::enter(&shared));
     let latency = shared.knobs().latency_ms;
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
@@ -208,8 +216,13 @@ async fn entry(AxState(shared): AxState<Arc<Shared>>, ConnectInfo(remote): Conne
         if let Err(r) = token::check_bearer(&shared, &headers, Audience::Exchange) {
             return refused(&shared, r);
         }
+        if let Some(refused) = exo_slot.as_ref().and_then(|s| s.refusal()) {
+            return finish(&shared, refused).await;
+        }
         let reply = super::exchange::handle(&shared, &method, &path_and_query, &headers, &bytes);
-        return finish(&shared, reply).await;
+        let response = finish(&shared, reply).await;
+        drop(exo_slot);
+        return response;
     }
 
     let Some(rest) = path_and_query.strip_prefix("/v1.0").filter(|r| r.is_empty() || r.starts_with(['/', '?'])) else {
@@ -223,7 +236,7 @@ async fn entry(AxState(shared): AxState<Arc<Shared>>, ConnectInfo(remote): Conne
     let is_batch = percent_encoding::percent_decode_str(rest_path.trim_matches('/')).decode_utf8_lossy().eq_ignore_ascii_case("$batch");
     let reply = if is_batch && method == "POST" {
         // Each sub-request goes through the one Graph dispatcher, as a direct request does.
-        batch::run_with(&shared, &headers, &bytes, &|shared, method, url, h, body| {
+        batch::run_with(&shared, &headers, &bytes, &batch::GRAPH, &|shared, method, url, h, body| {
             dispatch::handle(shared, method, &format!("/{}", url.trim_start_matches('/')), h, body)
         })
     } else {

@@ -64,6 +64,8 @@ pub struct Shared {
     chain_end: Mutex<Option<Instant>>,
     /// Operations that matched `Knobs::fault_match` (the count the fault knobs use when it is set).
     pub(crate) matched: AtomicU64,
+    /// Exchange requests being served now (see `exchange::Slot`).
+    pub(crate) exo_in_flight: AtomicU64,
 }
 
 // A panic while holding a lock must not take the simulator down for the next request; the data
@@ -84,6 +86,7 @@ impl Shared {
             written: Mutex::new(0),
             chain_end: Mutex::new(None),
             matched: AtomicU64::new(0),
+            exo_in_flight: AtomicU64::new(0),
         }
     }
     pub fn set_knobs(&self, knobs: Knobs) {

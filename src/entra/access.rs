@@ -62,3 +62,30 @@ impl CloudUsers for Cx {
             .ok_or_else(|| ActionError::Other(format!("user {id} no longer exists in the directory")))
     }
 }
+
+/// A user's Intune devices as one read of this run found them: the list, or Graph's error (a
+/// tenant without Intune answers 403 every time, so the answer is kept either way). Found under
+/// the user's id too, so a write to the user (a retire) forgets it.
+pub struct ManagedDevices {
+    user_id: String,
+    pub list: Result<Vec<super::ManagedDevice>, crate::graph::GraphError>,
+}
+
+impl Cached for ManagedDevices {
+    fn cache_ids(&self) -> Vec<String> {
+        vec![format!("intune:devices:{}", self.user_id), self.user_id.clone()]
+    }
+}
+
+/// `GET /users/{id}/managedDevices` once per run: the declaration, the steps' observations and a
+/// read-ahead share it.
+pub async fn cached_managed_devices(cache: &ReadCache, providers: &Providers, user_id: &str) -> Result<Arc<ManagedDevices>, ActionError> {
+    let key = format!("intune:devices:{user_id}");
+    let read = cache
+        .get_or_load(&key, || async {
+            let list = providers.cloud()?.managed_devices(user_id).await;
+            Ok(Some(ManagedDevices { user_id: user_id.to_string(), list }))
+        })
+        .await?;
+    read.ok_or_else(|| ActionError::Other(format!("no value cached under {key}")))
+}

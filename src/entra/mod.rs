@@ -19,7 +19,7 @@ use tokio::sync::OnceCell;
 
 use crate::graph::{odata_string, path_segment, query_value, GraphClient, GraphError, GraphRequest, GraphStats};
 use crate::secret::Secret;
-pub use access::{cached_user, patch_user, provide_cloud, CloudAccess, CloudUsers};
+pub use access::{cached_managed_devices, cached_user, patch_user, provide_cloud, CloudAccess, CloudUsers, ManagedDevices};
 pub use mailbox_need::MailboxLicenceNeed;
 pub use model::{CloudUser, DirectoryRole, Group, GroupHold, GroupKind, License, ManagedDevice, Manager, SkuInfo, SkuMap};
 pub use user_query::{ListedUser, UserList, UserQuery};

@@ -17,11 +17,12 @@
 
 mod access;
 pub mod actions;
+mod batch;
 mod licence_need;
 pub mod model;
 pub mod reads;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use serde_json::{json, Value};
@@ -29,9 +30,10 @@ use serde_json::{json, Value};
 use crate::graph::answer::error_code;
 use crate::graph::retry::{decide, OpState, Step};
 use crate::graph::stats::Recorder;
-use crate::graph::transport::{authorize, Attempt, Transport};
+use crate::graph::transport::{Attempt, Transport};
 use crate::graph::{check_urls, path_segment, same_origin_suffix, GraphConfig, GraphError, GraphRequest, GraphStats};
 pub use access::{provide_exchange, ExchangeAccess};
+pub use batch::{MAX_BATCH, MAX_CONCURRENT};
 pub use model::{InboxRule, Mailbox, MobileDevice, Permission, Recipient};
 pub use reads::ExoReads;
 
@@ -174,13 +176,17 @@ fn replay_safe(name: &str) -> bool {
     is_read_cmdlet(name) || name.starts_with("Set-")
 }
 
-/// The InvokeCommand client. Cheap to clone.
+/// The InvokeCommand client. Cheap to clone; clones share the batcher.
 #[derive(Clone)]
 pub struct InvokeCommandExchange {
     t: Arc<Transport>,
     tenant_id: String,
     /// Sent as `Prefer: odata.maxpagesize=N`. Default 1000.
     page_size: u32,
+    /// Exchange's limit of requests in flight, shared with every client of this tenant.
+    limit: Arc<tokio::sync::Semaphore>,
+    /// Started on first use (inside the runtime) when the configuration batches.
+    batcher: Arc<OnceLock<batch::ExoBatcher>>,
 }
 
 impl InvokeCommandExchange {
@@ -193,7 +199,10 @@ impl InvokeCommandExchange {
 
     pub fn client(cfg: GraphConfig, tenant_id: impl Into<String>, page_size: u32) -> Result<Self, GraphError> {
         check_urls(&cfg)?;
-        Ok(InvokeCommandExchange { t: Arc::new(Transport::new(cfg)?), tenant_id: tenant_id.into(), page_size: page_size.max(1) })
+        let t = Arc::new(Transport::new(cfg)?);
+        let tenant_id = tenant_id.into();
+        let limit = batch::concurrency_limit(&t, &tenant_id);
+        Ok(InvokeCommandExchange { t, tenant_id, page_size: page_size.max(1), limit, batcher: Default::default() })
     }
 
     fn anchor(&self, upn: Option<&str>) -> String {
@@ -254,7 +263,14 @@ impl InvokeCommandExchange {
         let mut st = OpState::default();
         let mut attempt = 0u32;
         loop {
-            let outcome = self.send(cmdlet, url, body, anchor, attempt).await;
+            let call = batch::Call {
+                cmdlet: cmdlet.to_string(),
+                url: url.to_string(),
+                body: body.clone(),
+                anchor: anchor.to_string(),
+                page_size: self.page_size,
+            };
+            let outcome = self.send(&call, attempt).await;
             if let Attempt::Response { status, body, .. } = &outcome {
                 let retried = matches!(status, 429 | 503 | 504) || (*status == 401 && error_code(body) == "InvalidAuthenticationToken");
                 if !(200..300).contains(status) && !retried {
@@ -279,34 +295,14 @@ impl InvokeCommandExchange {
         }
     }
 
-    async fn send(&self, cmdlet: &str, url: &str, body: &Value, anchor: &str, attempt: u32) -> Attempt {
-        let t = &self.t;
-        let token = match t.tokens.get(&t.http, &t.stats).await {
-            Ok(tok) => tok,
-            Err(e) => return Attempt::Failed(e),
-        };
-        let mut rb = authorize(t.http.post(url), &token)
-            .header("X-AnchorMailbox", anchor)
-            .header("Prefer", format!("odata.maxpagesize={}", self.page_size))
-            .header("X-CmdletName", cmdlet)
-            .header("X-ResponseFormat", "json")
-            .json(body);
-        if attempt > 0 {
-            rb = rb.header("Retry-Attempt", attempt.to_string());
+    /// One attempt: through the batcher (with whatever else is queued) when batching is on.
+    async fn send(&self, call: &batch::Call, attempt: u32) -> Attempt {
+        if !self.t.cfg.batching {
+            return batch::send_one(&self.t, &self.limit, call, attempt).await;
         }
-        Recorder::add(&t.stats.operations, 1);
-        if !is_read_cmdlet(cmdlet) {
-            Recorder::add(&t.stats.writes, 1);
-        }
-        let outcome = match t.exchange(rb).await {
-            // "You have reached the maximum number of concurrent requests per tenant": Exchange did
-            // not run the cmdlet, exactly like a 429.
-            Attempt::Response { status, retry_after, body } if !(200..300).contains(&status) && is_busy(&body) => {
-                Attempt::Response { status: 429, retry_after, body }
-            }
-            other => other,
-        };
-        t.judge(outcome, &token).await
+        let batch_url = format!("{}/adminapi/beta/{}/$batch", self.t.cfg.base(), path_segment(&self.tenant_id));
+        let batcher = self.batcher.get_or_init(|| batch::ExoBatcher::start(self.t.clone(), batch_url, self.limit.clone()));
+        batcher.submit(call, attempt).await
     }
 
     async fn one(&self, cmdlet: &str, params: Value, anchor: Option<&str>) -> XResult<Option<Value>> {
@@ -324,14 +320,6 @@ impl InvokeCommandExchange {
         }
         Ok(())
     }
-}
-
-fn is_busy(body: &Value) -> bool {
-    let text = match body {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    text.to_ascii_lowercase().contains("maximum number of concurrent requests")
 }
 
 /// Exchange's error body → (exception type, message): `error.details[0].message` split on `|`
@@ -504,3 +492,5 @@ impl ExchangeOnline for InvokeCommandExchange {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_batch;

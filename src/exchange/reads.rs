@@ -118,6 +118,28 @@ impl ExoReads<'_> {
     }
 }
 
+impl ExoReads<'_> {
+    /// Everything an offboarding reads of `upn`'s mailbox, all at once (one `$batch` where the
+    /// client batches): the mailbox, its size, devices, inbox rules, FullAccess and SendAs, the
+    /// recipients named (trustees to be) and the members of the distribution groups named. Each
+    /// lands in the cache; a read that fails is not kept, so the step that needs it reads again
+    /// and reports the error itself.
+    pub async fn read_ahead(&self, upn: &str, recipients: &[String], groups: &[String]) {
+        let recipients = futures::future::join_all(recipients.iter().map(|r| self.recipient(r)));
+        let members = futures::future::join_all(groups.iter().map(|g| self.group_members(g)));
+        let _ = tokio::join!(
+            self.mailbox(upn),
+            self.mailbox_size(upn),
+            self.mobile_devices(upn),
+            self.inbox_rules(upn),
+            self.mailbox_permissions(upn),
+            self.recipient_permissions(upn),
+            recipients,
+            members,
+        );
+    }
+}
+
 /// After a write that set these mailbox properties: the cached mailbox says so too.
 pub fn patch_mailbox(cache: &ReadCache, upn: &str, f: impl FnOnce(&mut Mailbox)) {
     cache.update::<Read<Option<Mailbox>>>(&key(Obj::Mailbox, upn), |r| {

@@ -6,17 +6,18 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use super::batch::is_busy;
 use super::*;
 use crate::demo::ids::*;
 use crate::demo::{DemoConfig, DemoServer, Knobs, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID};
 use crate::secret::Secret;
 
-struct T {
-    server: DemoServer,
+pub(super) struct T {
+    pub server: DemoServer,
     _dir: tempfile::TempDir,
 }
 
-async fn start(knobs: Knobs) -> T {
+pub(super) async fn start(knobs: Knobs) -> T {
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = DemoConfig { state_path: dir.path().join("state.json"), knobs };
     let server = DemoServer::start(cfg, "127.0.0.1:0".parse().expect("addr")).await.expect("start");
@@ -24,26 +25,26 @@ async fn start(knobs: Knobs) -> T {
 }
 
 impl T {
-    fn cfg(&self) -> GraphConfig {
+    pub fn cfg(&self) -> GraphConfig {
         let mut cfg =
             GraphConfig::new(self.server.exchange_base_url(), self.server.token_url(), DEMO_CLIENT_ID, Secret::new(DEMO_CLIENT_SECRET));
         cfg.scope = EXO_SCOPE.into();
         cfg.retry_base_delay = Duration::from_millis(5);
         cfg
     }
-    fn exo(&self) -> InvokeCommandExchange {
+    pub fn exo(&self) -> InvokeCommandExchange {
         InvokeCommandExchange::client(self.cfg(), DEMO_TENANT_ID, 1000).expect("client")
     }
     async fn state(&self) -> Value {
         reqwest::get(format!("http://{}/_sim/state", self.server.addr())).await.expect("state").json().await.expect("json")
     }
-    async fn mailbox(&self, upn: &str) -> Value {
+    pub async fn mailbox(&self, upn: &str) -> Value {
         let st = self.state().await;
         st["exchange"]["mailboxes"].as_array().expect("mailboxes").iter().find(|m| m["upn"] == upn).expect("mailbox").clone()
     }
 }
 
-const LEAVER: &str = LEAVER_CLOUD_UPN;
+pub(super) const LEAVER: &str = LEAVER_CLOUD_UPN;
 
 #[tokio::test]
 async fn reads_the_seeded_mailbox() {

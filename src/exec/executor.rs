@@ -1,9 +1,16 @@
 //! Runs one phase: observe every action, then (in apply mode) write what is needed.
 //!
 //! Both stages run the phase's actions concurrently (up to `concurrency` at once). Concurrent
-//! Graph calls are coalesced by the client into `$batch` requests, so a phase of ten group
-//! removals costs one round trip for the reads and one for the writes. With `concurrency = 1`
-//! the same work runs one call at a time (the baseline the benchmark compares against).
+//! Graph and Exchange calls are coalesced by the clients into `$batch` requests, so a phase of ten
+//! group removals costs one round trip for the reads and one for the writes. With
+//! `concurrency = 1` the same work runs one call at a time (the baseline the benchmark compares
+//! against).
+//!
+//! The journal is written once per stage, not once per step: the phase's observed steps in one
+//! commit, the intents of its wave of writes in one commit (durable before any of them is sent),
+//! and the wave's outcomes in one commit when the last write has answered. A crash before that
+//! last commit leaves the wave's steps with an intent and no outcome, which the next run
+//! re-observes, as it would one step.
 
 use chrono::Utc;
 use futures::stream::{self, StreamExt};
@@ -11,7 +18,7 @@ use serde_json::Value;
 
 use super::report::StepReport;
 use super::{Action, ActionError, Cx, Observation};
-use crate::journal::{JournalError, Mode, StepRecord, StepStatus};
+use crate::journal::{JournalError, Mode, OutcomeRecord, StepRecord, StepStatus};
 
 /// An action as the script declared it, waiting for its phase to run.
 pub struct Pending {
@@ -20,8 +27,6 @@ pub struct Pending {
     pub required: bool,
     pub action: Box<dyn Action>,
 }
-
-type Outcome = Result<(StepStatus, String), JournalError>;
 
 struct Observed {
     pending: Pending,
@@ -44,6 +49,8 @@ pub async fn run_phase(cx: &Cx, actions: Vec<Pending>, concurrency: usize) -> Re
     // Record every step before any write: the journal shows the whole phase even if we die now.
     let mut needed = Vec::new();
     let mut reports = Vec::with_capacity(observed.len());
+    let mut records = Vec::with_capacity(observed.len());
+    let mut finals = Vec::new();
     for (idx, o) in observed.into_iter().enumerate() {
         let (status, detail, prior) = match &o.obs {
             Ok(Observation::Needed { prior, detail }) => (StepStatus::Planned, detail.clone(), prior.clone()),
@@ -53,39 +60,50 @@ pub async fn run_phase(cx: &Cx, actions: Vec<Pending>, concurrency: usize) -> Re
             Err(e) => (StepStatus::Failed, format!("could not check the current state: {e}"), Value::Null),
         };
         let record = step_record(cx, &o.pending, status, &detail, prior);
-        cx.journal.record_step(&record)?;
         if status == StepStatus::Failed || (status == StepStatus::NeedsAction && cx.mode == Mode::Apply) {
             // A failed observation, or work left for a person, is final for this step: record
             // its outcome so it is not mistaken for a write in flight.
-            cx.journal.record_outcome(&cx.run_id, &record.step_id, status, &detail, &Value::Null)?;
+            finals.push(outcome(&record.step_id, status, &detail));
         }
         reports.push(report_line(&o.pending, &record, status, detail.clone()));
+        records.push(record);
         if status == StepStatus::Planned && cx.mode == Mode::Apply {
-            needed.push((idx, o.pending, detail));
+            needed.push((idx, o.pending));
         }
+    }
+    cx.journal.record_steps(&records)?;
+    if !finals.is_empty() {
+        cx.journal.record_outcomes(&cx.run_id, &finals)?;
     }
     if needed.is_empty() {
         return Ok(reports);
     }
 
-    // Stage 2: write, concurrently. The intent is durable before each request leaves.
-    let outcomes: Vec<(usize, Outcome)> = stream::iter(needed)
-        .map(|(idx, pending, _detail)| async move { (idx, apply_one(cx, &pending).await) })
+    // Stage 2: write, concurrently. Every intent of the wave is durable before a request leaves.
+    let ids: Vec<String> = needed.iter().map(|(_, p)| p.step_id.clone()).collect();
+    cx.journal.record_intents(&cx.run_id, &ids)?;
+    let outcomes: Vec<(usize, String, (StepStatus, String))> = stream::iter(needed)
+        .map(|(idx, pending)| async move { (idx, pending.step_id.clone(), apply_one(cx, &pending).await) })
         .buffered(concurrency)
         .collect()
         .await;
-    for (idx, res) in outcomes {
-        let (status, detail) = res?;
+    let records: Vec<OutcomeRecord> = outcomes.iter().map(|(_, id, (status, detail))| outcome(id, *status, detail)).collect();
+    cx.journal.record_outcomes(&cx.run_id, &records)?;
+    for (idx, _, (status, detail)) in outcomes {
         reports[idx].status = status;
         reports[idx].detail = detail;
     }
     Ok(reports)
 }
 
-async fn apply_one(cx: &Cx, p: &Pending) -> Outcome {
-    cx.journal.record_intent(&cx.run_id, &p.step_id)?;
+fn outcome(step_id: &str, status: StepStatus, detail: &str) -> OutcomeRecord {
+    OutcomeRecord { step_id: step_id.to_string(), status, detail: detail.to_string(), result: Value::Null }
+}
+
+/// Send one write whose intent is recorded, and decide its outcome (recorded by the caller).
+async fn apply_one(cx: &Cx, p: &Pending) -> (StepStatus, String) {
     let mut attempt = 0;
-    let (status, detail) = loop {
+    loop {
         attempt += 1;
         let applied = p.action.apply(cx).await;
         // What we read about the object may now be stale: brought up to date when the write is
@@ -99,18 +117,16 @@ async fn apply_one(cx: &Cx, p: &Pending) -> Outcome {
             }
         }
         match applied {
-            Ok(detail) if p.action.answer_confirms() => break (StepStatus::Done, detail),
-            Ok(detail) => break read_back(cx, p, detail).await,
+            Ok(detail) if p.action.answer_confirms() => return (StepStatus::Done, detail),
+            Ok(detail) => return read_back(cx, p, detail).await,
             Err(e) if e.maybe_applied() => match reobserve(cx, p, &e).await {
                 // Reading back proved the write did not land: sending it again is safe.
                 Reobserved::NotApplied(_) if attempt < MAX_SENDS => continue,
-                Reobserved::NotApplied(r) | Reobserved::Final(r) => break r,
+                Reobserved::NotApplied(r) | Reobserved::Final(r) => return r,
             },
-            Err(e) => break (StepStatus::Failed, e.to_string()),
+            Err(e) => return (StepStatus::Failed, e.to_string()),
         }
-    };
-    cx.journal.record_outcome(&cx.run_id, &p.step_id, status, &detail, &Value::Null)?;
-    Ok((status, detail))
+    }
 }
 
 /// How many times one write is sent at most, when reading back after an unclear reply shows it

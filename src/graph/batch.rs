@@ -63,22 +63,103 @@ impl Batcher {
 
 async fn collect(mut rx: mpsc::UnboundedReceiver<Job>, t: Arc<Transport>) {
     while let Some(first) = rx.recv().await {
-        let mut jobs = vec![first];
-        let deadline = tokio::time::Instant::now() + t.cfg.batch_window;
-        while jobs.len() < MAX_BATCH {
-            match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Some(job)) => jobs.push(job),
-                // Window over, or the client is gone: send what we have.
-                Ok(None) | Err(_) => break,
-            }
-        }
-        // A caller that gave up (its future was dropped) needs nothing sent.
-        jobs.retain(|j| !j.reply.is_closed());
+        let jobs = gather(first, &mut rx, t.cfg.batch_window, MAX_BATCH).await;
         if !jobs.is_empty() {
             // Flush in its own task so the collector keeps filling the next batch meanwhile.
             tokio::spawn(flush(t.clone(), jobs));
         }
     }
+}
+
+/// A queued attempt whose caller may have given up.
+pub(crate) trait Queued {
+    fn abandoned(&self) -> bool;
+    /// Hand the caller this outcome.
+    fn answer(self, outcome: Attempt);
+}
+
+/// The token for an envelope; without one, every member is answered with why and `None` returned.
+pub(crate) async fn envelope_token<J: Queued>(t: &Transport, jobs: Vec<J>) -> Option<(crate::secret::Secret, Vec<J>)> {
+    match t.tokens.get(&t.http, &t.stats).await {
+        Ok(token) => Some((token, jobs)),
+        Err(e) => {
+            answer_all(jobs, &Attempt::Failed(e));
+            None
+        }
+    }
+}
+
+/// The sub-requests of an envelope. Ids are positions (`"1"`, `"2"`, ...), so correlating
+/// answers, which may come in any order, is a lookup.
+pub(crate) fn numbered<J>(jobs: &[J], sub: impl Fn(&J) -> Value) -> Vec<Value> {
+    jobs.iter()
+        .enumerate()
+        .map(|(i, job)| {
+            let mut r = sub(job);
+            r["id"] = json!((i + 1).to_string());
+            r
+        })
+        .collect()
+}
+
+/// Every member of a batch gets the same outcome (an envelope that failed as a whole).
+pub(crate) fn answer_all<J: Queued>(jobs: Vec<J>, outcome: &Attempt) {
+    for job in jobs {
+        job.answer(copy_attempt(outcome));
+    }
+}
+
+impl Queued for Job {
+    fn abandoned(&self) -> bool {
+        self.reply.is_closed()
+    }
+    fn answer(self, outcome: Attempt) {
+        let _ = self.reply.send(outcome);
+    }
+}
+
+/// The next batch: `first` and what else arrives within `window` of it, at most `max`, without
+/// the jobs whose callers gave up (their futures were dropped: nothing needs sending).
+pub(crate) async fn gather<J: Queued>(first: J, rx: &mut mpsc::UnboundedReceiver<J>, window: std::time::Duration, max: usize) -> Vec<J> {
+    let mut jobs = vec![first];
+    let deadline = tokio::time::Instant::now() + window;
+    while jobs.len() < max {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(job)) => jobs.push(job),
+            // Window over, or the client is gone: send what we have.
+            Ok(None) | Err(_) => break,
+        }
+    }
+    jobs.retain(|j| !j.abandoned());
+    jobs
+}
+
+/// The same outcome again, for each member of an envelope that failed as a whole.
+pub(crate) fn copy_attempt(a: &Attempt) -> Attempt {
+    match a {
+        Attempt::Response { status, retry_after, body } => {
+            Attempt::Response { status: *status, retry_after: *retry_after, body: body.clone() }
+        }
+        Attempt::Transport { message, sent } => Attempt::Transport { message: message.clone(), sent: *sent },
+        Attempt::Failed(e) => Attempt::Failed(e.clone()),
+    }
+}
+
+/// A `$batch` answer's sub-responses by id (ids may be strings or numbers; answers come in any order).
+pub(crate) fn responses_by_id(body: &Value) -> Result<HashMap<String, &Value>, GraphError> {
+    let Some(responses) = body.get("responses").and_then(Value::as_array) else {
+        return Err(GraphError::Protocol { message: "the $batch answer has no \"responses\" array".into() });
+    };
+    let mut by_id = HashMap::new();
+    for r in responses {
+        let id = match r.get("id") {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => continue,
+        };
+        by_id.insert(id, r);
+    }
+    Ok(by_id)
 }
 
 async fn flush(t: Arc<Transport>, mut jobs: Vec<Job>) {
@@ -91,34 +172,20 @@ async fn flush(t: Arc<Transport>, mut jobs: Vec<Job>) {
         return;
     }
 
-    let token = match t.tokens.get(&t.http, &t.stats).await {
-        Ok(token) => token,
-        Err(e) => {
-            for job in jobs {
-                let _ = job.reply.send(Attempt::Failed(e.clone()));
-            }
-            return;
+    let Some((token, jobs)) = envelope_token(&t, jobs).await else { return };
+    let requests = numbered(&jobs, |job| {
+        let mut r = json!({ "method": job.req.method.as_str(), "url": job.req.path });
+        if let Some(body) = &job.req.body {
+            // Graph requires headers with Content-Type whenever a sub-request has a body.
+            r["headers"] = json!({ "Content-Type": "application/json" });
+            r["body"] = body.clone();
         }
-    };
-
-    // Ids are positions, so correlating answers (which may come in any order) is a lookup.
-    let requests: Vec<Value> = jobs
-        .iter()
-        .enumerate()
-        .map(|(i, job)| {
-            let mut r = json!({ "id": (i + 1).to_string(), "method": job.req.method.as_str(), "url": job.req.path });
-            if let Some(body) = &job.req.body {
-                // Graph requires headers with Content-Type whenever a sub-request has a body.
-                r["headers"] = json!({ "Content-Type": "application/json" });
-                r["body"] = body.clone();
-            }
-            if job.req.eventual {
-                // An advanced query in a batch carries its header in the sub-request.
-                r["headers"]["ConsistencyLevel"] = json!("eventual");
-            }
-            r
-        })
-        .collect();
+        if job.req.eventual {
+            // An advanced query in a batch carries its header in the sub-request.
+            r["headers"]["ConsistencyLevel"] = json!("eventual");
+        }
+        r
+    });
     Recorder::add(&t.stats.batches, 1);
     Recorder::add(&t.stats.operations, jobs.len() as u64);
     Recorder::add(&t.stats.writes, jobs.iter().filter(|j| j.req.method != reqwest::Method::GET).count() as u64);
@@ -132,42 +199,18 @@ async fn flush(t: Arc<Transport>, mut jobs: Vec<Job>) {
             distribute(&t, jobs, body, &token).await;
         }
         // The envelope failed as a whole: every member gets that outcome (see the module doc).
-        Attempt::Response { status, retry_after, body } => {
-            for job in jobs {
-                let _ = job.reply.send(Attempt::Response { status, retry_after, body: body.clone() });
-            }
-        }
-        Attempt::Transport { message, sent } => {
-            for job in jobs {
-                let _ = job.reply.send(Attempt::Transport { message: message.clone(), sent });
-            }
-        }
-        Attempt::Failed(e) => {
-            for job in jobs {
-                let _ = job.reply.send(Attempt::Failed(e.clone()));
-            }
-        }
+        failed => answer_all(jobs, &failed),
     }
 }
 
 /// Hand each member its own sub-response.
 async fn distribute(t: &Transport, jobs: Vec<Job>, body: Value, token: &crate::secret::Secret) {
-    let Some(responses) = body.get("responses").and_then(Value::as_array) else {
-        for job in jobs {
-            let _ =
-                job.reply.send(Attempt::Failed(GraphError::Protocol { message: "the $batch answer has no \"responses\" array".into() }));
+    let by_id = match responses_by_id(&body) {
+        Ok(m) => m,
+        Err(e) => {
+            return answer_all(jobs, &Attempt::Failed(e));
         }
-        return;
     };
-    let mut by_id: HashMap<String, &Value> = HashMap::new();
-    for r in responses {
-        let id = match r.get("id") {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Number(n)) => n.to_string(),
-            _ => continue,
-        };
-        by_id.insert(id, r);
-    }
     for (i, job) in jobs.into_iter().enumerate() {
         let id = (i + 1).to_string();
         let what = format!("{} {}", job.req.method, job.req.path);
@@ -184,7 +227,7 @@ async fn distribute(t: &Transport, jobs: Vec<Job>, body: Value, token: &crate::s
     }
 }
 
-fn sub_response(r: &Value) -> Option<Attempt> {
+pub(crate) fn sub_response(r: &Value) -> Option<Attempt> {
     let status = u16::try_from(r.get("status")?.as_u64()?).ok()?;
     let retry_after = r.get("headers").and_then(Value::as_object).and_then(|h| {
         let (_, v) = h.iter().find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))?;

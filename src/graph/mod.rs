@@ -16,7 +16,7 @@
 //! - [`GraphClient::stats`] counts calls, writes, throttles and sequential round trips.
 
 pub(crate) mod answer;
-mod batch;
+pub(crate) mod batch;
 mod config;
 mod error;
 pub mod paths;

@@ -279,8 +279,17 @@ pub enum LockOutcome {
     },
 }
 
-/// Storage for runs and steps. Implementations must make `record_intent` durable before it
-/// returns: the caller sends the write right after.
+/// The outcome of one step, as [`Journal::record_outcomes`] takes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutcomeRecord {
+    pub step_id: String,
+    pub status: StepStatus,
+    pub detail: String,
+    pub result: Value,
+}
+
+/// Storage for runs and steps. Implementations must make `record_intent` (and
+/// `record_intents`) durable before it returns: the caller sends the write right after.
 pub trait Journal: Send + Sync {
     fn create_run(&self, run: &NewRun) -> Result<()>;
     /// Set the final status and store the report.
@@ -291,6 +300,22 @@ pub trait Journal: Send + Sync {
     fn record_intent(&self, run_id: &str, step_id: &str) -> Result<()>;
     /// Set the step's final status, detail and result, with `outcome_at = now`.
     fn record_outcome(&self, run_id: &str, step_id: &str, status: StepStatus, detail: &str, result: &Value) -> Result<()>;
+    /// [`Journal::record_step`] for each of one phase's steps; a store that can makes them one
+    /// commit (the default records them one by one).
+    fn record_steps(&self, steps: &[StepRecord]) -> Result<()> {
+        steps.iter().try_for_each(|s| self.record_step(s))
+    }
+    /// [`Journal::record_intent`] for each step of one wave of writes, every one durable before
+    /// returning (a store that can makes them one commit; the default records them one by one).
+    fn record_intents(&self, run_id: &str, step_ids: &[String]) -> Result<()> {
+        step_ids.iter().try_for_each(|id| self.record_intent(run_id, id))
+    }
+    /// [`Journal::record_outcome`] for each step of one wave (one commit where the store can).
+    /// A crash before it leaves the wave's steps with an intent and no outcome, which the next
+    /// run re-observes, exactly as for one step.
+    fn record_outcomes(&self, run_id: &str, outcomes: &[OutcomeRecord]) -> Result<()> {
+        outcomes.iter().try_for_each(|o| self.record_outcome(run_id, &o.step_id, o.status, &o.detail, &o.result))
+    }
     /// Most recent runs first.
     fn list_runs(&self, limit: usize) -> Result<Vec<RunSummary>>;
     /// The runs a query selects, newest first, at most `limit` of them.

@@ -24,6 +24,7 @@ mod outbox;
 mod rows;
 mod runs;
 mod schema;
+mod steps;
 pub mod workflow;
 
 use super::*;
@@ -194,59 +195,10 @@ impl Journal for SqliteJournal {
         Ok(())
     }
 
-    /// Upsert. Once an intent is recorded, the write-related columns (status, detail, prior
-    /// state, observation time, intent, outcome, result) are kept: they describe a write that
-    /// may have been sent, and an observation made after it would record the *new* state as
-    /// the prior one, losing what a reversal needs. Descriptive columns are replaced.
+    /// Upsert (see `steps.rs`: a step with an intent keeps its write-related columns).
     fn record_step(&self, step: &StepRecord) -> Result<()> {
-        let params_json = self.to_json("step params", &step.params)?;
-        let prior_json = self.to_json("step prior state", &step.prior)?;
         let conn = self.write_conn()?;
-        let result = conn.execute(
-            "INSERT INTO steps (run_id, step_id, seq, phase, action, directory, target_kind, target_id, \
-                 target_display, subject_id, params_json, required, idempotent, status, detail, \
-                 prior_json, result_json, observed_at, intent_at, outcome_at)
-             VALUES (?1, ?2, (SELECT COALESCE(MAX(seq), 0) + 1 FROM steps WHERE run_id = ?1),
-                 ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, NULL, ?16, NULL, NULL)
-             ON CONFLICT (run_id, step_id) DO UPDATE SET
-                 phase = excluded.phase,
-                 action = excluded.action,
-                 directory = excluded.directory,
-                 target_kind = excluded.target_kind,
-                 target_id = excluded.target_id,
-                 target_display = excluded.target_display,
-                 subject_id = excluded.subject_id,
-                 params_json = excluded.params_json,
-                 required = excluded.required,
-                 idempotent = excluded.idempotent,
-                 status = CASE WHEN steps.intent_at IS NULL THEN excluded.status ELSE steps.status END,
-                 detail = CASE WHEN steps.intent_at IS NULL THEN excluded.detail ELSE steps.detail END,
-                 prior_json = CASE WHEN steps.intent_at IS NULL THEN excluded.prior_json ELSE steps.prior_json END,
-                 observed_at = CASE WHEN steps.intent_at IS NULL THEN excluded.observed_at ELSE steps.observed_at END",
-            params![
-                step.run_id,
-                step.step_id,
-                step.phase,
-                step.action,
-                step.directory,
-                step.target_kind,
-                step.target_id,
-                step.target_display,
-                step.subject_id,
-                params_json,
-                step.required,
-                step.idempotent,
-                step.status.as_str(),
-                step.detail,
-                prior_json,
-                ts(&step.observed_at),
-            ],
-        );
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_foreign_key_violation(&e) => Err(JournalError::NoSuchRun(step.run_id.clone())),
-            Err(e) => Err(self.err(&format!("recording step {} of run {}", step.step_id, step.run_id), e)),
-        }
+        self.upsert_step(&conn, step)
     }
 
     /// A new intent replaces any earlier outcome of the same step (a retry): the outcome no
@@ -254,33 +206,31 @@ impl Journal for SqliteJournal {
     /// with `synchronous=FULL`, is fsynced before `execute` returns.
     fn record_intent(&self, run_id: &str, step_id: &str) -> Result<()> {
         let conn = self.write_conn()?;
-        let changed = conn
-            .execute(
-                "UPDATE steps SET status = ?3, intent_at = ?4, outcome_at = NULL, result_json = NULL \
-                 WHERE run_id = ?1 AND step_id = ?2",
-                params![run_id, step_id, StepStatus::Running.as_str(), ts(&Utc::now())],
-            )
-            .map_err(|e| self.err(&format!("recording intent of step {step_id} of run {run_id}"), e))?;
-        if changed == 0 {
-            return Err(JournalError::NoSuchStep { run_id: run_id.to_string(), step_id: step_id.to_string() });
-        }
-        Ok(())
+        self.mark_intent(&conn, run_id, step_id)
     }
 
     fn record_outcome(&self, run_id: &str, step_id: &str, status: StepStatus, detail: &str, result: &Value) -> Result<()> {
-        let result = self.to_json("step result", result)?;
         let conn = self.write_conn()?;
-        let changed = conn
-            .execute(
-                "UPDATE steps SET status = ?3, detail = ?4, result_json = ?5, outcome_at = ?6 \
-                 WHERE run_id = ?1 AND step_id = ?2",
-                params![run_id, step_id, status.as_str(), detail, result, ts(&Utc::now())],
-            )
-            .map_err(|e| self.err(&format!("recording outcome of step {step_id} of run {run_id}"), e))?;
-        if changed == 0 {
-            return Err(JournalError::NoSuchStep { run_id: run_id.to_string(), step_id: step_id.to_string() });
-        }
-        Ok(())
+        self.set_outcome(
+            &conn,
+            run_id,
+            &OutcomeRecord { step_id: step_id.to_string(), status, detail: detail.to_string(), result: result.clone() },
+        )
+    }
+
+    /// One transaction, so one fsync for the phase's steps.
+    fn record_steps(&self, steps: &[StepRecord]) -> Result<()> {
+        self.in_transaction("recording a phase's steps", |tx| steps.iter().try_for_each(|s| self.upsert_step(tx, s)))
+    }
+
+    /// One transaction: every intent of the wave is durable when its COMMIT returns
+    /// (`synchronous=FULL`), before any of the writes is sent; none is if it fails.
+    fn record_intents(&self, run_id: &str, step_ids: &[String]) -> Result<()> {
+        self.in_transaction("recording a wave's intents", |tx| step_ids.iter().try_for_each(|id| self.mark_intent(tx, run_id, id)))
+    }
+
+    fn record_outcomes(&self, run_id: &str, outcomes: &[OutcomeRecord]) -> Result<()> {
+        self.in_transaction("recording a wave's outcomes", |tx| outcomes.iter().try_for_each(|o| self.set_outcome(tx, run_id, o)))
     }
 
     fn list_runs(&self, limit: usize) -> Result<Vec<RunSummary>> {
@@ -453,3 +403,5 @@ impl Journal for SqliteJournal {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_waves;

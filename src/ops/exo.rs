@@ -14,6 +14,7 @@ use super::args::{check_keys, map_str, opt_bool, opt_string};
 use super::register::{user_ref, Built, BuiltAll, Register};
 use super::user::User;
 use super::{check, ctx_pos, registration, script_error, Access, OpSpec};
+use crate::entra::{CloudAccess, GroupKind};
 use crate::exchange::actions::{
     ClearForwarding, ConvertToShared, GrantMailboxPermission, HideFromGal, MailboxAccess, OutOfOffice, RemoveDistributionGroupMembership,
     RemoveInboxRule, RemoveMobileDevice, SetForwarding, SetOutOfOffice, WaitForShared,
@@ -27,7 +28,7 @@ const PLAN_LIST: &str = "reads the list, then each step as a write: planned or a
 /// How long `wait_for_shared_mailbox` waits by default.
 const DEFAULT_WAIT_SECS: i64 = 300;
 
-pub static OPS: [OpSpec; 13] = [
+pub static OPS: [OpSpec; 14] = [
     OpSpec {
         module: "exo",
         name: "get_mailbox",
@@ -49,6 +50,28 @@ pub static OPS: [OpSpec; 13] = [
             "/// ```",
         ],
         register: Register::Custom(register_get_mailbox),
+    },
+    OpSpec {
+        module: "exo",
+        name: "read_ahead",
+        params: &["user: User"],
+        returns: "()",
+        access: Access::Read,
+        capability: "exo.read",
+        idempotent: true,
+        plan: "reads live, as in apply",
+        doc: &[
+            "/// Start reading, in the background, what the mailbox steps will check: the mailbox, its",
+            "/// size, devices, inbox rules and permissions, the manager as a recipient, the members of",
+            "/// the user's distribution lists, and the user's Intune devices. Returns at once; the steps",
+            "/// that need a value wait for it instead of reading it again, so reads that would happen",
+            "/// one phase after another happen together, while the first phases write.",
+            "///",
+            "/// ```rhai",
+            "/// exo::read_ahead(user);",
+            "/// ```",
+        ],
+        register: Register::Custom(register_read_ahead),
     },
     OpSpec {
         module: "exo",
@@ -297,6 +320,36 @@ fn provider_error(e: impl std::fmt::Display, pos: Position) -> Box<EvalAltResult
 
 fn exchange(host: &Host, pos: Position) -> Result<Arc<dyn ExchangeOnline>, Box<EvalAltResult>> {
     host.providers.exchange().cloned().map_err(|e| provider_error(e, pos))
+}
+
+fn register_read_ahead(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {
+    let host = host.clone();
+    registration(spec).set_into_module(m, move |ctx: NativeCallContext, user: User| -> Result<(), Box<EvalAltResult>> {
+        let pos = ctx_pos(&ctx);
+        check(&host, spec, pos)?;
+        let exo = exchange(&host, pos)?;
+        let u = user.0.clone();
+        let recipients: Vec<String> = u.manager.iter().map(|m| m.upn.clone()).collect();
+        let groups: Vec<String> = u
+            .groups
+            .iter()
+            .filter(|g| !g.synced && matches!(g.kind, GroupKind::Distribution | GroupKind::MailEnabledSecurity))
+            .map(|g| g.id.clone())
+            .collect();
+        let (cache, providers) = (host.cache.clone(), host.providers.clone());
+        // Not awaited: the reads overlap the phases that come first; a reader that comes before
+        // one has finished waits for it (the cache shares a read in flight).
+        host.rt.spawn(async move {
+            let reads = ExoReads { cache: &cache, exo: &exo };
+            let devices = async {
+                if providers.cloud().is_ok() {
+                    let _ = crate::entra::cached_managed_devices(&cache, &providers, &u.id).await;
+                }
+            };
+            tokio::join!(reads.read_ahead(&u.upn, &recipients, &groups), devices);
+        });
+        Ok(())
+    });
 }
 
 fn register_get_mailbox(m: &mut Module, host: &Arc<Host>, spec: &'static OpSpec) {

@@ -352,9 +352,13 @@ pub(super) fn resolve_group(host: &Host, cloud: &dyn CloudDirectory, group: &str
 /// when the tenant has no Intune.
 fn retire_devices(host: &Host, user: &User, options: &Map, pos: Position) -> BuiltAll {
     let wipe = opt_bool(options, "wipe", false, &["wipe"], pos)?;
-    let cloud = host.providers.cloud().map_err(|e| script_error("provider", e.to_string(), pos))?;
     let u = user_ref(user);
-    Ok(match host.rt.block_on(cloud.managed_devices(&u.id)) {
+    // Through the run's cache: the steps' observations (and a read-ahead) share the one read.
+    let read = host
+        .rt
+        .block_on(crate::entra::cached_managed_devices(&host.cache, &host.providers, &u.id))
+        .map_err(|e| script_error("provider", e.to_string(), pos))?;
+    Ok(match read.list.clone() {
         Ok(devices) => {
             devices.into_iter().map(|device| Box::new(RetireManagedDevice { user: u.clone(), device, wipe }) as Box<dyn Action>).collect()
         }

@@ -19,7 +19,7 @@ use base64::Engine as _;
 use crate::ad::model::guid_to_string;
 use crate::ad::protect::findings as ad_findings;
 use crate::ad::{AdAccess, AdUser, Finding, OnPremDirectory, Severity};
-use crate::entra::{CloudAccess, CloudDirectory, CloudUser, DirectoryRole};
+use crate::entra::{CloudAccess, CloudUser, DirectoryRole};
 use crate::error::{Error, Result};
 use crate::exec::Providers;
 
@@ -55,13 +55,14 @@ pub async fn check(providers: &Providers, tenant: &str, user: &str, p: &Protecti
     let mut found: Vec<Finding> = Vec::new();
     let mut subject = Subject::default();
     if let Ok(cloud) = providers.cloud() {
-        // The roles are read under the name given, alongside the user (one round trip, not two);
-        // they count only when the user exists.
-        let (u, roles) = tokio::join!(cloud.resolve_user(user), cloud.directory_roles(user));
+        // The roles and the protected accounts are read alongside the user (one round trip, not
+        // one after another); they count only when the user exists.
+        let listed = futures::future::join_all(p.protected_users.iter().map(|e| cloud.resolve_user(e)));
+        let (u, roles, listed) = tokio::join!(cloud.resolve_user(user), cloud.directory_roles(user), listed);
         if let Some(u) = u? {
             let roles = roles?;
             found.extend(cloud_findings(&u, &roles, p));
-            found.extend(listed_in_cloud(cloud.as_ref(), &u, &p.protected_users).await?);
+            found.extend(listed_in_cloud(&u, &p.protected_users, listed)?);
             subject.roles = roles;
             subject.cloud = Some(u);
         }
@@ -116,13 +117,17 @@ pub fn cloud_findings(u: &CloudUser, roles: &[DirectoryRole], p: &Protection) ->
     out
 }
 
-/// `protected_users` entries that resolve, in the cloud, to this very user.
-async fn listed_in_cloud(cloud: &dyn CloudDirectory, u: &CloudUser, listed: &[String]) -> Result<Vec<Finding>> {
+/// `protected_users` entries that resolve, in the cloud, to this very user (`resolved`: each
+/// entry as the directory resolved it; its error counts only for an entry not named by id or UPN).
+fn listed_in_cloud<E>(u: &CloudUser, listed: &[String], resolved: Vec<std::result::Result<Option<CloudUser>, E>>) -> Result<Vec<Finding>>
+where
+    Error: From<E>,
+{
     let mut out = Vec::new();
-    for entry in listed {
+    for (entry, other) in listed.iter().zip(resolved) {
         let same = entry.eq_ignore_ascii_case(&u.id)
             || entry.eq_ignore_ascii_case(&u.upn)
-            || cloud.resolve_user(entry).await?.is_some_and(|other| other.id.eq_ignore_ascii_case(&u.id));
+            || other?.is_some_and(|other| other.id.eq_ignore_ascii_case(&u.id));
         if same {
             out.push(Finding::never(format!("{} is listed in the client's protected_users (as '{entry}')", u.upn)));
         }

@@ -105,7 +105,12 @@ fn hanging_batched_writes_are_applied_once() {
     let home = Home::new();
     let pw = home.path().join("passwords.txt");
     let mut env = HANG.to_vec();
-    env.push(("OFFBOARD_DEMO_HANG_EVERY", "5"));
+    // Every second DELETE (the group removals travel in one batch with the other writes of their
+    // wave) is applied and its answer held back: the whole batch times out. Only writes: a hung
+    // read would hang its whole batch again on every retry when each batch holds a multiple of
+    // the count (the reads of a resolve do).
+    env.push(("OFFBOARD_DEMO_HANG_EVERY", "2"));
+    env.push(("OFFBOARD_DEMO_FAULT_MATCH", "DELETE"));
     env.push(("OFFBOARD_DEMO_RECORD_PASSWORDS", pw.to_str().unwrap()));
     let (code, r) = apply_with(&home, &env, &[]);
     assert_eq!(code, 0, "{r:#}");

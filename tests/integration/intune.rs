@@ -24,7 +24,7 @@ fn plan_lists_one_step_per_managed_device_and_sends_nothing() {
     assert_eq!(d.len(), 2, "{r:#}");
     for s in &d {
         assert_eq!(s["status"], "planned", "{s}");
-        assert_eq!(s["phase"], "mailbox_devices", "{s}");
+        assert_eq!(s["phase"], "mailbox_and_cleanup", "{s}");
         assert!(s["detail"].as_str().unwrap().starts_with("retire "), "{s}");
     }
     let targets: Vec<&str> = d.iter().map(|s| s["target_id"].as_str().unwrap()).collect();

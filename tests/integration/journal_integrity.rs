@@ -6,9 +6,17 @@ use std::time::{Duration, Instant};
 
 use crate::helpers::*;
 
-/// Start a slow apply and wait until its lock phase has landed (the account is blocked).
+/// Start a slow apply and wait until its lock phase has landed (the account is blocked). The
+/// answer to the lock's writes is held back a while after they landed, so the test acts before
+/// the run records their outcome (the run reads ahead, so nothing else slows it down there).
 fn slow_run_past_the_lock_phase(home: &Home) -> Child {
-    let mut child = home.cmd(["run", "default.rhai", "--user", CLOUD, "--yes", "--json"]).env("OFFBOARD_DEMO_LATENCY_MS", "150").spawn();
+    let mut child = home
+        .cmd(["run", "default.rhai", "--user", CLOUD, "--yes", "--json"])
+        .env("OFFBOARD_DEMO_LATENCY_MS", "150")
+        .env("OFFBOARD_DEMO_HANG_EVERY", "1")
+        .env("OFFBOARD_DEMO_HANG_MS", "1000")
+        .env("OFFBOARD_DEMO_FAULT_MATCH", "accountEnabled")
+        .spawn();
     let start = Instant::now();
     loop {
         let blocked = std::fs::read(home.state_path())

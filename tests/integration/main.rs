@@ -19,6 +19,7 @@ mod overrides;
 mod plan_apply;
 mod protected;
 mod reference;
+mod round_trips;
 mod run_ids;
 mod secrets;
 mod synced;

@@ -31,7 +31,7 @@ fn each_psa_gets_a_ticket_with_a_note_per_phase_the_summary_and_the_final_status
         assert!(t.notes.iter().all(|n| n.internal), "{tenant}: notes are internal");
         assert_heads(&note_heads(&st, tenant, &ticket), &expected_heads(run_id), tenant);
         // The cleanup note lists its steps with their results, the contact step included.
-        let cleanup = t.notes.iter().find(|n| n.text.contains(" phase cleanup ")).unwrap();
+        let cleanup = t.notes.iter().find(|n| n.text.contains(" phase mailbox_and_cleanup ")).unwrap();
         assert!(cleanup.text.contains("disable_psa_contact") && cleanup.text.contains(": done ("), "{tenant}: {}", cleanup.text);
         assert!(t.notes.last().unwrap().text.contains("succeeded."), "{tenant}");
         // The leaver's contact in the client's company is inactive; the same e-mail elsewhere is not.

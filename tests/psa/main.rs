@@ -23,18 +23,7 @@ pub(crate) const TENANTS: [&str; 3] = ["demo-cw", "demo-autotask", "demo-halo"];
 pub(crate) const LEAVER: &str = "leaver.cloud@contoso.test";
 /// The phases of `scripts/default.rhai`, in order.
 /// The default script's phases, each with a ticket note (the mailbox phases included).
-pub(crate) const PHASES: [&str; 10] = [
-    "cut_off",
-    "lock",
-    "mailbox_devices",
-    "mailbox_access",
-    "mailbox_keep",
-    "cleanup",
-    "distribution_lists",
-    "wait_for_shared",
-    "licenses",
-    "final",
-];
+pub(crate) const PHASES: [&str; 6] = ["cut_off", "lock", "mailbox_and_cleanup", "wait_for_shared", "licenses", "final"];
 
 /// The binary in `home`, with none of the PSA knobs of the calling environment.
 pub(crate) fn cmd(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {

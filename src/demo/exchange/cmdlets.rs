@@ -11,16 +11,19 @@ use crate::demo::Knobs;
 
 type R = Result<Output, crate::demo::reply::Reply>;
 
-/// Make due type changes visible.
-pub fn settle(exo: &mut ExoState, now: i64) {
+/// Make due type changes visible; returns when (unix ms) the latest of them became visible.
+pub fn settle(exo: &mut ExoState, now: i64) -> Option<i64> {
+    let mut latest = None;
     for m in &mut exo.mailboxes {
-        if m.pending_at_ms.is_some_and(|at| at <= now) {
+        if let Some(at) = m.pending_at_ms.filter(|at| *at <= now) {
             if let Some(t) = m.pending_type.take() {
                 m.type_details = t;
             }
             m.pending_at_ms = None;
+            latest = latest.max(Some(at));
         }
     }
+    latest
 }
 
 /// A mailbox's `EmailAddresses`: its user's `proxyAddresses` (one list, so Graph and Exchange

@@ -31,6 +31,8 @@ use super::shared::Shared;
 /// The server name Exchange puts in its not-found messages.
 const SERVER: &str = "AM6PR04A008DC01.EURPRD04.PROD.OUTLOOK.COM";
 const SYSTEM_ANCHOR: &str = "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@";
+/// The most sub-requests one `$batch` may carry (CIPP's figure; see `apis.md` section 3).
+pub const MAX_BATCH: usize = 10;
 
 /// An Exchange error reply: the envelope the admin API sends.
 pub(crate) fn exo_error(status: u16, code: &str, exception: &str, message: &str) -> Reply {
@@ -65,6 +67,50 @@ pub(crate) fn binding_error(message: &str) -> Reply {
     exo_error(400, "BadRequest", "System.Management.Automation.ParameterBindingException", message)
 }
 
+/// Exchange's "maximum number of concurrent requests" reply: nothing ran.
+fn busy() -> Reply {
+    exo_error(
+        500,
+        "InternalServerError",
+        "Microsoft.Exchange.Admin.OData.Core.ODataServiceException",
+        "You have reached the maximum number of concurrent requests per tenant. Please wait and try again.",
+    )
+}
+
+/// One Exchange request in flight, from its arrival until its answer is sent (dropped).
+pub struct Slot<'a> {
+    shared: &'a Shared,
+    over: bool,
+}
+
+impl<'a> Slot<'a> {
+    /// Take a place among the requests in flight; `over` when that exceeds the limit.
+    pub fn enter(shared: &'a Shared) -> Slot<'a> {
+        let before = shared.exo_in_flight.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let over = shared.knobs().exo_concurrency_limit().is_some_and(|limit| before >= limit);
+        Slot { shared, over }
+    }
+
+    /// Refuse the request as Exchange does when too many are in flight (counted in the stats).
+    pub fn refusal(&self) -> Option<Reply> {
+        if !self.over {
+            return None;
+        }
+        let mut st = self.shared.lock_state();
+        st.stats.exo_concurrency_refused += 1;
+        st.stats.throttled += 1;
+        drop(st);
+        self.shared.mark_dirty();
+        Some(busy())
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.shared.exo_in_flight.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 /// Is this request for the Exchange admin API?
 pub fn is_exchange_path(path: &str) -> bool {
     path.starts_with("/adminapi/")
@@ -80,13 +126,23 @@ pub fn handle(shared: &Shared, method: &str, path_and_query: &str, headers: &Hea
     let tenant = match segs.as_slice() {
         [a, v, t, op] if a == "adminapi" && v == "beta" && op.eq_ignore_ascii_case("InvokeCommand") => t.clone(),
         [a, v, t, op] if a == "adminapi" && v == "beta" && op == "$batch" && method == "POST" => {
-            // Each sub-request's url is relative to the tenant root (`InvokeCommand`) or absolute
-            // (`/adminapi/beta/{tenant}/InvokeCommand`); each runs as a direct request would.
-            let root = format!("/adminapi/beta/{t}/");
-            return super::batch::run_with(shared, headers, body, &|shared, method, url, h, body| {
-                let url = url.strip_prefix(&ctx.origin).unwrap_or(url);
-                let path = if url.starts_with("/adminapi/") { url.to_string() } else { format!("{root}{}", url.trim_start_matches('/')) };
-                handle(shared, method, &path, h, body)
+            // As CIPP sends it: at most 10 sub-requests, each a POST of a cmdlet to this tenant's
+            // InvokeCommand by its full URL; anything else refuses the whole batch (nothing runs).
+            let invoke = format!("{}/adminapi/beta/{t}/InvokeCommand", ctx.origin);
+            let check = |m: &str, url: &str| -> Result<(), String> {
+                if m != "POST" {
+                    return Err(format!("method '{m}' is not supported; InvokeCommand takes POST"));
+                }
+                let path = url.split('?').next().unwrap_or("");
+                if !path.eq_ignore_ascii_case(&invoke) {
+                    return Err(format!("url '{url}' is not {invoke}"));
+                }
+                Ok(())
+            };
+            let rules = super::batch::Rules { max: MAX_BATCH, check: &check };
+            return super::batch::run_with(shared, headers, body, &rules, &|shared, method, url, h, body| {
+                let path = url.strip_prefix(&ctx.origin).unwrap_or(url);
+                handle(shared, method, path, h, body)
             });
         }
         _ => return ctx.error(404, "NotFound", &format!("The resource '{path}' was not found.")),
@@ -157,12 +213,7 @@ pub fn handle(shared: &Shared, method: &str, path_and_query: &str, headers: &Hea
             r
         } else if nth(knobs.exo_busy_every) {
             st.stats.throttled += 1;
-            exo_error(
-                500,
-                "InternalServerError",
-                "Microsoft.Exchange.Admin.OData.Core.ODataServiceException",
-                "You have reached the maximum number of concurrent requests per tenant. Please wait and try again.",
-            )
+            busy()
         } else if nth(knobs.fault_every) || n.is_some_and(|n| n <= knobs.fault_first) {
             st.stats.faults += 1;
             exo_error(
@@ -179,7 +230,9 @@ pub fn handle(shared: &Shared, method: &str, path_and_query: &str, headers: &Hea
                 &format!("The user or application doesn't have the permissions required to run '{name}'. Assign it a role that includes this cmdlet."),
             )
         } else {
-            cmdlets::settle(&mut st.exchange, now_ms());
+            if let Some(at) = cmdlets::settle(&mut st.exchange, now_ms()) {
+                st.stats.type_change_visible_ms = Some(at);
+            }
             let mut r = match cmdlets::run(&mut st, &knobs, &name, &params, &anchor) {
                 Ok(out) => page(out, skip, page_size, &select, &ctx, &tenant),
                 Err(r) => r,

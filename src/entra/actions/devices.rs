@@ -62,10 +62,11 @@ impl Action for RetireManagedDevice {
     }
 
     async fn observe(&self, cx: &Cx) -> Result<Observation, ActionError> {
-        let devices = match cx.cloud()?.managed_devices(&self.user.id).await {
-            Ok(d) => d,
+        let read = crate::entra::cached_managed_devices(&cx.cache, &cx.providers, &self.user.id).await?;
+        let devices = match &read.list {
+            Ok(d) => d.clone(),
             Err(e) if e.is_not_found() => vec![],
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e.clone().into()),
         };
         let Some(d) = devices.iter().find(|d| d.id.eq_ignore_ascii_case(&self.device.id)) else {
             return Ok(Observation::AlreadyDone { detail: "the device is no longer enrolled in Intune".into() });

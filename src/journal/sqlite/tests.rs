@@ -10,7 +10,7 @@ fn at(secs: i64, micros: u32) -> DateTime<Utc> {
     Utc.timestamp_opt(1_790_000_000 + secs, micros * 1000).single().expect("valid timestamp")
 }
 
-fn new_run(run_id: &str, tenant: &str, mode: Mode, started_secs: i64) -> NewRun {
+pub(super) fn new_run(run_id: &str, tenant: &str, mode: Mode, started_secs: i64) -> NewRun {
     NewRun {
         run_id: run_id.to_string(),
         tenant: tenant.to_string(),
@@ -23,7 +23,7 @@ fn new_run(run_id: &str, tenant: &str, mode: Mode, started_secs: i64) -> NewRun 
     }
 }
 
-fn step(run_id: &str, step_id: &str, action: &str, target_id: &str) -> StepRecord {
+pub(super) fn step(run_id: &str, step_id: &str, action: &str, target_id: &str) -> StepRecord {
     StepRecord {
         run_id: run_id.to_string(),
         step_id: step_id.to_string(),
