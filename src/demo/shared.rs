@@ -14,6 +14,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use super::model::State;
+use super::quota::Quotas;
 use super::{store, Knobs};
 
 /// The resource a token was issued for (its `aud`): each API accepts only its own, as the real
@@ -64,6 +65,9 @@ pub struct Shared {
     chain_end: Mutex<Option<Instant>>,
     /// Operations that matched `Knobs::fault_match` (the count the fault knobs use when it is set).
     pub(crate) matched: AtomicU64,
+    /// Graph's write windows (not persisted: a restarted simulator starts with empty windows,
+    /// as a quota a process never saw cannot be held against it).
+    quotas: Mutex<Quotas>,
 }
 
 // A panic while holding a lock must not take the simulator down for the next request; the data
@@ -84,6 +88,7 @@ impl Shared {
             written: Mutex::new(0),
             chain_end: Mutex::new(None),
             matched: AtomicU64::new(0),
+            quotas: Mutex::new(Quotas::default()),
         }
     }
     pub fn set_knobs(&self, knobs: Knobs) {
@@ -101,6 +106,9 @@ impl Shared {
     }
     pub fn lock_chain_end(&self) -> MutexGuard<'_, Option<Instant>> {
         relock(&self.chain_end)
+    }
+    pub fn lock_quotas(&self) -> MutexGuard<'_, Quotas> {
+        relock(&self.quotas)
     }
     pub fn knobs(&self) -> Knobs {
         relock(&self.knobs).clone()
@@ -143,6 +151,34 @@ pub fn fault_count(shared: &Shared, knobs: &Knobs, operations: u64, method: &str
             let text = format!("{method} {path_and_query} {}", String::from_utf8_lossy(body));
             text.contains(m.as_str()).then(|| shared.matched.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1)
         }
+    }
+}
+
+/// Which fault a seeded random knob draws for (each its own stream, so raising one rate does not
+/// move the operations another rate hits).
+#[derive(Debug, Clone, Copy)]
+pub enum Draw {
+    Throttle = 1,
+    Fault = 2,
+    Hang = 3,
+}
+
+/// Is operation `n` hit by the fault knob `every` (every Nth) or, with `Knobs::fault_seed`, by
+/// `rate`? The random pick depends on the seed, the kind and `n` only, so the same seed hits the
+/// same operations in every run.
+pub fn hits(knobs: &Knobs, n: Option<u64>, every: u64, rate: f64, draw: Draw) -> bool {
+    let Some(n) = n else { return false };
+    if every > 0 && n % every == 0 {
+        return true;
+    }
+    match knobs.fault_seed {
+        Some(seed) if rate > 0.0 => {
+            use rand::{Rng, SeedableRng};
+            // One small generator per (seed, kind, operation): no state to share or to order.
+            let key = seed ^ (draw as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ n.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            rand::rngs::StdRng::seed_from_u64(key).gen::<f64>() < rate
+        }
+        _ => false,
     }
 }
 
