@@ -50,6 +50,9 @@ pub fn handle(shared: &Shared, method: &str, path_and_query: &str, headers: &Hea
             let mut r = route(&mut st, &ctx, &method, path_and_query, body, &knobs);
             if write && r.is_success() {
                 st.stats.writes_applied += 1;
+                if let Some(id) = user_of(&st, path_and_query) {
+                    *st.stats.user_writes.entry(id).or_default() += 1;
+                }
                 r.changed = true;
             } else {
                 r.changed = false;
@@ -67,6 +70,17 @@ pub fn handle(shared: &Shared, method: &str, path_and_query: &str, headers: &Hea
     reply.headers.push(("request-id".into(), ctx.request_id.clone()));
     reply.headers.push(("client-request-id".into(), ctx.client_request_id.clone()));
     reply
+}
+
+/// The id of the user a `/users/{id or UPN}/...` path addresses.
+fn user_of(st: &State, path_and_query: &str) -> Option<String> {
+    let path = path_and_query.split('?').next().unwrap_or("");
+    let mut segs = path.split('/').filter(|s| !s.is_empty());
+    if !segs.next()?.eq_ignore_ascii_case("users") {
+        return None;
+    }
+    let ix = st.user_index(&decode_segment(segs.next()?))?;
+    Some(st.users[ix].id.clone())
 }
 
 /// A write over Graph's write quota: the `Retry-After` seconds. The demo has one app, so the

@@ -206,6 +206,9 @@ pub struct SimStats {
     pub throttled: u64,
     /// Graph writes refused (429) by the write quota (also counted in `throttled`).
     pub quota_throttled: u64,
+    /// Graph writes applied to a user's own resource (`/users/{id or UPN}/...`), by user id: a
+    /// bulk run that applied a user twice shows it here.
+    pub user_writes: std::collections::BTreeMap<String, u64>,
     pub faults: u64,
     pub token_requests: u64,
     /// Exchange cmdlets received (also counted in `operations`).

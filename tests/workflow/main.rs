@@ -5,6 +5,8 @@
 //! builds): nothing here sleeps. Every test checks the simulator's own write counter or state,
 //! so none of them passes against a tenant that was never touched.
 
+/// Bulk runs paced at Graph's write quota (issue "Speed").
+mod bulk_pacing;
 #[path = "../integration/helpers.rs"]
 mod helpers;
 /// Scheduled items under a worker's lease.
