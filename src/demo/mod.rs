@@ -10,7 +10,7 @@
 //! Layout: [`model`] holds the directory objects, [`seed`] builds the starting tenant (with the
 //! fixed ids of its named objects in [`ids`]), `store` reads and writes the state file, `dispatch`
 //! is the one Graph dispatcher that direct requests and `$batch` sub-requests (`batch`) both go
-//! through, with the endpoints in `users`, `groups` (and their `owners`), `licences`, [`intune`]
+//! through (and where Graph's write quotas, [`quota`], are enforced), with the endpoints in `users`, `groups` (and their `owners`), `licences`, [`intune`]
 //! (managed devices), `auth_methods` (authentication methods), `grants` (OAuth2 consents and app
 //! role assignments) and `drive` (OneDrive and its sharing permissions),
 //! `odata` holds the query options and paging, `token` the token endpoint, and `server` the axum
