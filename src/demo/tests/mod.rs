@@ -10,6 +10,7 @@ mod knobs;
 mod licences;
 mod persistence;
 mod quota;
+mod user_search;
 mod users;
 
 use std::path::PathBuf;
