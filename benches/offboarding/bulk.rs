@@ -4,9 +4,10 @@
 //! delay. The client is given the same quota in its configuration (`graph_write_quota`), never by
 //! the simulator.
 //!
-//! Printed: users/min, and the share of the quota used after the first window (writes applied
-//! from one window after the first write to the last write, against the quota's rate over that
-//! time), with the quota 429s (must be 0) and users lost (not `succeeded`, must be 0). The writes
+//! Printed: users/min, and the share of the quota used after the first window (Graph writes the
+//! simulator received from one window after the first write to the last write, against the
+//! quota's rate over that time; sampled, so with the resolution printed beside it, wide in quick
+//! mode's short run; that the quota was never exceeded is the simulator's count of quota 429s), with the quota 429s (must be 0) and users lost (not `succeeded`, must be 0). The writes
 //! over time are read from the simulator's stats in its state file, which it flushes five times a
 //! second. `BENCH_QUICK=1`: 12 uniform users at 24 writes per 3 s (CI runs it under test);
 //! `BENCH_PACED_USERS` overrides the number of users.
@@ -132,9 +133,12 @@ fn measure(n: usize, writes: u64, secs: u64, latency_ms: u64, quick: bool) -> Re
     let at = |t: f64| samples.iter().rev().find(|(s, _)| *s <= t).map_or(0, |(_, w)| *w);
     let rate = writes as f64 / secs as f64;
     let share = if last > from { (total - at(from)) as f64 / ((last - from) * rate) } else { f64::NAN };
+    // The stats are flushed every 200 ms and read every 250 ms: either end of the span may be off
+    // by that much, so the share is known to about this many points either way.
+    let resolution = if last > from { 2.0 * 0.45 / (last - from) * 100.0 } else { f64::NAN };
     let per_min = users.len() as f64 / (wall / 60.0);
     println!(
-        "paced bulk: {:.1} s, {per_min:.0} users/min, {total} Graph writes ({} applied), {:.0} % of the quota used after the first window, {} quota 429s, {lost} lost{}",
+        "paced bulk: {:.1} s, {per_min:.0} users/min, {total} Graph writes ({} applied), {:.0} % (± {resolution:.0}) of the quota used after the first window, {} quota 429s, {lost} lost{}",
         wall,
         stats.writes_applied,
         share * 100.0,
@@ -150,7 +154,7 @@ fn measure(n: usize, writes: u64, secs: u64, latency_ms: u64, quick: bool) -> Re
     }
     let summary = json!({
         "users": users.len(), "quota": quota, "latency_ms": latency_ms, "wall_s": wall, "users_per_min": per_min,
-        "graph_writes": total, "writes_applied": stats.writes_applied, "quota_share_after_first_window": share,
+        "graph_writes": total, "writes_applied": stats.writes_applied, "quota_share_after_first_window": share, "share_resolution_points": resolution,
         "quota_429s": stats.quota_throttled, "lost": lost, "samples": samples,
     });
     Ok((summary, failures))
