@@ -85,6 +85,9 @@ use offboard_host::journal::{Journal, Mode, RunStatus, SqliteJournal, StepStatus
 use offboard_host::run::{outcome_error, run_script, RunRequest, Script, DEFAULT_SCRIPT};
 use offboard_host::secret::Secret;
 
+#[path = "offboarding/bulk.rs"]
+mod paced_bulk;
+
 const USER: &str = LEAVER_CLOUD_UPN;
 const TENANT: &str = "demo";
 
@@ -693,6 +696,7 @@ fn main() -> ExitCode {
         bulk_json = json!({ "users": users, "rows": bulk_rows.iter().map(|r| row_json(r)).collect::<Vec<_>>() });
     }
 
+    b.failures.extend(paced_bulk::run(quick, latency_ms));
     let elapsed = begun.elapsed();
     let out = json!({
         "user": USER,

@@ -89,6 +89,12 @@ pub struct TenantConfig {
     pub overrides: Option<String>,
     #[serde(default)]
     pub graph: Option<GraphSettings>,
+    /// Graph's write quota for this client's app, `"WRITES/SECONDS"`; default the documented
+    /// `"3000/150"` (3,000 writes per 2 min 30 s per app and tenant). Every run's writes are paced
+    /// under it, one budget for all users of a bulk run; set it lower if other apps of yours write
+    /// to the tenant with the same registration.
+    #[serde(default)]
+    pub graph_write_quota: Option<String>,
     /// On-premises Active Directory over LDAP (see [`AdSettings`]).
     #[serde(default)]
     pub ad: Option<AdSettings>,
@@ -302,6 +308,7 @@ impl Config {
                 script: None,
                 overrides: None,
                 graph: None,
+                graph_write_quota: None,
                 ad: None,
                 deny: vec![],
                 // The demo tenant's break-glass account: what a client lists here in its own file.

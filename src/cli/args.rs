@@ -122,7 +122,8 @@ pub struct RunArgs {
     /// Override one of the client's defaults for this run, e.g. --set reset_password=false.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
-    /// Actions of one phase in flight at once (1 = one call at a time).
+    /// Actions of one phase in flight at once (1 = one call at a time); in a bulk run also the
+    /// most users in flight at once (they start as the tenant's write quota has room).
     #[arg(long, default_value_t = 16, hide = true)]
     pub concurrency: usize,
     /// Stop the script after this many seconds.

@@ -1,14 +1,25 @@
-//! `run ... --users-file CSV`: many users, one confirmation, a few at a time.
+//! `run ... --users-file CSV`: many users, one confirmation, paced at Graph's write quota.
 //!
-//! Each user is its own run (own journal entry, own writer lock) on one shared connection, so the
-//! tenant's Graph throttling is met by the client's retries (Retry-After) and by running at most
-//! [`USERS_AT_ONCE`] users together. One user's failure (unknown user, failed step, lock held)
-//! is that user's result; the others go on. Exit 1 when any user failed.
+//! Each user is its own run (own journal entry, own writer lock). All runs in one tenant share one
+//! [`Session`]: one connection, one set of clients (a token per API, one SKU read, one connection
+//! pool), and one write pacer (`graph::pacer`) holding every Graph write of the tenant under its
+//! quota (`graph_write_quota`, by default the documented 3,000 per 150 s). A file with a `tenant`
+//! column runs each tenant's users under that tenant's own session and quota; a tenant the
+//! configuration does not know is refused before anything runs.
+//!
+//! How many users run at once is not fixed: the next user starts when its tenant's pacer has room
+//! (no write waiting, the window not full), up to `--concurrency` users in flight. A user that
+//! sends nothing for a while (waiting for its mailbox conversion) takes no write capacity, so
+//! others start meanwhile; when the tenant's quota is spent, no user starts until it has room
+//! again. One user's failure (unknown user, failed step, lock held) is that user's result; the
+//! others go on. Exit 1 when any user failed.
 
+use std::collections::VecDeque;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
@@ -24,8 +35,8 @@ use crate::settings::org_with_sets;
 use crate::settings::schema::defaults_map as known_settings;
 use crate::workflow::bulk::{parse_users, BulkUser, UserResult, UsersFile};
 
-/// Users run together. Each run already has up to `--concurrency` requests of a phase in flight.
-pub const USERS_AT_ONCE: usize = 4;
+/// How often a worker looks again for a user whose tenant has room.
+const ROOM_POLL: Duration = Duration::from_millis(20);
 
 fn result_of(user: &str, mode: Mode, r: Result<crate::exec::report::Report>) -> UserResult {
     match r {
@@ -49,6 +60,7 @@ fn result_of(user: &str, mode: Mode, r: Result<crate::exec::report::Report>) -> 
             };
             UserResult {
                 user: user.to_string(),
+                tenant: None,
                 status,
                 run_id: Some(rep.run_id.clone()),
                 changes,
@@ -58,6 +70,7 @@ fn result_of(user: &str, mode: Mode, r: Result<crate::exec::report::Report>) -> 
         }
         Err(e) => UserResult {
             user: user.to_string(),
+            tenant: None,
             status: "error".into(),
             run_id: None,
             changes: 0,
@@ -67,11 +80,23 @@ fn result_of(user: &str, mode: Mode, r: Result<crate::exec::report::Report>) -> 
     }
 }
 
-/// Run `mode` for each user, with its row's settings, `USERS_AT_ONCE` at a time; results in the
-/// file's order.
-fn run_all(session: &Session, users: &[BulkUser], mode: Mode, show_progress: bool) -> Vec<UserResult> {
+/// One user of the run and the session of its tenant.
+pub(super) struct Job<'a> {
+    pub row: &'a BulkUser,
+    pub session: &'a Session,
+}
+
+/// May `job`'s user start now? In plan mode always (plans write nothing); in apply mode when its
+/// tenant's write pacer has room.
+fn has_room(job: &Job, mode: Mode) -> bool {
+    mode == Mode::Plan || job.session.write_pacer().is_none_or(|p| p.has_room())
+}
+
+/// Run `mode` for each job, at most `bound` at once, each started when its tenant has room;
+/// results in the jobs' order.
+pub(super) fn run_all(jobs: &[Job], mode: Mode, bound: usize, show_progress: bool) -> Vec<UserResult> {
     let bar = if show_progress {
-        let b = ProgressBar::with_draw_target(Some(users.len() as u64), ProgressDrawTarget::stderr());
+        let b = ProgressBar::with_draw_target(Some(jobs.len() as u64), ProgressDrawTarget::stderr());
         b.set_style(
             ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
@@ -82,25 +107,40 @@ fn run_all(session: &Session, users: &[BulkUser], mode: Mode, show_progress: boo
     } else {
         ProgressBar::hidden()
     };
-    let next = AtomicUsize::new(0);
+    let queue: Mutex<VecDeque<usize>> = Mutex::new((0..jobs.len()).collect());
     let failed = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<UserResult>>> = Mutex::new(vec![None; users.len()]);
+    let results: Mutex<Vec<Option<UserResult>>> = Mutex::new(vec![None; jobs.len()]);
+    // The next job whose tenant has room, in file order within each tenant; None when none is left.
+    let next = || loop {
+        {
+            let mut q = queue.lock().unwrap_or_else(|p| p.into_inner());
+            if q.is_empty() {
+                return None;
+            }
+            if let Some(pos) = q.iter().position(|&i| has_room(&jobs[i], mode)) {
+                return q.remove(pos);
+            }
+        }
+        std::thread::sleep(ROOM_POLL);
+    };
     std::thread::scope(|s| {
-        for _ in 0..USERS_AT_ONCE.min(users.len()) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some(row) = users.get(i) else { break };
-                let user = row.upn.as_str();
-                let r = match session.validate_user(user) {
-                    Ok(()) => result_of(user, mode, session.run_with(user, mode, &row.settings)),
-                    Err(e) => result_of(user, mode, Err(e)),
-                };
-                if r.is_failure() {
-                    let n = failed.fetch_add(1, Ordering::SeqCst) + 1;
-                    bar.set_message(format!("{n} failed"));
+        for _ in 0..bound.max(1).min(jobs.len()) {
+            s.spawn(|| {
+                while let Some(i) = next() {
+                    let Job { row, session } = &jobs[i];
+                    let user = row.upn.as_str();
+                    let mut r = match session.validate_user(user) {
+                        Ok(()) => result_of(user, mode, session.run_with(user, mode, &row.settings)),
+                        Err(e) => result_of(user, mode, Err(e)),
+                    };
+                    r.tenant = row.tenant.as_ref().map(|_| session.tenant_name.clone());
+                    if r.is_failure() {
+                        let n = failed.fetch_add(1, Ordering::SeqCst) + 1;
+                        bar.set_message(format!("{n} failed"));
+                    }
+                    results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(r);
+                    bar.inc(1);
                 }
-                results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(r);
-                bar.inc(1);
             });
         }
     });
@@ -124,27 +164,65 @@ fn print_table(ctx: &Ctx, results: &[UserResult], mode: Mode) {
     println!("{t}");
 }
 
+/// The tenant of each row (its `tenant` cell, else `--tenant`'s), each checked against the
+/// configuration and its defaults against `--set`, before any tenant is connected to.
+fn tenants_of(config: &Config, a: &RunArgs, users: &[BulkUser]) -> Result<Vec<String>> {
+    let (default, _) = config.tenant(a.tenant.as_deref())?;
+    let mut names: Vec<String> = Vec::new();
+    for u in users {
+        let name = u.tenant.as_deref().unwrap_or(default);
+        if !names.iter().any(|n| n == name) {
+            let (_, tenant) = config.tenant(Some(name)).map_err(|e| match &u.tenant {
+                Some(t) => Error::Usage(format!("line {}: tenant '{t}': {e}", u.line)),
+                None => e,
+            })?;
+            org_with_sets(&tenant.defaults, &a.set)?;
+            names.push(name.to_string());
+        }
+    }
+    Ok(names)
+}
+
 pub(super) fn cmd_bulk(ctx: &Ctx, config: &Config, a: &RunArgs, file: &Path, plan_only: bool) -> Result<u8> {
     let text = std::fs::read_to_string(file).map_err(|e| Error::io(format!("reading {}", file.display()), e))?;
-    // The file is read before the tenant is connected to: a bad file changes nothing anywhere.
-    let (_, tenant) = config.tenant(a.tenant.as_deref())?;
-    org_with_sets(&tenant.defaults, &a.set)?;
+    // The file and its tenants are checked before any tenant is connected to: a bad file or an
+    // unknown tenant changes nothing anywhere.
     let known = known_settings();
     let UsersFile { users, ignored } = parse_users(&text, &known).map_err(|m| Error::Usage(format!("{}: {m}", file.display())))?;
+    let names = tenants_of(config, a, &users)?;
     if !ignored.is_empty() {
         // Shown before the plans: a misspelt setting is a column nobody reads.
         eprintln!("ignored columns: {}", ignored.join(", "));
     }
-    let session = Session::open(ctx, config, &RunSpec::from_args(a))?;
-    let progress = std::io::stderr().is_terminal();
+    let mut sessions: Vec<Session> = Vec::new();
+    for name in &names {
+        let spec = RunSpec { tenant: Some(name.clone()), ..RunSpec::from_args(a) };
+        match Session::open(ctx, config, &spec) {
+            Ok(s) => sessions.push(s),
+            Err(e) => {
+                sessions.into_iter().for_each(Session::close);
+                return Err(e);
+            }
+        }
+    }
+    let label = names.join(", ");
     let result = (|| {
-        let mut planned: Option<Vec<UserResult>> = None;
+        let default = &names[0];
+        let session_of = |u: &BulkUser| {
+            let name = u.tenant.as_deref().unwrap_or(default);
+            &sessions[names.iter().position(|n| n == name).unwrap_or(0)]
+        };
+        let jobs: Vec<Job> = users.iter().map(|row| Job { row, session: session_of(row) }).collect();
+        let bound = a.concurrency;
+        let progress = std::io::stderr().is_terminal();
+        let mut results: Vec<Option<UserResult>> = vec![None; jobs.len()];
+        let mut todo: Vec<usize> = (0..jobs.len()).collect();
         // As for one user: the plan is shown before an apply, except with --yes --json.
         if plan_only || !(a.yes && a.json) {
-            let plans = run_all(&session, &users, Mode::Plan, progress);
+            let plans = run_all(&jobs, Mode::Plan, bound, progress);
             let failed = plans.iter().filter(|r| r.is_failure()).count();
             if plan_only {
-                emit(ctx, a, &session.tenant_name, Mode::Plan, &plans);
+                emit(ctx, a, &label, Mode::Plan, &plans);
                 return Ok(if failed > 0 { 1 } else { 0 });
             }
             if !a.json {
@@ -159,34 +237,34 @@ pub(super) fn cmd_bulk(ctx: &Ctx, config: &Config, a: &RunArgs, file: &Path, pla
             );
             if to_apply == 0 {
                 if a.json {
-                    emit(ctx, a, &session.tenant_name, Mode::Plan, &plans);
+                    emit(ctx, a, &label, Mode::Plan, &plans);
                 }
                 return Ok(if failed > 0 { 1 } else { 0 });
             }
             if !a.yes {
-                confirm(total, &format!("{to_apply} users"), &session.tenant_name)?;
+                confirm(total, &format!("{to_apply} users"), &label)?;
             }
-            planned = Some(plans);
+            // Users whose plan failed or had nothing to do keep their plan result.
+            todo = (0..jobs.len()).filter(|&i| plans[i].status == "planned").collect();
+            for (i, r) in plans.into_iter().enumerate() {
+                if !todo.contains(&i) {
+                    results[i] = Some(r);
+                }
+            }
         }
-        // Users whose plan failed or had nothing to do keep their plan result.
-        let (todo, mut kept): (Vec<BulkUser>, Vec<UserResult>) = match &planned {
-            Some(p) => (
-                users.iter().filter(|u| p.iter().any(|r| r.user == u.upn && r.status == "planned")).cloned().collect(),
-                p.iter().filter(|r| r.status != "planned").cloned().collect(),
-            ),
-            None => (users.clone(), Vec::new()),
-        };
-        let mut results = run_all(&session, &todo, Mode::Apply, progress);
-        results.append(&mut kept);
-        results.sort_by_key(|r| users.iter().position(|u| u.upn == r.user));
-        emit(ctx, a, &session.tenant_name, Mode::Apply, &results);
+        let apply: Vec<Job> = todo.iter().map(|&i| Job { row: jobs[i].row, session: jobs[i].session }).collect();
+        for (i, r) in todo.iter().zip(run_all(&apply, Mode::Apply, bound, progress)) {
+            results[*i] = Some(r);
+        }
+        let results: Vec<UserResult> = results.into_iter().flatten().collect();
+        emit(ctx, a, &label, Mode::Apply, &results);
         let failed = results.iter().filter(|r| r.is_failure()).count();
         if failed > 0 && !a.json {
             eprintln!("error: {failed} of {} user(s) failed", users.len());
         }
         Ok(if failed > 0 { 1 } else { 0 })
     })();
-    session.close();
+    sessions.into_iter().for_each(Session::close);
     result
 }
 

@@ -108,6 +108,9 @@ pub(super) struct Session {
     pub journal: Arc<SqliteJournal>,
     pub rt: tokio::runtime::Runtime,
     conn: Option<Connection>,
+    /// The providers of plan and apply runs, made on first use and shared by every run of the
+    /// session: one token per API, one SKU read, one connection pool for a whole bulk run.
+    providers: std::sync::Mutex<[Option<crate::exec::Providers>; 2]>,
 }
 
 impl Session {
@@ -151,6 +154,7 @@ impl Session {
             journal,
             rt,
             conn: Some(conn),
+            providers: std::sync::Mutex::default(),
         })
     }
 
@@ -227,10 +231,27 @@ impl Session {
 
     /// As [`Session::run`], with settings of this user's own over the session's (a bulk row's).
     pub fn run_with(&self, user: &str, mode: Mode, row: &[(String, Dynamic)]) -> Result<Report> {
-        let conn = self.conn.as_ref().expect("open connection");
-        let providers = self.rt.block_on(conn.providers(mode == Mode::Plan, self.concurrency > 1))?;
+        let providers = self.providers(mode)?;
         let journal: Arc<dyn Journal> = self.journal.clone();
         run_script(self.rt.handle(), journal, providers, self.request(user, mode, row))
+    }
+
+    /// The providers for `mode`'s runs, made once per session (plan ones refuse writes locally).
+    fn providers(&self, mode: Mode) -> Result<crate::exec::Providers> {
+        let mut cache = self.providers.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = &mut cache[usize::from(mode == Mode::Plan)];
+        if let Some(p) = slot {
+            return Ok(p.clone());
+        }
+        let conn = self.conn.as_ref().expect("open connection");
+        let made = self.rt.block_on(conn.providers(mode == Mode::Plan, self.concurrency > 1))?;
+        *slot = Some(made.clone());
+        Ok(made)
+    }
+
+    /// The tenant's Graph write pacer: a bulk run starts its next user when it has room.
+    pub fn write_pacer(&self) -> Option<Arc<crate::graph::WritePacer>> {
+        self.conn.as_ref().and_then(Connection::write_pacer)
     }
 
     /// Send one plain-text mail from the client's `mail_sender` (its defaults) through Graph.

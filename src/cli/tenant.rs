@@ -12,7 +12,7 @@ use crate::entra::{CloudDirectory, GraphDirectory};
 use crate::error::{Error, Result};
 use crate::exchange::{ExchangeOnline, InvokeCommandExchange};
 use crate::exec::Providers;
-use crate::graph::{GraphClient, GraphConfig};
+use crate::graph::{GraphClient, GraphConfig, WritePacer};
 use crate::psa::settings::{Overrides, PsaSettings};
 use crate::psa::Psa;
 use crate::secret::Secret;
@@ -36,7 +36,19 @@ fn exchange_config(graph: &GraphConfig, base_url: String) -> GraphConfig {
     cfg.base_url = base_url;
     cfg.scope = crate::exchange::EXO_SCOPE.to_string();
     // `batching` carries over: Exchange has its own `$batch` (`exchange/batch.rs`).
+    // Exchange's limits are its own; Graph's write quota does not count cmdlets.
+    cfg.write_pacer = None;
     cfg
+}
+
+/// The tenant's write pacer, from `graph_write_quota` (the documented quota when unset). Read
+/// from configuration, never from the service or the demo's knobs: the client must be right
+/// about the real service without being told by it.
+fn write_pacer(name: &str, t: &TenantConfig) -> Result<Arc<WritePacer>> {
+    match &t.graph_write_quota {
+        None => Ok(Arc::new(WritePacer::documented())),
+        Some(q) => WritePacer::parse(q).map(Arc::new).map_err(|m| Error::Usage(format!("tenant '{name}': {m}"))),
+    }
 }
 
 pub fn demo_state_path(home: &Path) -> std::path::PathBuf {
@@ -49,6 +61,7 @@ impl Connection {
             let cfg = DemoConfig { state_path: demo_state_path(home), knobs: Knobs::from_env() };
             let server = DemoServer::start(cfg, ([127, 0, 0, 1], 0).into()).await.map_err(|e| Error::io("starting the demo tenant", e))?;
             let mut graph = GraphConfig::new(server.base_url(), server.token_url(), DEMO_CLIENT_ID, Secret::new(DEMO_CLIENT_SECRET));
+            graph.write_pacer = Some(write_pacer(name, t)?);
             if let Some(ms) = std::env::var("OFFBOARD_DEMO_RETRY_BASE_MS").ok().and_then(|v| v.parse().ok()) {
                 graph.retry_base_delay = Duration::from_millis(ms);
             }
@@ -80,6 +93,7 @@ impl Connection {
             });
         };
         let mut graph = GraphConfig::new(g.base_url(), g.token_url(), g.client_id.clone(), g.client_secret(name)?);
+        graph.write_pacer = Some(write_pacer(name, t)?);
         if let Some(s) = g.timeout_secs {
             graph.timeout = Duration::from_secs(s);
         }
@@ -95,6 +109,11 @@ impl Connection {
         let exo_url = g.exchange_url.clone().unwrap_or_else(|| crate::exchange::EXO_BASE_URL.to_string());
         let exchange = Some((exchange_config(&graph, exo_url), g.tenant_id.clone()));
         Ok(Connection { tenant: name.to_string(), graph: Some(graph), exchange, ad: t.ad.clone(), psa, demo: None })
+    }
+
+    /// The tenant's Graph write pacer (one for every client this connection makes).
+    pub fn write_pacer(&self) -> Option<Arc<WritePacer>> {
+        self.graph.as_ref().and_then(|g| g.write_pacer.clone())
     }
 
     /// The providers for one run. `read_only` (plan mode) makes every client refuse writes

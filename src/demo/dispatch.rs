@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::model::State;
 use super::odata::{Query, Segments};
 use super::reply::{Ctx, Reply};
-use super::shared::{fault_count, is_write, Headers, Shared};
+use super::shared::{fault_count, hits, is_write, Draw, Headers, Shared};
 use super::{auth_methods, drive, grants, groups, licences, owners, users, Knobs};
 
 /// Handle one Graph operation. `path_and_query` is relative to `/v1.0` (e.g. `/users/x?$select=id`).
@@ -29,13 +29,21 @@ pub fn handle(shared: &Shared, method: &str, path_and_query: &str, headers: &Hea
             st.stats.writes += 1;
         }
         let n = fault_count(shared, &knobs, st.stats.operations, &method, path_and_query, body);
-        let nth = |every: u64| every > 0 && n.is_some_and(|n| n % every == 0);
-        if nth(knobs.throttle_every) {
+        if hits(&knobs, n, knobs.throttle_every, knobs.throttle_rate, Draw::Throttle) {
             st.stats.throttled += 1;
             let mut r = ctx.error(429, "TooManyRequests", "Please retry again later.");
             r.headers.push(("Retry-After".into(), knobs.retry_after_secs.to_string()));
             r
-        } else if nth(knobs.fault_every) || n.is_some_and(|n| n <= knobs.fault_first) {
+        } else if let Some(retry_after) = write.then(|| over_quota(shared, &st.tenant_id, &knobs)).flatten() {
+            // Checked only for a write the knobs let through: a knob's 429 is not admitted either.
+            st.stats.throttled += 1;
+            st.stats.quota_throttled += 1;
+            let mut r = ctx.error(429, "TooManyRequests", "Please retry again later.");
+            r.headers.push(("Retry-After".into(), retry_after.to_string()));
+            r.headers.push(("x-ms-throttle-information".into(), "WriteLimitExceeded".into()));
+            r.headers.push(("x-ms-throttle-scope".into(), "Tenant_Application/WriteLimitExceeded".into()));
+            r
+        } else if hits(&knobs, n, knobs.fault_every, knobs.fault_rate, Draw::Fault) || n.is_some_and(|n| n <= knobs.fault_first) {
             st.stats.faults += 1;
             ctx.error(503, "ServiceUnavailable", "The service is temporarily unavailable. Please retry.")
         } else {
@@ -43,11 +51,14 @@ pub fn handle(shared: &Shared, method: &str, path_and_query: &str, headers: &Hea
             let mut r = route(&mut st, &ctx, &method, path_and_query, body, &knobs, eventual);
             if write && r.is_success() {
                 st.stats.writes_applied += 1;
+                if let Some(id) = user_of(&st, path_and_query) {
+                    *st.stats.user_writes.entry(id).or_default() += 1;
+                }
                 r.changed = true;
             } else {
                 r.changed = false;
             }
-            if nth(knobs.hang_every) {
+            if hits(&knobs, n, knobs.hang_every, knobs.hang_rate, Draw::Hang) {
                 r.delay_ms = knobs.hang_ms;
             }
             r
@@ -60,6 +71,25 @@ pub fn handle(shared: &Shared, method: &str, path_and_query: &str, headers: &Hea
     reply.headers.push(("request-id".into(), ctx.request_id.clone()));
     reply.headers.push(("client-request-id".into(), ctx.client_request_id.clone()));
     reply
+}
+
+/// The id of the user a `/users/{id or UPN}/...` path addresses.
+fn user_of(st: &State, path_and_query: &str) -> Option<String> {
+    let path = path_and_query.split('?').next().unwrap_or("");
+    let mut segs = path.split('/').filter(|s| !s.is_empty());
+    if !segs.next()?.eq_ignore_ascii_case("users") {
+        return None;
+    }
+    let ix = st.user_index(&decode_segment(segs.next()?))?;
+    Some(st.users[ix].id.clone())
+}
+
+/// A write over Graph's write quota: the `Retry-After` seconds. The demo has one app, so the
+/// window is keyed by the demo app and the tenant (see `quota.rs`).
+fn over_quota(shared: &Shared, tenant: &str, knobs: &Knobs) -> Option<u64> {
+    let now = std::time::Instant::now();
+    let mut q = shared.lock_quotas();
+    q.admit(super::DEMO_CLIENT_ID, tenant, knobs.write_quota(), knobs.app_write_quota(), now).err()
 }
 
 /// Append a received password to the canary file. Done before any knob or validation so that

@@ -10,7 +10,7 @@
 //! Layout: [`model`] holds the directory objects, [`seed`] builds the starting tenant (with the
 //! fixed ids of its named objects in [`ids`]), `store` reads and writes the state file, `dispatch`
 //! is the one Graph dispatcher that direct requests and `$batch` sub-requests (`batch`) both go
-//! through, with the endpoints in `users`, `groups` (and their `owners`), `licences`, [`intune`]
+//! through (and where Graph's write quotas, [`quota`], are enforced), with the endpoints in `users`, `groups` (and their `owners`), `licences`, [`intune`]
 //! (managed devices), `auth_methods` (authentication methods), `grants` (OAuth2 consents and app
 //! role assignments) and `drive` (OneDrive and its sharing permissions),
 //! `odata` holds the query options and paging, `token` the token endpoint, and `server` the axum
@@ -34,6 +34,7 @@ pub mod model;
 mod odata;
 mod owners;
 pub mod psa;
+pub mod quota;
 mod reply;
 mod roles;
 pub mod seed;
@@ -68,8 +69,24 @@ pub struct Knobs {
     pub latency_ms: u64,
     /// 0 = off; every Nth Graph operation answers 429.
     pub throttle_every: u64,
-    /// The `Retry-After` seconds sent with a 429.
+    /// The `Retry-After` seconds sent with a knob's 429 (a quota 429 computes its own).
     pub retry_after_secs: u64,
+    /// Graph's write quota per app and tenant (see `quota.rs`); None: the documented 3,000 per
+    /// 150 s. A test scales it down (`OFFBOARD_DEMO_GRAPH_WRITE_QUOTA=300/15`).
+    pub graph_write_quota: Option<quota::WriteQuota>,
+    /// Graph's write quota per app across tenants; None: the documented 70,000 per 300 s
+    /// (`OFFBOARD_DEMO_GRAPH_APP_WRITE_QUOTA`).
+    pub graph_app_write_quota: Option<quota::WriteQuota>,
+    /// With a seed, the `*_rate` knobs below fault that share of Graph operations, picked at
+    /// random but the same ones for the same seed (operation N is hit or not by the seed and N
+    /// alone), on top of the every-Nth knobs. None: the rates are off.
+    pub fault_seed: Option<u64>,
+    /// 0.0..=1.0: the share of Graph operations answering 429 (with `fault_seed`).
+    pub throttle_rate: f64,
+    /// 0.0..=1.0: the share of Graph operations answering 503, not applied (with `fault_seed`).
+    pub fault_rate: f64,
+    /// 0.0..=1.0: the share of Graph operations applied and then held back `hang_ms` (with `fault_seed`).
+    pub hang_rate: f64,
     /// 0 = off; every Nth Graph operation answers 503 and is not applied.
     pub fault_every: u64,
     /// 0 = off; the first N Graph operations (with `fault_match`, the first N matching ones)
@@ -133,16 +150,34 @@ impl Knobs {
         }
     }
 
+    /// The write quota per app and tenant in force.
+    pub fn write_quota(&self) -> quota::WriteQuota {
+        self.graph_write_quota.unwrap_or(quota::WriteQuota::PER_APP_AND_TENANT)
+    }
+    /// The write quota per app across tenants in force.
+    pub fn app_write_quota(&self) -> quota::WriteQuota {
+        self.graph_app_write_quota.unwrap_or(quota::WriteQuota::PER_APP)
+    }
     /// Knobs from `OFFBOARD_DEMO_*` environment variables; unset or unparsable numbers mean off
     /// (`Retry-After` defaults to 1 so a throttled client never spins).
     pub fn from_env() -> Knobs {
         fn num(name: &str, default: u64) -> u64 {
             std::env::var(name).ok().and_then(|v| v.trim().parse().ok()).unwrap_or(default)
         }
+        fn rate(name: &str) -> f64 {
+            std::env::var(name).ok().and_then(|v| v.trim().parse::<f64>().ok()).filter(|r| r.is_finite()).unwrap_or(0.0).clamp(0.0, 1.0)
+        }
+        let quota = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<quota::WriteQuota>().ok());
         Knobs {
             latency_ms: num("OFFBOARD_DEMO_LATENCY_MS", 0),
             throttle_every: num("OFFBOARD_DEMO_THROTTLE_EVERY", 0),
             retry_after_secs: num("OFFBOARD_DEMO_RETRY_AFTER", 1),
+            graph_write_quota: quota("OFFBOARD_DEMO_GRAPH_WRITE_QUOTA"),
+            graph_app_write_quota: quota("OFFBOARD_DEMO_GRAPH_APP_WRITE_QUOTA"),
+            fault_seed: std::env::var("OFFBOARD_DEMO_FAULT_SEED").ok().and_then(|v| v.trim().parse().ok()),
+            throttle_rate: rate("OFFBOARD_DEMO_THROTTLE_RATE"),
+            fault_rate: rate("OFFBOARD_DEMO_FAULT_RATE"),
+            hang_rate: rate("OFFBOARD_DEMO_HANG_RATE"),
             fault_every: num("OFFBOARD_DEMO_FAULT_EVERY", 0),
             fault_first: num("OFFBOARD_DEMO_FAULT_FIRST", 0),
             hang_every: num("OFFBOARD_DEMO_HANG_EVERY", 0),
@@ -187,7 +222,13 @@ pub struct SimStats {
     pub writes: u64,
     /// Write operations that succeeded and so changed state.
     pub writes_applied: u64,
+    /// Graph operations answered 429, by a knob or by the write quota.
     pub throttled: u64,
+    /// Graph writes refused (429) by the write quota (also counted in `throttled`).
+    pub quota_throttled: u64,
+    /// Graph writes applied to a user's own resource (`/users/{id or UPN}/...`), by user id: a
+    /// bulk run that applied a user twice shows it here.
+    pub user_writes: std::collections::BTreeMap<String, u64>,
     pub faults: u64,
     pub token_requests: u64,
     /// Exchange cmdlets received (also counted in `operations`).

@@ -40,6 +40,11 @@ pub struct State {
     pub app_role_assignments: Vec<AppRoleAssignment>,
     /// OneDrive for Business drives: only users who have opened theirs have one.
     pub drives: Vec<Drive>,
+    /// Lower-cased id and UPN → position in `users`, built on first lookup. Users are never added,
+    /// removed or reordered, and neither id nor UPN is writable, so it never goes stale; a reset
+    /// replaces the whole state and with it the index.
+    #[serde(skip)]
+    pub(super) user_ix: std::sync::OnceLock<std::collections::HashMap<String, usize>>,
 }
 
 /// One licence assignment path: direct (`assignedByGroup` null) or inherited from a group.
@@ -285,7 +290,15 @@ pub(super) fn graph_object(object: &impl Serialize, internal: &[&str]) -> Map<St
 
 impl State {
     pub fn user_index(&self, id_or_upn: &str) -> Option<usize> {
-        self.users.iter().position(|u| u.id.eq_ignore_ascii_case(id_or_upn) || u.user_principal_name.eq_ignore_ascii_case(id_or_upn))
+        let ix = self.user_ix.get_or_init(|| {
+            let mut m = std::collections::HashMap::with_capacity(self.users.len() * 2);
+            for (i, u) in self.users.iter().enumerate() {
+                m.insert(u.id.to_ascii_lowercase(), i);
+                m.insert(u.user_principal_name.to_ascii_lowercase(), i);
+            }
+            m
+        });
+        ix.get(&id_or_upn.to_ascii_lowercase()).copied()
     }
     pub fn group_index(&self, id: &str) -> Option<usize> {
         self.groups.iter().position(|g| g.id.eq_ignore_ascii_case(id))

@@ -1,6 +1,6 @@
 //! The starting tenant: three named users the offboarding tests revolve around, one group of each
-//! kind Graph treats differently, and a few hundred ordinary users so paging and benchmarks have
-//! something to chew on.
+//! kind Graph treats differently, and a thousand ordinary users so paging, bulk runs and the
+//! benchmarks have something to chew on.
 //!
 //! Everything is deterministic (names from fixed lists, ids from a hash of the object's name) so a
 //! reset and a first start produce the same tenant apart from timestamps, and a test can name an
@@ -12,8 +12,17 @@ use super::ids::*;
 use super::model::{AssignedLicense, DirectoryRole, Group, LicenseState, Sku, State, User};
 use super::SimStats;
 
-/// How many ordinary users the seed holds (on top of the named ones).
-pub const ORDINARY_USERS: usize = 230;
+/// How many ordinary users the seed holds (on top of the named ones): more than a bulk run can
+/// offboard within one window of Graph's write quota (3,000 writes per 150 s), so a bulk of all
+/// of them has to be paced.
+pub const ORDINARY_USERS: usize = 1000;
+/// The first ordinary users, the ones in the department teams, projects and licence groups (the
+/// tenant as it was before it grew). The rest are in no group and hold only a direct E3 licence,
+/// in departments no group or dynamic rule names, so adding them changed no group, no
+/// membership and no existing user.
+pub const TEAM_USERS: usize = 230;
+/// The departments of the ordinary users after [`TEAM_USERS`].
+const OTHER_DEPTS: &[&str] = &["Marketing", "Logistics", "Legal", "Field Service"];
 /// The named users, first in the user list: the manager, the three leavers (cloud, synced,
 /// admin) and the break-glass account.
 pub const NAMED_USERS: usize = 5;
@@ -202,7 +211,8 @@ pub fn seed() -> State {
     pipeline.owners = vec![LEAVER_CLOUD_ID.into()];
     projects[0].owners = vec![LEAVER_CLOUD_ID.into(), MANAGER_ID.into()];
 
-    let mut upns: Vec<String> = users.iter().map(|u| u.user_principal_name.clone()).collect();
+    // A set, not a list: with a thousand users a linear search per name is a million compares.
+    let mut upns: std::collections::HashSet<String> = users.iter().map(|u| u.user_principal_name.clone()).collect();
     let mut lead_ids: Vec<String> = Vec::new();
     for i in 0..ORDINARY_USERS {
         let first = FIRST[i % FIRST.len()];
@@ -214,7 +224,17 @@ pub fn seed() -> State {
             upn = format!("{base}{n}@{}", super::DEMO_DOMAIN);
             n += 1;
         }
-        upns.push(upn.clone());
+        upns.insert(upn.clone());
+        if i >= TEAM_USERS {
+            let dept = OTHER_DEPTS[i % OTHER_DEPTS.len()];
+            let title = format!("{dept} {}", TITLES[i % TITLES.len()]);
+            let id = derived_id("user", &upn);
+            let mut u = user(&id, &upn, first, last, &format!("{first} {last}"), &title, dept, &format!("E2{i:03}"), (i % 365) as i64);
+            u.manager_id = Some(lead_ids[i % TEAM_LEADS].clone());
+            u.license_assignment_states.push(lic(SKU_SPE_E3, None));
+            users.push(u);
+            continue;
+        }
         let dept_ix = i % DEPTS.len();
         let dept = DEPTS[dept_ix];
         let title = if i < TEAM_LEADS { format!("{dept} Team Lead") } else { format!("{dept} {}", TITLES[i % TITLES.len()]) };
@@ -301,7 +321,7 @@ pub fn seed() -> State {
             },
         ],
         skus: vec![
-            sku(SKU_SPE_E3, "SPE_E3", 300, &E3_PLANS),
+            sku(SKU_SPE_E3, "SPE_E3", 1100, &E3_PLANS),
             sku(SKU_POWER_BI_PRO, "POWER_BI_PRO", 50, &[("70d33638-9c74-4d01-bfd3-562de28bd4ba", "BI_AZURE_P2")]),
             sku(SKU_VISIOCLIENT, "VISIOCLIENT", 20, &[("663a804f-1c30-4ff0-9915-9db84f0d1cea", "VISIO_CLIENT_SUBSCRIPTION")]),
             sku(SKU_EMS, "EMS", 300, &EMS_PLANS),

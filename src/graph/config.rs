@@ -35,6 +35,9 @@ pub struct GraphConfig {
     pub batch_window: Duration,
     /// Plan mode: every non-GET is refused locally with `GraphError::WriteRefused`, never sent.
     pub read_only: bool,
+    /// Paces writes at the tenant's write quota; shared by every client of the app in the tenant
+    /// (see [`super::pacer`]). None: writes are not paced. Default None.
+    pub write_pacer: Option<std::sync::Arc<super::WritePacer>>,
 }
 
 impl GraphConfig {
@@ -54,6 +57,7 @@ impl GraphConfig {
             // enough that a lone request does not notice.
             batch_window: Duration::from_millis(3),
             read_only: false,
+            write_pacer: None,
         }
     }
 

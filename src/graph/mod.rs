@@ -19,6 +19,7 @@ pub(crate) mod answer;
 pub(crate) mod batch;
 mod config;
 mod error;
+pub mod pacer;
 pub mod paths;
 pub(crate) mod retry;
 pub(crate) mod stats;
@@ -34,6 +35,7 @@ use serde_json::Value;
 
 pub use config::GraphConfig;
 pub use error::GraphError;
+pub use pacer::WritePacer;
 pub use paths::{odata_string, path_segment, query_value, user_path};
 pub use stats::{round_trips, GraphStats};
 
@@ -221,7 +223,13 @@ impl GraphClient {
         let t = &self.inner.t;
         let mut st = OpState::default();
         let mut attempt = 0u32;
+        let paced = if req.method == reqwest::Method::GET { None } else { t.cfg.write_pacer.as_deref() };
         loop {
+            // A write waits for room under the tenant's write quota; its permit ends with the answer.
+            let permit = match paced {
+                Some(p) => Some(p.acquire().await),
+                None => None,
+            };
             let outcome = match absolute {
                 Some(url) => t.send(req, url, attempt).await,
                 None if t.cfg.batching => {
@@ -230,6 +238,7 @@ impl GraphClient {
                 }
                 None => t.send(req, &format!("{}{}", t.cfg.base(), req.path), attempt).await,
             };
+            drop(permit);
             match decide(&t.cfg, req, shown_path, &mut st, outcome) {
                 Step::Done(result) => return result,
                 Step::Retry { wait, counted } => {

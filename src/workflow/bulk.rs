@@ -6,6 +6,8 @@
 //!   `upn` too, so a typo cannot turn a header into a user.
 //! - a column named after a setting (`reset_password`, `forward_to`, ...): that setting for the
 //!   row's user, read as `--set key=value` is and over any `--set`; an empty cell is no override.
+//! - `tenant`, optional: the row's tenant (a name from the configuration); empty means the one
+//!   `--tenant` names. Each tenant's users are paced under that tenant's own write quota.
 //! - any other column is ignored, and named ([`UsersFile::ignored`]) so that a misspelt setting is
 //!   seen before anything runs.
 //!
@@ -30,6 +32,8 @@ pub struct UsersFile {
 #[derive(Debug, Clone)]
 pub struct BulkUser {
     pub upn: String,
+    /// The row's `tenant` cell; None: the run's tenant.
+    pub tenant: Option<String>,
     /// The line the user is on, for messages.
     pub line: u64,
     /// The row's non-empty setting cells, typed like `--set` values.
@@ -56,12 +60,13 @@ pub fn parse_users(text: &str, settings: &Map) -> Result<UsersFile, String> {
         .iter()
         .position(|c| c == "upn")
         .ok_or_else(|| format!("the users file has no 'upn' column (header: {:?})", header.iter().collect::<Vec<_>>().join(",")))?;
+    let tenant_col = names.iter().position(|c| c == "tenant");
     let (mut columns, mut ignored) = (Vec::new(), Vec::new());
     for (i, name) in names.iter().enumerate() {
         if names[..i].contains(name) && !name.is_empty() {
             return Err(format!("the users file has the column '{name}' twice"));
         }
-        if i == col || name.is_empty() {
+        if i == col || Some(i) == tenant_col || name.is_empty() {
             continue;
         }
         match settings.get(name.as_str()) {
@@ -80,14 +85,15 @@ pub fn parse_users(text: &str, settings: &Map) -> Result<UsersFile, String> {
         if upn.is_empty() {
             return Err(format!("line {line}: no upn"));
         }
-        let mut row = BulkUser { upn: upn.to_string(), line, settings: Vec::new() };
+        let tenant = tenant_col.and_then(|i| record.get(i)).filter(|t| !t.is_empty()).map(String::from);
+        let mut row = BulkUser { upn: upn.to_string(), tenant, line, settings: Vec::new() };
         for &(i, name) in &columns {
             let cell = record.get(i).unwrap_or("");
             if !cell.is_empty() {
                 row.settings.push(setting(name, cell).map_err(|e| format!("line {line}, column {name}: {e}"))?);
             }
         }
-        match users.iter().find(|u| u.upn.eq_ignore_ascii_case(upn)) {
+        match users.iter().find(|u| u.upn.eq_ignore_ascii_case(upn) && u.tenant == row.tenant) {
             Some(first) if first.sets() != row.sets() => {
                 return Err(format!("line {line}: {upn} is also on line {} with other settings", first.line));
             }
@@ -119,6 +125,9 @@ fn setting(name: &str, cell: &str) -> Result<(String, Dynamic), String> {
 #[derive(Debug, Clone, Serialize)]
 pub struct UserResult {
     pub user: String,
+    /// The row's tenant, when the file has a `tenant` column.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
     /// `succeeded`, `failed`, `aborted` (the run's status), `planned`, `nothing_to_change`, or
     /// `error` (the run could not start: invalid user, lock held).
     pub status: String,
@@ -228,6 +237,16 @@ mod tests {
         assert_eq!(f.ignored, ["Department", "cost_center", "forward_too"]);
         assert!(f.users[0].settings.is_empty());
         assert!(parse("upn,forward_to,Forward_To\na@x.test,,\n").unwrap_err().contains("twice"));
+    }
+
+    #[test]
+    fn a_tenant_column_names_each_rows_tenant_and_is_no_setting() {
+        let f = parse("upn,Tenant\na@x.test,acme\nb@x.test,\na@x.test,globex\na@x.test,acme\n").unwrap();
+        let got: Vec<(&str, Option<&str>)> = f.users.iter().map(|u| (u.upn.as_str(), u.tenant.as_deref())).collect();
+        // The same UPN in two tenants is two users; listed twice in one tenant, one.
+        assert_eq!(got, [("a@x.test", Some("acme")), ("b@x.test", None), ("a@x.test", Some("globex"))]);
+        assert!(f.ignored.is_empty());
+        assert!(parse("upn\na@x.test\n").unwrap().users[0].tenant.is_none());
     }
 
     #[test]

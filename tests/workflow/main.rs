@@ -5,6 +5,8 @@
 //! builds): nothing here sleeps. Every test checks the simulator's own write counter or state,
 //! so none of them passes against a tenant that was never touched.
 
+/// Bulk runs paced at Graph's write quota (issue "Speed").
+mod bulk_pacing;
 #[path = "../integration/helpers.rs"]
 mod helpers;
 /// Scheduled items under a worker's lease.
@@ -277,13 +279,14 @@ fn two_workers_run_each_scheduled_run_once() {
     assert!(schedules(&home).iter().all(|s| s["status"] == "done"));
 }
 
-/// The seed's ordinary users: not the named ones, and not a directory role holder (an
-/// administrator is refused without `--allow-privileged`).
+/// The seed's ordinary users in teams: not the named ones, not a directory role holder (an
+/// administrator is refused without `--allow-privileged`), and not the ordinary users after
+/// `TEAM_USERS` (the bulk tests here run over the teams; pacing a thousand is `bulk_pacing`'s).
 fn ordinary_users() -> Vec<String> {
+    use offboard_host::demo::seed::{NAMED_USERS, TEAM_USERS};
     let seed = offboard_host::demo::seed::seed();
-    let named = &seed.users[..offboard_host::demo::seed::NAMED_USERS];
     let admin = |id: &str| seed.directory_roles.iter().any(|r| r.members.iter().any(|m| m == id));
-    seed.users.iter().filter(|u| !named.iter().any(|n| n.id == u.id) && !admin(&u.id)).map(|u| u.user_principal_name.clone()).collect()
+    seed.users[NAMED_USERS..NAMED_USERS + TEAM_USERS].iter().filter(|u| !admin(&u.id)).map(|u| u.user_principal_name.clone()).collect()
 }
 
 #[test]

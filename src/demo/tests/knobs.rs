@@ -49,10 +49,17 @@ async fn hang_applies_the_write_then_delays_the_answer() {
         .await;
     assert!(res.is_err_and(|e| e.is_timeout()), "the client times out");
     assert!(began.elapsed() < Duration::from_millis(1400));
-    // The write landed even though the client never saw an answer, and it is on disk already.
-    let file = store::load(&state_path(&t.dir)).expect("state file");
-    let u = file.users.iter().find(|u| u.id == LEAVER_CLOUD_ID).expect("user");
-    assert!(!u.account_enabled);
+    // The write landed even though the client never saw an answer, and it is on disk before the
+    // held-back answer would have gone out (writing a thousand users can outlast the client's
+    // 300 ms in a debug build, so the file is read until then).
+    let on_disk = || {
+        let file = store::load(&state_path(&t.dir)).expect("state file");
+        !file.users.iter().find(|u| u.id == LEAVER_CLOUD_ID).expect("user").account_enabled
+    };
+    while !on_disk() {
+        assert!(began.elapsed() < Duration::from_millis(1500), "the write was not on disk before its answer");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     t.set_knobs(json!({})).await;
     assert_eq!(t.server.stats().writes_applied, 1);
 }

@@ -9,6 +9,7 @@ mod intune;
 mod knobs;
 mod licences;
 mod persistence;
+mod quota;
 mod user_search;
 mod users;
 
