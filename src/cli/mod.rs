@@ -37,7 +37,7 @@ use crate::engine::EngineOptions;
 use crate::error::{Error, Result};
 use crate::exec::host::ExecOptions;
 use crate::exec::report::Report;
-use crate::journal::{Journal, Mode, SqliteJournal, StepStatus};
+use crate::journal::{Journal, JournalConfig, Mode, StepStatus};
 use crate::run::{outcome_error, run_script, RunRequest};
 use crate::settings::org_with_sets;
 use args::{Args, Color, Command, DemoCommand, RunArgs};
@@ -134,9 +134,17 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(|e| Error::io("starting the async runtime", e))
 }
 
+/// The journal the configuration names: `journal.db` under the home directory, unless
+/// `OFFBOARD_JOURNAL_URL` or `journal = "postgres://…"` in offboard-host.toml names a database.
 fn open_journal(ctx: &Ctx) -> Result<Arc<dyn Journal>> {
+    let configured = Config::load(ctx.config_path.as_deref(), &ctx.home)?.journal;
+    open_configured_journal(ctx, configured.as_deref())
+}
+
+/// As [`open_journal`], with the configuration already loaded (its `journal` key).
+fn open_configured_journal(ctx: &Ctx, configured: Option<&str>) -> Result<Arc<dyn Journal>> {
     std::fs::create_dir_all(&ctx.home).map_err(|e| Error::io(format!("creating {}", ctx.home.display()), e))?;
-    Ok(Arc::new(SqliteJournal::open(&ctx.home.join("journal.db"))?))
+    Ok(crate::journal::open(&JournalConfig::resolve(configured, ctx.home.join("journal.db")))?)
 }
 
 fn cmd_run(ctx: &Ctx, a: RunArgs, force_plan: bool) -> Result<u8> {

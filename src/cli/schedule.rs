@@ -21,11 +21,12 @@ use chrono::DateTime;
 use serde_json::json;
 
 use super::args::{RunArgs, ScheduleCommand, WorkerArgs};
+use super::open_journal;
 use super::session::{RunSpec, Session};
 use super::{confirm, render, Ctx};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::journal::{Mode, SqliteJournal, StepStatus, Transition, WorkItem, WorkKind};
+use crate::journal::{Journal, Mode, StepStatus, Transition, WorkItem, WorkKind};
 use crate::run::outcome_error;
 use crate::workflow::{clock, plan_changes, planned_steps};
 
@@ -85,11 +86,6 @@ pub(super) fn cmd_schedule_run(ctx: &Ctx, config: &Config, a: &RunArgs, at: &str
     result
 }
 
-fn open_journal(ctx: &Ctx) -> Result<SqliteJournal> {
-    std::fs::create_dir_all(&ctx.home).map_err(|e| Error::io(format!("creating {}", ctx.home.display()), e))?;
-    Ok(SqliteJournal::open(&ctx.home.join("journal.db"))?)
-}
-
 pub(super) fn cmd_schedule(ctx: &Ctx, command: ScheduleCommand) -> Result<u8> {
     let journal = open_journal(ctx)?;
     match command {
@@ -128,7 +124,7 @@ pub(super) fn cmd_schedule(ctx: &Ctx, command: ScheduleCommand) -> Result<u8> {
             Ok(0)
         }
         ScheduleCommand::Cancel { run_id } => {
-            let run_id = super::run_id::resolve(&journal, &run_id, super::run_id::Kind::Schedule)?;
+            let run_id = super::run_id::resolve(&*journal, &run_id, super::run_id::Kind::Schedule)?;
             let item = journal.work_get(&run_id)?.filter(|i| i.kind == WorkKind::Schedule);
             let Some(item) = item else {
                 return Err(Error::Usage(format!("no scheduled run has id '{run_id}' (see `offboard-host schedule list`)")));
@@ -183,7 +179,7 @@ fn execute(ctx: &Ctx, item: &WorkItem) -> (bool, Option<String>, String) {
 }
 
 /// One look at the schedule: claim and run what is due. Returns (results, any failed).
-fn pass(ctx: &Ctx, journal: &SqliteJournal, worker: &str) -> Result<(Vec<serde_json::Value>, bool)> {
+fn pass(ctx: &Ctx, journal: &dyn Journal, worker: &str) -> Result<(Vec<serde_json::Value>, bool)> {
     let mut results = Vec::new();
     let mut failed = false;
     for item in journal.work_due(clock::now())? {
@@ -212,7 +208,7 @@ fn pass(ctx: &Ctx, journal: &SqliteJournal, worker: &str) -> Result<(Vec<serde_j
 }
 
 /// Run `f` while a thread renews `worker`'s lease on `id` every [`HEARTBEAT`].
-fn with_heartbeat<T>(journal: &SqliteJournal, id: &str, worker: &str, f: impl FnOnce() -> T) -> T {
+fn with_heartbeat<T>(journal: &dyn Journal, id: &str, worker: &str, f: impl FnOnce() -> T) -> T {
     let (stop, stopped) = std::sync::mpsc::channel::<()>();
     std::thread::scope(|s| {
         s.spawn(move || {
@@ -235,7 +231,7 @@ pub(super) fn cmd_worker(ctx: &Ctx, a: WorkerArgs) -> Result<u8> {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into());
     let worker = format!("{host}:{}", std::process::id());
     loop {
-        let (results, failed) = pass(ctx, &journal, &worker)?;
+        let (results, failed) = pass(ctx, &*journal, &worker)?;
         if a.json {
             println!("{}", serde_json::to_string_pretty(&json!({"worker": worker, "runs": results})).unwrap_or_default());
         } else {

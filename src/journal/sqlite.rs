@@ -24,7 +24,7 @@ mod outbox;
 mod rows;
 mod runs;
 mod schema;
-pub mod workflow;
+mod workflow;
 
 use super::*;
 use rows::{raw_run, raw_step, RUN_COLUMNS, STEP_COLUMNS};
