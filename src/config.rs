@@ -530,6 +530,14 @@ mod tests {
     }
 
     #[test]
+    fn the_journal_key_names_the_journal_database() {
+        let p = Path::new("x.toml");
+        let c = Config::parse("journal = 'postgres://db/offboard'\n[tenants.a]\ndirectory='cloud'\ndemo=true\n", p).unwrap();
+        assert_eq!(c.journal.as_deref(), Some("postgres://db/offboard"));
+        assert_eq!(Config::demo().journal, None, "SQLite by default");
+    }
+
+    #[test]
     fn psa_sections_are_checked_and_the_demo_has_one_tenant_per_psa() {
         let p = Path::new("x.toml");
         let base = "[tenants.a]\ndirectory='cloud'\n[tenants.a.graph]\ntenant_id='t'\nclient_id='c'\nclient_secret_env='S'\n";

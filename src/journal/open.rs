@@ -26,9 +26,12 @@ impl JournalConfig {
     /// From the configuration file's `journal` key and the environment (which wins); an empty
     /// value counts as unset.
     pub fn resolve(configured: Option<&str>, sqlite_path: PathBuf) -> JournalConfig {
-        let from_env = std::env::var(JOURNAL_URL_ENV).ok();
-        let url = from_env.as_deref().or(configured).map(str::trim).filter(|u| !u.is_empty()).map(String::from);
-        JournalConfig { url, sqlite_path }
+        Self::choose(std::env::var(JOURNAL_URL_ENV).ok().as_deref(), configured, sqlite_path)
+    }
+
+    fn choose(from_env: Option<&str>, configured: Option<&str>, sqlite_path: PathBuf) -> JournalConfig {
+        let set = |v: Option<&str>| v.map(str::trim).filter(|u| !u.is_empty()).map(String::from);
+        JournalConfig { url: set(from_env).or_else(|| set(configured)), sqlite_path }
     }
 }
 
@@ -52,6 +55,17 @@ pub fn open(config: &JournalConfig) -> Result<Arc<dyn Journal>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_environment_wins_over_the_file_and_empty_means_unset() {
+        let p = PathBuf::from("j.db");
+        let url = |env, file| JournalConfig::choose(env, file, p.clone()).url;
+        assert_eq!(url(None, None), None);
+        assert_eq!(url(None, Some("postgres://file/db")).as_deref(), Some("postgres://file/db"));
+        assert_eq!(url(Some("postgres://env/db"), Some("postgres://file/db")).as_deref(), Some("postgres://env/db"));
+        assert_eq!(url(Some("  "), Some("postgres://file/db")).as_deref(), Some("postgres://file/db"));
+        assert_eq!(url(None, Some("")), None);
+    }
 
     #[test]
     fn other_schemes_are_refused_and_no_url_is_sqlite() {

@@ -283,3 +283,6 @@ impl Journal for PgJournal {
         self.ticketed_run(tenant, user, except)
     }
 }
+
+#[cfg(test)]
+mod tests;

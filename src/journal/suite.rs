@@ -7,7 +7,7 @@
 //! PostgreSQL variants say they are skipped and pass; with `OFFBOARD_TEST_PG_REQUIRED=1` (set by
 //! test.sh), or a URL given in the environment, a missing or unreachable database FAILS them.
 
-mod outbox;
+pub(super) mod outbox;
 pub(super) mod runs;
 
 use super::PgJournal;

@@ -86,36 +86,17 @@ pub(super) fn a_claim_succeeds_once(j: &dyn Journal) {
         started_at: now,
     })
     .unwrap();
-    j.work_add(&WorkItem {
-        id: "r1".into(),
-        kind: WorkKind::Schedule,
-        tenant: "t".into(),
-        user: "u@x.test".into(),
-        script: "s".into(),
-        script_hash: "h".into(),
-        options: json!({}),
-        plan: vec![PlannedStep {
-            action: "disable_account".into(),
-            target_id: "u1".into(),
-            target: "u".into(),
-            status: "planned".into(),
-            params: serde_json::Value::Null,
-        }],
-        status: "pending".into(),
-        created_at: now,
-        at: now,
-        decided_by: None,
-        decided_at: None,
-        reason: None,
-        claimed_by: None,
-        applied_run_id: None,
-        note: None,
-        policy: None,
-        requested_by: None,
-        decided_os: None,
-        lease_until: None,
-    })
-    .unwrap();
+    let mut item = pending_schedule("r1", now);
+    item.tenant = "t".into();
+    item.user = "u@x.test".into();
+    item.plan = vec![PlannedStep {
+        action: "disable_account".into(),
+        target_id: "u1".into(),
+        target: "u".into(),
+        status: "planned".into(),
+        params: serde_json::Value::Null,
+    }];
+    j.work_add(&item).unwrap();
     assert_eq!(j.work_due(now - chrono::Duration::seconds(1)).unwrap().len(), 0);
     assert_eq!(j.work_due(now).unwrap().len(), 1);
     let lease = now + chrono::Duration::seconds(60);
@@ -138,4 +119,31 @@ pub(super) fn a_claim_succeeds_once(j: &dyn Journal) {
     let far = later + chrono::Duration::seconds(600);
     assert!(j.work_cancel("r1", far).unwrap());
     assert!(j.work_due(far).unwrap().is_empty());
+}
+
+/// A pending schedule made from plan run `id`, due at `now` (an empty plan, tenant `contoso`).
+pub(in crate::journal) fn pending_schedule(id: &str, now: chrono::DateTime<chrono::Utc>) -> WorkItem {
+    WorkItem {
+        id: id.into(),
+        kind: WorkKind::Schedule,
+        tenant: "contoso".into(),
+        user: "jane@contoso.com".into(),
+        script: "s".into(),
+        script_hash: "h".into(),
+        options: json!({}),
+        plan: vec![],
+        status: "pending".into(),
+        created_at: now,
+        at: now,
+        decided_by: None,
+        decided_at: None,
+        reason: None,
+        claimed_by: None,
+        applied_run_id: None,
+        note: None,
+        policy: None,
+        requested_by: None,
+        decided_os: None,
+        lease_until: None,
+    }
 }
