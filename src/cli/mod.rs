@@ -9,9 +9,11 @@ mod bulk;
 mod check;
 mod dispatch;
 mod docs;
+mod jobs;
 mod outbox;
 mod pager;
 mod progress;
+mod queue;
 mod render;
 pub mod repl;
 mod restore;
@@ -117,7 +119,7 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<u8> {
         Command::Reject(a) => approve::cmd_decide(ctx, a, false),
         Command::Apply(a) => approve::cmd_apply(ctx, a),
         Command::Schedule { command } => schedule::cmd_schedule(ctx, command),
-        Command::Worker(a) => schedule::cmd_worker(ctx, a),
+        Command::Worker(a) => queue::cmd_worker(ctx, a),
         Command::Restore(a) => restore::cmd_restore(ctx, a),
         Command::Outbox { command } => outbox::cmd_outbox(ctx, command),
         Command::Settings(a) => settings::cmd_settings(ctx, a),
@@ -137,8 +139,14 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 /// The journal the configuration names: `journal.db` under the home directory, unless
 /// `OFFBOARD_JOURNAL_URL` or `journal = "postgres://…"` in offboard-host.toml names a database.
 fn open_journal(ctx: &Ctx) -> Result<Arc<dyn Journal>> {
+    Ok(crate::journal::open(&journal_config(ctx)?)?)
+}
+
+/// Where the journal is, as [`open_journal`] finds it.
+fn journal_config(ctx: &Ctx) -> Result<JournalConfig> {
+    std::fs::create_dir_all(&ctx.home).map_err(|e| Error::io(format!("creating {}", ctx.home.display()), e))?;
     let configured = Config::load(ctx.config_path.as_deref(), &ctx.home)?.journal;
-    open_configured_journal(ctx, configured.as_deref())
+    Ok(JournalConfig::resolve(configured.as_deref(), ctx.home.join("journal.db")))
 }
 
 /// As [`open_journal`], with the configuration already loaded (its `journal` key).

@@ -73,6 +73,13 @@ pub(super) fn cmd_schedule_run(ctx: &Ctx, config: &Config, a: &RunArgs, at: &str
             planned_steps(&plan, &*session.journal)?,
             due,
         ))?;
+        // On PostgreSQL, also the job that wakes a worker when it is due. Not fatal: the item is
+        // in the journal, and every worker adds the jobs of due items it finds without one.
+        if let Some(url) = super::journal_config(ctx)?.url {
+            if let Err(e) = session.rt.block_on(super::jobs::enqueue(&url, &session.tenant_name, &plan.run_id, due)) {
+                eprintln!("warning: scheduled in the journal, but its job could not be queued ({e}); a worker queues it when it starts");
+            }
+        }
         eprintln!(
             "scheduled: run {id} offboards {user} at {due} ({n} change(s) planned now; re-planned then). `offboard-host worker` applies it; `offboard-host schedule cancel {id}` cancels it. Nothing was written.",
             id = plan.run_id,
@@ -183,28 +190,36 @@ fn pass(ctx: &Ctx, journal: &dyn Journal, worker: &str) -> Result<(Vec<serde_jso
     let mut results = Vec::new();
     let mut failed = false;
     for item in journal.work_due(clock::now())? {
-        let now = clock::now();
-        if !journal.work_claim(&item.id, worker, now, now + LEASE)? {
-            continue; // another worker has it
+        if let Some((result, ok)) = claim_and_run(ctx, journal, &item, worker)? {
+            failed |= !ok;
+            results.push(result);
         }
-        let (ok, run, note) = with_heartbeat(journal, &item.id, worker, || execute(ctx, &item));
-        let note = match (&item.claimed_by, item.status.as_str()) {
-            (Some(dead), "running") => format!("taken over from worker {dead} (its lease ran out); {note}"),
-            _ => note,
-        };
-        let to = if ok { "done" } else { "failed" };
-        journal.work_transition(
-            &item.id,
-            "running",
-            to,
-            &Transition { applied_run_id: run.as_deref(), note: Some(&note), ..Default::default() },
-        )?;
-        failed |= !ok;
-        results.push(
-            json!({"id": item.id, "tenant": item.tenant, "user": item.user, "due": item.at, "status": to, "run_id": run, "note": note}),
-        );
     }
     Ok((results, failed))
+}
+
+/// Claim a due (or abandoned) item and carry it out under the lease: the result line and whether
+/// the run succeeded; `None` when another worker claimed it first.
+pub(super) fn claim_and_run(ctx: &Ctx, journal: &dyn Journal, item: &WorkItem, worker: &str) -> Result<Option<(serde_json::Value, bool)>> {
+    let now = clock::now();
+    if !journal.work_claim(&item.id, worker, now, now + LEASE)? {
+        return Ok(None); // another worker has it
+    }
+    let (ok, run, note) = with_heartbeat(journal, &item.id, worker, || execute(ctx, item));
+    let note = match (&item.claimed_by, item.status.as_str()) {
+        (Some(dead), "running") => format!("taken over from worker {dead} (its lease ran out); {note}"),
+        _ => note,
+    };
+    let to = if ok { "done" } else { "failed" };
+    journal.work_transition(
+        &item.id,
+        "running",
+        to,
+        &Transition { applied_run_id: run.as_deref(), note: Some(&note), ..Default::default() },
+    )?;
+    let result =
+        json!({"id": item.id, "tenant": item.tenant, "user": item.user, "due": item.at, "status": to, "run_id": run, "note": note});
+    Ok(Some((result, ok)))
 }
 
 /// Run `f` while a thread renews `worker`'s lease on `id` every [`HEARTBEAT`].
@@ -226,16 +241,26 @@ fn with_heartbeat<T>(journal: &dyn Journal, id: &str, worker: &str, f: impl FnOn
     })
 }
 
-pub(super) fn cmd_worker(ctx: &Ctx, a: WorkerArgs) -> Result<u8> {
-    let journal = open_journal(ctx)?;
-    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into());
-    let worker = format!("{host}:{}", std::process::id());
+/// The worker on a local journal: a pass over the schedule every `--interval` (on PostgreSQL the
+/// queue wakes it instead: `queue.rs`).
+pub(super) fn poll_worker(ctx: &Ctx, journal: &dyn Journal, worker: &str, a: &WorkerArgs) -> Result<u8> {
     loop {
-        let (results, failed) = pass(ctx, &*journal, &worker)?;
+        let (results, failed) = pass(ctx, journal, worker)?;
+        print_pass(worker, &results, a);
+        if a.once {
+            return Ok(if failed { 1 } else { 0 });
+        }
+        std::thread::sleep(Duration::from_secs(a.interval.max(1)));
+    }
+}
+
+/// What one pass of a worker did, as JSON (`--json`) or one line a run.
+pub(super) fn print_pass(worker: &str, results: &[serde_json::Value], a: &WorkerArgs) {
+    {
         if a.json {
             println!("{}", serde_json::to_string_pretty(&json!({"worker": worker, "runs": results})).unwrap_or_default());
         } else {
-            for r in &results {
+            for r in results {
                 println!(
                     "{} {} {}: {} (run {}): {}",
                     r["id"].as_str().unwrap_or(""),
@@ -250,9 +275,5 @@ pub(super) fn cmd_worker(ctx: &Ctx, a: WorkerArgs) -> Result<u8> {
                 eprintln!("worker: nothing due at {}", clock::now().to_rfc3339());
             }
         }
-        if a.once {
-            return Ok(if failed { 1 } else { 0 });
-        }
-        std::thread::sleep(Duration::from_secs(a.interval.max(1)));
     }
 }

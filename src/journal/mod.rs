@@ -22,7 +22,7 @@ mod sqlite;
 mod suite;
 mod workflow;
 
-pub use open::{open, JournalConfig, JOURNAL_URL_ENV};
+pub use open::{open, redacted_url, JournalConfig, JOURNAL_URL_ENV};
 pub use outbox::{NewOutboxItem, OutboxItem, OutboxKind};
 pub use postgres::PgJournal;
 pub use sqlite::SqliteJournal;

@@ -35,6 +35,11 @@ impl JournalConfig {
     }
 }
 
+/// `url` as it may be shown (in errors, logs): without its password.
+pub fn redacted_url(url: &str) -> String {
+    super::postgres::redact(url)
+}
+
 /// Open the journal the configuration names (creating or migrating its schema).
 ///
 /// A URL of any other scheme is refused rather than read as a file name: a typo must not quietly
@@ -44,7 +49,7 @@ pub fn open(config: &JournalConfig) -> Result<Arc<dyn Journal>> {
         None => Ok(Arc::new(SqliteJournal::open(&config.sqlite_path)?)),
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Ok(Arc::new(PgJournal::open(url)?)),
         Some(url) => Err(JournalError::Storage {
-            path: super::postgres::redact(url),
+            path: redacted_url(url),
             message:
                 "unsupported journal URL: only postgres:// (or postgresql://) URLs are supported; leave it unset for the local SQLite file"
                     .into(),
