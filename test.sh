@@ -3,7 +3,9 @@
 # runs the unit and integration tests, and a quick smoke run of the benchmark.
 # The on-premises AD tests (tests/ad.rs) run against a real Samba AD DC: tests/samba/setup.sh
 # installs it from Debian packages if missing (as root), provisions a test domain and starts it on
-# loopback; it is stopped when this script exits.
+# loopback; it is stopped when this script exits. The PostgreSQL journal tests run against a
+# throwaway PostgreSQL cluster (tests/postgres/setup.sh: installed from Debian packages if missing,
+# initdb into a temporary directory, a unix socket only), stopped and removed on exit too.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -17,7 +19,12 @@ cargo fmt --check
 cargo clippy --locked --all-targets -- -D warnings
 
 tests/samba/setup.sh
-trap 'tests/samba/stop.sh' EXIT
+export PG_DIR="${PG_DIR:-/tmp/offboard-host-pg}"
+trap 'tests/samba/stop.sh || true; tests/postgres/stop.sh' EXIT
+tests/postgres/setup.sh
+OFFBOARD_TEST_PG_URL="$(cat "$PG_DIR/url")"
+# Required here: a PostgreSQL test that cannot reach the database fails instead of skipping.
+export OFFBOARD_TEST_PG_URL OFFBOARD_TEST_PG_REQUIRED=1
 
 cargo build --locked --all-targets
 cargo test --locked --lib --bins --tests

@@ -44,6 +44,11 @@ pub struct Config {
     pub msp_overrides: Option<String>,
     #[serde(default)]
     pub tenants: BTreeMap<String, TenantConfig>,
+    /// Where the journal lives: a `postgres://` URL for one database shared by workers on
+    /// several machines; unset, the local SQLite file `journal.db` in the home directory.
+    /// `OFFBOARD_JOURNAL_URL` overrides it.
+    #[serde(default)]
+    pub journal: Option<String>,
     /// The file this was read from; None for the built-in demo configuration.
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -325,7 +330,7 @@ impl Config {
             let t = TenantConfig { display_name: Some(display.into()), psa: Some(psa), ..tenants[DEMO_TENANT].clone() };
             tenants.insert(name.to_string(), t);
         }
-        Config { default_tenant: Some(DEMO_TENANT.into()), scripts_dir: None, msp_overrides: None, tenants, path: None }
+        Config { default_tenant: Some(DEMO_TENANT.into()), scripts_dir: None, msp_overrides: None, tenants, journal: None, path: None }
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Config> {
@@ -529,6 +534,14 @@ mod tests {
         assert!(e.to_string().contains("unknown field"), "{e}");
         let e = Config::parse("[tenants.a]\ndirectory='cloud'\n", p).unwrap_err();
         assert!(e.to_string().contains("no [tenants.a.graph]"), "{e}");
+    }
+
+    #[test]
+    fn the_journal_key_names_the_journal_database() {
+        let p = Path::new("x.toml");
+        let c = Config::parse("journal = 'postgres://db/offboard'\n[tenants.a]\ndirectory='cloud'\ndemo=true\n", p).unwrap();
+        assert_eq!(c.journal.as_deref(), Some("postgres://db/offboard"));
+        assert_eq!(Config::demo().journal, None, "SQLite by default");
     }
 
     #[test]

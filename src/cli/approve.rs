@@ -19,12 +19,13 @@ use super::out::{out, outln};
 use chrono::Duration;
 
 use super::args::{ApplyArgs, DecideArgs, RunArgs};
+use super::open_journal;
 use super::session::{RunSpec, Session};
 use super::{confirm, render, Ctx};
 use crate::config::{ApprovalSettings, Config, TenantConfig};
 use crate::error::{Error, Result};
 use crate::exec::report::Report;
-use crate::journal::{Journal, Mode, OutboxKind, SqliteJournal, StepStatus, Transition, WorkItem, WorkKind};
+use crate::journal::{Journal, Mode, OutboxKind, StepStatus, Transition, WorkItem, WorkKind};
 use crate::run::outcome_error;
 use crate::workflow::binding::{os_identity, policy_digest};
 use crate::workflow::{clock, plan_changes, planned_steps};
@@ -173,12 +174,7 @@ pub(super) fn request_approval(ctx: &Ctx, config: &Config, a: &RunArgs) -> Resul
     result
 }
 
-fn open_journal(ctx: &Ctx) -> Result<SqliteJournal> {
-    std::fs::create_dir_all(&ctx.home).map_err(|e| Error::io(format!("creating {}", ctx.home.display()), e))?;
-    Ok(SqliteJournal::open(&ctx.home.join("journal.db"))?)
-}
-
-fn approval(journal: &SqliteJournal, id: &str) -> Result<WorkItem> {
+fn approval(journal: &dyn Journal, id: &str) -> Result<WorkItem> {
     match journal.work_get(id)? {
         Some(i) if i.kind == WorkKind::Approval => Ok(i),
         _ => Err(Error::Usage(format!("no run awaiting approval has id '{id}'"))),
@@ -193,8 +189,8 @@ fn refuse(reason: String) -> Error {
 pub(super) fn cmd_decide(ctx: &Ctx, a: DecideArgs, approve: bool) -> Result<u8> {
     let config = Config::load(ctx.config_path.as_deref(), &ctx.home)?;
     let journal = open_journal(ctx)?;
-    let run_id = super::run_id::resolve(&journal, &a.run_id, super::run_id::Kind::Approval)?;
-    let item = approval(&journal, &run_id)?;
+    let run_id = super::run_id::resolve(&*journal, &a.run_id, super::run_id::Kind::Approval)?;
+    let item = approval(&*journal, &run_id)?;
     let (_, tenant) = config.tenant(Some(&item.tenant))?;
     let settings = bound_settings(&item, tenant, "decide on")?;
     if !settings.is_approver(&a.by) {
@@ -272,8 +268,8 @@ pub(super) fn cmd_decide(ctx: &Ctx, a: DecideArgs, approve: bool) -> Result<u8> 
 pub(super) fn cmd_apply(ctx: &Ctx, a: ApplyArgs) -> Result<u8> {
     let config = Config::load(ctx.config_path.as_deref(), &ctx.home)?;
     let journal = open_journal(ctx)?;
-    let run_id = super::run_id::resolve(&journal, &a.run_id, super::run_id::Kind::Approval)?;
-    let item = approval(&journal, &run_id)?;
+    let run_id = super::run_id::resolve(&*journal, &a.run_id, super::run_id::Kind::Approval)?;
+    let item = approval(&*journal, &run_id)?;
     match item.status.as_str() {
         "approved" => {}
         "pending" => return Err(refuse(format!("run {} is awaiting approval (`offboard-host approve {} --by NAME`)", item.id, item.id))),

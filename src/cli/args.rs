@@ -194,7 +194,8 @@ pub struct WorkerArgs {
     /// Run what is due now, then exit (exit 1 if any run failed).
     #[arg(long)]
     pub once: bool,
-    /// Seconds between looks at the schedule.
+    /// Seconds between looks at the schedule (on a PostgreSQL journal, where a queue wakes the
+    /// worker: between looks for due runs that lost their job).
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     pub interval: u64,
     /// One JSON document per pass: each run carried out.

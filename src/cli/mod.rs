@@ -9,10 +9,12 @@ mod bulk;
 mod check;
 mod dispatch;
 mod docs;
+mod jobs;
 mod out;
 mod outbox;
 mod pager;
 mod progress;
+mod queue;
 mod render;
 pub mod repl;
 mod restore;
@@ -39,7 +41,7 @@ use crate::engine::EngineOptions;
 use crate::error::{Error, Result};
 use crate::exec::host::ExecOptions;
 use crate::exec::report::Report;
-use crate::journal::{Journal, Mode, SqliteJournal, StepStatus};
+use crate::journal::{Journal, JournalConfig, Mode, StepStatus};
 use crate::run::{outcome_error, run_script, RunRequest};
 use crate::settings::org_with_sets;
 use args::{Args, Color, Command, DemoCommand, RunArgs};
@@ -119,7 +121,7 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<u8> {
         Command::Reject(a) => approve::cmd_decide(ctx, a, false),
         Command::Apply(a) => approve::cmd_apply(ctx, a),
         Command::Schedule { command } => schedule::cmd_schedule(ctx, command),
-        Command::Worker(a) => schedule::cmd_worker(ctx, a),
+        Command::Worker(a) => queue::cmd_worker(ctx, a),
         Command::Restore(a) => restore::cmd_restore(ctx, a),
         Command::Outbox { command } => outbox::cmd_outbox(ctx, command),
         Command::Settings(a) => settings::cmd_settings(ctx, a),
@@ -136,9 +138,23 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(|e| Error::io("starting the async runtime", e))
 }
 
+/// The journal the configuration names: `journal.db` under the home directory, unless
+/// `OFFBOARD_JOURNAL_URL` or `journal = "postgres://…"` in offboard-host.toml names a database.
 fn open_journal(ctx: &Ctx) -> Result<Arc<dyn Journal>> {
+    Ok(crate::journal::open(&journal_config(ctx)?)?)
+}
+
+/// Where the journal is, as [`open_journal`] finds it.
+fn journal_config(ctx: &Ctx) -> Result<JournalConfig> {
     std::fs::create_dir_all(&ctx.home).map_err(|e| Error::io(format!("creating {}", ctx.home.display()), e))?;
-    Ok(Arc::new(SqliteJournal::open(&ctx.home.join("journal.db"))?))
+    let configured = Config::load(ctx.config_path.as_deref(), &ctx.home)?.journal;
+    Ok(JournalConfig::resolve(configured.as_deref(), ctx.home.join("journal.db")))
+}
+
+/// As [`open_journal`], with the configuration already loaded (its `journal` key).
+fn open_configured_journal(ctx: &Ctx, configured: Option<&str>) -> Result<Arc<dyn Journal>> {
+    std::fs::create_dir_all(&ctx.home).map_err(|e| Error::io(format!("creating {}", ctx.home.display()), e))?;
+    Ok(crate::journal::open(&JournalConfig::resolve(configured, ctx.home.join("journal.db")))?)
 }
 
 fn cmd_run(ctx: &Ctx, a: RunArgs, force_plan: bool) -> Result<u8> {

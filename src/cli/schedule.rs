@@ -22,11 +22,12 @@ use chrono::DateTime;
 use serde_json::json;
 
 use super::args::{RunArgs, ScheduleCommand, WorkerArgs};
+use super::open_journal;
 use super::session::{RunSpec, Session};
 use super::{confirm, render, Ctx};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::journal::{Mode, SqliteJournal, StepStatus, Transition, WorkItem, WorkKind};
+use crate::journal::{Journal, Mode, StepStatus, Transition, WorkItem, WorkKind};
 use crate::run::outcome_error;
 use crate::workflow::{clock, plan_changes, planned_steps};
 
@@ -73,6 +74,13 @@ pub(super) fn cmd_schedule_run(ctx: &Ctx, config: &Config, a: &RunArgs, at: &str
             planned_steps(&plan, &*session.journal)?,
             due,
         ))?;
+        // On PostgreSQL, also the job that wakes a worker when it is due. Not fatal: the item is
+        // in the journal, and every worker adds the jobs of due items it finds without one.
+        if let Some(url) = super::journal_config(ctx)?.url {
+            if let Err(e) = session.rt.block_on(super::jobs::enqueue(&url, &session.tenant_name, &plan.run_id, due)) {
+                eprintln!("warning: scheduled in the journal, but its job could not be queued ({e}); a worker queues it when it starts");
+            }
+        }
         eprintln!(
             "scheduled: run {id} offboards {user} at {due} ({n} change(s) planned now; re-planned then). `offboard-host worker` applies it; `offboard-host schedule cancel {id}` cancels it. Nothing was written.",
             id = plan.run_id,
@@ -84,11 +92,6 @@ pub(super) fn cmd_schedule_run(ctx: &Ctx, config: &Config, a: &RunArgs, at: &str
     })();
     session.close();
     result
-}
-
-fn open_journal(ctx: &Ctx) -> Result<SqliteJournal> {
-    std::fs::create_dir_all(&ctx.home).map_err(|e| Error::io(format!("creating {}", ctx.home.display()), e))?;
-    Ok(SqliteJournal::open(&ctx.home.join("journal.db"))?)
 }
 
 pub(super) fn cmd_schedule(ctx: &Ctx, command: ScheduleCommand) -> Result<u8> {
@@ -129,7 +132,7 @@ pub(super) fn cmd_schedule(ctx: &Ctx, command: ScheduleCommand) -> Result<u8> {
             Ok(0)
         }
         ScheduleCommand::Cancel { run_id } => {
-            let run_id = super::run_id::resolve(&journal, &run_id, super::run_id::Kind::Schedule)?;
+            let run_id = super::run_id::resolve(&*journal, &run_id, super::run_id::Kind::Schedule)?;
             let item = journal.work_get(&run_id)?.filter(|i| i.kind == WorkKind::Schedule);
             let Some(item) = item else {
                 return Err(Error::Usage(format!("no scheduled run has id '{run_id}' (see `offboard-host schedule list`)")));
@@ -184,36 +187,44 @@ fn execute(ctx: &Ctx, item: &WorkItem) -> (bool, Option<String>, String) {
 }
 
 /// One look at the schedule: claim and run what is due. Returns (results, any failed).
-fn pass(ctx: &Ctx, journal: &SqliteJournal, worker: &str) -> Result<(Vec<serde_json::Value>, bool)> {
+fn pass(ctx: &Ctx, journal: &dyn Journal, worker: &str) -> Result<(Vec<serde_json::Value>, bool)> {
     let mut results = Vec::new();
     let mut failed = false;
     for item in journal.work_due(clock::now())? {
-        let now = clock::now();
-        if !journal.work_claim(&item.id, worker, now, now + LEASE)? {
-            continue; // another worker has it
+        if let Some((result, ok)) = claim_and_run(ctx, journal, &item, worker)? {
+            failed |= !ok;
+            results.push(result);
         }
-        let (ok, run, note) = with_heartbeat(journal, &item.id, worker, || execute(ctx, &item));
-        let note = match (&item.claimed_by, item.status.as_str()) {
-            (Some(dead), "running") => format!("taken over from worker {dead} (its lease ran out); {note}"),
-            _ => note,
-        };
-        let to = if ok { "done" } else { "failed" };
-        journal.work_transition(
-            &item.id,
-            "running",
-            to,
-            &Transition { applied_run_id: run.as_deref(), note: Some(&note), ..Default::default() },
-        )?;
-        failed |= !ok;
-        results.push(
-            json!({"id": item.id, "tenant": item.tenant, "user": item.user, "due": item.at, "status": to, "run_id": run, "note": note}),
-        );
     }
     Ok((results, failed))
 }
 
+/// Claim a due (or abandoned) item and carry it out under the lease: the result line and whether
+/// the run succeeded; `None` when another worker claimed it first.
+pub(super) fn claim_and_run(ctx: &Ctx, journal: &dyn Journal, item: &WorkItem, worker: &str) -> Result<Option<(serde_json::Value, bool)>> {
+    let now = clock::now();
+    if !journal.work_claim(&item.id, worker, now, now + LEASE)? {
+        return Ok(None); // another worker has it
+    }
+    let (ok, run, note) = with_heartbeat(journal, &item.id, worker, || execute(ctx, item));
+    let note = match (&item.claimed_by, item.status.as_str()) {
+        (Some(dead), "running") => format!("taken over from worker {dead} (its lease ran out); {note}"),
+        _ => note,
+    };
+    let to = if ok { "done" } else { "failed" };
+    journal.work_transition(
+        &item.id,
+        "running",
+        to,
+        &Transition { applied_run_id: run.as_deref(), note: Some(&note), ..Default::default() },
+    )?;
+    let result =
+        json!({"id": item.id, "tenant": item.tenant, "user": item.user, "due": item.at, "status": to, "run_id": run, "note": note});
+    Ok(Some((result, ok)))
+}
+
 /// Run `f` while a thread renews `worker`'s lease on `id` every [`HEARTBEAT`].
-fn with_heartbeat<T>(journal: &SqliteJournal, id: &str, worker: &str, f: impl FnOnce() -> T) -> T {
+fn with_heartbeat<T>(journal: &dyn Journal, id: &str, worker: &str, f: impl FnOnce() -> T) -> T {
     let (stop, stopped) = std::sync::mpsc::channel::<()>();
     std::thread::scope(|s| {
         s.spawn(move || {
@@ -231,16 +242,26 @@ fn with_heartbeat<T>(journal: &SqliteJournal, id: &str, worker: &str, f: impl Fn
     })
 }
 
-pub(super) fn cmd_worker(ctx: &Ctx, a: WorkerArgs) -> Result<u8> {
-    let journal = open_journal(ctx)?;
-    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into());
-    let worker = format!("{host}:{}", std::process::id());
+/// The worker on a local journal: a pass over the schedule every `--interval` (on PostgreSQL the
+/// queue wakes it instead: `queue.rs`).
+pub(super) fn poll_worker(ctx: &Ctx, journal: &dyn Journal, worker: &str, a: &WorkerArgs) -> Result<u8> {
     loop {
-        let (results, failed) = pass(ctx, &journal, &worker)?;
+        let (results, failed) = pass(ctx, journal, worker)?;
+        print_pass(worker, &results, a);
+        if a.once {
+            return Ok(if failed { 1 } else { 0 });
+        }
+        std::thread::sleep(Duration::from_secs(a.interval.max(1)));
+    }
+}
+
+/// What one pass of a worker did, as JSON (`--json`) or one line a run.
+pub(super) fn print_pass(worker: &str, results: &[serde_json::Value], a: &WorkerArgs) {
+    {
         if a.json {
             outln!("{}", serde_json::to_string_pretty(&json!({"worker": worker, "runs": results})).unwrap_or_default());
         } else {
-            for r in &results {
+            for r in results {
                 outln!(
                     "{} {} {}: {} (run {}): {}",
                     r["id"].as_str().unwrap_or(""),
@@ -255,9 +276,5 @@ pub(super) fn cmd_worker(ctx: &Ctx, a: WorkerArgs) -> Result<u8> {
                 eprintln!("worker: nothing due at {}", clock::now().to_rfc3339());
             }
         }
-        if a.once {
-            return Ok(if failed { 1 } else { 0 });
-        }
-        std::thread::sleep(Duration::from_secs(a.interval.max(1)));
     }
 }

@@ -21,7 +21,7 @@ use crate::entra::CloudAccess;
 use crate::error::{Error, Result};
 use crate::exec::host::ExecOptions;
 use crate::exec::report::Report;
-use crate::journal::{Journal, Mode, PlannedStep, SqliteJournal, WorkItem, WorkKind};
+use crate::journal::{Journal, Mode, PlannedStep, WorkItem, WorkKind};
 use crate::psa::ticketing::TicketingOptions;
 use crate::psa::PsaAccess;
 use crate::run::{run_script, Protection, RunRequest, Script};
@@ -105,7 +105,7 @@ pub(super) struct Session {
     ticketing: TicketingOptions,
     concurrency: usize,
     allow_privileged: bool,
-    pub journal: Arc<SqliteJournal>,
+    pub journal: Arc<dyn Journal>,
     pub rt: tokio::runtime::Runtime,
     conn: Option<Connection>,
     /// The providers of plan and apply runs, made on first use and shared by every run of the
@@ -136,8 +136,7 @@ impl Session {
         };
         script.check_syntax(&engine)?;
         let ticketing = outbox::ticketing_options(tenant_name, tenant, spec.ticket.as_deref())?;
-        std::fs::create_dir_all(&ctx.home).map_err(|e| Error::io(format!("creating {}", ctx.home.display()), e))?;
-        let journal = Arc::new(SqliteJournal::open(&ctx.home.join("journal.db"))?);
+        let journal = super::open_configured_journal(ctx, config.journal.as_deref())?;
         let rt = runtime()?;
         let conn = rt.block_on(Connection::open(tenant_name, tenant, &ctx.home))?;
         Ok(Session {

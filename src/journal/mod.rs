@@ -9,18 +9,24 @@
 //! the network failed after sending). The next run re-observes the target instead of trusting
 //! either possibility; [`Journal::last_write`] is how it finds such steps.
 //!
-//! Storage is behind the [`Journal`] trait: SQLite now ([`SqliteJournal`]), PostgreSQL later for
-//! multi-worker deployments. Secrets never reach this module: callers pass only `params`, `prior`
+//! Storage is behind the [`Journal`] trait: SQLite ([`SqliteJournal`], the zero-set-up default) or
+//! PostgreSQL ([`PgJournal`], shared by workers on several machines); [`open`] picks one from the
+//! configuration. Secrets never reach this module: callers pass only `params`, `prior`
 //! and `result` values that are safe to keep.
 
+mod open;
 mod outbox;
+mod postgres;
 mod sqlite;
+#[cfg(test)]
+mod suite;
 mod workflow;
 
+pub use open::{open, redacted_url, JournalConfig, JOURNAL_URL_ENV};
 pub use outbox::{NewOutboxItem, OutboxItem, OutboxKind};
-pub use sqlite::workflow::Transition;
+pub use postgres::PgJournal;
 pub use sqlite::SqliteJournal;
-pub use workflow::{PlannedStep, WorkItem, WorkKind};
+pub use workflow::{PlannedStep, Transition, WorkItem, WorkKind, WorkflowJournal};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -290,7 +296,9 @@ pub struct OutcomeRecord {
 
 /// Storage for runs and steps. Implementations must make `record_intent` (and
 /// `record_intents`) durable before it returns: the caller sends the write right after.
-pub trait Journal: Send + Sync {
+///
+/// Approvals and schedules are the [`WorkflowJournal`] part, reachable through `dyn Journal` too.
+pub trait Journal: WorkflowJournal + Send + Sync {
     fn create_run(&self, run: &NewRun) -> Result<()>;
     /// Set the final status and store the report.
     fn finish_run(&self, run_id: &str, status: RunStatus, report: &Value) -> Result<()>;

@@ -25,7 +25,7 @@ mod rows;
 mod runs;
 mod schema;
 mod steps;
-pub mod workflow;
+mod workflow;
 
 use super::*;
 use rows::{raw_run, raw_step, RUN_COLUMNS, STEP_COLUMNS};

@@ -15,6 +15,8 @@
 //! intents keep a non-idempotent write from being sent twice.
 
 use chrono::{DateTime, Utc};
+
+use super::Result;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,4 +104,45 @@ impl WorkItem {
     pub fn abandoned(&self, now: DateTime<Utc>) -> bool {
         self.status == "running" && self.lease_until.is_none_or(|l| l <= now)
     }
+}
+
+/// The fields a status change may set besides the status.
+#[derive(Debug, Default, Clone)]
+pub struct Transition<'a> {
+    pub decided_by: Option<&'a str>,
+    pub reason: Option<&'a str>,
+    pub claimed_by: Option<&'a str>,
+    pub applied_run_id: Option<&'a str>,
+    pub note: Option<&'a str>,
+    /// The deciding process's OS account and host (with `decided_by`).
+    pub decided_os: Option<&'a str>,
+}
+
+/// Workflow control in a journal: runs awaiting approval and scheduled runs. Every status change
+/// is a conditional UPDATE, so of two callers (processes, machines) only one makes it.
+pub trait WorkflowJournal {
+    /// Record an approval or a schedule for a plan run already in the journal.
+    fn work_add(&self, item: &WorkItem) -> Result<()>;
+    fn work_get(&self, id: &str) -> Result<Option<WorkItem>>;
+    /// Items of one kind, oldest first (by `at`, then id); with `status`, only those.
+    fn work_list(&self, kind: WorkKind, status: Option<&str>) -> Result<Vec<WorkItem>>;
+    /// Schedules a worker should claim at `now`, oldest first: pending ones that are due, and
+    /// running ones whose worker's lease has run out (it died).
+    fn work_due(&self, now: DateTime<Utc>) -> Result<Vec<WorkItem>> {
+        Ok(self
+            .work_list(WorkKind::Schedule, None)?
+            .into_iter()
+            .filter(|i| (i.status == "pending" && i.at <= now) || i.abandoned(now))
+            .collect())
+    }
+    /// Claim a schedule for `worker` until `lease_until`: a pending one, or a running one whose
+    /// lease ran out by `now`. Returns whether this caller got it (of two, exactly one does).
+    fn work_claim(&self, id: &str, worker: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> Result<bool>;
+    /// Renew `worker`'s lease on a running item; `false` when it no longer holds it.
+    fn work_renew(&self, id: &str, worker: &str, lease_until: DateTime<Utc>) -> Result<bool>;
+    /// Cancel a schedule that is pending, or running without a live worker (lease ran out by
+    /// `now`): the abandoned item is never taken over afterwards.
+    fn work_cancel(&self, id: &str, now: DateTime<Utc>) -> Result<bool>;
+    /// Move `id` from status `from` to `to`: `true` only for the one caller that made the change.
+    fn work_transition(&self, id: &str, from: &str, to: &str, t: &Transition<'_>) -> Result<bool>;
 }

@@ -13,6 +13,8 @@ mod helpers;
 mod lease;
 /// The supervisor's mail: read back from Sent Items.
 mod notify;
+/// The same on the PostgreSQL journal, shared by workers.
+mod postgres;
 /// What binds an approval, and the journal's integrity (issue "Trust").
 mod trust;
 

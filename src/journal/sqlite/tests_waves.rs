@@ -2,7 +2,7 @@
 //! all or nothing, through the SQLite journal's own transaction (the trait's default records
 //! them one by one).
 
-use super::tests::{new_run, step};
+use crate::journal::suite::runs::{new_run, step};
 use super::*;
 
 fn journal_with_steps(ids: &[&str]) -> SqliteJournal {

@@ -4,7 +4,7 @@
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
 use super::{ts, SqliteJournal};
-use crate::journal::{Result, WorkItem, WorkKind};
+use crate::journal::{Result, Transition, WorkItem, WorkKind, WorkflowJournal};
 use chrono::{DateTime, Utc};
 
 const COLUMNS: &str = "id, kind, tenant, user, script, script_hash, options_json, plan_json, status, created_at, at, \
@@ -60,20 +60,8 @@ fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<Raw> {
     ))
 }
 
-/// The fields a status change may set besides the status.
-#[derive(Debug, Default, Clone)]
-pub struct Transition<'a> {
-    pub decided_by: Option<&'a str>,
-    pub reason: Option<&'a str>,
-    pub claimed_by: Option<&'a str>,
-    pub applied_run_id: Option<&'a str>,
-    pub note: Option<&'a str>,
-    /// The deciding process's OS account and host (with `decided_by`).
-    pub decided_os: Option<&'a str>,
-}
-
-impl SqliteJournal {
-    pub fn work_add(&self, item: &WorkItem) -> Result<()> {
+impl WorkflowJournal for SqliteJournal {
+    fn work_add(&self, item: &WorkItem) -> Result<()> {
         let options = self.to_json("workflow options", &item.options)?;
         let plan = serde_json::to_string(&item.plan).map_err(|e| self.err("encoding the plan", e))?;
         let conn = self.conn();
@@ -109,6 +97,80 @@ impl SqliteJournal {
         Ok(())
     }
 
+    fn work_get(&self, id: &str) -> Result<Option<WorkItem>> {
+        let r = {
+            let conn = self.conn();
+            conn.query_row(&format!("SELECT {COLUMNS} FROM workflow WHERE id = ?1"), params![id], raw)
+                .optional()
+                .map_err(|e| self.err(&format!("reading workflow item {id}"), e))?
+        };
+        r.map(|r| self.work_item(r)).transpose()
+    }
+
+    /// Items of one kind, oldest first; with `status`, only those.
+    fn work_list(&self, kind: WorkKind, status: Option<&str>) -> Result<Vec<WorkItem>> {
+        let raws: Vec<Raw> = {
+            let conn = self.conn();
+            let mut stmt = conn
+                .prepare(&format!("SELECT {COLUMNS} FROM workflow WHERE kind = ?1 AND (?2 IS NULL OR status = ?2) ORDER BY at, id"))
+                .map_err(|e| self.err("reading the workflow table", e))?;
+            let rows = stmt.query_map(params![kind.as_str(), status], raw).map_err(|e| self.err("reading the workflow table", e))?;
+            rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err("reading the workflow table", e))?
+        };
+        raws.into_iter().map(|r| self.work_item(r)).collect()
+    }
+
+    /// Claim a schedule for `worker` until `lease_until`: a pending one, or a running one whose
+    /// lease ran out by `now`. One IMMEDIATE transaction with a conditional UPDATE, so of two
+    /// workers only one gets it; returns whether this one did.
+    fn work_claim(&self, id: &str, worker: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> Result<bool> {
+        self.work_update(
+            id,
+            "UPDATE workflow SET status = 'running', claimed_by = ?2, lease_until = ?3 \
+             WHERE id = ?1 AND kind = 'schedule' AND \
+             (status = 'pending' OR (status = 'running' AND (lease_until IS NULL OR lease_until <= ?4)))",
+            params![id, worker, ts(&lease_until), ts(&now)],
+        )
+    }
+
+    /// Renew `worker`'s lease on a running item; `false` when it no longer holds it.
+    fn work_renew(&self, id: &str, worker: &str, lease_until: DateTime<Utc>) -> Result<bool> {
+        self.work_update(
+            id,
+            "UPDATE workflow SET lease_until = ?3 WHERE id = ?1 AND status = 'running' AND claimed_by = ?2",
+            params![id, worker, ts(&lease_until)],
+        )
+    }
+
+    /// Cancel a schedule that is pending, or running without a live worker (lease ran out by
+    /// `now`): the abandoned item is never taken over afterwards.
+    fn work_cancel(&self, id: &str, now: DateTime<Utc>) -> Result<bool> {
+        self.work_update(
+            id,
+            "UPDATE workflow SET status = 'cancelled', note = ?2 WHERE id = ?1 AND kind = 'schedule' AND \
+             (status = 'pending' OR (status = 'running' AND (lease_until IS NULL OR lease_until <= ?3)))",
+            params![id, "cancelled", ts(&now)],
+        )
+    }
+
+    /// Move `id` from status `from` to `to`, in one IMMEDIATE transaction with a conditional
+    /// UPDATE: `true` only for the one caller that made the change (claims, decisions).
+    fn work_transition(&self, id: &str, from: &str, to: &str, t: &Transition<'_>) -> Result<bool> {
+        let now = ts(&Utc::now());
+        self.work_update(
+            id,
+            "UPDATE workflow SET status = ?3, \
+             decided_by = COALESCE(?4, decided_by), decided_at = CASE WHEN ?4 IS NULL THEN decided_at ELSE ?5 END, \
+             reason = COALESCE(?6, reason), claimed_by = COALESCE(?7, claimed_by), \
+             applied_run_id = COALESCE(?8, applied_run_id), note = COALESCE(?9, note), \
+             decided_os = COALESCE(?10, decided_os) \
+             WHERE id = ?1 AND status = ?2",
+            params![id, from, to, t.decided_by, now, t.reason, t.claimed_by, t.applied_run_id, t.note, t.decided_os],
+        )
+    }
+}
+
+impl SqliteJournal {
     fn work_item(&self, r: Raw) -> Result<WorkItem> {
         let (
             id,
@@ -158,72 +220,6 @@ impl SqliteJournal {
         })
     }
 
-    pub fn work_get(&self, id: &str) -> Result<Option<WorkItem>> {
-        let r = {
-            let conn = self.conn();
-            conn.query_row(&format!("SELECT {COLUMNS} FROM workflow WHERE id = ?1"), params![id], raw)
-                .optional()
-                .map_err(|e| self.err(&format!("reading workflow item {id}"), e))?
-        };
-        r.map(|r| self.work_item(r)).transpose()
-    }
-
-    /// Items of one kind, oldest first; with `status`, only those.
-    pub fn work_list(&self, kind: WorkKind, status: Option<&str>) -> Result<Vec<WorkItem>> {
-        let raws: Vec<Raw> = {
-            let conn = self.conn();
-            let mut stmt = conn
-                .prepare(&format!("SELECT {COLUMNS} FROM workflow WHERE kind = ?1 AND (?2 IS NULL OR status = ?2) ORDER BY at, id"))
-                .map_err(|e| self.err("reading the workflow table", e))?;
-            let rows = stmt.query_map(params![kind.as_str(), status], raw).map_err(|e| self.err("reading the workflow table", e))?;
-            rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err("reading the workflow table", e))?
-        };
-        raws.into_iter().map(|r| self.work_item(r)).collect()
-    }
-
-    /// Schedules a worker should claim at `now`, oldest first: pending ones that are due, and
-    /// running ones whose worker's lease has run out (it died).
-    pub fn work_due(&self, now: DateTime<Utc>) -> Result<Vec<WorkItem>> {
-        Ok(self
-            .work_list(WorkKind::Schedule, None)?
-            .into_iter()
-            .filter(|i| (i.status == "pending" && i.at <= now) || i.abandoned(now))
-            .collect())
-    }
-
-    /// Claim a schedule for `worker` until `lease_until`: a pending one, or a running one whose
-    /// lease ran out by `now`. One IMMEDIATE transaction with a conditional UPDATE, so of two
-    /// workers only one gets it; returns whether this one did.
-    pub fn work_claim(&self, id: &str, worker: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> Result<bool> {
-        self.work_update(
-            id,
-            "UPDATE workflow SET status = 'running', claimed_by = ?2, lease_until = ?3 \
-             WHERE id = ?1 AND kind = 'schedule' AND \
-             (status = 'pending' OR (status = 'running' AND (lease_until IS NULL OR lease_until <= ?4)))",
-            params![id, worker, ts(&lease_until), ts(&now)],
-        )
-    }
-
-    /// Renew `worker`'s lease on a running item; `false` when it no longer holds it.
-    pub fn work_renew(&self, id: &str, worker: &str, lease_until: DateTime<Utc>) -> Result<bool> {
-        self.work_update(
-            id,
-            "UPDATE workflow SET lease_until = ?3 WHERE id = ?1 AND status = 'running' AND claimed_by = ?2",
-            params![id, worker, ts(&lease_until)],
-        )
-    }
-
-    /// Cancel a schedule that is pending, or running without a live worker (lease ran out by
-    /// `now`): the abandoned item is never taken over afterwards.
-    pub fn work_cancel(&self, id: &str, now: DateTime<Utc>) -> Result<bool> {
-        self.work_update(
-            id,
-            "UPDATE workflow SET status = 'cancelled', note = ?2 WHERE id = ?1 AND kind = 'schedule' AND \
-             (status = 'pending' OR (status = 'running' AND (lease_until IS NULL OR lease_until <= ?3)))",
-            params![id, "cancelled", ts(&now)],
-        )
-    }
-
     fn work_update(&self, id: &str, sql: &str, p: &[&dyn rusqlite::ToSql]) -> Result<bool> {
         let mut conn = self.conn();
         let tx =
@@ -231,96 +227,5 @@ impl SqliteJournal {
         let changed = tx.execute(sql, p).map_err(|e| self.err(&format!("updating workflow item {id}"), e))?;
         tx.commit().map_err(|e| self.err("committing a workflow change", e))?;
         Ok(changed == 1)
-    }
-
-    /// Move `id` from status `from` to `to`, in one IMMEDIATE transaction with a conditional
-    /// UPDATE: `true` only for the one caller that made the change (claims, decisions).
-    pub fn work_transition(&self, id: &str, from: &str, to: &str, t: &Transition<'_>) -> Result<bool> {
-        let now = ts(&Utc::now());
-        self.work_update(
-            id,
-            "UPDATE workflow SET status = ?3, \
-             decided_by = COALESCE(?4, decided_by), decided_at = CASE WHEN ?4 IS NULL THEN decided_at ELSE ?5 END, \
-             reason = COALESCE(?6, reason), claimed_by = COALESCE(?7, claimed_by), \
-             applied_run_id = COALESCE(?8, applied_run_id), note = COALESCE(?9, note), \
-             decided_os = COALESCE(?10, decided_os) \
-             WHERE id = ?1 AND status = ?2",
-            params![id, from, to, t.decided_by, now, t.reason, t.claimed_by, t.applied_run_id, t.note, t.decided_os],
-        )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::journal::*;
-    use serde_json::json;
-
-    #[test]
-    fn a_claim_succeeds_once() {
-        let j = SqliteJournal::open_in_memory().unwrap();
-        let now = chrono::Utc::now();
-        j.create_run(&NewRun {
-            run_id: "r1".into(),
-            tenant: "t".into(),
-            user: "u@x.test".into(),
-            script: "s".into(),
-            script_hash: "h".into(),
-            mode: Mode::Plan,
-            options: json!({}),
-            started_at: now,
-        })
-        .unwrap();
-        j.work_add(&WorkItem {
-            id: "r1".into(),
-            kind: WorkKind::Schedule,
-            tenant: "t".into(),
-            user: "u@x.test".into(),
-            script: "s".into(),
-            script_hash: "h".into(),
-            options: json!({}),
-            plan: vec![PlannedStep {
-                action: "disable_account".into(),
-                target_id: "u1".into(),
-                target: "u".into(),
-                status: "planned".into(),
-                params: serde_json::Value::Null,
-            }],
-            status: "pending".into(),
-            created_at: now,
-            at: now,
-            decided_by: None,
-            decided_at: None,
-            reason: None,
-            claimed_by: None,
-            applied_run_id: None,
-            note: None,
-            policy: None,
-            requested_by: None,
-            decided_os: None,
-            lease_until: None,
-        })
-        .unwrap();
-        assert_eq!(j.work_due(now - chrono::Duration::seconds(1)).unwrap().len(), 0);
-        assert_eq!(j.work_due(now).unwrap().len(), 1);
-        let lease = now + chrono::Duration::seconds(60);
-        assert!(j.work_claim("r1", "w1", now, lease).unwrap());
-        assert!(!j.work_claim("r1", "w2", now, lease).unwrap(), "second claim must fail");
-        let item = j.work_get("r1").unwrap().unwrap();
-        assert_eq!((item.status.as_str(), item.claimed_by.as_deref()), ("running", Some("w1")));
-        assert_eq!(item.plan[0].action, "disable_account");
-        // Held while the lease runs: not due, not cancellable; renewed only by its holder.
-        assert!(j.work_due(now).unwrap().is_empty());
-        assert!(!j.work_cancel("r1", now).unwrap());
-        assert!(!j.work_renew("r1", "w2", lease).unwrap());
-        assert!(j.work_renew("r1", "w1", lease + chrono::Duration::seconds(60)).unwrap());
-        // Its worker died: once the lease ran out another worker takes it over, once.
-        let later = lease + chrono::Duration::seconds(61);
-        assert_eq!(j.work_due(later).unwrap().len(), 1);
-        assert!(j.work_claim("r1", "w2", later, later + chrono::Duration::seconds(60)).unwrap());
-        assert!(!j.work_claim("r1", "w3", later, later + chrono::Duration::seconds(60)).unwrap());
-        assert!(!j.work_renew("r1", "w1", later).unwrap(), "the dead worker's lease is gone");
-        let far = later + chrono::Duration::seconds(600);
-        assert!(j.work_cancel("r1", far).unwrap());
-        assert!(j.work_due(far).unwrap().is_empty());
     }
 }

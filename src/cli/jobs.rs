@@ -1,0 +1,54 @@
+//! The jobs of the PostgreSQL worker queue (see `queue.rs`): what scheduling a run adds, and
+//! where. Apart from the worker so that scheduling (`schedule.rs`) and the worker both use it.
+
+use chrono::{DateTime, Utc};
+use graphile_worker::{JobSpec, WorkerUtils};
+use serde::{Deserialize, Serialize};
+use sqlx::postgres::PgPoolOptions;
+
+use crate::error::{Error, Result};
+use crate::journal::JournalError;
+
+/// The task a scheduled run's job names.
+pub(super) const ADVANCE_RUN: &str = "advance_run";
+
+/// Attempts of a job whose failure is not the run's own, with graphile's exponential backoff.
+pub(super) const MAX_ATTEMPTS: i16 = 10;
+
+/// The schema of graphile_worker's tables; `OFFBOARD_QUEUE_SCHEMA` keeps installations (or tests)
+/// that share one database apart.
+pub(super) fn queue_schema() -> String {
+    std::env::var("OFFBOARD_QUEUE_SCHEMA").ok().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| "graphile_worker".into())
+}
+
+pub(super) fn queue_err(url: &str, e: impl std::fmt::Display) -> Error {
+    Error::Journal(JournalError::Storage { path: crate::journal::redacted_url(url), message: format!("job queue: {e}") })
+}
+
+/// The wake-up of one scheduled run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct AdvanceRun {
+    pub(super) run_id: String,
+}
+
+/// Queue (or re-queue) the wake-up of `run_id` in `tenant`'s queue at `at`.
+pub(super) async fn enqueue(url: &str, tenant: &str, run_id: &str, at: DateTime<Utc>) -> Result<()> {
+    let pool = PgPoolOptions::new().max_connections(1).connect(url).await.map_err(|e| queue_err(url, e))?;
+    let utils = WorkerUtils::new(pool.clone(), queue_schema());
+    // Creates graphile's schema when no worker has run yet (a no-op once it is there).
+    utils.migrate().await.map_err(|e| queue_err(url, e))?;
+    add(&utils, tenant, run_id, at).await.map_err(|e| queue_err(url, e))?;
+    pool.close().await;
+    Ok(())
+}
+
+pub(super) async fn add(utils: &WorkerUtils, tenant: &str, run_id: &str, at: DateTime<Utc>) -> std::result::Result<(), String> {
+    let spec = JobSpec {
+        queue_name: Some(format!("offboard:{tenant}")),
+        run_at: Some(at),
+        max_attempts: Some(MAX_ATTEMPTS),
+        job_key: Some(run_id.to_string()),
+        ..JobSpec::default()
+    };
+    utils.add_raw_job(ADVANCE_RUN, AdvanceRun { run_id: run_id.to_string() }, spec).await.map(drop).map_err(|e| e.to_string())
+}

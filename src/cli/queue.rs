@@ -1,0 +1,214 @@
+//! `offboard-host worker` on a PostgreSQL journal: scheduled runs are jobs of a graphile_worker
+//! queue in the same database, instead of a poll of the schedule table.
+//!
+//! - A scheduled run is one job `advance_run {run_id}` with `job_key` = the run id: scheduling,
+//!   re-queueing or a worker's catch-up of the same run replaces its one job, never adds a second.
+//! - Its queue is the tenant's (`offboard:<tenant>`): graphile runs the jobs of one named queue one
+//!   at a time, whatever the number of workers, so a tenant's API limits hold.
+//! - `run_at` is the due time: a wait is a job in the future, not a worker asleep. A job woken early
+//!   (clocks), or for a run another worker holds under a live lease, re-queues itself for when
+//!   that can change (the due time, the lease's end) and ends.
+//! - Redelivery is harmless: the job claims the schedule item with the journal's conditional
+//!   UPDATE (of two deliveries one gets it, the other ends), and the apply run re-observes every
+//!   target and keeps each write to once through its intents.
+//! - A worker that dies stops beating: graphile's recovery (see [`recovery`]) frees its job and
+//!   its tenant's queue; its item stays `running` under a lease that runs out (2 minutes), and
+//!   the recovered or re-queued job (or a worker's catch-up at start and every `--interval`)
+//!   takes it over, the journal's writer lock going over once the dead process's journal
+//!   session has stopped beating too.
+//! - An error that is not the run's own (the journal unreachable) fails the job, which graphile
+//!   retries with exponential backoff, [`MAX_ATTEMPTS`] times. A run that fails ends `failed`
+//!   with its reason in the journal: the job succeeded in carrying it out and is not re-run.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use graphile_worker::{
+    IntoTaskHandlerResult, SweepStaleWorkersOptions, TaskHandler, WorkerContext, WorkerOptions, WorkerRecoveryConfig, WorkerUtils,
+};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+
+use super::args::WorkerArgs;
+use super::jobs::{add, queue_err, queue_schema, AdvanceRun, ADVANCE_RUN};
+use super::schedule::{claim_and_run, poll_worker, print_pass};
+use super::Ctx;
+use crate::error::Result;
+use crate::journal::{Journal, WorkKind};
+use crate::workflow::clock;
+
+/// Jobs a worker runs at once (each a different tenant's: one queue runs one job at a time).
+const CONCURRENCY: usize = 4;
+
+/// graphile's own dead-worker recovery: a worker beats every 10 s; one silent for a minute (by the
+/// database's clock) is swept by the others, which frees its locked job and its tenant's queue.
+/// No recovery delay: what keeps a recovered run from writing twice is the journal (claim, writer
+/// lock, intents), not a pause.
+fn recovery() -> WorkerRecoveryConfig {
+    WorkerRecoveryConfig {
+        heartbeat_interval: std::time::Duration::from_secs(10),
+        sweep_interval: std::time::Duration::from_secs(30),
+        sweep_threshold: std::time::Duration::from_secs(60),
+        recovery_delay: std::time::Duration::ZERO,
+        enabled: true,
+        ..WorkerRecoveryConfig::default()
+    }
+}
+
+/// The results of a `--once` worker's jobs: (result line, whether the run succeeded).
+type Collected = Arc<Mutex<Vec<(serde_json::Value, bool)>>>;
+
+/// What a job needs from its worker (a graphile extension).
+#[derive(Clone)]
+struct QueueState {
+    ctx: Arc<Ctx>,
+    journal: Arc<dyn Journal>,
+    pool: PgPool,
+    worker: String,
+    /// With `--once`: the results, printed together at the end.
+    collected: Option<Collected>,
+    args: Arc<WorkerArgs>,
+}
+
+impl std::fmt::Debug for QueueState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueueState").field("worker", &self.worker).finish_non_exhaustive()
+    }
+}
+
+impl TaskHandler for AdvanceRun {
+    const IDENTIFIER: &'static str = ADVANCE_RUN;
+
+    async fn run(self, ctx: WorkerContext) -> impl IntoTaskHandlerResult {
+        let Some(state) = ctx.get_ext::<QueueState>().cloned() else {
+            return Err("the worker's state is missing".to_string());
+        };
+        // The run is synchronous and starts runtimes of its own (the session's): on a thread of
+        // its own, outside this runtime, awaited without blocking the worker.
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let handle = tokio::runtime::Handle::current();
+        std::thread::spawn(move || {
+            let _ = tx.send(advance(&state, &handle, &self.run_id));
+        });
+        rx.await.map_err(|_| "the run's thread ended without an answer".to_string())?
+    }
+}
+
+/// One delivery of a run's job: carry the run out if it is due and free, else re-queue it for
+/// when that can change; finished, cancelled or gone: nothing to do.
+fn advance(state: &QueueState, rt: &tokio::runtime::Handle, run_id: &str) -> std::result::Result<(), String> {
+    let journal = &*state.journal;
+    let Some(item) = journal.work_get(run_id).map_err(|e| e.to_string())?.filter(|i| i.kind == WorkKind::Schedule) else {
+        return Ok(());
+    };
+    let now = clock::now();
+    if (item.status == "pending" && item.at <= now) || item.abandoned(now) {
+        if let Some((result, ok)) = claim_and_run(&state.ctx, journal, &item, &state.worker).map_err(|e| e.to_string())? {
+            match &state.collected {
+                Some(c) => c.lock().unwrap_or_else(|p| p.into_inner()).push((result, ok)),
+                None => print_pass(&state.worker, &[result], &state.args),
+            }
+        }
+        return Ok(());
+    }
+    let wake = match item.status.as_str() {
+        "pending" => Some(item.at),
+        "running" => item.lease_until,
+        _ => None,
+    };
+    if let Some(at) = wake {
+        let utils = WorkerUtils::new(state.pool.clone(), queue_schema());
+        rt.block_on(add(&utils, &item.tenant, &item.id, real_time(at)))?;
+    }
+    Ok(())
+}
+
+/// A time of the journal's clock (`OFFBOARD_NOW` in tests) as a time of the database's: what is
+/// due by the journal's clock is due now.
+fn real_time(at: DateTime<Utc>) -> DateTime<Utc> {
+    if at <= clock::now() {
+        Utc::now()
+    } else {
+        at
+    }
+}
+
+/// Queue every item a job should exist for: pending ones (at their due time) and abandoned ones
+/// (now). With `pending`, only those already due (the periodic catch-up).
+async fn catch_up(state: &QueueState, due_only: bool) -> std::result::Result<usize, String> {
+    let now = clock::now();
+    let items = state.journal.work_list(WorkKind::Schedule, None).map_err(|e| e.to_string())?;
+    let utils = WorkerUtils::new(state.pool.clone(), queue_schema());
+    let mut queued = 0;
+    for i in items.iter().filter(|i| (i.status == "pending" && (!due_only || i.at <= now)) || i.abandoned(now)) {
+        add(&utils, &i.tenant, &i.id, real_time(i.at)).await?;
+        queued += 1;
+    }
+    Ok(queued)
+}
+
+/// `offboard-host worker`: on PostgreSQL the queue's jobs, else the poll of the local journal.
+pub(super) fn cmd_worker(ctx: &Ctx, a: WorkerArgs) -> Result<u8> {
+    let config = super::journal_config(ctx)?;
+    let journal = crate::journal::open(&config)?;
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into());
+    let worker = format!("{host}:{}", std::process::id());
+    match config.url.as_deref() {
+        Some(url) => work(ctx, url, journal, &worker, &a),
+        None => poll_worker(ctx, &*journal, &worker, &a),
+    }
+}
+
+/// `worker` on PostgreSQL: catch up, then run the queue's jobs (those due now with `--once`).
+fn work(ctx: &Ctx, url: &str, journal: Arc<dyn Journal>, worker: &str, a: &WorkerArgs) -> Result<u8> {
+    let rt = super::runtime()?;
+    rt.block_on(async {
+        let pool = PgPoolOptions::new().max_connections(CONCURRENCY as u32 + 4).connect(url).await.map_err(|e| queue_err(url, e))?;
+        let collected = a.once.then(|| Arc::new(Mutex::new(Vec::new())));
+        let state = QueueState {
+            ctx: Arc::new(Ctx { config_path: ctx.config_path.clone(), color: ctx.color, home: ctx.home.clone() }),
+            journal,
+            pool: pool.clone(),
+            worker: worker.to_string(),
+            collected: collected.clone(),
+            args: Arc::new(WorkerArgs { once: a.once, interval: a.interval, json: a.json }),
+        };
+        let runner = WorkerOptions::default()
+            .pg_pool(pool)
+            .schema(queue_schema())
+            .concurrency(CONCURRENCY)
+            .define_job::<AdvanceRun>()
+            .add_extension(state.clone())
+            .worker_recovery(recovery())
+            .init()
+            .await
+            .map_err(|e| queue_err(url, e))?;
+        // A worker starting (again) first frees what dead workers hold, then queues what lost its job.
+        runner
+            .create_utils()
+            .sweep_stale_workers_with_config(&recovery(), SweepStaleWorkersOptions::default())
+            .await
+            .map_err(|e| queue_err(url, e))?;
+        catch_up(&state, false).await.map_err(|e| queue_err(url, e))?;
+        if let Some(collected) = collected {
+            runner.run_once().await.map_err(|e| queue_err(url, e))?;
+            let results = std::mem::take(&mut *collected.lock().unwrap_or_else(|p| p.into_inner()));
+            let failed = results.iter().any(|(_, ok)| !ok);
+            print_pass(worker, &results.into_iter().map(|(r, _)| r).collect::<Vec<_>>(), a);
+            return Ok(if failed { 1 } else { 0 });
+        }
+        // Items whose job was lost (queued while the database was away, a worker that died with
+        // its job locked) are found again every interval.
+        let every = std::time::Duration::from_secs(a.interval.max(1));
+        let catcher = state.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                if let Err(e) = catch_up(&catcher, true).await {
+                    tracing::warn!("worker: queueing due runs: {e}");
+                }
+            }
+        });
+        runner.run().await.map_err(|e| queue_err(url, e))?;
+        Ok(0)
+    })
+}
