@@ -43,6 +43,7 @@ pub mod ad;
 pub mod authoring;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod demo;
 pub mod engine;
 pub mod entra;

@@ -152,17 +152,18 @@ async fn signing_key() -> &'static CoreRsaPrivateSigningKey {
     if let Some(k) = KEY.get() {
         return k;
     }
-    let made = tokio::task::spawn_blocking(generate_key).await.expect("generating the demo issuer's key");
+    let made = tokio::task::spawn_blocking(|| generate_signing_key(KEY_ID)).await.expect("generating the demo issuer's key");
     // Two first requests may both generate one; the first stored wins and both use it.
     let _ = KEY.set(made);
     KEY.get().expect("the key was just stored")
 }
 
-fn generate_key() -> CoreRsaPrivateSigningKey {
+/// A new 2048-bit RSA signing key with key id `kid` (also for tests that craft tokens).
+pub fn generate_signing_key(kid: &str) -> CoreRsaPrivateSigningKey {
     use rsa::pkcs1::EncodeRsaPrivateKey;
     let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).expect("generating a 2048-bit RSA key");
     let pem = key.to_pkcs1_pem(rsa::pkcs8::LineEnding::LF).expect("encoding the RSA key");
-    CoreRsaPrivateSigningKey::from_pem(&pem, Some(JsonWebKeyId::new(KEY_ID.into()))).expect("reading back the RSA key")
+    CoreRsaPrivateSigningKey::from_pem(&pem, Some(JsonWebKeyId::new(kid.into()))).expect("reading back the RSA key")
 }
 
 /// 32 random bytes, hex: codes and access tokens.

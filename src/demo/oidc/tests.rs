@@ -109,7 +109,8 @@ async fn an_unregistered_redirect_uri_gets_a_page_never_a_redirect() {
 #[tokio::test]
 async fn missing_pkce_state_or_nonce_and_plain_pkce_are_sent_back_as_errors() {
     let f = fixture().await;
-    let cases: &[(&[(&str, Option<&str>)], &str)] = &[
+    type Case<'a> = (&'a [(&'a str, Option<&'a str>)], &'a str);
+    let cases: &[Case] = &[
         (&[("code_challenge", None)], "invalid_request"),
         (&[("code_challenge_method", Some("plain"))], "invalid_request"),
         (&[("code_challenge_method", None)], "invalid_request"),
