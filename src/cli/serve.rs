@@ -15,15 +15,15 @@ pub(super) fn cmd_serve(ctx: &Ctx, a: ServeArgs) -> Result<u8> {
     let rt = runtime()?;
     rt.block_on(async {
         if a.demo {
-            let cfg = crate::demo::DemoConfig { state_path: demo_state_path(&ctx.home), knobs: crate::demo::Knobs::from_env() };
-            let demo = crate::demo::DemoServer::start(cfg, ([127, 0, 0, 1], 0).into())
-                .await
-                .map_err(|e| Error::io("starting the demo tenant", e))?;
             let bind = a.bind.unwrap_or_else(|| ([127, 0, 0, 1], 8080).into());
             if !bind.ip().is_loopback() {
                 // The demo serves plain http with a cookie that is not Secure: loopback only.
                 return Err(Error::Usage(format!("serve --demo listens on loopback only, not {bind}")));
             }
+            let cfg = crate::demo::DemoConfig { state_path: demo_state_path(&ctx.home), knobs: crate::demo::Knobs::from_env() };
+            let demo = crate::demo::DemoServer::start(cfg, ([127, 0, 0, 1], 0).into())
+                .await
+                .map_err(|e| Error::io("starting the demo tenant", e))?;
             let listener = tokio::net::TcpListener::bind(bind).await.map_err(|e| Error::io(format!("listening on {bind}"), e))?;
             let console = crate::console::demo::start(&demo, journal, listener).await.map_err(Error::Usage)?;
             announce(&console, Some(demo.oidc().url()));

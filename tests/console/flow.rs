@@ -4,6 +4,12 @@ use super::*;
 
 /// `/login` → the issuer's page → pick `staff` → the callback; the callback's answer.
 async fn sign_in_answer(f: &Fixture, b: &Browser, staff: &str) -> reqwest::Response {
+    let callback = to_callback(f, b, staff).await;
+    b.http.get(callback).send().await.expect("callback")
+}
+
+/// `/login` → the issuer's page → pick `staff`: the callback URL the issuer sends back to.
+async fn to_callback(f: &Fixture, b: &Browser, staff: &str) -> String {
     let r = b.http.get(f.url("/login")).send().await.expect("login");
     assert_eq!(r.status(), 303);
     let authorize = reqwest::Url::parse(&location(&r)).expect("authorize URL");
@@ -18,7 +24,7 @@ async fn sign_in_answer(f: &Fixture, b: &Browser, staff: &str) -> reqwest::Respo
     assert_eq!(r.status(), 303);
     let callback = location(&r);
     assert!(callback.starts_with(&f.url("/auth/callback?")), "{callback}");
-    b.http.get(callback).send().await.expect("callback")
+    callback
 }
 
 async fn sign_in(f: &Fixture, b: &Browser, staff: &str) {
@@ -97,11 +103,11 @@ async fn the_session_id_changes_at_sign_in_and_a_planted_one_is_worthless() {
     let b = Browser::new();
     let base = reqwest::Url::parse(&f.base()).unwrap();
     b.jar.add_cookie_str(&format!("{COOKIE}=attacker-chosen-id; Path=/"), &base);
-    let r = b.http.get(f.url("/login")).send().await.unwrap();
-    assert_eq!(r.status(), 303);
+    let callback = to_callback(&f, &b, "staff-tech-a").await;
     let pending = b.session(&f.base()).expect("a pending session");
     assert_ne!(pending, "attacker-chosen-id", "the planted id is not adopted");
-    sign_in(&f, &b, "staff-tech-a").await;
+    let r = b.http.get(callback).send().await.unwrap();
+    assert_eq!((r.status().as_u16(), location(&r)), (303, "/runs".to_string()));
     let first = b.session(&f.base()).expect("a session");
     assert_ne!(first, pending, "sign-in issues a new id");
     assert_eq!(get(&b, &f.url("/runs")).await.0, 200);
