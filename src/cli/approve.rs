@@ -15,6 +15,7 @@
 //!   what changed and a new approval is needed;
 //! - an approved run is applied once (`approved` → `applying` is a conditional update).
 
+use super::out::{out, outln};
 use chrono::Duration;
 
 use super::args::{ApplyArgs, DecideArgs, RunArgs};
@@ -59,9 +60,9 @@ fn bound_settings<'a>(item: &WorkItem, tenant: &'a TenantConfig, what: &str) -> 
 
 fn print_report(ctx: &Ctx, json: bool, r: &Report) {
     if json {
-        println!("{}", serde_json::to_string_pretty(r).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(r).unwrap_or_default());
     } else {
-        print!("{}", render::report(r, ctx.color));
+        out!("{}", render::report(r, ctx.color));
     }
 }
 
@@ -260,9 +261,9 @@ pub(super) fn cmd_decide(ctx: &Ctx, a: DecideArgs, approve: bool) -> Result<u8> 
         }
     }
     if approve {
-        println!("run {} approved by {} ({me}): apply it with `offboard-host apply {}`", item.id, a.by.trim(), item.id);
+        outln!("run {} approved by {} ({me}): apply it with `offboard-host apply {}`", item.id, a.by.trim(), item.id);
     } else {
-        println!("run {} rejected by {}: it will not be applied", item.id, a.by.trim());
+        outln!("run {} rejected by {}: it will not be applied", item.id, a.by.trim());
     }
     Ok(0)
 }
@@ -306,7 +307,7 @@ pub(super) fn cmd_apply(ctx: &Ctx, a: ApplyArgs) -> Result<u8> {
     let result = (|| {
         let plan = session.run(&item.user, Mode::Plan)?;
         if !a.json {
-            print!("{}", render::report(&plan, ctx.color));
+            out!("{}", render::report(&plan, ctx.color));
         }
         if let Some(e) = outcome_error(&plan) {
             return Err(e);

@@ -4,6 +4,7 @@
 //! tenant's denials are read from the configuration. No tenant is contacted.
 
 use super::args::CheckArgs;
+use super::out::outln;
 use super::Ctx;
 use crate::authoring::check::{check_script, CheckOptions};
 use crate::config::Config;
@@ -40,10 +41,10 @@ pub(super) fn cmd_check(ctx: &Ctx, a: CheckArgs) -> Result<u8> {
         };
         let found = check_script(&script, &opts);
         if found.is_empty() {
-            println!("ok: {}", script.name);
+            outln!("ok: {}", script.name);
         }
         for d in &found {
-            println!("{}: error: {}", d.location, d.message);
+            outln!("{}: error: {}", d.location, d.message);
         }
         problems += found.len();
     }

@@ -9,6 +9,7 @@ mod bulk;
 mod check;
 mod dispatch;
 mod docs;
+mod out;
 mod outbox;
 mod pager;
 mod progress;
@@ -24,6 +25,7 @@ mod session;
 mod settings;
 mod tenant;
 
+use out::{out, outln};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -82,7 +84,7 @@ pub fn main_with(argv: impl IntoIterator<Item = std::ffi::OsString>) -> u8 {
         Ok(code) => code,
         Err(e) => {
             if json {
-                println!("{}", json!({"error": {"code": e.code(), "message": e.to_string()}}));
+                outln!("{}", json!({"error": {"code": e.code(), "message": e.to_string()}}));
             }
             eprintln!("error: {e}");
             e.exit_code()
@@ -238,7 +240,7 @@ fn cmd_run(ctx: &Ctx, a: RunArgs, force_plan: bool) -> Result<u8> {
         let report = run_script(rt.handle(), journal.clone(), providers, request(Mode::Apply))?;
         match &seen {
             Some(seen) if !a.json && !a.wide => {
-                print!("{}", render::summary(&Report { error: None, ..report.clone() }, ctx.color, seen))
+                out!("{}", render::summary(&Report { error: None, ..report.clone() }, ctx.color, seen))
             }
             _ => emit(ctx, &a, &report)?,
         }
@@ -276,11 +278,11 @@ fn confirm(changes: usize, user: &str, tenant: &str) -> Result<()> {
 /// (on a terminal both streams show, and the same error twice reads as two errors).
 fn emit(ctx: &Ctx, a: &RunArgs, r: &Report) -> Result<()> {
     if a.json {
-        println!("{}", serde_json::to_string_pretty(r).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(r).unwrap_or_default());
     } else if a.wide {
         pager::print_paged(&render::report_wide(&Report { error: None, ..r.clone() }, ctx.color));
     } else {
-        print!("{}", render::report(&Report { error: None, ..r.clone() }, ctx.color));
+        out!("{}", render::report(&Report { error: None, ..r.clone() }, ctx.color));
     }
     Ok(())
 }
@@ -290,14 +292,14 @@ fn cmd_demo(ctx: &Ctx, command: DemoCommand) -> Result<u8> {
     match command {
         DemoCommand::Reset => {
             crate::demo::reset(&path).map_err(|e| Error::io(format!("resetting {}", path.display()), e))?;
-            println!("demo tenant reset: {}", path.display());
+            outln!("demo tenant reset: {}", path.display());
         }
         DemoCommand::Serve { addr } => {
             let rt = runtime()?;
             rt.block_on(async {
                 let cfg = crate::demo::DemoConfig { state_path: path.clone(), knobs: crate::demo::Knobs::from_env() };
                 let server = crate::demo::DemoServer::start(cfg, addr).await.map_err(|e| Error::io("starting the demo tenant", e))?;
-                println!("graph {}\ntoken {}\nstate {}", server.base_url(), server.token_url(), path.display());
+                outln!("graph {}\ntoken {}\nstate {}", server.base_url(), server.token_url(), path.display());
                 let _ = std::io::stdout().flush();
                 let _ = tokio::signal::ctrl_c().await;
                 server.shutdown().await;

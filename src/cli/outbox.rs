@@ -1,6 +1,7 @@
 //! `outbox flush` and `outbox list`: the PSA items waiting in the journal; and the per-run
 //! ticketing options of `run --ticket`.
 
+use super::out::outln;
 use serde_json::json;
 
 use super::args::OutboxCommand;
@@ -33,14 +34,14 @@ pub(super) fn cmd_outbox(ctx: &Ctx, command: OutboxCommand) -> Result<u8> {
         OutboxCommand::List { tenant, all, json } => {
             let items = journal.outbox_items(tenant.as_deref(), !all)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&items).unwrap_or_default());
+                outln!("{}", serde_json::to_string_pretty(&items).unwrap_or_default());
             } else if items.is_empty() {
-                println!("the outbox is empty{}", if all { "" } else { " (nothing pending)" });
+                outln!("the outbox is empty{}", if all { "" } else { " (nothing pending)" });
             } else {
                 for i in &items {
                     let state = if i.delivered { "delivered".to_string() } else { format!("pending, {} attempt(s)", i.attempts) };
                     let err = i.last_error.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
-                    println!("{:>5} {} {} {} {} ({state}){err}", i.id, i.tenant, i.run_id, i.kind.as_str(), i.marker);
+                    outln!("{:>5} {} {} {} {} ({state}){err}", i.id, i.tenant, i.run_id, i.kind.as_str(), i.marker);
                 }
             }
             Ok(0)
@@ -61,7 +62,7 @@ pub(super) fn cmd_outbox(ctx: &Ctx, command: OutboxCommand) -> Result<u8> {
                 }
                 if journal.outbox_items(Some(&name), true)?.is_empty() {
                     if !json {
-                        println!("{name}: nothing pending");
+                        outln!("{name}: nothing pending");
                     }
                     results.push(json!({"tenant": name, "delivered": 0, "pending": 0}));
                     continue;
@@ -76,13 +77,13 @@ pub(super) fn cmd_outbox(ctx: &Ctx, command: OutboxCommand) -> Result<u8> {
                 left += d.pending;
                 if !json {
                     let err = d.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default();
-                    println!("{name}: delivered {} ({} already on the ticket), {} pending{err}", d.delivered, d.found_already, d.pending);
+                    outln!("{name}: delivered {} ({} already on the ticket), {} pending{err}", d.delivered, d.found_already, d.pending);
                 }
                 results.push(json!({"tenant": name, "delivered": d.delivered, "found_already": d.found_already,
                     "pending": d.pending, "error": d.error}));
             }
             if json {
-                println!("{}", serde_json::to_string_pretty(&results).unwrap_or_default());
+                outln!("{}", serde_json::to_string_pretty(&results).unwrap_or_default());
             }
             if left > 0 {
                 let e = Error::Provider {

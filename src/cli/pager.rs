@@ -7,6 +7,7 @@
 //! or `PAGER=cat` turns paging off. If the pager cannot be started, the text is printed instead:
 //! output is never lost to a missing `less`.
 
+use super::out::out;
 use std::io::{IsTerminal, Write};
 use std::process::{Command, Stdio};
 
@@ -16,7 +17,7 @@ pub fn print_paged(text: &str) {
     let pager = std::env::var("PAGER").ok();
     match pager_for(std::io::stdout().is_terminal(), rows, text, pager.as_deref()) {
         Some(cmd) if page(&cmd, text) => {}
-        _ => print!("{text}"),
+        _ => out!("{text}"),
     }
 }
 

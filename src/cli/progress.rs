@@ -4,7 +4,6 @@
 //! It joins the run as an observer (`exec::observer`), wrapping the PSA ticketing observer when
 //! the tenant has one: the ticket still gets its note per phase and its summary.
 
-use std::io::Write;
 use std::sync::Arc;
 
 use super::render;
@@ -31,9 +30,7 @@ struct Printing {
 
 impl RunObserver for Printing {
     fn phase_done(&self, phase: &str, steps: &[StepReport]) {
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(render::progress(phase, steps, self.color).as_bytes());
-        let _ = out.flush();
+        super::out::text(&render::progress(phase, steps, self.color));
         if let Some(i) = &self.inner {
             i.phase_done(phase, steps);
         }

@@ -54,6 +54,12 @@ pub fn summary(r: &Report, color: bool, seen: &[String]) -> String {
     compact::summary(r, color, text::width(), seen)
 }
 
+/// Steps as the compact plan shows them, one line each (the REPL's plan before a confirmation).
+pub fn step_lines(steps: &[crate::exec::report::StepReport], color: bool) -> String {
+    let columns = compact::Columns::new(steps, text::width());
+    steps.iter().flat_map(|s| columns.step(s, color)).map(|l| format!("{l}\n")).collect()
+}
+
 /// One phase of an apply as it finishes.
 pub fn progress(phase: &str, steps: &[crate::exec::report::StepReport], color: bool) -> String {
     compact::progress(phase, steps, color, text::width())

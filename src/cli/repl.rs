@@ -9,11 +9,14 @@
 //!
 //! Read-only by default: the Graph client refuses writes and the host makes every write function
 //! fail with a message saying how to allow them, before any action is declared. With
-//! `--allow-writes` a write goes through the normal path in apply mode: checked, journalled (as
-//! one REPL run in the journal) and, outside a phase, run at once.
+//! `--allow-writes` each input is first evaluated as a plan (read-only clients, a copy of the
+//! variables): when it would write, its steps are shown as the same compact lines as a run's plan
+//! and confirmed (y/N) before anything is sent; then it is evaluated again in apply mode, as one
+//! journal run of its own for its user, under that user's writer lock (see `repl/writes.rs`).
 
+use super::out::{self, out};
 use std::collections::BTreeSet;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -30,9 +33,8 @@ use crate::engine::scan::{lex, scan};
 use crate::engine::{build_engine, describe, EngineOptions, STDLIB};
 use crate::error::{Error, Result};
 use crate::exec::host::{ExecOptions, Host};
-use crate::exec::report::{Report, ReportError, Stats};
 use crate::exec::Providers;
-use crate::journal::{Journal, Mode, NewRun, RunStatus, SqliteJournal, StepStatus};
+use crate::journal::{Journal, Mode, NewRun, SqliteJournal};
 use crate::ops::user::{METHODS, PROPERTIES};
 use crate::ops::{table, Access};
 use crate::run::new_run_id;
@@ -49,6 +51,9 @@ pub struct ReplConfig {
     pub timeout: Duration,
 }
 
+/// Shows a plan (first argument), asks (second), says whether to apply it.
+type Confirm = Box<dyn FnMut(&str, &str) -> bool>;
+
 pub const WRITE_HINT: &str = "start the REPL with --allow-writes to use it";
 const SOURCE: &str = "repl";
 
@@ -57,9 +62,17 @@ pub struct Repl {
     scope: Scope<'static>,
     /// The functions defined so far (statements are cleared after each input).
     ast: AST,
+    /// The host inputs are evaluated on: read-only, or (writes allowed) in plan mode.
     host: Arc<Host>,
     journal: Arc<dyn Journal>,
     allow_writes: bool,
+    /// With writes allowed: the clients that may write, for the confirmed inputs.
+    writer: Option<Providers>,
+    /// Shows the plan and asks the question; true to apply. Refuses without a terminal.
+    confirm: Confirm,
+    /// `import "path" as alias` inputs so far, registered again on each apply engine.
+    imports: Vec<(String, String)>,
+    cfg: ReplConfig,
     /// Host messages already shown.
     shown: usize,
     /// Set by Ctrl-C: the current input stops at its next operation.
@@ -69,18 +82,27 @@ pub struct Repl {
 }
 
 impl Repl {
-    /// A REPL over `providers` (which should be read-only unless writes are allowed).
-    pub fn new(rt: &tokio::runtime::Handle, journal: Arc<dyn Journal>, providers: Providers, cfg: ReplConfig) -> Result<Repl> {
-        let mode = if cfg.allow_writes { Mode::Apply } else { Mode::Plan };
+    /// A REPL over `providers`, which should be read-only. With `cfg.allow_writes`, `writer` are
+    /// the clients that may write (the inputs are planned on `providers` first).
+    pub fn new(
+        rt: &tokio::runtime::Handle,
+        journal: Arc<dyn Journal>,
+        providers: Providers,
+        writer: Option<Providers>,
+        cfg: ReplConfig,
+    ) -> Result<Repl> {
         let run_id = format!("repl-{}", new_run_id());
+        // Writes allowed: inputs are planned first, journalled in memory (the plan is a preview;
+        // the journal keeps the confirmed applies, each a run of its own).
+        let plan_journal: Arc<dyn Journal> = if cfg.allow_writes { Arc::new(SqliteJournal::open_in_memory()?) } else { journal.clone() };
         if cfg.allow_writes {
-            journal.create_run(&NewRun {
+            plan_journal.create_run(&NewRun {
                 run_id: run_id.clone(),
                 tenant: cfg.tenant.clone(),
                 user: String::new(),
                 script: SOURCE.into(),
                 script_hash: String::new(),
-                mode,
+                mode: Mode::Plan,
                 options: json!({"repl": true, "directory": cfg.directory}),
                 started_at: Utc::now(),
             })?;
@@ -91,8 +113,8 @@ impl Repl {
             cfg.directory.clone(),
             String::new(),
             run_id,
-            mode,
-            journal.clone(),
+            Mode::Plan,
+            plan_journal,
             providers,
             cfg.denied.clone(),
             ExecOptions::default(),
@@ -101,21 +123,9 @@ impl Repl {
             host.refuse_writes(WRITE_HINT);
         }
         let cancel = Arc::new(AtomicBool::new(false));
-        let opts = EngineOptions { cancel: cancel.clone(), deadline: cfg.timeout, ..EngineOptions::default() };
-        let mut engine = build_engine(Some(&host), &opts);
-        // The engine's deadline counts from when it was built; a REPL lives longer than one input,
-        // so the limit restarts with each input.
         let started = Arc::new(Mutex::new(Instant::now()));
-        let (c, s, limit) = (cancel.clone(), started.clone(), cfg.timeout);
-        engine.on_progress(move |_| {
-            if c.load(Ordering::Relaxed) {
-                Some(Dynamic::from("cancelled (Ctrl-C)"))
-            } else if s.lock().map(|t| t.elapsed() > limit).unwrap_or(false) {
-                Some(Dynamic::from(format!("the input exceeded its time limit of {}s", limit.as_secs())))
-            } else {
-                None
-            }
-        });
+        let engine = engine_for(&host, &cancel, &started, cfg.timeout);
+        let mode = if cfg.allow_writes { Mode::Apply } else { Mode::Plan };
         let mut scope = Scope::new();
         scope.push_constant("USER", String::new());
         scope.push_constant("TENANT", cfg.tenant.clone());
@@ -129,11 +139,21 @@ impl Repl {
             host,
             journal,
             allow_writes: cfg.allow_writes,
+            writer: if cfg.allow_writes { writer } else { None },
+            confirm: Box::new(|_, _| false),
+            imports: Vec::new(),
+            cfg,
             shown: 0,
             cancel,
             started,
             finished: false,
         })
+    }
+
+    /// How the REPL shows a plan (first argument) and asks (second) before applying it; the
+    /// default refuses: nobody to ask.
+    pub fn set_confirm(&mut self, confirm: impl FnMut(&str, &str) -> bool + 'static) {
+        self.confirm = Box::new(confirm);
     }
 
     pub fn banner(&self) -> String {
@@ -142,7 +162,7 @@ impl Repl {
             self.host.tenant,
             self.host.directory,
             if self.allow_writes {
-                "WRITES ALLOWED: each write is journalled and applied at once (inside a phase, when the phase ends)"
+                "WRITES ALLOWED: each input that writes is shown as a plan and applied only when you confirm it"
             } else {
                 "read-only (start with --allow-writes to change anything)"
             }
@@ -183,18 +203,29 @@ impl Repl {
         if let Ok(mut t) = self.started.lock() {
             *t = Instant::now();
         }
+        if self.allow_writes {
+            return self.eval_with_confirmation(&code);
+        }
         let result = self.eval(&code);
+        self.output(&self.host.clone(), result)
+    }
+
+    /// The host's new messages, then the result (or the error) as text.
+    fn output(&mut self, host: &Arc<Host>, result: std::result::Result<Dynamic, Box<EvalAltResult>>) -> String {
         let mut out = String::new();
-        let messages = self.host.messages();
-        for m in messages.iter().skip(self.shown) {
+        let messages = host.messages();
+        let skip = if Arc::ptr_eq(host, &self.host) { self.shown } else { 0 };
+        for m in messages.iter().skip(skip) {
             out.push_str(m);
             out.push('\n');
         }
-        self.shown = messages.len();
+        if Arc::ptr_eq(host, &self.host) {
+            self.shown = messages.len();
+        }
         match result {
             Ok(v) => out.push_str(&render(&v)),
             Err(e) => {
-                if let Some(phase) = self.host.abandon_phase() {
+                if let Some(phase) = host.abandon_phase() {
                     out.push_str(&format!("phase '{phase}' did not run: the input stopped while declaring it\n"));
                 }
                 let f = describe(&e, SOURCE);
@@ -206,10 +237,18 @@ impl Repl {
     }
 
     fn eval(&mut self, code: &str) -> std::result::Result<Dynamic, Box<EvalAltResult>> {
-        let mut ast = self.engine.compile_with_scope(&self.scope, code)?;
+        let mut scope = std::mem::take(&mut self.scope);
+        let result = self.eval_in(code, &mut scope);
+        self.scope = scope;
+        result
+    }
+
+    /// Evaluate `code` on the REPL's engine with `scope`; keep its functions and imports.
+    fn eval_in(&mut self, code: &str, scope: &mut Scope<'static>) -> std::result::Result<Dynamic, Box<EvalAltResult>> {
+        let mut ast = self.engine.compile_with_scope(scope, code)?;
         ast.set_source(SOURCE);
         let merged = self.ast.merge(&ast);
-        let result = self.engine.eval_ast_with_scope::<Dynamic>(&mut self.scope, &merged);
+        let result = self.engine.eval_ast_with_scope::<Dynamic>(scope, &merged);
         // Keep the function definitions, drop the statements (they have run).
         self.ast = merged;
         self.ast.clear_statements();
@@ -219,7 +258,9 @@ impl Repl {
                 if let Some(alias) = imp.alias {
                     let pos = Position::new(imp.line as u16, imp.col as u16);
                     let module = self.engine.module_resolver().resolve(&self.engine, None, &imp.path, pos)?;
-                    self.engine.register_static_module(alias, module);
+                    self.engine.register_static_module(alias.clone(), module);
+                    self.imports.retain(|(a, _)| *a != alias);
+                    self.imports.push((alias, imp.path.clone()));
                 }
             }
         }
@@ -247,31 +288,9 @@ impl Repl {
         words.into_iter().collect()
     }
 
-    /// Close the journal run (writes allowed only). Called when the REPL ends.
+    /// Called when the REPL ends. Each confirmed input closed its own journal run already.
     pub fn finish(&mut self) -> Result<()> {
-        if !self.allow_writes || self.finished {
-            return Ok(());
-        }
         self.finished = true;
-        let steps = self.host.steps();
-        let failed = steps.iter().filter(|s| s.status == StepStatus::Failed).count();
-        let status = if failed > 0 { RunStatus::Failed } else { RunStatus::Succeeded };
-        let report = Report {
-            run_id: self.host.run_id.clone(),
-            tenant: self.host.tenant.clone(),
-            user: String::new(),
-            ticket: None,
-            script: SOURCE.into(),
-            mode: Mode::Apply.as_str().into(),
-            status: status.as_str().into(),
-            todos: crate::exec::report::todos(&steps),
-            steps,
-            stats: Stats::of(&self.host.providers, self.host.started.elapsed()),
-            messages: self.host.messages(),
-            error: None::<ReportError>,
-        };
-        let value = serde_json::to_value(&report).unwrap_or(serde_json::Value::Null);
-        self.journal.finish_run(&self.host.run_id, status, &value)?;
         Ok(())
     }
 
@@ -284,6 +303,25 @@ impl Drop for Repl {
     fn drop(&mut self) {
         let _ = self.finish();
     }
+}
+
+/// The hardened engine around `host`, stopped by Ctrl-C (`cancel`) and by the time limit, which
+/// restarts with each input (`started`): the engine's own deadline counts from when it was built,
+/// and a REPL lives longer than one input.
+fn engine_for(host: &Arc<Host>, cancel: &Arc<AtomicBool>, started: &Arc<Mutex<Instant>>, limit: Duration) -> Engine {
+    let opts = EngineOptions { cancel: cancel.clone(), deadline: limit, ..EngineOptions::default() };
+    let mut engine = build_engine(Some(host), &opts);
+    let (c, s) = (cancel.clone(), started.clone());
+    engine.on_progress(move |_| {
+        if c.load(Ordering::Relaxed) {
+            Some(Dynamic::from("cancelled (Ctrl-C)"))
+        } else if s.lock().map(|t| t.elapsed() > limit).unwrap_or(false) {
+            Some(Dynamic::from(format!("the input exceeded its time limit of {}s", limit.as_secs())))
+        } else {
+            None
+        }
+    });
+    engine
 }
 
 /// `help`, `help X`, `:help`, `:help X` → Some(X or "").
@@ -426,10 +464,14 @@ pub(super) fn cmd_repl(ctx: &Ctx, a: ReplArgs) -> Result<u8> {
     }
     let org = org_from_toml(&tenant.defaults)?;
     let journal: Arc<dyn Journal> = if a.allow_writes { open_journal(ctx)? } else { Arc::new(SqliteJournal::open_in_memory()?) };
+    let terminal = std::io::stdin().is_terminal();
     let rt = runtime()?;
     let conn = rt.block_on(Connection::open(tenant_name, tenant, &ctx.home))?;
     let result = (|| -> Result<()> {
-        let providers = rt.block_on(conn.providers(!a.allow_writes, true))?;
+        // Inputs are evaluated on read-only clients; with writes allowed, a confirmed input is
+        // applied again on clients that may write.
+        let providers = rt.block_on(conn.providers(true, true))?;
+        let writer = if a.allow_writes { Some(rt.block_on(conn.providers(false, true))?) } else { None };
         let cfg = ReplConfig {
             tenant: tenant_name.to_string(),
             directory: tenant.directory.as_str().to_string(),
@@ -438,14 +480,15 @@ pub(super) fn cmd_repl(ctx: &Ctx, a: ReplArgs) -> Result<u8> {
             allow_writes: a.allow_writes,
             timeout: Duration::from_secs(600),
         };
-        let mut repl = Repl::new(rt.handle(), journal.clone(), providers, cfg)?;
+        let mut repl = Repl::new(rt.handle(), journal.clone(), providers, writer, cfg)?;
+        repl.set_confirm(move |plan, question| ask(terminal, plan, question));
         let cancel = repl.cancel.clone();
         rt.spawn(async move {
             while tokio::signal::ctrl_c().await.is_ok() {
                 cancel.store(true, Ordering::Relaxed);
             }
         });
-        if std::io::stdin().is_terminal() {
+        if terminal {
             interactive(ctx, &mut repl)?;
         } else {
             piped(&mut repl)?;
@@ -456,11 +499,26 @@ pub(super) fn cmd_repl(ctx: &Ctx, a: ReplArgs) -> Result<u8> {
     result.map(|()| 0)
 }
 
+/// Show the plan and ask on the terminal; piped, there is nobody to ask: the plan is shown and
+/// refused (the next input line is not an answer).
+fn ask(terminal: bool, plan: &str, question: &str) -> bool {
+    out::text(plan);
+    if !terminal {
+        out::text("no terminal to confirm on\n");
+        return false;
+    }
+    out::text(question);
+    let mut line = String::new();
+    if std::io::stdin().read_line(&mut line).is_err() {
+        return false;
+    }
+    matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
 /// Read inputs from a pipe (no editing, no prompt): the same evaluation as on a terminal.
 fn piped(repl: &mut Repl) -> Result<()> {
     let stdin = std::io::stdin();
     let mut buf = String::new();
-    let mut out = std::io::stdout();
     for line in stdin.lock().lines() {
         let line = line.map_err(|e| Error::io("reading stdin", e))?;
         if buf.is_empty() && Repl::is_quit(&line) {
@@ -471,26 +529,35 @@ fn piped(repl: &mut Repl) -> Result<()> {
         if Repl::needs_more(&buf) {
             continue;
         }
-        let _ = write!(out, "{}", repl.eval_line(&buf));
-        let _ = out.flush();
+        out::text(&repl.eval_line(&buf));
         buf.clear();
+        if out::closed() {
+            // The reader of our output has gone: the rest of the input would run unseen.
+            break;
+        }
     }
     if !buf.trim().is_empty() {
-        let _ = write!(out, "{}", repl.eval_line(&buf));
+        out::text(&repl.eval_line(&buf));
     }
     Ok(())
 }
 
+/// The line editor's settings. Tab completes what all candidates share and, pressed again, lists
+/// them (`CompletionType::List`, as bash does) instead of cycling through them one by one.
+fn editor_config() -> rustyline::Config {
+    rustyline::Config::builder().auto_add_history(false).tab_stop(4).indent_size(4).completion_type(rustyline::CompletionType::List).build()
+}
+
 fn interactive(ctx: &Ctx, repl: &mut Repl) -> Result<()> {
     use rustyline::error::ReadlineError;
-    let config = rustyline::Config::builder().auto_add_history(false).tab_stop(4).indent_size(4).build();
+    let config = editor_config();
     let mut editor: rustyline::Editor<Helper, rustyline::history::FileHistory> =
         rustyline::Editor::with_config(config).map_err(|e| Error::io("starting the line editor", std::io::Error::other(e.to_string())))?;
     editor.set_helper(Some(Helper { words: repl.completion_words() }));
     let history = ctx.home.join("repl_history");
     let _ = std::fs::create_dir_all(&ctx.home);
     let _ = editor.load_history(&history);
-    print!("{}", repl.banner());
+    out!("{}", repl.banner());
     let mut buf = String::new();
     loop {
         let prompt = if buf.is_empty() { repl.prompt() } else { "... ".to_string() };
@@ -505,8 +572,7 @@ fn interactive(ctx: &Ctx, repl: &mut Repl) -> Result<()> {
                     continue;
                 }
                 let _ = editor.add_history_entry(buf.trim_end());
-                print!("{}", repl.eval_line(&buf));
-                let _ = std::io::stdout().flush();
+                out::text(&repl.eval_line(&buf));
                 buf.clear();
                 if let Some(h) = editor.helper_mut() {
                     h.words = repl.completion_words();
@@ -525,7 +591,8 @@ fn interactive(ctx: &Ctx, repl: &mut Repl) -> Result<()> {
 }
 
 mod render;
-pub use render::render;
+mod writes;
+pub use render::{human_bytes, render};
 
 #[cfg(test)]
 mod tests;

@@ -2,6 +2,7 @@
 //! `workflow::restore`). Shown as a plan, confirmed like `run` (a terminal, or `--yes`), and
 //! journalled as a run of its own (script `restore <RUN_ID>`), under the user's writer lock.
 
+use super::out::{out, outln};
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -119,9 +120,9 @@ fn run_restore(
 
 fn emit(ctx: &Ctx, json: bool, r: &Report) {
     if json {
-        println!("{}", serde_json::to_string_pretty(r).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(r).unwrap_or_default());
     } else {
-        print!("{}", render::report(r, ctx.color));
+        out!("{}", render::report(r, ctx.color));
     }
 }
 

@@ -1,5 +1,6 @@
 //! `runs list` (with its filters) and `runs show`.
 
+use super::out::outln;
 use chrono::{DateTime, Duration, Local, NaiveDate, Utc};
 
 use super::args::RunsCommand;
@@ -25,7 +26,7 @@ pub(super) fn cmd_runs(ctx: &Ctx, command: RunsCommand) -> Result<u8> {
             let q = RunQuery { user, tenant, status, since, limit, ..RunQuery::default() };
             let runs = journal.find_runs(&q)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&runs).unwrap_or_default());
+                outln!("{}", serde_json::to_string_pretty(&runs).unwrap_or_default());
             } else {
                 super::pager::print_paged(&render::runs(&runs, ctx.color));
             }
@@ -36,7 +37,7 @@ pub(super) fn cmd_runs(ctx: &Ctx, command: RunsCommand) -> Result<u8> {
                 .get_run(&run_id)?
                 .ok_or_else(|| Error::Usage(format!("no run with id '{run_id}' (see `offboard-host runs list`)")))?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&run).unwrap_or_default());
+                outln!("{}", serde_json::to_string_pretty(&run).unwrap_or_default());
             } else {
                 super::pager::print_paged(&render::run_detail(&run, ctx.color));
             }

@@ -14,6 +14,7 @@
 //!
 //! Time comes from [`crate::workflow::clock`] (`OFFBOARD_NOW` in debug builds, for the tests).
 
+use super::out::{out, outln};
 use std::io::IsTerminal;
 use std::time::Duration;
 
@@ -51,9 +52,9 @@ pub(super) fn cmd_schedule_run(ctx: &Ctx, config: &Config, a: &RunArgs, at: &str
         session.validate_user(&a.user)?;
         let plan = session.run(&a.user, Mode::Plan)?;
         if a.json {
-            println!("{}", serde_json::to_string_pretty(&plan).unwrap_or_default());
+            outln!("{}", serde_json::to_string_pretty(&plan).unwrap_or_default());
         } else {
-            print!("{}", render::report(&plan, ctx.color));
+            out!("{}", render::report(&plan, ctx.color));
         }
         if let Some(e) = outcome_error(&plan) {
             eprintln!("error: {e}");
@@ -101,9 +102,9 @@ pub(super) fn cmd_schedule(ctx: &Ctx, command: ScheduleCommand) -> Result<u8> {
                 .filter(|i| all || i.status == "pending" || i.status == "running")
                 .collect();
             if json {
-                println!("{}", serde_json::to_string_pretty(&items).unwrap_or_default());
+                outln!("{}", serde_json::to_string_pretty(&items).unwrap_or_default());
             } else if items.is_empty() {
-                println!("no scheduled runs{}", if all { "" } else { " pending or running" });
+                outln!("no scheduled runs{}", if all { "" } else { " pending or running" });
             } else {
                 let now = clock::now();
                 let mut t = render::table(ctx.color, &["id", "tenant", "user", "due", "status", "applied run", "note"]);
@@ -123,7 +124,7 @@ pub(super) fn cmd_schedule(ctx: &Ctx, command: ScheduleCommand) -> Result<u8> {
                         i.note.clone().unwrap_or_default(),
                     ]);
                 }
-                println!("{t}");
+                outln!("{t}");
             }
             Ok(0)
         }
@@ -139,7 +140,7 @@ pub(super) fn cmd_schedule(ctx: &Ctx, command: ScheduleCommand) -> Result<u8> {
                     "scheduled run {run_id} is {now}: only a pending run, or a running one whose worker is gone, can be cancelled"
                 )));
             }
-            println!("scheduled run {run_id} ({} at {}) cancelled", item.user, item.at.to_rfc3339());
+            outln!("scheduled run {run_id} ({} at {}) cancelled", item.user, item.at.to_rfc3339());
             Ok(0)
         }
     }
@@ -237,10 +238,10 @@ pub(super) fn cmd_worker(ctx: &Ctx, a: WorkerArgs) -> Result<u8> {
     loop {
         let (results, failed) = pass(ctx, &journal, &worker)?;
         if a.json {
-            println!("{}", serde_json::to_string_pretty(&json!({"worker": worker, "runs": results})).unwrap_or_default());
+            outln!("{}", serde_json::to_string_pretty(&json!({"worker": worker, "runs": results})).unwrap_or_default());
         } else {
             for r in &results {
-                println!(
+                outln!(
                     "{} {} {}: {} (run {}): {}",
                     r["id"].as_str().unwrap_or(""),
                     r["tenant"].as_str().unwrap_or(""),

@@ -6,6 +6,7 @@
 //! so it cannot drift from what a run imports.
 
 use super::args::ScriptCommand;
+use super::out::outln;
 use crate::engine::STDLIB;
 use crate::error::{Error, Result};
 use crate::run::DEFAULT_SCRIPT;
@@ -22,7 +23,7 @@ pub(super) fn cmd_script(command: ScriptCommand) -> Result<u8> {
     let all = builtins();
     let Some(name) = name else {
         for (n, _) in &all {
-            println!("{n}");
+            outln!("{n}");
         }
         return Ok(0);
     };

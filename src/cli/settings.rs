@@ -6,6 +6,7 @@
 //! the client's value is read the way a run reads it (`Config::tenant`, `settings::org_from_toml`),
 //! so what is shown is what a run would get.
 
+use super::out::outln;
 use rhai::{Dynamic, Map};
 use serde_json::{json, Value as Json};
 
@@ -29,7 +30,7 @@ pub(super) fn cmd_settings(ctx: &Ctx, a: SettingsArgs) -> Result<u8> {
     let org = client.as_ref().map(|(_, m)| m);
     if a.json {
         let rows: Vec<Json> = SETTINGS.iter().map(|s| row_json(s, org)).collect();
-        println!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
     } else {
         // Longer than a screen: through the pager on a terminal, like `runs list`.
         super::pager::print_paged(&table(org, width()));

@@ -39,7 +39,8 @@ pub fn handle(shared: &Shared, method: &str, path_and_query: &str, headers: &Hea
             st.stats.faults += 1;
             ctx.error(503, "ServiceUnavailable", "The service is temporarily unavailable. Please retry.")
         } else {
-            let mut r = route(&mut st, &ctx, &method, path_and_query, body, &knobs);
+            let eventual = headers.get("consistencylevel").is_some_and(|v| v.trim().eq_ignore_ascii_case("eventual"));
+            let mut r = route(&mut st, &ctx, &method, path_and_query, body, &knobs, eventual);
             if write && r.is_success() {
                 st.stats.writes_applied += 1;
                 r.changed = true;
@@ -87,10 +88,10 @@ fn unknown_segment(ctx: &Ctx, seg: &str) -> Reply {
     ctx.error(400, "BadRequest", &format!("Resource not found for the segment '{seg}'."))
 }
 
-fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[u8], knobs: &Knobs) -> Reply {
+fn route(st: &mut State, ctx: &Ctx, method: &str, path_and_query: &str, body: &[u8], knobs: &Knobs, eventual: bool) -> Reply {
     let (path, qs) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
     let q = match Query::parse(qs, ctx) {
-        Ok(q) => q,
+        Ok(q) => Query { eventual, ..q },
         Err(r) => return r,
     };
     let segs: Vec<String> = path.split('/').filter(|s| !s.is_empty()).map(decode_segment).collect();

@@ -23,6 +23,7 @@ mod critical_path;
 mod dispatch;
 mod drive;
 pub mod exchange;
+mod filter;
 mod grants;
 mod groups;
 pub mod ids;

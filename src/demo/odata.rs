@@ -29,7 +29,12 @@ pub struct Query {
     pub filter: Option<String>,
     pub top: Option<usize>,
     pub skip: usize,
+    /// `$count=true`. Graph answers it (`@odata.count`) only to an advanced query.
     pub count: bool,
+    /// `$orderby`, as sent.
+    pub orderby: Option<String>,
+    /// The request carried `ConsistencyLevel: eventual` (set by the dispatcher from the headers).
+    pub eventual: bool,
 }
 
 impl Query {
@@ -57,6 +62,7 @@ impl Query {
                     None => return Err(ctx.bad_request("Specified page token is invalid.")),
                 },
                 "$count" => q.count = v.eq_ignore_ascii_case("true"),
+                "$orderby" => q.orderby = Some(v.clone()),
                 _ => {}
             }
             q.params.push((k, v));
@@ -66,6 +72,11 @@ impl Query {
 
     pub fn page_size(&self) -> usize {
         self.top.unwrap_or(DEFAULT_PAGE)
+    }
+
+    /// Both advanced query parameters: `ConsistencyLevel: eventual` and `$count=true`.
+    pub fn advanced(&self) -> bool {
+        self.eventual && self.count
     }
 }
 
@@ -133,7 +144,9 @@ pub fn page(items: Vec<Value>, q: &Query, path: &str, ctx: &Ctx, context: String
     let value: Vec<Value> = items.into_iter().skip(start).take(end - start).collect();
     let mut out = Map::new();
     out.insert("@odata.context".into(), json!(context));
-    if q.count {
+    // Without `ConsistencyLevel: eventual` Graph silently ignores `$count=true` on directory
+    // objects: no count, no error.
+    if q.count && q.eventual {
         out.insert("@odata.count".into(), json!(total));
     }
     if end < total {

@@ -7,8 +7,9 @@
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
+use super::filter::parse_user_filter;
 use super::model::{State, User, USER_DEFAULT_PROPS, USER_PROPS};
-use super::odata::{self, check_own_type, check_select, context_url, parse_filter, project, Query};
+use super::odata::{self, check_own_type, check_select, context_url, project, Query};
 use super::reply::{now, Ctx, Reply};
 
 /// The user's representation under the request's `$select` (or Graph's default set).
@@ -44,26 +45,54 @@ pub fn get(st: &State, ctx: &Ctx, id: &str, q: &Query) -> Reply {
     }
 }
 
+/// `GET /users`: `$filter` as Graph's directory takes it (see `filter.rs`), `$orderby` on
+/// `displayName` or `userPrincipalName` (with a `$filter` only as an advanced query, as on
+/// Graph), `$count` (answered only with `ConsistencyLevel: eventual`).
 pub fn list(st: &State, ctx: &Ctx, q: &Query, path: &str) -> Reply {
     let props = match selected(q, ctx) {
         Ok(p) => p,
         Err(r) => return r,
     };
     let filter = match &q.filter {
-        Some(f) => match parse_filter(f, &["userPrincipalName", "mail", "employeeId"], &["displayName"], ctx) {
+        Some(f) => match parse_user_filter(f, q.advanced(), ctx) {
             Ok(f) => Some(f),
             Err(r) => return r,
         },
         None => None,
     };
-    let items: Vec<Value> = st
-        .users
-        .iter()
-        .map(User::to_graph)
-        .filter(|full| filter.as_ref().is_none_or(|f| f.matches(full)))
-        .map(|full| Value::Object(project(&full, &props)))
-        .collect();
+    let order = match q.orderby.as_deref().map(|o| order_by(o, q.filter.is_some() && !q.advanced(), ctx)).transpose() {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let mut full: Vec<Map<String, Value>> =
+        st.users.iter().map(User::to_graph).filter(|full| filter.as_ref().is_none_or(|f| f.matches(full))).collect();
+    if let Some((prop, desc)) = order {
+        let key = |m: &Map<String, Value>| m.get(prop).and_then(Value::as_str).unwrap_or_default().to_lowercase();
+        full.sort_by_key(key);
+        if desc {
+            full.reverse();
+        }
+    }
+    let items = full.iter().map(|m| Value::Object(project(m, &props))).collect();
     Reply::json(200, odata::page(items, q, path, ctx, context_url("users", q.select.as_deref())))
+}
+
+/// `$orderby=prop [asc|desc]` on a property users sort by; with a `$filter`, only in an
+/// advanced query (`needs_advanced`).
+fn order_by(o: &str, needs_advanced: bool, ctx: &Ctx) -> Result<(&'static str, bool), Reply> {
+    let refused = || ctx.error(400, "Request_UnsupportedQuery", "Sorting not supported for current query.");
+    let mut words = o.split_whitespace();
+    let prop = words.next().unwrap_or_default();
+    let desc = match words.next().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("asc") => false,
+        Some("desc") => true,
+        Some(_) => return Err(refused()),
+    };
+    let prop = ["displayName", "userPrincipalName"].into_iter().find(|p| p.eq_ignore_ascii_case(prop)).ok_or_else(refused)?;
+    if needs_advanced || words.next().is_some() {
+        return Err(refused());
+    }
+    Ok((prop, desc))
 }
 
 /// Attributes Entra Connect owns for a synced user; Graph refuses to change them in the cloud.

@@ -9,6 +9,7 @@ mod access;
 pub mod actions;
 mod mailbox_need;
 pub mod model;
+pub mod user_query;
 
 use std::sync::Arc;
 
@@ -21,6 +22,7 @@ use crate::secret::Secret;
 pub use access::{cached_user, patch_user, provide_cloud, CloudAccess, CloudUsers};
 pub use mailbox_need::MailboxLicenceNeed;
 pub use model::{CloudUser, DirectoryRole, Group, GroupHold, GroupKind, License, ManagedDevice, Manager, SkuInfo, SkuMap};
+pub use user_query::{ListedUser, UserList, UserQuery};
 
 type GResult<T> = Result<T, GraphError>;
 
@@ -99,6 +101,20 @@ pub trait CloudDirectory: Send + Sync {
     /// factory reset.
     async fn wipe_managed_device(&self, _device_id: &str) -> GResult<()> {
         Err(GraphError::Protocol { message: "wiping Intune devices is not supported by this directory".into() })
+    }
+    /// `GET /users?$filter=...&$select=...&$orderby=displayName&$count=true&$top=N` with
+    /// `ConsistencyLevel: eventual` (see [`user_query`]), pages followed until `q.max` users.
+    async fn list_users(&self, _q: &UserQuery) -> GResult<UserList> {
+        Err(GraphError::Protocol { message: "this directory does not search users".into() })
+    }
+    /// `GET /groups/{id}/members?$select=...` (pages until `max`): the members that are users, and
+    /// whether more members (of any kind) were left unread.
+    async fn group_members(&self, _group_id: &str, _max: usize) -> GResult<UserList> {
+        Err(GraphError::Protocol { message: "this directory does not list group members".into() })
+    }
+    /// `GET /subscribedSkus` (read once): the tenant's licences, skuId (lower case) → part number.
+    async fn subscribed_skus(&self) -> GResult<SkuMap> {
+        Err(GraphError::Protocol { message: "this directory does not list its licences".into() })
     }
     /// `GET /users/{id}/memberOf/microsoft.graph.directoryRole` (every page): the user's active
     /// directory roles. No default: a directory that cannot say must not pass for "no roles".
@@ -347,7 +363,7 @@ impl CloudDirectory for GraphDirectory {
     async fn retire_managed_device(&self, device_id: &str) -> GResult<()> {
         let path = format!("/deviceManagement/managedDevices/{}/retire", path_segment(device_id));
         // Retiring twice asks for the same thing: safe to re-send after an unclear failure.
-        let req = GraphRequest { method: reqwest::Method::POST, path, body: None, idempotent: true };
+        let req = GraphRequest { method: reqwest::Method::POST, path, body: None, idempotent: true, eventual: false };
         self.graph.request(req).await.map(drop)
     }
 
@@ -356,6 +372,38 @@ impl CloudDirectory for GraphDirectory {
         let body = json!({"keepEnrollmentData": false, "keepUserData": false});
         // A factory reset is never re-sent blindly: the action re-observes the management state.
         self.graph.request(GraphRequest::post(path, body).idempotent(false)).await.map(drop)
+    }
+
+    async fn list_users(&self, q: &UserQuery) -> GResult<UserList> {
+        let req = GraphRequest { eventual: true, ..GraphRequest::get(q.path()) };
+        let (page, skus) = tokio::join!(self.graph.get_pages(req, q.max), self.sku_names());
+        let (page, skus) = (page?, skus?);
+        let users = page.items.iter().map(|u| ListedUser::from_graph(u, skus)).collect();
+        Ok(UserList { users, total: page.count, more: page.more })
+    }
+
+    async fn group_members(&self, group_id: &str, max: usize) -> GResult<UserList> {
+        // An advanced query ($count with ConsistencyLevel) for the count of members, as for users.
+        let path = format!(
+            "/groups/{}/members?$select={}&$count=true&$top={}",
+            path_segment(group_id),
+            user_query::LIST_SELECT,
+            max.clamp(1, 999)
+        );
+        let req = GraphRequest { eventual: true, ..GraphRequest::get(path) };
+        let (page, skus) = tokio::join!(self.graph.get_pages(req, max), self.sku_names());
+        let (page, skus) = (page?, skus?);
+        let users = page
+            .items
+            .iter()
+            .filter(|m| m.get("@odata.type").and_then(Value::as_str) == Some("#microsoft.graph.user"))
+            .map(|u| ListedUser::from_graph(u, skus))
+            .collect();
+        Ok(UserList { users, total: page.count, more: page.more })
+    }
+
+    async fn subscribed_skus(&self) -> GResult<SkuMap> {
+        self.sku_names().await.cloned()
     }
 
     async fn directory_roles(&self, user_id: &str) -> GResult<Vec<DirectoryRole>> {

@@ -112,6 +112,10 @@ async fn flush(t: Arc<Transport>, mut jobs: Vec<Job>) {
                 r["headers"] = json!({ "Content-Type": "application/json" });
                 r["body"] = body.clone();
             }
+            if job.req.eventual {
+                // An advanced query in a batch carries its header in the sub-request.
+                r["headers"]["ConsistencyLevel"] = json!("eventual");
+            }
             r
         })
         .collect();

@@ -51,12 +51,15 @@ pub struct GraphRequest {
     pub body: Option<Value>,
     /// May this write be re-sent after an unclear failure (503/504/timeout)? True for GET.
     pub idempotent: bool,
+    /// Send `ConsistencyLevel: eventual`: a directory query that needs Graph's advanced query
+    /// capabilities (`$count`, `ne`, `endsWith`, `$orderby` with `$filter`; see [`Page`]).
+    pub eventual: bool,
 }
 
 impl GraphRequest {
     fn new(method: reqwest::Method, path: impl Into<String>, body: Option<Value>) -> Self {
         let idempotent = method == reqwest::Method::GET;
-        GraphRequest { method, path: path.into(), body, idempotent }
+        GraphRequest { method, path: path.into(), body, idempotent, eventual: false }
     }
     pub fn get(path: impl Into<String>) -> Self {
         Self::new(reqwest::Method::GET, path, None)
@@ -78,6 +81,19 @@ impl GraphRequest {
         self.idempotent = yes;
         self
     }
+}
+
+/// A collection read up to a limit ([`GraphClient::get_pages`]).
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    /// At most the limit asked for.
+    pub items: Vec<Value>,
+    /// `@odata.count` of the first page: how many match in all. Graph gives it only to an
+    /// advanced query (`ConsistencyLevel: eventual` and `$count=true`); without the header it
+    /// silently ignores `$count=true`.
+    pub count: Option<u64>,
+    /// More items matched than were read (a nextLink was left, or a page went past the limit).
+    pub more: bool,
 }
 
 /// A 2xx answer. `body` is `Null` for an empty body (204).
@@ -141,30 +157,51 @@ impl GraphClient {
     /// A nextLink must start with base_url (same scheme/host/port/path prefix), else
     /// GraphError::Protocol: never send the token elsewhere.
     pub async fn get_all(&self, path: &str) -> Result<Vec<Value>, GraphError> {
-        let mut page = self.get(path).await?;
-        let mut items = Vec::new();
+        Ok(self.get_pages(GraphRequest::get(path), usize::MAX).await?.items)
+    }
+
+    /// GET a collection (`req` is a GET, perhaps `eventual`), following @odata.nextLink until
+    /// `max` items are read. Every page is sent with the first request's headers: Graph wants
+    /// `ConsistencyLevel` on each page of an advanced query.
+    pub async fn get_pages(&self, req: GraphRequest, max: usize) -> Result<Page, GraphError> {
+        let path = req.path.clone();
+        let mut page = self.request(req.clone()).await?.body;
+        let mut out = Page::default();
         let mut previous: Option<String> = None;
         loop {
             let Value::Object(mut map) = page else {
                 return Err(GraphError::Protocol { message: format!("GET {path} did not return a JSON object") });
             };
+            if out.count.is_none() && previous.is_none() {
+                out.count = map.get("@odata.count").and_then(Value::as_u64);
+            }
             match map.remove("value") {
-                Some(Value::Array(values)) => items.extend(values),
+                Some(Value::Array(values)) => out.items.extend(values),
                 _ => return Err(GraphError::Protocol { message: format!("GET {path} did not return a collection (\"value\")") }),
             }
             let link = match map.remove("@odata.nextLink") {
-                None | Some(Value::Null) => return Ok(items),
+                None | Some(Value::Null) => break,
                 Some(Value::String(link)) => link,
                 Some(_) => return Err(GraphError::Protocol { message: "@odata.nextLink is not a string".into() }),
             };
+            if out.items.len() >= max {
+                out.more = true;
+                break;
+            }
             if previous.as_deref() == Some(link.as_str()) {
                 return Err(GraphError::Protocol { message: format!("@odata.nextLink repeats itself: {link}") });
             }
             let relative = same_origin_suffix(self.inner.t.cfg.base(), &link)?;
             // Paging is sequential by nature; it goes direct, not through the batcher.
-            page = self.run(&GraphRequest::get(relative.clone()), Some(&link), &relative).await?.body;
+            let next = GraphRequest { path: relative.clone(), ..req.clone() };
+            page = self.run(&next, Some(&link), &relative).await?.body;
             previous = Some(link);
         }
+        if out.items.len() > max {
+            out.items.truncate(max);
+            out.more = true;
+        }
+        Ok(out)
     }
 
     /// A snapshot of the statistics so far.

@@ -61,6 +61,9 @@ impl Transport {
         if attempt > 0 {
             rb = rb.header("Retry-Attempt", attempt.to_string());
         }
+        if req.eventual {
+            rb = rb.header("ConsistencyLevel", "eventual");
+        }
         if let Some(body) = &req.body {
             rb = rb.json(body);
         }

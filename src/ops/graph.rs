@@ -15,7 +15,7 @@ use crate::entra::actions::{
     AddGroupMembership, ClearEmployeeId, DisableAccount, IntuneUnavailable, RemoveGroupMembership, RemoveLicense, RemoveManager,
     ResetPassword, RetireManagedDevice, RevokeSessions,
 };
-use crate::entra::CloudAccess;
+use crate::entra::{CloudAccess, CloudDirectory, Group};
 use crate::exec::host::Host;
 use crate::exec::Action;
 
@@ -320,27 +320,32 @@ fn remove_group(user: &User, group: &Map, options: &Map, pos: Position) -> Built
 
 /// `add_group_membership(user, group)`: the group is resolved now, so a wrong name fails the plan.
 fn add_group(host: &Host, user: &User, group: &str, _options: &Map, pos: Position) -> Built {
+    let cloud = host.providers.cloud().map_err(|e| script_error("provider", e.to_string(), pos))?;
+    let group = resolve_group(host, cloud.as_ref(), group, pos)?;
+    Ok(Box::new(AddGroupMembership { user: user_ref(user), group }))
+}
+
+/// One group named by object id or display name: none or several are errors naming them.
+pub(super) fn resolve_group(host: &Host, cloud: &dyn CloudDirectory, group: &str, pos: Position) -> Result<Group, Box<EvalAltResult>> {
     if group.trim().is_empty() || group.len() > 256 || group.chars().any(char::is_control) {
         return Err(script_error("invalid_argument", format!("'{}' is not a group name or id", group.escape_debug()), pos));
     }
-    let cloud = host.providers.cloud().map_err(|e| script_error("provider", e.to_string(), pos))?;
     let found = host
         .rt
         .block_on(cloud.find_groups(group))
         .map_err(|e| script_error("provider", format!("could not look up group '{group}': {e}"), pos))?;
-    let group = match found.as_slice() {
-        [g] => g.clone(),
-        [] => return Err(script_error("group_not_found", format!("no group '{group}' in tenant '{}'", host.tenant), pos)),
+    match found.as_slice() {
+        [g] => Ok(g.clone()),
+        [] => Err(script_error("group_not_found", format!("no group '{group}' in tenant '{}'", host.tenant), pos)),
         many => {
             let ids: Vec<String> = many.iter().map(|g| format!("{} ({})", g.name, g.id)).collect();
-            return Err(script_error(
+            Err(script_error(
                 "ambiguous_group",
                 format!("{} groups are called '{group}': {}; name it by object id", many.len(), ids.join(", ")),
                 pos,
-            ));
+            ))
         }
-    };
-    Ok(Box::new(AddGroupMembership { user: user_ref(user), group }))
+    }
 }
 
 /// `retire_managed_devices(user[, options])`: one step per Intune device, or one skipped step

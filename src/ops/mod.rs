@@ -11,6 +11,7 @@
 //! | (global) | `core.rs` | `phase`, `log`, `warn` |
 //! | `graph::` | `graph.rs` | `get_user` and the Entra ID writes |
 //! | `exo::` | `exo.rs` | `get_mailbox` and the Exchange Online mailbox writes |
+//! | `graph::`, `exo::` | `lookup.rs` | `list_users`, `group_members`, `managed_devices`, `mobile_devices`: the console's look-ups |
 //! | `graph::` | `notify.rs` | `notify_supervisor` (the manager's e-mail) |
 //! | `psa::` | `psa.rs` | `disable_contact` |
 //! | (type) | `user.rs` | `User`, the resolved user handle, and its properties |
@@ -27,6 +28,7 @@ mod core;
 pub mod custom;
 mod exo;
 mod graph;
+mod lookup;
 mod notify;
 mod psa;
 mod register;
@@ -89,6 +91,7 @@ pub fn table() -> Vec<&'static OpSpec> {
         .iter()
         .chain(settings::OPS.iter())
         .chain(graph::OPS.iter())
+        .chain(lookup::OPS.iter())
         .chain(notify::OPS.iter())
         .chain(exo::OPS.iter())
         .chain(psa::OPS.iter())

@@ -132,3 +132,80 @@ fn a_long_run_detail_goes_through_the_pager_on_a_terminal_only() {
     assert!(o.stdout.contains("· plan · tenant demo"), "piped, the run is printed: {}", o.stdout);
     assert!(!paged.exists(), "piped output is not paged");
 }
+
+/// `cmdline` in a pseudo-terminal, typing each of `inputs` after a pause (the first one after the
+/// start-up): what the terminal showed.
+fn typing(home: &Home, cmdline: &str, inputs: &[&str]) -> (i32, String) {
+    use std::io::Write;
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", cmdline, "/dev/null"])
+        .current_dir(home.path())
+        .env("OFFBOARD_HOME", home.path())
+        .env_remove("COLUMNS")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut s = child.stdin.take().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    for input in inputs {
+        let _ = s.write_all(input.as_bytes());
+        let _ = s.flush();
+        std::thread::sleep(std::time::Duration::from_millis(800));
+    }
+    drop(s);
+    let out = child.wait_with_output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).replace('\r', ""))
+}
+
+/// The REPL at a terminal: Tab twice lists the candidates; with --allow-writes a write is shown
+/// as a plan and asks, `n` sends nothing, `y` sends it once and journals it for the user.
+#[test]
+fn the_repl_lists_completions_and_confirms_each_write() {
+    if !have_script() {
+        eprintln!("skipping: util-linux `script` not available");
+        return;
+    }
+    let home = Home::new();
+    let cmdline = format!("stty cols 80 rows 30; {BIN} repl --allow-writes");
+    let inputs = [
+        "let u = graph::get_user(\"leaver.cloud@contoso.test\");\n",
+        "graph::re\t\t",
+        // Ctrl-U: drop the half-typed line.
+        "\x15",
+        "graph::disable_account(u)\n",
+        "n\n",
+        "graph::disable_account(u)\n",
+        "y\n",
+        ":quit\n",
+    ];
+    let (code, text) = typing(&home, &cmdline, &inputs);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("graph::revoke_sessions(") && text.contains("graph::remove_manager("), "Tab lists the candidates: {text}");
+    assert!(text.contains("Apply 1 write(s) to leaver.cloud@contoso.test in tenant 'demo'? [y/N]"), "{text}");
+    assert!(text.contains("not confirmed: nothing sent"), "{text}");
+    assert!(text.contains("for leaver.cloud@contoso.test"), "{text}");
+    assert_eq!(home.stats().writes, 1, "declined once, confirmed once: {text}");
+    assert_eq!(home.user(ids::LEAVER_CLOUD_ID)["accountEnabled"], false);
+    let o = home.cmd(["runs", "list", "--json", "--user", CLOUD]).run();
+    let runs = o.json();
+    assert_eq!(runs.as_array().unwrap().len(), 1, "{runs}");
+    assert_eq!(runs[0]["mode"], "apply");
+}
+
+/// Piped into the REPL there is nobody to ask: the plan is shown, the write refused, and the
+/// next input line is not taken for an answer.
+#[test]
+fn a_piped_repl_with_writes_allowed_shows_the_plan_and_sends_nothing() {
+    let home = Home::new();
+    let input = b"let u = graph::get_user(\"leaver.cloud@contoso.test\");\ngraph::disable_account(u)\ny\n";
+    let o = home.cmd(["repl", "--allow-writes"]).stdin(input).run();
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("plan:\n") && o.stdout.contains("disable_account"), "{}", o.stdout);
+    assert!(o.stdout.contains("no terminal to confirm on\nnot confirmed: nothing sent"), "{}", o.stdout);
+    assert!(o.stdout.contains("error: repl:1:1:"), "`y` was evaluated as an input, not an answer: {}", o.stdout);
+    assert_eq!(home.stats().writes, 0);
+    let o = home.cmd(["runs", "list", "--json"]).run();
+    assert_eq!(o.json(), serde_json::json!([]), "nothing applied, nothing journalled");
+}

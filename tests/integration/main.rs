@@ -6,6 +6,7 @@
 mod helpers;
 
 mod bad_input;
+mod broken_pipe;
 mod clients;
 mod confirm;
 mod exit_codes;

@@ -9,6 +9,7 @@ mod intune;
 mod knobs;
 mod licences;
 mod persistence;
+mod user_search;
 mod users;
 
 use std::path::PathBuf;

@@ -1,6 +1,7 @@
 //! Behaviour of the client: tokens, retries, batching, paging, read-only, statistics.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
@@ -340,6 +341,45 @@ async fn escaped_paths_reach_the_server_intact() {
     let filter = format!("mail eq {}", crate::graph::odata_string("o'brien@x.com"));
     let body = client.get(&format!("/users?$filter={}", crate::graph::query_value(&filter))).await.expect("get");
     assert_eq!(body["path"], "/users?$filter=mail%20eq%20%27o%27%27brien%40x.com%27");
+}
+
+/// An advanced query carries `ConsistencyLevel: eventual` on every page (inside a `$batch` as the
+/// sub-request's header), and paging stops at the limit with `more` and Graph's count.
+#[tokio::test]
+async fn an_eventual_query_sends_its_header_on_every_page_and_stops_at_the_limit() {
+    let base: Arc<std::sync::OnceLock<String>> = Arc::default();
+    let b = base.clone();
+    let mock = Mock::start(move |c: &Call| {
+        let next = |n: u32| format!("{}/users?$count=true&$skiptoken={n}", b.get().unwrap());
+        match c.path.rsplit_once("$skiptoken=").map(|(_, n)| n) {
+            None => Reply::ok(json!({"@odata.count": 5, "value": [1, 2], "@odata.nextLink": next(1)})),
+            Some("1") => Reply::ok(json!({"value": [3, 4], "@odata.nextLink": next(2)})),
+            _ => Reply::ok(json!({"value": [5]})),
+        }
+    })
+    .await;
+    base.set(mock.config().base_url.trim_end_matches('/').to_string()).unwrap();
+    let client = mock.client(true);
+    let req = GraphRequest { eventual: true, ..GraphRequest::get("/users?$count=true") };
+    let page = client.get_pages(req.clone(), 3).await.expect("pages");
+    assert_eq!(page.items, vec![json!(1), json!(2), json!(3)]);
+    assert!(page.more);
+    assert_eq!(page.count, Some(5));
+    let calls = mock.log(|l| l.ops.clone());
+    assert_eq!(calls.len(), 2, "the third page is not read: {:?}", calls.iter().map(|c| &c.path).collect::<Vec<_>>());
+    assert!(calls.iter().all(|c| c.consistency.as_deref() == Some("eventual")), "{calls:?}");
+    // Without a limit: every page, and a plain GET carries no header.
+    let all = client.get_pages(req, usize::MAX).await.expect("pages");
+    assert_eq!((all.items.len(), all.more), (5, false));
+    client.get("/users").await.expect("get");
+    assert_eq!(mock.log(|l| l.ops.last().cloned()).unwrap().consistency, None);
+    // Concurrent ones go in one $batch: the header is the sub-request's.
+    let eventual = |p: &str| client.request(GraphRequest { eventual: true, ..GraphRequest::get(p) });
+    let (a, b) = tokio::join!(eventual("/users?$count=true"), eventual("/groups?$count=true"));
+    assert!(a.is_ok() && b.is_ok());
+    let batch = mock.log(|l| l.batches.last().cloned()).expect("a batch");
+    assert_eq!(batch.len(), 2);
+    assert!(batch.iter().all(|c| c.raw["headers"]["ConsistencyLevel"] == "eventual"), "{batch:?}");
 }
 
 impl GraphClient {

@@ -27,6 +27,8 @@ pub struct Call {
     /// The sub-request object as sent inside a `$batch` (Null for direct calls).
     pub raw: Value,
     pub retry_attempt: Option<String>,
+    /// `ConsistencyLevel`: the header of a direct call, the sub-request's header in a batch.
+    pub consistency: Option<String>,
 }
 
 pub struct Reply {
@@ -168,6 +170,7 @@ async fn handle(State(s): State<Arc<MockState>>, method: Method, uri: Uri, heade
                 auth: auth.clone(),
                 raw: r.clone(),
                 retry_attempt: None,
+                consistency: r["headers"]["ConsistencyLevel"].as_str().map(String::from),
             })
             .collect();
         let n = {
@@ -190,7 +193,15 @@ async fn handle(State(s): State<Arc<MockState>>, method: Method, uri: Uri, heade
         return axum::Json(json!({ "responses": responses })).into_response();
     }
 
-    let call = Call { method: method.to_string(), path, body, auth, raw: Value::Null, retry_attempt: header(&headers, "retry-attempt") };
+    let call = Call {
+        method: method.to_string(),
+        path,
+        body,
+        auth,
+        raw: Value::Null,
+        retry_attempt: header(&headers, "retry-attempt"),
+        consistency: header(&headers, "consistencylevel"),
+    };
     {
         let mut log = s.log.lock().expect("log lock");
         log.ops.push(call.clone());
