@@ -49,6 +49,21 @@ struct App {
     secure_cookies: bool,
 }
 
+/// On every answer: no framing (clickjacking), no script or style from anywhere (the pages
+/// have none), no content sniffing, and no referrer (the callback's URL holds a code).
+async fn security_headers(mut resp: axum::response::Response) -> axum::response::Response {
+    use axum::http::{header, HeaderValue};
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    resp
+}
+
 /// A running console.
 pub struct ConsoleServer {
     addr: SocketAddr,
@@ -81,6 +96,7 @@ impl ConsoleServer {
             .route("/runs", get(pages::runs))
             .route("/runs/{id}", get(pages::run))
             .fallback(pages::not_found)
+            .layer(axum::middleware::map_response(security_headers))
             .with_state(app);
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {

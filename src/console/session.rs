@@ -24,6 +24,8 @@ pub const COOKIE: &str = "offboard_console";
 /// A signed-in session lasts a working day; a pending sign-in ten minutes.
 const SIGNED_IN_FOR: Duration = Duration::from_secs(8 * 3600);
 const PENDING_FOR: Duration = Duration::from_secs(600);
+/// At most this many sessions at once: `/login` is open to anyone, and each call makes one.
+const MAX_SESSIONS: usize = 10_000;
 
 /// Who signed in, from the verified ID token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,13 +83,17 @@ impl Sessions {
         self.map.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Start a session under a new id; returns the id.
-    pub fn create(&self, state: State) -> String {
+    /// Start a session under a new id; returns the id, or None when the store is full (of
+    /// live sessions: expired ones are dropped first).
+    pub fn create(&self, state: State) -> Option<String> {
         let id = random_hex();
         let mut map = self.lock();
         map.retain(|_, s| !s.expired());
+        if map.len() >= MAX_SESSIONS {
+            return None;
+        }
         map.insert(id.clone(), Session { state, csrf: random_hex(), created: Instant::now() });
-        id
+        Some(id)
     }
 
     /// The live session with this id.
@@ -156,11 +162,21 @@ mod tests {
     #[test]
     fn pending_sessions_are_taken_once_and_tokens_compare_exactly() {
         let s = Sessions::default();
-        let id = s.create(State::Pending { oauth_state: "s".into(), nonce: "n".into(), pkce_verifier: "v".into() });
+        let id = s.create(State::Pending { oauth_state: "s".into(), nonce: "n".into(), pkce_verifier: "v".into() }).expect("room");
         assert!(s.take(&id).is_some());
         assert!(s.take(&id).is_none());
         assert!(same_token("abc", "abc"));
         assert!(!same_token("abc", "abd"));
         assert!(!same_token("abc", "ab"));
+    }
+
+    #[test]
+    fn the_store_is_bounded() {
+        let s = Sessions::default();
+        let pending = || State::Pending { oauth_state: "s".into(), nonce: "n".into(), pkce_verifier: "v".into() };
+        for _ in 0..MAX_SESSIONS {
+            assert!(s.create(pending()).is_some());
+        }
+        assert!(s.create(pending()).is_none(), "full");
     }
 }

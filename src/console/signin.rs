@@ -28,8 +28,16 @@ pub async fn login(AxState(app): AxState<Arc<App>>, headers: HeaderMap) -> Respo
         app.sessions.take(&old);
     }
     let start = app.oidc.start();
-    let id = app.sessions.create(State::Pending { oauth_state: start.oauth_state, nonce: start.nonce, pkce_verifier: start.pkce_verifier });
+    let Some(id) =
+        app.sessions.create(State::Pending { oauth_state: start.oauth_state, nonce: start.nonce, pkce_verifier: start.pkce_verifier })
+    else {
+        return busy();
+    };
     redirect_with_cookie(&start.url, set_cookie(Some(&id), app.secure_cookies))
+}
+
+fn busy() -> Response {
+    message(StatusCode::SERVICE_UNAVAILABLE, "Sign-in unavailable", "Too many sign-ins are in progress. Try again in a few minutes.")
 }
 
 #[derive(Deserialize)]
@@ -90,7 +98,9 @@ pub async fn callback(AxState(app): AxState<Arc<App>>, headers: HeaderMap, Query
     if !allowed {
         return message(StatusCode::FORBIDDEN, "No access", &format!("{} has no role in this console. Ask an administrator.", who.label()));
     }
-    let id = app.sessions.create(State::SignedIn(who));
+    let Some(id) = app.sessions.create(State::SignedIn(who)) else {
+        return busy();
+    };
     redirect_with_cookie("/runs", set_cookie(Some(&id), app.secure_cookies))
 }
 

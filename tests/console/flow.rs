@@ -61,6 +61,11 @@ async fn every_route_but_the_sign_in_flow_requires_sign_in() {
     }
     // Plain http on loopback only (the demo): no Secure, or the cookie would never come back.
     assert!(!set.contains("Secure"), "{set}");
+    // Every answer, signed in or not: no framing, no outside content, no referrer.
+    let csp = r.headers().get("content-security-policy").expect("CSP").to_str().unwrap();
+    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'"), "{csp}");
+    assert_eq!(r.headers().get("x-frame-options").unwrap(), "DENY");
+    assert_eq!(r.headers().get("referrer-policy").unwrap(), "no-referrer");
 }
 
 #[tokio::test]
