@@ -29,6 +29,9 @@ use crate::error::{Error, Result};
 use crate::psa::settings::{OnSuccess, PsaKind, PsaSettings};
 use crate::secret::Secret;
 
+mod console;
+pub use console::{ConsoleSettings, Role, RoleGrant};
+
 pub const DEMO_TENANT: &str = "demo";
 
 #[derive(Debug, Clone, Deserialize)]
@@ -49,6 +52,9 @@ pub struct Config {
     /// `OFFBOARD_JOURNAL_URL` overrides it.
     #[serde(default)]
     pub journal: Option<String>,
+    /// `[console]`: the web console's sign-in and roles (see [`ConsoleSettings`]).
+    #[serde(default)]
+    pub console: Option<ConsoleSettings>,
     /// The file this was read from; None for the built-in demo configuration.
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -330,7 +336,7 @@ impl Config {
             let t = TenantConfig { display_name: Some(display.into()), psa: Some(psa), ..tenants[DEMO_TENANT].clone() };
             tenants.insert(name.to_string(), t);
         }
-        Config { default_tenant: Some(DEMO_TENANT.into()), scripts_dir: None, msp_overrides: None, tenants, journal: None, path: None }
+        Config { default_tenant: Some(DEMO_TENANT.into()), scripts_dir: None, msp_overrides: None, tenants, journal: None, console: None, path: None }
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Config> {
@@ -417,6 +423,10 @@ impl Config {
                     message: format!("[tenants.{name}.approval] needs at least one approver"),
                 });
             }
+        }
+        if let Some(c) = &self.console {
+            let names: Vec<&str> = self.tenants.keys().map(String::as_str).collect();
+            c.validate(&names).map_err(|m| Error::Config { path: path.clone(), message: format!("[console] {m}") })?;
         }
         if let Some(d) = &self.default_tenant {
             if !self.tenants.contains_key(d) {

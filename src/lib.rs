@@ -21,6 +21,7 @@
 //! | [`exec`] | actions, phases, the executor (observe → intent → write → outcome), the host and the run report; provider-neutral |
 //! | [`run`] | one run of a script for one user: lock, journal, engine, observers (ticketing), report |
 //! | [`authoring`] | `check` and the generated reference |
+//! | [`console`] | the web console (`serve`): OpenID Connect sign-in, sessions and CSRF, roles from `[console]`, the runs pages |
 //! | [`entra`] | the Entra ID provider trait, its Graph implementation, and one action per primitive |
 //! | [`exchange`] | the Exchange Online provider trait, its InvokeCommand implementation, and one action per mailbox primitive |
 //! | [`psa`] | PSA ticketing (ConnectWise Manage, Autotask, HaloPSA): the trait, the outbox, `disable_psa_contact` |
@@ -43,6 +44,7 @@ pub mod ad;
 pub mod authoring;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod demo;
 pub mod engine;
 pub mod entra;

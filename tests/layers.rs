@@ -30,6 +30,8 @@ const LAYERS: &[&[&str]] = &[
     &["engine"],
     &["run"],
     &["authoring"],
+    // The web console (sign-in, roles, pages over the journal); the CLI's `serve` starts it.
+    &["console"],
     &["cli"],
 ];
 

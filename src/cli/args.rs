@@ -80,6 +80,9 @@ pub enum Command {
         #[command(subcommand)]
         command: ScriptCommand,
     },
+    /// The web console: staff sign in with OpenID Connect and see their clients' runs
+    /// (`[console]` in the configuration; `--demo` for the demo tenant and its issuer).
+    Serve(ServeArgs),
     /// The built-in simulated tenant.
     Demo {
         #[command(subcommand)]
@@ -283,6 +286,16 @@ pub enum DemoCommand {
         #[arg(long, default_value = "127.0.0.1:0")]
         addr: std::net::SocketAddr,
     },
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct ServeArgs {
+    /// Start the demo tenant (with its OIDC issuer and demo staff) and the console on it.
+    #[arg(long)]
+    pub demo: bool,
+    /// The address to listen on (default: `bind` of `[console]`, or 127.0.0.1:8080 with --demo).
+    #[arg(long)]
+    pub bind: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, ClapArgs)]

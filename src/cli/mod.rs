@@ -22,6 +22,7 @@ mod run_id;
 mod runs;
 mod schedule;
 mod script;
+mod serve;
 mod session;
 mod settings;
 mod tenant;
@@ -126,6 +127,7 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<u8> {
         Command::Outbox { command } => outbox::cmd_outbox(ctx, command),
         Command::Settings(a) => settings::cmd_settings(ctx, a),
         Command::Script { command } => script::cmd_script(command),
+        Command::Serve(a) => serve::cmd_serve(ctx, a),
         Command::Demo { command } => cmd_demo(ctx, command),
     }
 }

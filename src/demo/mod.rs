@@ -13,8 +13,8 @@
 //! through (and where Graph's write quotas, [`quota`], are enforced), with the endpoints in `users`, `groups` (and their `owners`), `licences`, [`intune`]
 //! (managed devices), `auth_methods` (authentication methods), `grants` (OAuth2 consents and app
 //! role assignments) and `drive` (OneDrive and its sharing permissions),
-//! `odata` holds the query options and paging, `token` the token endpoint, and `server` the axum
-//! front end. [`psa`] holds the simulated ConnectWise Manage, Autotask and HaloPSA, served by the
+//! `odata` holds the query options and paging, `token` the token endpoint, [`oidc`] the MSP staff's
+//! OpenID Connect issuer for the console, and `server` the axum front end. [`psa`] holds the simulated ConnectWise Manage, Autotask and HaloPSA, served by the
 //! same server.
 
 mod auth_methods;
@@ -32,6 +32,7 @@ mod licences;
 pub mod mail;
 pub mod model;
 mod odata;
+pub mod oidc;
 mod owners;
 pub mod psa;
 pub mod quota;

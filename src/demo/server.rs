@@ -16,12 +16,13 @@ use serde_json::{json, Value};
 use super::reply::{Ctx, Reply};
 use super::shared::{Audience, Headers, Shared};
 use super::{batch, seed, store, token, DemoConfig, Knobs, SimStats};
-use super::{critical_path, dispatch};
+use super::{critical_path, dispatch, oidc};
 
 /// A running demo tenant.
 pub struct DemoServer {
     addr: SocketAddr,
     shared: Arc<Shared>,
+    issuer: Arc<oidc::Issuer>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
     flusher: Option<tokio::task::JoinHandle<()>>,
@@ -44,7 +45,9 @@ impl DemoServer {
         if addr.ip().is_unspecified() {
             addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
         }
-        let app = Router::new().fallback(entry).with_state(shared.clone());
+        // The MSP staff's OIDC issuer for the console, beside the client tenant's Entra endpoints.
+        let issuer = oidc::Issuer::new(&format!("http://{addr}"));
+        let app = Router::new().nest("/oidc", oidc::router(issuer.clone())).fallback(entry).with_state(shared.clone());
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let serve = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(async move {
@@ -65,7 +68,7 @@ impl DemoServer {
                 }
             }
         });
-        Ok(DemoServer { addr, shared, stop: Some(stop_tx), task: Some(task), flusher: Some(flusher) })
+        Ok(DemoServer { addr, shared, issuer, stop: Some(stop_tx), task: Some(task), flusher: Some(flusher) })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -83,6 +86,11 @@ impl DemoServer {
 
     pub fn token_url(&self) -> String {
         format!("http://{}/{}/oauth2/v2.0/token", self.addr, super::DEMO_TENANT_ID)
+    }
+
+    /// The demo MSP's OpenID Connect issuer (see `demo::oidc`).
+    pub fn oidc(&self) -> &oidc::Issuer {
+        &self.issuer
     }
 
     pub fn stats(&self) -> SimStats {

@@ -103,7 +103,7 @@ pub fn issue(shared: &Shared, tenant: &str, headers: &Headers, body: &[u8]) -> (
 }
 
 /// `Authorization: Basic base64(urlencode(id):urlencode(secret))`, decoded.
-fn basic_credentials(headers: &Headers) -> Option<(String, String)> {
+pub(super) fn basic_credentials(headers: &Headers) -> Option<(String, String)> {
     use base64::Engine as _;
     let raw = headers.get("authorization")?.trim();
     let (scheme, b64) = raw.split_once(' ')?;

@@ -354,6 +354,33 @@ pub trait Journal: WorkflowJournal + Send + Sync {
     /// The latest apply run of `user` (case-insensitive) in `tenant`, other than `except`, that
     /// has a ticket or queued one (see [`TicketedRun`]).
     fn last_ticketed_run(&self, tenant: &str, user: &str, except: &str) -> Result<Option<TicketedRun>>;
+
+    // What people did in the console (see [`AuditEvent`]).
+    /// Record a console action with the signed-in identity. The default refuses: a journal
+    /// without an audit log must make the console's sign-in fail, not go unrecorded.
+    fn record_audit(&self, event: &AuditEvent) -> Result<()> {
+        Err(JournalError::Reported(format!("this journal does not record console actions (could not record {})", event.action)))
+    }
+    /// The most recent console actions first, at most `limit`.
+    fn audit_events(&self, limit: usize) -> Result<Vec<AuditEvent>> {
+        let _ = limit;
+        Err(JournalError::Reported("this journal does not record console actions".into()))
+    }
+}
+
+/// One action of a signed-in person in the console (`sign_in`, later request, approve, ...).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub at: DateTime<Utc>,
+    /// `sign_in`, ...
+    pub action: String,
+    /// The ID token's issuer and subject: who it was, whatever their e-mail becomes.
+    pub issuer: String,
+    pub subject: String,
+    /// The e-mail the token carried, if any (what the roles are matched on).
+    pub email: Option<String>,
+    /// What the action was about (the session's roles, a run id, ...).
+    pub detail: Value,
 }
 
 /// An earlier run that wrote (or queued) to a PSA ticket: what a new run of the same user needs

@@ -19,6 +19,7 @@
 //! The connection sits behind a `Mutex` so the journal is `Sync` and can be shared by the
 //! executor's threads; every call is short, so contention is not a concern.
 
+mod audit;
 mod file;
 mod outbox;
 mod rows;
@@ -375,6 +376,12 @@ impl Journal for SqliteJournal {
         Ok(())
     }
 
+    fn record_audit(&self, event: &AuditEvent) -> Result<()> {
+        self.audit_add(event)
+    }
+    fn audit_events(&self, limit: usize) -> Result<Vec<AuditEvent>> {
+        self.audit_rows(limit)
+    }
     fn outbox_add(&self, item: &NewOutboxItem) -> Result<bool> {
         self.outbox_add_row(item)
     }

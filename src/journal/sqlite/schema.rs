@@ -131,8 +131,22 @@ const V5_WORKER_LEASE: &str = r#"
 ALTER TABLE workflow ADD COLUMN lease_until TEXT;
 "#;
 
+/// Version 6: the console's audit log: every sign-in (and later every action) with the identity.
+const V6_CONSOLE_AUDIT: &str = r#"
+CREATE TABLE audit (
+    id          INTEGER PRIMARY KEY,
+    at          TEXT NOT NULL,
+    action      TEXT NOT NULL,
+    issuer      TEXT NOT NULL,
+    subject     TEXT NOT NULL,
+    email       TEXT,
+    detail_json TEXT NOT NULL
+);
+"#;
+
 /// All migrations, in order. Append only.
-pub(super) const MIGRATIONS: &[&str] = &[V1_RUNS_STEPS_LOCKS, V2_PSA_OUTBOX, V3_WORKFLOW, V4_APPROVAL_BINDING, V5_WORKER_LEASE];
+pub(super) const MIGRATIONS: &[&str] =
+    &[V1_RUNS_STEPS_LOCKS, V2_PSA_OUTBOX, V3_WORKFLOW, V4_APPROVAL_BINDING, V5_WORKER_LEASE, V6_CONSOLE_AUDIT];
 
 /// Bring the schema up to date. Idempotent: a current database is left untouched.
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), String> {

@@ -114,14 +114,14 @@ fn migrations_are_idempotent() {
     let j2 = SqliteJournal::open(&path).expect("open a third time alongside");
     let version: i64 = j.conn().query_row("PRAGMA user_version", [], |r| r.get(0)).expect("version");
     assert_eq!(version, i64::try_from(schema::MIGRATIONS.len()).expect("len"));
-    assert_eq!(version, 5);
+    assert_eq!(version, 6);
     let tables: Vec<String> = {
         let conn = j2.conn();
         let mut st = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").expect("prepare");
         let rows = st.query_map([], |r| r.get(0)).expect("query");
         rows.collect::<rusqlite::Result<_>>().expect("rows")
     };
-    assert_eq!(tables, ["locks", "psa_outbox", "runs", "steps", "workflow"]);
+    assert_eq!(tables, ["audit", "locks", "psa_outbox", "runs", "steps", "workflow"]);
     assert_eq!(j2.list_runs(10).expect("list").len(), 1);
 }
 
@@ -167,4 +167,25 @@ fn a_removed_or_replaced_journal_file_refuses_the_next_write() {
         let want = if replace { "replaced" } else { "removed" };
         assert!(e.to_string().contains(want), "{e}");
     }
+}
+
+#[test]
+fn console_actions_are_kept_newest_first() {
+    let (_dir, path) = temp_db();
+    let j = SqliteJournal::open(&path).expect("open");
+    let event = |action: &str, sub: &str| AuditEvent {
+        at: at(9, 0),
+        action: action.into(),
+        issuer: "https://issuer.test".into(),
+        subject: sub.into(),
+        email: Some(format!("{sub}@msp.test")),
+        detail: serde_json::json!({"roles": {"contoso": ["request"]}}),
+    };
+    j.record_audit(&event("sign_in", "a")).expect("record");
+    j.record_audit(&event("sign_in_refused", "b")).expect("record");
+    drop(j);
+    let j = SqliteJournal::open(&path).expect("reopen");
+    let got = j.audit_events(10).expect("read");
+    assert_eq!(got, vec![event("sign_in_refused", "b"), event("sign_in", "a")]);
+    assert_eq!(j.audit_events(1).expect("read").len(), 1);
 }

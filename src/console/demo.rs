@@ -1,0 +1,50 @@
+//! The console on the demo tenant (`serve --demo`): the demo server's OIDC issuer signs the
+//! demo MSP's staff in, with these roles:
+//!
+//! | who | roles |
+//! | --- | --- |
+//! | alex.tech@msp.test | request for `demo` |
+//! | blair.tech@msp.test | request for `demo-halo` |
+//! | casey.approver@msp.test | approve for every client |
+//! | dana.admin@msp.test | admin for every client |
+
+use std::sync::Arc;
+
+use super::{ConsoleConfig, ConsoleServer};
+use crate::config::{Config, ConsoleSettings, Role, RoleGrant};
+use crate::demo::oidc::{DEMO_CONSOLE_CLIENT_ID, DEMO_CONSOLE_CLIENT_SECRET};
+use crate::demo::DemoServer;
+use crate::journal::Journal;
+use crate::secret::Secret;
+
+fn grant(who: &str, role: Role, client: &str) -> RoleGrant {
+    RoleGrant { who: vec![who.into()], roles: vec![role], clients: vec![client.into()] }
+}
+
+/// The `[console]` section the demo uses, for a console at `public_url`.
+pub fn demo_settings(issuer_url: &str, public_url: &str, bind: std::net::SocketAddr) -> ConsoleSettings {
+    ConsoleSettings {
+        issuer_url: issuer_url.into(),
+        client_id: DEMO_CONSOLE_CLIENT_ID.into(),
+        client_secret_env: String::new(),
+        public_url: public_url.into(),
+        bind,
+        allow: vec![
+            grant("alex.tech@msp.test", Role::Request, "demo"),
+            grant("blair.tech@msp.test", Role::Request, "demo-halo"),
+            grant("casey.approver@msp.test", Role::Approve, "*"),
+            grant("dana.admin@msp.test", Role::Admin, "*"),
+        ],
+        deny: vec![],
+    }
+}
+
+/// Serve the console on `listener` against `demo`'s issuer (registering the console's redirect
+/// URI there), for the demo configuration's clients.
+pub async fn start(demo: &DemoServer, journal: Arc<dyn Journal>, listener: tokio::net::TcpListener) -> Result<ConsoleServer, String> {
+    let addr = listener.local_addr().map_err(|e| format!("the console's address: {e}"))?;
+    let settings = demo_settings(demo.oidc().url(), &format!("http://{addr}"), addr);
+    demo.oidc().register_redirect_uri(&settings.redirect_uri());
+    let clients = Config::demo().tenants.keys().cloned().collect();
+    ConsoleServer::start(ConsoleConfig { settings, secret: Secret::new(DEMO_CONSOLE_CLIENT_SECRET), clients, journal }, listener).await
+}

@@ -1,0 +1,207 @@
+//! The pages behind sign-in: the runs history (filtered to the clients the person may see) and
+//! a page per run with its steps. Server-rendered (maud escapes every value); no JavaScript.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State as AxState};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use maud::{html, Markup, DOCTYPE};
+use serde::Deserialize;
+
+use super::access::{signed_in, SignedIn};
+use super::App;
+use crate::journal::{Journal, RunQuery, RunStatus};
+
+/// How many runs the history shows at most.
+const HISTORY_LIMIT: usize = 200;
+
+fn layout(title: &str, session: Option<&SignedIn>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " — offboard-host" }
+            }
+            body {
+                header {
+                    nav aria-label="Main" { a href="/runs" { "Runs" } }
+                    @if let Some(s) = session {
+                        form method="post" action="/logout" {
+                            span { "Signed in as " (s.who.label()) " " }
+                            input type="hidden" name="csrf" value=(s.csrf);
+                            button type="submit" { "Sign out" }
+                        }
+                    } @else {
+                        a href="/login" { "Sign in" }
+                    }
+                }
+                main { h1 { (title) } (body) }
+            }
+        }
+    }
+}
+
+fn page(status: StatusCode, title: &str, session: Option<&SignedIn>, body: Markup) -> Response {
+    let mut resp = (status, Html(layout(title, session, body).0)).into_response();
+    // Pages hold client data: never kept by a shared cache or the browser's history cache.
+    resp.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// A page with one message (errors of the sign-in flow, "signed out").
+pub fn message(status: StatusCode, title: &str, text: &str) -> Response {
+    page(status, title, None, html! { p role=(if status.is_success() { "status" } else { "alert" }) { (text) } })
+}
+
+/// A journal read, off the async workers (SQLite calls block).
+async fn read<T: Send + 'static>(
+    app: &Arc<App>,
+    f: impl FnOnce(&dyn Journal) -> crate::journal::Result<T> + Send + 'static,
+) -> Result<T, String> {
+    let app = app.clone();
+    match tokio::task::spawn_blocking(move || f(app.journal.as_ref())).await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(e) => Err(format!("the journal read stopped: {e}")),
+    }
+}
+
+fn journal_failed(title: &str, s: &SignedIn, e: &str) -> Response {
+    page(StatusCode::INTERNAL_SERVER_ERROR, title, Some(s), html! { p role="alert" { "The journal could not be read: " (e) } })
+}
+
+pub async fn home(AxState(app): AxState<Arc<App>>, headers: HeaderMap) -> Response {
+    match signed_in(&app, &headers) {
+        Ok(_) => (StatusCode::SEE_OTHER, [(header::LOCATION, "/runs")]).into_response(),
+        Err(r) => *r,
+    }
+}
+
+/// Any other path: sign-in first, then 404 (so an unknown path tells nothing to a stranger).
+pub async fn not_found(AxState(app): AxState<Arc<App>>, headers: HeaderMap) -> Response {
+    match signed_in(&app, &headers) {
+        Ok(s) => page(StatusCode::NOT_FOUND, "Not found", Some(&s), html! { p { "There is no such page." } }),
+        Err(r) => *r,
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct Filters {
+    client: Option<String>,
+    user: Option<String>,
+    status: Option<String>,
+}
+
+const STATUSES: &[RunStatus] = &[
+    RunStatus::Running,
+    RunStatus::Planned,
+    RunStatus::Succeeded,
+    RunStatus::Failed,
+    RunStatus::Aborted,
+    RunStatus::Interrupted,
+    RunStatus::NotConfirmed,
+];
+
+pub async fn runs(AxState(app): AxState<Arc<App>>, headers: HeaderMap, Query(f): Query<Filters>) -> Response {
+    let s = match signed_in(&app, &headers) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let visible = app.visible_clients(&s.who);
+    let client = f.client.filter(|c| !c.is_empty());
+    let user = f.user.filter(|u| !u.trim().is_empty());
+    let status = f.status.as_deref().and_then(RunStatus::parse);
+    // A client the person may not see selects nothing (rather than everything).
+    let runs = if client.as_ref().is_some_and(|c| !visible.contains(c)) {
+        Vec::new()
+    } else {
+        let q = RunQuery { tenant: client.clone(), user: user.clone(), status, limit: HISTORY_LIMIT, ..RunQuery::default() };
+        match read(&app, move |j| j.find_runs(&q)).await {
+            Ok(r) => r,
+            Err(e) => return journal_failed("Runs", &s, &e),
+        }
+    };
+    let runs: Vec<_> = runs.into_iter().filter(|r| visible.contains(&r.tenant)).collect();
+    let body = html! {
+        form method="get" action="/runs" role="search" {
+            label for="f-client" { "Client" }
+            select id="f-client" name="client" {
+                option value="" { "All my clients" }
+                @for c in &visible {
+                    option value=(c) selected[client.as_deref() == Some(c.as_str())] { (c) }
+                }
+            }
+            label for="f-user" { "User" }
+            input id="f-user" name="user" type="search" value=(user.clone().unwrap_or_default());
+            label for="f-status" { "Status" }
+            select id="f-status" name="status" {
+                option value="" { "Any" }
+                @for st in STATUSES {
+                    option value=(st.as_str()) selected[status == Some(*st)] { (st.as_str()) }
+                }
+            }
+            button type="submit" { "Filter" }
+        }
+        @if runs.is_empty() {
+            p role="status" { "No runs." }
+        } @else {
+            table {
+                caption { "Runs, newest first" }
+                thead { tr { th scope="col" { "Run" } th scope="col" { "Client" } th scope="col" { "User" } th scope="col" { "Mode" } th scope="col" { "Status" } th scope="col" { "Started" } } }
+                tbody {
+                    @for r in &runs {
+                        tr {
+                            td { a href=(format!("/runs/{}", r.run_id)) { (r.run_id) } }
+                            td { (r.tenant) } td { (r.user) } td { (r.mode.as_str()) } td { (r.status.as_str()) }
+                            td { time datetime=(r.started_at.to_rfc3339()) { (r.started_at.format("%Y-%m-%d %H:%M UTC")) } }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page(StatusCode::OK, "Runs", Some(&s), body)
+}
+
+pub async fn run(AxState(app): AxState<Arc<App>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let s = match signed_in(&app, &headers) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let wanted = id.clone();
+    let detail = match read(&app, move |j| j.get_run(&wanted)).await {
+        Ok(d) => d,
+        Err(e) => return journal_failed("Run", &s, &e),
+    };
+    // Another client's run answers exactly like a missing one: its existence is not told.
+    let Some(d) = detail.filter(|d| app.visible_clients(&s.who).contains(&d.summary.tenant)) else {
+        return page(StatusCode::NOT_FOUND, "Not found", Some(&s), html! { p { "There is no run " (id) " that you may see." } });
+    };
+    let r = &d.summary;
+    let body = html! {
+        dl {
+            dt { "Client" } dd { (r.tenant) }
+            dt { "User" } dd { (r.user) }
+            dt { "Script" } dd { (r.script) }
+            dt { "Mode" } dd { (r.mode.as_str()) }
+            dt { "Status" } dd { (r.status.as_str()) }
+            dt { "Started" } dd { (r.started_at.to_rfc3339()) }
+            @if let Some(f) = r.finished_at { dt { "Finished" } dd { (f.to_rfc3339()) } }
+        }
+        table {
+            caption { "Steps" }
+            thead { tr { th scope="col" { "Step" } th scope="col" { "Phase" } th scope="col" { "Action" } th scope="col" { "Target" } th scope="col" { "Status" } th scope="col" { "Detail" } } }
+            tbody {
+                @for st in &d.steps {
+                    tr {
+                        td { (st.step.step_id) } td { (st.step.phase) } td { (st.step.action) }
+                        td { (st.step.target_display) } td { (st.step.status.as_str()) } td { (st.step.detail) }
+                    }
+                }
+            }
+        }
+    };
+    page(StatusCode::OK, &format!("Run {}", r.run_id), Some(&s), body)
+}
