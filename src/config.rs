@@ -336,7 +336,15 @@ impl Config {
             let t = TenantConfig { display_name: Some(display.into()), psa: Some(psa), ..tenants[DEMO_TENANT].clone() };
             tenants.insert(name.to_string(), t);
         }
-        Config { default_tenant: Some(DEMO_TENANT.into()), scripts_dir: None, msp_overrides: None, tenants, journal: None, console: None, path: None }
+        Config {
+            default_tenant: Some(DEMO_TENANT.into()),
+            scripts_dir: None,
+            msp_overrides: None,
+            tenants,
+            journal: None,
+            console: None,
+            path: None,
+        }
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Config> {

@@ -133,7 +133,7 @@ pub(super) fn handle(shared: &Shared, method: &str, path_and_query: &str, header
         if knobs.psa_down_after_writes.is_some_and(|n| psa.writes_since_start >= n) {
             psa.stats.outages += 1;
             Some(unavailable(which))
-        } else if knobs.psa_throttle_every > 0 && psa.requests_since_start % knobs.psa_throttle_every == 0 {
+        } else if knobs.psa_throttle_every > 0 && psa.requests_since_start.is_multiple_of(knobs.psa_throttle_every) {
             psa.stats.throttled += 1;
             let mut r = match which {
                 Which::Cw => reply(429, Some(json!({"code": "TooManyRequests", "message": "Rate limit exceeded. Try again later."}))),

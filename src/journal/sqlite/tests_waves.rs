@@ -2,8 +2,8 @@
 //! all or nothing, through the SQLite journal's own transaction (the trait's default records
 //! them one by one).
 
-use crate::journal::suite::runs::{new_run, step};
 use super::*;
+use crate::journal::suite::runs::{new_run, step};
 
 fn journal_with_steps(ids: &[&str]) -> SqliteJournal {
     let j = SqliteJournal::open_in_memory().expect("open");
