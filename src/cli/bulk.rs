@@ -14,6 +14,7 @@
 //! again. One user's failure (unknown user, failed step, lock held) is that user's result; the
 //! others go on. Exit 1 when any user failed.
 
+use super::out::outln;
 use std::collections::VecDeque;
 use std::io::IsTerminal;
 use std::path::Path;
@@ -161,7 +162,7 @@ fn print_table(ctx: &Ctx, results: &[UserResult], mode: Mode) {
             r.error.clone().unwrap_or_default(),
         ]);
     }
-    println!("{t}");
+    outln!("{t}");
 }
 
 /// The tenant of each row (its `tenant` cell, else `--tenant`'s), each checked against the
@@ -272,7 +273,7 @@ fn emit(ctx: &Ctx, a: &RunArgs, tenant: &str, mode: Mode, results: &[UserResult]
     if a.json {
         let failed = results.iter().filter(|r| r.is_failure()).count();
         let doc = json!({"tenant": tenant, "mode": mode.as_str(), "users": results, "total": results.len(), "failed": failed});
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
         print_table(ctx, results, mode);
     }

@@ -1,6 +1,7 @@
 //! `serve`: the web console (see `console`), on the configured issuer or, with `--demo`, on the
 //! demo tenant's.
 
+use super::out::outln;
 use std::io::Write;
 use std::sync::Arc;
 
@@ -52,9 +53,9 @@ pub(super) fn cmd_serve(ctx: &Ctx, a: ServeArgs) -> Result<u8> {
 
 /// The addresses, on stdout, for a person (or a test) to open.
 fn announce(console: &ConsoleServer, issuer: Option<&str>) {
-    println!("console http://{}", console.addr());
+    outln!("console http://{}", console.addr());
     if let Some(i) = issuer {
-        println!("issuer {i}");
+        outln!("issuer {i}");
     }
     let _ = std::io::stdout().flush();
 }

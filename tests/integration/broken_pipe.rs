@@ -35,3 +35,20 @@ fn output_into_a_closed_pipe_ends_quietly_with_success() {
     // The plan that printed into the closed pipe still closed its journal entry.
     assert_eq!(home.runs().len(), 4);
 }
+
+#[test]
+fn a_bulk_run_into_a_closed_pipe_finishes_its_users() {
+    let home = Home::new();
+    let file = home.path().join("users.csv");
+    std::fs::write(&file, format!("upn\n{CLOUD}\n")).unwrap();
+    for extra in [&[][..], &["--json"][..]] {
+        let mut args = vec!["run", "default.rhai", "--users-file", file.to_str().unwrap(), "--yes"];
+        args.extend_from_slice(extra);
+        let (code, stderr) = into_closed_pipe(&home, &args);
+        assert_eq!(code, 0, "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{args:?}: {stderr}");
+    }
+    // Both bulk runs (the second had nothing left to do) closed their journal entries.
+    let runs = home.runs();
+    assert!(runs.len() >= 2 && runs.iter().all(|r| r["status"] != "running"), "{runs:?}");
+}
