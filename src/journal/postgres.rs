@@ -25,6 +25,7 @@
 //! the caller's runtime to make progress, so this cannot deadlock whatever runtime (or none) the
 //! caller is on; it blocks the caller exactly as the SQLite journal's file I/O does.
 
+mod audit;
 mod locks;
 mod outbox;
 mod runs;
@@ -281,6 +282,12 @@ impl Journal for PgJournal {
     }
     fn last_ticketed_run(&self, tenant: &str, user: &str, except: &str) -> Result<Option<TicketedRun>> {
         self.ticketed_run(tenant, user, except)
+    }
+    fn record_audit(&self, event: &AuditEvent) -> Result<()> {
+        self.audit_add(event)
+    }
+    fn audit_events(&self, limit: usize) -> Result<Vec<AuditEvent>> {
+        self.audit_rows(limit)
     }
 }
 

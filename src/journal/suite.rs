@@ -7,6 +7,7 @@
 //! PostgreSQL variants say they are skipped and pass; with `OFFBOARD_TEST_PG_REQUIRED=1` (set by
 //! test.sh), or a URL given in the environment, a missing or unreachable database FAILS them.
 
+pub(super) mod audit;
 pub(super) mod outbox;
 pub(super) mod runs;
 
@@ -95,4 +96,5 @@ on_every_backend!(
     outbox::outbox_keeps_order_dedups_markers_and_tracks_delivery,
     outbox::runs_remember_their_ticket,
     outbox::a_claim_succeeds_once,
+    audit::console_actions_are_kept_newest_first,
 );

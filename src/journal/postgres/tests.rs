@@ -175,6 +175,6 @@ fn migrations_apply_once() {
         })
         .expect("read");
     assert_eq!(applied, MIGRATOR.iter().count() as i64);
-    assert_eq!(tables, ["_sqlx_migrations", "journal_sessions", "locks", "psa_outbox", "runs", "steps", "workflow"]);
+    assert_eq!(tables, ["_sqlx_migrations", "audit", "journal_sessions", "locks", "psa_outbox", "runs", "steps", "workflow"]);
     assert_eq!(b.list_runs(5).expect("list").len(), 1);
 }
