@@ -29,6 +29,7 @@ mod audit;
 mod locks;
 mod outbox;
 mod runs;
+mod waves;
 mod workflow;
 
 use std::future::Future;
@@ -240,6 +241,12 @@ impl Journal for PgJournal {
     }
     fn record_outcome(&self, run_id: &str, step_id: &str, status: StepStatus, detail: &str, result: &Value) -> Result<()> {
         self.outcome(run_id, step_id, status, detail, result)
+    }
+    fn record_intents(&self, run_id: &str, step_ids: &[String]) -> Result<()> {
+        self.intents(run_id, step_ids)
+    }
+    fn record_outcomes(&self, run_id: &str, outcomes: &[OutcomeRecord]) -> Result<()> {
+        self.outcomes(run_id, outcomes)
     }
     fn list_runs(&self, limit: usize) -> Result<Vec<RunSummary>> {
         self.query_runs(&RunQuery { limit, ..RunQuery::default() })

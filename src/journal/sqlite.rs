@@ -410,5 +410,3 @@ impl Journal for SqliteJournal {
 
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_waves;

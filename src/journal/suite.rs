@@ -10,6 +10,7 @@
 pub(super) mod audit;
 pub(super) mod outbox;
 pub(super) mod runs;
+pub(super) mod waves;
 
 use super::PgJournal;
 
@@ -97,4 +98,6 @@ on_every_backend!(
     outbox::runs_remember_their_ticket,
     outbox::a_claim_succeeds_once,
     audit::console_actions_are_kept_newest_first,
+    waves::a_waves_steps_intents_and_outcomes_are_recorded_together,
+    waves::a_wave_with_an_unknown_step_records_none_of_its_intents,
 );

@@ -132,6 +132,8 @@ fn a_gone_session_is_taken_over_and_its_run_fenced() {
     assert_eq!(b.stored_status("a1"), "interrupted", "the takeover records the interruption");
     let e = a.record_intent("a1", "s001").expect_err("a's run is fenced");
     assert!(e.to_string().contains("taken over"), "{e}");
+    let e = a.record_intents("a1", &["s001".into()]).expect_err("a's wave is fenced too");
+    assert!(e.to_string().contains("taken over"), "{e}");
 
     // A journal that is closed ends its session: its lock is free at once, not after the TTL.
     assert_eq!(b.acquire_lock("contoso", "bob@contoso.com", "b1", 22).expect("b bob"), LockOutcome::Acquired);
