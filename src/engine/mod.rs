@@ -57,8 +57,14 @@ pub fn build_engine(host: Option<&Arc<Host>>, opts: &EngineOptions) -> Engine {
     engine.set_max_call_levels(48);
     engine.set_max_expr_depths(64, 32);
     engine.set_max_string_size(256 * 1024);
+    // Rhai counts the properties of nested maps together, so the map limit bounds a whole
+    // result, not one object: `Get-Mailbox -ResultSize Unlimited` on a tenant of 1,000 mailboxes
+    // is already tens of thousands of properties (a real mailbox has ~200). Sized for tenants of
+    // a few thousand mailboxes; a runaway script is still stopped by the operation limit and the
+    // deadline. The array limit stays small: Rhai re-counts an array on every push, so filling
+    // one costs the square of its length.
     engine.set_max_array_size(50_000);
-    engine.set_max_map_size(10_000);
+    engine.set_max_map_size(1_000_000);
     engine.set_max_modules(32);
     engine.set_max_variables(2_000);
     engine.set_max_functions(512);
