@@ -237,10 +237,11 @@ impl Journal for PgJournal {
         self.upsert_step(step)
     }
     fn record_intent(&self, run_id: &str, step_id: &str) -> Result<()> {
-        self.intent(run_id, step_id)
+        // One step is a wave of one: the same fencing, the same statement (`postgres/waves.rs`).
+        self.intents(run_id, &[step_id.to_string()])
     }
     fn record_outcome(&self, run_id: &str, step_id: &str, status: StepStatus, detail: &str, result: &Value) -> Result<()> {
-        self.outcome(run_id, step_id, status, detail, result)
+        self.outcomes(run_id, &[OutcomeRecord { step_id: step_id.into(), status, detail: detail.into(), result: result.clone() }])
     }
     fn record_intents(&self, run_id: &str, step_ids: &[String]) -> Result<()> {
         self.intents(run_id, step_ids)

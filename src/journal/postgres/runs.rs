@@ -117,61 +117,6 @@ impl PgJournal {
         }
     }
 
-    /// The intent, committed before returning. Refused for a run whose lock another worker took
-    /// over (it is marked interrupted): that worker may be writing the same user now.
-    pub(super) fn intent(&self, run_id: &str, step_id: &str) -> Result<()> {
-        let (pool, run, step) = (self.pool(), run_id.to_string(), step_id.to_string());
-        let context = format!("recording intent of step {step_id} of run {run_id}");
-        let (changed, run_status) = self.call(&context, async move {
-            let changed = sqlx::query(
-                "UPDATE steps SET status = $3, intent_at = $4, outcome_at = NULL, result = NULL \
-                 WHERE run_id = $1 AND step_id = $2 AND NOT EXISTS (SELECT 1 FROM runs WHERE run_id = $1 AND status = 'interrupted')",
-            )
-            .bind(&run)
-            .bind(&step)
-            .bind(StepStatus::Running.as_str())
-            .bind(Utc::now())
-            .execute(&pool)
-            .await?
-            .rows_affected();
-            let status: Option<String> = if changed == 0 {
-                sqlx::query_scalar("SELECT status FROM runs WHERE run_id = $1").bind(&run).fetch_optional(&pool).await?
-            } else {
-                None
-            };
-            Ok((changed, status))
-        })?;
-        match (changed, run_status.as_deref()) {
-            (0, Some("interrupted")) => Err(self.err(
-                &context,
-                "this run's writer lock was taken over by another worker (its session stopped beating): stopped before the next write",
-            )),
-            (0, _) => Err(JournalError::NoSuchStep { run_id: run_id.to_string(), step_id: step_id.to_string() }),
-            _ => Ok(()),
-        }
-    }
-
-    pub(super) fn outcome(&self, run_id: &str, step_id: &str, status: StepStatus, detail: &str, result: &Value) -> Result<()> {
-        let (pool, run, step, detail, result) = (self.pool(), run_id.to_string(), step_id.to_string(), detail.to_string(), result.clone());
-        let changed = self.call(&format!("recording outcome of step {step_id} of run {run_id}"), async move {
-            let r =
-                sqlx::query("UPDATE steps SET status = $3, detail = $4, result = $5, outcome_at = $6 WHERE run_id = $1 AND step_id = $2")
-                    .bind(run)
-                    .bind(step)
-                    .bind(status.as_str())
-                    .bind(detail)
-                    .bind(result)
-                    .bind(Utc::now())
-                    .execute(&pool)
-                    .await?;
-            Ok(r.rows_affected())
-        })?;
-        if changed == 0 {
-            return Err(JournalError::NoSuchStep { run_id: run_id.to_string(), step_id: step_id.to_string() });
-        }
-        Ok(())
-    }
-
     /// As in SQLite, the stored status only narrows the rows; the reported one decides.
     pub(super) fn query_runs(&self, q: &RunQuery) -> Result<Vec<RunSummary>> {
         let (pool, q) = (self.pool(), q.clone());
