@@ -26,7 +26,7 @@ pub(super) fn workflow_run(ctx: &Ctx, a: &RunArgs, force_plan: bool) -> Result<O
     let config = Config::load(ctx.config_path.as_deref(), &ctx.home)?;
     let (name, tenant) = config.tenant(a.tenant.as_deref())?;
     let gated = tenant.approval.is_some() && !plan_only;
-    if gated && (a.users_file.is_some() || a.at.is_some()) {
+    if gated && (a.users_file.is_some() || a.at.is_some() || a.last_day.is_some()) {
         // Never a write without an approval: these paths have no approval step yet, so refuse.
         return Err(Error::Usage(format!(
             "tenant '{name}' requires approval: bulk and scheduled runs are not available for it; run each user, have it approved, then `offboard-host apply`"
@@ -35,8 +35,8 @@ pub(super) fn workflow_run(ctx: &Ctx, a: &RunArgs, force_plan: bool) -> Result<O
     if let Some(file) = &a.users_file {
         return bulk::cmd_bulk(ctx, &config, a, file, plan_only).map(Some);
     }
-    if let Some(at) = &a.at {
-        return schedule::cmd_schedule_run(ctx, &config, a, at).map(Some);
+    if a.at.is_some() || a.last_day.is_some() {
+        return schedule::cmd_schedule_run(ctx, &config, a).map(Some);
     }
     if gated {
         return approve::request_approval(ctx, &config, a).map(Some);
