@@ -20,13 +20,13 @@ use chrono::Duration;
 
 use super::args::{ApplyArgs, DecideArgs, RunArgs};
 use super::open_journal;
-use super::session::{RunSpec, Session};
 use super::{confirm, render, Ctx};
 use crate::config::{ApprovalSettings, Config, TenantConfig};
 use crate::error::{Error, Result};
 use crate::exec::report::Report;
 use crate::journal::{Journal, Mode, OutboxKind, StepStatus, Transition, WorkItem, WorkKind};
 use crate::run::outcome_error;
+use crate::service::{RunSpec, Session};
 use crate::workflow::binding::{os_identity, policy_digest};
 use crate::workflow::{clock, plan_changes, planned_steps};
 
@@ -69,7 +69,7 @@ fn print_report(ctx: &Ctx, json: bool, r: &Report) {
 
 /// `run` for a tenant that requires approval: plan, record, stop. Exit 6: nothing was written.
 pub(super) fn request_approval(ctx: &Ctx, config: &Config, a: &RunArgs) -> Result<u8> {
-    let session = Session::open(ctx, config, &RunSpec::from_args(a))?;
+    let session = Session::open(&ctx.home, config, &a.spec())?;
     let result = (|| {
         session.validate_user(&a.user)?;
         let settings = session.tenant.approval.clone().expect("approval settings");
@@ -91,7 +91,7 @@ pub(super) fn request_approval(ctx: &Ctx, config: &Config, a: &RunArgs) -> Resul
                 WorkKind::Approval,
                 &plan.run_id,
                 &a.user,
-                RunSpec::from_args(a).options(),
+                a.spec().options(),
                 planned_steps(&plan, &*session.journal)?,
                 expires,
             )
@@ -244,7 +244,7 @@ pub(super) fn cmd_decide(ctx: &Ctx, a: DecideArgs, approve: bool) -> Result<u8> 
             a.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default(),
             item.id
         );
-        match Session::open(ctx, &config, &RunSpec::from_stored(&item.tenant, &item.script, &item.options)) {
+        match Session::open(&ctx.home, &config, &RunSpec::from_stored(&item.tenant, &item.script, &item.options)) {
             Ok(session) => {
                 match session.psa_items(&item.id, vec![(OutboxKind::Note, format!("approval {to}"), serde_json::json!({"text": text}))]) {
                     Ok(Some((_, Some(w)))) => eprintln!("warning: {w}"),
@@ -299,7 +299,7 @@ pub(super) fn cmd_apply(ctx: &Ctx, a: ApplyArgs) -> Result<u8> {
     if let Some(t) = open_journal(ctx)?.run_ticket(&item.id)? {
         spec.ticket = Some(t);
     }
-    let session = Session::open(ctx, &config, &spec)?;
+    let session = Session::open(&ctx.home, &config, &spec)?;
     let result = (|| {
         let plan = session.run(&item.user, Mode::Plan)?;
         if !a.json {

@@ -23,12 +23,12 @@ use serde_json::json;
 
 use super::args::{RunArgs, ScheduleCommand, WorkerArgs};
 use super::open_journal;
-use super::session::{RunSpec, Session};
 use super::{confirm, render, Ctx};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::journal::{Journal, Mode, StepStatus, Transition, WorkItem, WorkKind};
 use crate::run::outcome_error;
+use crate::service::{RunSpec, Session};
 use crate::workflow::{clock, plan_changes, planned_steps};
 
 /// How long a claim holds without renewal. Long enough that a busy machine renews in time
@@ -47,8 +47,8 @@ pub(super) fn cmd_schedule_run(ctx: &Ctx, config: &Config, a: &RunArgs, at: &str
     if due <= now {
         return Err(Error::Usage(format!("--at {at} is in the past (now {}): nothing was scheduled", now.to_rfc3339())));
     }
-    let spec = RunSpec::from_args(a);
-    let session = Session::open(ctx, config, &spec)?;
+    let spec = a.spec();
+    let session = Session::open(&ctx.home, config, &spec)?;
     let result = (|| {
         session.validate_user(&a.user)?;
         let plan = session.run(&a.user, Mode::Plan)?;
@@ -155,7 +155,7 @@ fn execute(ctx: &Ctx, item: &WorkItem) -> (bool, Option<String>, String) {
         Ok(c) => c,
         Err(e) => return (false, None, format!("configuration: {e}")),
     };
-    let session = match Session::open(ctx, &config, &RunSpec::from_stored(&item.tenant, &item.script, &item.options)) {
+    let session = match Session::open(&ctx.home, &config, &RunSpec::from_stored(&item.tenant, &item.script, &item.options)) {
         Ok(s) => s,
         Err(e) => return (false, None, format!("could not start: {e}")),
     };

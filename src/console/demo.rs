@@ -41,10 +41,17 @@ pub fn demo_settings(issuer_url: &str, public_url: &str, bind: std::net::SocketA
 
 /// Serve the console on `listener` against `demo`'s issuer (registering the console's redirect
 /// URI there), for the demo configuration's clients.
-pub async fn start(demo: &DemoServer, journal: Arc<dyn Journal>, listener: tokio::net::TcpListener) -> Result<ConsoleServer, String> {
+pub async fn start(
+    demo: &DemoServer,
+    journal: Arc<dyn Journal>,
+    home: std::path::PathBuf,
+    listener: tokio::net::TcpListener,
+) -> Result<ConsoleServer, String> {
     let addr = listener.local_addr().map_err(|e| format!("the console's address: {e}"))?;
     let settings = demo_settings(demo.oidc().url(), &format!("http://{addr}"), addr);
     demo.oidc().register_redirect_uri(&settings.redirect_uri());
-    let clients = Config::demo().tenants.keys().cloned().collect();
-    ConsoleServer::start(ConsoleConfig { settings, secret: Secret::new(DEMO_CONSOLE_CLIENT_SECRET), clients, journal }, listener).await
+    let config = Config::demo();
+    let clients = config.tenants.keys().cloned().collect();
+    let cfg = ConsoleConfig { settings, secret: Secret::new(DEMO_CONSOLE_CLIENT_SECRET), clients, journal, config: Arc::new(config), home };
+    ConsoleServer::start(cfg, listener).await
 }

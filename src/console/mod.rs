@@ -36,6 +36,11 @@ pub struct ConsoleConfig {
     /// The configured clients (tenant names), in order.
     pub clients: Vec<String>,
     pub journal: Arc<dyn Journal>,
+    /// The configuration the clients come from: the console plans and requests runs with it
+    /// through [`crate::service::Session`], as the CLI does.
+    pub config: Arc<crate::config::Config>,
+    /// The home directory (the demo tenant's state, a local journal).
+    pub home: std::path::PathBuf,
 }
 
 /// The state every handler shares.
@@ -43,6 +48,11 @@ struct App {
     settings: ConsoleSettings,
     clients: Vec<String>,
     journal: Arc<dyn Journal>,
+    /// Read by the form's plans and requests (the service layer), which land with the form.
+    #[allow(dead_code)]
+    config: Arc<crate::config::Config>,
+    #[allow(dead_code)]
+    home: std::path::PathBuf,
     oidc: oidc::Oidc,
     sessions: session::Sessions,
     /// Secure cookies: whenever the public URL is https (see `session` for the loopback case).
@@ -83,6 +93,8 @@ impl ConsoleServer {
             settings: cfg.settings,
             clients: cfg.clients,
             journal: cfg.journal,
+            config: cfg.config,
+            home: cfg.home,
             oidc,
             sessions: session::Sessions::default(),
             secure_cookies,

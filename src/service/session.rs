@@ -1,9 +1,8 @@
 //! One tenant, one script, ready to plan and apply for any number of users.
 //!
-//! `cmd_run` sets this up inline for the one-user case; approvals, schedules, the worker and bulk
-//! runs need it again later (a stored run is re-planned) or for many users, so it lives here.
-//! The subcommands that need it (`bulk.rs`, `schedule.rs`, `approve.rs`) use it; it never calls
-//! back into them (`dispatch.rs` picks which of them runs).
+//! Approvals, schedules, the worker, bulk runs and the console need it: a stored run is
+//! re-planned later, a bulk run plans and applies many users, the console plans what a person
+//! asked for. It never calls back into the CLI or the console.
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -13,8 +12,7 @@ use std::time::Duration;
 use rhai::{Dynamic, Map};
 use serde_json::json;
 
-use super::args::RunArgs;
-use super::{outbox, runtime, Connection, Ctx};
+use super::{open_journal, runtime, ticketing_options, Connection};
 use crate::config::{Config, TenantConfig};
 use crate::engine::EngineOptions;
 use crate::entra::CloudAccess;
@@ -29,7 +27,7 @@ use crate::settings::org_with_sets;
 
 /// What a stored run needs to be made again: the script as found, `--set` values, `--ticket`.
 #[derive(Debug, Clone)]
-pub(super) struct RunSpec {
+pub struct RunSpec {
     pub tenant: Option<String>,
     pub script: String,
     pub sets: Vec<String>,
@@ -41,17 +39,6 @@ pub(super) struct RunSpec {
 }
 
 impl RunSpec {
-    pub fn from_args(a: &RunArgs) -> RunSpec {
-        RunSpec {
-            tenant: a.tenant.clone(),
-            script: a.script.clone(),
-            sets: a.set.clone(),
-            ticket: a.ticket.clone(),
-            concurrency: a.concurrency,
-            timeout: a.timeout,
-            allow_privileged: a.allow_privileged,
-        }
-    }
     /// The options kept with an approval or a schedule.
     pub fn options(&self) -> serde_json::Value {
         json!({"set": self.sets, "ticket": self.ticket, "allow_privileged": self.allow_privileged})
@@ -75,7 +62,7 @@ impl RunSpec {
 /// functions replace those below it. Every kind of run loads it this way (one user, bulk,
 /// scheduled, approved), so a client's rules (a legal hold, say) hold for all of them, and the
 /// script hash an approval is bound to covers the layers.
-pub(super) fn load_layered(config: &Config, tenant: &TenantConfig, spec: &str) -> Result<Script> {
+pub fn load_layered(config: &Config, tenant: &TenantConfig, spec: &str) -> Result<Script> {
     let mut script = Script::load(spec, &config.scripts_dir())?;
     for layer in config.msp_overrides.iter().chain(tenant.overrides.iter()) {
         script.overlays.push(Script::load(layer, &config.scripts_dir())?);
@@ -84,7 +71,7 @@ pub(super) fn load_layered(config: &Config, tenant: &TenantConfig, spec: &str) -
 }
 
 /// The client's protected accounts and roles, with the run's `--allow-privileged`.
-pub(super) fn protection(tenant: &TenantConfig, allow_privileged: bool) -> Protection {
+pub fn protection(tenant: &TenantConfig, allow_privileged: bool) -> Protection {
     Protection {
         protected_users: tenant.protected_users.clone(),
         protected_groups: tenant.protected_groups.clone(),
@@ -93,7 +80,7 @@ pub(super) fn protection(tenant: &TenantConfig, allow_privileged: bool) -> Prote
     }
 }
 
-pub(super) struct Session {
+pub struct Session {
     pub tenant_name: String,
     pub tenant: TenantConfig,
     /// The script as a later process finds it again: an absolute path for a file.
@@ -114,7 +101,7 @@ pub(super) struct Session {
 }
 
 impl Session {
-    pub fn open(ctx: &Ctx, config: &Config, spec: &RunSpec) -> Result<Session> {
+    pub fn open(home: &Path, config: &Config, spec: &RunSpec) -> Result<Session> {
         let (tenant_name, tenant) = config.tenant(spec.tenant.as_deref())?;
         let (org, sets) = org_with_sets(&tenant.defaults, &spec.sets)?;
         let wanted = match (&tenant.script, spec.script.as_str()) {
@@ -135,10 +122,10 @@ impl Session {
             ..EngineOptions::default()
         };
         script.check_syntax(&engine)?;
-        let ticketing = outbox::ticketing_options(tenant_name, tenant, spec.ticket.as_deref())?;
-        let journal = super::open_configured_journal(ctx, config.journal.as_deref())?;
+        let ticketing = ticketing_options(tenant_name, tenant, spec.ticket.as_deref())?;
+        let journal = open_journal(home, config.journal.as_deref())?;
         let rt = runtime()?;
-        let conn = rt.block_on(Connection::open(tenant_name, tenant, &ctx.home))?;
+        let conn = rt.block_on(Connection::open(tenant_name, tenant, home))?;
         Ok(Session {
             tenant_name: tenant_name.to_string(),
             tenant: tenant.clone(),
