@@ -11,6 +11,7 @@
 //! the four-eyes check of the approval compares like with like.
 
 use chrono::{DateTime, Duration, Utc};
+use rhai::Dynamic;
 
 use super::Session;
 use crate::config::{ApprovalSettings, TenantConfig};
@@ -20,6 +21,8 @@ use crate::error::{Error, Result};
 use crate::exec::report::Report;
 use crate::journal::{JournalConfig, Mode, OutboxKind, StepStatus, WorkItem, WorkKind};
 use crate::run::outcome_error;
+use crate::settings::schema::{Setting, SETTINGS};
+use crate::settings::{org_from_toml, parse_set};
 use crate::workflow::binding::policy_digest;
 use crate::workflow::{clock, planned_steps};
 
@@ -216,6 +219,32 @@ fn mail_approvers(session: &Session, plan: &Report, settings: &ApprovalSettings,
             Err(e) => notices.push(Notice::Warning(format!("the approval request could not be e-mailed to {to}: {e}"))),
         }
     }
+}
+
+/// Every setting of the schema with the client's value for it: its `[defaults]`, else the
+/// schema's default. What a form shows pre-filled.
+pub fn client_settings(tenant: &TenantConfig) -> Result<Vec<(&'static Setting, Dynamic)>> {
+    let org = org_from_toml(&tenant.defaults)?;
+    Ok(SETTINGS.iter().map(|s| (s, org.get(s.name).cloned().unwrap_or_else(|| s.default.to_dynamic()))).collect())
+}
+
+/// The `--set` values of settings given as `(name, text)` pairs (a form's fields; a later pair
+/// for the same name replaces an earlier one), each checked exactly as `--set` checks it (an
+/// unknown name is refused with the nearest known one, a value of the wrong type too). Only those
+/// that differ from the client's value are kept, so the run records what the person changed.
+pub fn changed_sets(tenant: &TenantConfig, given: &[(String, String)]) -> Result<Vec<String>> {
+    let mut last: Vec<(String, Dynamic)> = Vec::new();
+    for (name, text) in given {
+        let (key, value) = parse_set(&format!("{name}={text}"))?;
+        last.retain(|(k, _)| *k != key);
+        last.push((key, value));
+    }
+    let current = client_settings(tenant)?;
+    Ok(last
+        .into_iter()
+        .filter(|(k, v)| current.iter().find(|(s, _)| s.name == k).is_none_or(|(_, c)| c.to_string() != v.to_string()))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect())
 }
 
 /// At most this many users are listed by a search.
