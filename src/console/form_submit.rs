@@ -34,7 +34,7 @@ use crate::service::request::{self, changed_sets, console_requester};
 use crate::service::{check_user, RunSpec};
 
 /// A posted form: the fields it may have, the settings apart.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Posted {
     csrf: Option<String>,
     client: String,
@@ -83,6 +83,17 @@ struct Checked {
     sets: Vec<String>,
     /// The client requires approval.
     gated: bool,
+}
+
+/// A refusal of the service as the page says it. The protected-account message names the CLI's
+/// `--allow-privileged`, which the console never sets: say so rather than leave it a riddle.
+fn explain(e: &Error) -> String {
+    match e {
+        Error::Protected { .. } => format!(
+            "{e}. The console never offboards a protected or privileged account: that is done from the command line, by someone allowed to."
+        ),
+        _ => e.to_string(),
+    }
 }
 
 /// The checks every POST of the form makes, in this order, before anything is read or written:
@@ -158,11 +169,11 @@ pub async fn plan(AxState(app): AxState<Arc<App>>, headers: HeaderMap, Form(fiel
     }
     let plan = match report {
         Ok(r) => r,
-        Err(e) => return refused(status_of(&e), &s, "Plan refused", &e.to_string()),
+        Err(e) => return refused(status_of(&e), &s, "Plan refused", &explain(&e)),
     };
     // A user the plan cannot take (not found, a protected or privileged account): refused here.
     if let Some(e) = outcome_error(&plan) {
-        return refused(status_of(&e), &s, "Plan refused", &e.to_string());
+        return refused(status_of(&e), &s, "Plan refused", &explain(&e));
     }
     let changes = plan.count(StepStatus::Planned) > 0;
     let body = html! {
@@ -275,7 +286,7 @@ pub async fn submit(AxState(app): AxState<Arc<App>>, headers: HeaderMap, Form(fi
         return refused(StatusCode::INTERNAL_SERVER_ERROR, &s, "Not recorded", &text);
     }
     match done {
-        Err(e) => refused(status_of(&e), &s, "Refused", &e.to_string()),
+        Err(e) => refused(status_of(&e), &s, "Refused", &explain(&e)),
         Ok(Done::Applied(id)) => to(&format!("/runs/{id}")),
         Ok(Done::Scheduled(id) | Done::SentForApproval(id)) => to(&format!("/offboard/requested/{id}")),
     }
@@ -322,4 +333,28 @@ pub async fn requested(AxState(app): AxState<Arc<App>>, headers: HeaderMap, Path
         p { a href=(format!("/runs/{}", item.id)) { "The plan run" } }
     };
     page(StatusCode::OK, title, Some(&s), body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_due_time_is_a_datetime_local_in_utc_or_rfc_3339() {
+        let want: DateTime<Utc> = "2026-12-18T17:00:00Z".parse().unwrap();
+        assert_eq!(due_time("2026-12-18T17:00"), Ok(want));
+        assert_eq!(due_time("2026-12-18T17:00:00"), Ok(want));
+        assert_eq!(due_time("2026-12-18T18:00:00+01:00"), Ok(want));
+        assert!(due_time("").is_err());
+        assert!(due_time("next friday").unwrap_err().contains("not a date and time"));
+    }
+
+    #[test]
+    fn a_field_the_form_has_not_is_refused_and_settings_keep_their_order() {
+        let f = |pairs: &[(&str, &str)]| posted(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
+        assert!(f(&[("allow_privileged", "true")]).unwrap_err().contains("no field 'allow_privileged'"));
+        let p = f(&[("user", " a@b.test "), ("set.x", "1"), ("ticket", " "), ("set.y", "2"), ("set.x", "3")]).unwrap();
+        assert_eq!((p.user.as_str(), p.ticket, p.sets.len()), ("a@b.test", None, 3));
+        assert_eq!(p.sets[2], ("x".to_string(), "3".to_string()));
+    }
 }

@@ -153,7 +153,7 @@ async fn a_privileged_malformed_or_missing_user_is_refused_and_nothing_is_reques
     let submit = |user| fields(&csrf, "demo", user, &[("action", "approval")]);
     let (status, page) = post(&b, &f.url("/offboard/submit"), &submit(ids::LEAVER_ADMIN_UPN)).await;
     assert_eq!(status, 422, "{page}");
-    assert!(page.contains("protected account"), "{page}");
+    assert!(page.contains("protected account") && page.contains("The console never offboards"), "{page}");
     let (status, page) = post(&b, &f.url("/offboard/plan"), &fields(&csrf, "demo", ids::BREAK_GLASS_UPN, &[])).await;
     assert_eq!(status, 422, "{page}");
     let (status, page) = post(&b, &f.url("/offboard/submit"), &submit("nobody.here@contoso.test")).await;
