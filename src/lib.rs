@@ -21,7 +21,8 @@
 //! | [`exec`] | actions, phases, the executor (observe → intent → write → outcome), the host and the run report; provider-neutral |
 //! | [`run`] | one run of a script for one user: lock, journal, engine, observers (ticketing), report |
 //! | [`authoring`] | `check` and the generated reference |
-//! | [`console`] | the web console (`serve`): OpenID Connect sign-in, sessions and CSRF, roles from `[console]`, the runs pages |
+//! | [`service`] | what the CLI and the console share: a tenant's [`service::Connection`] (demo or configured APIs) and a [`service::Session`] that plans and applies for any number of users; [`service::request`]: a plan, then apply, schedule or send for approval |
+//! | [`console`] | the web console (`serve`): OpenID Connect sign-in, sessions and CSRF, roles from `[console]`, the runs pages, the offboarding form |
 //! | [`entra`] | the Entra ID provider trait, its Graph implementation, and one action per primitive |
 //! | [`exchange`] | the Exchange Online provider trait, its InvokeCommand implementation, and one action per mailbox primitive |
 //! | [`psa`] | PSA ticketing (ConnectWise Manage, Autotask, HaloPSA): the trait, the outbox, `disable_psa_contact` |
@@ -30,7 +31,7 @@
 //! | [`journal`] | the [`journal::Journal`] trait and its SQLite implementation: runs, steps, prior state, locks |
 //! | [`workflow`] | workflow control: approvals, scheduled runs (the worker), bulk runs; the injectable clock |
 //! | [`demo`] | the simulated Microsoft 365 tenant served on loopback, for the demo and the tests |
-//! | [`cli`] | clap arguments, the subcommands, confirmation, connecting to a tenant, report rendering |
+//! | [`cli`] | clap arguments, the subcommands, confirmation, report rendering |
 //! | [`config`] | `offboard-host.toml`: one entry per client tenant, its directory mode, defaults and denials |
 //! | [`settings`] | the settings schema, and the client's `[defaults]` and `--set` checked against it as the script's `ORG` map |
 //! | [`input`] | validation of user names before anything is sent |
@@ -58,5 +59,6 @@ pub mod ops;
 pub mod psa;
 pub mod run;
 pub mod secret;
+pub mod service;
 pub mod settings;
 pub mod workflow;

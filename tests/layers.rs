@@ -30,6 +30,8 @@ const LAYERS: &[&[&str]] = &[
     &["engine"],
     &["run"],
     &["authoring"],
+    // What the CLI and the console share: a tenant's connection, a session that plans and applies.
+    &["service"],
     // The web console (sign-in, roles, pages over the journal); the CLI's `serve` starts it.
     &["console"],
     &["cli"],

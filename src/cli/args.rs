@@ -328,3 +328,18 @@ pub struct ReplArgs {
     #[arg(long)]
     pub allow_writes: bool,
 }
+
+impl RunArgs {
+    /// The run as a [`crate::service::RunSpec`]: what a stored approval or schedule keeps.
+    pub fn spec(&self) -> crate::service::RunSpec {
+        crate::service::RunSpec {
+            tenant: self.tenant.clone(),
+            script: self.script.clone(),
+            sets: self.set.clone(),
+            ticket: self.ticket.clone(),
+            concurrency: self.concurrency,
+            timeout: self.timeout,
+            allow_privileged: self.allow_privileged,
+        }
+    }
+}

@@ -26,12 +26,12 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
 use super::args::RunArgs;
-use super::session::{RunSpec, Session};
 use super::{confirm, render, Ctx};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::journal::{Mode, StepStatus};
 use crate::run::outcome_error;
+use crate::service::{RunSpec, Session};
 use crate::settings::org_with_sets;
 use crate::settings::schema::defaults_map as known_settings;
 use crate::workflow::bulk::{parse_users, BulkUser, UserResult, UsersFile};
@@ -197,8 +197,8 @@ pub(super) fn cmd_bulk(ctx: &Ctx, config: &Config, a: &RunArgs, file: &Path, pla
     }
     let mut sessions: Vec<Session> = Vec::new();
     for name in &names {
-        let spec = RunSpec { tenant: Some(name.clone()), ..RunSpec::from_args(a) };
-        match Session::open(ctx, config, &spec) {
+        let spec = RunSpec { tenant: Some(name.clone()), ..a.spec() };
+        match Session::open(&ctx.home, config, &spec) {
             Ok(s) => sessions.push(s),
             Err(e) => {
                 sessions.into_iter().for_each(Session::close);

@@ -9,7 +9,6 @@ mod bulk;
 mod check;
 mod dispatch;
 mod docs;
-mod jobs;
 mod out;
 mod outbox;
 mod pager;
@@ -23,9 +22,7 @@ mod runs;
 mod schedule;
 mod script;
 mod serve;
-mod session;
 mod settings;
-mod tenant;
 
 use out::{out, outln};
 use std::io::{IsTerminal, Write};
@@ -44,9 +41,10 @@ use crate::exec::host::ExecOptions;
 use crate::exec::report::Report;
 use crate::journal::{Journal, JournalConfig, Mode, StepStatus};
 use crate::run::{outcome_error, run_script, RunRequest};
+use crate::service::runtime;
+pub use crate::service::{demo_state_path, Connection};
 use crate::settings::org_with_sets;
 use args::{Args, Color, Command, DemoCommand, RunArgs};
-pub use tenant::{demo_state_path, Connection};
 
 /// Where the journal and the demo tenant's state live: `$OFFBOARD_HOME`, else the platform data dir.
 pub fn home_dir() -> PathBuf {
@@ -132,14 +130,6 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<u8> {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::io("starting the async runtime", e))
-}
-
 /// The journal the configuration names: `journal.db` under the home directory, unless
 /// `OFFBOARD_JOURNAL_URL` or `journal = "postgres://…"` in offboard-host.toml names a database.
 fn open_journal(ctx: &Ctx) -> Result<Arc<dyn Journal>> {
@@ -151,12 +141,6 @@ fn journal_config(ctx: &Ctx) -> Result<JournalConfig> {
     std::fs::create_dir_all(&ctx.home).map_err(|e| Error::io(format!("creating {}", ctx.home.display()), e))?;
     let configured = Config::load(ctx.config_path.as_deref(), &ctx.home)?.journal;
     Ok(JournalConfig::resolve(configured.as_deref(), ctx.home.join("journal.db")))
-}
-
-/// As [`open_journal`], with the configuration already loaded (its `journal` key).
-fn open_configured_journal(ctx: &Ctx, configured: Option<&str>) -> Result<Arc<dyn Journal>> {
-    std::fs::create_dir_all(&ctx.home).map_err(|e| Error::io(format!("creating {}", ctx.home.display()), e))?;
-    Ok(crate::journal::open(&JournalConfig::resolve(configured, ctx.home.join("journal.db")))?)
 }
 
 fn cmd_run(ctx: &Ctx, a: RunArgs, force_plan: bool) -> Result<u8> {
@@ -181,11 +165,11 @@ fn cmd_run(ctx: &Ctx, a: RunArgs, force_plan: bool) -> Result<u8> {
         }
         _ => a.script.clone(),
     };
-    let script = session::load_layered(&config, tenant, &spec)?;
+    let script = crate::service::load_layered(&config, tenant, &spec)?;
     let cancel = Arc::new(AtomicBool::new(false));
     let engine = EngineOptions { deadline: Duration::from_secs(a.timeout), cancel: cancel.clone(), ..EngineOptions::default() };
     script.check_syntax(&engine)?;
-    let ticketing = outbox::ticketing_options(tenant_name, tenant, a.ticket.as_deref())?;
+    let ticketing = crate::service::ticketing_options(tenant_name, tenant, a.ticket.as_deref())?;
 
     let journal = open_journal(ctx)?;
     let rt = runtime()?;
@@ -213,7 +197,7 @@ fn cmd_run(ctx: &Ctx, a: RunArgs, force_plan: bool) -> Result<u8> {
             }
             _ => Arc::new(ticketing.clone()),
         }),
-        protection: session::protection(tenant, a.allow_privileged),
+        protection: crate::service::protection(tenant, a.allow_privileged),
     };
     let batching = a.concurrency > 1;
 

@@ -1,32 +1,13 @@
-//! `outbox flush` and `outbox list`: the PSA items waiting in the journal; and the per-run
-//! ticketing options of `run --ticket`.
+//! `outbox flush` and `outbox list`: the PSA items waiting in the journal.
 
 use super::out::outln;
 use serde_json::json;
 
 use super::args::OutboxCommand;
 use super::{open_journal, runtime, Connection, Ctx};
-use crate::config::{Config, TenantConfig};
+use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::psa::outbox::deliver;
-use crate::psa::settings::OnSuccess;
-use crate::psa::ticketing::TicketingOptions;
-
-/// `--ticket` and the tenant's `on_success`, checked before anything is sent.
-pub(super) fn ticketing_options(name: &str, t: &TenantConfig, ticket: Option<&str>) -> Result<TicketingOptions> {
-    if let Some(n) = ticket {
-        if t.psa.is_none() {
-            return Err(Error::Usage(format!("--ticket {n}: tenant '{name}' has no PSA configured ([tenants.{name}.psa])")));
-        }
-        if !crate::psa::valid_ticket_id(n) {
-            return Err(Error::Usage(format!("--ticket '{n}': a ticket number is a positive integer")));
-        }
-    }
-    Ok(TicketingOptions {
-        existing_ticket: ticket.map(str::to_string),
-        close_on_success: t.psa.as_ref().is_none_or(|p| p.on_success == OnSuccess::Close),
-    })
-}
 
 pub(super) fn cmd_outbox(ctx: &Ctx, command: OutboxCommand) -> Result<u8> {
     let journal = open_journal(ctx)?;

@@ -129,7 +129,7 @@ fn emit(ctx: &Ctx, json: bool, r: &Report) {
 pub(super) fn cmd_restore(ctx: &Ctx, mut a: RestoreArgs) -> Result<u8> {
     let config = Config::load(ctx.config_path.as_deref(), &ctx.home)?;
     std::fs::create_dir_all(&ctx.home).map_err(|e| Error::io(format!("creating {}", ctx.home.display()), e))?;
-    let journal = super::open_configured_journal(ctx, config.journal.as_deref())?;
+    let journal = crate::service::open_journal(&ctx.home, config.journal.as_deref())?;
     a.run_id = super::run_id::resolve(journal.as_ref(), &a.run_id, super::run_id::Kind::Apply)?;
     let original = journal
         .get_run(&a.run_id)?

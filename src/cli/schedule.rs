@@ -23,12 +23,13 @@ use serde_json::json;
 
 use super::args::{RunArgs, ScheduleCommand, WorkerArgs};
 use super::open_journal;
-use super::session::{RunSpec, Session};
 use super::{confirm, render, Ctx};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::journal::{Journal, Mode, StepStatus, Transition, WorkItem, WorkKind};
 use crate::run::outcome_error;
+use crate::service::request;
+use crate::service::{RunSpec, Session};
 use crate::workflow::leave_date::{leave_due, LEAVE_TIME, TIME_ZONE};
 use crate::workflow::{clock, plan_changes, planned_steps};
 
@@ -59,21 +60,17 @@ fn due_time(config: &Config, a: &RunArgs) -> Result<DateTime<Utc>> {
         }
         (None, None) => return Err(Error::Usage("a scheduled run needs --at or --last-day".into())),
     };
-    let now = clock::now();
-    if due <= now {
-        return Err(Error::Usage(format!("{given} is in the past (now {}): nothing was scheduled", now.to_rfc3339())));
-    }
+    request::check_due(due, &given)?;
     Ok(due)
 }
 
 /// `run ... --at T` (or `--last-day D`): plan now, record, apply later.
 pub(super) fn cmd_schedule_run(ctx: &Ctx, config: &Config, a: &RunArgs) -> Result<u8> {
     let due = due_time(config, a)?;
-    let spec = RunSpec::from_args(a);
-    let session = Session::open(ctx, config, &spec)?;
+    let spec = a.spec();
+    let session = Session::open(&ctx.home, config, &spec)?;
     let result = (|| {
-        session.validate_user(&a.user)?;
-        let plan = session.run(&a.user, Mode::Plan)?;
+        let plan = request::plan(&session, &a.user)?;
         if a.json {
             outln!("{}", serde_json::to_string_pretty(&plan).unwrap_or_default());
         } else {
@@ -88,21 +85,8 @@ pub(super) fn cmd_schedule_run(ctx: &Ctx, config: &Config, a: &RunArgs) -> Resul
         if !a.yes {
             confirm(plan.count(StepStatus::Planned), &a.user, &session.tenant_name)?;
         }
-        session.journal.work_add(&session.pending_item(
-            WorkKind::Schedule,
-            &plan.run_id,
-            &a.user,
-            spec.options(),
-            planned_steps(&plan, &*session.journal)?,
-            due,
-        ))?;
-        // On PostgreSQL, also the job that wakes a worker when it is due. Not fatal: the item is
-        // in the journal, and every worker adds the jobs of due items it finds without one.
-        if let Some(url) = super::journal_config(ctx)?.url {
-            if let Err(e) = session.rt.block_on(super::jobs::enqueue(&url, &session.tenant_name, &plan.run_id, due)) {
-                eprintln!("warning: scheduled in the journal, but its job could not be queued ({e}); a worker queues it when it starts");
-            }
-        }
+        let notices = request::schedule(&session, &plan, spec.options(), due, &request::os_requester())?;
+        super::approve::print_notices(&notices);
         eprintln!(
             "scheduled: run {id} offboards {user} at {due} ({n} change(s) planned now; re-planned then). `offboard-host worker` applies it; `offboard-host schedule cancel {id}` cancels it. Nothing was written.",
             id = plan.run_id,
@@ -177,7 +161,7 @@ fn execute(ctx: &Ctx, item: &WorkItem) -> (bool, Option<String>, String) {
         Ok(c) => c,
         Err(e) => return (false, None, format!("configuration: {e}")),
     };
-    let session = match Session::open(ctx, &config, &RunSpec::from_stored(&item.tenant, &item.script, &item.options)) {
+    let session = match Session::open(&ctx.home, &config, &RunSpec::from_stored(&item.tenant, &item.script, &item.options)) {
         Ok(s) => s,
         Err(e) => return (false, None, format!("could not start: {e}")),
     };

@@ -3,6 +3,7 @@
 
 mod binary;
 mod flow;
+mod form;
 
 use std::sync::Arc;
 
@@ -71,7 +72,9 @@ pub async fn fixture() -> Fixture {
     seed_run(&journal, RUN_DEMO, "demo", "adele.vance@contoso.test");
     seed_run(&journal, RUN_HALO, "demo-halo", "megan.bowen@contoso.test");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let console = offboard_host::console::demo::start(&demo, journal.clone() as Arc<dyn Journal>, listener).await.expect("console");
+    let console = offboard_host::console::demo::start(&demo, journal.clone() as Arc<dyn Journal>, dir.path().to_path_buf(), listener)
+        .await
+        .expect("console");
     Fixture { _dir: dir, demo, console, journal }
 }
 

@@ -1,9 +1,8 @@
 //! One tenant, one script, ready to plan and apply for any number of users.
 //!
-//! `cmd_run` sets this up inline for the one-user case; approvals, schedules, the worker and bulk
-//! runs need it again later (a stored run is re-planned) or for many users, so it lives here.
-//! The subcommands that need it (`bulk.rs`, `schedule.rs`, `approve.rs`) use it; it never calls
-//! back into them (`dispatch.rs` picks which of them runs).
+//! Approvals, schedules, the worker, bulk runs and the console need it: a stored run is
+//! re-planned later, a bulk run plans and applies many users, the console plans what a person
+//! asked for. It never calls back into the CLI or the console.
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -13,8 +12,7 @@ use std::time::Duration;
 use rhai::{Dynamic, Map};
 use serde_json::json;
 
-use super::args::RunArgs;
-use super::{outbox, runtime, Connection, Ctx};
+use super::{open_journal, runtime, ticketing_options, Connection};
 use crate::config::{Config, TenantConfig};
 use crate::engine::EngineOptions;
 use crate::entra::CloudAccess;
@@ -29,7 +27,7 @@ use crate::settings::org_with_sets;
 
 /// What a stored run needs to be made again: the script as found, `--set` values, `--ticket`.
 #[derive(Debug, Clone)]
-pub(super) struct RunSpec {
+pub struct RunSpec {
     pub tenant: Option<String>,
     pub script: String,
     pub sets: Vec<String>,
@@ -41,32 +39,29 @@ pub(super) struct RunSpec {
 }
 
 impl RunSpec {
-    pub fn from_args(a: &RunArgs) -> RunSpec {
-        RunSpec {
-            tenant: a.tenant.clone(),
-            script: a.script.clone(),
-            sets: a.set.clone(),
-            ticket: a.ticket.clone(),
-            concurrency: a.concurrency,
-            timeout: a.timeout,
-            allow_privileged: a.allow_privileged,
-        }
-    }
     /// The options kept with an approval or a schedule.
     pub fn options(&self) -> serde_json::Value {
         json!({"set": self.sets, "ticket": self.ticket, "allow_privileged": self.allow_privileged})
+    }
+    /// A run of `script` for `tenant` with the CLI's defaults (16 steps at once, 30 minutes),
+    /// never `--allow-privileged`.
+    pub fn for_tenant(tenant: &str, script: &str, sets: Vec<String>, ticket: Option<String>) -> RunSpec {
+        RunSpec {
+            tenant: Some(tenant.to_string()),
+            script: script.to_string(),
+            sets,
+            ticket,
+            concurrency: 16,
+            timeout: 1800,
+            allow_privileged: false,
+        }
     }
     /// A stored item's spec (its script already resolved when it was recorded).
     pub fn from_stored(tenant: &str, script: &str, options: &serde_json::Value) -> RunSpec {
         let sets = options["set"].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect()).unwrap_or_default();
         RunSpec {
-            tenant: Some(tenant.to_string()),
-            script: script.to_string(),
-            sets,
-            ticket: options["ticket"].as_str().map(String::from),
-            concurrency: 16,
-            timeout: 1800,
             allow_privileged: options["allow_privileged"].as_bool().unwrap_or(false),
+            ..RunSpec::for_tenant(tenant, script, sets, options["ticket"].as_str().map(String::from))
         }
     }
 }
@@ -75,7 +70,7 @@ impl RunSpec {
 /// functions replace those below it. Every kind of run loads it this way (one user, bulk,
 /// scheduled, approved), so a client's rules (a legal hold, say) hold for all of them, and the
 /// script hash an approval is bound to covers the layers.
-pub(super) fn load_layered(config: &Config, tenant: &TenantConfig, spec: &str) -> Result<Script> {
+pub fn load_layered(config: &Config, tenant: &TenantConfig, spec: &str) -> Result<Script> {
     let mut script = Script::load(spec, &config.scripts_dir())?;
     for layer in config.msp_overrides.iter().chain(tenant.overrides.iter()) {
         script.overlays.push(Script::load(layer, &config.scripts_dir())?);
@@ -84,7 +79,7 @@ pub(super) fn load_layered(config: &Config, tenant: &TenantConfig, spec: &str) -
 }
 
 /// The client's protected accounts and roles, with the run's `--allow-privileged`.
-pub(super) fn protection(tenant: &TenantConfig, allow_privileged: bool) -> Protection {
+pub fn protection(tenant: &TenantConfig, allow_privileged: bool) -> Protection {
     Protection {
         protected_users: tenant.protected_users.clone(),
         protected_groups: tenant.protected_groups.clone(),
@@ -93,7 +88,13 @@ pub(super) fn protection(tenant: &TenantConfig, allow_privileged: bool) -> Prote
     }
 }
 
-pub(super) struct Session {
+/// `user` as the tenant names its users (a UPN; with AD also a sAMAccountName), or refused.
+pub fn check_user(tenant: &TenantConfig, user: &str) -> Result<()> {
+    let valid = if tenant.ad.is_some() { crate::input::validate_ad_user(user) } else { crate::input::validate_user(user) };
+    valid.map_err(|reason| Error::InvalidUser { input: user.escape_debug().to_string(), reason })
+}
+
+pub struct Session {
     pub tenant_name: String,
     pub tenant: TenantConfig,
     /// The script as a later process finds it again: an absolute path for a file.
@@ -106,6 +107,10 @@ pub(super) struct Session {
     concurrency: usize,
     allow_privileged: bool,
     pub journal: Arc<dyn Journal>,
+    /// The configuration's `journal` and the home directory: where the journal is, for the job
+    /// queue on PostgreSQL (`request::schedule`).
+    pub(super) journal_setting: Option<String>,
+    pub(super) home: std::path::PathBuf,
     pub rt: tokio::runtime::Runtime,
     conn: Option<Connection>,
     /// The providers of plan and apply runs, made on first use and shared by every run of the
@@ -113,8 +118,22 @@ pub(super) struct Session {
     providers: std::sync::Mutex<[Option<crate::exec::Providers>; 2]>,
 }
 
+/// What a long-running process (the console) already has and a session should use rather than
+/// make again: its journal, and the demo tenant it runs. Empty for the CLI.
+#[derive(Clone, Default)]
+pub struct Reuse {
+    pub journal: Option<Arc<dyn Journal>>,
+    /// The address of a demo server this process runs (see [`Connection::open_with`]).
+    pub demo: Option<std::net::SocketAddr>,
+}
+
 impl Session {
-    pub fn open(ctx: &Ctx, config: &Config, spec: &RunSpec) -> Result<Session> {
+    pub fn open(home: &Path, config: &Config, spec: &RunSpec) -> Result<Session> {
+        Session::open_with(home, config, spec, &Reuse::default())
+    }
+
+    /// As [`Session::open`], with the journal and demo tenant of `reuse` where given.
+    pub fn open_with(home: &Path, config: &Config, spec: &RunSpec, reuse: &Reuse) -> Result<Session> {
         let (tenant_name, tenant) = config.tenant(spec.tenant.as_deref())?;
         let (org, sets) = org_with_sets(&tenant.defaults, &spec.sets)?;
         let wanted = match (&tenant.script, spec.script.as_str()) {
@@ -135,10 +154,13 @@ impl Session {
             ..EngineOptions::default()
         };
         script.check_syntax(&engine)?;
-        let ticketing = outbox::ticketing_options(tenant_name, tenant, spec.ticket.as_deref())?;
-        let journal = super::open_configured_journal(ctx, config.journal.as_deref())?;
+        let ticketing = ticketing_options(tenant_name, tenant, spec.ticket.as_deref())?;
+        let journal = match &reuse.journal {
+            Some(j) => j.clone(),
+            None => open_journal(home, config.journal.as_deref())?,
+        };
         let rt = runtime()?;
-        let conn = rt.block_on(Connection::open(tenant_name, tenant, &ctx.home))?;
+        let conn = rt.block_on(Connection::open_with(tenant_name, tenant, home, reuse.demo))?;
         Ok(Session {
             tenant_name: tenant_name.to_string(),
             tenant: tenant.clone(),
@@ -151,6 +173,8 @@ impl Session {
             concurrency: spec.concurrency,
             allow_privileged: spec.allow_privileged,
             journal,
+            journal_setting: config.journal.clone(),
+            home: home.to_path_buf(),
             rt,
             conn: Some(conn),
             providers: std::sync::Mutex::default(),
@@ -194,8 +218,7 @@ impl Session {
     }
 
     pub fn validate_user(&self, user: &str) -> Result<()> {
-        let valid = if self.tenant.ad.is_some() { crate::input::validate_ad_user(user) } else { crate::input::validate_user(user) };
-        valid.map_err(|reason| Error::InvalidUser { input: user.escape_debug().to_string(), reason })
+        check_user(&self.tenant, user)
     }
 
     /// `row`: a bulk row's settings, over `--set` (and kept in the journal with them, as `--set`
@@ -233,6 +256,11 @@ impl Session {
         let providers = self.providers(mode)?;
         let journal: Arc<dyn Journal> = self.journal.clone();
         run_script(self.rt.handle(), journal, providers, self.request(user, mode, row))
+    }
+
+    /// The read-only providers of plan runs (for a look-up such as a user search).
+    pub fn plan_providers(&self) -> Result<crate::exec::Providers> {
+        self.providers(Mode::Plan)
     }
 
     /// The providers for `mode`'s runs, made once per session (plan ones refuse writes locally).
