@@ -18,6 +18,12 @@
 //! who = ["alex@msp.example"]
 //! roles = ["request"]
 //! clients = ["fabrikam"]
+//!
+//! [[console.api_tokens]]                      # the JSON API's callers (see `api_token`)
+//! name = "halo-webhook"
+//! sha256 = "<SHA-256 of the token, hex>"
+//! clients = ["contoso"]
+//! roles = ["request"]
 //! ```
 
 use std::net::SocketAddr;
@@ -44,6 +50,9 @@ pub struct ConsoleSettings {
     pub allow: Vec<RoleGrant>,
     #[serde(default)]
     pub deny: Vec<RoleGrant>,
+    /// The JSON API's tokens (only their hashes), each scoped to clients and roles.
+    #[serde(default)]
+    pub api_tokens: Vec<super::api_token::ApiToken>,
 }
 
 fn default_bind() -> SocketAddr {
@@ -100,6 +109,11 @@ impl ConsoleSettings {
         self.allow.iter().any(|g| g.matches(email, sub, role, client)) && !self.deny.iter().any(|g| g.matches(email, sub, role, client))
     }
 
+    /// Whether the API token may act in `role` for `client` (deny beats allow, as for people).
+    pub fn token_may(&self, token: &super::api_token::ApiToken, role: Role, client: &str) -> bool {
+        super::api_token::token_may(&self.deny, token, role, client)
+    }
+
     /// Read the client secret from the environment variable the section names.
     pub fn client_secret(&self) -> Result<Secret> {
         match std::env::var(&self.client_secret_env) {
@@ -139,7 +153,7 @@ impl ConsoleSettings {
                 }
             }
         }
-        Ok(())
+        super::api_token::validate(&self.api_tokens, &self.allow, &self.deny, tenants)
     }
 }
 

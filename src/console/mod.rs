@@ -6,11 +6,13 @@
 //! logout routes, `pages` the server-rendered pages (maud) behind sign-in, `access` who may see
 //! which client (from `[console]` in the configuration: [`crate::config::ConsoleSettings`]).
 //!
-//! Every route but the sign-in flow (`/login`, `/auth/callback`, `/signed-out`) requires a
-//! signed-in session; without one a request is sent to `/login`. Every sign-in is journalled
+//! Every route but the sign-in flow (`/login`, `/auth/callback`, `/signed-out`) and the JSON API
+//! (`api`: `/api/v1`, with API tokens instead of sign-in) requires a signed-in session; without
+//! one a request is sent to `/login`. Every sign-in is journalled
 //! with the identity ([`crate::journal::Journal::record_audit`]).
 
 mod access;
+mod api;
 pub mod demo;
 mod oidc;
 mod pages;
@@ -107,6 +109,7 @@ impl ConsoleServer {
             .route("/", get(pages::home))
             .route("/runs", get(pages::runs))
             .route("/runs/{id}", get(pages::run))
+            .merge(api::router())
             .fallback(pages::not_found)
             .layer(axum::middleware::map_response(security_headers))
             .with_state(app);

@@ -9,6 +9,7 @@
 
 pub(super) mod audit;
 pub(super) mod outbox;
+pub(super) mod request_keys;
 pub(super) mod runs;
 pub(super) mod waves;
 
@@ -100,4 +101,6 @@ on_every_backend!(
     audit::console_actions_are_kept_newest_first,
     waves::a_waves_steps_intents_and_outcomes_are_recorded_together,
     waves::a_wave_with_an_unknown_step_records_none_of_its_intents,
+    request_keys::a_request_key_is_claimed_once_answered_once_and_scoped,
+    request_keys::a_stale_claim_is_taken_over_only_by_the_same_request,
 );
