@@ -67,6 +67,14 @@ pub async fn start(
     demo.oidc().register_redirect_uri(&settings.redirect_uri());
     let config = Config::demo();
     let clients = config.tenants.keys().cloned().collect();
-    let cfg = ConsoleConfig { settings, secret: Secret::new(DEMO_CONSOLE_CLIENT_SECRET), clients, journal, config: Arc::new(config), home };
+    let cfg = ConsoleConfig {
+        settings,
+        secret: Secret::new(DEMO_CONSOLE_CLIENT_SECRET),
+        clients,
+        journal,
+        config: Arc::new(config),
+        home,
+        demo: Some(demo.addr()),
+    };
     ConsoleServer::start(cfg, listener).await
 }

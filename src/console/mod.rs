@@ -43,6 +43,9 @@ pub struct ConsoleConfig {
     pub config: Arc<crate::config::Config>,
     /// The home directory (the demo tenant's state, a local journal).
     pub home: std::path::PathBuf,
+    /// The demo tenant this process runs (`serve --demo`): the console's sessions reach it
+    /// rather than start a second server on the same state file.
+    pub demo: Option<SocketAddr>,
 }
 
 /// The state every handler shares.
@@ -55,6 +58,9 @@ struct App {
     config: Arc<crate::config::Config>,
     #[allow(dead_code)]
     home: std::path::PathBuf,
+    /// What the form's sessions share with the console: its journal, the demo tenant.
+    #[allow(dead_code)]
+    reuse: crate::service::Reuse,
     oidc: oidc::Oidc,
     sessions: session::Sessions,
     /// Secure cookies: whenever the public URL is https (see `session` for the loopback case).
@@ -94,6 +100,7 @@ impl ConsoleServer {
         let app = Arc::new(App {
             settings: cfg.settings,
             clients: cfg.clients,
+            reuse: crate::service::Reuse { journal: Some(cfg.journal.clone()), demo: cfg.demo },
             journal: cfg.journal,
             config: cfg.config,
             home: cfg.home,

@@ -93,6 +93,10 @@ pub struct Session {
     concurrency: usize,
     allow_privileged: bool,
     pub journal: Arc<dyn Journal>,
+    /// The configuration's `journal` and the home directory: where the journal is, for the job
+    /// queue on PostgreSQL (`request::schedule`).
+    pub(super) journal_setting: Option<String>,
+    pub(super) home: std::path::PathBuf,
     pub rt: tokio::runtime::Runtime,
     conn: Option<Connection>,
     /// The providers of plan and apply runs, made on first use and shared by every run of the
@@ -100,8 +104,22 @@ pub struct Session {
     providers: std::sync::Mutex<[Option<crate::exec::Providers>; 2]>,
 }
 
+/// What a long-running process (the console) already has and a session should use rather than
+/// make again: its journal, and the demo tenant it runs. Empty for the CLI.
+#[derive(Clone, Default)]
+pub struct Reuse {
+    pub journal: Option<Arc<dyn Journal>>,
+    /// The address of a demo server this process runs (see [`Connection::open_with`]).
+    pub demo: Option<std::net::SocketAddr>,
+}
+
 impl Session {
     pub fn open(home: &Path, config: &Config, spec: &RunSpec) -> Result<Session> {
+        Session::open_with(home, config, spec, &Reuse::default())
+    }
+
+    /// As [`Session::open`], with the journal and demo tenant of `reuse` where given.
+    pub fn open_with(home: &Path, config: &Config, spec: &RunSpec, reuse: &Reuse) -> Result<Session> {
         let (tenant_name, tenant) = config.tenant(spec.tenant.as_deref())?;
         let (org, sets) = org_with_sets(&tenant.defaults, &spec.sets)?;
         let wanted = match (&tenant.script, spec.script.as_str()) {
@@ -123,9 +141,12 @@ impl Session {
         };
         script.check_syntax(&engine)?;
         let ticketing = ticketing_options(tenant_name, tenant, spec.ticket.as_deref())?;
-        let journal = open_journal(home, config.journal.as_deref())?;
+        let journal = match &reuse.journal {
+            Some(j) => j.clone(),
+            None => open_journal(home, config.journal.as_deref())?,
+        };
         let rt = runtime()?;
-        let conn = rt.block_on(Connection::open(tenant_name, tenant, home))?;
+        let conn = rt.block_on(Connection::open_with(tenant_name, tenant, home, reuse.demo))?;
         Ok(Session {
             tenant_name: tenant_name.to_string(),
             tenant: tenant.clone(),
@@ -138,6 +159,8 @@ impl Session {
             concurrency: spec.concurrency,
             allow_privileged: spec.allow_privileged,
             journal,
+            journal_setting: config.journal.clone(),
+            home: home.to_path_buf(),
             rt,
             conn: Some(conn),
             providers: std::sync::Mutex::default(),
@@ -220,6 +243,11 @@ impl Session {
         let providers = self.providers(mode)?;
         let journal: Arc<dyn Journal> = self.journal.clone();
         run_script(self.rt.handle(), journal, providers, self.request(user, mode, row))
+    }
+
+    /// The read-only providers of plan runs (for a look-up such as a user search).
+    pub fn plan_providers(&self) -> Result<crate::exec::Providers> {
+        self.providers(Mode::Plan)
     }
 
     /// The providers for `mode`'s runs, made once per session (plan ones refuse writes locally).
