@@ -21,7 +21,7 @@
 
 use serde::Deserialize;
 
-use super::console::{Role, RoleGrant};
+use super::{ConsoleSettings, Role};
 
 /// The shortest token the API accepts: 128 bits as hex. Anything shorter could be guessed from
 /// its unsalted hash.
@@ -58,59 +58,63 @@ impl ApiToken {
     }
 }
 
-/// Whether `token` may act in `role` for `client`: its own entry says so and no deny entry
-/// naming `token:<name>` says otherwise.
-pub(super) fn token_may(deny: &[RoleGrant], token: &ApiToken, role: Role, client: &str) -> bool {
-    let who = token.who();
-    let denied = deny
-        .iter()
-        .any(|g| g.who.iter().any(|w| w.trim() == who) && g.roles.contains(&role) && g.clients.iter().any(|c| c == "*" || c == client));
-    token.allows(role, client) && !denied
-}
+impl ConsoleSettings {
+    /// Whether the API token may act in `role` for `client`: its own entry says so and no deny
+    /// entry naming `token:<name>` says otherwise (deny beats allow, as for people).
+    pub fn token_may(&self, token: &ApiToken, role: Role, client: &str) -> bool {
+        let who = token.who();
+        let denied = self
+            .deny
+            .iter()
+            .any(|g| g.who.iter().any(|w| w.trim() == who) && g.roles.contains(&role) && g.clients.iter().any(|c| c == "*" || c == client));
+        token.allows(role, client) && !denied
+    }
 
-/// What serde cannot check: names, hashes, scopes, and that `token:` entries mean something.
-pub(super) fn validate(tokens: &[ApiToken], allow: &[RoleGrant], deny: &[RoleGrant], tenants: &[&str]) -> Result<(), String> {
-    for (i, t) in tokens.iter().enumerate() {
-        let ok_name = !t.name.is_empty() && t.name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-        if !ok_name {
-            return Err(format!("[[console.api_tokens]] name '{}': use letters, digits, '.', '_' and '-'", t.name));
+    /// What serde cannot check of the tokens: names, hashes, scopes, and that `token:` entries
+    /// mean something.
+    pub(super) fn validate_tokens(&self, tenants: &[&str]) -> Result<(), String> {
+        let tokens = &self.api_tokens;
+        for (i, t) in tokens.iter().enumerate() {
+            let ok_name = !t.name.is_empty() && t.name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+            if !ok_name {
+                return Err(format!("[[console.api_tokens]] name '{}': use letters, digits, '.', '_' and '-'", t.name));
+            }
+            if t.digest().is_none() {
+                return Err(format!(
+                    "[[console.api_tokens]] '{}': sha256 must be the token's SHA-256 as 64 hex digits (printf %s \"$TOKEN\" | sha256sum)",
+                    t.name
+                ));
+            }
+            if t.roles.is_empty() || t.clients.is_empty() {
+                return Err(format!("[[console.api_tokens]] '{}' needs roles and clients", t.name));
+            }
+            if let Some(c) = t.clients.iter().find(|c| *c != "*" && !tenants.contains(&c.as_str())) {
+                return Err(format!("[[console.api_tokens]] '{}' names client '{c}', which is not a configured tenant", t.name));
+            }
+            if let Some(other) = tokens[..i].iter().find(|o| o.name == t.name) {
+                return Err(format!("[[console.api_tokens]] the name '{}' is used twice", other.name));
+            }
+            if let Some(other) = tokens[..i].iter().find(|o| o.digest() == t.digest()) {
+                // One token, two names: which identity would the journal record?
+                return Err(format!("[[console.api_tokens]] '{}' and '{}' have the same sha256", other.name, t.name));
+            }
         }
-        if t.digest().is_none() {
-            return Err(format!(
-                "[[console.api_tokens]] '{}': sha256 must be the token's SHA-256 as 64 hex digits (printf %s \"$TOKEN\" | sha256sum)",
-                t.name
-            ));
+        // A token's roles are its own entry's; an allow entry for a token would be a second place.
+        if self.allow.iter().flat_map(|g| &g.who).any(|w| w.trim().starts_with("token:")) {
+            return Err("[[console.allow]] cannot name a token: give a token its roles in its [[console.api_tokens]] entry".into());
         }
-        if t.roles.is_empty() || t.clients.is_empty() {
-            return Err(format!("[[console.api_tokens]] '{}' needs roles and clients", t.name));
+        // A deny entry for a token that does not exist denies nothing: a typo must not pass unseen.
+        for w in self.deny.iter().flat_map(|g| &g.who).filter_map(|w| w.trim().strip_prefix("token:")) {
+            if !tokens.iter().any(|t| t.name == w) {
+                return Err(format!("[[console.deny]] names token:{w}, which is not in [[console.api_tokens]]"));
+            }
         }
-        if let Some(c) = t.clients.iter().find(|c| *c != "*" && !tenants.contains(&c.as_str())) {
-            return Err(format!("[[console.api_tokens]] '{}' names client '{c}', which is not a configured tenant", t.name));
-        }
-        if let Some(other) = tokens[..i].iter().find(|o| o.name == t.name) {
-            return Err(format!("[[console.api_tokens]] the name '{}' is used twice", other.name));
-        }
-        if let Some(other) = tokens[..i].iter().find(|o| o.digest() == t.digest()) {
-            // One token, two names: which identity would the journal record?
-            return Err(format!("[[console.api_tokens]] '{}' and '{}' have the same sha256", other.name, t.name));
-        }
+        Ok(())
     }
-    // A token's roles are its own entry's; an allow entry for a token would be a second place.
-    if allow.iter().flat_map(|g| &g.who).any(|w| w.trim().starts_with("token:")) {
-        return Err("[[console.allow]] cannot name a token: give a token its roles in its [[console.api_tokens]] entry".into());
-    }
-    // A deny entry for a token that does not exist denies nothing: a typo must not pass unseen.
-    for w in deny.iter().flat_map(|g| &g.who).filter_map(|w| w.trim().strip_prefix("token:")) {
-        if !tokens.iter().any(|t| t.name == w) {
-            return Err(format!("[[console.deny]] names token:{w}, which is not in [[console.api_tokens]]"));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::ConsoleSettings;
     use super::*;
 
     const BASE: &str = "issuer_url='https://login.example/v2.0'\nclient_id='c'\nclient_secret_env='S'\npublic_url='https://c.example'\n";

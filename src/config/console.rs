@@ -52,7 +52,7 @@ pub struct ConsoleSettings {
     pub deny: Vec<RoleGrant>,
     /// The JSON API's tokens (only their hashes), each scoped to clients and roles.
     #[serde(default)]
-    pub api_tokens: Vec<super::api_token::ApiToken>,
+    pub api_tokens: Vec<super::ApiToken>,
 }
 
 fn default_bind() -> SocketAddr {
@@ -109,11 +109,6 @@ impl ConsoleSettings {
         self.allow.iter().any(|g| g.matches(email, sub, role, client)) && !self.deny.iter().any(|g| g.matches(email, sub, role, client))
     }
 
-    /// Whether the API token may act in `role` for `client` (deny beats allow, as for people).
-    pub fn token_may(&self, token: &super::api_token::ApiToken, role: Role, client: &str) -> bool {
-        super::api_token::token_may(&self.deny, token, role, client)
-    }
-
     /// Read the client secret from the environment variable the section names.
     pub fn client_secret(&self) -> Result<Secret> {
         match std::env::var(&self.client_secret_env) {
@@ -153,7 +148,7 @@ impl ConsoleSettings {
                 }
             }
         }
-        super::api_token::validate(&self.api_tokens, &self.allow, &self.deny, tenants)
+        self.validate_tokens(tenants)
     }
 }
 

@@ -27,7 +27,7 @@ async fn to_callback(f: &Fixture, b: &Browser, staff: &str) -> String {
     callback
 }
 
-async fn sign_in(f: &Fixture, b: &Browser, staff: &str) {
+pub async fn sign_in(f: &Fixture, b: &Browser, staff: &str) {
     let r = sign_in_answer(f, b, staff).await;
     assert_eq!((r.status().as_u16(), location(&r)), (303, "/runs".to_string()));
 }

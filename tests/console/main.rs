@@ -1,6 +1,7 @@
 //! The console's routes over HTTP, signed in through the demo issuer as a browser would be
 //! (reqwest with a cookie jar, redirects followed by hand so each hop is checked).
 
+mod api;
 mod binary;
 mod flow;
 

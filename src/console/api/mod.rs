@@ -14,6 +14,7 @@ mod auth;
 mod error;
 mod keys;
 mod model;
+mod offboardings;
 mod runs;
 
 use std::sync::{Arc, LazyLock};
@@ -37,7 +38,10 @@ use error::{json_answer, ApiError, ErrorBody};
         description = "Request offboardings and read runs. Authenticate with an API token of [[console.api_tokens]]: `Authorization: Bearer <token>`. POST requests need an `Idempotency-Key` header: the same key with the same request is done once and answered the same way again; with another request it is refused (422)."
     ),
     modifiers(&BearerScheme),
-    tags((name = "runs", description = "Runs of the clients the token may see"), (name = "meta", description = "This document"))
+    tags(
+        (name = "offboardings", description = "Request an offboarding (a PSA's ticket webhook, an HR system)"),
+        (name = "runs", description = "Runs of the clients the token may see"), (name = "meta", description = "This document")
+    ),
 )]
 struct ApiDoc;
 
@@ -55,6 +59,7 @@ fn api() -> OpenApiRouter<Arc<App>> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(runs::list_runs))
         .routes(routes!(runs::get_run))
+        .routes(routes!(offboardings::request_offboarding))
         .routes(routes!(openapi_json))
 }
 

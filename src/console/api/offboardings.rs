@@ -1,0 +1,351 @@
+//! `POST /api/v1/offboardings`: a PSA's ticket webhook or an HR system asks for an offboarding:
+//! plan only, send for approval, schedule, or apply now, through [`crate::service::request`] as
+//! the CLI and the console's form do.
+//!
+//! In order, before anything is recorded: the token (401), the body (400), the
+//! `Idempotency-Key` (400), the token's `request` role for the client (403), the settings, the
+//! ticket and the time (400, 422). Then the key is claimed (`keys`), the request is journalled
+//! with the token's name as the identity (a request the journal cannot record is not done),
+//! the work is done, its outcome journalled, and the answer kept with the key. `ticket` makes
+//! the run continue that PSA ticket (as `--ticket`): the approval request is noted there and the
+//! apply run writes its notes there instead of opening a ticket.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::auth::Caller;
+use super::error::{ApiError, ErrorBody};
+use super::keys::{self, Begin};
+use super::{authorized, blocking};
+use crate::config::Role;
+use crate::console::App;
+use crate::error::Error;
+use crate::exec::report::Report;
+use crate::journal::{AuditEvent, StepStatus};
+use crate::run::outcome_error;
+use crate::service::request::{self, Notice};
+use crate::service::{RunSpec, Session};
+
+/// The route, as the request's digest names it.
+const ROUTE: &str = "POST /api/v1/offboardings";
+/// The issuer the audit log records for API tokens (a person's is their OIDC issuer).
+pub const AUDIT_ISSUER: &str = "offboard-host:api-token";
+
+/// What to do with the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Plan only: nothing is written.
+    Plan,
+    /// Send the plan for approval (a client with `[approval]`).
+    Approval,
+    /// Apply at `at` (a client without `[approval]`).
+    Schedule,
+    /// Apply now (a client without `[approval]`).
+    Apply,
+}
+
+impl Action {
+    fn as_str(self) -> &'static str {
+        match self {
+            Action::Plan => "plan",
+            Action::Approval => "approval",
+            Action::Schedule => "schedule",
+            Action::Apply => "apply",
+        }
+    }
+}
+
+/// A setting's value: a bool, an integer or a text, as the settings schema types it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum SettingValue {
+    Bool(bool),
+    Int(i64),
+    Text(String),
+}
+
+/// A PSA ticket number, as a number or as text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum TicketId {
+    Number(u64),
+    Text(String),
+}
+
+/// An offboarding asked for.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OffboardingRequest {
+    /// The client (tenant name).
+    pub client: String,
+    /// The user to offboard (UPN; with on-premises AD also the sAMAccountName).
+    pub user: String,
+    pub action: Action,
+    /// Settings over the client's defaults, as `--set` takes them (see `offboard-host settings`).
+    #[serde(default)]
+    pub settings: BTreeMap<String, SettingValue>,
+    /// With `schedule`: when to apply (RFC 3339, in the future).
+    #[serde(default)]
+    pub at: Option<DateTime<Utc>>,
+    /// The PSA ticket the offboarding continues (the webhook's ticket), as `--ticket`.
+    #[serde(default)]
+    pub ticket: Option<TicketId>,
+}
+
+/// What was done.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OffboardingAnswer {
+    /// The run made (the plan; for `apply`, the apply run).
+    pub run_id: String,
+    pub client: String,
+    pub user: String,
+    pub action: Action,
+    /// `planned`, `awaiting_approval`, `scheduled`, `applied`, or `nothing_to_change`.
+    pub outcome: String,
+    /// The run's status: `planned`, `succeeded`, `failed`, ...
+    pub run_status: String,
+    /// The changes the plan holds (for `apply`: the steps done).
+    pub changes: usize,
+    /// An approval: when the request expires, and who may approve it.
+    pub expires_at: Option<DateTime<Utc>>,
+    pub approvers: Vec<String>,
+    /// A schedule: when the run is applied.
+    pub due_at: Option<DateTime<Utc>>,
+    /// The PSA ticket the run writes to, once known.
+    pub ticket: Option<String>,
+    /// An apply that stopped: why (the run's steps tell the rest).
+    pub error: Option<String>,
+    /// Progress and warnings that did not stop the request.
+    pub notices: Vec<String>,
+    /// The run in this API.
+    pub href: String,
+}
+
+fn parse(body: &[u8]) -> Result<OffboardingRequest, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("the body is not an offboarding request: {e}")))
+}
+
+/// The request's `--set` values, each checked as `--set` checks it.
+fn sets_of(r: &OffboardingRequest) -> Result<Vec<String>, ApiError> {
+    r.settings
+        .iter()
+        .map(|(k, v)| {
+            let text = match v {
+                SettingValue::Bool(b) => b.to_string(),
+                SettingValue::Int(i) => i.to_string(),
+                SettingValue::Text(t) => t.clone(),
+            };
+            let set = format!("{k}={text}");
+            crate::settings::parse_set(&set).map(|_| set).map_err(|e| ApiError::bad_request(e.to_string()))
+        })
+        .collect()
+}
+
+/// What a refusal of the service answers with: the request's fault (400), a user who is not
+/// there (404), a run of the same user in progress (409), anything else (a protected account,
+/// a provider down, an approval required) 422 with the reason.
+fn refusal(e: &Error) -> ApiError {
+    let status = match e {
+        Error::Usage(_) | Error::InvalidUser { .. } => StatusCode::BAD_REQUEST,
+        Error::UserNotFound { .. } => StatusCode::NOT_FOUND,
+        Error::Locked { .. } => StatusCode::CONFLICT,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    ApiError::new(status, e.to_string())
+}
+
+/// The checks that need no journal and no tenant: the client's role, the settings, the ticket,
+/// the time. Returns the run's spec.
+fn checked(app: &App, caller: &Caller, r: &OffboardingRequest) -> Result<RunSpec, ApiError> {
+    caller.require(&app.settings, Role::Request, &r.client)?;
+    let (name, tenant) = app.config.tenant(Some(&r.client)).map_err(|e| ApiError::not_found(e.to_string()))?;
+    let sets = sets_of(r)?;
+    let ticket = r.ticket.as_ref().map(|t| match t {
+        TicketId::Number(n) => n.to_string(),
+        TicketId::Text(s) => s.trim().to_string(),
+    });
+    crate::service::ticketing_options(name, tenant, ticket.as_deref()).map_err(|e| refusal(&e))?;
+    match (r.action, r.at) {
+        (Action::Schedule, None) => return Err(ApiError::bad_request("schedule needs `at`: when to apply (RFC 3339)")),
+        (Action::Schedule, Some(at)) => request::check_due(at, &at.to_rfc3339()).map_err(|e| refusal(&e))?,
+        (_, Some(_)) => return Err(ApiError::bad_request("`at` goes only with the action schedule")),
+        (_, None) => {}
+    }
+    if r.action == Action::Schedule && tenant.approval.is_some() {
+        // As the CLI's `run --at`: a scheduled run has no approval step, so never on such a client.
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("client '{name}' requires approval: send the request for approval (action approval) instead"),
+        ));
+    }
+    Ok(RunSpec {
+        tenant: Some(name.to_string()),
+        script: "default".into(),
+        sets,
+        ticket,
+        concurrency: 16,
+        timeout: 1800,
+        allow_privileged: false,
+    })
+}
+
+fn notices(n: &[Notice]) -> Vec<String> {
+    n.iter()
+        .map(|n| match n {
+            Notice::Info(m) => m.clone(),
+            Notice::Warning(m) => format!("warning: {m}"),
+        })
+        .collect()
+}
+
+/// The answer for a plan, before what the action adds.
+fn answer_of(r: &OffboardingRequest, plan: &Report, outcome: &str) -> OffboardingAnswer {
+    OffboardingAnswer {
+        run_id: plan.run_id.clone(),
+        client: r.client.clone(),
+        user: r.user.clone(),
+        action: r.action,
+        outcome: outcome.into(),
+        run_status: plan.status.clone(),
+        changes: plan.count(StepStatus::Planned),
+        expires_at: None,
+        approvers: Vec::new(),
+        due_at: None,
+        ticket: plan.ticket.clone(),
+        error: None,
+        notices: Vec::new(),
+        href: format!("/api/v1/runs/{}", plan.run_id),
+    }
+}
+
+/// The work, on a blocking thread with the tenant's session.
+fn carry_out(session: &Session, r: &OffboardingRequest, spec: &RunSpec, requester: &str) -> crate::error::Result<OffboardingAnswer> {
+    if r.action == Action::Apply {
+        // `apply_now` refuses a client with `[approval]`: no write before an approval.
+        let done = request::apply_now(session, &r.user)?;
+        let mut a = answer_of(r, &done, "applied");
+        a.changes = done.count(StepStatus::Done);
+        a.error = done.error.as_ref().map(|e| e.message.clone());
+        return Ok(a);
+    }
+    let plan = request::plan(session, &r.user)?;
+    if let Some(e) = outcome_error(&plan) {
+        return Err(e);
+    }
+    if r.action == Action::Plan {
+        return Ok(answer_of(r, &plan, "planned"));
+    }
+    if plan.count(StepStatus::Planned) == 0 {
+        // Nothing to change: no approval or schedule is needed, and none is made.
+        return Ok(answer_of(r, &plan, "nothing_to_change"));
+    }
+    let mut a = answer_of(r, &plan, "scheduled");
+    match r.at.filter(|_| r.action == Action::Schedule) {
+        Some(due) => {
+            a.notices = notices(&request::schedule(session, &plan, spec.options(), due, requester)?);
+            a.due_at = Some(due);
+        }
+        None => {
+            // `send_for_approval` refuses a client without `[approval]`: no one to send it to.
+            let sent = request::send_for_approval(session, &plan, spec.options(), spec.ticket.as_deref(), requester)?;
+            a.outcome = "awaiting_approval".into();
+            a.expires_at = Some(sent.expires);
+            a.approvers = sent.approvers;
+            a.notices = notices(&sent.notices);
+            a.ticket = session.journal.run_ticket(&plan.run_id)?;
+        }
+    }
+    Ok(a)
+}
+
+/// The session for `spec` on a blocking thread, with the console's journal and demo tenant.
+async fn in_session<T: Send + 'static>(
+    app: &Arc<App>,
+    spec: RunSpec,
+    f: impl FnOnce(&Session) -> crate::error::Result<T> + Send + 'static,
+) -> crate::error::Result<T> {
+    let app = app.clone();
+    let job = tokio::task::spawn_blocking(move || {
+        let session = Session::open_with(&app.home, &app.config, &spec, &app.reuse)?;
+        let out = f(&session);
+        session.close();
+        out
+    });
+    job.await.unwrap_or_else(|e| Err(Error::io("the API's request", std::io::Error::other(e.to_string()))))
+}
+
+/// Journal what the token asked or did, with its name as the identity.
+async fn audit(app: &Arc<App>, caller: &Caller, action: &str, detail: serde_json::Value) -> Result<(), ApiError> {
+    let event = AuditEvent {
+        at: Utc::now(),
+        action: action.into(),
+        issuer: AUDIT_ISSUER.into(),
+        subject: caller.name().to_string(),
+        email: None,
+        detail,
+    };
+    blocking(app, move |app| app.journal.record_audit(&event)).await
+}
+
+/// Request an offboarding: plan only, send for approval, schedule, or apply now.
+#[utoipa::path(
+    post,
+    path = "/api/v1/offboardings",
+    tag = "offboardings",
+    request_body = OffboardingRequest,
+    params(("Idempotency-Key" = String, Header, description = "A unique value per request (a UUID, or the ticket and event): the same key with the same request is done once and answered again; with another request it is refused (422)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Done (or done before with this key: header Idempotent-Replayed)", body = OffboardingAnswer),
+        (status = 400, description = "The body, a setting, the ticket, the time or the key is not valid", body = ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = ErrorBody),
+        (status = 403, description = "The token has no request role for the client", body = ErrorBody),
+        (status = 404, description = "No such client, or no such user", body = ErrorBody),
+        (status = 409, description = "The request with this key is still being answered, or a run of the user is in progress", body = ErrorBody),
+        (status = 422, description = "The key was used for another request, or the request was refused (approval required, a protected account, ...)", body = ErrorBody),
+    )
+)]
+pub async fn request_offboarding(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    let caller = authorized(&app, &headers)?;
+    let r = parse(&body)?;
+    let key = keys::key_of(&headers)?;
+    let spec = checked(&app, &caller, &r)?;
+    let claim = match keys::begin(&app, &caller, &key, &keys::digest(ROUTE, &r)).await? {
+        Begin::Go(c) => c,
+        Begin::Answer(resp) => return Ok(resp),
+    };
+    let asked = serde_json::json!({"client": r.client, "user": r.user, "action": r.action.as_str(), "set": spec.sets,
+        "ticket": spec.ticket, "at": r.at, "idempotency_key": key});
+    // A request the journal cannot record is not done.
+    if let Err(e) = audit(&app, &caller, "api_request", asked).await {
+        claim.release(&app).await;
+        return Err(e);
+    }
+    let requester = format!("api:{}", caller.name());
+    let (req, spec_) = (r.clone(), spec.clone());
+    let done = in_session(&app, spec, move |session| carry_out(session, &req, &spec_, &requester)).await;
+    let outcome = serde_json::json!({"client": r.client, "user": r.user, "idempotency_key": key,
+        "run_id": done.as_ref().ok().map(|a| a.run_id.clone()), "outcome": done.as_ref().ok().map(|a| a.outcome.clone()),
+        "error": done.as_ref().err().map(|e| e.to_string())});
+    if let Err(e) = audit(&app, &caller, &format!("api_offboard_{}", r.action.as_str()), outcome).await {
+        // The request itself is journalled (above): the work stands, and is answered.
+        tracing::warn!("console api: the outcome of a request could not be journalled: {}", e.message);
+    }
+    match done {
+        Ok(a) => Ok(claim.answer(&app, StatusCode::CREATED, serde_json::to_value(&a).unwrap_or_default()).await),
+        Err(e) => {
+            // Refused: nothing was written (a plan run may be kept), so the key is free again.
+            claim.release(&app).await;
+            Ok(refusal(&e).into_response())
+        }
+    }
+}
