@@ -4,7 +4,9 @@
 //! Layout: `oidc` talks to the issuer (authorization code + PKCE, ID token verification),
 //! `session` holds the sessions, their cookie and CSRF tokens, `signin` the login, callback and
 //! logout routes, `pages` the server-rendered pages (maud) behind sign-in, `access` who may see
-//! which client (from `[console]` in the configuration: [`crate::config::ConsoleSettings`]).
+//! which client (from `[console]` in the configuration: [`crate::config::ConsoleSettings`]),
+//! `form` and `form_submit` the offboarding form (client, user search, options, plan, then apply,
+//! schedule or send for approval through [`crate::service::request`]).
 //!
 //! Every route but the sign-in flow (`/login`, `/auth/callback`, `/signed-out`) and the JSON API
 //! (`api`: `/api/v1`, with API tokens instead of sign-in) requires a signed-in session; without
@@ -14,6 +16,8 @@
 mod access;
 mod api;
 pub mod demo;
+mod form;
+mod form_submit;
 mod oidc;
 mod pages;
 pub mod session;
@@ -53,13 +57,10 @@ struct App {
     settings: ConsoleSettings,
     clients: Vec<String>,
     journal: Arc<dyn Journal>,
-    /// Read by the form's plans and requests (the service layer), which land with the form.
-    #[allow(dead_code)]
+    /// Read by the form's plans and requests (the service layer).
     config: Arc<crate::config::Config>,
-    #[allow(dead_code)]
     home: std::path::PathBuf,
     /// What the form's sessions share with the console: its journal, the demo tenant.
-    #[allow(dead_code)]
     reuse: crate::service::Reuse,
     oidc: oidc::Oidc,
     sessions: session::Sessions,
@@ -116,6 +117,11 @@ impl ConsoleServer {
             .route("/", get(pages::home))
             .route("/runs", get(pages::runs))
             .route("/runs/{id}", get(pages::run))
+            .route("/offboard", get(form::search))
+            .route("/offboard/options", get(form::options))
+            .route("/offboard/plan", post(form_submit::plan))
+            .route("/offboard/submit", post(form_submit::submit))
+            .route("/offboard/requested/{id}", get(form_submit::requested))
             .merge(api::router())
             .fallback(pages::not_found)
             .layer(axum::middleware::map_response(security_headers))

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use connection::{demo_state_path, Connection};
-pub use session::{load_layered, protection, Reuse, RunSpec, Session};
+pub use session::{check_user, load_layered, protection, Reuse, RunSpec, Session};
 
 use crate::config::TenantConfig;
 use crate::error::{Error, Result};

@@ -11,6 +11,7 @@
 //! the four-eyes check of the approval compares like with like.
 
 use chrono::{DateTime, Duration, Utc};
+use rhai::Dynamic;
 
 use super::Session;
 use crate::config::{ApprovalSettings, TenantConfig};
@@ -20,6 +21,8 @@ use crate::error::{Error, Result};
 use crate::exec::report::Report;
 use crate::journal::{JournalConfig, Mode, OutboxKind, StepStatus, WorkItem, WorkKind};
 use crate::run::outcome_error;
+use crate::settings::schema::{Setting, SETTINGS};
+use crate::settings::{org_from_toml, parse_set};
 use crate::workflow::binding::policy_digest;
 use crate::workflow::{clock, planned_steps};
 
@@ -218,6 +221,32 @@ fn mail_approvers(session: &Session, plan: &Report, settings: &ApprovalSettings,
     }
 }
 
+/// Every setting of the schema with the client's value for it: its `[defaults]`, else the
+/// schema's default. What a form shows pre-filled.
+pub fn client_settings(tenant: &TenantConfig) -> Result<Vec<(&'static Setting, Dynamic)>> {
+    let org = org_from_toml(&tenant.defaults)?;
+    Ok(SETTINGS.iter().map(|s| (s, org.get(s.name).cloned().unwrap_or_else(|| s.default.to_dynamic()))).collect())
+}
+
+/// The `--set` values of settings given as `(name, text)` pairs (a form's fields; a later pair
+/// for the same name replaces an earlier one), each checked exactly as `--set` checks it (an
+/// unknown name is refused with the nearest known one, a value of the wrong type too). Only those
+/// that differ from the client's value are kept, so the run records what the person changed.
+pub fn changed_sets(tenant: &TenantConfig, given: &[(String, String)]) -> Result<Vec<String>> {
+    let mut last: Vec<(String, Dynamic)> = Vec::new();
+    for (name, text) in given {
+        let (key, value) = parse_set(&format!("{name}={text}"))?;
+        last.retain(|(k, _)| *k != key);
+        last.push((key, value));
+    }
+    let current = client_settings(tenant)?;
+    Ok(last
+        .into_iter()
+        .filter(|(k, v)| current.iter().find(|(s, _)| s.name == k).is_none_or(|(_, c)| c.to_string() != v.to_string()))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect())
+}
+
 /// At most this many users are listed by a search.
 pub const SEARCH_MAX: usize = 20;
 
@@ -235,5 +264,77 @@ impl Session {
     /// Where this session's journal is (its URL on PostgreSQL).
     pub fn journal_config(&self) -> JournalConfig {
         JournalConfig::resolve(self.journal_setting.as_deref(), self.home.join("journal.db"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, DEMO_TENANT};
+
+    fn given(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    /// The demo client, with `forward_to_manager = true` in its `[defaults]`.
+    fn tenant() -> TenantConfig {
+        let mut t = Config::demo().tenants[DEMO_TENANT].clone();
+        t.defaults.insert("forward_to_manager".into(), toml::Value::Boolean(true));
+        t
+    }
+
+    #[test]
+    fn only_the_settings_changed_from_the_clients_values_are_kept_the_last_value_winning() {
+        let sets = changed_sets(
+            &tenant(),
+            &given(&[
+                ("remove_groups", "false"),
+                ("remove_groups", "true"),      // a ticked box after its hidden false: unchanged
+                ("forward_to_manager", "true"), // the client's own default: unchanged
+                ("wipe_mobile_devices", "true"),
+                ("shared_wait_secs", "60"),
+                ("forward_to", " ann@contoso.test "),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(sets, ["wipe_mobile_devices=true", "shared_wait_secs=60", "forward_to=ann@contoso.test"]);
+        let sets = changed_sets(&tenant(), &given(&[("forward_to_manager", "false")])).unwrap();
+        assert_eq!(sets, ["forward_to_manager=false"], "a client default turned off is a change");
+    }
+
+    #[test]
+    fn a_setting_is_refused_as_set_refuses_it() {
+        let e = changed_sets(&tenant(), &given(&[("wipe_mobile_device", "true")])).unwrap_err().to_string();
+        assert!(e.contains("unknown setting 'wipe_mobile_device'; did you mean wipe_mobile_devices?"), "{e}");
+        let e = changed_sets(&tenant(), &given(&[("shared_wait_secs", "soon")])).unwrap_err().to_string();
+        assert!(e.contains("shared_wait_secs is an integer"), "{e}");
+        let e = changed_sets(&tenant(), &given(&[("hide_from_gal", "on")])).unwrap_err().to_string();
+        assert!(e.contains("hide_from_gal is a bool"), "{e}");
+    }
+
+    #[test]
+    fn the_form_is_pre_filled_with_the_clients_defaults_over_the_schemas() {
+        let values = client_settings(&tenant()).unwrap();
+        assert_eq!(values.len(), SETTINGS.len());
+        let value = |name: &str| values.iter().find(|(s, _)| s.name == name).map(|(_, v)| v.to_string()).unwrap();
+        assert_eq!(
+            (value("forward_to_manager"), value("wipe_mobile_devices"), value("shared_wait_secs")),
+            ("true".into(), "false".into(), "300".into())
+        );
+    }
+
+    #[test]
+    fn a_console_requester_is_never_an_os_account() {
+        assert_eq!(console_requester(Some("alex@msp.test"), "sub-1"), "console:alex@msp.test");
+        assert_eq!(console_requester(None, "sub-1"), "console:sub-1");
+        assert_eq!(console_requester(Some(" "), "sub-1"), "console:sub-1");
+        assert!(!os_requester().starts_with("console:"));
+    }
+
+    #[test]
+    fn a_due_time_in_the_past_is_refused() {
+        assert!(check_due(clock::now() + Duration::minutes(5), "then").is_ok());
+        let e = check_due(clock::now() - Duration::minutes(5), "--at yesterday").unwrap_err().to_string();
+        assert!(e.starts_with("--at yesterday is in the past"), "{e}");
     }
 }

@@ -43,17 +43,25 @@ impl RunSpec {
     pub fn options(&self) -> serde_json::Value {
         json!({"set": self.sets, "ticket": self.ticket, "allow_privileged": self.allow_privileged})
     }
-    /// A stored item's spec (its script already resolved when it was recorded).
-    pub fn from_stored(tenant: &str, script: &str, options: &serde_json::Value) -> RunSpec {
-        let sets = options["set"].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect()).unwrap_or_default();
+    /// A run of `script` for `tenant` with the CLI's defaults (16 steps at once, 30 minutes),
+    /// never `--allow-privileged`.
+    pub fn for_tenant(tenant: &str, script: &str, sets: Vec<String>, ticket: Option<String>) -> RunSpec {
         RunSpec {
             tenant: Some(tenant.to_string()),
             script: script.to_string(),
             sets,
-            ticket: options["ticket"].as_str().map(String::from),
+            ticket,
             concurrency: 16,
             timeout: 1800,
+            allow_privileged: false,
+        }
+    }
+    /// A stored item's spec (its script already resolved when it was recorded).
+    pub fn from_stored(tenant: &str, script: &str, options: &serde_json::Value) -> RunSpec {
+        let sets = options["set"].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect()).unwrap_or_default();
+        RunSpec {
             allow_privileged: options["allow_privileged"].as_bool().unwrap_or(false),
+            ..RunSpec::for_tenant(tenant, script, sets, options["ticket"].as_str().map(String::from))
         }
     }
 }
@@ -78,6 +86,12 @@ pub fn protection(tenant: &TenantConfig, allow_privileged: bool) -> Protection {
         allowed_roles: tenant.allowed_roles.clone(),
         allow_privileged,
     }
+}
+
+/// `user` as the tenant names its users (a UPN; with AD also a sAMAccountName), or refused.
+pub fn check_user(tenant: &TenantConfig, user: &str) -> Result<()> {
+    let valid = if tenant.ad.is_some() { crate::input::validate_ad_user(user) } else { crate::input::validate_user(user) };
+    valid.map_err(|reason| Error::InvalidUser { input: user.escape_debug().to_string(), reason })
 }
 
 pub struct Session {
@@ -204,8 +218,7 @@ impl Session {
     }
 
     pub fn validate_user(&self, user: &str) -> Result<()> {
-        let valid = if self.tenant.ad.is_some() { crate::input::validate_ad_user(user) } else { crate::input::validate_user(user) };
-        valid.map_err(|reason| Error::InvalidUser { input: user.escape_debug().to_string(), reason })
+        check_user(&self.tenant, user)
     }
 
     /// `row`: a bulk row's settings, over `--set` (and kept in the journal with them, as `--set`

@@ -6,10 +6,10 @@ use super::*;
 use offboard_host::console::demo::{DEMO_API_TOKEN, DEMO_API_TOKEN_NAME};
 use serde_json::Value;
 
-const OFFBOARDINGS: &str = "/api/v1/offboardings";
-const USER: &str = offboard_host::demo::ids::LEAVER_CLOUD_UPN;
+pub const OFFBOARDINGS: &str = "/api/v1/offboardings";
+pub const USER: &str = offboard_host::demo::ids::LEAVER_CLOUD_UPN;
 
-fn bearer() -> String {
+pub fn bearer() -> String {
     format!("Bearer {DEMO_API_TOKEN}")
 }
 
@@ -20,7 +20,7 @@ fn recorded(f: &Fixture) -> (usize, usize) {
     (runs, audit)
 }
 
-async fn post(f: &Fixture, auth: Option<&str>, key: Option<&str>, body: &Value) -> (u16, Value, bool) {
+pub async fn post(f: &Fixture, auth: Option<&str>, key: Option<&str>, body: &Value) -> (u16, Value, bool) {
     let mut r = reqwest::Client::new().post(f.url(OFFBOARDINGS)).json(body);
     if let Some(a) = auth {
         r = r.header("authorization", a);
@@ -34,7 +34,7 @@ async fn post(f: &Fixture, auth: Option<&str>, key: Option<&str>, body: &Value) 
     (status, resp.json().await.unwrap_or(Value::Null), replayed)
 }
 
-async fn get_json(f: &Fixture, path: &str, auth: Option<&str>) -> (u16, Value) {
+pub async fn get_json(f: &Fixture, path: &str, auth: Option<&str>) -> (u16, Value) {
     let mut r = reqwest::Client::new().get(f.url(path));
     if let Some(a) = auth {
         r = r.header("authorization", a);

@@ -2,8 +2,10 @@
 //! (reqwest with a cookie jar, redirects followed by hand so each hop is checked).
 
 mod api;
+mod api_actions;
 mod binary;
 mod flow;
+mod form;
 
 use std::sync::Arc;
 

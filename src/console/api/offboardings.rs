@@ -26,13 +26,14 @@ use super::error::{ApiError, ErrorBody};
 use super::keys::{self, Begin};
 use super::{authorized, blocking};
 use crate::config::Role;
+use crate::console::form::with_session;
 use crate::console::App;
 use crate::error::Error;
 use crate::exec::report::Report;
 use crate::journal::{AuditEvent, StepStatus};
 use crate::run::outcome_error;
 use crate::service::request::{self, Notice};
-use crate::service::{RunSpec, Session};
+use crate::service::{check_user, RunSpec, Session};
 
 /// The route, as the request's digest names it.
 const ROUTE: &str = "POST /api/v1/offboardings";
@@ -134,8 +135,8 @@ fn parse(body: &[u8]) -> Result<OffboardingRequest, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("the body is not an offboarding request: {e}")))
 }
 
-/// The request's `--set` values, each checked as `--set` checks it.
-fn sets_of(r: &OffboardingRequest) -> Result<Vec<String>, ApiError> {
+/// The settings as `(name, text)` pairs, as a form gives them.
+fn given(r: &OffboardingRequest) -> Vec<(String, String)> {
     r.settings
         .iter()
         .map(|(k, v)| {
@@ -144,8 +145,7 @@ fn sets_of(r: &OffboardingRequest) -> Result<Vec<String>, ApiError> {
                 SettingValue::Int(i) => i.to_string(),
                 SettingValue::Text(t) => t.clone(),
             };
-            let set = format!("{k}={text}");
-            crate::settings::parse_set(&set).map(|_| set).map_err(|e| ApiError::bad_request(e.to_string()))
+            (k.clone(), text)
         })
         .collect()
 }
@@ -168,7 +168,9 @@ fn refusal(e: &Error) -> ApiError {
 fn checked(app: &App, caller: &Caller, r: &OffboardingRequest) -> Result<RunSpec, ApiError> {
     caller.require(&app.settings, Role::Request, &r.client)?;
     let (name, tenant) = app.config.tenant(Some(&r.client)).map_err(|e| ApiError::not_found(e.to_string()))?;
-    let sets = sets_of(r)?;
+    check_user(tenant, &r.user).map_err(|e| refusal(&e))?;
+    // Checked as `--set` checks them; the run keeps those that differ from the client's values.
+    let sets = request::changed_sets(tenant, &given(r)).map_err(|e| refusal(&e))?;
     let ticket = r.ticket.as_ref().map(|t| match t {
         TicketId::Number(n) => n.to_string(),
         TicketId::Text(s) => s.trim().to_string(),
@@ -187,15 +189,7 @@ fn checked(app: &App, caller: &Caller, r: &OffboardingRequest) -> Result<RunSpec
             format!("client '{name}' requires approval: send the request for approval (action approval) instead"),
         ));
     }
-    Ok(RunSpec {
-        tenant: Some(name.to_string()),
-        script: "default".into(),
-        sets,
-        ticket,
-        concurrency: 16,
-        timeout: 1800,
-        allow_privileged: false,
-    })
+    Ok(RunSpec::for_tenant(name, "default", sets, ticket))
 }
 
 fn notices(n: &[Notice]) -> Vec<String> {
@@ -267,22 +261,6 @@ fn carry_out(session: &Session, r: &OffboardingRequest, spec: &RunSpec, requeste
     Ok(a)
 }
 
-/// The session for `spec` on a blocking thread, with the console's journal and demo tenant.
-async fn in_session<T: Send + 'static>(
-    app: &Arc<App>,
-    spec: RunSpec,
-    f: impl FnOnce(&Session) -> crate::error::Result<T> + Send + 'static,
-) -> crate::error::Result<T> {
-    let app = app.clone();
-    let job = tokio::task::spawn_blocking(move || {
-        let session = Session::open_with(&app.home, &app.config, &spec, &app.reuse)?;
-        let out = f(&session);
-        session.close();
-        out
-    });
-    job.await.unwrap_or_else(|e| Err(Error::io("the API's request", std::io::Error::other(e.to_string()))))
-}
-
 /// Journal what the token asked or did, with its name as the identity.
 async fn audit(app: &Arc<App>, caller: &Caller, action: &str, detail: serde_json::Value) -> Result<(), ApiError> {
     let event = AuditEvent {
@@ -332,7 +310,7 @@ pub async fn request_offboarding(State(app): State<Arc<App>>, headers: HeaderMap
     }
     let requester = format!("api:{}", caller.name());
     let (req, spec_) = (r.clone(), spec.clone());
-    let done = in_session(&app, spec, move |session| carry_out(session, &req, &spec_, &requester)).await;
+    let done = with_session(&app, spec, move |session| carry_out(session, &req, &spec_, &requester)).await;
     let outcome = serde_json::json!({"client": r.client, "user": r.user, "idempotency_key": key,
         "run_id": done.as_ref().ok().map(|a| a.run_id.clone()), "outcome": done.as_ref().ok().map(|a| a.outcome.clone()),
         "error": done.as_ref().err().map(|e| e.to_string())});
