@@ -30,7 +30,7 @@ use crate::error::Error;
 use crate::exec::report::Report;
 use crate::journal::{AuditEvent, StepStatus};
 use crate::run::outcome_error;
-use crate::service::request::{self, changed_sets, console_requester};
+use crate::service::request::{self, changed_sets, console_requester, Decision};
 use crate::service::{check_user, RunSpec};
 
 /// A posted form: the fields it may have, the settings apart.
@@ -224,23 +224,17 @@ fn due_time(text: &str) -> Result<DateTime<Utc>, String> {
         .ok_or_else(|| format!("'{t}' is not a date and time (2026-12-18T17:00, UTC)"))
 }
 
-/// What the submit did, with the run to show next (an apply that failed is shown too).
-enum Done {
-    Applied(String),
-    Scheduled(String),
-    SentForApproval(String),
-}
-
 /// `POST /offboard/submit`: plan again, then apply now, schedule or send for approval.
 pub async fn submit(AxState(app): AxState<Arc<App>>, headers: HeaderMap, Form(fields): Form<Vec<(String, String)>>) -> Response {
     let Checked { s, p, sets, gated } = match checked(&app, &headers, fields) {
         Ok(c) => c,
         Err(r) => return *r,
     };
-    let due = match (p.action.as_str(), gated) {
-        ("approval", true) | ("apply", false) => None,
+    let decision = match (p.action.as_str(), gated) {
+        ("approval", true) => Decision::Approval,
+        ("apply", false) => Decision::ApplyNow,
         ("schedule", false) => match due_time(&p.at).and_then(|d| request::check_due(d, &p.at).map(|()| d).map_err(|e| e.to_string())) {
-            Ok(d) => Some(d),
+            Ok(d) => Decision::Schedule(d),
             Err(e) => return refused(StatusCode::BAD_REQUEST, &s, "Not scheduled", &e),
         },
         (_, true) => {
@@ -251,35 +245,25 @@ pub async fn submit(AxState(app): AxState<Arc<App>>, headers: HeaderMap, Form(fi
             return refused(StatusCode::BAD_REQUEST, &s, "Not this form", &format!("'{other}' is not something the form can do."))
         }
     };
+    let due = match decision {
+        Decision::Schedule(d) => Some(d),
+        _ => None,
+    };
     let requester = console_requester(s.who.email.as_deref(), &s.who.subject);
-    let (user, action, ticket) = (p.user.clone(), p.action.clone(), p.ticket.clone());
+    let (user, ticket) = (p.user.clone(), p.ticket.clone());
     let spec = RunSpec::for_tenant(&p.client, "default", sets.clone(), p.ticket.clone());
     let options = spec.options();
     let done = with_session(&app, spec, move |session| {
-        if action == "apply" {
-            return request::apply_now(session, &user).map(|r| Done::Applied(r.run_id));
-        }
-        let plan = request::plan(session, &user)?;
-        if !request::plan_requestable(&plan)? {
-            return Err(Error::Usage(format!("nothing to change: {user} is already offboarded as far as this script goes")));
-        }
-        match due {
-            Some(d) => request::schedule(session, &plan, options, d, &requester).map(|_| Done::Scheduled(plan.run_id)),
-            None => request::send_for_approval(session, &plan, options, ticket.as_deref(), &requester)
-                .map(|_| Done::SentForApproval(plan.run_id)),
-        }
+        request::carry_out(session, &user, decision, options, ticket.as_deref(), &requester).map(|o| o.run_id().to_string())
     })
     .await;
-    let run_id = match &done {
-        Ok(Done::Applied(id) | Done::Scheduled(id) | Done::SentForApproval(id)) => Some(id.clone()),
-        Err(_) => None,
-    };
+    let run_id = done.as_ref().ok().cloned();
     let detail = serde_json::json!({"client": p.client, "user": p.user, "set": sets, "run_id": run_id, "at": due,
         "error": done.as_ref().err().map(|e| e.to_string())});
-    let action = match p.action.as_str() {
-        "apply" => "offboard_apply",
-        "schedule" => "offboard_schedule",
-        _ => "offboard_request_approval",
+    let action = match decision {
+        Decision::ApplyNow => "offboard_apply",
+        Decision::Schedule(_) => "offboard_schedule",
+        Decision::Approval => "offboard_request_approval",
     };
     if let Err(e) = audit(&app, &s, action, detail).await {
         let text = format!("The journal could not record this action ({e}); run {} was made: see the runs.", run_id.unwrap_or_default());
@@ -287,8 +271,8 @@ pub async fn submit(AxState(app): AxState<Arc<App>>, headers: HeaderMap, Form(fi
     }
     match done {
         Err(e) => refused(status_of(&e), &s, "Refused", &explain(&e)),
-        Ok(Done::Applied(id)) => to(&format!("/runs/{id}")),
-        Ok(Done::Scheduled(id) | Done::SentForApproval(id)) => to(&format!("/offboard/requested/{id}")),
+        Ok(id) if decision == Decision::ApplyNow => to(&format!("/runs/{id}")),
+        Ok(id) => to(&format!("/offboard/requested/{id}")),
     }
 }
 

@@ -127,6 +127,68 @@ pub fn schedule(
     Ok(notices)
 }
 
+/// What a person asked to happen with an offboarding (the console's form, the API).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Apply now (a client without `[approval]` only).
+    ApplyNow,
+    /// Plan now, apply at this time (checked with [`check_due`]).
+    Schedule(DateTime<Utc>),
+    /// Plan now, apply once approved (a client with `[approval]`).
+    Approval,
+}
+
+/// What [`carry_out`] did.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// The apply run (which may have failed steps: its report says).
+    Applied(Box<Report>),
+    /// The plan run recorded to apply later.
+    Scheduled { run_id: String, notices: Vec<Notice> },
+    /// The plan run recorded to await approval.
+    SentForApproval { run_id: String, sent: ApprovalSent },
+}
+
+impl Outcome {
+    /// The run to show: the apply run, or the plan run the request or schedule is kept under.
+    pub fn run_id(&self) -> &str {
+        match self {
+            Outcome::Applied(r) => &r.run_id,
+            Outcome::Scheduled { run_id, .. } | Outcome::SentForApproval { run_id, .. } => run_id,
+        }
+    }
+}
+
+/// Carry out `decision` for `user` on the session's tenant, as asked by `requested_by`: apply
+/// now, or plan and record the schedule or the approval request. A plan with an error, or with
+/// nothing to change, records nothing. `options` and `ticket` are the session's spec's.
+pub fn carry_out(
+    session: &Session,
+    user: &str,
+    decision: Decision,
+    options: serde_json::Value,
+    ticket: Option<&str>,
+    requested_by: &str,
+) -> Result<Outcome> {
+    if let Decision::Schedule(due) = decision {
+        check_due(due, &due.to_rfc3339())?;
+    }
+    if decision == Decision::ApplyNow {
+        return apply_now(session, user).map(|r| Outcome::Applied(Box::new(r)));
+    }
+    let plan = plan(session, user)?;
+    if !plan_requestable(&plan)? {
+        return Err(Error::Usage(format!("nothing to change: {user} is already offboarded as far as this script goes")));
+    }
+    let run_id = plan.run_id.clone();
+    match decision {
+        Decision::Schedule(due) => {
+            schedule(session, &plan, options, due, requested_by).map(|notices| Outcome::Scheduled { run_id, notices })
+        }
+        _ => send_for_approval(session, &plan, options, ticket, requested_by).map(|sent| Outcome::SentForApproval { run_id, sent }),
+    }
+}
+
 /// A request sent for approval.
 #[derive(Debug, Clone)]
 pub struct ApprovalSent {
