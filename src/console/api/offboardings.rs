@@ -32,7 +32,7 @@ use crate::error::Error;
 use crate::exec::report::Report;
 use crate::journal::{AuditEvent, StepStatus};
 use crate::run::outcome_error;
-use crate::service::request::{self, Notice};
+use crate::service::request::{self, Decision, Notice, Outcome};
 use crate::service::{check_user, RunSpec, Session};
 
 /// The route, as the request's digest names it.
@@ -110,7 +110,7 @@ pub struct OffboardingAnswer {
     pub client: String,
     pub user: String,
     pub action: Action,
-    /// `planned`, `awaiting_approval`, `scheduled`, `applied`, or `nothing_to_change`.
+    /// `planned`, `awaiting_approval`, `scheduled` or `applied`.
     pub outcome: String,
     /// The run's status: `planned`, `succeeded`, `failed`, ...
     pub run_status: String,
@@ -201,64 +201,80 @@ fn notices(n: &[Notice]) -> Vec<String> {
         .collect()
 }
 
-/// The answer for a plan, before what the action adds.
-fn answer_of(r: &OffboardingRequest, plan: &Report, outcome: &str) -> OffboardingAnswer {
+/// An answer for the run `run_id`, before what the action adds.
+fn answer(
+    r: &OffboardingRequest,
+    run_id: &str,
+    outcome: &str,
+    run_status: &str,
+    changes: usize,
+    ticket: Option<String>,
+) -> OffboardingAnswer {
     OffboardingAnswer {
-        run_id: plan.run_id.clone(),
+        run_id: run_id.into(),
         client: r.client.clone(),
         user: r.user.clone(),
         action: r.action,
         outcome: outcome.into(),
-        run_status: plan.status.clone(),
-        changes: plan.count(StepStatus::Planned),
+        run_status: run_status.into(),
+        changes,
         expires_at: None,
         approvers: Vec::new(),
         due_at: None,
-        ticket: plan.ticket.clone(),
+        ticket,
         error: None,
         notices: Vec::new(),
-        href: format!("/api/v1/runs/{}", plan.run_id),
+        href: format!("/api/v1/runs/{run_id}"),
     }
 }
 
-/// The work, on a blocking thread with the tenant's session.
-fn carry_out(session: &Session, r: &OffboardingRequest, spec: &RunSpec, requester: &str) -> crate::error::Result<OffboardingAnswer> {
-    if r.action == Action::Apply {
-        // `apply_now` refuses a client with `[approval]`: no write before an approval.
-        let done = request::apply_now(session, &r.user)?;
-        let mut a = answer_of(r, &done, "applied");
-        a.changes = done.count(StepStatus::Done);
-        a.error = done.error.as_ref().map(|e| e.message.clone());
-        return Ok(a);
-    }
-    let plan = request::plan(session, &r.user)?;
-    if let Some(e) = outcome_error(&plan) {
-        return Err(e);
-    }
-    if r.action == Action::Plan {
-        return Ok(answer_of(r, &plan, "planned"));
-    }
-    if plan.count(StepStatus::Planned) == 0 {
-        // Nothing to change: no approval or schedule is needed, and none is made.
-        return Ok(answer_of(r, &plan, "nothing_to_change"));
-    }
-    let mut a = answer_of(r, &plan, "scheduled");
-    match r.at.filter(|_| r.action == Action::Schedule) {
-        Some(due) => {
-            a.notices = notices(&request::schedule(session, &plan, spec.options(), due, requester)?);
-            a.due_at = Some(due);
+/// The answer for a run's report (a plan, or an apply).
+fn answer_of(r: &OffboardingRequest, report: &Report, outcome: &str) -> OffboardingAnswer {
+    answer(r, &report.run_id, outcome, &report.status, report.count(StepStatus::Planned), report.ticket.clone())
+}
+
+/// The work, on a blocking thread with the tenant's session: a plan, or the decision carried
+/// out as the console's form does ([`request::carry_out`]).
+fn act(session: &Session, r: &OffboardingRequest, spec: &RunSpec, requester: &str) -> crate::error::Result<OffboardingAnswer> {
+    let decision = match (r.action, r.at) {
+        (Action::Plan, _) => {
+            let plan = request::plan(session, &r.user)?;
+            if let Some(e) = outcome_error(&plan) {
+                return Err(e);
+            }
+            return Ok(answer_of(r, &plan, "planned"));
         }
-        None => {
-            // `send_for_approval` refuses a client without `[approval]`: no one to send it to.
-            let sent = request::send_for_approval(session, &plan, spec.options(), spec.ticket.as_deref(), requester)?;
-            a.outcome = "awaiting_approval".into();
-            a.expires_at = Some(sent.expires);
-            a.approvers = sent.approvers;
-            a.notices = notices(&sent.notices);
-            a.ticket = session.journal.run_ticket(&plan.run_id)?;
+        (Action::Apply, _) => Decision::ApplyNow,
+        (Action::Approval, _) => Decision::Approval,
+        (Action::Schedule, Some(due)) => Decision::Schedule(due),
+        (Action::Schedule, None) => return Err(Error::Usage("schedule needs `at`: when to apply (RFC 3339)".into())),
+    };
+    let ticket = spec.ticket.as_deref();
+    Ok(match request::carry_out(session, &r.user, decision, spec.options(), ticket, requester)? {
+        Outcome::Applied(done) => OffboardingAnswer {
+            changes: done.count(StepStatus::Done),
+            error: done.error.as_ref().map(|e| e.message.clone()),
+            ..answer_of(r, &done, "applied")
+        },
+        Outcome::Scheduled { run_id, notices: n } => {
+            OffboardingAnswer { due_at: r.at, notices: notices(&n), ..planned_answer(session, r, &run_id, "scheduled")? }
         }
-    }
-    Ok(a)
+        Outcome::SentForApproval { run_id, sent } => OffboardingAnswer {
+            expires_at: Some(sent.expires),
+            approvers: sent.approvers,
+            notices: notices(&sent.notices),
+            changes: sent.changes,
+            ..planned_answer(session, r, &run_id, "awaiting_approval")?
+        },
+    })
+}
+
+/// The answer for the plan run `run_id` kept for a schedule or an approval, from the journal.
+fn planned_answer(session: &Session, r: &OffboardingRequest, run_id: &str, outcome: &str) -> crate::error::Result<OffboardingAnswer> {
+    let run = session.journal.get_run(run_id)?.ok_or_else(|| crate::journal::JournalError::NoSuchRun(run_id.into()))?;
+    let planned = run.summary.step_counts.get(StepStatus::Planned.as_str()).copied().unwrap_or(0);
+    let changes = usize::try_from(planned).unwrap_or(usize::MAX);
+    Ok(answer(r, run_id, outcome, run.summary.status.as_str(), changes, session.journal.run_ticket(run_id)?))
 }
 
 /// Journal what the token asked or did, with its name as the identity.
@@ -310,7 +326,7 @@ pub async fn request_offboarding(State(app): State<Arc<App>>, headers: HeaderMap
     }
     let requester = format!("api:{}", caller.name());
     let (req, spec_) = (r.clone(), spec.clone());
-    let done = with_session(&app, spec, move |session| carry_out(session, &req, &spec_, &requester)).await;
+    let done = with_session(&app, spec, move |session| act(session, &req, &spec_, &requester)).await;
     let outcome = serde_json::json!({"client": r.client, "user": r.user, "idempotency_key": key,
         "run_id": done.as_ref().ok().map(|a| a.run_id.clone()), "outcome": done.as_ref().ok().map(|a| a.outcome.clone()),
         "error": done.as_ref().err().map(|e| e.to_string())});
