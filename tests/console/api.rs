@@ -221,3 +221,16 @@ async fn the_openapi_document_parses_and_every_route_in_it_is_served() {
         assert!(r.status().is_success(), "{method} {path}: {}", r.status());
     }
 }
+
+#[tokio::test]
+async fn the_same_request_twice_at_once_is_done_once() {
+    let f = fixture().await;
+    let (runs_before, _) = recorded(&f);
+    let (body, auth) = (plan_of("demo"), bearer());
+    let (a, b) = tokio::join!(post(&f, Some(&auth), Some("k-at-once"), &body), post(&f, Some(&auth), Some("k-at-once"), &body));
+    let mut statuses = [(a.0, a.2), (b.0, b.2)];
+    statuses.sort();
+    // The second finds the first in progress (409, retry), or, if the first was quicker, its answer.
+    assert!(statuses == [(201, false), (409, false)] || statuses == [(201, false), (201, true)], "{statuses:?}: {} {}", a.1, b.1);
+    assert_eq!(recorded(&f).0, runs_before + 1, "one run");
+}
