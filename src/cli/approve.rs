@@ -114,8 +114,11 @@ pub(super) fn request_approval(ctx: &Ctx, config: &Config, a: &RunArgs) -> Resul
                 .filter(|s| s.status == StepStatus::Planned)
                 .map(|s| format!("- {} {}", s.action.replace('_', " "), s.target))
                 .collect();
+            // With a console, the mail links to the request's page there (sign-in first).
+            let console =
+                approval::link(config, &plan.run_id).map(|l| format!("In the console (sign in first): {l}\n")).unwrap_or_default();
             let body = format!(
-                "offboard-host run {id} waits for your approval.\n\nUser: {user}\nTenant: {tenant}\nScript: {script} (sha256 {hash})\n\nPlanned changes:\n{steps}\n\nThe request expires at {exp}.\nTo approve: offboard-host approve {id} --by <your name>\nTo reject:  offboard-host reject {id} --by <your name> --reason <why>\n",
+                "offboard-host run {id} waits for your approval.\n\nUser: {user}\nTenant: {tenant}\nScript: {script} (sha256 {hash})\n\nPlanned changes:\n{steps}\n\nThe request expires at {exp}.\n{console}To approve: offboard-host approve {id} --by <your name>\nTo reject:  offboard-host reject {id} --by <your name> --reason <why>\n",
                 id = plan.run_id,
                 user = a.user,
                 tenant = session.tenant_name,

@@ -5,17 +5,24 @@
 //! `session` holds the sessions, their cookie and CSRF tokens, `signin` the login, callback and
 //! logout routes, `pages` the server-rendered pages (maud) behind sign-in, `access` who may see
 //! which client (from `[console]` in the configuration: [`crate::config::ConsoleSettings`]).
+//! `approvals` lists and decides approval requests (the e-mail's link lands there, through
+//! sign-in: `return_to`), `restore` puts back a run from its page, `tasks` follows the runs
+//! those start in the background.
 //!
 //! Every route but the sign-in flow (`/login`, `/auth/callback`, `/signed-out`) requires a
 //! signed-in session; without one a request is sent to `/login`. Every sign-in is journalled
 //! with the identity ([`crate::journal::Journal::record_audit`]).
 
 mod access;
+mod approvals;
 pub mod demo;
 mod oidc;
 mod pages;
+mod restore;
+mod return_to;
 pub mod session;
 mod signin;
+mod tasks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -48,11 +55,11 @@ struct App {
     settings: ConsoleSettings,
     clients: Vec<String>,
     journal: Arc<dyn Journal>,
-    /// Read by the form's plans and requests (the service layer), which land with the form.
-    #[allow(dead_code)]
+    /// What the service layer plans, requests, approves and restores with.
     config: Arc<crate::config::Config>,
-    #[allow(dead_code)]
     home: std::path::PathBuf,
+    /// Runs started in the background (an approved run, a restore), by the page that shows them.
+    tasks: tasks::Tasks,
     oidc: oidc::Oidc,
     sessions: session::Sessions,
     /// Secure cookies: whenever the public URL is https (see `session` for the loopback case).
@@ -97,6 +104,7 @@ impl ConsoleServer {
             home: cfg.home,
             oidc,
             sessions: session::Sessions::default(),
+            tasks: tasks::Tasks::default(),
             secure_cookies,
         });
         let router = Router::new()
@@ -107,6 +115,12 @@ impl ConsoleServer {
             .route("/", get(pages::home))
             .route("/runs", get(pages::runs))
             .route("/runs/{id}", get(pages::run))
+            .route("/runs/{id}/restore", post(restore::plan))
+            .route("/runs/{id}/restore/confirm", post(restore::confirm))
+            .route("/approvals", get(approvals::list))
+            .route("/approvals/{id}", get(approvals::show))
+            .route("/approvals/{id}/approve", post(approvals::approve))
+            .route("/approvals/{id}/reject", post(approvals::reject))
             .fallback(pages::not_found)
             .layer(axum::middleware::map_response(security_headers))
             .with_state(app);

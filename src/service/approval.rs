@@ -52,6 +52,17 @@ pub fn bound_settings<'a>(item: &WorkItem, tenant: &'a TenantConfig, what: &str)
     }
 }
 
+/// The console's page for the approval request `run_id` (`[console] public_url`), for the
+/// approval e-mail; None without a console. The link alone grants nothing: the page asks the
+/// approver to sign in first, and returns to it after.
+pub fn link(config: &Config, run_id: &str) -> Option<String> {
+    let c = config.console.as_ref()?;
+    // A run id is letters, digits and `-`; anything else is escaped rather than trusted.
+    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC.remove(b'-');
+    let id = percent_encoding::utf8_percent_encode(run_id, SEGMENT);
+    Some(format!("{}/approvals/{id}", c.public_url.trim_end_matches('/')))
+}
+
 /// The approval request `id`.
 pub fn approval(journal: &dyn Journal, id: &str) -> Result<WorkItem> {
     match journal.work_get(id)? {
@@ -229,4 +240,23 @@ pub fn apply(home: &Path, config: &Config, journal: &dyn Journal, id: &str, view
     })();
     session.close();
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mail_links_to_the_request_page_of_the_configured_console() {
+        let mut config = Config::demo();
+        assert_eq!(link(&config, "20261202-1"), None, "no console, no link");
+        config.console = Some(
+            toml::from_str(
+                "issuer_url='https://login.example/v2.0'\nclient_id='c'\nclient_secret_env='S'\npublic_url='https://c.example/'\n",
+            )
+            .expect("console settings"),
+        );
+        assert_eq!(link(&config, "20261202-1").as_deref(), Some("https://c.example/approvals/20261202-1"));
+        assert_eq!(link(&config, "a/../b").as_deref(), Some("https://c.example/approvals/a%2F%2E%2E%2Fb"));
+    }
 }
