@@ -31,9 +31,9 @@ use crate::journal::{WorkItem, WorkKind};
 use crate::service::approval::{self, ApplyView, Decider};
 
 /// The principal a console action is recorded under (`requested_by`, `decided_os`): the
-/// e-mail the roles match on, else the token's subject.
+/// e-mail the roles match on, else the token's subject (as the form's requests record it).
 pub fn principal(who: &Identity) -> String {
-    format!("console:{}", who.email.as_deref().unwrap_or(&who.subject))
+    format!("console:{}", who.email.as_deref().filter(|e| !e.trim().is_empty()).unwrap_or(&who.subject).trim())
 }
 
 /// The status as the page shows it: a pending request past its expiry is expired, whether or
@@ -139,6 +139,13 @@ pub async fn show(AxState(app): AxState<Arc<App>>, headers: HeaderMap, uri: Uri,
                 textarea id="reason" name="reason" required maxlength="2000" {}
                 button type="submit" { "Reject" }
             }
+        } @else if status == "approved" && may_decide && item.applied_run_id.is_none() {
+            // Approved but not carried out (the plan changed, the user's lock was held, the
+            // console restarted): another try re-plans and compares again.
+            form method="post" action=(format!("/approvals/{}/apply", item.id)) {
+                input type="hidden" name="csrf" value=(s.csrf);
+                button type="submit" { "Run the approved plan" }
+            }
         } @else if status == "expired" {
             p role="status" { "This request has expired: it cannot be approved. Request the run again." }
         }
@@ -178,6 +185,24 @@ pub async fn reject(app: AxState<Arc<App>>, headers: HeaderMap, id: Path<String>
     decide(app, headers, id, f, false).await
 }
 
+/// The checks of every post on a request: signed in, the form's token, a request of a client
+/// the person may see (else not found), and the Approve role for it (else `title`, refused).
+async fn approver_post(
+    app: &Arc<App>,
+    headers: &HeaderMap,
+    id: &str,
+    csrf: Option<&str>,
+    title: &str,
+) -> Result<(SignedIn, WorkItem), Response> {
+    let s = signed_in(app, headers).map_err(|r| *r)?;
+    check_csrf(&s, csrf).map_err(|r| *r)?;
+    let item = visible_item(app, &s, id).await?;
+    if !app.may(&s.who, Role::Approve, &item.tenant) {
+        return Err(refused(&s, title, &format!("You have no approver role for client {}.", item.tenant)));
+    }
+    Ok((s, item))
+}
+
 async fn decide(
     AxState(app): AxState<Arc<App>>,
     headers: HeaderMap,
@@ -185,21 +210,11 @@ async fn decide(
     Form(f): Form<DecideForm>,
     yes: bool,
 ) -> Response {
-    let s = match signed_in(&app, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    if let Err(r) = check_csrf(&s, f.csrf.as_deref()) {
-        return *r;
-    }
-    let item = match visible_item(&app, &s, &id).await {
-        Ok(i) => i,
+    let title = if yes { "Not approved" } else { "Not rejected" };
+    let (s, item) = match approver_post(&app, &headers, &id, f.csrf.as_deref(), title).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
-    let title = if yes { "Not approved" } else { "Not rejected" };
-    if !app.may(&s.who, Role::Approve, &item.tenant) {
-        return refused(&s, title, &format!("You have no approver role for client {}.", item.tenant));
-    }
     let reason = f.reason.map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
     if !yes && reason.is_none() {
         return refused(&s, title, "A rejection needs a reason.");
@@ -228,15 +243,36 @@ async fn decide(
         Ok(Err(e)) => return refused(&s, title, &e.to_string()),
         Err(e) => return refused(&s, title, &format!("the decision stopped: {e}")),
     }
-    if yes && app.tasks.start(&item.id, "apply") {
-        let id = item.id.clone();
-        tasks::spawn(app.clone(), item.id.clone(), "apply".into(), move |app| {
+    if yes {
+        start_apply(&app, &item.id);
+    }
+    see_other(&format!("/runs/{}", item.id))
+}
+
+/// Carry out the approved run `id` in the background (once at a time; the service refuses
+/// what is not approved, expired or changed).
+fn start_apply(app: &Arc<App>, id: &str) {
+    if app.tasks.start(id, "apply") {
+        let id = id.to_string();
+        tasks::spawn(app.clone(), id.clone(), "apply".into(), move |app| {
             let mut seen = Changes::default();
             approval::apply(&app.home, &app.config, app.journal.as_ref(), &id, &mut seen)
                 .map(|r| r.run_id)
                 .map_err(|e| [vec![e.to_string()], seen.0].concat().join("; "))
         });
     }
+}
+
+/// Another try at an approved run that was not carried out: the Approve role, CSRF, journalled.
+pub async fn apply(AxState(app): AxState<Arc<App>>, headers: HeaderMap, Path(id): Path<String>, Form(f): Form<DecideForm>) -> Response {
+    let (s, item) = match approver_post(&app, &headers, &id, f.csrf.as_deref(), "Not run").await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if let Err(e) = app.audit(&s.who, "apply", serde_json::json!({ "run_id": item.id, "client": item.tenant, "user": item.user })).await {
+        return refused(&s, "Not run", &e);
+    }
+    start_apply(&app, &item.id);
     see_other(&format!("/runs/{}", item.id))
 }
 

@@ -121,6 +121,7 @@ impl ConsoleServer {
             .route("/approvals/{id}", get(approvals::show))
             .route("/approvals/{id}/approve", post(approvals::approve))
             .route("/approvals/{id}/reject", post(approvals::reject))
+            .route("/approvals/{id}/apply", post(approvals::apply))
             .fallback(pages::not_found)
             .layer(axum::middleware::map_response(security_headers))
             .with_state(app);

@@ -248,3 +248,37 @@ async fn sign_in_returns_only_to_a_page_of_the_console() {
         assert_eq!((r.status().as_u16(), location(&r)), (303, "/runs".to_string()), "{evil}");
     }
 }
+
+#[tokio::test]
+async fn an_approved_plan_that_changed_meanwhile_is_not_applied() {
+    let (f, config) = fixture_with(approval_config()).await;
+    let id = request(&f, &config, LEAVER, "console:alex.tech@msp.test", Duration::hours(1)).await;
+    // Meanwhile someone offboards the user another way: the plan is no longer the one to approve.
+    let (home, cfg) = (f._dir.path().to_path_buf(), config.clone());
+    tokio::task::spawn_blocking(move || {
+        let s = Session::open(&home, &cfg, &RunSpec::from_stored("demo", "default", &json!({}))).expect("session");
+        assert_eq!(s.run(LEAVER, Mode::Apply).expect("apply").status, "succeeded");
+        s.close();
+    })
+    .await
+    .unwrap();
+    let casey = Browser::new();
+    sign_in(&f, &casey, "staff-approver").await;
+    let (_, csrf) = page_and_csrf(&f, &casey, &format!("/approvals/{id}")).await;
+    let (s, _) = post(&casey, &f.url(&format!("/approvals/{id}/approve")), &[("csrf", &csrf)]).await;
+    assert_eq!(s, 303);
+    let started = std::time::Instant::now();
+    let page = loop {
+        let (_, page) = get(&casey, &f.url(&format!("/runs/{id}"))).await;
+        if page.contains("did not complete") {
+            break page;
+        }
+        assert!(started.elapsed().as_secs() < 60, "{page}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(page.contains("the plan changed since it was approved"), "{page}");
+    let i = item(&f, &id);
+    assert_eq!((i.status.as_str(), i.applied_run_id.as_deref()), ("approved", None), "approved, not applied");
+    let (page, _) = page_and_csrf(&f, &casey, &format!("/approvals/{id}")).await;
+    assert!(page.contains("Run the approved plan"), "another try is offered");
+}
