@@ -239,7 +239,8 @@ pub async fn run(AxState(app): AxState<Arc<App>>, headers: HeaderMap, Path(id): 
             }
         }
         @if let Some(t) = app.tasks.get(&r.run_id) { (task_status(&t)) }
-        @if r.mode == Mode::Apply && app.may_restore(&s.who, &r.tenant) {
+        // No button where restore would be refused anyway: a client that requires approval.
+        @if r.mode == Mode::Apply && app.may_restore(&s.who, &r.tenant) && app.config.tenants.get(&r.tenant).is_some_and(|t| t.approval.is_none()) {
             form method="post" action=(format!("/runs/{}/restore", r.run_id)) {
                 input type="hidden" name="csrf" value=(s.csrf);
                 button type="submit" { "Restore…" }

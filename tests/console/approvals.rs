@@ -12,7 +12,7 @@ use offboard_host::workflow::planned_steps;
 pub const LEAVER: &str = offboard_host::demo::ids::LEAVER_CLOUD_UPN;
 
 /// The demo configuration with approval required for client `demo`.
-fn approval_config() -> Config {
+pub fn approval_config() -> Config {
     let mut c = Config::demo();
     c.tenants.get_mut("demo").expect("demo").approval = Some(ApprovalSettings {
         approvers: vec!["casey.approver@msp.test".into(), "blair.tech@msp.test".into()],

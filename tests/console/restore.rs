@@ -1,6 +1,6 @@
 //! Restore from a run's page: the reverse plan, then the restore itself, by the roles allowed.
 
-use super::approvals::{fixture_with, LEAVER};
+use super::approvals::{approval_config, fixture_with, LEAVER};
 use super::flow::{get, sign_in};
 use super::*;
 use offboard_host::config::Config;
@@ -87,4 +87,22 @@ async fn only_requesters_and_admins_of_the_client_may_restore() {
         assert_eq!(r.status(), 404, "another client's run is not found");
     }
     assert!(f.journal.audit_events(10).unwrap().iter().all(|e| !e.action.starts_with("restore")), "nothing was attempted");
+}
+
+#[tokio::test]
+async fn a_client_that_requires_approval_has_no_restore() {
+    // Restore has no approval step: it would be a way around the client's approval rule.
+    let (f, _) = fixture_with(approval_config()).await;
+    let journal = f.journal.clone();
+    tokio::task::spawn_blocking(move || seed_run(&journal, RUN_DEMO, "demo", LEAVER)).await.unwrap();
+    let alex = Browser::new();
+    sign_in(&f, &alex, "staff-tech-a").await;
+    let (_, page) = get(&alex, &f.url(&format!("/runs/{RUN_DEMO}"))).await;
+    assert!(!page.contains("Restore…"), "no button");
+    let csrf = csrf_of(&page).unwrap();
+    let r = alex.http.post(f.url(&format!("/runs/{RUN_DEMO}/restore"))).form(&[("csrf", &csrf)]).send().await.unwrap();
+    assert_eq!(r.status(), 409);
+    assert!(r.text().await.unwrap().contains("requires approval"));
+    let runs = f.journal.find_runs(&RunQuery { limit: 50, ..RunQuery::default() }).unwrap();
+    assert!(runs.iter().all(|r| !r.script.starts_with("restore")), "no restore run was made");
 }
