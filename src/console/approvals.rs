@@ -240,7 +240,14 @@ async fn decide(
                 tracing::warn!("console: {w}");
             }
         }
-        Ok(Err(e)) => return refused(&s, title, &e.to_string()),
+        Ok(Err(e)) => {
+            // The refusal is journalled too (best effort: nothing was done that needs it).
+            let why = serde_json::json!({ "run_id": item.id, "client": item.tenant, "refused": e.to_string() });
+            if let Err(a) = app.audit(&s.who, &format!("{action}_refused"), why).await {
+                tracing::warn!("console: {a}");
+            }
+            return refused(&s, title, &e.to_string());
+        }
         Err(e) => return refused(&s, title, &format!("the decision stopped: {e}")),
     }
     if yes {

@@ -157,6 +157,8 @@ async fn the_requester_cannot_approve_and_an_expired_request_cannot_be_approved(
     let (s, why) = post(&casey, &f.url(&format!("/approvals/{own}/approve")), &[("csrf", &csrf)]).await;
     assert!(s == 403 && why.contains("someone else must approve it"), "{s} {why}");
     assert_eq!(item(&f, &own).status, "pending");
+    let audit = f.journal.audit_events(10).unwrap();
+    assert!(audit.iter().any(|e| e.action == "approve_refused" && e.detail["run_id"] == own), "the refusal is journalled");
     let (page, _) = page_and_csrf(&f, &casey, &format!("/approvals/{old}")).await;
     assert!(page.contains("expired") && !page.contains("Approve and run"), "shown as expired");
     let (s, why) = post(&casey, &f.url(&format!("/approvals/{old}/approve")), &[("csrf", &csrf)]).await;
@@ -281,4 +283,20 @@ async fn an_approved_plan_that_changed_meanwhile_is_not_applied() {
     assert_eq!((i.status.as_str(), i.applied_run_id.as_deref()), ("approved", None), "approved, not applied");
     let (page, _) = page_and_csrf(&f, &casey, &format!("/approvals/{id}")).await;
     assert!(page.contains("Run the approved plan"), "another try is offered");
+}
+
+#[tokio::test]
+async fn the_approval_routes_require_sign_in() {
+    let (f, config) = fixture_with(approval_config()).await;
+    let id = request(&f, &config, LEAVER, "console:alex.tech@msp.test", Duration::hours(1)).await;
+    let b = Browser::new();
+    assert_eq!(get(&b, &f.url("/approvals")).await, (303, "/login?return_to=%2Fapprovals".to_string()));
+    for action in ["approve", "reject", "apply"] {
+        let (s, to) = post(&b, &f.url(&format!("/approvals/{id}/{action}")), &[("csrf", "x"), ("reason", "r")]).await;
+        assert_eq!((s, to.as_str()), (303, "/login"), "{action}");
+    }
+    for path in [format!("/runs/{id}/restore"), format!("/runs/{id}/restore/confirm")] {
+        assert_eq!(post(&b, &f.url(&path), &[("csrf", "x")]).await, (303, "/login".to_string()), "{path}");
+    }
+    assert_eq!(item(&f, &id).status, "pending");
 }
