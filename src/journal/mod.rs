@@ -244,6 +244,10 @@ pub struct RunQuery {
     pub status: Option<RunStatus>,
     pub mode: Option<Mode>,
     pub since: Option<DateTime<Utc>>,
+    /// Started before this instant (the console's date range).
+    pub until: Option<DateTime<Utc>>,
+    /// The user contains this text, whatever the case (the console's history filter).
+    pub user_contains: Option<String>,
     /// Only the plans kept for an approval or a schedule.
     pub workflow: Option<WorkKind>,
     pub limit: usize,
@@ -251,7 +255,18 @@ pub struct RunQuery {
 
 impl Default for RunQuery {
     fn default() -> Self {
-        RunQuery { id_prefix: None, tenant: None, user: None, status: None, mode: None, since: None, workflow: None, limit: 50 }
+        RunQuery {
+            id_prefix: None,
+            tenant: None,
+            user: None,
+            status: None,
+            mode: None,
+            since: None,
+            until: None,
+            user_contains: None,
+            workflow: None,
+            limit: 50,
+        }
     }
 }
 

@@ -91,6 +91,7 @@ on_every_backend!(
     runs::record_step_after_intent_keeps_intent_and_outcome,
     runs::missing_steps_and_runs_are_reported,
     runs::list_runs_newest_first_with_step_counts,
+    runs::runs_are_found_by_user_text_and_time_range,
     runs::last_write_finds_the_latest_apply_intent,
     runs::lock_is_exclusive_per_tenant_and_case_insensitive_user,
     runs::running_run_reads_as_running_only_while_its_lock_is_held_by_a_live_pid,
