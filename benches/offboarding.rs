@@ -254,7 +254,7 @@ impl Bench {
             org: Default::default(),
             sets: vec![],
             denied: vec![],
-            exec: ExecOptions { concurrency: way.concurrency },
+            exec: ExecOptions { concurrency: way.concurrency, ..ExecOptions::default() },
             engine: EngineOptions::default(),
             observer,
             protection: Default::default(),

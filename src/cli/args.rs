@@ -340,6 +340,7 @@ impl RunArgs {
             concurrency: self.concurrency,
             timeout: self.timeout,
             allow_privileged: self.allow_privileged,
+            yield_waits: None,
         }
     }
 }

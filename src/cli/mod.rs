@@ -188,7 +188,7 @@ fn cmd_run(ctx: &Ctx, a: RunArgs, force_plan: bool) -> Result<u8> {
         org: org.clone(),
         sets: sets.clone(),
         denied: tenant.deny.clone(),
-        exec: ExecOptions { concurrency: a.concurrency },
+        exec: ExecOptions { concurrency: a.concurrency, ..ExecOptions::default() },
         engine: engine.clone(),
         // The apply reports each phase as it finishes (its plan is on the screen already).
         observer: Some(match mode {

@@ -7,7 +7,11 @@
 //!   at a time, whatever the number of workers, so a tenant's API limits hold.
 //! - `run_at` is the due time: a wait is a job in the future, not a worker asleep. A job woken early
 //!   (clocks), or for a run another worker holds under a live lease, re-queues itself for when
-//!   that can change (the due time, the lease's end) and ends.
+//!   that can change (the due time, the lease's end) and ends. A run that waits for the target
+//!   system (a conversion to shared not visible after `OFFBOARD_QUEUE_WAIT_IN_JOB_SECS`, default
+//!   20) gives its job back: the item goes back to `pending`, due `OFFBOARD_QUEUE_WAIT_AGAIN_SECS`
+//!   later (default 30), and the next pass goes on from the journal (every earlier step is found
+//!   done); the wait's own timeout counts from the conversion's intent, across passes.
 //! - Redelivery is harmless: the job claims the schedule item with the journal's conditional
 //!   UPDATE (of two deliveries one gets it, the other ends), and the apply run re-observes every
 //!   target and keeps each write to once through its intents.
@@ -129,10 +133,15 @@ fn advance(state: &QueueState, rt: &tokio::runtime::Handle, run_id: &str) -> std
     };
     let now = clock::now();
     if (item.status == "pending" && item.at <= now) || item.abandoned(now) {
-        if let Some((result, ok)) = claim_and_run(&state.ctx, journal, &item, &state.worker).map_err(|e| e.to_string())? {
+        if let Some((result, ok, again)) = claim_and_run(&state.ctx, journal, &item, &state.worker, true).map_err(|e| e.to_string())? {
             match &state.collected {
                 Some(c) => c.lock().unwrap_or_else(|p| p.into_inner()).push((result, ok)),
                 None => print_pass(&state.worker, &[result], &state.args),
+            }
+            // The run waits for the target system: its next pass is a job in the future.
+            if let Some(at) = again {
+                let utils = WorkerUtils::new(state.pool.clone(), queue_schema());
+                rt.block_on(add(&utils, &item.tenant, &item.id, real_time(at)))?;
             }
         }
         return Ok(());

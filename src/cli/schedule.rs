@@ -156,14 +156,17 @@ pub(super) fn cmd_schedule(ctx: &Ctx, command: ScheduleCommand) -> Result<u8> {
 }
 
 /// Carry out one claimed item; returns its final status, the apply run and the note.
-fn execute(ctx: &Ctx, item: &WorkItem) -> (bool, Option<String>, String) {
+/// `yield_waits`: the queue worker's runs (see [`WAIT_IN_JOB`]); the fourth value is then the
+/// step that waits, when the run must go on later.
+fn execute(ctx: &Ctx, item: &WorkItem, yield_waits: bool) -> (bool, Option<String>, String, Option<String>) {
     let config = match Config::load(ctx.config_path.as_deref(), &ctx.home) {
         Ok(c) => c,
-        Err(e) => return (false, None, format!("configuration: {e}")),
+        Err(e) => return (false, None, format!("configuration: {e}"), None),
     };
-    let session = match Session::open(&ctx.home, &config, &RunSpec::from_stored(&item.tenant, &item.script, &item.options)) {
+    let spec = RunSpec { yield_waits: yield_waits.then(wait_in_job), ..RunSpec::from_stored(&item.tenant, &item.script, &item.options) };
+    let session = match Session::open(&ctx.home, &config, &spec) {
         Ok(s) => s,
-        Err(e) => return (false, None, format!("could not start: {e}")),
+        Err(e) => return (false, None, format!("could not start: {e}"), None),
     };
     let out = (|| {
         let plan = session.run(&item.user, Mode::Plan).map_err(|e| (None, format!("plan failed: {e}")))?;
@@ -183,13 +186,36 @@ fn execute(ctx: &Ctx, item: &WorkItem) -> (bool, Option<String>, String) {
         };
         let report = session.run(&item.user, Mode::Apply).map_err(|e| (None, format!("{plan_note}; apply did not start: {e}")))?;
         let ok = outcome_error(&report).is_none();
-        Ok((ok, report.run_id.clone(), format!("{plan_note}; run {}", report.status)))
+        // Only the wait failed, and it said "later": the run goes on in a later pass.
+        let waiting = report.steps.iter().filter(|s| s.status == StepStatus::Failed).map(|s| s.detail.clone()).collect::<Vec<_>>();
+        let waiting = match waiting.as_slice() {
+            [one] if one.starts_with(crate::exec::WAIT_LATER) => Some(one.clone()),
+            _ => None,
+        };
+        Ok((ok, report.run_id.clone(), format!("{plan_note}; run {}", report.status), waiting))
     })();
     session.close();
     match out {
-        Ok((ok, run, note)) => (ok, Some(run), note),
-        Err((run, note)) => (false, run, note),
+        Ok((ok, run, note, waiting)) => (ok, Some(run), note, waiting),
+        Err((run, note)) => (false, run, note, None),
     }
+}
+
+/// How long a queue worker's run waits inside its job for the target system (a conversion to
+/// shared usually shows within seconds) before it gives the job back and waits in the queue:
+/// `OFFBOARD_QUEUE_WAIT_IN_JOB_SECS`, default 20.
+pub(super) const WAIT_IN_JOB: u64 = 20;
+
+fn wait_in_job() -> Duration {
+    let secs = std::env::var("OFFBOARD_QUEUE_WAIT_IN_JOB_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(WAIT_IN_JOB);
+    Duration::from_secs(secs)
+}
+
+/// How long a run that waits for the target system stays in the queue before its next pass:
+/// `OFFBOARD_QUEUE_WAIT_AGAIN_SECS`, default 30.
+fn wait_again() -> chrono::Duration {
+    let secs: i64 = std::env::var("OFFBOARD_QUEUE_WAIT_AGAIN_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(30);
+    chrono::Duration::seconds(secs.clamp(1, 3600))
 }
 
 /// One look at the schedule: claim and run what is due. Returns (results, any failed).
@@ -197,7 +223,7 @@ fn pass(ctx: &Ctx, journal: &dyn Journal, worker: &str) -> Result<(Vec<serde_jso
     let mut results = Vec::new();
     let mut failed = false;
     for item in journal.work_due(clock::now())? {
-        if let Some((result, ok)) = claim_and_run(ctx, journal, &item, worker)? {
+        if let Some((result, ok, _)) = claim_and_run(ctx, journal, &item, worker, false)? {
             failed |= !ok;
             results.push(result);
         }
@@ -205,18 +231,31 @@ fn pass(ctx: &Ctx, journal: &dyn Journal, worker: &str) -> Result<(Vec<serde_jso
     Ok((results, failed))
 }
 
-/// Claim a due (or abandoned) item and carry it out under the lease: the result line and whether
-/// the run succeeded; `None` when another worker claimed it first.
-pub(super) fn claim_and_run(ctx: &Ctx, journal: &dyn Journal, item: &WorkItem, worker: &str) -> Result<Option<(serde_json::Value, bool)>> {
+/// What a claimed item came to: its result line, whether the run succeeded, and when it waits
+/// for a later pass (re-queued: `pending` again, due then).
+pub(super) type Claimed = (serde_json::Value, bool, Option<DateTime<Utc>>);
+
+/// Claim a due (or abandoned) item and carry it out under the lease; `None` when another worker
+/// claimed it first. With `yield_waits` (the queue worker), a run whose only failure is a wait
+/// that must go on (a mailbox not yet shared) is put back to `pending` for a later pass.
+pub(super) fn claim_and_run(ctx: &Ctx, journal: &dyn Journal, item: &WorkItem, worker: &str, yield_waits: bool) -> Result<Option<Claimed>> {
     let now = clock::now();
     if !journal.work_claim(&item.id, worker, now, now + LEASE)? {
         return Ok(None); // another worker has it
     }
-    let (ok, run, note) = with_heartbeat(journal, &item.id, worker, || execute(ctx, item));
+    let (ok, run, note, waiting) = with_heartbeat(journal, &item.id, worker, || execute(ctx, item, yield_waits));
     let note = match (&item.claimed_by, item.status.as_str()) {
         (Some(dead), "running") => format!("taken over from worker {dead} (its lease ran out); {note}"),
         _ => note,
     };
+    if let Some(wait) = waiting {
+        let at = clock::now() + wait_again();
+        let note = format!("{note}; waiting: {wait}; next pass at {}", at.to_rfc3339());
+        journal.work_requeue(&item.id, worker, at, &note)?;
+        let result =
+            json!({"id": item.id, "tenant": item.tenant, "user": item.user, "due": at, "status": "waiting", "run_id": run, "note": note});
+        return Ok(Some((result, true, Some(at))));
+    }
     let to = if ok { "done" } else { "failed" };
     journal.work_transition(
         &item.id,
@@ -226,7 +265,7 @@ pub(super) fn claim_and_run(ctx: &Ctx, journal: &dyn Journal, item: &WorkItem, w
     )?;
     let result =
         json!({"id": item.id, "tenant": item.tenant, "user": item.user, "due": item.at, "status": to, "run_id": run, "note": note});
-    Ok(Some((result, ok)))
+    Ok(Some((result, ok, None)))
 }
 
 /// Run `f` while a thread renews `worker`'s lease on `id` every [`HEARTBEAT`].

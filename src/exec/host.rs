@@ -23,11 +23,16 @@ use crate::journal::{Journal, Mode, StepStatus};
 pub struct ExecOptions {
     /// Actions of one phase in flight at once (1 = one at a time).
     pub concurrency: usize,
+    /// `Some(d)`: a step that waits for the target system (a mailbox conversion) waits at most
+    /// `d` and then, if it must wait longer, fails with [`crate::exec::WAIT_LATER`] instead of
+    /// sleeping on: the queue worker re-queues the run for later rather than holding a job (and
+    /// its tenant's queue) asleep. `None`: the step's own bounded wait (the CLI).
+    pub yield_waits: Option<std::time::Duration>,
 }
 
 impl Default for ExecOptions {
     fn default() -> Self {
-        ExecOptions { concurrency: 16 }
+        ExecOptions { concurrency: 16, yield_waits: None }
     }
 }
 
@@ -124,7 +129,10 @@ impl Host {
 
     /// A context for one phase, sharing the run's reads.
     pub fn cx(&self) -> Cx {
-        Cx::new(self.tenant.clone(), self.run_id.clone(), self.mode, self.journal.clone(), self.providers.clone(), self.cache.clone())
+        let mut cx =
+            Cx::new(self.tenant.clone(), self.run_id.clone(), self.mode, self.journal.clone(), self.providers.clone(), self.cache.clone());
+        cx.yield_waits = self.exec.yield_waits;
+        cx
     }
 
     /// Set once, when the run has built its engine and compiled the script.

@@ -136,7 +136,13 @@ pub struct Cx {
     pub providers: Providers,
     /// Reads shared with the run's other phases (see `cache.rs`).
     pub cache: Arc<cache::ReadCache>,
+    /// See [`host::ExecOptions::yield_waits`].
+    pub yield_waits: Option<std::time::Duration>,
 }
+
+/// How a step that yielded its wait ([`host::ExecOptions::yield_waits`]) begins its error: the
+/// queue worker puts such a run back to wait instead of calling it failed.
+pub const WAIT_LATER: &str = "not yet, look again later:";
 
 impl Cx {
     pub fn new(
@@ -147,12 +153,15 @@ impl Cx {
         providers: Providers,
         cache: Arc<cache::ReadCache>,
     ) -> Cx {
-        Cx { tenant, run_id, mode, journal, providers, cache }
+        Cx { tenant, run_id, mode, journal, providers, cache, yield_waits: None }
     }
 
     /// The same context with an empty read cache: to re-observe after an unclear write.
     pub fn fresh(&self) -> Cx {
-        Cx::new(self.tenant.clone(), self.run_id.clone(), self.mode, self.journal.clone(), self.providers.clone(), Default::default())
+        let mut cx =
+            Cx::new(self.tenant.clone(), self.run_id.clone(), self.mode, self.journal.clone(), self.providers.clone(), Default::default());
+        cx.yield_waits = self.yield_waits;
+        cx
     }
 
     pub fn journal_err(e: crate::journal::JournalError) -> ActionError {

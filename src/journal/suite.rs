@@ -99,6 +99,7 @@ on_every_backend!(
     outbox::outbox_keeps_order_dedups_markers_and_tracks_delivery,
     outbox::runs_remember_their_ticket,
     outbox::a_claim_succeeds_once,
+    outbox::a_running_schedule_is_requeued_only_by_its_holder,
     audit::console_actions_are_kept_newest_first,
     waves::a_waves_steps_intents_and_outcomes_are_recorded_together,
     waves::a_wave_with_an_unknown_step_records_none_of_its_intents,

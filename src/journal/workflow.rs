@@ -140,6 +140,10 @@ pub trait WorkflowJournal {
     fn work_claim(&self, id: &str, worker: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> Result<bool>;
     /// Renew `worker`'s lease on a running item; `false` when it no longer holds it.
     fn work_renew(&self, id: &str, worker: &str, lease_until: DateTime<Utc>) -> Result<bool>;
+    /// Put `worker`'s running schedule back to `pending`, due at `at`, with `note`: the run is
+    /// waiting for something that takes time (a mailbox conversion), and a later pass goes on
+    /// from its journal instead of a worker sleeping on it. `false` when `worker` no longer holds it.
+    fn work_requeue(&self, id: &str, worker: &str, at: DateTime<Utc>, note: &str) -> Result<bool>;
     /// Cancel a schedule that is pending, or running without a live worker (lease ran out by
     /// `now`): the abandoned item is never taken over afterwards.
     fn work_cancel(&self, id: &str, now: DateTime<Utc>) -> Result<bool>;

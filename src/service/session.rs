@@ -36,6 +36,9 @@ pub struct RunSpec {
     pub timeout: u64,
     /// `--allow-privileged`: kept with an approval or schedule, so the later run is the same run.
     pub allow_privileged: bool,
+    /// The queue worker's runs: a long wait re-queues the run instead of sleeping
+    /// ([`crate::exec::host::ExecOptions::yield_waits`]). Not kept with the item.
+    pub yield_waits: Option<Duration>,
 }
 
 impl RunSpec {
@@ -54,6 +57,7 @@ impl RunSpec {
             concurrency: 16,
             timeout: 1800,
             allow_privileged: false,
+            yield_waits: None,
         }
     }
     /// A stored item's spec (its script already resolved when it was recorded).
@@ -106,6 +110,7 @@ pub struct Session {
     ticketing: TicketingOptions,
     concurrency: usize,
     allow_privileged: bool,
+    yield_waits: Option<Duration>,
     pub journal: Arc<dyn Journal>,
     /// The configuration's `journal` and the home directory: where the journal is, for the job
     /// queue on PostgreSQL (`request::schedule`).
@@ -175,6 +180,7 @@ impl Session {
             ticketing,
             concurrency: spec.concurrency,
             allow_privileged: spec.allow_privileged,
+            yield_waits: spec.yield_waits,
             journal,
             journal_setting: config.journal.clone(),
             home: home.to_path_buf(),
@@ -242,7 +248,7 @@ impl Session {
             org,
             sets,
             denied: self.tenant.deny.clone(),
-            exec: ExecOptions { concurrency: self.concurrency },
+            exec: ExecOptions { concurrency: self.concurrency, yield_waits: self.yield_waits },
             engine: self.engine.clone(),
             observer: Some(Arc::new(self.ticketing.clone())),
             protection: protection(&self.tenant, self.allow_privileged),

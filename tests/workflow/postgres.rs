@@ -3,7 +3,7 @@
 //! failed without one under `OFFBOARD_TEST_PG_REQUIRED=1` (test.sh).
 
 use super::*;
-use offboard_host::journal::PgJournal;
+use offboard_host::journal::{PgJournal, WorkflowJournal};
 
 /// The test database's URL with the journal in a schema of its own (created here), so tests do
 /// not see each other's schedules; `None`: skip.
@@ -224,6 +224,51 @@ fn a_job_that_keeps_failing_is_retried_then_its_schedule_ends_failed() {
     let note = item["note"].as_str().unwrap_or("");
     assert!(note.contains("gave up after 2 attempt(s)") && note.contains("no_claim"), "{item}");
     assert_eq!(home.stats().writes, 0);
+}
+
+/// A conversion to shared that takes longer than a worker waits inside its job: the run gives
+/// the job back (the item `pending` again, its job in the queue for later) instead of a worker
+/// asleep holding the tenant's queue, and the next pass goes on from the journal to the end,
+/// every write sent once over both passes.
+#[test]
+fn a_slow_conversion_re_queues_the_run_and_the_next_pass_finishes_it() {
+    let Some(t) = PgHome::new() else { return };
+    let (home, url, queue, id) = (&t.home, &t.url, &t.queue, t.schedule_cloud_leaver());
+    let pass = |now: String| {
+        t.cmd(&["worker", "--once", "--json"])
+            .env("OFFBOARD_NOW", now)
+            .env("OFFBOARD_DEMO_SHARED_DELAY_MS", "3000")
+            .env("OFFBOARD_QUEUE_WAIT_IN_JOB_SECS", "0")
+            .env("OFFBOARD_QUEUE_WAIT_AGAIN_SECS", "60")
+            .run()
+    };
+    let started = std::time::Instant::now();
+    let o = pass(later(2));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let runs = o.json()["runs"].as_array().unwrap().clone();
+    assert_eq!((runs.len(), runs[0]["status"].as_str()), (1, Some("waiting")), "{runs:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(3), "the job did not wait for the conversion");
+    let item = PgJournal::open(url).expect("journal").work_get(&id).expect("read").expect("item");
+    assert_eq!(item.status, "pending", "{item:?}");
+    assert!(item.note.as_deref().is_some_and(|n| n.contains("waiting") && n.contains("still a UserMailbox")), "{item:?}");
+    let jobs = queued_jobs(url, queue);
+    assert_eq!((jobs.len(), jobs[0].0.as_deref()), (1, Some(id.as_str())), "its next pass is a job: {jobs:?}");
+    assert!(user_in(&home.state(), ids::LEAVER_CLOUD_ID)["accountEnabled"] == false, "the first pass did its part");
+    // Not due again before its time: a worker looking now leaves it.
+    let o = pass(later(2));
+    assert!(o.json()["runs"].as_array().unwrap().is_empty(), "{}", o.stdout);
+    // Once the conversion shows (it was sent during the first pass) and the item is due: the
+    // next pass ends it.
+    std::thread::sleep(std::time::Duration::from_millis(3300));
+    let o = pass(later(3));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let runs = o.json()["runs"].as_array().unwrap().clone();
+    assert_eq!((runs.len(), runs[0]["status"].as_str()), (1, Some("done")), "{runs:?}");
+    assert_cloud_offboarded(&home.state(), &seed_state());
+    // Every write once over both passes (the second pass's early revocation of the sessions
+    // stands for the final one, which it finds done: entra/actions/sessions.rs).
+    assert_eq!(home.stats().writes_applied, CLEAN_WRITES, "{:?}", home.stats());
+    assert!(queued_jobs(url, queue).is_empty(), "{:?}", queued_jobs(url, queue));
 }
 
 fn sql(url: &str, statement: &str) {

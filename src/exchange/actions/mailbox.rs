@@ -128,11 +128,11 @@ impl Action for WaitForShared {
     async fn apply(&self, cx: &Cx) -> Result<String, ActionError> {
         // Waiting only makes sense for a conversion that was sent (by this run or an earlier one).
         // If it failed or was never asked for, say so now instead of polling until the timeout.
-        if last_landed(cx, &self.user.id, "convert_to_shared_mailbox")?.is_none() {
+        let Some(sent) = last_landed(cx, &self.user.id, "convert_to_shared_mailbox")? else {
             return Err(ActionError::Other(
                 "the mailbox is not shared and no conversion to shared was sent (or it failed); licences are kept: convert it, then run again".into(),
             ));
-        }
+        };
         let exo = cx.exchange()?;
         let start = Instant::now();
         loop {
@@ -147,7 +147,19 @@ impl Action for WaitForShared {
                 }
                 None => return Err(ActionError::Other(format!("{} no longer has a mailbox", self.user.upn))),
                 Some(other) => {
-                    if start.elapsed() + SHARED_POLL > self.timeout {
+                    // Under the queue worker: a short wait here, then the run waits in the queue.
+                    // The timeout counts from the conversion's intent in the journal, so it holds
+                    // across passes.
+                    let since = (chrono::Utc::now() - sent.intent_at).to_std().unwrap_or_default();
+                    if cx.yield_waits.is_some_and(|d| start.elapsed() + SHARED_POLL > d) && since < self.timeout {
+                        return Err(ActionError::Other(format!(
+                            "{} the mailbox is still a {other}, {} s after the conversion was sent (waits up to {} s); licences are kept until it is shared",
+                            crate::exec::WAIT_LATER,
+                            since.as_secs(),
+                            self.timeout.as_secs()
+                        )));
+                    }
+                    if start.elapsed() + SHARED_POLL > self.timeout || (cx.yield_waits.is_some() && since >= self.timeout) {
                         return Err(ActionError::Other(format!(
                             "the mailbox is still a {other} after {} s; licences are not removed until it is shared (run again later)",
                             start.elapsed().as_secs()

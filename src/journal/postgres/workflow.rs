@@ -90,6 +90,16 @@ impl WorkflowJournal for PgJournal {
         )
     }
 
+    fn work_requeue(&self, id: &str, worker: &str, at: DateTime<Utc>, note: &str) -> Result<bool> {
+        self.work_update(
+            id,
+            "UPDATE workflow SET status = 'pending', note = $3, at = $4, claimed_by = NULL, lease_until = NULL \
+             WHERE id = $1 AND kind = 'schedule' AND status = 'running' AND claimed_by = $2",
+            vec![Some(worker.to_string()), Some(note.to_string())],
+            vec![Some(at)],
+        )
+    }
+
     fn work_cancel(&self, id: &str, now: DateTime<Utc>) -> Result<bool> {
         self.work_update(
             id,

@@ -142,6 +142,15 @@ impl WorkflowJournal for SqliteJournal {
         )
     }
 
+    fn work_requeue(&self, id: &str, worker: &str, at: DateTime<Utc>, note: &str) -> Result<bool> {
+        self.work_update(
+            id,
+            "UPDATE workflow SET status = 'pending', at = ?3, note = ?4, claimed_by = NULL, lease_until = NULL \
+             WHERE id = ?1 AND kind = 'schedule' AND status = 'running' AND claimed_by = ?2",
+            params![id, worker, ts(&at), note],
+        )
+    }
+
     /// Cancel a schedule that is pending, or running without a live worker (lease ran out by
     /// `now`): the abandoned item is never taken over afterwards.
     fn work_cancel(&self, id: &str, now: DateTime<Utc>) -> Result<bool> {

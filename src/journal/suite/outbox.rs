@@ -121,6 +121,26 @@ pub(super) fn a_claim_succeeds_once(j: &dyn Journal) {
     assert!(j.work_due(far).unwrap().is_empty());
 }
 
+/// A running schedule put back to wait (a mailbox conversion): pending again, due later, free
+/// for any worker then; only its holder may put it back.
+pub(super) fn a_running_schedule_is_requeued_only_by_its_holder(j: &dyn Journal) {
+    let now = chrono::Utc::now();
+    add_run(j, "r1", "u@x.test", Mode::Plan);
+    j.work_add(&pending_schedule("r1", now)).unwrap();
+    let lease = now + chrono::Duration::seconds(60);
+    assert!(j.work_claim("r1", "w1", now, lease).unwrap());
+    let at = now + chrono::Duration::seconds(30);
+    assert!(!j.work_requeue("r1", "w2", at, "waiting").unwrap(), "not its holder");
+    assert!(j.work_requeue("r1", "w1", at, "waiting for the conversion").unwrap());
+    assert!(!j.work_requeue("r1", "w1", at, "again").unwrap(), "no longer running");
+    let item = j.work_get("r1").unwrap().unwrap();
+    assert_eq!((item.status.as_str(), item.claimed_by.as_deref(), item.lease_until), ("pending", None, None));
+    assert_eq!((item.at.timestamp(), item.note.as_deref()), (at.timestamp(), Some("waiting for the conversion")));
+    assert!(j.work_due(now).unwrap().is_empty(), "not due before its new time");
+    assert_eq!(j.work_due(at).unwrap().len(), 1);
+    assert!(j.work_claim("r1", "w2", at, at + chrono::Duration::seconds(60)).unwrap(), "any worker takes it then");
+}
+
 /// A pending schedule made from plan run `id`, due at `now` (an empty plan, tenant `contoso`).
 pub(in crate::journal) fn pending_schedule(id: &str, now: chrono::DateTime<chrono::Utc>) -> WorkItem {
     WorkItem {
