@@ -21,6 +21,12 @@ pub(super) fn queue_schema() -> String {
     std::env::var("OFFBOARD_QUEUE_SCHEMA").ok().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| "graphile_worker".into())
 }
 
+/// A worker timing from the environment (see `queue.rs` for the knobs): a positive number, else
+/// `None` (the default holds).
+pub(super) fn env_number(name: &str) -> Option<f64> {
+    std::env::var(name).ok().and_then(|v| v.trim().parse::<f64>().ok()).filter(|n| n.is_finite() && *n > 0.0)
+}
+
 pub(super) fn queue_err(url: &str, e: impl std::fmt::Display) -> Error {
     Error::Journal(JournalError::Storage { path: crate::journal::redacted_url(url), message: format!("job queue: {e}") })
 }

@@ -29,7 +29,7 @@ use graphile_worker::{
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use super::args::WorkerArgs;
-use super::jobs::{add, queue_err, queue_schema, AdvanceRun, ADVANCE_RUN};
+use super::jobs::{add, env_number, queue_err, queue_schema, AdvanceRun, ADVANCE_RUN};
 use super::schedule::{claim_and_run, poll_worker, print_pass};
 use super::Ctx;
 use crate::error::Result;
@@ -39,19 +39,33 @@ use crate::workflow::clock;
 /// Jobs a worker runs at once (each a different tenant's: one queue runs one job at a time).
 const CONCURRENCY: usize = 4;
 
-/// graphile's own dead-worker recovery: a worker beats every 10 s; one silent for a minute (by the
-/// database's clock) is swept by the others, which frees its locked job and its tenant's queue.
-/// No recovery delay: what keeps a recovered run from writing twice is the journal (claim, writer
-/// lock, intents), not a pause.
+/// How long (seconds) a worker may stay silent before the others sweep it (see [`recovery`]);
+/// `OFFBOARD_WORKER_STALE_SECS` changes it.
+const STALE_SECS: f64 = 60.0;
+
+/// How often (ms) a worker asks the queue for a job when no notification woke it;
+/// `OFFBOARD_WORKER_POLL_MS` changes it. graphile fetches one job per wake-up, so while a tenant's
+/// jobs wait behind each other in its queue this is also the gap between two of them.
+const POLL_MS: f64 = 1000.0;
+
+/// graphile's own dead-worker recovery: a worker beats six times per stale period; one silent for
+/// the whole period (a minute, by the database's clock) is swept by the others every half period,
+/// which frees its locked job and its tenant's queue. No recovery delay: what keeps a recovered run
+/// from writing twice is the journal (claim, writer lock, intents), not a pause.
 fn recovery() -> WorkerRecoveryConfig {
+    let stale = std::time::Duration::from_secs_f64(env_number("OFFBOARD_WORKER_STALE_SECS").unwrap_or(STALE_SECS));
     WorkerRecoveryConfig {
-        heartbeat_interval: std::time::Duration::from_secs(10),
-        sweep_interval: std::time::Duration::from_secs(30),
-        sweep_threshold: std::time::Duration::from_secs(60),
+        heartbeat_interval: stale / 6,
+        sweep_interval: stale / 2,
+        sweep_threshold: stale,
         recovery_delay: std::time::Duration::ZERO,
         enabled: true,
         ..WorkerRecoveryConfig::default()
     }
+}
+
+fn poll_interval() -> std::time::Duration {
+    std::time::Duration::from_secs_f64(env_number("OFFBOARD_WORKER_POLL_MS").unwrap_or(POLL_MS) / 1000.0)
 }
 
 /// The results of a `--once` worker's jobs: (result line, whether the run succeeded).
@@ -176,6 +190,7 @@ fn work(ctx: &Ctx, url: &str, journal: Arc<dyn Journal>, worker: &str, a: &Worke
             .pg_pool(pool)
             .schema(queue_schema())
             .concurrency(CONCURRENCY)
+            .poll_interval(poll_interval())
             .define_job::<AdvanceRun>()
             .add_extension(state.clone())
             .worker_recovery(recovery())

@@ -27,21 +27,21 @@ fn journal_url() -> Option<(String, String)> {
 }
 
 /// A home whose commands use a journal (and a job queue) of their own on the test database.
-struct PgHome {
-    home: Home,
-    url: String,
-    schema: String,
+pub(super) struct PgHome {
+    pub(super) home: Home,
+    pub(super) url: String,
+    pub(super) schema: String,
     /// The queue's tables next to the journal's, apart from other tests'.
-    queue: String,
+    pub(super) queue: String,
 }
 
 impl PgHome {
-    fn new() -> Option<PgHome> {
+    pub(super) fn new() -> Option<PgHome> {
         let (url, schema) = journal_url()?;
         Some(PgHome { home: Home::new(), url, queue: format!("{schema}_queue"), schema })
     }
 
-    fn cmd(&self, args: &[&str]) -> Cmd {
+    pub(super) fn cmd(&self, args: &[&str]) -> Cmd {
         self.home.cmd(args).env("OFFBOARD_JOURNAL_URL", &self.url).env("OFFBOARD_QUEUE_SCHEMA", &self.queue)
     }
 
