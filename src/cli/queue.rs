@@ -33,7 +33,7 @@ use super::jobs::{add, env_number, queue_err, queue_schema, AdvanceRun, ADVANCE_
 use super::schedule::{claim_and_run, poll_worker, print_pass};
 use super::Ctx;
 use crate::error::Result;
-use crate::journal::{Journal, WorkKind};
+use crate::journal::{Journal, WorkItem, WorkKind};
 use crate::workflow::clock;
 
 /// Jobs a worker runs at once (each a different tenant's: one queue runs one job at a time).
@@ -147,17 +147,33 @@ fn real_time(at: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 /// Queue every item a job should exist for: pending ones (at their due time) and abandoned ones
-/// (now). With `pending`, only those already due (the periodic catch-up).
+/// (now). With `due_only`, only those already due (the periodic catch-up). A job that has been
+/// fetched is left as it is (see [`fetched_jobs`]); a fresh one is replaced, which brings a run
+/// due by the journal's clock forward to now.
 async fn catch_up(state: &QueueState, due_only: bool) -> std::result::Result<usize, String> {
     let now = clock::now();
     let items = state.journal.work_list(WorkKind::Schedule, None).map_err(|e| e.to_string())?;
+    let fetched = fetched_jobs(&state.pool).await?;
     let utils = WorkerUtils::new(state.pool.clone(), queue_schema());
     let mut queued = 0;
-    for i in items.iter().filter(|i| (i.status == "pending" && (!due_only || i.at <= now)) || i.abandoned(now)) {
+    let wanted = |i: &&WorkItem| (i.status == "pending" && (!due_only || i.at <= now)) || i.abandoned(now);
+    for i in items.iter().filter(wanted).filter(|i| !fetched.contains(&i.id)) {
         add(&utils, &i.tenant, &i.id, real_time(i.at)).await?;
         queued += 1;
     }
     Ok(queued)
+}
+
+/// The runs whose job a worker has fetched at least once (graphile counts an attempt at the
+/// fetch): being run now, or waiting for its next attempt after a failure. A catch-up must not
+/// replace those: graphile's replace resets the attempts and the backoff (a run that keeps
+/// failing would never run out of attempts) and, for a job being run, adds a second job beside
+/// it, so a catch-up of every due run each `--interval` doubled the work of each running one.
+async fn fetched_jobs(pool: &PgPool) -> std::result::Result<std::collections::HashSet<String>, String> {
+    let schema = queue_schema().replace('"', "\"\"");
+    let sql = format!("SELECT key FROM \"{schema}\"._private_jobs WHERE key IS NOT NULL AND attempts > 0");
+    let keys: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await.map_err(|e| e.to_string())?;
+    Ok(keys.into_iter().collect())
 }
 
 /// `offboard-host worker`: on PostgreSQL the queue's jobs, else the poll of the local journal.
