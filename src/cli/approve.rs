@@ -15,27 +15,19 @@
 //!   what changed and a new approval is needed;
 //! - an approved run is applied once (`approved` → `applying` is a conditional update).
 
-use super::out::{out, outln};
-use chrono::Duration;
-
 use super::args::{ApplyArgs, DecideArgs, RunArgs};
 use super::open_journal;
+use super::out::{out, outln};
 use super::{confirm, render, Ctx};
 use crate::config::{ApprovalSettings, Config, TenantConfig};
 use crate::error::{Error, Result};
 use crate::exec::report::Report;
 use crate::journal::{Journal, Mode, OutboxKind, StepStatus, Transition, WorkItem, WorkKind};
 use crate::run::outcome_error;
+use crate::service::request::{self, policy_of, Notice};
 use crate::service::{RunSpec, Session};
-use crate::workflow::binding::{os_identity, policy_digest};
+use crate::workflow::binding::os_identity;
 use crate::workflow::{clock, plan_changes, planned_steps};
-
-/// The digest of the approval policy a tenant's configuration states. A tenant without Graph
-/// settings (the demo one, AD only) is named by its configuration name instead of a tenant id.
-fn policy_of(name: &str, tenant: &TenantConfig, settings: &ApprovalSettings) -> String {
-    let id = tenant.graph.as_ref().map(|g| g.tenant_id.clone()).unwrap_or_else(|| format!("config:{name}"));
-    policy_digest(&id, &settings.approvers, settings.expiry_hours)
-}
 
 /// The approval settings the item was requested under, or why this configuration may not act
 /// on it: no `[approval]` any more, another policy, or an item recorded before policies were kept.
@@ -71,107 +63,43 @@ fn print_report(ctx: &Ctx, json: bool, r: &Report) {
 pub(super) fn request_approval(ctx: &Ctx, config: &Config, a: &RunArgs) -> Result<u8> {
     let session = Session::open(&ctx.home, config, &a.spec())?;
     let result = (|| {
-        session.validate_user(&a.user)?;
-        let settings = session.tenant.approval.clone().expect("approval settings");
-        let plan = session.run(&a.user, Mode::Plan)?;
+        let plan = request::plan(&session, &a.user)?;
         print_report(ctx, a.json, &plan);
-        if let Some(e) = outcome_error(&plan) {
-            eprintln!("error: {e}");
-            return Ok(e.exit_code());
-        }
-        if plan.count(StepStatus::Planned) == 0 {
-            eprintln!("nothing to change: {} is already offboarded as far as this script goes (no approval needed)", a.user);
-            return Ok(0);
-        }
-        let now = clock::now();
-        let expires = now + Duration::hours(i64::from(settings.expiry_hours));
-        session.journal.work_add(&WorkItem {
-            policy: Some(policy_of(&session.tenant_name, &session.tenant, &settings)),
-            ..session.pending_item(
-                WorkKind::Approval,
-                &plan.run_id,
-                &a.user,
-                a.spec().options(),
-                planned_steps(&plan, &*session.journal)?,
-                expires,
-            )
-        })?;
-        // With a PSA: the request goes on the ticket (`--ticket N`, else a new ticket for this
-        // offboarding that the apply run continues).
-        let mut psa_items = Vec::new();
-        match &a.ticket {
-            Some(t) => session.journal.set_run_ticket(&plan.run_id, t)?,
-            None => psa_items.push((
-                OutboxKind::CreateTicket,
-                "ticket".to_string(),
-                serde_json::to_value(crate::psa::NewTicket {
-                    summary: format!("Offboarding: {}", a.user),
-                    details: format!(
-                        "{}\noffboard-host will offboard {} in tenant {} once approved (run {}).",
-                        crate::psa::ticketing::marker(&plan.run_id, "ticket"),
-                        a.user,
-                        session.tenant_name,
-                        plan.run_id
-                    ),
-                    contact_id: None,
-                })
-                .unwrap_or_default(),
-            )),
-        }
-        let request = format!(
-            "Approval requested (run {}): {} change(s) to {} need a yes from one of: {}. Expires {}.",
-            plan.run_id,
-            plan.count(StepStatus::Planned),
-            a.user,
-            settings.approvers.join(", "),
-            expires.to_rfc3339()
-        );
-        psa_items.push((OutboxKind::Note, "approval request".to_string(), serde_json::json!({"text": request})));
-        if let Some((ticket, warning)) = session.psa_items(&plan.run_id, psa_items)? {
-            if let Some(t) = ticket {
-                eprintln!("psa: approval request noted on ticket {t}");
+        match request::plan_requestable(&plan) {
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Ok(e.exit_code());
             }
-            if let Some(w) = warning {
-                eprintln!("warning: {w}");
+            Ok(false) => {
+                eprintln!("nothing to change: {} is already offboarded as far as this script goes (no approval needed)", a.user);
+                return Ok(0);
             }
+            Ok(true) => {}
         }
-        if settings.email {
-            let subject = format!("Approval needed: offboard {} in {}", a.user, session.tenant_name);
-            let lines: Vec<String> = plan
-                .steps
-                .iter()
-                .filter(|s| s.status == StepStatus::Planned)
-                .map(|s| format!("- {} {}", s.action.replace('_', " "), s.target))
-                .collect();
-            let body = format!(
-                "offboard-host run {id} waits for your approval.\n\nUser: {user}\nTenant: {tenant}\nScript: {script} (sha256 {hash})\n\nPlanned changes:\n{steps}\n\nThe request expires at {exp}.\nTo approve: offboard-host approve {id} --by <your name>\nTo reject:  offboard-host reject {id} --by <your name> --reason <why>\n",
-                id = plan.run_id,
-                user = a.user,
-                tenant = session.tenant_name,
-                script = session.script.name,
-                hash = session.script.hash(),
-                steps = lines.join("\n"),
-                exp = expires.to_rfc3339(),
-            );
-            for to in settings.approvers.iter().filter(|x| x.contains('@')) {
-                match session.send_mail(to.trim(), &subject, &body) {
-                    Ok(()) => eprintln!("approval request e-mailed to {to}"),
-                    Err(e) => eprintln!("warning: the approval request could not be e-mailed to {to}: {e}"),
-                }
-            }
-        }
+        let sent = request::send_for_approval(&session, &plan, a.spec().options(), a.ticket.as_deref(), &request::os_requester())?;
+        print_notices(&sent.notices);
         eprintln!(
             "awaiting approval: run {id} ({n} change(s) to {user}) needs a yes from one of: {who} (expires {exp}).\n  offboard-host approve {id} --by NAME   then   offboard-host apply {id}\nnothing was written",
             id = plan.run_id,
-            n = plan.count(StepStatus::Planned),
+            n = sent.changes,
             user = a.user,
-            who = settings.approvers.join(", "),
-            exp = expires.to_rfc3339(),
+            who = sent.approvers.join(", "),
+            exp = sent.expires.to_rfc3339(),
         );
         Ok(Error::NotConfirmed { reason: String::new() }.exit_code())
     })();
     session.close();
     result
+}
+
+/// What the service had to say beside its result, on stderr.
+pub(super) fn print_notices(notices: &[Notice]) {
+    for n in notices {
+        match n {
+            Notice::Info(m) => eprintln!("{m}"),
+            Notice::Warning(m) => eprintln!("warning: {m}"),
+        }
+    }
 }
 
 fn approval(journal: &dyn Journal, id: &str) -> Result<WorkItem> {

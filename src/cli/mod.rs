@@ -9,7 +9,6 @@ mod bulk;
 mod check;
 mod dispatch;
 mod docs;
-mod jobs;
 mod out;
 mod outbox;
 mod pager;

@@ -17,7 +17,7 @@
 //!   takes it over, the journal's writer lock going over once the dead process's journal
 //!   session has stopped beating too.
 //! - An error that is not the run's own (the journal unreachable) fails the job, which graphile
-//!   retries with exponential backoff, [`MAX_ATTEMPTS`] times. A run that fails ends `failed`
+//!   retries with exponential backoff, [`MAX_ATTEMPTS`](crate::service::jobs::MAX_ATTEMPTS) times. A run that fails ends `failed`
 //!   with its reason in the journal: the job succeeded in carrying it out and is not re-run.
 
 use std::sync::{Arc, Mutex};
@@ -29,11 +29,11 @@ use graphile_worker::{
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use super::args::WorkerArgs;
-use super::jobs::{add, env_number, queue_err, queue_schema, AdvanceRun, ADVANCE_RUN};
 use super::schedule::{claim_and_run, poll_worker, print_pass};
 use super::Ctx;
 use crate::error::Result;
 use crate::journal::{Journal, WorkItem, WorkKind};
+use crate::service::jobs::{add, env_number, queue_err, queue_schema, AdvanceRun, ADVANCE_RUN};
 use crate::workflow::clock;
 
 /// Jobs a worker runs at once (each a different tenant's: one queue runs one job at a time).

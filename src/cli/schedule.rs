@@ -28,6 +28,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::journal::{Journal, Mode, StepStatus, Transition, WorkItem, WorkKind};
 use crate::run::outcome_error;
+use crate::service::request;
 use crate::service::{RunSpec, Session};
 use crate::workflow::{clock, plan_changes, planned_steps};
 
@@ -38,7 +39,7 @@ use crate::workflow::{clock, plan_changes, planned_steps};
 const LEASE_SECS: f64 = 120.0;
 
 fn lease() -> chrono::Duration {
-    let secs = super::jobs::env_number("OFFBOARD_WORKER_LEASE_SECS").unwrap_or(LEASE_SECS);
+    let secs = crate::service::jobs::env_number("OFFBOARD_WORKER_LEASE_SECS").unwrap_or(LEASE_SECS);
     chrono::Duration::milliseconds((secs * 1000.0) as i64)
 }
 
@@ -53,15 +54,11 @@ pub(super) fn cmd_schedule_run(ctx: &Ctx, config: &Config, a: &RunArgs, at: &str
             Error::Usage(format!("--at '{at}': expected an RFC 3339 date-time with its offset, e.g. 2026-12-18T17:00:00+01:00 ({e})"))
         })?
         .with_timezone(&chrono::Utc);
-    let now = clock::now();
-    if due <= now {
-        return Err(Error::Usage(format!("--at {at} is in the past (now {}): nothing was scheduled", now.to_rfc3339())));
-    }
+    request::check_due(due, &format!("--at {at}"))?;
     let spec = a.spec();
     let session = Session::open(&ctx.home, config, &spec)?;
     let result = (|| {
-        session.validate_user(&a.user)?;
-        let plan = session.run(&a.user, Mode::Plan)?;
+        let plan = request::plan(&session, &a.user)?;
         if a.json {
             outln!("{}", serde_json::to_string_pretty(&plan).unwrap_or_default());
         } else {
@@ -76,21 +73,8 @@ pub(super) fn cmd_schedule_run(ctx: &Ctx, config: &Config, a: &RunArgs, at: &str
         if !a.yes {
             confirm(plan.count(StepStatus::Planned), &a.user, &session.tenant_name)?;
         }
-        session.journal.work_add(&session.pending_item(
-            WorkKind::Schedule,
-            &plan.run_id,
-            &a.user,
-            spec.options(),
-            planned_steps(&plan, &*session.journal)?,
-            due,
-        ))?;
-        // On PostgreSQL, also the job that wakes a worker when it is due. Not fatal: the item is
-        // in the journal, and every worker adds the jobs of due items it finds without one.
-        if let Some(url) = super::journal_config(ctx)?.url {
-            if let Err(e) = session.rt.block_on(super::jobs::enqueue(&url, &session.tenant_name, &plan.run_id, due)) {
-                eprintln!("warning: scheduled in the journal, but its job could not be queued ({e}); a worker queues it when it starts");
-            }
-        }
+        let notices = request::schedule(&session, &plan, spec.options(), due, &request::os_requester())?;
+        super::approve::print_notices(&notices);
         eprintln!(
             "scheduled: run {id} offboards {user} at {due} ({n} change(s) planned now; re-planned then). `offboard-host worker` applies it; `offboard-host schedule cancel {id}` cancels it. Nothing was written.",
             id = plan.run_id,

@@ -4,7 +4,9 @@
 //! Layout: `oidc` talks to the issuer (authorization code + PKCE, ID token verification),
 //! `session` holds the sessions, their cookie and CSRF tokens, `signin` the login, callback and
 //! logout routes, `pages` the server-rendered pages (maud) behind sign-in, `access` who may see
-//! which client (from `[console]` in the configuration: [`crate::config::ConsoleSettings`]).
+//! which client (from `[console]` in the configuration: [`crate::config::ConsoleSettings`]),
+//! `form` and `form_submit` the offboarding form (client, user search, options, plan, then apply,
+//! schedule or send for approval through [`crate::service::request`]).
 //!
 //! Every route but the sign-in flow (`/login`, `/auth/callback`, `/signed-out`) requires a
 //! signed-in session; without one a request is sent to `/login`. Every sign-in is journalled
@@ -12,6 +14,8 @@
 
 mod access;
 pub mod demo;
+mod form;
+mod form_submit;
 mod oidc;
 mod pages;
 pub mod session;
@@ -41,6 +45,9 @@ pub struct ConsoleConfig {
     pub config: Arc<crate::config::Config>,
     /// The home directory (the demo tenant's state, a local journal).
     pub home: std::path::PathBuf,
+    /// The demo tenant this process runs (`serve --demo`): the console's sessions reach it
+    /// rather than start a second server on the same state file.
+    pub demo: Option<SocketAddr>,
 }
 
 /// The state every handler shares.
@@ -48,11 +55,11 @@ struct App {
     settings: ConsoleSettings,
     clients: Vec<String>,
     journal: Arc<dyn Journal>,
-    /// Read by the form's plans and requests (the service layer), which land with the form.
-    #[allow(dead_code)]
+    /// Read by the form's plans and requests (the service layer).
     config: Arc<crate::config::Config>,
-    #[allow(dead_code)]
     home: std::path::PathBuf,
+    /// What the form's sessions share with the console: its journal, the demo tenant.
+    reuse: crate::service::Reuse,
     oidc: oidc::Oidc,
     sessions: session::Sessions,
     /// Secure cookies: whenever the public URL is https (see `session` for the loopback case).
@@ -92,6 +99,7 @@ impl ConsoleServer {
         let app = Arc::new(App {
             settings: cfg.settings,
             clients: cfg.clients,
+            reuse: crate::service::Reuse { journal: Some(cfg.journal.clone()), demo: cfg.demo },
             journal: cfg.journal,
             config: cfg.config,
             home: cfg.home,
@@ -107,6 +115,11 @@ impl ConsoleServer {
             .route("/", get(pages::home))
             .route("/runs", get(pages::runs))
             .route("/runs/{id}", get(pages::run))
+            .route("/offboard", get(form::search))
+            .route("/offboard/options", get(form::options))
+            .route("/offboard/plan", post(form_submit::plan))
+            .route("/offboard/submit", post(form_submit::submit))
+            .route("/offboard/requested/{id}", get(form_submit::requested))
             .fallback(pages::not_found)
             .layer(axum::middleware::map_response(security_headers))
             .with_state(app);

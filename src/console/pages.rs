@@ -27,7 +27,7 @@ fn layout(title: &str, session: Option<&SignedIn>, body: Markup) -> Markup {
             }
             body {
                 header {
-                    nav aria-label="Main" { a href="/runs" { "Runs" } }
+                    nav aria-label="Main" { a href="/runs" { "Runs" } " " a href="/offboard" { "Offboard a user" } }
                     @if let Some(s) = session {
                         form method="post" action="/logout" {
                             span { "Signed in as " (s.who.label()) " " }
@@ -44,7 +44,7 @@ fn layout(title: &str, session: Option<&SignedIn>, body: Markup) -> Markup {
     }
 }
 
-fn page(status: StatusCode, title: &str, session: Option<&SignedIn>, body: Markup) -> Response {
+pub(super) fn page(status: StatusCode, title: &str, session: Option<&SignedIn>, body: Markup) -> Response {
     let mut resp = (status, Html(layout(title, session, body).0)).into_response();
     // Pages hold client data: never kept by a shared cache or the browser's history cache.
     resp.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
@@ -57,7 +57,7 @@ pub fn message(status: StatusCode, title: &str, text: &str) -> Response {
 }
 
 /// A journal read, off the async workers (SQLite calls block).
-async fn read<T: Send + 'static>(
+pub(super) async fn read<T: Send + 'static>(
     app: &Arc<App>,
     f: impl FnOnce(&dyn Journal) -> crate::journal::Result<T> + Send + 'static,
 ) -> Result<T, String> {

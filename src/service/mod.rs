@@ -6,13 +6,15 @@
 //! same code the CLI uses for `run`, `approve` and the worker, so the two cannot drift apart.
 
 mod connection;
+pub mod jobs;
+pub mod request;
 mod session;
 
 use std::path::Path;
 use std::sync::Arc;
 
 pub use connection::{demo_state_path, Connection};
-pub use session::{load_layered, protection, RunSpec, Session};
+pub use session::{check_user, load_layered, protection, Reuse, RunSpec, Session};
 
 use crate::config::TenantConfig;
 use crate::error::{Error, Result};

@@ -27,12 +27,13 @@ async fn to_callback(f: &Fixture, b: &Browser, staff: &str) -> String {
     callback
 }
 
-async fn sign_in(f: &Fixture, b: &Browser, staff: &str) {
+pub async fn sign_in(f: &Fixture, b: &Browser, staff: &str) {
     let r = sign_in_answer(f, b, staff).await;
-    assert_eq!((r.status().as_u16(), location(&r)), (303, "/runs".to_string()));
+    let (status, to) = (r.status().as_u16(), location(&r));
+    assert_eq!((status, to), (303, "/runs".to_string()), "{}", r.text().await.unwrap_or_default());
 }
 
-async fn get(b: &Browser, url: &str) -> (u16, String) {
+pub async fn get(b: &Browser, url: &str) -> (u16, String) {
     let r = b.http.get(url).send().await.expect("get");
     let status = r.status().as_u16();
     let text = if status == 303 { location(&r) } else { r.text().await.unwrap() };

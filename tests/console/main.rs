@@ -3,6 +3,7 @@
 
 mod binary;
 mod flow;
+mod form;
 
 use std::sync::Arc;
 
