@@ -33,7 +33,7 @@ use super::schedule::{claim_and_run, poll_worker, print_pass};
 use super::Ctx;
 use crate::error::Result;
 use crate::journal::{Journal, WorkItem, WorkKind};
-use crate::service::jobs::{add, env_number, queue_err, queue_schema, AdvanceRun, ADVANCE_RUN};
+use crate::service::jobs::{add, add_started, env_number, queue_err, queue_schema, AdvanceRun, ADVANCE_RUN};
 use crate::workflow::clock;
 
 /// Jobs a worker runs at once (each a different tenant's: one queue runs one job at a time).
@@ -129,18 +129,22 @@ fn advance(state: &QueueState, rt: &tokio::runtime::Handle, run_id: &str) -> std
         "running" => item.lease_until,
         _ => None,
     };
-    if let Some(at) = wake {
-        let utils = WorkerUtils::new(state.pool.clone(), queue_schema());
-        rt.block_on(add(&utils, &item.tenant, &item.id, real_time(at)))?;
+    let utils = WorkerUtils::new(state.pool.clone(), queue_schema());
+    match (item.status.as_str(), wake) {
+        ("running", Some(at)) => rt.block_on(add_started(&utils, &item.tenant, &item.id, real_time(at)))?,
+        (_, Some(at)) => rt.block_on(add(&utils, &item.tenant, &item.id, real_time(at)))?,
+        _ => {}
     }
     Ok(())
 }
 
 /// A time of the journal's clock (`OFFBOARD_NOW` in tests) as a time of the database's: what is
-/// due by the journal's clock is due now.
+/// due by the journal's clock is due now. A due time already past keeps its value: graphile
+/// takes a queue's jobs in due order, and a catch-up that made every due job's time "now" would
+/// shuffle the line at each `--interval`.
 fn real_time(at: DateTime<Utc>) -> DateTime<Utc> {
     if at <= clock::now() {
-        Utc::now()
+        at.min(Utc::now())
     } else {
         at
     }
@@ -158,7 +162,10 @@ async fn catch_up(state: &QueueState, due_only: bool) -> std::result::Result<usi
     let mut queued = 0;
     let wanted = |i: &&WorkItem| (i.status == "pending" && (!due_only || i.at <= now)) || i.abandoned(now);
     for i in items.iter().filter(wanted).filter(|i| !fetched.contains(&i.id)) {
-        add(&utils, &i.tenant, &i.id, real_time(i.at)).await?;
+        match i.status.as_str() {
+            "running" => add_started(&utils, &i.tenant, &i.id, Utc::now()).await?,
+            _ => add(&utils, &i.tenant, &i.id, real_time(i.at)).await?,
+        }
         queued += 1;
     }
     Ok(queued)

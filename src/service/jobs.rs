@@ -50,11 +50,31 @@ pub async fn enqueue(url: &str, tenant: &str, run_id: &str, at: DateTime<Utc>) -
 }
 
 pub async fn add(utils: &WorkerUtils, tenant: &str, run_id: &str, at: DateTime<Utc>) -> std::result::Result<(), String> {
+    add_with_priority(utils, tenant, run_id, at, 0).await
+}
+
+/// Queue the wake-up of a run that has started (a worker holds it, or held it and died) ahead of
+/// the runs not started yet: graphile takes a queue's jobs by priority, then due time, so at the
+/// ordinary priority the takeover of a dead worker's half-done user would wait behind every run
+/// due before its lease ran out (with a backlog of a thousand, many minutes). A user half
+/// offboarded is finished before a new one is begun.
+pub async fn add_started(utils: &WorkerUtils, tenant: &str, run_id: &str, at: DateTime<Utc>) -> std::result::Result<(), String> {
+    add_with_priority(utils, tenant, run_id, at, -1).await
+}
+
+async fn add_with_priority(
+    utils: &WorkerUtils,
+    tenant: &str,
+    run_id: &str,
+    at: DateTime<Utc>,
+    priority: i16,
+) -> std::result::Result<(), String> {
     let spec = JobSpec {
         queue_name: Some(format!("offboard:{tenant}")),
         run_at: Some(at),
         max_attempts: Some(MAX_ATTEMPTS),
         job_key: Some(run_id.to_string()),
+        priority: Some(priority),
         ..JobSpec::default()
     };
     utils.add_raw_job(ADVANCE_RUN, AdvanceRun { run_id: run_id.to_string() }, spec).await.map(drop).map_err(|e| e.to_string())
