@@ -59,11 +59,13 @@ pub(super) fn cmd_serve(ctx: &Ctx, a: ServeArgs) -> Result<u8> {
     })
 }
 
-/// The addresses, on stdout, for a person (or a test) to open.
+/// The addresses, on stdout, for a person (or a test) to open; for the demo also its issuer and
+/// its API token (public: it is in the source, and the demo listens on loopback only).
 fn announce(console: &ConsoleServer, issuer: Option<&str>) {
     outln!("console http://{}", console.addr());
     if let Some(i) = issuer {
         outln!("issuer {i}");
+        outln!("api token {} (demo only; Authorization: Bearer <token>)", crate::console::demo::DEMO_API_TOKEN);
     }
     let _ = std::io::stdout().flush();
 }

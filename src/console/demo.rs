@@ -10,11 +10,15 @@
 //!
 //! Client `demo` requires an approval here (from casey.approver@msp.test), so the demo shows both
 //! ways through the form: `demo` is sent for approval, the other clients are applied or scheduled.
+//!
+//! The JSON API has one token here, [`DEMO_API_TOKEN`] (named `demo-psa`, request for `demo` and
+//! `demo-cw`), fixed so the README's examples work as written. It is public, so it exists only here: a configured console
+//! has only the tokens of its `[[console.api_tokens]]`, whose hashes its administrator made.
 
 use std::sync::Arc;
 
 use super::{ConsoleConfig, ConsoleServer};
-use crate::config::{ApprovalSettings, Config, ConsoleSettings, Role, RoleGrant};
+use crate::config::{ApiToken, ApprovalSettings, Config, ConsoleSettings, Role, RoleGrant};
 use crate::demo::oidc::{DEMO_CONSOLE_CLIENT_ID, DEMO_CONSOLE_CLIENT_SECRET};
 use crate::demo::DemoServer;
 use crate::journal::Journal;
@@ -22,6 +26,11 @@ use crate::secret::Secret;
 
 /// The demo's approver (for every client; the approver of client `demo`'s requests).
 pub const DEMO_APPROVER: &str = "casey.approver@msp.test";
+/// The demo console's API token (demo only: it is in the source). Request for clients `demo`
+/// (which needs an approval) and `demo-cw` (which does not).
+pub const DEMO_API_TOKEN: &str = "demo-api-token-0000000000000000-not-a-secret";
+/// Its name: the identity the journal records for what it does.
+pub const DEMO_API_TOKEN_NAME: &str = "demo-psa";
 
 fn grant(who: &str, role: Role, client: &str) -> RoleGrant {
     RoleGrant { who: vec![who.into()], roles: vec![role], clients: vec![client.into()] }
@@ -42,6 +51,12 @@ pub fn demo_settings(issuer_url: &str, public_url: &str, bind: std::net::SocketA
             grant("dana.admin@msp.test", Role::Admin, "*"),
         ],
         deny: vec![],
+        api_tokens: vec![ApiToken {
+            name: DEMO_API_TOKEN_NAME.into(),
+            sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(DEMO_API_TOKEN.as_bytes())),
+            clients: vec!["demo".into(), "demo-cw".into()],
+            roles: vec![Role::Request],
+        }],
     }
 }
 

@@ -7,19 +7,28 @@
 //! which client (from `[console]` in the configuration: [`crate::config::ConsoleSettings`]),
 //! `form` and `form_submit` the offboarding form (client, user search, options, plan, then apply,
 //! schedule or send for approval through [`crate::service::request`]).
+//! `approvals` lists and decides approval requests (the e-mail's link lands there, through
+//! sign-in: `return_to`), `restore` puts back a run from its page, `tasks` follows the runs
+//! those start in the background.
 //!
-//! Every route but the sign-in flow (`/login`, `/auth/callback`, `/signed-out`) requires a
-//! signed-in session; without one a request is sent to `/login`. Every sign-in is journalled
+//! Every route but the sign-in flow (`/login`, `/auth/callback`, `/signed-out`) and the JSON API
+//! (`api`: `/api/v1`, with API tokens instead of sign-in) requires a signed-in session; without
+//! one a request is sent to `/login`. Every sign-in is journalled
 //! with the identity ([`crate::journal::Journal::record_audit`]).
 
 mod access;
+mod api;
+mod approvals;
 pub mod demo;
 mod form;
 mod form_submit;
 mod oidc;
 mod pages;
+mod restore;
+mod return_to;
 pub mod session;
 mod signin;
+mod tasks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -55,11 +64,13 @@ struct App {
     settings: ConsoleSettings,
     clients: Vec<String>,
     journal: Arc<dyn Journal>,
-    /// Read by the form's plans and requests (the service layer).
+    /// What the service layer plans, requests, approves and restores with.
     config: Arc<crate::config::Config>,
     home: std::path::PathBuf,
-    /// What the form's sessions share with the console: its journal, the demo tenant.
+    /// What the console's sessions share with it: its journal, the demo tenant.
     reuse: crate::service::Reuse,
+    /// Runs started in the background (an approved run, a restore), by the page that shows them.
+    tasks: tasks::Tasks,
     oidc: oidc::Oidc,
     sessions: session::Sessions,
     /// Secure cookies: whenever the public URL is https (see `session` for the loopback case).
@@ -105,6 +116,7 @@ impl ConsoleServer {
             home: cfg.home,
             oidc,
             sessions: session::Sessions::default(),
+            tasks: tasks::Tasks::default(),
             secure_cookies,
         });
         let router = Router::new()
@@ -120,6 +132,14 @@ impl ConsoleServer {
             .route("/offboard/plan", post(form_submit::plan))
             .route("/offboard/submit", post(form_submit::submit))
             .route("/offboard/requested/{id}", get(form_submit::requested))
+            .route("/runs/{id}/restore", post(restore::plan))
+            .route("/runs/{id}/restore/confirm", post(restore::confirm))
+            .route("/approvals", get(approvals::list))
+            .route("/approvals/{id}", get(approvals::show))
+            .route("/approvals/{id}/approve", post(approvals::approve))
+            .route("/approvals/{id}/reject", post(approvals::reject))
+            .route("/approvals/{id}/apply", post(approvals::apply))
+            .merge(api::router())
             .fallback(pages::not_found)
             .layer(axum::middleware::map_response(security_headers))
             .with_state(app);

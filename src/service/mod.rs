@@ -5,9 +5,11 @@
 //! It sits below both: the console plans and requests what a signed-in person asked for with the
 //! same code the CLI uses for `run`, `approve` and the worker, so the two cannot drift apart.
 
+pub mod approval;
 mod connection;
 pub mod jobs;
 pub mod request;
+pub mod restore;
 mod session;
 
 use std::path::Path;

@@ -23,7 +23,6 @@ use crate::journal::{JournalConfig, Mode, OutboxKind, StepStatus, WorkItem, Work
 use crate::run::outcome_error;
 use crate::settings::schema::{Setting, SETTINGS};
 use crate::settings::{org_from_toml, parse_set};
-use crate::workflow::binding::policy_digest;
 use crate::workflow::{clock, planned_steps};
 
 /// Something to tell the person beside the result: progress, or a warning that did not stop it.
@@ -42,13 +41,6 @@ pub fn os_requester() -> String {
 /// subject (stable, never reassigned), prefixed so it can never equal an OS account.
 pub fn console_requester(email: Option<&str>, subject: &str) -> String {
     format!("console:{}", email.filter(|e| !e.trim().is_empty()).unwrap_or(subject).trim())
-}
-
-/// The digest of the approval policy a tenant's configuration states. A tenant without Graph
-/// settings (the demo one, AD only) is named by its configuration name instead of a tenant id.
-pub fn policy_of(name: &str, tenant: &TenantConfig, settings: &ApprovalSettings) -> String {
-    let id = tenant.graph.as_ref().map(|g| g.tenant_id.clone()).unwrap_or_else(|| format!("config:{name}"));
-    policy_digest(&id, &settings.approvers, settings.expiry_hours)
 }
 
 /// The plan for `user`: the name checked first (a malformed one is refused before any request).
@@ -215,7 +207,9 @@ pub fn send_for_approval(
     let (user, run_id) = (plan.user.as_str(), plan.run_id.as_str());
     let expires = clock::now() + Duration::hours(i64::from(settings.expiry_hours));
     let item = pending(session, WorkKind::Approval, plan, options, expires, requested_by)?;
-    session.journal.work_add(&WorkItem { policy: Some(policy_of(&session.tenant_name, &session.tenant, &settings)), ..item })?;
+    session
+        .journal
+        .work_add(&WorkItem { policy: Some(super::approval::policy_of(&session.tenant_name, &session.tenant, &settings)), ..item })?;
     let changes = plan.count(StepStatus::Planned);
     let mut notices = Vec::new();
     // With a PSA: the request goes on the ticket (the one given, else a new ticket for this
@@ -265,8 +259,12 @@ fn mail_approvers(session: &Session, plan: &Report, settings: &ApprovalSettings,
         .filter(|s| s.status == StepStatus::Planned)
         .map(|s| format!("- {} {}", s.action.replace('_', " "), s.target))
         .collect();
+    // With a console, the mail links to the request's page there (sign-in first).
+    let console = super::approval::link(session.console_url.as_deref(), &plan.run_id)
+        .map(|l| format!("In the console (sign in first): {l}\n"))
+        .unwrap_or_default();
     let body = format!(
-        "offboard-host run {id} waits for your approval.\n\nUser: {user}\nTenant: {tenant}\nScript: {script} (sha256 {hash})\n\nPlanned changes:\n{steps}\n\nThe request expires at {exp}.\nTo approve: offboard-host approve {id} --by <your name>\nTo reject:  offboard-host reject {id} --by <your name> --reason <why>\n",
+        "offboard-host run {id} waits for your approval.\n\nUser: {user}\nTenant: {tenant}\nScript: {script} (sha256 {hash})\n\nPlanned changes:\n{steps}\n\nThe request expires at {exp}.\n{console}To approve: offboard-host approve {id} --by <your name>\nTo reject:  offboard-host reject {id} --by <your name> --reason <why>\n",
         id = plan.run_id,
         user = plan.user,
         tenant = session.tenant_name,

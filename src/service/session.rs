@@ -111,6 +111,8 @@ pub struct Session {
     /// queue on PostgreSQL (`request::schedule`).
     pub(super) journal_setting: Option<String>,
     pub(super) home: std::path::PathBuf,
+    /// The console's public URL (`[console] public_url`), for links in the approval mail.
+    pub(super) console_url: Option<String>,
     pub rt: tokio::runtime::Runtime,
     conn: Option<Connection>,
     /// The providers of plan and apply runs, made on first use and shared by every run of the
@@ -162,6 +164,7 @@ impl Session {
         let rt = runtime()?;
         let conn = rt.block_on(Connection::open_with(tenant_name, tenant, home, reuse.demo))?;
         Ok(Session {
+            console_url: config.console.as_ref().map(|c| c.public_url.clone()),
             tenant_name: tenant_name.to_string(),
             tenant: tenant.clone(),
             script_ref,

@@ -10,7 +10,12 @@ async fn sign_in_answer(f: &Fixture, b: &Browser, staff: &str) -> reqwest::Respo
 
 /// `/login` → the issuer's page → pick `staff`: the callback URL the issuer sends back to.
 async fn to_callback(f: &Fixture, b: &Browser, staff: &str) -> String {
-    let r = b.http.get(f.url("/login")).send().await.expect("login");
+    to_callback_from(&f.url("/login"), f, b, staff).await
+}
+
+/// [`to_callback`] from `login`, a `/login` address (with a `return_to`, say).
+pub async fn to_callback_from(login: &str, f: &Fixture, b: &Browser, staff: &str) -> String {
+    let r = b.http.get(login).send().await.expect("login");
     assert_eq!(r.status(), 303);
     let authorize = reqwest::Url::parse(&location(&r)).expect("authorize URL");
     assert!(authorize.as_str().starts_with(f.demo.oidc().url()), "{authorize}");
