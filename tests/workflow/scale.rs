@@ -182,8 +182,8 @@ fn four_workers_killed_at_random_apply_a_thousand_scheduled_runs_once_each() {
     let scheduled_in = started.elapsed();
     assert_eq!(demo.get("/_sim/stats")["writes"], 0, "scheduling wrote");
 
-    // Work, killing a worker every few seconds: half the time the one running an item (a run
-    // cut off mid-way), else any. Each killed worker is replaced at once, as a supervisor would.
+    // Work, killing a worker every few seconds: first the one running an item (a run cut off
+    // mid-way), then any. Each killed worker is replaced at once, as a supervisor would.
     let started = Instant::now();
     let mut workers: Vec<Child> = (0..WORKERS).map(|_| worker(&t)).collect();
     let mut kills: Vec<(String, DateTime<Utc>)> = Vec::new();
@@ -206,8 +206,10 @@ fn four_workers_killed_at_random_apply_a_thousand_scheduled_runs_once_each() {
         }
         let running: Vec<(Option<String>,)> = query(&t.url, &running_sql);
         let busy = running.iter().filter_map(|(w,)| workers.iter().position(|c| Some(worker_name(c.id())) == *w)).next();
+        // The first half of the kills take the worker running an item when there is one (so
+        // takeovers happen for sure), the rest any worker.
         let victim = match busy {
-            Some(i) if rng.gen_bool(0.5) => i,
+            Some(i) if (kills.len() as u64) < kills_wanted.div_ceil(2) => i,
             _ => rng.gen_range(0..WORKERS),
         };
         let pid = workers[victim].id();
