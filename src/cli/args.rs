@@ -106,6 +106,10 @@ pub struct RunArgs {
     /// 2026-12-18T17:00:00+01:00. The plan is shown now; `offboard-host worker` applies it when due.
     #[arg(long, value_name = "DATE-TIME")]
     pub at: Option<String>,
+    /// Schedule the run for the user's last day (YYYY-MM-DD), due at the client's `leave_time` in
+    /// its `time_zone` (both in `[tenants.<name>.defaults]`; refused if either is missing).
+    #[arg(long, value_name = "DATE", conflicts_with = "at")]
+    pub last_day: Option<String>,
     /// The client tenant from the configuration file.
     #[arg(long, short, env = "OFFBOARD_TENANT")]
     pub tenant: Option<String>,

@@ -14,19 +14,20 @@ pub(super) fn workflow_run(ctx: &Ctx, a: &RunArgs, force_plan: bool) -> Result<O
     if a.users_file.is_none() && a.user.is_empty() {
         return Err(Error::Usage("--user is required (or --users-file for many users)".into()));
     }
-    if a.at.is_some() && plan_only {
-        return Err(Error::Usage("--at schedules an apply; it cannot be combined with plan".into()));
+    let scheduled = a.at.is_some() || a.last_day.is_some();
+    if scheduled && plan_only {
+        return Err(Error::Usage("--at and --last-day schedule an apply; they cannot be combined with plan".into()));
     }
-    if a.at.is_some() && a.users_file.is_some() {
-        return Err(Error::Usage("--at and --users-file cannot be combined yet: schedule each user".into()));
+    if scheduled && a.users_file.is_some() {
+        return Err(Error::Usage("--at or --last-day and --users-file cannot be combined yet: schedule each user".into()));
     }
-    if a.users_file.is_none() && a.at.is_none() && plan_only {
+    if a.users_file.is_none() && !scheduled && plan_only {
         return Ok(None);
     }
     let config = Config::load(ctx.config_path.as_deref(), &ctx.home)?;
     let (name, tenant) = config.tenant(a.tenant.as_deref())?;
     let gated = tenant.approval.is_some() && !plan_only;
-    if gated && (a.users_file.is_some() || a.at.is_some()) {
+    if gated && (a.users_file.is_some() || scheduled) {
         // Never a write without an approval: these paths have no approval step yet, so refuse.
         return Err(Error::Usage(format!(
             "tenant '{name}' requires approval: bulk and scheduled runs are not available for it; run each user, have it approved, then `offboard-host apply`"
@@ -35,8 +36,8 @@ pub(super) fn workflow_run(ctx: &Ctx, a: &RunArgs, force_plan: bool) -> Result<O
     if let Some(file) = &a.users_file {
         return bulk::cmd_bulk(ctx, &config, a, file, plan_only).map(Some);
     }
-    if let Some(at) = &a.at {
-        return schedule::cmd_schedule_run(ctx, &config, a, at).map(Some);
+    if scheduled {
+        return schedule::cmd_schedule_run(ctx, &config, a).map(Some);
     }
     if gated {
         return approve::request_approval(ctx, &config, a).map(Some);

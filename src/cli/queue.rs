@@ -17,7 +17,7 @@
 //!   takes it over, the journal's writer lock going over once the dead process's journal
 //!   session has stopped beating too.
 //! - An error that is not the run's own (the journal unreachable) fails the job, which graphile
-//!   retries with exponential backoff, [`MAX_ATTEMPTS`](crate::service::jobs::MAX_ATTEMPTS) times. A run that fails ends `failed`
+//!   retries with exponential backoff, [`MAX_ATTEMPTS`](crate::service::jobs::MAX_ATTEMPTS) times (`OFFBOARD_QUEUE_MAX_ATTEMPTS`). A run that fails ends `failed`
 //!   with its reason in the journal: the job succeeded in carrying it out and is not re-run.
 
 use std::sync::{Arc, Mutex};
@@ -32,7 +32,7 @@ use super::args::WorkerArgs;
 use super::schedule::{claim_and_run, poll_worker, print_pass};
 use super::Ctx;
 use crate::error::Result;
-use crate::journal::{Journal, WorkItem, WorkKind};
+use crate::journal::{Journal, Transition, WorkItem, WorkKind};
 use crate::service::jobs::{add, add_started, env_number, queue_err, queue_schema, AdvanceRun, ADVANCE_RUN};
 use crate::workflow::clock;
 
@@ -100,10 +100,37 @@ impl TaskHandler for AdvanceRun {
         // its own, outside this runtime, awaited without blocking the worker.
         let (tx, rx) = tokio::sync::oneshot::channel();
         let handle = tokio::runtime::Handle::current();
+        let run_id = self.run_id.clone();
+        let journal = state.journal.clone();
         std::thread::spawn(move || {
-            let _ = tx.send(advance(&state, &handle, &self.run_id));
+            let _ = tx.send(advance(&state, &handle, &run_id));
         });
-        rx.await.map_err(|_| "the run's thread ended without an answer".to_string())?
+        let out = rx.await.map_err(|_| "the run's thread ended without an answer".to_string()).and_then(|r| r);
+        if let Err(reason) = &out {
+            // attempts counts this delivery (graphile adds one when it hands the job out).
+            let (attempt, max) = (*ctx.job().attempts(), *ctx.job().max_attempts());
+            if attempt >= max {
+                give_up(&*journal, &self.run_id, &format!("gave up after {attempt} attempt(s): {reason}"));
+            }
+        }
+        out
+    }
+}
+
+/// After a job's last attempt: the schedule item ends `failed` with the reason, instead of
+/// staying `pending` (or `running`) with no job left to carry it out. Best effort: when the
+/// journal itself is what fails, this fails too, and the warning is all there is.
+fn give_up(journal: &dyn Journal, run_id: &str, note: &str) {
+    let item = match journal.work_get(run_id) {
+        Ok(Some(item)) if item.status == "pending" || item.status == "running" => item,
+        Ok(_) => return,
+        Err(e) => return tracing::warn!("worker: {run_id}: {note}; marking it failed: {e}"),
+    };
+    let t = Transition { note: Some(note), ..Default::default() };
+    match journal.work_transition(run_id, &item.status, "failed", &t) {
+        Ok(true) => tracing::warn!("worker: {run_id}: {note}"),
+        Ok(false) => {}
+        Err(e) => tracing::warn!("worker: {run_id}: {note}; marking it failed: {e}"),
     }
 }
 
@@ -152,16 +179,16 @@ fn real_time(at: DateTime<Utc>) -> DateTime<Utc> {
 
 /// Queue every item a job should exist for: pending ones (at their due time) and abandoned ones
 /// (now). With `due_only`, only those already due (the periodic catch-up). A job that has been
-/// fetched is left as it is (see [`fetched_jobs`]); a fresh one is replaced, which brings a run
+/// fetched is left as it is (see [`retrying`]); a fresh one is replaced, which brings a run
 /// due by the journal's clock forward to now.
 async fn catch_up(state: &QueueState, due_only: bool) -> std::result::Result<usize, String> {
     let now = clock::now();
     let items = state.journal.work_list(WorkKind::Schedule, None).map_err(|e| e.to_string())?;
-    let fetched = fetched_jobs(&state.pool).await?;
     let utils = WorkerUtils::new(state.pool.clone(), queue_schema());
+    let retrying = retrying(&state.pool).await?;
     let mut queued = 0;
-    let wanted = |i: &&WorkItem| (i.status == "pending" && (!due_only || i.at <= now)) || i.abandoned(now);
-    for i in items.iter().filter(wanted).filter(|i| !fetched.contains(&i.id)) {
+    let lost = |i: &&WorkItem| ((i.status == "pending" && (!due_only || i.at <= now)) || i.abandoned(now)) && !retrying.contains(&i.id);
+    for i in items.iter().filter(lost) {
         match i.status.as_str() {
             "running" => add_started(&utils, &i.tenant, &i.id, Utc::now()).await?,
             _ => add(&utils, &i.tenant, &i.id, real_time(i.at)).await?,
@@ -171,16 +198,13 @@ async fn catch_up(state: &QueueState, due_only: bool) -> std::result::Result<usi
     Ok(queued)
 }
 
-/// The runs whose job a worker has fetched at least once (graphile counts an attempt at the
-/// fetch): being run now, or waiting for its next attempt after a failure. A catch-up must not
-/// replace those: graphile's replace resets the attempts and the backoff (a run that keeps
-/// failing would never run out of attempts) and, for a job being run, adds a second job beside
-/// it, so a catch-up of every due run each `--interval` doubled the work of each running one.
-async fn fetched_jobs(pool: &PgPool) -> std::result::Result<std::collections::HashSet<String>, String> {
+/// The runs whose job failed and waits for its next attempt: re-adding it would reset graphile's
+/// attempt count (a job key's replace does), and so its back-off and its last attempt.
+async fn retrying(pool: &PgPool) -> std::result::Result<std::collections::HashSet<String>, String> {
     let schema = queue_schema().replace('"', "\"\"");
-    let sql = format!("SELECT key FROM \"{schema}\"._private_jobs WHERE key IS NOT NULL AND attempts > 0");
-    let keys: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await.map_err(|e| e.to_string())?;
-    Ok(keys.into_iter().collect())
+    let sql = format!("SELECT key FROM \"{schema}\"._private_jobs WHERE key IS NOT NULL AND attempts > 0 AND attempts < max_attempts");
+    let keys: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await.map_err(|e| e.to_string())?;
+    Ok(keys.into_iter().map(|(k,)| k).collect())
 }
 
 /// `offboard-host worker`: on PostgreSQL the queue's jobs, else the poll of the local journal.

@@ -18,7 +18,7 @@ use super::out::{out, outln};
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use chrono::DateTime;
+use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::args::{RunArgs, ScheduleCommand, WorkerArgs};
@@ -30,6 +30,7 @@ use crate::journal::{Journal, Mode, StepStatus, Transition, WorkItem, WorkKind};
 use crate::run::outcome_error;
 use crate::service::request;
 use crate::service::{RunSpec, Session};
+use crate::workflow::leave_date::{leave_due, LEAVE_TIME, TIME_ZONE};
 use crate::workflow::{clock, plan_changes, planned_steps};
 
 /// How long a claim holds without renewal, in seconds. Long enough that a busy machine renews in
@@ -47,14 +48,35 @@ fn heartbeat() -> Duration {
     lease().to_std().unwrap_or_default() / 4
 }
 
-/// `run ... --at T`: plan now, record, apply later.
-pub(super) fn cmd_schedule_run(ctx: &Ctx, config: &Config, a: &RunArgs, at: &str) -> Result<u8> {
-    let due = DateTime::parse_from_rfc3339(at.trim())
-        .map_err(|e| {
-            Error::Usage(format!("--at '{at}': expected an RFC 3339 date-time with its offset, e.g. 2026-12-18T17:00:00+01:00 ({e})"))
-        })?
-        .with_timezone(&chrono::Utc);
-    request::check_due(due, &format!("--at {at}"))?;
+/// When `--at` or `--last-day` says the run is due; refused if that is not in the future.
+fn due_time(config: &Config, a: &RunArgs) -> Result<DateTime<Utc>> {
+    let (given, due) = match (&a.at, &a.last_day) {
+        (Some(at), _) => {
+            let due = DateTime::parse_from_rfc3339(at.trim()).map_err(|e| {
+                Error::Usage(format!("--at '{at}': expected an RFC 3339 date-time with its offset, e.g. 2026-12-18T17:00:00+01:00 ({e})"))
+            })?;
+            (format!("--at {at}"), due.with_timezone(&Utc))
+        }
+        (None, Some(day)) => {
+            // The client's defaults with this run's --set over them, as the script sees them.
+            let (_, tenant) = config.tenant(a.tenant.as_deref())?;
+            let (org, _) = crate::settings::org_with_sets(&tenant.defaults, &a.set)?;
+            let setting = |key: &str| org.get(key).and_then(|v| v.clone().into_string().ok());
+            let due = leave_due(day, setting(LEAVE_TIME).as_deref(), setting(TIME_ZONE).as_deref()).map_err(Error::Usage)?;
+            if let Some(note) = &due.note {
+                eprintln!("note: {note}");
+            }
+            (format!("--last-day {day} (due {})", due.at.to_rfc3339()), due.at)
+        }
+        (None, None) => return Err(Error::Usage("a scheduled run needs --at or --last-day".into())),
+    };
+    request::check_due(due, &given)?;
+    Ok(due)
+}
+
+/// `run ... --at T` (or `--last-day D`): plan now, record, apply later.
+pub(super) fn cmd_schedule_run(ctx: &Ctx, config: &Config, a: &RunArgs) -> Result<u8> {
+    let due = due_time(config, a)?;
     let spec = a.spec();
     let session = Session::open(&ctx.home, config, &spec)?;
     let result = (|| {

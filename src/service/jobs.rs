@@ -16,6 +16,16 @@ pub const ADVANCE_RUN: &str = "advance_run";
 /// Attempts of a job whose failure is not the run's own, with graphile's exponential backoff.
 pub const MAX_ATTEMPTS: i16 = 10;
 
+/// [`MAX_ATTEMPTS`], or `OFFBOARD_QUEUE_MAX_ATTEMPTS` (1 to 25: graphile's back-off is exp(n)
+/// seconds, so 25 attempts already wait days) for an installation, or a test, that wants fewer.
+pub(super) fn max_attempts() -> i16 {
+    std::env::var("OFFBOARD_QUEUE_MAX_ATTEMPTS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|n| (1..=25).contains(n))
+        .unwrap_or(MAX_ATTEMPTS)
+}
+
 /// The schema of graphile_worker's tables; `OFFBOARD_QUEUE_SCHEMA` keeps installations (or tests)
 /// that share one database apart.
 pub fn queue_schema() -> String {
@@ -72,7 +82,7 @@ async fn add_with_priority(
     let spec = JobSpec {
         queue_name: Some(format!("offboard:{tenant}")),
         run_at: Some(at),
-        max_attempts: Some(MAX_ATTEMPTS),
+        max_attempts: Some(max_attempts()),
         job_key: Some(run_id.to_string()),
         priority: Some(priority),
         ..JobSpec::default()

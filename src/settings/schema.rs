@@ -129,6 +129,8 @@ pub const SETTINGS: &[Setting] = &[
     row("move_to_disabled_ou", B(true), "move the AD account to the disabled-users OU (last among the AD changes)"),
     row("trigger_sync", B(true), "start a directory sync when AD changed"),
     row("email_only", B(false), "the identity lives in AD, the mailbox account in the cloud: mailbox steps only"),
+    row("leave_time", S(""), "the time of day (HH:MM, 24 h) a `run --last-day` is due, in time_zone; empty = --last-day refused"),
+    row("time_zone", S(""), "the client's IANA time zone (e.g. Europe/Berlin) for `run --last-day`; empty = --last-day refused"),
 ];
 
 /// The setting called `name`.

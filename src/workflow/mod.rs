@@ -41,6 +41,7 @@ macro_rules! restore_action {
 pub mod binding;
 pub mod bulk;
 pub mod clock;
+pub mod leave_date;
 pub mod restore;
 pub mod restore_ad;
 pub mod restore_mailbox;

@@ -9,6 +9,8 @@
 mod bulk_pacing;
 #[path = "../integration/helpers.rs"]
 mod helpers;
+/// `run --last-day`: the due time from the client's defaults.
+mod last_day;
 /// Scheduled items under a worker's lease.
 mod lease;
 /// The supervisor's mail: read back from Sent Items.

@@ -146,6 +146,108 @@ fn a_workers_catch_up_leaves_existing_jobs_alone() {
     assert_eq!(t.home.stats().writes, 0, "the run was applied beside the worker running it");
 }
 
+/// `run --at` is a job in the future, not a sleeping worker: a worker looking before the due
+/// time leaves it queued and pending, and a worker started before the due time (by the real
+/// clock, which graphile's `run_at` follows) applies it once it is due, not earlier.
+#[test]
+fn a_worker_started_before_the_due_time_runs_the_schedule_when_due_not_earlier() {
+    let Some(t) = PgHome::new() else { return };
+    let (home, url, queue) = (&t.home, &t.url, &t.queue);
+    assert_eq!(t.cmd(&["demo", "reset"]).run().code, 0);
+    let due = Utc::now() + Duration::seconds(8);
+    let o = t.cmd(&["run", "default.rhai", "--user", CLOUD, "--at", &due.to_rfc3339(), "--yes", "--json"]).run();
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let id = run_id(&o);
+    // A look before the due time: nothing runs, the job stays queued for later, untried.
+    let o = t.cmd(&["worker", "--once", "--json"]).run();
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.json()["runs"].as_array().unwrap().is_empty(), "{}", o.stdout);
+    assert_eq!(home.stats().writes, 0, "a write was sent before the due time");
+    let jobs = queued_jobs(url, queue);
+    assert_eq!((jobs.len(), jobs[0].0.as_deref(), jobs[0].2), (1, Some(id.as_str()), 0), "{jobs:?}");
+    // A long-running worker, started before the due time.
+    let mut worker = t.cmd(&["worker", "--interval", "1", "--json"]).spawn();
+    let start = std::time::Instant::now();
+    let status = loop {
+        let o = t.cmd(&["schedule", "list", "--all", "--json"]).run();
+        let status = o.json()[0]["status"].as_str().unwrap_or("").to_string();
+        if Utc::now() < due - Duration::milliseconds(500) {
+            assert_eq!(status, "pending", "started before its due time");
+            assert_eq!(home.stats().writes, 0, "a write was sent before the due time");
+        }
+        if status == "done" || status == "failed" || start.elapsed() > std::time::Duration::from_secs(90) {
+            break status;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    };
+    worker.kill().unwrap();
+    worker.wait().unwrap();
+    assert_eq!(status, "done");
+    let o = t.cmd(&["runs", "list", "--json"]).run();
+    let applied: Vec<Value> = o.json().as_array().unwrap().iter().filter(|r| r["mode"] == "apply").cloned().collect();
+    assert_eq!(applied.len(), 1, "{applied:?}");
+    let started: chrono::DateTime<Utc> = applied[0]["started_at"].as_str().unwrap().parse().unwrap();
+    assert!(started >= due, "applied at {started}, due {due}");
+    assert_cloud_offboarded(&home.state(), &seed_state());
+    assert_eq!(home.stats().writes_applied, CLEAN_WRITES, "{:?}", home.stats());
+}
+
+/// A run whose own outcome fails (its user left the directory since scheduling) ends `failed`
+/// with its reason, and its job is done, not retried.
+#[test]
+fn a_run_that_fails_on_its_own_ends_failed_and_is_not_retried() {
+    let Some(t) = PgHome::new() else { return };
+    let (home, url, queue, id) = (&t.home, &t.url, &t.queue, t.schedule_cloud_leaver());
+    let mut state = home.state();
+    state["users"].as_array_mut().unwrap().retain(|u| u["id"] != ids::LEAVER_CLOUD_ID);
+    std::fs::write(home.state_path(), serde_json::to_vec(&state).unwrap()).unwrap();
+    let o = t.cmd(&["worker", "--once", "--json"]).env("OFFBOARD_NOW", later(2)).run();
+    assert_eq!(o.code, 1, "{} {}", o.stdout, o.stderr);
+    let runs = o.json()["runs"].as_array().unwrap().clone();
+    assert_eq!((runs.len(), runs[0]["status"].as_str()), (1, Some("failed")), "{runs:?}");
+    assert!(runs[0]["note"].as_str().unwrap().contains("was not found"), "{runs:?}");
+    assert!(queued_jobs(url, queue).is_empty(), "the job is not retried: {:?}", queued_jobs(url, queue));
+    let o = t.cmd(&["schedule", "list", "--all", "--json"]).run();
+    assert_eq!((o.json()[0]["id"].as_str(), o.json()[0]["status"].as_str()), (Some(id.as_str()), Some("failed")));
+    assert_eq!(home.stats().writes, 0);
+}
+
+/// An error that is not the run's (here the journal refuses the claim) fails the job, which is
+/// retried with back-off; after the last attempt (`OFFBOARD_QUEUE_MAX_ATTEMPTS`) the schedule
+/// item ends `failed` with the reason instead of staying `pending` with no job left.
+#[test]
+fn a_job_that_keeps_failing_is_retried_then_its_schedule_ends_failed() {
+    let Some(t) = PgHome::new() else { return };
+    let (home, url, schema, queue) = (&t.home, &t.url, &t.schema, &t.queue);
+    assert_eq!(t.cmd(&["demo", "reset"]).run().code, 0);
+    let o = t
+        .cmd(&["run", "default.rhai", "--user", CLOUD, "--at", &later(1), "--yes", "--json"])
+        .env("OFFBOARD_QUEUE_MAX_ATTEMPTS", "2")
+        .run();
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    // The journal refuses every claim: not the run's fault, nothing was tried on the tenant.
+    sql(url, &format!("ALTER TABLE {schema}.workflow ADD CONSTRAINT no_claim CHECK (status <> 'running') NOT VALID"));
+    // (Whoever queues the job sets its attempts: the workers' catch-up too.)
+    let worker =
+        |now: String| t.cmd(&["worker", "--once", "--json"]).env("OFFBOARD_NOW", now).env("OFFBOARD_QUEUE_MAX_ATTEMPTS", "2").run();
+    let o = worker(later(2));
+    assert_eq!(o.code, 0, "{} {}", o.stdout, o.stderr);
+    let jobs = queued_jobs(url, queue);
+    assert_eq!((jobs.len(), jobs[0].2), (1, 1), "retried later, once tried: {jobs:?}");
+    let o = t.cmd(&["schedule", "list", "--all", "--json"]).run();
+    assert_eq!(o.json()[0]["status"].as_str(), Some("pending"), "{}", o.stdout);
+    // graphile's back-off (exp(1) s) before the second and last attempt.
+    sql(url, &format!("UPDATE {queue}._private_jobs SET run_at = now()"));
+    let w = worker(later(3));
+    assert_eq!(w.code, 0, "{} {}", w.stdout, w.stderr);
+    let o = t.cmd(&["schedule", "list", "--all", "--json"]).run();
+    let item = o.json()[0].clone();
+    assert_eq!(item["status"].as_str(), Some("failed"), "{} {:?}", w.stderr, queued_jobs(url, queue));
+    let note = item["note"].as_str().unwrap_or("");
+    assert!(note.contains("gave up after 2 attempt(s)") && note.contains("no_claim"), "{item}");
+    assert_eq!(home.stats().writes, 0);
+}
+
 fn sql(url: &str, statement: &str) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     rt.block_on(async {
