@@ -37,25 +37,39 @@ use super::schedule::{claim_and_run, poll_worker, print_pass};
 use super::Ctx;
 use crate::error::Result;
 use crate::journal::{Journal, Transition, WorkItem, WorkKind};
-use crate::service::jobs::{add, queue_err, queue_schema, AdvanceRun, ADVANCE_RUN};
+use crate::service::jobs::{add, add_started, env_number, queue_err, queue_schema, AdvanceRun, ADVANCE_RUN};
 use crate::workflow::clock;
 
 /// Jobs a worker runs at once (each a different tenant's: one queue runs one job at a time).
 const CONCURRENCY: usize = 4;
 
-/// graphile's own dead-worker recovery: a worker beats every 10 s; one silent for a minute (by the
-/// database's clock) is swept by the others, which frees its locked job and its tenant's queue.
-/// No recovery delay: what keeps a recovered run from writing twice is the journal (claim, writer
-/// lock, intents), not a pause.
+/// How long (seconds) a worker may stay silent before the others sweep it (see [`recovery`]);
+/// `OFFBOARD_WORKER_STALE_SECS` changes it.
+const STALE_SECS: f64 = 60.0;
+
+/// How often (ms) a worker asks the queue for a job when no notification woke it;
+/// `OFFBOARD_WORKER_POLL_MS` changes it. graphile fetches one job per wake-up, so while a tenant's
+/// jobs wait behind each other in its queue this is also the gap between two of them.
+const POLL_MS: f64 = 1000.0;
+
+/// graphile's own dead-worker recovery: a worker beats six times per stale period; one silent for
+/// the whole period (a minute, by the database's clock) is swept by the others every half period,
+/// which frees its locked job and its tenant's queue. No recovery delay: what keeps a recovered run
+/// from writing twice is the journal (claim, writer lock, intents), not a pause.
 fn recovery() -> WorkerRecoveryConfig {
+    let stale = std::time::Duration::from_secs_f64(env_number("OFFBOARD_WORKER_STALE_SECS").unwrap_or(STALE_SECS));
     WorkerRecoveryConfig {
-        heartbeat_interval: std::time::Duration::from_secs(10),
-        sweep_interval: std::time::Duration::from_secs(30),
-        sweep_threshold: std::time::Duration::from_secs(60),
+        heartbeat_interval: stale / 6,
+        sweep_interval: stale / 2,
+        sweep_threshold: stale,
         recovery_delay: std::time::Duration::ZERO,
         enabled: true,
         ..WorkerRecoveryConfig::default()
     }
+}
+
+fn poll_interval() -> std::time::Duration {
+    std::time::Duration::from_secs_f64(env_number("OFFBOARD_WORKER_POLL_MS").unwrap_or(POLL_MS) / 1000.0)
 }
 
 /// The results of a `--once` worker's jobs: (result line, whether the run succeeded).
@@ -151,25 +165,31 @@ fn advance(state: &QueueState, rt: &tokio::runtime::Handle, run_id: &str) -> std
         "running" => item.lease_until,
         _ => None,
     };
-    if let Some(at) = wake {
-        let utils = WorkerUtils::new(state.pool.clone(), queue_schema());
-        rt.block_on(add(&utils, &item.tenant, &item.id, real_time(at)))?;
+    let utils = WorkerUtils::new(state.pool.clone(), queue_schema());
+    match (item.status.as_str(), wake) {
+        ("running", Some(at)) => rt.block_on(add_started(&utils, &item.tenant, &item.id, real_time(at)))?,
+        (_, Some(at)) => rt.block_on(add(&utils, &item.tenant, &item.id, real_time(at)))?,
+        _ => {}
     }
     Ok(())
 }
 
 /// A time of the journal's clock (`OFFBOARD_NOW` in tests) as a time of the database's: what is
-/// due by the journal's clock is due now.
+/// due by the journal's clock is due now. A due time already past keeps its value: graphile
+/// takes a queue's jobs in due order, and a catch-up that made every due job's time "now" would
+/// shuffle the line at each `--interval`.
 fn real_time(at: DateTime<Utc>) -> DateTime<Utc> {
     if at <= clock::now() {
-        Utc::now()
+        at.min(Utc::now())
     } else {
         at
     }
 }
 
 /// Queue every item a job should exist for: pending ones (at their due time) and abandoned ones
-/// (now). With `pending`, only those already due (the periodic catch-up).
+/// (now). With `due_only`, only those already due (the periodic catch-up). A job that has been
+/// fetched is left as it is (see [`retrying`]); a fresh one is replaced, which brings a run
+/// due by the journal's clock forward to now.
 async fn catch_up(state: &QueueState, due_only: bool) -> std::result::Result<usize, String> {
     let now = clock::now();
     let items = state.journal.work_list(WorkKind::Schedule, None).map_err(|e| e.to_string())?;
@@ -178,7 +198,10 @@ async fn catch_up(state: &QueueState, due_only: bool) -> std::result::Result<usi
     let mut queued = 0;
     let lost = |i: &&WorkItem| ((i.status == "pending" && (!due_only || i.at <= now)) || i.abandoned(now)) && !retrying.contains(&i.id);
     for i in items.iter().filter(lost) {
-        add(&utils, &i.tenant, &i.id, real_time(i.at)).await?;
+        match i.status.as_str() {
+            "running" => add_started(&utils, &i.tenant, &i.id, Utc::now()).await?,
+            _ => add(&utils, &i.tenant, &i.id, real_time(i.at)).await?,
+        }
         queued += 1;
     }
     Ok(queued)
@@ -223,6 +246,7 @@ fn work(ctx: &Ctx, url: &str, journal: Arc<dyn Journal>, worker: &str, a: &Worke
             .pg_pool(pool)
             .schema(queue_schema())
             .concurrency(CONCURRENCY)
+            .poll_interval(poll_interval())
             .define_job::<AdvanceRun>()
             .add_extension(state.clone())
             .worker_recovery(recovery())

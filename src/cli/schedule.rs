@@ -6,7 +6,7 @@
 //! the same journal only one applies it, re-plans, notes when the plan differs from the one shown
 //! at scheduling time, and applies.
 //!
-//! The claim is a lease ([`LEASE`]) that a heartbeat thread renews while the item runs. A worker
+//! The claim is a lease ([`LEASE_SECS`]) that a heartbeat thread renews while the item runs. A worker
 //! that dies stops renewing; once its lease has run out, the next worker's pass takes the item
 //! over and runs it again: the apply run re-observes every target, and the journal's intents keep
 //! a write that landed (or may have) from being sent twice. Until then `schedule list` shows it
@@ -33,10 +33,20 @@ use crate::service::{RunSpec, Session};
 use crate::workflow::leave_date::{leave_due, LEAVE_TIME, TIME_ZONE};
 use crate::workflow::{clock, plan_changes, planned_steps};
 
-/// How long a claim holds without renewal. Long enough that a busy machine renews in time
-/// ([`HEARTBEAT`] is a quarter of it), short enough that a dead worker's item waits minutes, not hours.
-const LEASE: chrono::Duration = chrono::Duration::seconds(120);
-const HEARTBEAT: Duration = Duration::from_secs(30);
+/// How long a claim holds without renewal, in seconds. Long enough that a busy machine renews in
+/// time (the heartbeat is a quarter of it), short enough that a dead worker's item waits minutes,
+/// not hours. `OFFBOARD_WORKER_LEASE_SECS` changes it (the scale test: seconds); on PostgreSQL it
+/// must stay longer than the journal's session TTL, or a takeover finds the writer lock held.
+const LEASE_SECS: f64 = 120.0;
+
+fn lease() -> chrono::Duration {
+    let secs = crate::service::jobs::env_number("OFFBOARD_WORKER_LEASE_SECS").unwrap_or(LEASE_SECS);
+    chrono::Duration::milliseconds((secs * 1000.0) as i64)
+}
+
+fn heartbeat() -> Duration {
+    lease().to_std().unwrap_or_default() / 4
+}
 
 /// When `--at` or `--last-day` says the run is due; refused if that is not in the future.
 fn due_time(config: &Config, a: &RunArgs) -> Result<DateTime<Utc>> {
@@ -240,7 +250,7 @@ pub(super) type Claimed = (serde_json::Value, bool, Option<DateTime<Utc>>);
 /// that must go on (a mailbox not yet shared) is put back to `pending` for a later pass.
 pub(super) fn claim_and_run(ctx: &Ctx, journal: &dyn Journal, item: &WorkItem, worker: &str, yield_waits: bool) -> Result<Option<Claimed>> {
     let now = clock::now();
-    if !journal.work_claim(&item.id, worker, now, now + LEASE)? {
+    if !journal.work_claim(&item.id, worker, now, now + lease())? {
         return Ok(None); // another worker has it
     }
     let (ok, run, note, waiting) = with_heartbeat(journal, &item.id, worker, || execute(ctx, item, yield_waits));
@@ -268,13 +278,13 @@ pub(super) fn claim_and_run(ctx: &Ctx, journal: &dyn Journal, item: &WorkItem, w
     Ok(Some((result, ok, None)))
 }
 
-/// Run `f` while a thread renews `worker`'s lease on `id` every [`HEARTBEAT`].
+/// Run `f` while a thread renews `worker`'s lease on `id` every quarter lease.
 fn with_heartbeat<T>(journal: &dyn Journal, id: &str, worker: &str, f: impl FnOnce() -> T) -> T {
     let (stop, stopped) = std::sync::mpsc::channel::<()>();
     std::thread::scope(|s| {
         s.spawn(move || {
-            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(HEARTBEAT) {
-                match journal.work_renew(id, worker, clock::now() + LEASE) {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(heartbeat()) {
+                match journal.work_renew(id, worker, clock::now() + lease()) {
                     Ok(true) => {}
                     Ok(false) => tracing::warn!("worker: lost the lease on {id} (another worker took it over or it was cancelled)"),
                     Err(e) => tracing::warn!("worker: renewing the lease on {id}: {e}"),

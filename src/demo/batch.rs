@@ -110,6 +110,11 @@ pub fn run_with(shared: &Shared, headers: &Headers, body: &[u8], rules: &Rules, 
             if let Some(host) = headers.get("host") {
                 h.0.push(("host".into(), host.to_string()));
             }
+            // The envelope's token is each sub-request's: who sent a write (`write_log.rs`).
+            if let Some(auth) = headers.get("authorization") {
+                h.0.retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
+                h.0.push(("authorization".into(), auth.to_string()));
+            }
             let body = s.body.map(|b| serde_json::to_vec(b).unwrap_or_default()).unwrap_or_default();
             sub(shared, &s.method, &s.url, &h, &body)
         };

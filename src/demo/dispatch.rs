@@ -52,6 +52,7 @@ pub fn handle(shared: &Shared, method: &str, path_and_query: &str, headers: &Hea
             if write && r.is_success() {
                 st.stats.writes_applied += 1;
                 if let Some(id) = user_of(&st, path_and_query) {
+                    shared.user_writes.record(&id, headers.get("authorization"));
                     *st.stats.user_writes.entry(id).or_default() += 1;
                 }
                 r.changed = true;

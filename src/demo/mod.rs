@@ -44,6 +44,7 @@ mod shared;
 mod store;
 mod token;
 mod users;
+mod write_log;
 
 #[cfg(test)]
 mod tests;

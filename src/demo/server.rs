@@ -290,6 +290,7 @@ fn sim(shared: &Shared, remote: SocketAddr, method: &str, path: &str, body: &[u8
     }
     match (method, path.trim_end_matches('/')) {
         ("GET", "/_sim/stats") => plain_json(200, json!(shared.lock_state().stats)),
+        ("GET", "/_sim/user-writes") => plain_json(200, json!(shared.user_writes.snapshot())),
         ("GET", "/_sim/knobs") => plain_json(200, json!(shared.knobs())),
         ("PUT", "/_sim/knobs") => match serde_json::from_slice::<Knobs>(body) {
             Ok(k) => {
@@ -300,6 +301,7 @@ fn sim(shared: &Shared, remote: SocketAddr, method: &str, path: &str, body: &[u8
         },
         ("POST", "/_sim/reset") => {
             *shared.lock_state() = seed::seed();
+            shared.user_writes.clear();
             shared.persist();
             plain_json(200, json!({"reset": true}))
         }

@@ -16,6 +16,7 @@ use std::time::Instant;
 
 use super::model::State;
 use super::quota::Quotas;
+use super::write_log::WriteLog;
 use super::{store, Knobs};
 
 /// The resource a token was issued for (its `aud`): each API accepts only its own, as the real
@@ -71,6 +72,8 @@ pub struct Shared {
     /// Graph's write windows (not persisted: a restarted simulator starts with empty windows,
     /// as a quota a process never saw cannot be held against it).
     quotas: Mutex<Quotas>,
+    /// When each user's writes landed, and from which client (not persisted either).
+    pub(crate) user_writes: WriteLog,
 }
 
 // A panic while holding a lock must not take the simulator down for the next request; the data
@@ -93,6 +96,7 @@ impl Shared {
             matched: AtomicU64::new(0),
             exo_in_flight: AtomicU64::new(0),
             quotas: Mutex::new(Quotas::default()),
+            user_writes: WriteLog::default(),
         }
     }
     pub fn set_knobs(&self, knobs: Knobs) {

@@ -9,8 +9,8 @@
 //!   server's default `synchronous_commit = on` means the WAL is flushed: an intent is durable
 //!   before `record_intent` returns and the write is sent.
 //! - **Liveness of a lock holder**: a pid means nothing on another machine. Each open journal is
-//!   a *session* row with a heartbeat renewed every [`HEARTBEAT`] by a task of its own; a lock
-//!   whose session has not beaten for [`SESSION_TTL_SECS`] (the machine died, its network went)
+//!   a *session* row with a heartbeat renewed every [`heartbeat_every`] by a task of its own; a lock
+//!   whose session has not beaten for [`session_ttl_secs`] (the machine died, its network went)
 //!   or is gone (the process closed its journal) is taken over, and its run marked interrupted.
 //!   Ages are compared with the database's clock (`now()`), never the workers' clocks.
 //! - **Fencing**: a run whose lock was taken over (marked interrupted) gets no new intent, so a
@@ -44,11 +44,29 @@ use super::*;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
-/// How often a journal renews its session's heartbeat.
-const HEARTBEAT: Duration = Duration::from_secs(5);
-/// A session whose heartbeat is older than this (seconds, by the database's clock) is gone: six
-/// missed beats, so a slow moment is not a takeover.
-pub(super) const SESSION_TTL_SECS: f64 = 30.0;
+/// A session whose heartbeat is older than this (seconds, by the database's clock) is gone.
+const SESSION_TTL_SECS: f64 = 30.0;
+
+/// The session TTL in seconds: [`SESSION_TTL_SECS`], or `OFFBOARD_JOURNAL_SESSION_TTL_SECS`
+/// (at least 1). Shorter only where workers are killed on purpose and waiting half a minute for
+/// each takeover is the cost (the scale test); a worker's schedule lease must stay longer than
+/// it, or a taken-over run finds the writer lock still held.
+pub(super) fn session_ttl_secs() -> f64 {
+    static TTL: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TTL.get_or_init(|| {
+        std::env::var("OFFBOARD_JOURNAL_SESSION_TTL_SECS")
+            .ok()
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite())
+            .map_or(SESSION_TTL_SECS, |s| s.max(1.0))
+    })
+}
+
+/// How often a journal renews its session's heartbeat: six beats a TTL, so a slow moment is not
+/// a takeover.
+fn heartbeat_every() -> Duration {
+    Duration::from_secs_f64(session_ttl_secs() / 6.0)
+}
 /// How long a call waits for a free connection before failing.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -181,7 +199,7 @@ impl PgJournal {
 /// Renew the session's heartbeat until the runtime stops. An upsert: a session row removed by
 /// hand (or by a restore) comes back at the next beat.
 async fn heartbeat(pool: PgPool, session: String) {
-    let mut tick = tokio::time::interval(HEARTBEAT);
+    let mut tick = tokio::time::interval(heartbeat_every());
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;

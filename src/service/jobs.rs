@@ -32,6 +32,12 @@ pub fn queue_schema() -> String {
     std::env::var("OFFBOARD_QUEUE_SCHEMA").ok().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| "graphile_worker".into())
 }
 
+/// A worker timing from the environment (see `cli/queue.rs` for the knobs): a positive number,
+/// else `None` (the default holds).
+pub fn env_number(name: &str) -> Option<f64> {
+    std::env::var(name).ok().and_then(|v| v.trim().parse::<f64>().ok()).filter(|n| n.is_finite() && *n > 0.0)
+}
+
 pub fn queue_err(url: &str, e: impl std::fmt::Display) -> Error {
     Error::Journal(JournalError::Storage { path: crate::journal::redacted_url(url), message: format!("job queue: {e}") })
 }
@@ -54,11 +60,31 @@ pub async fn enqueue(url: &str, tenant: &str, run_id: &str, at: DateTime<Utc>) -
 }
 
 pub async fn add(utils: &WorkerUtils, tenant: &str, run_id: &str, at: DateTime<Utc>) -> std::result::Result<(), String> {
+    add_with_priority(utils, tenant, run_id, at, 0).await
+}
+
+/// Queue the wake-up of a run that has started (a worker holds it, or held it and died) ahead of
+/// the runs not started yet: graphile takes a queue's jobs by priority, then due time, so at the
+/// ordinary priority the takeover of a dead worker's half-done user would wait behind every run
+/// due before its lease ran out (with a backlog of a thousand, many minutes). A user half
+/// offboarded is finished before a new one is begun.
+pub async fn add_started(utils: &WorkerUtils, tenant: &str, run_id: &str, at: DateTime<Utc>) -> std::result::Result<(), String> {
+    add_with_priority(utils, tenant, run_id, at, -1).await
+}
+
+async fn add_with_priority(
+    utils: &WorkerUtils,
+    tenant: &str,
+    run_id: &str,
+    at: DateTime<Utc>,
+    priority: i16,
+) -> std::result::Result<(), String> {
     let spec = JobSpec {
         queue_name: Some(format!("offboard:{tenant}")),
         run_at: Some(at),
         max_attempts: Some(max_attempts()),
         job_key: Some(run_id.to_string()),
+        priority: Some(priority),
         ..JobSpec::default()
     };
     utils.add_raw_job(ADVANCE_RUN, AdvanceRun { run_id: run_id.to_string() }, spec).await.map(drop).map_err(|e| e.to_string())

@@ -81,11 +81,15 @@ as_pg "$BIN/initdb" -D "$PG_DIR/data" -U "$DB_USER" --auth=trust --encoding=UTF8
     exit 1
 }
 
-# 3. Start: no TCP (listen_addresses empty), the socket in our directory, fsync off (a test
-# cluster: durability across a power cut is not what the tests check; the journal's own commit
-# before return is, and that does not depend on fsync).
+# 3. Start: no TCP (listen_addresses empty), the socket in our directory, and no durability
+# work: a throwaway cluster, so a power cut losing it is fine. fsync=off (no flush of the WAL or
+# data files), synchronous_commit=off (a commit returns before its WAL record is written out),
+# full_page_writes=off (no full page images after a checkpoint). Durability across a crash of
+# the server is not what the tests check; what they check (a commit is visible to every other
+# connection once it returns, row locks, conditional updates) does not depend on any of them.
 as_pg "$BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log/postgres.log" -w -t 60 \
-    -o "-c listen_addresses='' -c unix_socket_directories='$PG_DIR/run' -p $PG_PORT -c fsync=off -c max_connections=200" \
+    -o "-c listen_addresses='' -c unix_socket_directories='$PG_DIR/run' -p $PG_PORT -c max_connections=200 \
+        -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
     start >/dev/null || {
     log "postgres did not start:"
     tail -30 "$PG_DIR/log/postgres.log" >&2

@@ -17,6 +17,8 @@ mod lease;
 mod notify;
 /// The same on the PostgreSQL journal, shared by workers.
 mod postgres;
+/// Four workers, a thousand scheduled runs, workers killed at random (issue "Scale-out").
+mod scale;
 /// What binds an approval, and the journal's integrity (issue "Trust").
 mod trust;
 

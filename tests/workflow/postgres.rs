@@ -27,21 +27,21 @@ fn journal_url() -> Option<(String, String)> {
 }
 
 /// A home whose commands use a journal (and a job queue) of their own on the test database.
-struct PgHome {
-    home: Home,
-    url: String,
-    schema: String,
+pub(super) struct PgHome {
+    pub(super) home: Home,
+    pub(super) url: String,
+    pub(super) schema: String,
     /// The queue's tables next to the journal's, apart from other tests'.
-    queue: String,
+    pub(super) queue: String,
 }
 
 impl PgHome {
-    fn new() -> Option<PgHome> {
+    pub(super) fn new() -> Option<PgHome> {
         let (url, schema) = journal_url()?;
         Some(PgHome { home: Home::new(), url, queue: format!("{schema}_queue"), schema })
     }
 
-    fn cmd(&self, args: &[&str]) -> Cmd {
+    pub(super) fn cmd(&self, args: &[&str]) -> Cmd {
         self.home.cmd(args).env("OFFBOARD_JOURNAL_URL", &self.url).env("OFFBOARD_QUEUE_SCHEMA", &self.queue)
     }
 
@@ -122,6 +122,28 @@ fn a_killed_workers_run_is_taken_over_through_the_queue() {
     assert!(runs[0]["note"].as_str().unwrap().contains("taken over"), "{runs:?}");
     assert_cloud_offboarded(&home.state(), &seed_state());
     assert_eq!(home.stats().writes_applied, CLEAN_WRITES, "{:?}", home.stats());
+}
+
+/// A worker's catch-up queues only what has no job: a job backing off after failures keeps its
+/// attempts and its time (graphile's replace would reset both, so a run that keeps failing would
+/// never run out of attempts), and a job being run gets no second one beside it.
+#[test]
+fn a_workers_catch_up_leaves_existing_jobs_alone() {
+    let Some(t) = PgHome::new() else { return };
+    let (url, queue, id) = (&t.url, &t.queue, t.schedule_cloud_leaver());
+    // The job failed three times and waits for its next attempt, an hour away.
+    sql(url, &format!("UPDATE {queue}._private_jobs SET attempts = 3, run_at = now() + interval '1 hour'"));
+    let o = t.cmd(&["worker", "--once", "--json"]).env("OFFBOARD_NOW", later(2)).run();
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(o.json()["runs"], serde_json::json!([]), "the backing-off job was run at once");
+    let jobs = queued_jobs(url, queue);
+    assert_eq!(jobs, vec![(Some(id.clone()), "offboard:demo".to_string(), 3)], "the catch-up reset the job");
+    // The job is being run by a live worker (locked just now): a catch-up adds none beside it.
+    sql(url, &format!("UPDATE {queue}._private_jobs SET locked_at = now(), locked_by = 'another-worker', run_at = now()"));
+    let o = t.cmd(&["worker", "--once", "--json"]).env("OFFBOARD_NOW", later(2)).run();
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(queued_jobs(url, queue).len(), 1, "a second job: {:?}", queued_jobs(url, queue));
+    assert_eq!(t.home.stats().writes, 0, "the run was applied beside the worker running it");
 }
 
 /// `run --at` is a job in the future, not a sleeping worker: a worker looking before the due

@@ -9,7 +9,7 @@
 //! takes it over and marks the holder's run interrupted, which also fences that run's next
 //! intent (`runs.rs`).
 
-use super::{PgJournal, SESSION_TTL_SECS};
+use super::{session_ttl_secs, PgJournal};
 use crate::journal::*;
 
 /// Attempts when the row disappears between the failed insert and the read (its holder released
@@ -50,7 +50,7 @@ impl PgJournal {
                 )
                 .bind(&tenant)
                 .bind(&user)
-                .bind(SESSION_TTL_SECS)
+                .bind(session_ttl_secs())
                 .fetch_optional(&mut *tx)
                 .await?;
                 let update =

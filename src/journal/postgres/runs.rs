@@ -6,7 +6,7 @@ use sqlx::postgres::PgRow;
 // Every dynamic statement here is built from constants of this file; values are bound.
 use sqlx::{AssertSqlSafe, Postgres, QueryBuilder, Row};
 
-use super::{is_foreign_key_violation, PgJournal, SESSION_TTL_SECS};
+use super::{is_foreign_key_violation, session_ttl_secs, PgJournal};
 use crate::journal::*;
 
 /// The run columns, and whether a live session holds the run's lock: a `running` run without one
@@ -124,7 +124,7 @@ impl PgJournal {
         let limit = q.limit;
         let rows = self.call("listing runs", async move {
             let mut b: QueryBuilder<Postgres> = QueryBuilder::new(RUN_SELECT_HEAD);
-            b.push_bind(SESSION_TTL_SECS).push(RUN_SELECT_TAIL).push(" WHERE TRUE");
+            b.push_bind(session_ttl_secs()).push(RUN_SELECT_TAIL).push(" WHERE TRUE");
             if let Some(p) = q.id_prefix {
                 // starts_with, not LIKE: a prefix with `_` or `%` must match only itself.
                 b.push(" AND starts_with(r.run_id, ").push_bind(p).push(")");
@@ -223,7 +223,7 @@ impl PgJournal {
             let mut tx = pool.begin().await?;
             sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(&mut *tx).await?;
             let sql = format!("{RUN_SELECT_HEAD}$1{RUN_SELECT_TAIL} WHERE r.run_id = $2");
-            let run = sqlx::query(AssertSqlSafe(sql)).bind(SESSION_TTL_SECS).bind(&id).fetch_optional(&mut *tx).await?;
+            let run = sqlx::query(AssertSqlSafe(sql)).bind(session_ttl_secs()).bind(&id).fetch_optional(&mut *tx).await?;
             let run = match run {
                 Some(r) => {
                     let (options, report): (Value, Option<Value>) =
