@@ -6,6 +6,7 @@ use graphile_worker::{JobSpec, WorkerUtils};
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgPoolOptions;
 
+use super::lanes::Lane;
 use crate::error::{Error, Result};
 use crate::journal::JournalError;
 
@@ -29,26 +30,36 @@ pub(super) fn queue_err(url: &str, e: impl std::fmt::Display) -> Error {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct AdvanceRun {
     pub(super) run_id: String,
+    /// The lane whose queue the job is in, whose slice of the quota the run writes under. Absent
+    /// in jobs queued before lanes: the run's lane is then the user's under today's lane count.
+    #[serde(default)]
+    pub(super) lane: Option<Lane>,
 }
 
-/// Queue (or re-queue) the wake-up of `run_id` in `tenant`'s queue at `at`.
-pub(super) async fn enqueue(url: &str, tenant: &str, run_id: &str, at: DateTime<Utc>) -> Result<()> {
+/// Queue (or re-queue) the wake-up of `run_id` in its `lane` of `tenant` at `at`.
+pub(super) async fn enqueue(url: &str, tenant: &str, lane: Lane, run_id: &str, at: DateTime<Utc>) -> Result<()> {
     let pool = PgPoolOptions::new().max_connections(1).connect(url).await.map_err(|e| queue_err(url, e))?;
     let utils = WorkerUtils::new(pool.clone(), queue_schema());
     // Creates graphile's schema when no worker has run yet (a no-op once it is there).
     utils.migrate().await.map_err(|e| queue_err(url, e))?;
-    add(&utils, tenant, run_id, at).await.map_err(|e| queue_err(url, e))?;
+    add(&utils, tenant, lane, run_id, at).await.map_err(|e| queue_err(url, e))?;
     pool.close().await;
     Ok(())
 }
 
-pub(super) async fn add(utils: &WorkerUtils, tenant: &str, run_id: &str, at: DateTime<Utc>) -> std::result::Result<(), String> {
+/// The job of `run_id` in `lane`'s queue; its `job_key` replaces any job the run had, in
+/// whatever queue (graphile moves a replaced job to the new queue).
+pub(super) async fn add(utils: &WorkerUtils, tenant: &str, lane: Lane, run_id: &str, at: DateTime<Utc>) -> std::result::Result<(), String> {
     let spec = JobSpec {
-        queue_name: Some(format!("offboard:{tenant}")),
+        queue_name: Some(lane.queue(tenant)),
         run_at: Some(at),
         max_attempts: Some(MAX_ATTEMPTS),
         job_key: Some(run_id.to_string()),
         ..JobSpec::default()
     };
-    utils.add_raw_job(ADVANCE_RUN, AdvanceRun { run_id: run_id.to_string() }, spec).await.map(drop).map_err(|e| e.to_string())
+    utils
+        .add_raw_job(ADVANCE_RUN, AdvanceRun { run_id: run_id.to_string(), lane: Some(lane) }, spec)
+        .await
+        .map(drop)
+        .map_err(|e| e.to_string())
 }

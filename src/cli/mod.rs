@@ -10,6 +10,7 @@ mod check;
 mod dispatch;
 mod docs;
 mod jobs;
+mod lanes;
 mod out;
 mod outbox;
 mod pager;

@@ -15,20 +15,24 @@
 //! Time comes from [`crate::workflow::clock`] (`OFFBOARD_NOW` in debug builds, for the tests).
 
 use super::out::{out, outln};
+use std::collections::HashMap;
 use std::io::IsTerminal;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::DateTime;
 use serde_json::json;
 
 use super::args::{RunArgs, ScheduleCommand, WorkerArgs};
+use super::lanes::Lane;
 use super::open_journal;
 use super::{confirm, render, Ctx};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::graph::WritePacer;
 use crate::journal::{Journal, Mode, StepStatus, Transition, WorkItem, WorkKind};
 use crate::run::outcome_error;
-use crate::service::{RunSpec, Session};
+use crate::service::{tenant_write_pacer, RunSpec, Session};
 use crate::workflow::{clock, plan_changes, planned_steps};
 
 /// How long a claim holds without renewal. Long enough that a busy machine renews in time
@@ -77,7 +81,13 @@ pub(super) fn cmd_schedule_run(ctx: &Ctx, config: &Config, a: &RunArgs, at: &str
         // On PostgreSQL, also the job that wakes a worker when it is due. Not fatal: the item is
         // in the journal, and every worker adds the jobs of due items it finds without one.
         if let Some(url) = super::journal_config(ctx)?.url {
-            if let Err(e) = session.rt.block_on(super::jobs::enqueue(&url, &session.tenant_name, &plan.run_id, due)) {
+            if let Err(e) = session.rt.block_on(super::jobs::enqueue(
+                &url,
+                &session.tenant_name,
+                Lane::of_user(&a.user, session.tenant.lane_count()),
+                &plan.run_id,
+                due,
+            )) {
                 eprintln!("warning: scheduled in the journal, but its job could not be queued ({e}); a worker queues it when it starts");
             }
         }
@@ -150,12 +160,12 @@ pub(super) fn cmd_schedule(ctx: &Ctx, command: ScheduleCommand) -> Result<u8> {
 }
 
 /// Carry out one claimed item; returns its final status, the apply run and the note.
-fn execute(ctx: &Ctx, item: &WorkItem) -> (bool, Option<String>, String) {
+fn execute(ctx: &Ctx, item: &WorkItem, pacer: Option<Arc<WritePacer>>) -> (bool, Option<String>, String) {
     let config = match Config::load(ctx.config_path.as_deref(), &ctx.home) {
         Ok(c) => c,
         Err(e) => return (false, None, format!("configuration: {e}")),
     };
-    let session = match Session::open(&ctx.home, &config, &RunSpec::from_stored(&item.tenant, &item.script, &item.options)) {
+    let session = match Session::open_paced(&ctx.home, &config, &RunSpec::from_stored(&item.tenant, &item.script, &item.options), pacer) {
         Ok(s) => s,
         Err(e) => return (false, None, format!("could not start: {e}")),
     };
@@ -186,12 +196,33 @@ fn execute(ctx: &Ctx, item: &WorkItem) -> (bool, Option<String>, String) {
     }
 }
 
+/// The local worker's write pacers, one per client for the worker's whole life: every run has a
+/// session of its own, and a pacer per session would forget the previous runs' writes, still in
+/// the server's window. (On PostgreSQL the window is the lane's, kept in the database: `lanes.rs`.)
+#[derive(Default)]
+struct Pacers(HashMap<String, Arc<WritePacer>>);
+
+impl Pacers {
+    /// `tenant`'s pacer; None when its configuration cannot say (the run then reports why).
+    fn of(&mut self, ctx: &Ctx, tenant: &str) -> Option<Arc<WritePacer>> {
+        if let Some(p) = self.0.get(tenant) {
+            return Some(p.clone());
+        }
+        let config = Config::load(ctx.config_path.as_deref(), &ctx.home).ok()?;
+        let (name, t) = config.tenant(Some(tenant)).ok()?;
+        let p = tenant_write_pacer(name, t).ok()?;
+        self.0.insert(tenant.to_string(), p.clone());
+        Some(p)
+    }
+}
+
 /// One look at the schedule: claim and run what is due. Returns (results, any failed).
-fn pass(ctx: &Ctx, journal: &dyn Journal, worker: &str) -> Result<(Vec<serde_json::Value>, bool)> {
+fn pass(ctx: &Ctx, journal: &dyn Journal, worker: &str, pacers: &mut Pacers) -> Result<(Vec<serde_json::Value>, bool)> {
     let mut results = Vec::new();
     let mut failed = false;
     for item in journal.work_due(clock::now())? {
-        if let Some((result, ok)) = claim_and_run(ctx, journal, &item, worker)? {
+        let pacer = pacers.of(ctx, &item.tenant);
+        if let Some((result, ok)) = claim_and_run(ctx, journal, &item, worker, pacer)? {
             failed |= !ok;
             results.push(result);
         }
@@ -199,14 +230,21 @@ fn pass(ctx: &Ctx, journal: &dyn Journal, worker: &str) -> Result<(Vec<serde_jso
     Ok((results, failed))
 }
 
-/// Claim a due (or abandoned) item and carry it out under the lease: the result line and whether
-/// the run succeeded; `None` when another worker claimed it first.
-pub(super) fn claim_and_run(ctx: &Ctx, journal: &dyn Journal, item: &WorkItem, worker: &str) -> Result<Option<(serde_json::Value, bool)>> {
+/// Claim a due (or abandoned) item and carry it out under the lease, its Graph writes paced by
+/// `pacer` (None: a pacer of the run's own): the result line and whether the run succeeded;
+/// `None` when another worker claimed it first.
+pub(super) fn claim_and_run(
+    ctx: &Ctx,
+    journal: &dyn Journal,
+    item: &WorkItem,
+    worker: &str,
+    pacer: Option<Arc<WritePacer>>,
+) -> Result<Option<(serde_json::Value, bool)>> {
     let now = clock::now();
     if !journal.work_claim(&item.id, worker, now, now + LEASE)? {
         return Ok(None); // another worker has it
     }
-    let (ok, run, note) = with_heartbeat(journal, &item.id, worker, || execute(ctx, item));
+    let (ok, run, note) = with_heartbeat(journal, &item.id, worker, || execute(ctx, item, pacer));
     let note = match (&item.claimed_by, item.status.as_str()) {
         (Some(dead), "running") => format!("taken over from worker {dead} (its lease ran out); {note}"),
         _ => note,
@@ -245,8 +283,9 @@ fn with_heartbeat<T>(journal: &dyn Journal, id: &str, worker: &str, f: impl FnOn
 /// The worker on a local journal: a pass over the schedule every `--interval` (on PostgreSQL the
 /// queue wakes it instead: `queue.rs`).
 pub(super) fn poll_worker(ctx: &Ctx, journal: &dyn Journal, worker: &str, a: &WorkerArgs) -> Result<u8> {
+    let mut pacers = Pacers::default();
     loop {
-        let (results, failed) = pass(ctx, journal, worker)?;
+        let (results, failed) = pass(ctx, journal, worker, &mut pacers)?;
         print_pass(worker, &results, a);
         if a.once {
             return Ok(if failed { 1 } else { 0 });

@@ -44,7 +44,7 @@ fn exchange_config(graph: &GraphConfig, base_url: String) -> GraphConfig {
 /// The tenant's write pacer, from `graph_write_quota` (the documented quota when unset). Read
 /// from configuration, never from the service or the demo's knobs: the client must be right
 /// about the real service without being told by it.
-fn write_pacer(name: &str, t: &TenantConfig) -> Result<Arc<WritePacer>> {
+pub fn tenant_write_pacer(name: &str, t: &TenantConfig) -> Result<Arc<WritePacer>> {
     match &t.graph_write_quota {
         None => Ok(Arc::new(WritePacer::documented())),
         Some(q) => WritePacer::parse(q).map(Arc::new).map_err(|m| Error::Usage(format!("tenant '{name}': {m}"))),
@@ -57,11 +57,21 @@ pub fn demo_state_path(home: &Path) -> std::path::PathBuf {
 
 impl Connection {
     pub async fn open(name: &str, t: &TenantConfig, home: &Path) -> Result<Connection> {
+        Connection::open_paced(name, t, home, None).await
+    }
+
+    /// As [`Connection::open`], Graph writes paced by `pacer` instead of a pacer of this
+    /// connection's own: one that outlives the connection (a worker's, a lane's), so the next
+    /// run does not start with an empty window while the last one's writes are still in Graph's.
+    pub async fn open_paced(name: &str, t: &TenantConfig, home: &Path, pacer: Option<Arc<WritePacer>>) -> Result<Connection> {
         if t.demo {
             let cfg = DemoConfig { state_path: demo_state_path(home), knobs: Knobs::from_env() };
             let server = DemoServer::start(cfg, ([127, 0, 0, 1], 0).into()).await.map_err(|e| Error::io("starting the demo tenant", e))?;
             let mut graph = GraphConfig::new(server.base_url(), server.token_url(), DEMO_CLIENT_ID, Secret::new(DEMO_CLIENT_SECRET));
-            graph.write_pacer = Some(write_pacer(name, t)?);
+            graph.write_pacer = Some(match &pacer {
+                Some(p) => p.clone(),
+                None => tenant_write_pacer(name, t)?,
+            });
             if let Some(ms) = std::env::var("OFFBOARD_DEMO_RETRY_BASE_MS").ok().and_then(|v| v.parse().ok()) {
                 graph.retry_base_delay = Duration::from_millis(ms);
             }
@@ -93,7 +103,10 @@ impl Connection {
             });
         };
         let mut graph = GraphConfig::new(g.base_url(), g.token_url(), g.client_id.clone(), g.client_secret(name)?);
-        graph.write_pacer = Some(write_pacer(name, t)?);
+        graph.write_pacer = Some(match &pacer {
+            Some(p) => p.clone(),
+            None => tenant_write_pacer(name, t)?,
+        });
         if let Some(s) = g.timeout_secs {
             graph.timeout = Duration::from_secs(s);
         }

@@ -11,7 +11,7 @@ mod session;
 use std::path::Path;
 use std::sync::Arc;
 
-pub use connection::{demo_state_path, Connection};
+pub use connection::{demo_state_path, tenant_write_pacer, Connection};
 pub use session::{load_layered, protection, RunSpec, Session};
 
 use crate::config::TenantConfig;

@@ -102,6 +102,11 @@ pub struct Session {
 
 impl Session {
     pub fn open(home: &Path, config: &Config, spec: &RunSpec) -> Result<Session> {
+        Session::open_paced(home, config, spec, None)
+    }
+
+    /// As [`Session::open`], Graph writes paced by `pacer` ([`Connection::open_paced`]).
+    pub fn open_paced(home: &Path, config: &Config, spec: &RunSpec, pacer: Option<Arc<crate::graph::WritePacer>>) -> Result<Session> {
         let (tenant_name, tenant) = config.tenant(spec.tenant.as_deref())?;
         let (org, sets) = org_with_sets(&tenant.defaults, &spec.sets)?;
         let wanted = match (&tenant.script, spec.script.as_str()) {
@@ -125,7 +130,7 @@ impl Session {
         let ticketing = ticketing_options(tenant_name, tenant, spec.ticket.as_deref())?;
         let journal = open_journal(home, config.journal.as_deref())?;
         let rt = runtime()?;
-        let conn = rt.block_on(Connection::open(tenant_name, tenant, home))?;
+        let conn = rt.block_on(Connection::open_paced(tenant_name, tenant, home, pacer))?;
         Ok(Session {
             tenant_name: tenant_name.to_string(),
             tenant: tenant.clone(),
