@@ -29,7 +29,9 @@ use crate::error::{Error, Result};
 use crate::psa::settings::{OnSuccess, PsaKind, PsaSettings};
 use crate::secret::Secret;
 
+mod api_token;
 mod console;
+pub use api_token::{ApiToken, MIN_TOKEN_LEN};
 pub use console::{ConsoleSettings, Role, RoleGrant};
 
 pub const DEMO_TENANT: &str = "demo";

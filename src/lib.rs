@@ -21,8 +21,8 @@
 //! | [`exec`] | actions, phases, the executor (observe → intent → write → outcome), the host and the run report; provider-neutral |
 //! | [`run`] | one run of a script for one user: lock, journal, engine, observers (ticketing), report |
 //! | [`authoring`] | `check` and the generated reference |
-//! | [`service`] | what the CLI and the console share: a tenant's [`service::Connection`] (demo or configured APIs) and a [`service::Session`] that plans and applies for any number of users |
-//! | [`console`] | the web console (`serve`): OpenID Connect sign-in, sessions and CSRF, roles from `[console]`, the runs pages |
+//! | [`service`] | what the CLI and the console share: a tenant's [`service::Connection`] (demo or configured APIs) and a [`service::Session`] that plans and applies for any number of users; [`service::request`]: a plan, then apply, schedule or send for approval |
+//! | [`console`] | the web console (`serve`): OpenID Connect sign-in, sessions and CSRF, roles from `[console]`, the runs pages, the offboarding form, the JSON API (`console::api`: API tokens, request keys, OpenAPI) |
 //! | [`entra`] | the Entra ID provider trait, its Graph implementation, and one action per primitive |
 //! | [`exchange`] | the Exchange Online provider trait, its InvokeCommand implementation, and one action per mailbox primitive |
 //! | [`psa`] | PSA ticketing (ConnectWise Manage, Autotask, HaloPSA): the trait, the outbox, `disable_psa_contact` |

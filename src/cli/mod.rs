@@ -9,8 +9,6 @@ mod bulk;
 mod check;
 mod dispatch;
 mod docs;
-mod jobs;
-mod lanes;
 mod out;
 mod outbox;
 mod pager;

@@ -19,7 +19,7 @@
 //!   takes it over, the journal's writer lock going over once the dead process's journal
 //!   session has stopped beating too.
 //! - An error that is not the run's own (the journal unreachable) fails the job, which graphile
-//!   retries with exponential backoff, [`MAX_ATTEMPTS`] times. A run that fails ends `failed`
+//!   retries with exponential backoff, [`MAX_ATTEMPTS`](crate::service::jobs::MAX_ATTEMPTS) times. A run that fails ends `failed`
 //!   with its reason in the journal: the job succeeded in carrying it out and is not re-run.
 
 use std::sync::{Arc, Mutex};
@@ -31,13 +31,13 @@ use graphile_worker::{
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use super::args::WorkerArgs;
-use super::jobs::{add, queue_err, queue_schema, AdvanceRun, ADVANCE_RUN};
-use super::lanes::{self, Lane};
 use super::schedule::{claim_and_run, poll_worker, print_pass};
 use super::Ctx;
 use crate::config::{Config, DEFAULT_LANES};
 use crate::error::Result;
 use crate::journal::{Journal, WorkKind};
+use crate::service::jobs::{add, queue_err, queue_schema, AdvanceRun, ADVANCE_RUN};
+use crate::service::lanes::{self, Lane};
 use crate::workflow::clock;
 
 /// Jobs a worker runs at once (each a different lane's: one queue runs one job at a time).

@@ -24,7 +24,6 @@ use chrono::DateTime;
 use serde_json::json;
 
 use super::args::{RunArgs, ScheduleCommand, WorkerArgs};
-use super::lanes::Lane;
 use super::open_journal;
 use super::{confirm, render, Ctx};
 use crate::config::Config;
@@ -32,7 +31,8 @@ use crate::error::{Error, Result};
 use crate::graph::WritePacer;
 use crate::journal::{Journal, Mode, StepStatus, Transition, WorkItem, WorkKind};
 use crate::run::outcome_error;
-use crate::service::{tenant_write_pacer, RunSpec, Session};
+use crate::service::request;
+use crate::service::{tenant_write_pacer, Reuse, RunSpec, Session};
 use crate::workflow::{clock, plan_changes, planned_steps};
 
 /// How long a claim holds without renewal. Long enough that a busy machine renews in time
@@ -47,15 +47,11 @@ pub(super) fn cmd_schedule_run(ctx: &Ctx, config: &Config, a: &RunArgs, at: &str
             Error::Usage(format!("--at '{at}': expected an RFC 3339 date-time with its offset, e.g. 2026-12-18T17:00:00+01:00 ({e})"))
         })?
         .with_timezone(&chrono::Utc);
-    let now = clock::now();
-    if due <= now {
-        return Err(Error::Usage(format!("--at {at} is in the past (now {}): nothing was scheduled", now.to_rfc3339())));
-    }
+    request::check_due(due, &format!("--at {at}"))?;
     let spec = a.spec();
     let session = Session::open(&ctx.home, config, &spec)?;
     let result = (|| {
-        session.validate_user(&a.user)?;
-        let plan = session.run(&a.user, Mode::Plan)?;
+        let plan = request::plan(&session, &a.user)?;
         if a.json {
             outln!("{}", serde_json::to_string_pretty(&plan).unwrap_or_default());
         } else {
@@ -70,27 +66,8 @@ pub(super) fn cmd_schedule_run(ctx: &Ctx, config: &Config, a: &RunArgs, at: &str
         if !a.yes {
             confirm(plan.count(StepStatus::Planned), &a.user, &session.tenant_name)?;
         }
-        session.journal.work_add(&session.pending_item(
-            WorkKind::Schedule,
-            &plan.run_id,
-            &a.user,
-            spec.options(),
-            planned_steps(&plan, &*session.journal)?,
-            due,
-        ))?;
-        // On PostgreSQL, also the job that wakes a worker when it is due. Not fatal: the item is
-        // in the journal, and every worker adds the jobs of due items it finds without one.
-        if let Some(url) = super::journal_config(ctx)?.url {
-            if let Err(e) = session.rt.block_on(super::jobs::enqueue(
-                &url,
-                &session.tenant_name,
-                Lane::of_user(&a.user, session.tenant.lane_count()),
-                &plan.run_id,
-                due,
-            )) {
-                eprintln!("warning: scheduled in the journal, but its job could not be queued ({e}); a worker queues it when it starts");
-            }
-        }
+        let notices = request::schedule(&session, &plan, spec.options(), due, &request::os_requester())?;
+        super::approve::print_notices(&notices);
         eprintln!(
             "scheduled: run {id} offboards {user} at {due} ({n} change(s) planned now; re-planned then). `offboard-host worker` applies it; `offboard-host schedule cancel {id}` cancels it. Nothing was written.",
             id = plan.run_id,
@@ -165,7 +142,12 @@ fn execute(ctx: &Ctx, item: &WorkItem, pacer: Option<Arc<WritePacer>>) -> (bool,
         Ok(c) => c,
         Err(e) => return (false, None, format!("configuration: {e}")),
     };
-    let session = match Session::open_paced(&ctx.home, &config, &RunSpec::from_stored(&item.tenant, &item.script, &item.options), pacer) {
+    let session = match Session::open_with(
+        &ctx.home,
+        &config,
+        &RunSpec::from_stored(&item.tenant, &item.script, &item.options),
+        &Reuse { pacer, ..Reuse::default() },
+    ) {
         Ok(s) => s,
         Err(e) => return (false, None, format!("could not start: {e}")),
     };

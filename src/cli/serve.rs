@@ -42,8 +42,15 @@ pub(super) fn cmd_serve(ctx: &Ctx, a: ServeArgs) -> Result<u8> {
         settings.check_bind(bind).map_err(|m| Error::Usage(format!("[console] {m}")))?;
         let listener = tokio::net::TcpListener::bind(bind).await.map_err(|e| Error::io(format!("listening on {bind}"), e))?;
         let clients = config.tenants.keys().cloned().collect();
-        let cfg =
-            ConsoleConfig { settings, secret, clients, journal: Arc::clone(&journal), config: Arc::new(config), home: ctx.home.clone() };
+        let cfg = ConsoleConfig {
+            settings,
+            secret,
+            clients,
+            journal: Arc::clone(&journal),
+            config: Arc::new(config),
+            home: ctx.home.clone(),
+            demo: None,
+        };
         let console = ConsoleServer::start(cfg, listener).await.map_err(Error::Usage)?;
         announce(&console, None);
         let _ = tokio::signal::ctrl_c().await;
@@ -52,11 +59,13 @@ pub(super) fn cmd_serve(ctx: &Ctx, a: ServeArgs) -> Result<u8> {
     })
 }
 
-/// The addresses, on stdout, for a person (or a test) to open.
+/// The addresses, on stdout, for a person (or a test) to open; for the demo also its issuer and
+/// its API token (public: it is in the source, and the demo listens on loopback only).
 fn announce(console: &ConsoleServer, issuer: Option<&str>) {
     outln!("console http://{}", console.addr());
     if let Some(i) = issuer {
         outln!("issuer {i}");
+        outln!("api token {} (demo only; Authorization: Bearer <token>)", crate::console::demo::DEMO_API_TOKEN);
     }
     let _ = std::io::stdout().flush();
 }

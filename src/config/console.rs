@@ -18,6 +18,12 @@
 //! who = ["alex@msp.example"]
 //! roles = ["request"]
 //! clients = ["fabrikam"]
+//!
+//! [[console.api_tokens]]                      # the JSON API's callers (see `api_token`)
+//! name = "halo-webhook"
+//! sha256 = "<SHA-256 of the token, hex>"
+//! clients = ["contoso"]
+//! roles = ["request"]
 //! ```
 
 use std::net::SocketAddr;
@@ -44,6 +50,9 @@ pub struct ConsoleSettings {
     pub allow: Vec<RoleGrant>,
     #[serde(default)]
     pub deny: Vec<RoleGrant>,
+    /// The JSON API's tokens (only their hashes), each scoped to clients and roles.
+    #[serde(default)]
+    pub api_tokens: Vec<super::ApiToken>,
 }
 
 fn default_bind() -> SocketAddr {
@@ -139,7 +148,7 @@ impl ConsoleSettings {
                 }
             }
         }
-        Ok(())
+        self.validate_tokens(tenants)
     }
 }
 

@@ -29,6 +29,15 @@ pub fn signed_in(app: &App, headers: &HeaderMap) -> Result<SignedIn, Refusal> {
     }
 }
 
+/// [`signed_in`], but an unsigned request is sent to `/login` with `path` to return to after
+/// sign-in (an approval link opened from an e-mail).
+pub fn signed_in_at(app: &App, headers: &HeaderMap, path: &axum::http::Uri) -> Result<SignedIn, Refusal> {
+    signed_in(app, headers).map_err(|_| {
+        let to = super::return_to::login_url(path.path_and_query().map_or("/", |p| p.as_str()));
+        Box::new((StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response())
+    })
+}
+
 fn to_login() -> Refusal {
     Box::new((StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response())
 }
@@ -49,9 +58,33 @@ impl App {
         self.settings.may(who.email.as_deref(), &who.subject, role, client)
     }
 
+    /// Whether the person may restore runs of `client` (see `console::restore` for why these roles).
+    pub fn may_restore(&self, who: &Identity, client: &str) -> bool {
+        self.may(who, Role::Request, client) || self.may(who, Role::Admin, client)
+    }
+
     /// The clients whose runs the person may see: those any of their roles covers.
     pub fn visible_clients(&self, who: &Identity) -> Vec<String> {
         self.clients.iter().filter(|c| [Role::Request, Role::Approve, Role::Admin].iter().any(|r| self.may(who, *r, c))).cloned().collect()
+    }
+
+    /// Journal a console action with the signed-in identity (off the async workers); the error
+    /// is the message to show, and the action must not go ahead without its record.
+    pub async fn audit(self: &std::sync::Arc<Self>, who: &Identity, action: &str, detail: serde_json::Value) -> Result<(), String> {
+        let event = crate::journal::AuditEvent {
+            at: chrono::Utc::now(),
+            action: action.into(),
+            issuer: who.issuer.clone(),
+            subject: who.subject.clone(),
+            email: who.email.clone(),
+            detail,
+        };
+        let app = self.clone();
+        match tokio::task::spawn_blocking(move || app.journal.record_audit(&event)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(format!("the journal could not record the {action}, so it was not done: {e}")),
+            Err(e) => Err(format!("the journal could not record the {action}: {e}")),
+        }
     }
 
     /// The roles the person holds for each client, for the journal and the page header.

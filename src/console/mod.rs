@@ -4,18 +4,31 @@
 //! Layout: `oidc` talks to the issuer (authorization code + PKCE, ID token verification),
 //! `session` holds the sessions, their cookie and CSRF tokens, `signin` the login, callback and
 //! logout routes, `pages` the server-rendered pages (maud) behind sign-in, `access` who may see
-//! which client (from `[console]` in the configuration: [`crate::config::ConsoleSettings`]).
+//! which client (from `[console]` in the configuration: [`crate::config::ConsoleSettings`]),
+//! `form` and `form_submit` the offboarding form (client, user search, options, plan, then apply,
+//! schedule or send for approval through [`crate::service::request`]).
+//! `approvals` lists and decides approval requests (the e-mail's link lands there, through
+//! sign-in: `return_to`), `restore` puts back a run from its page, `tasks` follows the runs
+//! those start in the background.
 //!
-//! Every route but the sign-in flow (`/login`, `/auth/callback`, `/signed-out`) requires a
-//! signed-in session; without one a request is sent to `/login`. Every sign-in is journalled
+//! Every route but the sign-in flow (`/login`, `/auth/callback`, `/signed-out`) and the JSON API
+//! (`api`: `/api/v1`, with API tokens instead of sign-in) requires a signed-in session; without
+//! one a request is sent to `/login`. Every sign-in is journalled
 //! with the identity ([`crate::journal::Journal::record_audit`]).
 
 mod access;
+mod api;
+mod approvals;
 pub mod demo;
+mod form;
+mod form_submit;
 mod oidc;
 mod pages;
+mod restore;
+mod return_to;
 pub mod session;
 mod signin;
+mod tasks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -41,6 +54,9 @@ pub struct ConsoleConfig {
     pub config: Arc<crate::config::Config>,
     /// The home directory (the demo tenant's state, a local journal).
     pub home: std::path::PathBuf,
+    /// The demo tenant this process runs (`serve --demo`): the console's sessions reach it
+    /// rather than start a second server on the same state file.
+    pub demo: Option<SocketAddr>,
 }
 
 /// The state every handler shares.
@@ -48,11 +64,13 @@ struct App {
     settings: ConsoleSettings,
     clients: Vec<String>,
     journal: Arc<dyn Journal>,
-    /// Read by the form's plans and requests (the service layer), which land with the form.
-    #[allow(dead_code)]
+    /// What the service layer plans, requests, approves and restores with.
     config: Arc<crate::config::Config>,
-    #[allow(dead_code)]
     home: std::path::PathBuf,
+    /// What the console's sessions share with it: its journal, the demo tenant.
+    reuse: crate::service::Reuse,
+    /// Runs started in the background (an approved run, a restore), by the page that shows them.
+    tasks: tasks::Tasks,
     oidc: oidc::Oidc,
     sessions: session::Sessions,
     /// Secure cookies: whenever the public URL is https (see `session` for the loopback case).
@@ -92,11 +110,13 @@ impl ConsoleServer {
         let app = Arc::new(App {
             settings: cfg.settings,
             clients: cfg.clients,
+            reuse: crate::service::Reuse { journal: Some(cfg.journal.clone()), demo: cfg.demo, pacer: None },
             journal: cfg.journal,
             config: cfg.config,
             home: cfg.home,
             oidc,
             sessions: session::Sessions::default(),
+            tasks: tasks::Tasks::default(),
             secure_cookies,
         });
         let router = Router::new()
@@ -107,6 +127,19 @@ impl ConsoleServer {
             .route("/", get(pages::home))
             .route("/runs", get(pages::runs))
             .route("/runs/{id}", get(pages::run))
+            .route("/offboard", get(form::search))
+            .route("/offboard/options", get(form::options))
+            .route("/offboard/plan", post(form_submit::plan))
+            .route("/offboard/submit", post(form_submit::submit))
+            .route("/offboard/requested/{id}", get(form_submit::requested))
+            .route("/runs/{id}/restore", post(restore::plan))
+            .route("/runs/{id}/restore/confirm", post(restore::confirm))
+            .route("/approvals", get(approvals::list))
+            .route("/approvals/{id}", get(approvals::show))
+            .route("/approvals/{id}/approve", post(approvals::approve))
+            .route("/approvals/{id}/reject", post(approvals::reject))
+            .route("/approvals/{id}/apply", post(approvals::apply))
+            .merge(api::router())
             .fallback(pages::not_found)
             .layer(axum::middleware::map_response(security_headers))
             .with_state(app);

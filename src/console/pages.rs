@@ -1,5 +1,6 @@
-//! The pages behind sign-in: the runs history (filtered to the clients the person may see) and
-//! a page per run with its steps. Server-rendered (maud escapes every value); no JavaScript.
+//! The pages behind sign-in: the runs history (filtered to the clients the person may see, then
+//! by client, status, user and date range) and a page per run with its steps, their results
+//! and prior state, its ticket, its approval, and the restore button. Server-rendered (maud escapes every value); no JavaScript.
 
 use std::sync::Arc;
 
@@ -10,8 +11,9 @@ use maud::{html, Markup, DOCTYPE};
 use serde::Deserialize;
 
 use super::access::{signed_in, SignedIn};
+use super::tasks::Task;
 use super::App;
-use crate::journal::{Journal, RunQuery, RunStatus};
+use crate::journal::{Journal, Mode, RunQuery, RunStatus, WorkKind};
 
 /// How many runs the history shows at most.
 const HISTORY_LIMIT: usize = 200;
@@ -27,7 +29,7 @@ fn layout(title: &str, session: Option<&SignedIn>, body: Markup) -> Markup {
             }
             body {
                 header {
-                    nav aria-label="Main" { a href="/runs" { "Runs" } }
+                    nav aria-label="Main" { a href="/runs" { "Runs" } " " a href="/offboard" { "Offboard a user" } " " a href="/approvals" { "Approvals" } }
                     @if let Some(s) = session {
                         form method="post" action="/logout" {
                             span { "Signed in as " (s.who.label()) " " }
@@ -44,7 +46,7 @@ fn layout(title: &str, session: Option<&SignedIn>, body: Markup) -> Markup {
     }
 }
 
-fn page(status: StatusCode, title: &str, session: Option<&SignedIn>, body: Markup) -> Response {
+pub fn page(status: StatusCode, title: &str, session: Option<&SignedIn>, body: Markup) -> Response {
     let mut resp = (status, Html(layout(title, session, body).0)).into_response();
     // Pages hold client data: never kept by a shared cache or the browser's history cache.
     resp.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
@@ -57,7 +59,7 @@ pub fn message(status: StatusCode, title: &str, text: &str) -> Response {
 }
 
 /// A journal read, off the async workers (SQLite calls block).
-async fn read<T: Send + 'static>(
+pub async fn read<T: Send + 'static>(
     app: &Arc<App>,
     f: impl FnOnce(&dyn Journal) -> crate::journal::Result<T> + Send + 'static,
 ) -> Result<T, String> {
@@ -68,8 +70,18 @@ async fn read<T: Send + 'static>(
     }
 }
 
-fn journal_failed(title: &str, s: &SignedIn, e: &str) -> Response {
+pub fn journal_failed(title: &str, s: &SignedIn, e: &str) -> Response {
     page(StatusCode::INTERNAL_SERVER_ERROR, title, Some(s), html! { p role="alert" { "The journal could not be read: " (e) } })
+}
+
+/// A redirect after a form post (303: the browser GETs the page).
+pub fn see_other(to: &str) -> Response {
+    (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response()
+}
+
+/// A time as pages show it, machine-readable too.
+pub fn when(t: &chrono::DateTime<chrono::Utc>) -> Markup {
+    html! { time datetime=(t.to_rfc3339()) { (t.format("%Y-%m-%d %H:%M UTC")) } }
 }
 
 pub async fn home(AxState(app): AxState<Arc<App>>, headers: HeaderMap) -> Response {
@@ -92,6 +104,17 @@ pub struct Filters {
     client: Option<String>,
     user: Option<String>,
     status: Option<String>,
+    /// Started on or after this day (`YYYY-MM-DD`, UTC).
+    from: Option<String>,
+    /// Started on or before this day.
+    to: Option<String>,
+}
+
+/// The start of the day `text` names (`YYYY-MM-DD`, as an `<input type="date">` sends it),
+/// `days` later; None for an empty or malformed value (the filter is then left out).
+fn day(text: Option<&str>, days: i64) -> Option<chrono::DateTime<chrono::Utc>> {
+    let d = chrono::NaiveDate::parse_from_str(text?.trim(), "%Y-%m-%d").ok()?;
+    Some(d.and_hms_opt(0, 0, 0)?.and_utc() + chrono::Duration::days(days))
 }
 
 const STATUSES: &[RunStatus] = &[
@@ -117,7 +140,15 @@ pub async fn runs(AxState(app): AxState<Arc<App>>, headers: HeaderMap, Query(f):
     let runs = if client.as_ref().is_some_and(|c| !visible.contains(c)) {
         Vec::new()
     } else {
-        let q = RunQuery { tenant: client.clone(), user: user.clone(), status, limit: HISTORY_LIMIT, ..RunQuery::default() };
+        let q = RunQuery {
+            tenant: client.clone(),
+            user_contains: user.clone(),
+            status,
+            since: day(f.from.as_deref(), 0),
+            until: day(f.to.as_deref(), 1),
+            limit: HISTORY_LIMIT,
+            ..RunQuery::default()
+        };
         match read(&app, move |j| j.find_runs(&q)).await {
             Ok(r) => r,
             Err(e) => return journal_failed("Runs", &s, &e),
@@ -142,6 +173,10 @@ pub async fn runs(AxState(app): AxState<Arc<App>>, headers: HeaderMap, Query(f):
                     option value=(st.as_str()) selected[status == Some(*st)] { (st.as_str()) }
                 }
             }
+            label for="f-from" { "From" }
+            input id="f-from" name="from" type="date" value=(f.from.clone().unwrap_or_default());
+            label for="f-to" { "To" }
+            input id="f-to" name="to" type="date" value=(f.to.clone().unwrap_or_default());
             button type="submit" { "Filter" }
         }
         @if runs.is_empty() {
@@ -155,7 +190,7 @@ pub async fn runs(AxState(app): AxState<Arc<App>>, headers: HeaderMap, Query(f):
                         tr {
                             td { a href=(format!("/runs/{}", r.run_id)) { (r.run_id) } }
                             td { (r.tenant) } td { (r.user) } td { (r.mode.as_str()) } td { (r.status.as_str()) }
-                            td { time datetime=(r.started_at.to_rfc3339()) { (r.started_at.format("%Y-%m-%d %H:%M UTC")) } }
+                            td { (when(&r.started_at)) }
                         }
                     }
                 }
@@ -171,12 +206,20 @@ pub async fn run(AxState(app): AxState<Arc<App>>, headers: HeaderMap, Path(id): 
         Err(r) => return *r,
     };
     let wanted = id.clone();
-    let detail = match read(&app, move |j| j.get_run(&wanted)).await {
+    let found = read(&app, move |j| {
+        let Some(d) = j.get_run(&wanted)? else {
+            return Ok(None);
+        };
+        let approval = j.work_get(&wanted)?.filter(|i| i.kind == WorkKind::Approval);
+        Ok(Some((d, j.run_ticket(&wanted)?, approval)))
+    })
+    .await;
+    let found = match found {
         Ok(d) => d,
         Err(e) => return journal_failed("Run", &s, &e),
     };
     // Another client's run answers exactly like a missing one: its existence is not told.
-    let Some(d) = detail.filter(|d| app.visible_clients(&s.who).contains(&d.summary.tenant)) else {
+    let Some((d, ticket, approval)) = found.filter(|(d, ..)| app.visible_clients(&s.who).contains(&d.summary.tenant)) else {
         return page(StatusCode::NOT_FOUND, "Not found", Some(&s), html! { p { "There is no run " (id) " that you may see." } });
     };
     let r = &d.summary;
@@ -187,21 +230,46 @@ pub async fn run(AxState(app): AxState<Arc<App>>, headers: HeaderMap, Path(id): 
             dt { "Script" } dd { (r.script) }
             dt { "Mode" } dd { (r.mode.as_str()) }
             dt { "Status" } dd { (r.status.as_str()) }
-            dt { "Started" } dd { (r.started_at.to_rfc3339()) }
-            @if let Some(f) = r.finished_at { dt { "Finished" } dd { (f.to_rfc3339()) } }
+            dt { "Started" } dd { (when(&r.started_at)) }
+            @if let Some(f) = r.finished_at { dt { "Finished" } dd { (when(&f)) } }
+            @if let Some(t) = &ticket { dt { "PSA ticket" } dd { (t) } }
+            @if let Some(i) = &approval {
+                dt { "Approval" } dd { a href=(format!("/approvals/{}", i.id)) { (i.status) } }
+                @if let Some(a) = &i.applied_run_id { dt { "Applied in" } dd { a href=(format!("/runs/{a}")) { (a) } } }
+            }
+        }
+        @if let Some(t) = app.tasks.get(&r.run_id) { (task_status(&t)) }
+        // No button where restore would be refused anyway: a client that requires approval.
+        @if r.mode == Mode::Apply && app.may_restore(&s.who, &r.tenant) && app.config.tenants.get(&r.tenant).is_some_and(|t| t.approval.is_none()) {
+            form method="post" action=(format!("/runs/{}/restore", r.run_id)) {
+                input type="hidden" name="csrf" value=(s.csrf);
+                button type="submit" { "Restore…" }
+            }
         }
         table {
             caption { "Steps" }
-            thead { tr { th scope="col" { "Step" } th scope="col" { "Phase" } th scope="col" { "Action" } th scope="col" { "Target" } th scope="col" { "Status" } th scope="col" { "Detail" } } }
+            thead { tr { th scope="col" { "Step" } th scope="col" { "Phase" } th scope="col" { "Action" } th scope="col" { "Target" } th scope="col" { "Status" } th scope="col" { "Result" } th scope="col" { "Prior state" } } }
             tbody {
                 @for st in &d.steps {
                     tr {
                         td { (st.step.step_id) } td { (st.step.phase) } td { (st.step.action) }
                         td { (st.step.target_display) } td { (st.step.status.as_str()) } td { (st.step.detail) }
+                        td { @if !st.step.prior.is_null() { code { (serde_json::to_string(&st.step.prior).unwrap_or_default()) } } }
                     }
                 }
             }
         }
     };
     page(StatusCode::OK, &format!("Run {}", r.run_id), Some(&s), body)
+}
+
+/// A background run started from this page (an approved run, a restore): going, done, failed.
+fn task_status(t: &Task) -> Markup {
+    html! {
+        @match t {
+            Task::Running { what } => p role="status" { "The " (what) " is running: reload this page to follow it." },
+            Task::Done { what, run_id } => p role="status" { "The " (what) " finished: run " a href=(format!("/runs/{run_id}")) { (run_id) } "." },
+            Task::Failed { what, error } => p role="alert" { "The " (what) " did not complete: " (error) },
+        }
+    }
 }

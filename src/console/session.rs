@@ -50,6 +50,8 @@ pub enum State {
         oauth_state: String,
         nonce: String,
         pkce_verifier: String,
+        /// The console page to return to after sign-in (checked by `return_to::safe`).
+        return_to: Option<String>,
     },
     SignedIn(Identity),
 }
@@ -162,7 +164,9 @@ mod tests {
     #[test]
     fn pending_sessions_are_taken_once_and_tokens_compare_exactly() {
         let s = Sessions::default();
-        let id = s.create(State::Pending { oauth_state: "s".into(), nonce: "n".into(), pkce_verifier: "v".into() }).expect("room");
+        let id = s
+            .create(State::Pending { oauth_state: "s".into(), nonce: "n".into(), pkce_verifier: "v".into(), return_to: None })
+            .expect("room");
         assert!(s.take(&id).is_some());
         assert!(s.take(&id).is_none());
         assert!(same_token("abc", "abc"));
@@ -173,7 +177,7 @@ mod tests {
     #[test]
     fn the_store_is_bounded() {
         let s = Sessions::default();
-        let pending = || State::Pending { oauth_state: "s".into(), nonce: "n".into(), pkce_verifier: "v".into() };
+        let pending = || State::Pending { oauth_state: "s".into(), nonce: "n".into(), pkce_verifier: "v".into(), return_to: None };
         for _ in 0..MAX_SESSIONS {
             assert!(s.create(pending()).is_some());
         }

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use super::access::{check_csrf, signed_in};
 use super::pages::message;
+use super::return_to;
 use super::session::{cookie_id, same_token, set_cookie, State};
 use super::App;
 use crate::journal::AuditEvent;
@@ -21,16 +22,26 @@ fn redirect_with_cookie(to: &str, cookie: axum::http::HeaderValue) -> Response {
     resp
 }
 
+#[derive(Deserialize)]
+pub struct Login {
+    return_to: Option<String>,
+}
+
 /// Start a sign-in: whatever session the browser had is dropped, a pending one is made, and
-/// the browser is sent to the issuer.
-pub async fn login(AxState(app): AxState<Arc<App>>, headers: HeaderMap) -> Response {
+/// the browser is sent to the issuer. `return_to` (a page of this console, nothing else: see
+/// `return_to::safe`) is where the callback sends the browser once signed in.
+pub async fn login(AxState(app): AxState<Arc<App>>, headers: HeaderMap, Query(q): Query<Login>) -> Response {
     if let Some(old) = cookie_id(&headers) {
         app.sessions.take(&old);
     }
     let start = app.oidc.start();
-    let Some(id) =
-        app.sessions.create(State::Pending { oauth_state: start.oauth_state, nonce: start.nonce, pkce_verifier: start.pkce_verifier })
-    else {
+    let return_to = q.return_to.as_deref().and_then(return_to::safe);
+    let Some(id) = app.sessions.create(State::Pending {
+        oauth_state: start.oauth_state,
+        nonce: start.nonce,
+        pkce_verifier: start.pkce_verifier,
+        return_to,
+    }) else {
         return busy();
     };
     redirect_with_cookie(&start.url, set_cookie(Some(&id), app.secure_cookies))
@@ -53,7 +64,7 @@ pub struct Callback {
 /// the journal could not record does not happen.
 pub async fn callback(AxState(app): AxState<Arc<App>>, headers: HeaderMap, Query(q): Query<Callback>) -> Response {
     let pending = cookie_id(&headers).and_then(|id| app.sessions.take(&id));
-    let Some(State::Pending { oauth_state, nonce, pkce_verifier }) = pending.map(|s| s.state) else {
+    let Some(State::Pending { oauth_state, nonce, pkce_verifier, return_to }) = pending.map(|s| s.state) else {
         return message(
             StatusCode::BAD_REQUEST,
             "Sign-in failed",
@@ -101,7 +112,9 @@ pub async fn callback(AxState(app): AxState<Arc<App>>, headers: HeaderMap, Query
     let Some(id) = app.sessions.create(State::SignedIn(who)) else {
         return busy();
     };
-    redirect_with_cookie("/runs", set_cookie(Some(&id), app.secure_cookies))
+    // Checked again on the way out: only a path of this console, whatever was stored.
+    let to = return_to.as_deref().and_then(return_to::safe).unwrap_or_else(|| "/runs".into());
+    redirect_with_cookie(&to, set_cookie(Some(&id), app.secure_cookies))
 }
 
 #[derive(Deserialize)]

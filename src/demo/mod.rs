@@ -50,7 +50,7 @@ mod tests;
 
 use std::path::{Path, PathBuf};
 
-pub use server::DemoServer;
+pub use server::{base_url, exchange_base_url, token_url, DemoServer};
 
 /// The demo tenant's directory (tenant) GUID, as used in the token URL.
 pub const DEMO_TENANT_ID: &str = "6f1c2a9e-4b7d-4c1e-9a53-2d8e0b7c4a10";

@@ -18,6 +18,21 @@ use super::shared::{Audience, Headers, Shared};
 use super::{batch, seed, store, token, DemoConfig, Knobs, SimStats};
 use super::{critical_path, dispatch, oidc};
 
+/// The Graph base URL of a demo tenant listening at `addr`.
+pub fn base_url(addr: SocketAddr) -> String {
+    format!("http://{addr}/v1.0")
+}
+
+/// The Exchange Online endpoint of a demo tenant at `addr`.
+pub fn exchange_base_url(addr: SocketAddr) -> String {
+    format!("http://{addr}")
+}
+
+/// The token endpoint of a demo tenant at `addr`.
+pub fn token_url(addr: SocketAddr) -> String {
+    format!("http://{addr}/{}/oauth2/v2.0/token", super::DEMO_TENANT_ID)
+}
+
 /// A running demo tenant.
 pub struct DemoServer {
     addr: SocketAddr,
@@ -76,16 +91,16 @@ impl DemoServer {
     }
 
     pub fn base_url(&self) -> String {
-        format!("http://{}/v1.0", self.addr)
+        base_url(self.addr)
     }
 
     /// The Exchange Online endpoint (`{this}/adminapi/beta/{tenant}/InvokeCommand`).
     pub fn exchange_base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        exchange_base_url(self.addr)
     }
 
     pub fn token_url(&self) -> String {
-        format!("http://{}/{}/oauth2/v2.0/token", self.addr, super::DEMO_TENANT_ID)
+        token_url(self.addr)
     }
 
     /// The demo MSP's OpenID Connect issuer (see `demo::oidc`).

@@ -17,6 +17,7 @@
 mod open;
 mod outbox;
 mod postgres;
+mod request_keys;
 mod sqlite;
 #[cfg(test)]
 mod suite;
@@ -25,6 +26,7 @@ mod workflow;
 pub use open::{open, redacted_url, JournalConfig, JOURNAL_URL_ENV};
 pub use outbox::{NewOutboxItem, OutboxItem, OutboxKind};
 pub use postgres::PgJournal;
+pub use request_keys::{KeyAnswer, KeyClaim, RequestKey};
 pub use sqlite::SqliteJournal;
 pub use workflow::{PlannedStep, Transition, WorkItem, WorkKind, WorkflowJournal};
 
@@ -242,6 +244,10 @@ pub struct RunQuery {
     pub status: Option<RunStatus>,
     pub mode: Option<Mode>,
     pub since: Option<DateTime<Utc>>,
+    /// Started before this instant (the console's date range).
+    pub until: Option<DateTime<Utc>>,
+    /// The user contains this text, whatever the case (the console's history filter).
+    pub user_contains: Option<String>,
     /// Only the plans kept for an approval or a schedule.
     pub workflow: Option<WorkKind>,
     pub limit: usize,
@@ -249,7 +255,18 @@ pub struct RunQuery {
 
 impl Default for RunQuery {
     fn default() -> Self {
-        RunQuery { id_prefix: None, tenant: None, user: None, status: None, mode: None, since: None, workflow: None, limit: 50 }
+        RunQuery {
+            id_prefix: None,
+            tenant: None,
+            user: None,
+            status: None,
+            mode: None,
+            since: None,
+            until: None,
+            user_contains: None,
+            workflow: None,
+            limit: 50,
+        }
     }
 }
 
@@ -365,6 +382,33 @@ pub trait Journal: WorkflowJournal + Send + Sync {
     fn audit_events(&self, limit: usize) -> Result<Vec<AuditEvent>> {
         let _ = limit;
         Err(JournalError::Reported("this journal does not record console actions".into()))
+    }
+
+    // The JSON API's request keys (see `request_keys.rs`). The defaults refuse: an API without
+    // them could not keep a retry from acting twice.
+    /// Claim `key` of `scope` for a request with digest `request_hash`, unless it is claimed
+    /// already: then the key as kept. A claim still unanswered from before `stale_before` (its
+    /// process died) is taken over by a request with the same digest.
+    fn request_key_claim(
+        &self,
+        scope: &str,
+        key: &str,
+        request_hash: &str,
+        now: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
+    ) -> Result<KeyClaim> {
+        let _ = (scope, request_hash, now, stale_before);
+        Err(JournalError::Reported(format!("this journal does not keep request keys (could not claim {key})")))
+    }
+    /// Keep the answer to the request that claimed the key.
+    fn request_key_answer(&self, scope: &str, key: &str, status: u16, body: &Value) -> Result<()> {
+        let _ = (scope, status, body);
+        Err(JournalError::Reported(format!("this journal does not keep request keys (could not answer {key})")))
+    }
+    /// Give up an unanswered claim (the request did nothing), so a retry starts afresh.
+    fn request_key_release(&self, scope: &str, key: &str) -> Result<()> {
+        let _ = scope;
+        Err(JournalError::Reported(format!("this journal does not keep request keys (could not release {key})")))
     }
 }
 

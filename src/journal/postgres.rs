@@ -28,6 +28,7 @@
 mod audit;
 mod locks;
 mod outbox;
+mod request_keys;
 mod runs;
 mod waves;
 mod workflow;
@@ -296,6 +297,15 @@ impl Journal for PgJournal {
     }
     fn audit_events(&self, limit: usize) -> Result<Vec<AuditEvent>> {
         self.audit_rows(limit)
+    }
+    fn request_key_claim(&self, scope: &str, key: &str, hash: &str, now: DateTime<Utc>, stale: DateTime<Utc>) -> Result<KeyClaim> {
+        self.key_claim(scope, key, hash, now, stale)
+    }
+    fn request_key_answer(&self, scope: &str, key: &str, status: u16, body: &Value) -> Result<()> {
+        self.key_answer(scope, key, status, body)
+    }
+    fn request_key_release(&self, scope: &str, key: &str) -> Result<()> {
+        self.key_release(scope, key)
     }
 }
 

@@ -22,6 +22,7 @@
 mod audit;
 mod file;
 mod outbox;
+mod request_keys;
 mod rows;
 mod runs;
 mod schema;
@@ -405,6 +406,15 @@ impl Journal for SqliteJournal {
     }
     fn last_ticketed_run(&self, tenant: &str, user: &str, except: &str) -> Result<Option<TicketedRun>> {
         self.ticketed_run(tenant, user, except)
+    }
+    fn request_key_claim(&self, scope: &str, key: &str, hash: &str, now: DateTime<Utc>, stale: DateTime<Utc>) -> Result<KeyClaim> {
+        self.key_claim(scope, key, hash, now, stale)
+    }
+    fn request_key_answer(&self, scope: &str, key: &str, status: u16, body: &Value) -> Result<()> {
+        self.key_answer(scope, key, status, body)
+    }
+    fn request_key_release(&self, scope: &str, key: &str) -> Result<()> {
+        self.key_release(scope, key)
     }
 }
 

@@ -9,6 +9,7 @@
 
 pub(super) mod audit;
 pub(super) mod outbox;
+pub(super) mod request_keys;
 pub(super) mod runs;
 pub(super) mod waves;
 
@@ -90,6 +91,7 @@ on_every_backend!(
     runs::record_step_after_intent_keeps_intent_and_outcome,
     runs::missing_steps_and_runs_are_reported,
     runs::list_runs_newest_first_with_step_counts,
+    runs::runs_are_found_by_user_text_and_time_range,
     runs::last_write_finds_the_latest_apply_intent,
     runs::lock_is_exclusive_per_tenant_and_case_insensitive_user,
     runs::running_run_reads_as_running_only_while_its_lock_is_held_by_a_live_pid,
@@ -100,4 +102,6 @@ on_every_backend!(
     audit::console_actions_are_kept_newest_first,
     waves::a_waves_steps_intents_and_outcomes_are_recorded_together,
     waves::a_wave_with_an_unknown_step_records_none_of_its_intents,
+    request_keys::a_request_key_is_claimed_once_answered_once_and_scoped,
+    request_keys::a_stale_claim_is_taken_over_only_by_the_same_request,
 );

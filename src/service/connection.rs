@@ -1,6 +1,7 @@
 //! Connecting to a client tenant: the real Graph endpoints from the configuration, or the demo
 //! tenant started in this process on loopback (same HTTP client either way).
 
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,7 +27,8 @@ pub struct Connection {
     ad: Option<AdSettings>,
     /// The tenant's PSA section and, for the demo, where its simulator listens.
     psa: Option<(PsaSettings, Overrides)>,
-    /// Keeps the in-process demo tenant alive for the connection's lifetime.
+    /// Keeps the in-process demo tenant alive for the connection's lifetime (none when the
+    /// connection uses a demo server someone else runs).
     pub demo: Option<DemoServer>,
 }
 
@@ -57,17 +59,38 @@ pub fn demo_state_path(home: &Path) -> std::path::PathBuf {
 
 impl Connection {
     pub async fn open(name: &str, t: &TenantConfig, home: &Path) -> Result<Connection> {
-        Connection::open_paced(name, t, home, None).await
+        Connection::open_with(name, t, home, None, None).await
     }
 
-    /// As [`Connection::open`], Graph writes paced by `pacer` instead of a pacer of this
-    /// connection's own: one that outlives the connection (a worker's, a lane's), so the next
-    /// run does not start with an empty window while the last one's writes are still in Graph's.
-    pub async fn open_paced(name: &str, t: &TenantConfig, home: &Path, pacer: Option<Arc<WritePacer>>) -> Result<Connection> {
+    /// As [`Connection::open`]; a demo tenant is reached at `demo` when given (a demo server this
+    /// process already runs, as `serve --demo` does for its issuer), rather than started anew:
+    /// two servers on one state file would split the tenant's state and overwrite each other.
+    /// Graph writes are paced by `pacer` when given instead of a pacer of this connection's own:
+    /// one that outlives the connection (a worker's, a lane's), so the next run does not start
+    /// with an empty window while the last one's writes are still in Graph's.
+    pub async fn open_with(
+        name: &str,
+        t: &TenantConfig,
+        home: &Path,
+        demo: Option<SocketAddr>,
+        pacer: Option<Arc<WritePacer>>,
+    ) -> Result<Connection> {
         if t.demo {
-            let cfg = DemoConfig { state_path: demo_state_path(home), knobs: Knobs::from_env() };
-            let server = DemoServer::start(cfg, ([127, 0, 0, 1], 0).into()).await.map_err(|e| Error::io("starting the demo tenant", e))?;
-            let mut graph = GraphConfig::new(server.base_url(), server.token_url(), DEMO_CLIENT_ID, Secret::new(DEMO_CLIENT_SECRET));
+            let (addr, server) = match demo {
+                Some(addr) => (addr, None),
+                None => {
+                    let cfg = DemoConfig { state_path: demo_state_path(home), knobs: Knobs::from_env() };
+                    let server =
+                        DemoServer::start(cfg, ([127, 0, 0, 1], 0).into()).await.map_err(|e| Error::io("starting the demo tenant", e))?;
+                    (server.addr(), Some(server))
+                }
+            };
+            let mut graph = GraphConfig::new(
+                crate::demo::base_url(addr),
+                crate::demo::token_url(addr),
+                DEMO_CLIENT_ID,
+                Secret::new(DEMO_CLIENT_SECRET),
+            );
             graph.write_pacer = Some(match &pacer {
                 Some(p) => p.clone(),
                 None => tenant_write_pacer(name, t)?,
@@ -83,14 +106,14 @@ impl Connection {
                 // The variable the demo section names replaces the simulator's secret when set.
                 let secret = std::env::var(&p.secret_env).ok().filter(|s| !s.is_empty());
                 let o = Overrides {
-                    base_url: Some(crate::demo::psa::base_url(kind, server.addr())),
+                    base_url: Some(crate::demo::psa::base_url(kind, addr)),
                     secret: Some(Secret::new(secret.unwrap_or_else(|| crate::demo::psa::secret(kind).to_string()))),
                     retry_base: Some(graph.retry_base_delay),
                 };
                 (p, o)
             });
-            let exchange = Some((exchange_config(&graph, server.exchange_base_url()), crate::demo::DEMO_TENANT_ID.to_string()));
-            return Ok(Connection { tenant: name.to_string(), graph: Some(graph), exchange, ad: t.ad.clone(), psa, demo: Some(server) });
+            let exchange = Some((exchange_config(&graph, crate::demo::exchange_base_url(addr)), crate::demo::DEMO_TENANT_ID.to_string()));
+            return Ok(Connection { tenant: name.to_string(), graph: Some(graph), exchange, ad: t.ad.clone(), psa, demo: server });
         }
         let psa = t.psa.clone().map(|p| (p, Overrides::default()));
         let Some(g) = t.graph.as_ref() else {

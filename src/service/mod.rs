@@ -5,14 +5,19 @@
 //! It sits below both: the console plans and requests what a signed-in person asked for with the
 //! same code the CLI uses for `run`, `approve` and the worker, so the two cannot drift apart.
 
+pub mod approval;
 mod connection;
+pub mod jobs;
+pub mod lanes;
+pub mod request;
+pub mod restore;
 mod session;
 
 use std::path::Path;
 use std::sync::Arc;
 
 pub use connection::{demo_state_path, tenant_write_pacer, Connection};
-pub use session::{load_layered, protection, RunSpec, Session};
+pub use session::{check_user, load_layered, protection, Reuse, RunSpec, Session};
 
 use crate::config::TenantConfig;
 use crate::error::{Error, Result};

@@ -43,17 +43,25 @@ impl RunSpec {
     pub fn options(&self) -> serde_json::Value {
         json!({"set": self.sets, "ticket": self.ticket, "allow_privileged": self.allow_privileged})
     }
-    /// A stored item's spec (its script already resolved when it was recorded).
-    pub fn from_stored(tenant: &str, script: &str, options: &serde_json::Value) -> RunSpec {
-        let sets = options["set"].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect()).unwrap_or_default();
+    /// A run of `script` for `tenant` with the CLI's defaults (16 steps at once, 30 minutes),
+    /// never `--allow-privileged`.
+    pub fn for_tenant(tenant: &str, script: &str, sets: Vec<String>, ticket: Option<String>) -> RunSpec {
         RunSpec {
             tenant: Some(tenant.to_string()),
             script: script.to_string(),
             sets,
-            ticket: options["ticket"].as_str().map(String::from),
+            ticket,
             concurrency: 16,
             timeout: 1800,
+            allow_privileged: false,
+        }
+    }
+    /// A stored item's spec (its script already resolved when it was recorded).
+    pub fn from_stored(tenant: &str, script: &str, options: &serde_json::Value) -> RunSpec {
+        let sets = options["set"].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect()).unwrap_or_default();
+        RunSpec {
             allow_privileged: options["allow_privileged"].as_bool().unwrap_or(false),
+            ..RunSpec::for_tenant(tenant, script, sets, options["ticket"].as_str().map(String::from))
         }
     }
 }
@@ -80,6 +88,12 @@ pub fn protection(tenant: &TenantConfig, allow_privileged: bool) -> Protection {
     }
 }
 
+/// `user` as the tenant names its users (a UPN; with AD also a sAMAccountName), or refused.
+pub fn check_user(tenant: &TenantConfig, user: &str) -> Result<()> {
+    let valid = if tenant.ad.is_some() { crate::input::validate_ad_user(user) } else { crate::input::validate_user(user) };
+    valid.map_err(|reason| Error::InvalidUser { input: user.escape_debug().to_string(), reason })
+}
+
 pub struct Session {
     pub tenant_name: String,
     pub tenant: TenantConfig,
@@ -93,6 +107,12 @@ pub struct Session {
     concurrency: usize,
     allow_privileged: bool,
     pub journal: Arc<dyn Journal>,
+    /// The configuration's `journal` and the home directory: where the journal is, for the job
+    /// queue on PostgreSQL (`request::schedule`).
+    pub(super) journal_setting: Option<String>,
+    pub(super) home: std::path::PathBuf,
+    /// The console's public URL (`[console] public_url`), for links in the approval mail.
+    pub(super) console_url: Option<String>,
     pub rt: tokio::runtime::Runtime,
     conn: Option<Connection>,
     /// The providers of plan and apply runs, made on first use and shared by every run of the
@@ -100,13 +120,24 @@ pub struct Session {
     providers: std::sync::Mutex<[Option<crate::exec::Providers>; 2]>,
 }
 
+/// What a long-running process (the console) already has and a session should use rather than
+/// make again: its journal, and the demo tenant it runs. Empty for the CLI.
+#[derive(Clone, Default)]
+pub struct Reuse {
+    pub journal: Option<Arc<dyn Journal>>,
+    /// The address of a demo server this process runs (see [`Connection::open_with`]).
+    pub demo: Option<std::net::SocketAddr>,
+    /// A write pacer that outlives the session (a worker's, a lane's; see [`Connection::open_with`]).
+    pub pacer: Option<Arc<crate::graph::WritePacer>>,
+}
+
 impl Session {
     pub fn open(home: &Path, config: &Config, spec: &RunSpec) -> Result<Session> {
-        Session::open_paced(home, config, spec, None)
+        Session::open_with(home, config, spec, &Reuse::default())
     }
 
-    /// As [`Session::open`], Graph writes paced by `pacer` ([`Connection::open_paced`]).
-    pub fn open_paced(home: &Path, config: &Config, spec: &RunSpec, pacer: Option<Arc<crate::graph::WritePacer>>) -> Result<Session> {
+    /// As [`Session::open`], with the journal and demo tenant of `reuse` where given.
+    pub fn open_with(home: &Path, config: &Config, spec: &RunSpec, reuse: &Reuse) -> Result<Session> {
         let (tenant_name, tenant) = config.tenant(spec.tenant.as_deref())?;
         let (org, sets) = org_with_sets(&tenant.defaults, &spec.sets)?;
         let wanted = match (&tenant.script, spec.script.as_str()) {
@@ -128,10 +159,14 @@ impl Session {
         };
         script.check_syntax(&engine)?;
         let ticketing = ticketing_options(tenant_name, tenant, spec.ticket.as_deref())?;
-        let journal = open_journal(home, config.journal.as_deref())?;
+        let journal = match &reuse.journal {
+            Some(j) => j.clone(),
+            None => open_journal(home, config.journal.as_deref())?,
+        };
         let rt = runtime()?;
-        let conn = rt.block_on(Connection::open_paced(tenant_name, tenant, home, pacer))?;
+        let conn = rt.block_on(Connection::open_with(tenant_name, tenant, home, reuse.demo, reuse.pacer.clone()))?;
         Ok(Session {
+            console_url: config.console.as_ref().map(|c| c.public_url.clone()),
             tenant_name: tenant_name.to_string(),
             tenant: tenant.clone(),
             script_ref,
@@ -143,6 +178,8 @@ impl Session {
             concurrency: spec.concurrency,
             allow_privileged: spec.allow_privileged,
             journal,
+            journal_setting: config.journal.clone(),
+            home: home.to_path_buf(),
             rt,
             conn: Some(conn),
             providers: std::sync::Mutex::default(),
@@ -186,8 +223,7 @@ impl Session {
     }
 
     pub fn validate_user(&self, user: &str) -> Result<()> {
-        let valid = if self.tenant.ad.is_some() { crate::input::validate_ad_user(user) } else { crate::input::validate_user(user) };
-        valid.map_err(|reason| Error::InvalidUser { input: user.escape_debug().to_string(), reason })
+        check_user(&self.tenant, user)
     }
 
     /// `row`: a bulk row's settings, over `--set` (and kept in the journal with them, as `--set`
@@ -225,6 +261,11 @@ impl Session {
         let providers = self.providers(mode)?;
         let journal: Arc<dyn Journal> = self.journal.clone();
         run_script(self.rt.handle(), journal, providers, self.request(user, mode, row))
+    }
+
+    /// The read-only providers of plan runs (for a look-up such as a user search).
+    pub fn plan_providers(&self) -> Result<crate::exec::Providers> {
+        self.providers(Mode::Plan)
     }
 
     /// The providers for `mode`'s runs, made once per session (plan ones refuse writes locally).

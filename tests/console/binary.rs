@@ -37,6 +37,8 @@ async fn serve_demo_starts_the_issuer_and_the_console_in_one_command() {
     };
     let console = next("console ");
     let issuer = next("issuer ");
+    let token = next("api token ");
+    let token = token.split(' ').next().expect("the token").to_string();
 
     let b = Browser::new();
     let r = b.http.get(format!("{console}/runs")).send().await.expect("runs");
@@ -50,6 +52,10 @@ async fn serve_demo_starts_the_issuer_and_the_console_in_one_command() {
         assert!(page.contains(who), "{who} on the sign-in page");
     }
     assert!(page.contains("<label for=\"staff-0\">"), "each choice is labelled");
+    // The demo's API token, as printed, reads the runs of its clients.
+    let r = reqwest::Client::new().get(format!("{console}/api/v1/runs")).bearer_auth(&token).send().await.expect("api");
+    assert_eq!(r.status(), 200);
+    assert!(r.json::<serde_json::Value>().await.expect("json")["runs"].is_array());
     let e = Command::new(env!("CARGO_BIN_EXE_offboard-host"))
         .args(["serve", "--demo", "--bind", "0.0.0.0:0"])
         .env("OFFBOARD_HOME", home.path())

@@ -10,7 +10,12 @@ async fn sign_in_answer(f: &Fixture, b: &Browser, staff: &str) -> reqwest::Respo
 
 /// `/login` → the issuer's page → pick `staff`: the callback URL the issuer sends back to.
 async fn to_callback(f: &Fixture, b: &Browser, staff: &str) -> String {
-    let r = b.http.get(f.url("/login")).send().await.expect("login");
+    to_callback_from(&f.url("/login"), f, b, staff).await
+}
+
+/// [`to_callback`] from `login`, a `/login` address (with a `return_to`, say).
+pub async fn to_callback_from(login: &str, f: &Fixture, b: &Browser, staff: &str) -> String {
+    let r = b.http.get(login).send().await.expect("login");
     assert_eq!(r.status(), 303);
     let authorize = reqwest::Url::parse(&location(&r)).expect("authorize URL");
     assert!(authorize.as_str().starts_with(f.demo.oidc().url()), "{authorize}");
@@ -27,12 +32,13 @@ async fn to_callback(f: &Fixture, b: &Browser, staff: &str) -> String {
     callback
 }
 
-async fn sign_in(f: &Fixture, b: &Browser, staff: &str) {
+pub async fn sign_in(f: &Fixture, b: &Browser, staff: &str) {
     let r = sign_in_answer(f, b, staff).await;
-    assert_eq!((r.status().as_u16(), location(&r)), (303, "/runs".to_string()));
+    let (status, to) = (r.status().as_u16(), location(&r));
+    assert_eq!((status, to), (303, "/runs".to_string()), "{}", r.text().await.unwrap_or_default());
 }
 
-async fn get(b: &Browser, url: &str) -> (u16, String) {
+pub async fn get(b: &Browser, url: &str) -> (u16, String) {
     let r = b.http.get(url).send().await.expect("get");
     let status = r.status().as_u16();
     let text = if status == 303 { location(&r) } else { r.text().await.unwrap() };

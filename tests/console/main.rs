@@ -1,8 +1,14 @@
 //! The console's routes over HTTP, signed in through the demo issuer as a browser would be
 //! (reqwest with a cookie jar, redirects followed by hand so each hop is checked).
 
+mod api;
+mod api_actions;
+mod approvals;
 mod binary;
 mod flow;
+mod form;
+mod history;
+mod restore;
 
 use std::sync::Arc;
 
@@ -61,13 +67,17 @@ fn seed_run(j: &SqliteJournal, run_id: &str, tenant: &str, user: &str) {
     j.finish_run(run_id, RunStatus::Succeeded, &json!({})).expect("finish run");
 }
 
+/// The demo tenant (for its issuer) and an empty journal in `dir`.
+pub async fn tenant_and_journal(dir: &std::path::Path) -> (DemoServer, Arc<SqliteJournal>) {
+    let demo = DemoServer::start(DemoConfig { state_path: dir.join("tenant.json"), knobs: Knobs::default() }, ([127, 0, 0, 1], 0).into())
+        .await
+        .expect("demo tenant");
+    (demo, Arc::new(SqliteJournal::open(&dir.join("journal.db")).expect("journal")))
+}
+
 pub async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
-    let demo =
-        DemoServer::start(DemoConfig { state_path: dir.path().join("tenant.json"), knobs: Knobs::default() }, ([127, 0, 0, 1], 0).into())
-            .await
-            .expect("demo tenant");
-    let journal = Arc::new(SqliteJournal::open(&dir.path().join("journal.db")).expect("journal"));
+    let (demo, journal) = tenant_and_journal(dir.path()).await;
     seed_run(&journal, RUN_DEMO, "demo", "adele.vance@contoso.test");
     seed_run(&journal, RUN_HALO, "demo-halo", "megan.bowen@contoso.test");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

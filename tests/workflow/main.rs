@@ -581,6 +581,11 @@ mail_sender = "alex.adams@contoso.test"
 [tenants.demo.approval]
 approvers = ["alice@msp.test", "Bob"]
 email = true
+[console]
+issuer_url = "https://login.msp.example/v2.0"
+client_id = "offboard-console"
+client_secret_env = "OFFBOARD_CONSOLE_SECRET"
+public_url = "https://offboard.msp.example/"
 "#,
     );
     assert_eq!(home.cmd(["demo", "reset"]).run().code, 0);
@@ -592,6 +597,8 @@ email = true
     assert_eq!(mail[0]["to"], serde_json::json!(["alice@msp.test"]));
     let body = mail[0]["body"].as_str().unwrap();
     assert!(body.contains(&format!("offboard-host approve {id}")) && body.contains("disable account"), "{body}");
+    // With a console, the mail links to the request's page there.
+    assert!(body.contains(&format!("https://offboard.msp.example/approvals/{id}\n")), "{body}");
     // The mail is the only write: the user is untouched.
     assert_eq!(home.stats().writes_applied, 1);
     let u = user_in(&home.state(), ids::LEAVER_CLOUD_ID);

@@ -141,6 +141,12 @@ impl PgJournal {
             if let Some(since) = q.since {
                 b.push(" AND r.started_at >= ").push_bind(since);
             }
+            if let Some(until) = q.until {
+                b.push(" AND r.started_at < ").push_bind(until);
+            }
+            if let Some(part) = q.user_contains {
+                b.push(" AND strpos(lower(r.user_name), lower(").push_bind(part).push(")) > 0");
+            }
             if let Some(k) = q.workflow {
                 b.push(" AND r.run_id IN (SELECT id FROM workflow WHERE kind = ").push_bind(k.as_str()).push(")");
             }

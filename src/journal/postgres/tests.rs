@@ -177,6 +177,9 @@ fn migrations_apply_once() {
         })
         .expect("read");
     assert_eq!(applied, MIGRATOR.iter().count() as i64);
-    assert_eq!(tables, ["_sqlx_migrations", "audit", "journal_sessions", "locks", "psa_outbox", "runs", "steps", "workflow"]);
+    assert_eq!(
+        tables,
+        ["_sqlx_migrations", "audit", "journal_sessions", "locks", "psa_outbox", "request_keys", "runs", "steps", "workflow"]
+    );
     assert_eq!(b.list_runs(5).expect("list").len(), 1);
 }

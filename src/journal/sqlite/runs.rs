@@ -44,6 +44,13 @@ fn clause(q: &RunQuery) -> (String, Vec<SqlValue>) {
         // Stored as RFC 3339 in UTC with a fixed precision: they compare as text.
         add("started_at >= ?", ts(since), &mut params);
     }
+    if let Some(until) = &q.until {
+        add("started_at < ?", ts(until), &mut params);
+    }
+    if let Some(part) = &q.user_contains {
+        // instr, not LIKE: `_` and `%` in the text are themselves.
+        add("instr(lower(user), lower(?)) > 0", part.clone(), &mut params);
+    }
     if let Some(k) = q.workflow {
         add("run_id IN (SELECT id FROM workflow WHERE kind = ?)", k.as_str().to_string(), &mut params);
     }

@@ -144,9 +144,24 @@ CREATE TABLE audit (
 );
 "#;
 
+/// Version 7: the JSON API's request keys (`Idempotency-Key`): the first request's digest and,
+/// once given, its answer (see `journal::request_keys`).
+const V7_REQUEST_KEYS: &str = r#"
+CREATE TABLE request_keys (
+    scope        TEXT NOT NULL,
+    key          TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    status       INTEGER,
+    answer_json  TEXT,
+    answered_at  TEXT,
+    PRIMARY KEY (scope, key)
+);
+"#;
+
 /// All migrations, in order. Append only.
 pub(super) const MIGRATIONS: &[&str] =
-    &[V1_RUNS_STEPS_LOCKS, V2_PSA_OUTBOX, V3_WORKFLOW, V4_APPROVAL_BINDING, V5_WORKER_LEASE, V6_CONSOLE_AUDIT];
+    &[V1_RUNS_STEPS_LOCKS, V2_PSA_OUTBOX, V3_WORKFLOW, V4_APPROVAL_BINDING, V5_WORKER_LEASE, V6_CONSOLE_AUDIT, V7_REQUEST_KEYS];
 
 /// Bring the schema up to date. Idempotent: a current database is left untouched.
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), String> {

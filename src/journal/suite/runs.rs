@@ -216,6 +216,26 @@ pub(super) fn list_runs_newest_first_with_step_counts(j: &dyn Journal) {
     assert!(j.list_runs(0).expect("list 0").is_empty());
 }
 
+/// The console's history filters: a user's text in any case (`%` and `_` are themselves) and
+/// a range of start times (`until` excluded).
+pub(super) fn runs_are_found_by_user_text_and_time_range(j: &dyn Journal) {
+    for (id, secs, user) in [("r0", 0, "Jane.Doe@Contoso.com"), ("r1", 100, "lee_gu@contoso.com"), ("r2", 200, "jane.roe@contoso.com")] {
+        j.create_run(&NewRun { user: user.into(), ..new_run(id, "contoso", Mode::Plan, secs) }).expect("create");
+    }
+    let ids =
+        |q: RunQuery| -> Vec<String> { j.find_runs(&RunQuery { limit: 10, ..q }).expect("find").into_iter().map(|r| r.run_id).collect() };
+    let text = |t: &str| RunQuery { user_contains: Some(t.into()), ..RunQuery::default() };
+    assert_eq!(ids(text("JANE")), ["r2", "r0"]);
+    assert_eq!(ids(text("doe@")), ["r0"]);
+    assert_eq!(ids(text("_gu")), ["r1"]);
+    assert!(ids(text("%")).is_empty(), "a % is no wildcard");
+    assert!(ids(text("e_d")).is_empty(), "an _ is no wildcard");
+    assert_eq!(ids(RunQuery { since: Some(at(100, 0)), until: Some(at(200, 0)), ..RunQuery::default() }), ["r1"]);
+    assert_eq!(ids(RunQuery { until: Some(at(100, 123_457)), ..RunQuery::default() }), ["r1", "r0"]);
+    assert_eq!(ids(RunQuery { until: Some(at(100, 123_456)), ..RunQuery::default() }), ["r0"], "until is excluded");
+    assert_eq!(ids(RunQuery { since: Some(at(1, 0)), user_contains: Some("jane".into()), ..RunQuery::default() }), ["r2"]);
+}
+
 pub(super) fn last_write_finds_the_latest_apply_intent(j: &dyn Journal) {
     assert!(j.last_write("contoso", "u-1", "disable_account").expect("empty").is_none());
 

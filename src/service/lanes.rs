@@ -25,15 +25,15 @@ use crate::graph::WritePacer;
 
 /// A run's lane: lane `n` of `of`, as chosen when the run's job was queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub(super) struct Lane {
-    pub(super) n: u32,
-    pub(super) of: u32,
+pub struct Lane {
+    pub n: u32,
+    pub of: u32,
 }
 
 impl Lane {
     /// `user`'s lane of `lanes`: FNV-1a of the lower-cased user (a hash fixed here, not std's,
     /// which may change between releases and would move a user to another lane).
-    pub(super) fn of_user(user: &str, lanes: u32) -> Lane {
+    pub fn of_user(user: &str, lanes: u32) -> Lane {
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
         for b in user.to_lowercase().bytes() {
             h ^= u64::from(b);
@@ -44,14 +44,14 @@ impl Lane {
     }
 
     /// The graphile queue of this lane of `tenant`.
-    pub(super) fn queue(&self, tenant: &str) -> String {
+    pub fn queue(&self, tenant: &str) -> String {
         format!("offboard:{tenant}:{}/{}", self.n, self.of)
     }
 }
 
 /// Take `lane` of `tenant` for `worker`'s job: the pacer its run writes through, `quota`'s slice
 /// resumed from the lane's window.
-pub(super) async fn take(pool: &PgPool, tenant: &str, lane: Lane, quota: &WritePacer, worker: &str) -> sqlx::Result<Arc<WritePacer>> {
+pub async fn take(pool: &PgPool, tenant: &str, lane: Lane, quota: &WritePacer, worker: &str) -> sqlx::Result<Arc<WritePacer>> {
     let mut tx = pool.begin().await?;
     sqlx::query("INSERT INTO lane_pacer (tenant, lanes, lane) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
         .bind(tenant)
@@ -93,7 +93,7 @@ pub(super) async fn take(pool: &PgPool, tenant: &str, lane: Lane, quota: &WriteP
 }
 
 /// Give the lane back with the window its job's run left.
-pub(super) async fn put(pool: &PgPool, tenant: &str, lane: Lane, pacer: &WritePacer) -> sqlx::Result<()> {
+pub async fn put(pool: &PgPool, tenant: &str, lane: Lane, pacer: &WritePacer) -> sqlx::Result<()> {
     let ages: Vec<f64> = pacer.history().iter().map(Duration::as_secs_f64).collect();
     sqlx::query(
         "UPDATE lane_pacer SET held_by = NULL, answered = ARRAY(SELECT now() - make_interval(secs => a) FROM unnest($4::float8[]) a) \

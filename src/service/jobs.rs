@@ -1,5 +1,6 @@
-//! The jobs of the PostgreSQL worker queue (see `queue.rs`): what scheduling a run adds, and
-//! where. Apart from the worker so that scheduling (`schedule.rs`) and the worker both use it.
+//! The jobs of the PostgreSQL worker queue (see `cli/queue.rs`): what scheduling a run adds, and
+//! where. In the service layer so that scheduling (the CLI's and the console's: `request.rs`) and
+//! the worker both use it.
 
 use chrono::{DateTime, Utc};
 use graphile_worker::{JobSpec, WorkerUtils};
@@ -11,33 +12,33 @@ use crate::error::{Error, Result};
 use crate::journal::JournalError;
 
 /// The task a scheduled run's job names.
-pub(super) const ADVANCE_RUN: &str = "advance_run";
+pub const ADVANCE_RUN: &str = "advance_run";
 
 /// Attempts of a job whose failure is not the run's own, with graphile's exponential backoff.
-pub(super) const MAX_ATTEMPTS: i16 = 10;
+pub const MAX_ATTEMPTS: i16 = 10;
 
 /// The schema of graphile_worker's tables; `OFFBOARD_QUEUE_SCHEMA` keeps installations (or tests)
 /// that share one database apart.
-pub(super) fn queue_schema() -> String {
+pub fn queue_schema() -> String {
     std::env::var("OFFBOARD_QUEUE_SCHEMA").ok().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| "graphile_worker".into())
 }
 
-pub(super) fn queue_err(url: &str, e: impl std::fmt::Display) -> Error {
+pub fn queue_err(url: &str, e: impl std::fmt::Display) -> Error {
     Error::Journal(JournalError::Storage { path: crate::journal::redacted_url(url), message: format!("job queue: {e}") })
 }
 
 /// The wake-up of one scheduled run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(super) struct AdvanceRun {
-    pub(super) run_id: String,
+pub struct AdvanceRun {
+    pub run_id: String,
     /// The lane whose queue the job is in, whose slice of the quota the run writes under. Absent
     /// in jobs queued before lanes: the run's lane is then the user's under today's lane count.
     #[serde(default)]
-    pub(super) lane: Option<Lane>,
+    pub lane: Option<Lane>,
 }
 
 /// Queue (or re-queue) the wake-up of `run_id` in its `lane` of `tenant` at `at`.
-pub(super) async fn enqueue(url: &str, tenant: &str, lane: Lane, run_id: &str, at: DateTime<Utc>) -> Result<()> {
+pub async fn enqueue(url: &str, tenant: &str, lane: Lane, run_id: &str, at: DateTime<Utc>) -> Result<()> {
     let pool = PgPoolOptions::new().max_connections(1).connect(url).await.map_err(|e| queue_err(url, e))?;
     let utils = WorkerUtils::new(pool.clone(), queue_schema());
     // Creates graphile's schema when no worker has run yet (a no-op once it is there).
@@ -49,7 +50,7 @@ pub(super) async fn enqueue(url: &str, tenant: &str, lane: Lane, run_id: &str, a
 
 /// The job of `run_id` in `lane`'s queue; its `job_key` replaces any job the run had, in
 /// whatever queue (graphile moves a replaced job to the new queue).
-pub(super) async fn add(utils: &WorkerUtils, tenant: &str, lane: Lane, run_id: &str, at: DateTime<Utc>) -> std::result::Result<(), String> {
+pub async fn add(utils: &WorkerUtils, tenant: &str, lane: Lane, run_id: &str, at: DateTime<Utc>) -> std::result::Result<(), String> {
     let spec = JobSpec {
         queue_name: Some(lane.queue(tenant)),
         run_at: Some(at),

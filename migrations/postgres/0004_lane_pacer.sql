@@ -1,4 +1,4 @@
--- The PostgreSQL journal, version 3: the write windows of the workers' lanes (src/cli/lanes.rs).
+-- The PostgreSQL journal, version 4: the write windows of the workers' lanes (src/cli/lanes.rs).
 -- A lane (a client's queue `offboard:<tenant>:<lane>/<lanes>`) runs one job at a time on any
 -- number of workers; each job resumes the lane's window where the previous one left it, so the
 -- lane's slice of the client's Graph write quota holds across runs, processes and machines.
