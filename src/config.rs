@@ -108,6 +108,13 @@ pub struct TenantConfig {
     /// to the tenant with the same registration.
     #[serde(default)]
     pub graph_write_quota: Option<String>,
+    /// With a PostgreSQL journal: how many of this client's scheduled runs the workers may carry
+    /// out at once (default [`DEFAULT_LANES`]). Each lane is a queue of its own, a user always in
+    /// the same one, and paces its writes at `graph_write_quota / lanes`, so all lanes together
+    /// stay under the quota on any number of workers. Change it only with no runs queued: a run
+    /// queued under the old count and one under the new could share a quota slice.
+    #[serde(default)]
+    pub lanes: Option<u32>,
     /// On-premises Active Directory over LDAP (see [`AdSettings`]).
     #[serde(default)]
     pub ad: Option<AdSettings>,
@@ -138,7 +145,15 @@ pub struct TenantConfig {
     pub approval: Option<ApprovalSettings>,
 }
 
+/// Lanes of a client without `lanes` in its section (see [`TenantConfig::lanes`]).
+pub const DEFAULT_LANES: u32 = 4;
+
 impl TenantConfig {
+    /// The client's lanes ([`TenantConfig::lanes`]; at least one).
+    pub fn lane_count(&self) -> u32 {
+        self.lanes.unwrap_or(DEFAULT_LANES).max(1)
+    }
+
     /// The endpoints the file sets (Graph, Exchange, PSA), by their key, to check their scheme.
     fn endpoints(&self) -> Vec<(&'static str, &str)> {
         let g = self.graph.as_ref();
@@ -322,6 +337,7 @@ impl Config {
                 overrides: None,
                 graph: None,
                 graph_write_quota: None,
+                lanes: None,
                 ad: None,
                 deny: vec![],
                 // The demo tenant's break-glass account: what a client lists here in its own file.

@@ -3,8 +3,10 @@
 //!
 //! - A scheduled run is one job `advance_run {run_id}` with `job_key` = the run id: scheduling,
 //!   re-queueing or a worker's catch-up of the same run replaces its one job, never adds a second.
-//! - Its queue is the tenant's (`offboard:<tenant>`): graphile runs the jobs of one named queue one
-//!   at a time, whatever the number of workers, so a tenant's API limits hold.
+//! - Its queue is one of the tenant's lanes (`offboard:<tenant>:<lane>/<lanes>`, see `lanes.rs`):
+//!   graphile runs the jobs of one named queue one at a time, whatever the number of workers, so
+//!   at most `lanes` runs of a tenant are in flight, a user never twice at once, and each lane
+//!   writes under its slice of the tenant's quota, kept in the database from one run to the next.
 //! - `run_at` is the due time: a wait is a job in the future, not a worker asleep. A job woken early
 //!   (clocks), or for a run another worker holds under a live lease, re-queues itself for when
 //!   that can change (the due time, the lease's end) and ends. A run that waits for the target
@@ -35,12 +37,14 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use super::args::WorkerArgs;
 use super::schedule::{claim_and_run, poll_worker, print_pass};
 use super::Ctx;
+use crate::config::{Config, DEFAULT_LANES};
 use crate::error::Result;
 use crate::journal::{Journal, Transition, WorkItem, WorkKind};
 use crate::service::jobs::{add, add_started, env_number, queue_err, queue_schema, AdvanceRun, ADVANCE_RUN};
+use crate::service::lanes::{self, Lane};
 use crate::workflow::clock;
 
-/// Jobs a worker runs at once (each a different tenant's: one queue runs one job at a time).
+/// Jobs a worker runs at once (each a different lane's: one queue runs one job at a time).
 const CONCURRENCY: usize = 4;
 
 /// How long (seconds) a worker may stay silent before the others sweep it (see [`recovery`]);
@@ -104,10 +108,10 @@ impl TaskHandler for AdvanceRun {
         // its own, outside this runtime, awaited without blocking the worker.
         let (tx, rx) = tokio::sync::oneshot::channel();
         let handle = tokio::runtime::Handle::current();
-        let run_id = self.run_id.clone();
+        let (run_id, lane) = (self.run_id.clone(), self.lane);
         let journal = state.journal.clone();
         std::thread::spawn(move || {
-            let _ = tx.send(advance(&state, &handle, &run_id));
+            let _ = tx.send(advance(&state, &handle, &run_id, lane));
         });
         let out = rx.await.map_err(|_| "the run's thread ended without an answer".to_string()).and_then(|r| r);
         if let Err(reason) = &out {
@@ -140,14 +144,35 @@ fn give_up(journal: &dyn Journal, run_id: &str, note: &str) {
 
 /// One delivery of a run's job: carry the run out if it is due and free, else re-queue it for
 /// when that can change; finished, cancelled or gone: nothing to do.
-fn advance(state: &QueueState, rt: &tokio::runtime::Handle, run_id: &str) -> std::result::Result<(), String> {
+fn advance(state: &QueueState, rt: &tokio::runtime::Handle, run_id: &str, lane: Option<Lane>) -> std::result::Result<(), String> {
     let journal = &*state.journal;
     let Some(item) = journal.work_get(run_id).map_err(|e| e.to_string())?.filter(|i| i.kind == WorkKind::Schedule) else {
         return Ok(());
     };
+    let config = Config::load(state.ctx.config_path.as_deref(), &state.ctx.home).ok();
+    let lane = lane.unwrap_or_else(|| lane_of(config.as_ref(), &item.tenant, &item.user));
     let now = clock::now();
     if (item.status == "pending" && item.at <= now) || item.abandoned(now) {
-        if let Some((result, ok, again)) = claim_and_run(&state.ctx, journal, &item, &state.worker, true).map_err(|e| e.to_string())? {
+        // The lane's slice of the tenant's quota, resumed from the lane's last run. Without a
+        // readable tenant configuration the run opens a session of its own, which says why.
+        let quota = config
+            .as_ref()
+            .and_then(|c| c.tenant(Some(&item.tenant)).ok())
+            .and_then(|(n, t)| crate::service::tenant_write_pacer(n, t).ok());
+        let pacer = match quota {
+            Some(q) => Some(
+                rt.block_on(lanes::take(&state.pool, &item.tenant, lane, &q, &state.worker))
+                    .map_err(|e| format!("taking lane {}: {e}", lane.queue(&item.tenant)))?,
+            ),
+            None => None,
+        };
+        let done = claim_and_run(&state.ctx, journal, &item, &state.worker, pacer.clone(), true).map_err(|e| e.to_string());
+        if let Some(p) = &pacer {
+            // Not given back (the database away): the lane's next job starts with a full window.
+            rt.block_on(lanes::put(&state.pool, &item.tenant, lane, p))
+                .map_err(|e| format!("giving back lane {}: {e}", lane.queue(&item.tenant)))?;
+        }
+        if let Some((result, ok, again)) = done? {
             match &state.collected {
                 Some(c) => c.lock().unwrap_or_else(|p| p.into_inner()).push((result, ok)),
                 None => print_pass(&state.worker, &[result], &state.args),
@@ -155,7 +180,7 @@ fn advance(state: &QueueState, rt: &tokio::runtime::Handle, run_id: &str) -> std
             // The run waits for the target system: its next pass is a job in the future.
             if let Some(at) = again {
                 let utils = WorkerUtils::new(state.pool.clone(), queue_schema());
-                rt.block_on(add(&utils, &item.tenant, &item.id, real_time(at)))?;
+                rt.block_on(add(&utils, &item.tenant, lane, &item.id, real_time(at)))?;
             }
         }
         return Ok(());
@@ -167,8 +192,8 @@ fn advance(state: &QueueState, rt: &tokio::runtime::Handle, run_id: &str) -> std
     };
     let utils = WorkerUtils::new(state.pool.clone(), queue_schema());
     match (item.status.as_str(), wake) {
-        ("running", Some(at)) => rt.block_on(add_started(&utils, &item.tenant, &item.id, real_time(at)))?,
-        (_, Some(at)) => rt.block_on(add(&utils, &item.tenant, &item.id, real_time(at)))?,
+        ("running", Some(at)) => rt.block_on(add_started(&utils, &item.tenant, lane, &item.id, real_time(at)))?,
+        (_, Some(at)) => rt.block_on(add(&utils, &item.tenant, lane, &item.id, real_time(at)))?,
         _ => {}
     }
     Ok(())
@@ -186,6 +211,12 @@ fn real_time(at: DateTime<Utc>) -> DateTime<Utc> {
     }
 }
 
+/// `user`'s lane under `tenant`'s lane count (the default without a readable configuration).
+fn lane_of(config: Option<&Config>, tenant: &str, user: &str) -> Lane {
+    let lanes = config.and_then(|c| c.tenant(Some(tenant)).ok()).map_or(DEFAULT_LANES, |(_, t)| t.lane_count());
+    Lane::of_user(user, lanes)
+}
+
 /// Queue every item a job should exist for: pending ones (at their due time) and abandoned ones
 /// (now). With `due_only`, only those already due (the periodic catch-up). A job that has been
 /// fetched is left as it is (see [`retrying`]); a fresh one is replaced, which brings a run
@@ -195,12 +226,14 @@ async fn catch_up(state: &QueueState, due_only: bool) -> std::result::Result<usi
     let items = state.journal.work_list(WorkKind::Schedule, None).map_err(|e| e.to_string())?;
     let utils = WorkerUtils::new(state.pool.clone(), queue_schema());
     let retrying = retrying(&state.pool).await?;
+    let config = Config::load(state.ctx.config_path.as_deref(), &state.ctx.home).ok();
     let mut queued = 0;
     let lost = |i: &&WorkItem| ((i.status == "pending" && (!due_only || i.at <= now)) || i.abandoned(now)) && !retrying.contains(&i.id);
     for i in items.iter().filter(lost) {
+        let lane = lane_of(config.as_ref(), &i.tenant, &i.user);
         match i.status.as_str() {
-            "running" => add_started(&utils, &i.tenant, &i.id, Utc::now()).await?,
-            _ => add(&utils, &i.tenant, &i.id, real_time(i.at)).await?,
+            "running" => add_started(&utils, &i.tenant, lane, &i.id, Utc::now()).await?,
+            _ => add(&utils, &i.tenant, lane, &i.id, real_time(i.at)).await?,
         }
         queued += 1;
     }

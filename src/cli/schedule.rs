@@ -15,7 +15,9 @@
 //! Time comes from [`crate::workflow::clock`] (`OFFBOARD_NOW` in debug builds, for the tests).
 
 use super::out::{out, outln};
+use std::collections::HashMap;
 use std::io::IsTerminal;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -26,10 +28,11 @@ use super::open_journal;
 use super::{confirm, render, Ctx};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::graph::WritePacer;
 use crate::journal::{Journal, Mode, StepStatus, Transition, WorkItem, WorkKind};
 use crate::run::outcome_error;
 use crate::service::request;
-use crate::service::{RunSpec, Session};
+use crate::service::{tenant_write_pacer, Reuse, RunSpec, Session};
 use crate::workflow::leave_date::{leave_due, LEAVE_TIME, TIME_ZONE};
 use crate::workflow::{clock, plan_changes, planned_steps};
 
@@ -167,14 +170,20 @@ pub(super) fn cmd_schedule(ctx: &Ctx, command: ScheduleCommand) -> Result<u8> {
 
 /// Carry out one claimed item; returns its final status, the apply run and the note.
 /// `yield_waits`: the queue worker's runs (see [`WAIT_IN_JOB`]); the fourth value is then the
-/// step that waits, when the run must go on later.
-fn execute(ctx: &Ctx, item: &WorkItem, yield_waits: bool) -> (bool, Option<String>, String, Option<String>) {
+/// step that waits, when the run must go on later. `pacer`: the Graph writes' pacer (None: one
+/// of the run's own).
+fn execute(
+    ctx: &Ctx,
+    item: &WorkItem,
+    pacer: Option<Arc<WritePacer>>,
+    yield_waits: bool,
+) -> (bool, Option<String>, String, Option<String>) {
     let config = match Config::load(ctx.config_path.as_deref(), &ctx.home) {
         Ok(c) => c,
         Err(e) => return (false, None, format!("configuration: {e}"), None),
     };
     let spec = RunSpec { yield_waits: yield_waits.then(wait_in_job), ..RunSpec::from_stored(&item.tenant, &item.script, &item.options) };
-    let session = match Session::open(&ctx.home, &config, &spec) {
+    let session = match Session::open_with(&ctx.home, &config, &spec, &Reuse { pacer, ..Reuse::default() }) {
         Ok(s) => s,
         Err(e) => return (false, None, format!("could not start: {e}"), None),
     };
@@ -228,12 +237,33 @@ fn wait_again() -> chrono::Duration {
     chrono::Duration::seconds(secs.clamp(1, 3600))
 }
 
+/// The local worker's write pacers, one per client for the worker's whole life: every run has a
+/// session of its own, and a pacer per session would forget the previous runs' writes, still in
+/// the server's window. (On PostgreSQL the window is the lane's, kept in the database: `lanes.rs`.)
+#[derive(Default)]
+struct Pacers(HashMap<String, Arc<WritePacer>>);
+
+impl Pacers {
+    /// `tenant`'s pacer; None when its configuration cannot say (the run then reports why).
+    fn of(&mut self, ctx: &Ctx, tenant: &str) -> Option<Arc<WritePacer>> {
+        if let Some(p) = self.0.get(tenant) {
+            return Some(p.clone());
+        }
+        let config = Config::load(ctx.config_path.as_deref(), &ctx.home).ok()?;
+        let (name, t) = config.tenant(Some(tenant)).ok()?;
+        let p = tenant_write_pacer(name, t).ok()?;
+        self.0.insert(tenant.to_string(), p.clone());
+        Some(p)
+    }
+}
+
 /// One look at the schedule: claim and run what is due. Returns (results, any failed).
-fn pass(ctx: &Ctx, journal: &dyn Journal, worker: &str) -> Result<(Vec<serde_json::Value>, bool)> {
+fn pass(ctx: &Ctx, journal: &dyn Journal, worker: &str, pacers: &mut Pacers) -> Result<(Vec<serde_json::Value>, bool)> {
     let mut results = Vec::new();
     let mut failed = false;
     for item in journal.work_due(clock::now())? {
-        if let Some((result, ok, _)) = claim_and_run(ctx, journal, &item, worker, false)? {
+        let pacer = pacers.of(ctx, &item.tenant);
+        if let Some((result, ok, _)) = claim_and_run(ctx, journal, &item, worker, pacer, false)? {
             failed |= !ok;
             results.push(result);
         }
@@ -245,15 +275,23 @@ fn pass(ctx: &Ctx, journal: &dyn Journal, worker: &str) -> Result<(Vec<serde_jso
 /// for a later pass (re-queued: `pending` again, due then).
 pub(super) type Claimed = (serde_json::Value, bool, Option<DateTime<Utc>>);
 
-/// Claim a due (or abandoned) item and carry it out under the lease; `None` when another worker
-/// claimed it first. With `yield_waits` (the queue worker), a run whose only failure is a wait
-/// that must go on (a mailbox not yet shared) is put back to `pending` for a later pass.
-pub(super) fn claim_and_run(ctx: &Ctx, journal: &dyn Journal, item: &WorkItem, worker: &str, yield_waits: bool) -> Result<Option<Claimed>> {
+/// Claim a due (or abandoned) item and carry it out under the lease, its Graph writes paced by
+/// `pacer` (None: a pacer of the run's own); `None` when another worker claimed it first. With
+/// `yield_waits` (the queue worker), a run whose only failure is a wait that must go on (a
+/// mailbox not yet shared) is put back to `pending` for a later pass.
+pub(super) fn claim_and_run(
+    ctx: &Ctx,
+    journal: &dyn Journal,
+    item: &WorkItem,
+    worker: &str,
+    pacer: Option<Arc<WritePacer>>,
+    yield_waits: bool,
+) -> Result<Option<Claimed>> {
     let now = clock::now();
     if !journal.work_claim(&item.id, worker, now, now + lease())? {
         return Ok(None); // another worker has it
     }
-    let (ok, run, note, waiting) = with_heartbeat(journal, &item.id, worker, || execute(ctx, item, yield_waits));
+    let (ok, run, note, waiting) = with_heartbeat(journal, &item.id, worker, || execute(ctx, item, pacer, yield_waits));
     let note = match (&item.claimed_by, item.status.as_str()) {
         (Some(dead), "running") => format!("taken over from worker {dead} (its lease ran out); {note}"),
         _ => note,
@@ -300,8 +338,9 @@ fn with_heartbeat<T>(journal: &dyn Journal, id: &str, worker: &str, f: impl FnOn
 /// The worker on a local journal: a pass over the schedule every `--interval` (on PostgreSQL the
 /// queue wakes it instead: `queue.rs`).
 pub(super) fn poll_worker(ctx: &Ctx, journal: &dyn Journal, worker: &str, a: &WorkerArgs) -> Result<u8> {
+    let mut pacers = Pacers::default();
     loop {
-        let (results, failed) = pass(ctx, journal, worker)?;
+        let (results, failed) = pass(ctx, journal, worker, &mut pacers)?;
         print_pass(worker, &results, a);
         if a.once {
             return Ok(if failed { 1 } else { 0 });

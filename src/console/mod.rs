@@ -110,7 +110,7 @@ impl ConsoleServer {
         let app = Arc::new(App {
             settings: cfg.settings,
             clients: cfg.clients,
-            reuse: crate::service::Reuse { journal: Some(cfg.journal.clone()), demo: cfg.demo },
+            reuse: crate::service::Reuse { journal: Some(cfg.journal.clone()), demo: cfg.demo, pacer: None },
             journal: cfg.journal,
             config: cfg.config,
             home: cfg.home,

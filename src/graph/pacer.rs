@@ -78,6 +78,35 @@ impl WritePacer {
         WritePacer { writes: writes.max(1), window: window.max(Duration::from_millis(1)), state: Mutex::default(), freed: Notify::new() }
     }
 
+    /// One of `shares` equal slices of this pacer's quota (at least one write per window): what
+    /// each of `shares` writers pacing on their own may use so that together they stay under it.
+    pub fn share(&self, shares: u32) -> WritePacer {
+        WritePacer::new(self.writes / u64::from(shares.max(1)), self.window)
+    }
+
+    /// Count writes answered `ages` ago (as [`WritePacer::history`] gave them) as if answered
+    /// through this pacer: a writer that picks up where another stopped (the next job of a
+    /// worker lane) starts with the window the other left, not an empty one.
+    pub fn resume(&self, ages: &[Duration]) {
+        let now = Instant::now();
+        let mut w = self.lock();
+        let mut at: Vec<Instant> = ages.iter().filter(|a| **a < self.window).map(|a| now.checked_sub(*a).unwrap_or(now)).collect();
+        at.extend(w.answered.drain(..));
+        at.sort();
+        w.answered = at.into();
+    }
+
+    /// How long ago the writes still in the window were answered, writes in flight counting as
+    /// answered now: what [`WritePacer::resume`] takes.
+    pub fn history(&self) -> Vec<Duration> {
+        let now = Instant::now();
+        let mut w = self.lock();
+        w.prune(self.window, now);
+        let mut ages: Vec<Duration> = w.answered.iter().map(|t| now.duration_since(*t)).collect();
+        ages.extend(std::iter::repeat_n(Duration::ZERO, w.in_flight as usize));
+        ages
+    }
+
     /// Parse `WRITES/SECONDS` (e.g. `3000/150`), as the tenant's `graph_write_quota` is written.
     /// (The demo's knob has a parser of its own on purpose: the simulator shares no code with the
     /// clients it tests.)
@@ -167,6 +196,29 @@ mod tests {
         for bad in ["300", "0/15", "300/0", "a/b", ""] {
             assert!(WritePacer::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_resumed_window_holds_the_writes_of_the_one_before() {
+        let window = Duration::from_millis(300);
+        let first = WritePacer::new(8, window).share(2);
+        assert_eq!(first.quota(), (4, window));
+        for _ in 0..4 {
+            drop(first.acquire().await);
+        }
+        let ages = first.history();
+        assert_eq!(ages.len(), 4);
+        // The next writer of the same slice starts full: its first write waits out the window.
+        let next = WritePacer::new(8, window).share(2);
+        next.resume(&ages);
+        assert!(!next.has_room());
+        let begun = Instant::now();
+        drop(next.acquire().await);
+        assert!(begun.elapsed() >= window - Duration::from_millis(50), "{:?}", begun.elapsed());
+        // Ages beyond the window are dropped.
+        let fresh = WritePacer::new(4, window);
+        fresh.resume(&[window * 2; 4]);
+        assert!(fresh.has_room());
     }
 
     #[tokio::test]

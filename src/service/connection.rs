@@ -46,7 +46,7 @@ fn exchange_config(graph: &GraphConfig, base_url: String) -> GraphConfig {
 /// The tenant's write pacer, from `graph_write_quota` (the documented quota when unset). Read
 /// from configuration, never from the service or the demo's knobs: the client must be right
 /// about the real service without being told by it.
-fn write_pacer(name: &str, t: &TenantConfig) -> Result<Arc<WritePacer>> {
+pub fn tenant_write_pacer(name: &str, t: &TenantConfig) -> Result<Arc<WritePacer>> {
     match &t.graph_write_quota {
         None => Ok(Arc::new(WritePacer::documented())),
         Some(q) => WritePacer::parse(q).map(Arc::new).map_err(|m| Error::Usage(format!("tenant '{name}': {m}"))),
@@ -59,13 +59,22 @@ pub fn demo_state_path(home: &Path) -> std::path::PathBuf {
 
 impl Connection {
     pub async fn open(name: &str, t: &TenantConfig, home: &Path) -> Result<Connection> {
-        Connection::open_with(name, t, home, None).await
+        Connection::open_with(name, t, home, None, None).await
     }
 
     /// As [`Connection::open`]; a demo tenant is reached at `demo` when given (a demo server this
     /// process already runs, as `serve --demo` does for its issuer), rather than started anew:
     /// two servers on one state file would split the tenant's state and overwrite each other.
-    pub async fn open_with(name: &str, t: &TenantConfig, home: &Path, demo: Option<SocketAddr>) -> Result<Connection> {
+    /// Graph writes are paced by `pacer` when given instead of a pacer of this connection's own:
+    /// one that outlives the connection (a worker's, a lane's), so the next run does not start
+    /// with an empty window while the last one's writes are still in Graph's.
+    pub async fn open_with(
+        name: &str,
+        t: &TenantConfig,
+        home: &Path,
+        demo: Option<SocketAddr>,
+        pacer: Option<Arc<WritePacer>>,
+    ) -> Result<Connection> {
         if t.demo {
             let (addr, server) = match demo {
                 Some(addr) => (addr, None),
@@ -82,7 +91,10 @@ impl Connection {
                 DEMO_CLIENT_ID,
                 Secret::new(DEMO_CLIENT_SECRET),
             );
-            graph.write_pacer = Some(write_pacer(name, t)?);
+            graph.write_pacer = Some(match &pacer {
+                Some(p) => p.clone(),
+                None => tenant_write_pacer(name, t)?,
+            });
             if let Some(ms) = std::env::var("OFFBOARD_DEMO_RETRY_BASE_MS").ok().and_then(|v| v.parse().ok()) {
                 graph.retry_base_delay = Duration::from_millis(ms);
             }
@@ -114,7 +126,10 @@ impl Connection {
             });
         };
         let mut graph = GraphConfig::new(g.base_url(), g.token_url(), g.client_id.clone(), g.client_secret(name)?);
-        graph.write_pacer = Some(write_pacer(name, t)?);
+        graph.write_pacer = Some(match &pacer {
+            Some(p) => p.clone(),
+            None => tenant_write_pacer(name, t)?,
+        });
         if let Some(s) = g.timeout_secs {
             graph.timeout = Duration::from_secs(s);
         }

@@ -7,6 +7,7 @@ use graphile_worker::{JobSpec, WorkerUtils};
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgPoolOptions;
 
+use super::lanes::Lane;
 use crate::error::{Error, Result};
 use crate::journal::JournalError;
 
@@ -46,21 +47,27 @@ pub fn queue_err(url: &str, e: impl std::fmt::Display) -> Error {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AdvanceRun {
     pub run_id: String,
+    /// The lane whose queue the job is in, whose slice of the quota the run writes under. Absent
+    /// in jobs queued before lanes: the run's lane is then the user's under today's lane count.
+    #[serde(default)]
+    pub lane: Option<Lane>,
 }
 
-/// Queue (or re-queue) the wake-up of `run_id` in `tenant`'s queue at `at`.
-pub async fn enqueue(url: &str, tenant: &str, run_id: &str, at: DateTime<Utc>) -> Result<()> {
+/// Queue (or re-queue) the wake-up of `run_id` in its `lane` of `tenant` at `at`.
+pub async fn enqueue(url: &str, tenant: &str, lane: Lane, run_id: &str, at: DateTime<Utc>) -> Result<()> {
     let pool = PgPoolOptions::new().max_connections(1).connect(url).await.map_err(|e| queue_err(url, e))?;
     let utils = WorkerUtils::new(pool.clone(), queue_schema());
     // Creates graphile's schema when no worker has run yet (a no-op once it is there).
     utils.migrate().await.map_err(|e| queue_err(url, e))?;
-    add(&utils, tenant, run_id, at).await.map_err(|e| queue_err(url, e))?;
+    add(&utils, tenant, lane, run_id, at).await.map_err(|e| queue_err(url, e))?;
     pool.close().await;
     Ok(())
 }
 
-pub async fn add(utils: &WorkerUtils, tenant: &str, run_id: &str, at: DateTime<Utc>) -> std::result::Result<(), String> {
-    add_with_priority(utils, tenant, run_id, at, 0).await
+/// The job of `run_id` in `lane`'s queue; its `job_key` replaces any job the run had, in
+/// whatever queue (graphile moves a replaced job to the new queue).
+pub async fn add(utils: &WorkerUtils, tenant: &str, lane: Lane, run_id: &str, at: DateTime<Utc>) -> std::result::Result<(), String> {
+    add_with_priority(utils, tenant, lane, run_id, at, 0).await
 }
 
 /// Queue the wake-up of a run that has started (a worker holds it, or held it and died) ahead of
@@ -68,24 +75,35 @@ pub async fn add(utils: &WorkerUtils, tenant: &str, run_id: &str, at: DateTime<U
 /// ordinary priority the takeover of a dead worker's half-done user would wait behind every run
 /// due before its lease ran out (with a backlog of a thousand, many minutes). A user half
 /// offboarded is finished before a new one is begun.
-pub async fn add_started(utils: &WorkerUtils, tenant: &str, run_id: &str, at: DateTime<Utc>) -> std::result::Result<(), String> {
-    add_with_priority(utils, tenant, run_id, at, -1).await
+pub async fn add_started(
+    utils: &WorkerUtils,
+    tenant: &str,
+    lane: Lane,
+    run_id: &str,
+    at: DateTime<Utc>,
+) -> std::result::Result<(), String> {
+    add_with_priority(utils, tenant, lane, run_id, at, -1).await
 }
 
 async fn add_with_priority(
     utils: &WorkerUtils,
     tenant: &str,
+    lane: Lane,
     run_id: &str,
     at: DateTime<Utc>,
     priority: i16,
 ) -> std::result::Result<(), String> {
     let spec = JobSpec {
-        queue_name: Some(format!("offboard:{tenant}")),
+        queue_name: Some(lane.queue(tenant)),
         run_at: Some(at),
         max_attempts: Some(max_attempts()),
         job_key: Some(run_id.to_string()),
         priority: Some(priority),
         ..JobSpec::default()
     };
-    utils.add_raw_job(ADVANCE_RUN, AdvanceRun { run_id: run_id.to_string() }, spec).await.map(drop).map_err(|e| e.to_string())
+    utils
+        .add_raw_job(ADVANCE_RUN, AdvanceRun { run_id: run_id.to_string(), lane: Some(lane) }, spec)
+        .await
+        .map(drop)
+        .map_err(|e| e.to_string())
 }

@@ -8,6 +8,7 @@
 pub mod approval;
 mod connection;
 pub mod jobs;
+pub mod lanes;
 pub mod request;
 pub mod restore;
 mod session;
@@ -15,7 +16,7 @@ mod session;
 use std::path::Path;
 use std::sync::Arc;
 
-pub use connection::{demo_state_path, Connection};
+pub use connection::{demo_state_path, tenant_write_pacer, Connection};
 pub use session::{check_user, load_layered, protection, Reuse, RunSpec, Session};
 
 use crate::config::TenantConfig;

@@ -110,7 +110,13 @@ pub fn schedule(
     // Not fatal: the item is in the journal, and every worker adds the jobs of due items it
     // finds without one.
     if let Some(url) = session.journal_config().url {
-        if let Err(e) = session.rt.block_on(super::jobs::enqueue(&url, &session.tenant_name, &plan.run_id, due)) {
+        if let Err(e) = session.rt.block_on(super::jobs::enqueue(
+            &url,
+            &session.tenant_name,
+            super::lanes::Lane::of_user(&plan.user, session.tenant.lane_count()),
+            &plan.run_id,
+            due,
+        )) {
             notices.push(Notice::Warning(format!(
                 "scheduled in the journal, but its job could not be queued ({e}); a worker queues it when it starts"
             )));

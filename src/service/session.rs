@@ -132,6 +132,8 @@ pub struct Reuse {
     pub journal: Option<Arc<dyn Journal>>,
     /// The address of a demo server this process runs (see [`Connection::open_with`]).
     pub demo: Option<std::net::SocketAddr>,
+    /// A write pacer that outlives the session (a worker's, a lane's; see [`Connection::open_with`]).
+    pub pacer: Option<Arc<crate::graph::WritePacer>>,
 }
 
 impl Session {
@@ -167,7 +169,7 @@ impl Session {
             None => open_journal(home, config.journal.as_deref())?,
         };
         let rt = runtime()?;
-        let conn = rt.block_on(Connection::open_with(tenant_name, tenant, home, reuse.demo))?;
+        let conn = rt.block_on(Connection::open_with(tenant_name, tenant, home, reuse.demo, reuse.pacer.clone()))?;
         Ok(Session {
             console_url: config.console.as_ref().map(|c| c.public_url.clone()),
             tenant_name: tenant_name.to_string(),
