@@ -31,6 +31,7 @@ use crate::error::{Error, Result};
 use crate::graph::WritePacer;
 use crate::journal::{Journal, Mode, StepStatus, Transition, WorkItem, WorkKind};
 use crate::run::outcome_error;
+use crate::service::jobs::env_number;
 use crate::service::request;
 use crate::service::{tenant_write_pacer, Reuse, RunSpec, Session};
 use crate::workflow::leave_date::{leave_due, LEAVE_TIME, TIME_ZONE};
@@ -43,7 +44,7 @@ use crate::workflow::{clock, plan_changes, planned_steps};
 const LEASE_SECS: f64 = 120.0;
 
 fn lease() -> chrono::Duration {
-    let secs = crate::service::jobs::env_number("OFFBOARD_WORKER_LEASE_SECS").unwrap_or(LEASE_SECS);
+    let secs = env_number("OFFBOARD_WORKER_LEASE_SECS").unwrap_or(LEASE_SECS);
     chrono::Duration::milliseconds((secs * 1000.0) as i64)
 }
 
@@ -226,15 +227,14 @@ fn execute(
 pub(super) const WAIT_IN_JOB: u64 = 20;
 
 fn wait_in_job() -> Duration {
-    let secs = std::env::var("OFFBOARD_QUEUE_WAIT_IN_JOB_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(WAIT_IN_JOB);
-    Duration::from_secs(secs)
+    Duration::from_secs_f64(env_number("OFFBOARD_QUEUE_WAIT_IN_JOB_SECS").unwrap_or(WAIT_IN_JOB as f64))
 }
 
 /// How long a run that waits for the target system stays in the queue before its next pass:
 /// `OFFBOARD_QUEUE_WAIT_AGAIN_SECS`, default 30.
 fn wait_again() -> chrono::Duration {
-    let secs: i64 = std::env::var("OFFBOARD_QUEUE_WAIT_AGAIN_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(30);
-    chrono::Duration::seconds(secs.clamp(1, 3600))
+    let secs = env_number("OFFBOARD_QUEUE_WAIT_AGAIN_SECS").unwrap_or(30.0).clamp(1.0, 3600.0);
+    chrono::Duration::milliseconds((secs * 1000.0) as i64)
 }
 
 /// The local worker's write pacers, one per client for the worker's whole life: every run has a

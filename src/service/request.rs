@@ -69,14 +69,18 @@ pub fn check_due(due: DateTime<Utc>, shown: &str) -> Result<()> {
     Ok(())
 }
 
-/// Apply now, for a client without an approval requirement (one with it is refused: no write
-/// before an approval, whoever asks).
-pub fn apply_now(session: &Session, user: &str) -> Result<Report> {
-    if session.tenant.approval.is_some() {
-        return Err(Error::NotConfirmed {
-            reason: format!("tenant '{}' requires approval: send the request for approval instead", session.tenant_name),
-        });
+/// A write that skips the approval (apply now, a scheduled run) on a client that requires one:
+/// refused, whoever asks. The callers refuse earlier with their own words; this is the rule.
+pub fn refuse_unapproved_write(name: &str, tenant: &TenantConfig) -> Result<()> {
+    if tenant.approval.is_some() {
+        return Err(Error::NotConfirmed { reason: format!("tenant '{name}' requires approval: send the request for approval instead") });
     }
+    Ok(())
+}
+
+/// Apply now, for a client without an approval requirement (see [`refuse_unapproved_write`]).
+pub fn apply_now(session: &Session, user: &str) -> Result<Report> {
+    refuse_unapproved_write(&session.tenant_name, &session.tenant)?;
     session.validate_user(user)?;
     session.run(user, Mode::Apply)
 }
@@ -105,6 +109,7 @@ pub fn schedule(
     due: DateTime<Utc>,
     requested_by: &str,
 ) -> Result<Vec<Notice>> {
+    refuse_unapproved_write(&session.tenant_name, &session.tenant)?;
     session.journal.work_add(&pending(session, WorkKind::Schedule, plan, options, due, requested_by)?)?;
     let mut notices = Vec::new();
     // Not fatal: the item is in the journal, and every worker adds the jobs of due items it
@@ -169,6 +174,8 @@ pub fn carry_out(
     requested_by: &str,
 ) -> Result<Outcome> {
     if let Decision::Schedule(due) = decision {
+        // Before the plan: a refused schedule records nothing.
+        refuse_unapproved_write(&session.tenant_name, &session.tenant)?;
         check_due(due, &due.to_rfc3339())?;
     }
     if decision == Decision::ApplyNow {

@@ -265,7 +265,7 @@ fn a_slow_conversion_re_queues_the_run_and_the_next_pass_finishes_it() {
         t.cmd(&["worker", "--once", "--json"])
             .env("OFFBOARD_NOW", now)
             .env("OFFBOARD_DEMO_SHARED_DELAY_MS", "3000")
-            .env("OFFBOARD_QUEUE_WAIT_IN_JOB_SECS", "0")
+            .env("OFFBOARD_QUEUE_WAIT_IN_JOB_SECS", "0.001")
             .env("OFFBOARD_QUEUE_WAIT_AGAIN_SECS", "60")
             .run()
     };

@@ -182,12 +182,9 @@ fn checked(app: &App, caller: &Caller, r: &OffboardingRequest) -> Result<RunSpec
         (_, Some(_)) => return Err(ApiError::bad_request("`at` goes only with the action schedule")),
         (_, None) => {}
     }
-    if r.action == Action::Schedule && tenant.approval.is_some() {
-        // As the CLI's `run --at`: a scheduled run has no approval step, so never on such a client.
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("client '{name}' requires approval: send the request for approval (action approval) instead"),
-        ));
+    if r.action == Action::Schedule {
+        // Before the request key and the session: a scheduled run has no approval step.
+        request::refuse_unapproved_write(name, tenant).map_err(|e| refusal(&e))?;
     }
     Ok(RunSpec::for_tenant(name, "default", sets, ticket))
 }
