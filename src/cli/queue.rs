@@ -161,14 +161,14 @@ fn advance(state: &QueueState, rt: &tokio::runtime::Handle, run_id: &str, lane: 
             .and_then(|(n, t)| crate::service::tenant_write_pacer(n, t).ok());
         let pacer = match quota {
             Some(q) => Some(
-                rt.block_on(lanes::take(&state.pool, &item.tenant, lane, &q, &state.worker))
+                rt.block_on(lanes::take(&state.pool, &item.tenant, lane, &q, &state.worker, state.journal.session_id().as_deref()))
                     .map_err(|e| format!("taking lane {}: {e}", lane.queue(&item.tenant)))?,
             ),
             None => None,
         };
         let done = claim_and_run(&state.ctx, journal, &item, &state.worker, pacer.clone(), true).map_err(|e| e.to_string());
         if let Some(p) = &pacer {
-            // Not given back (the database away): the lane's next job starts with a full window.
+            // Not given back (the database away): the lane's next job counts a full window.
             rt.block_on(lanes::put(&state.pool, &item.tenant, lane, p))
                 .map_err(|e| format!("giving back lane {}: {e}", lane.queue(&item.tenant)))?;
         }

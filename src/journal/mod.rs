@@ -20,12 +20,12 @@ mod postgres;
 mod request_keys;
 mod sqlite;
 #[cfg(test)]
-mod suite;
+pub(crate) mod suite;
 mod workflow;
 
 pub use open::{open, redacted_url, JournalConfig, JOURNAL_URL_ENV};
 pub use outbox::{NewOutboxItem, OutboxItem, OutboxKind};
-pub use postgres::PgJournal;
+pub use postgres::{session_ttl_secs, PgJournal};
 pub use request_keys::{KeyAnswer, KeyClaim, RequestKey};
 pub use sqlite::SqliteJournal;
 pub use workflow::{PlannedStep, Transition, WorkItem, WorkKind, WorkflowJournal};
@@ -354,6 +354,12 @@ pub trait Journal: WorkflowJournal + Send + Sync {
     /// over, and that holder's run is marked `interrupted`.
     fn acquire_lock(&self, tenant: &str, user: &str, run_id: &str, pid: u32) -> Result<LockOutcome>;
     fn release_lock(&self, tenant: &str, user: &str, run_id: &str) -> Result<()>;
+    /// This journal's session, where the store shares sessions between processes (PostgreSQL:
+    /// its `journal_sessions` row, renewed by a heartbeat): what another worker looks up to learn
+    /// when this process was last alive. None for a store of one machine.
+    fn session_id(&self) -> Option<String> {
+        None
+    }
 
     // The PSA outbox (see `outbox.rs`) and the run's ticket.
     /// Queue an item; `false` when its `(run_id, marker)` is already queued (nothing added).

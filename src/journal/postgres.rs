@@ -51,7 +51,7 @@ const SESSION_TTL_SECS: f64 = 30.0;
 /// (at least 1). Shorter only where workers are killed on purpose and waiting half a minute for
 /// each takeover is the cost (the scale test); a worker's schedule lease must stay longer than
 /// it, or a taken-over run finds the writer lock still held.
-pub(super) fn session_ttl_secs() -> f64 {
+pub fn session_ttl_secs() -> f64 {
     static TTL: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
     *TTL.get_or_init(|| {
         std::env::var("OFFBOARD_JOURNAL_SESSION_TTL_SECS")
@@ -285,6 +285,9 @@ impl Journal for PgJournal {
     }
     fn release_lock(&self, tenant: &str, user: &str, run_id: &str) -> Result<()> {
         self.drop_lock(tenant, &user_key(user), run_id)
+    }
+    fn session_id(&self) -> Option<String> {
+        Some(self.session.clone())
     }
     fn outbox_add(&self, item: &NewOutboxItem) -> Result<bool> {
         self.outbox_insert(item)

@@ -23,7 +23,7 @@ fn pg_required() -> bool {
 
 /// The test database's URL and whether it was asked for explicitly (the environment); `None`:
 /// skip (only when not required).
-fn pg_test_url() -> Option<(String, bool)> {
+pub(crate) fn pg_test_url() -> Option<(String, bool)> {
     if let Some(u) = std::env::var("OFFBOARD_TEST_PG_URL").ok().filter(|u| !u.trim().is_empty()) {
         return Some((u.trim().to_string(), true));
     }
@@ -44,7 +44,7 @@ fn pg_test_url() -> Option<(String, bool)> {
 
 /// A journal on the test database with its tables in `schema` (shared by the journals of one
 /// test that open the same name); `None`: skip.
-pub(super) fn pg_journal_in(schema: &str) -> Option<PgJournal> {
+pub(crate) fn pg_journal_in(schema: &str) -> Option<PgJournal> {
     let (url, explicit) = pg_test_url()?;
     match PgJournal::open_in_schema(&url, Some(schema)) {
         Ok(j) => Some(j),
@@ -57,7 +57,7 @@ pub(super) fn pg_journal_in(schema: &str) -> Option<PgJournal> {
 }
 
 /// A schema name no other test uses.
-pub(super) fn fresh_schema() -> String {
+pub(crate) fn fresh_schema() -> String {
     format!("t_{}", uuid::Uuid::new_v4().simple())
 }
 

@@ -13,7 +13,10 @@
 //! - Ages, not instants, cross machines: a worker stores "answered `age` ago" as the database's
 //!   `now() - age` and reads back `now() - answered`, so no two machines' clocks are compared.
 //! - A job that finds the lane still held (its previous job's worker died mid-run) does not know
-//!   what that run wrote: it starts with a full window, a window's wait instead of a guess.
+//!   what that run wrote: it counts a full window of writes, a wait instead of a guess. The
+//!   window is dated from the dead worker's last sign of life (its journal session's heartbeat
+//!   plus the session TTL, by the database's clock), not from now: a worker found dead an hour
+//!   later costs no wait, one found dead within the window costs the rest of it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,8 +53,17 @@ impl Lane {
 }
 
 /// Take `lane` of `tenant` for `worker`'s job: the pacer its run writes through, `quota`'s slice
-/// resumed from the lane's window.
-pub async fn take(pool: &PgPool, tenant: &str, lane: Lane, quota: &WritePacer, worker: &str) -> sqlx::Result<Arc<WritePacer>> {
+/// resumed from the lane's window. `session` is the worker's journal session
+/// ([`Journal::session_id`](crate::journal::Journal::session_id)), kept with the hold so that a
+/// later taker can tell when this worker was last alive.
+pub async fn take(
+    pool: &PgPool,
+    tenant: &str,
+    lane: Lane,
+    quota: &WritePacer,
+    worker: &str,
+    session: Option<&str>,
+) -> sqlx::Result<Arc<WritePacer>> {
     let mut tx = pool.begin().await?;
     sqlx::query("INSERT INTO lane_pacer (tenant, lanes, lane) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
         .bind(tenant)
@@ -59,32 +71,44 @@ pub async fn take(pool: &PgPool, tenant: &str, lane: Lane, quota: &WritePacer, w
         .bind(lane.n as i32)
         .execute(&mut *tx)
         .await?;
-    let (held_by, ages): (Option<String>, Vec<f64>) = sqlx::query_as(
-        "SELECT held_by, ARRAY(SELECT GREATEST(EXTRACT(EPOCH FROM now() - a), 0)::float8 FROM unnest(answered) a) \
-         FROM lane_pacer WHERE tenant = $1 AND lanes = $2 AND lane = $3 FOR UPDATE",
+    // The dead holder's last sign of life, as an age: its session's last heartbeat plus the
+    // session TTL (a process whose beats fail is still alive, and may still write, until then).
+    // NULL when the session is gone or was never recorded: nothing bounds its writes then.
+    let (held_by, ages, holder_silent): (Option<String>, Vec<f64>, Option<f64>) = sqlx::query_as(
+        "SELECT held_by, ARRAY(SELECT GREATEST(EXTRACT(EPOCH FROM now() - a), 0)::float8 FROM unnest(answered) a), \
+           (SELECT GREATEST(EXTRACT(EPOCH FROM now() - (s.heartbeat_at + make_interval(secs => $4))), 0)::float8 \
+              FROM journal_sessions s WHERE s.session_id = p.held_session) \
+         FROM lane_pacer p WHERE tenant = $1 AND lanes = $2 AND lane = $3 FOR UPDATE",
     )
     .bind(tenant)
     .bind(lane.of as i32)
     .bind(lane.n as i32)
+    .bind(crate::journal::session_ttl_secs())
     .fetch_one(&mut *tx)
     .await?;
-    sqlx::query("UPDATE lane_pacer SET held_by = $4 WHERE tenant = $1 AND lanes = $2 AND lane = $3")
+    sqlx::query("UPDATE lane_pacer SET held_by = $4, held_session = $5 WHERE tenant = $1 AND lanes = $2 AND lane = $3")
         .bind(tenant)
         .bind(lane.of as i32)
         .bind(lane.n as i32)
         .bind(worker)
+        .bind(session)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
     let pacer = quota.share(lane.of);
     let ages: Vec<Duration> = match held_by {
         Some(dead) => {
+            // What the dead run wrote is unknown: at worst the lane's whole slice, all at the
+            // last instant it was alive. That window covers the lane's earlier writes too, which
+            // are older still.
+            let silent = Duration::from_secs_f64(holder_silent.unwrap_or(0.0).max(0.0));
             tracing::warn!(
-                "lane {}/{} of {tenant}: its last job (worker {dead}) did not end; starting with a full window",
+                "lane {}/{} of {tenant}: its last job (worker {dead}) did not end; counting a full window of writes {:.0} s ago",
                 lane.n,
-                lane.of
+                lane.of,
+                silent.as_secs_f64()
             );
-            vec![Duration::ZERO; pacer.quota().0 as usize]
+            vec![silent; pacer.quota().0 as usize]
         }
         None => ages.into_iter().map(|s| Duration::from_secs_f64(s.max(0.0))).collect(),
     };
@@ -96,7 +120,7 @@ pub async fn take(pool: &PgPool, tenant: &str, lane: Lane, quota: &WritePacer, w
 pub async fn put(pool: &PgPool, tenant: &str, lane: Lane, pacer: &WritePacer) -> sqlx::Result<()> {
     let ages: Vec<f64> = pacer.history().iter().map(Duration::as_secs_f64).collect();
     sqlx::query(
-        "UPDATE lane_pacer SET held_by = NULL, answered = ARRAY(SELECT now() - make_interval(secs => a) FROM unnest($4::float8[]) a) \
+        "UPDATE lane_pacer SET held_by = NULL, held_session = NULL, answered = ARRAY(SELECT now() - make_interval(secs => a) FROM unnest($4::float8[]) a) \
          WHERE tenant = $1 AND lanes = $2 AND lane = $3",
     )
     .bind(tenant)
@@ -124,5 +148,53 @@ mod tests {
         assert!(seen.iter().all(|n| *n > 20), "{seen:?}");
         assert_eq!(Lane::of_user("x", 0), Lane { n: 0, of: 1 });
         assert_eq!(Lane { n: 2, of: 4 }.queue("acme"), "offboard:acme:2/4");
+    }
+
+    /// A pool on `schema` of the test database (the journal's tables, migrated by opening a
+    /// journal there); `None`: skip, as the journal suite does.
+    async fn pool_in(schema: &str) -> Option<PgPool> {
+        let (url, _) = crate::journal::suite::pg_test_url()?;
+        let opts = <sqlx::postgres::PgConnectOptions as std::str::FromStr>::from_str(&url).expect("URL").options([("search_path", schema)]);
+        Some(sqlx::postgres::PgPoolOptions::new().max_connections(2).connect_with(opts).await.expect("connect"))
+    }
+
+    /// A job that finds its lane held counts a full window of the dead run's writes, dated from
+    /// the holder's last heartbeat plus the session TTL: no wait for a holder silent for an hour,
+    /// a full wait for one that beats still or whose session is unknown.
+    #[test]
+    fn a_held_lane_waits_a_window_from_its_holders_last_sign_of_life() {
+        let schema = crate::journal::suite::fresh_schema();
+        // Opening a journal migrates the schema (and starts a session we do not use).
+        let Some(_journal) = crate::journal::suite::pg_journal_in(&schema) else { return };
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let pool = pool_in(&schema).await.expect("the test database");
+            let sessions = "INSERT INTO journal_sessions (session_id, host, pid, heartbeat_at) VALUES \
+                            ('dead', 'h', 1, now() - interval '1 hour'), ('alive', 'h', 2, now())";
+            sqlx::query(sessions).execute(&pool).await.unwrap();
+            let quota = WritePacer::new(40, Duration::from_secs(150));
+            let lane = Lane { n: 1, of: 4 };
+            let take = |worker: &'static str, session: Option<&'static str>| {
+                let (pool, quota) = (pool.clone(), &quota);
+                async move { take(&pool, "t", lane, quota, worker, session).await.expect("take") }
+            };
+            assert!(take("w1", Some("alive")).await.has_room(), "a new lane starts empty");
+            // w1 never gave it back: its session still beats, so it may have written just now.
+            let p = take("w2", Some("dead")).await;
+            assert!(!p.has_room(), "a holder that is alive left a full window");
+            assert_eq!(p.quota().0, 10, "the lane's slice of the quota");
+            // w2 never gave it back either, and its session has been silent for an hour.
+            let p = take("w3", Some("alive")).await;
+            assert!(p.has_room(), "a holder silent for an hour left no window: {:?}", p.history());
+            // w3's run wrote 4 and gave the lane back: the next job resumes those.
+            for _ in 0..4 {
+                p.acquire().await;
+            }
+            put(&pool, "t", lane, &p).await.unwrap();
+            let p = take("w4", Some("gone")).await;
+            assert_eq!(p.history().len(), 4, "the window given back");
+            // w4's session was never recorded: nothing bounds what it wrote.
+            assert!(!take("w5", None).await.has_room(), "an unknown holder left a full window");
+        });
     }
 }
