@@ -5,7 +5,10 @@
 # installs it from Debian packages if missing (as root), provisions a test domain and starts it on
 # loopback; it is stopped when this script exits. The PostgreSQL journal tests run against a
 # throwaway PostgreSQL cluster (tests/postgres/setup.sh: installed from Debian packages if missing,
-# initdb into a temporary directory, a unix socket only), stopped and removed on exit too.
+# initdb into a temporary directory, a unix socket only), stopped and removed on exit too. The
+# console's browser test (tests/browser) drives headless Chromium through chromedriver, both
+# installed from Debian packages if missing (tests/browser/setup.sh); the test starts and stops
+# chromedriver itself, on loopback.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -25,6 +28,9 @@ tests/postgres/setup.sh
 OFFBOARD_TEST_PG_URL="$(cat "$PG_DIR/url")"
 # Required here: a PostgreSQL test that cannot reach the database fails instead of skipping.
 export OFFBOARD_TEST_PG_URL OFFBOARD_TEST_PG_REQUIRED=1
+tests/browser/setup.sh
+# Required here too: without a browser the browser test fails instead of skipping.
+export OFFBOARD_TEST_BROWSER_REQUIRED=1
 
 cargo build --locked --all-targets
 cargo test --locked --lib --bins --tests

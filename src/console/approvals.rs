@@ -117,6 +117,13 @@ pub async fn show(AxState(app): AxState<Arc<App>>, headers: HeaderMap, uri: Uri,
             dt { "Requested" } dd { (when(&item.created_at)) }
             dt { "Expires" } dd { (when(&item.at)) }
             dt { "Status" } dd { (status) }
+            // What the requester changed from the client's defaults: the plan below is its effect,
+            // this is its cause, so that the approver sees both.
+            dt { "Options changed" } dd {
+                @let sets = options_set(&item);
+                @if sets.is_empty() { "none: the client's defaults" }
+                @for (i, set) in sets.iter().enumerate() { @if i > 0 { ", " } code { (set) } }
+            }
             @if let Some(by) = &item.decided_by { dt { "Decided by" } dd { (by) " " (item.decided_os.as_deref().unwrap_or("")) } }
             @if let Some(r) = &item.reason { dt { "Reason" } dd { (r) } }
             @if let Some(n) = &item.note { dt { "Note" } dd { (n) } }
@@ -151,6 +158,12 @@ pub async fn show(AxState(app): AxState<Arc<App>>, headers: HeaderMap, uri: Uri,
         }
     };
     page(StatusCode::OK, &format!("Approval {}", item.id), Some(&s), body)
+}
+
+/// The `--set key=value` options recorded with the request (the form's changed fields land there too).
+fn options_set(item: &WorkItem) -> Vec<String> {
+    let sets = item.options.get("set").and_then(|s| s.as_array());
+    sets.into_iter().flatten().filter_map(|s| s.as_str().map(str::to_string)).collect()
 }
 
 /// The plan as recorded with the request: what the approver approves, step by step.
