@@ -74,6 +74,52 @@ async fn every_route_but_the_sign_in_flow_requires_sign_in() {
     assert_eq!(r.headers().get("referrer-policy").unwrap(), "no-referrer");
 }
 
+/// The page routes as the router registers them: every `.route("PATH", get|post(…))` in the
+/// console's sources outside the API (whose routes are Bearer-token routes, checked in
+/// `src/console/api/tests.rs`). Read from the source rather than listed here, so that a route
+/// added without the sign-in check fails this test without anyone remembering to list it: axum
+/// cannot list a router's routes, and the source is where a route can only be added.
+fn page_routes() -> Vec<(String, String)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/console");
+    let mut routes = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("src/console") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let source = std::fs::read_to_string(&path).expect("source");
+        for line in source.lines().map(str::trim).filter(|l| !l.starts_with("//")) {
+            let Some(rest) = line.split(".route(\"").nth(1) else { continue };
+            let (route, handler) = rest.split_once('"').expect("a route's path ends");
+            let method = handler.trim_start_matches([',', ' ']).split('(').next().unwrap_or("").to_string();
+            routes.push((method, route.to_string()));
+        }
+    }
+    routes
+}
+
+#[tokio::test]
+async fn every_page_route_the_router_registers_requires_sign_in() {
+    let routes = page_routes();
+    assert!(routes.len() >= 19, "the router's routes were not found: {routes:?}");
+    // The sign-in flow is open, and the API answers with its own 401 (see its tests).
+    const OPEN: [&str; 4] = ["/login", "/auth/callback", "/signed-out", "/logout"];
+    let f = fixture().await;
+    let b = Browser::new();
+    for (method, route) in routes.iter().filter(|(_, r)| !OPEN.contains(&r.as_str()) && !r.starts_with("/api")) {
+        let path = route.replace("{id}", RUN_DEMO);
+        assert!(!path.contains('{'), "a route parameter this test does not fill: {route}");
+        let r = match method.as_str() {
+            "get" => b.http.get(f.url(&path)).send().await.expect("get"),
+            "post" => b.http.post(f.url(&path)).form(&[("csrf", "x"), ("client", "demo")]).send().await.expect("post"),
+            other => panic!("{route}: a method this test does not know: {other}"),
+        };
+        let to = location(&r);
+        assert_eq!(r.status(), 303, "{method} {route} answered without sign-in");
+        assert!(to == "/login" || to.starts_with("/login?return_to="), "{method} {route} sends to {to}");
+    }
+}
+
 #[tokio::test]
 async fn a_technician_of_one_client_cannot_see_a_run_of_another() {
     let f = fixture().await;

@@ -112,6 +112,14 @@ fn a_bad_signature_a_tampered_payload_or_hs256_with_the_secret_is_refused() {
     let hs =
         CoreIdToken::new(claims(&GOOD), &CoreHmacKey::new(SECRET.as_bytes()), CoreJwsSigningAlgorithm::HmacSha256, None, None).unwrap();
     assert!(check(&hs).is_err(), "HS256 with the client secret");
+
+    // An unsigned token (`alg: none`, no signature) with a good token's payload: refused, whether
+    // the parser already refuses it or the check does.
+    let header = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, br#"{"alg":"none","typ":"JWT"}"#);
+    let unsigned = format!("{header}.{}.", g[1]);
+    if let Ok(t) = unsigned.parse::<CoreIdToken>() {
+        assert!(check(&t).is_err(), "alg none");
+    }
 }
 
 #[test]
