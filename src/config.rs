@@ -423,6 +423,9 @@ impl Config {
             }
         }
         for (name, t) in &self.tenants {
+            if let Some(problem) = t.psa.as_ref().and_then(|p| p.ticket_url_problem()) {
+                return Err(Error::Config { path: path.clone(), message: format!("[tenants.{name}.psa] {problem}") });
+            }
             let missing = t.psa.as_ref().filter(|_| !t.demo).map(|p| p.missing()).unwrap_or_default();
             if !missing.is_empty() {
                 return Err(Error::Config {
@@ -517,6 +520,8 @@ pub(crate) fn demo_psa_settings() -> Vec<(&'static str, &'static str, PsaSetting
         timeout_secs: None,
         max_retries: None,
         retry_base_ms: None,
+        // The simulators serve the PSAs' APIs, not their web pages: no address to link.
+        ticket_url: None,
     };
     let cw = PsaSettings {
         login_company: Some(sim::CW_LOGIN_COMPANY.into()),

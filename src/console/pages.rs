@@ -232,7 +232,17 @@ pub async fn run(AxState(app): AxState<Arc<App>>, headers: HeaderMap, Path(id): 
             dt { "Status" } dd { (r.status.as_str()) }
             dt { "Started" } dd { (when(&r.started_at)) }
             @if let Some(f) = r.finished_at { dt { "Finished" } dd { (when(&f)) } }
-            @if let Some(t) = &ticket { dt { "PSA ticket" } dd { (t) } }
+            @if let Some(t) = &ticket {
+                dt { "PSA ticket" }
+                dd {
+                    @let psa = app.config.tenants.get(&r.tenant).and_then(|c| c.psa.as_ref());
+                    @match psa.and_then(|p| p.ticket_link(t)) {
+                        Some(href) => a href=(href) rel="noreferrer" { (t) " in " (psa.map_or("the PSA", |p| p.kind.name())) },
+                        // No address form configured (psa.ticket_url): the number, and where it is.
+                        None => { (t) @if let Some(p) = psa { " in " (p.kind.name()) } },
+                    }
+                }
+            }
             @if let Some(i) = &approval {
                 dt { "Approval" } dd { a href=(format!("/approvals/{}", i.id)) { (i.status) } }
                 @if let Some(a) = &i.applied_run_id { dt { "Applied in" } dd { a href=(format!("/runs/{a}")) { (a) } } }

@@ -13,6 +13,9 @@
 //! # Halo:        base_url = "https://contoso.halopsa.com", client_id, auth_url, tenant, tickettype_id
 //! # status_in_progress, status_completed, status_review: the PSA's status names (defaults below)
 //! # timeout_secs, max_retries, retry_base_ms
+//! # ticket_url = "https://na.myconnectwise.net/…?service_recid={ticket}": the console links a
+//! #   run's ticket there; the MSP's own address form, as each PSA's web address differs per
+//! #   instance and version. Without it the console shows the number and the PSA's name.
 //! ```
 
 use std::sync::Arc;
@@ -85,6 +88,10 @@ pub struct PsaSettings {
     pub max_retries: Option<u32>,
     #[serde(default)]
     pub retry_base_ms: Option<u64>,
+    /// The address of a ticket in the PSA's web interface, `{ticket}` standing for its number
+    /// (checked when the configuration is loaded: [`PsaSettings::ticket_url_problem`]).
+    #[serde(default)]
+    pub ticket_url: Option<String>,
 }
 
 impl PsaKind {
@@ -145,6 +152,26 @@ impl PsaSettings {
             _ => true,
         };
         self.kind.required().iter().copied().filter(|k| !has(k)).collect()
+    }
+
+    /// What is wrong with `ticket_url`, if anything: an https address (http on loopback only)
+    /// with `{ticket}` in it once. A link the console renders must not point anywhere else.
+    pub fn ticket_url_problem(&self) -> Option<String> {
+        let t = self.ticket_url.as_deref()?;
+        let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"].iter().any(|p| t.starts_with(p));
+        if !(t.starts_with("https://") || loopback) {
+            return Some(format!("ticket_url {t:?} is not an https:// address"));
+        }
+        (t.matches("{ticket}").count() != 1).then(|| format!("ticket_url {t:?} must contain {{ticket}} once"))
+    }
+
+    /// The ticket's address in the PSA's web interface, when `ticket_url` is set (and valid).
+    pub fn ticket_link(&self, ticket: &str) -> Option<String> {
+        if self.ticket_url_problem().is_some() {
+            return None;
+        }
+        let number: String = url::form_urlencoded::byte_serialize(ticket.as_bytes()).collect();
+        self.ticket_url.as_deref().map(|t| t.replace("{ticket}", &number))
     }
 
     /// Read the secret from the environment variable the file names.
@@ -227,5 +254,29 @@ impl PsaSettings {
             ),
         };
         Ok(psa)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ticket_link_is_built_only_from_a_valid_template() {
+        let with = |t: Option<&str>| PsaSettings {
+            ticket_url: t.map(str::to_string),
+            ..toml::from_str("kind = \"halo\"\ncompany = \"1\"\nsecret_env = \"X\"").unwrap()
+        };
+        let s = with(Some("https://psa.example/ticket?id={ticket}"));
+        assert_eq!((s.ticket_url_problem(), s.ticket_link("42").as_deref()), (None, Some("https://psa.example/ticket?id=42")));
+        assert_eq!(s.ticket_link("4&x=<y>").as_deref(), Some("https://psa.example/ticket?id=4%26x%3D%3Cy%3E"), "the number is encoded");
+        assert_eq!(with(None).ticket_link("42"), None);
+        for bad in
+            ["javascript:alert(1)//{ticket}", "http://psa.example/{ticket}", "https://psa.example/ticket", "https://x/{ticket}/{ticket}"]
+        {
+            let s = with(Some(bad));
+            assert!(s.ticket_url_problem().is_some() && s.ticket_link("42").is_none(), "{bad}");
+        }
+        assert_eq!(with(Some("http://127.0.0.1:9/t/{ticket}")).ticket_link("7").as_deref(), Some("http://127.0.0.1:9/t/7"));
     }
 }

@@ -63,3 +63,25 @@ async fn the_run_page_shows_results_prior_state_and_ticket() {
         assert!(page.contains(want), "{want}: {page}");
     }
 }
+
+#[tokio::test]
+async fn the_ticket_links_into_the_psa_where_its_address_form_is_configured() {
+    let mut config = offboard_host::config::Config::demo();
+    // The run page reads the client's [psa] section (the demo's PSA comes with the session, not
+    // the configuration): give `demo` one with the address form of its tickets.
+    let psa = "kind = \"connectwise\"\ncompany = \"250\"\nsecret_env = \"X\"\nticket_url = \"https://psa.example/ticket?id={ticket}\"";
+    config.tenants.get_mut("demo").expect("demo").psa = Some(toml::from_str(psa).expect("a [psa] section"));
+    let (f, _) = super::approvals::fixture_with(config).await;
+    let journal = f.journal.clone();
+    tokio::task::spawn_blocking(move || {
+        seed_run(&journal, RUN_DEMO, "demo", "adele.vance@contoso.test");
+        journal.set_run_ticket(RUN_DEMO, "4711").unwrap();
+    })
+    .await
+    .unwrap();
+    let alex = Browser::new();
+    sign_in(&f, &alex, "staff-tech-a").await;
+    let (s, page) = get(&alex, &f.url(&format!("/runs/{RUN_DEMO}"))).await;
+    assert_eq!(s, 200);
+    assert!(page.contains("<a href=\"https://psa.example/ticket?id=4711\" rel=\"noreferrer\">4711 in ConnectWise Manage</a>"), "{page}");
+}
