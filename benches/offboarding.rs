@@ -258,6 +258,7 @@ impl Bench {
             engine: EngineOptions::default(),
             observer,
             protection: Default::default(),
+            work_item: None,
         };
         // run_script blocks on the runtime itself: call it from this plain thread, never a task.
         run_script(self.rt.handle(), t.journal.clone(), providers, req).expect("run_script")

@@ -198,6 +198,7 @@ fn cmd_run(ctx: &Ctx, a: RunArgs, force_plan: bool) -> Result<u8> {
             _ => Arc::new(ticketing.clone()),
         }),
         protection: crate::service::protection(tenant, a.allow_privileged),
+        work_item: None,
     };
     let batching = a.concurrency > 1;
 

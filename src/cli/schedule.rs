@@ -9,7 +9,9 @@
 //! The claim is a lease ([`LEASE_SECS`]) that a heartbeat thread renews while the item runs. A worker
 //! that dies stops renewing; once its lease has run out, the next worker's pass takes the item
 //! over and runs it again: the apply run re-observes every target, and the journal's intents keep
-//! a write that landed (or may have) from being sent twice. Until then `schedule list` shows it
+//! a write that landed (or may have) from being sent twice. A worker that died after its run
+//! succeeded but before it marked the item done left a finished run naming the item: the taker
+//! marks the item done with it instead of journalling a second apply. Until then `schedule list` shows it
 //! `running`; `schedule cancel` stops an abandoned one (never one whose worker is alive).
 //!
 //! Time comes from [`crate::workflow::clock`] (`OFFBOARD_NOW` in debug builds, for the tests).
@@ -29,7 +31,7 @@ use super::{confirm, render, Ctx};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::graph::WritePacer;
-use crate::journal::{Journal, Mode, StepStatus, Transition, WorkItem, WorkKind};
+use crate::journal::{Journal, Mode, RunQuery, RunStatus, StepStatus, Transition, WorkItem, WorkKind};
 use crate::run::outcome_error;
 use crate::service::jobs::env_number;
 use crate::service::request;
@@ -204,7 +206,7 @@ fn execute(
         } else {
             format!("plan changed since scheduling: {}", changes.join("; "))
         };
-        let report = session.run(&item.user, Mode::Apply).map_err(|e| (None, format!("{plan_note}; apply did not start: {e}")))?;
+        let report = session.apply_item(&item.user, &item.id).map_err(|e| (None, format!("{plan_note}; apply did not start: {e}")))?;
         let ok = outcome_error(&report).is_none();
         // Only the wait failed, and it said "later": the run goes on in a later pass.
         let waiting = report.steps.iter().filter(|s| s.status == StepStatus::Failed).map(|s| s.detail.clone()).collect::<Vec<_>>();
@@ -291,7 +293,23 @@ pub(super) fn claim_and_run(
     if !journal.work_claim(&item.id, worker, now, now + lease())? {
         return Ok(None); // another worker has it
     }
+    if let (Some(dead), "running") = (&item.claimed_by, item.status.as_str()) {
+        // The dead worker may have died after its run succeeded but before it marked the item
+        // done: that run is the item's, and running it again would journal a second apply.
+        if let Some(run) = succeeded_run_of(journal, item)? {
+            let note = format!("taken over from worker {dead} (its lease ran out); its run {run} had already succeeded: not run again");
+            let t = Transition { applied_run_id: Some(&run), note: Some(&note), ..Default::default() };
+            journal.work_transition(&item.id, "running", "done", &t)?;
+            let result = json!({"id": item.id, "tenant": item.tenant, "user": item.user, "due": item.at, "status": "done", "run_id": run, "note": note});
+            return Ok(Some((result, true, None)));
+        }
+    }
     let (ok, run, note, waiting) = with_heartbeat(journal, &item.id, worker, || execute(ctx, item, pacer, yield_waits));
+    // Debug builds only: die where a crash is hardest to recover from, after the run finished
+    // and before the item says so (the takeover tests; a release build ignores it).
+    if cfg!(debug_assertions) && std::env::var_os("OFFBOARD_TEST_DIE_BEFORE_ITEM_DONE").is_some() {
+        std::process::exit(137);
+    }
     let note = match (&item.claimed_by, item.status.as_str()) {
         (Some(dead), "running") => format!("taken over from worker {dead} (its lease ran out); {note}"),
         _ => note,
@@ -314,6 +332,25 @@ pub(super) fn claim_and_run(
     let result =
         json!({"id": item.id, "tenant": item.tenant, "user": item.user, "due": item.at, "status": to, "run_id": run, "note": note});
     Ok(Some((result, ok, None)))
+}
+
+/// The apply run that carried `item` out and succeeded, if one did (its options name the item).
+fn succeeded_run_of(journal: &dyn Journal, item: &WorkItem) -> Result<Option<String>> {
+    let q = RunQuery {
+        tenant: Some(item.tenant.clone()),
+        user: Some(item.user.clone()),
+        mode: Some(Mode::Apply),
+        status: Some(RunStatus::Succeeded),
+        since: Some(item.created_at),
+        ..RunQuery::default()
+    };
+    for run in journal.find_runs(&q)? {
+        let detail = journal.get_run(&run.run_id)?;
+        if detail.is_some_and(|d| d.options["work_item"].as_str() == Some(item.id.as_str())) {
+            return Ok(Some(run.run_id));
+        }
+    }
+    Ok(None)
 }
 
 /// Run `f` while a thread renews `worker`'s lease on `id` every quarter lease.

@@ -56,6 +56,9 @@ pub struct RunRequest {
     pub observer: Option<Arc<dyn StartObserver>>,
     /// Who must not be offboarded, and `--allow-privileged` (see [`guard`]).
     pub protection: Protection,
+    /// The scheduled item (workflow id) this apply carries out, kept with the run's options so a
+    /// worker that takes the item over can tell the dead worker's run had already finished.
+    pub work_item: Option<String>,
 }
 
 /// A run id that sorts by time and reads well in `runs list`.
@@ -86,6 +89,16 @@ pub fn run_script(rt: &tokio::runtime::Handle, journal: Arc<dyn Journal>, provid
     result
 }
 
+/// What the journal keeps of a run's options: the `--set` values, the directory, and the
+/// scheduled item it carries out (only when it carries one out).
+fn run_options(req: &RunRequest) -> serde_json::Value {
+    let mut o = json!({"set": req.sets.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(), "directory": req.directory});
+    if let Some(item) = &req.work_item {
+        o["work_item"] = json!(item);
+    }
+    o
+}
+
 fn run_locked(
     rt: &tokio::runtime::Handle,
     journal: Arc<dyn Journal>,
@@ -102,7 +115,7 @@ fn run_locked(
         script: req.script.name.clone(),
         script_hash: req.script.hash(),
         mode: req.mode,
-        options: json!({"set": req.sets.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(), "directory": req.directory}),
+        options: run_options(req),
         started_at: Utc::now(),
     })?;
     let host = Host::new(

@@ -181,6 +181,7 @@ fn run(fake: &Arc<Fake>, journal: &Arc<dyn Journal>, mode: Mode, org: Map) -> Re
         engine: EngineOptions::default(),
         observer: None,
         protection: Default::default(),
+        work_item: None,
     };
     run_script(rt.handle(), journal.clone(), cloud_only(fake.clone()), req).unwrap()
 }
@@ -315,6 +316,7 @@ fn overrides_layer_on_the_script_in_order() {
         engine: EngineOptions::default(),
         observer: None,
         protection: Default::default(),
+        work_item: None,
     };
     let providers = || cloud_only(fake.clone());
     let r = run_script(rt.handle(), journal.clone(), providers(), req(script.clone())).unwrap();

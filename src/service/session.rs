@@ -254,6 +254,7 @@ impl Session {
             engine: self.engine.clone(),
             observer: Some(Arc::new(self.ticketing.clone())),
             protection: protection(&self.tenant, self.allow_privileged),
+            work_item: None,
         }
     }
 
@@ -267,6 +268,15 @@ impl Session {
         let providers = self.providers(mode)?;
         let journal: Arc<dyn Journal> = self.journal.clone();
         run_script(self.rt.handle(), journal, providers, self.request(user, mode, row))
+    }
+
+    /// Apply for `user` on behalf of the scheduled item `item`: the run's journal record names
+    /// the item, so a worker taking the item over sees whether this run finished.
+    pub fn apply_item(&self, user: &str, item: &str) -> Result<Report> {
+        let providers = self.providers(Mode::Apply)?;
+        let journal: Arc<dyn Journal> = self.journal.clone();
+        let req = RunRequest { work_item: Some(item.to_string()), ..self.request(user, Mode::Apply, &[]) };
+        run_script(self.rt.handle(), journal, providers, req)
     }
 
     /// The read-only providers of plan runs (for a look-up such as a user search).

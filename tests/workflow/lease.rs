@@ -77,3 +77,33 @@ fn a_dead_workers_item_can_be_cancelled() {
     assert_eq!(home.stats().writes, writes);
     assert_eq!(schedules(&home)[0]["status"], "cancelled");
 }
+
+#[test]
+fn a_worker_that_died_after_its_run_succeeded_is_not_run_again() {
+    let home = Home::new();
+    assert_eq!(home.cmd(["demo", "reset"]).run().code, 0);
+    let o = home.cmd(["run", "default.rhai", "--user", CLOUD, "--at", &later(1), "--yes", "--json"]).run();
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let id = run_id(&o);
+    // The run succeeds; the worker dies before it marks the item done.
+    let o = home.cmd(["worker", "--once", "--json"]).env("OFFBOARD_NOW", later(2)).env("OFFBOARD_TEST_DIE_BEFORE_ITEM_DONE", "1").run();
+    assert_eq!(o.code, 137, "{}", o.stderr);
+    assert_cloud_offboarded(&home.state(), &seed_state());
+    let l = listed(&home, &later(2));
+    assert_eq!(l[0]["status"], "running", "{l:?}");
+    let applies = |home: &Home| apply_runs(home, CLOUD).iter().map(|r| r["run_id"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    let before = applies(&home);
+    assert_eq!(before.len(), 1, "{before:?}");
+    // Taken over: the item is done with the dead worker's run, and no second apply starts.
+    let o = home.cmd(["worker", "--once", "--json"]).env("OFFBOARD_NOW", later(3)).run();
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let runs = o.json()["runs"].as_array().unwrap().clone();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!((runs[0]["id"].as_str(), runs[0]["status"].as_str()), (Some(id.as_str()), Some("done")), "{runs:?}");
+    assert_eq!(runs[0]["run_id"].as_str(), Some(before[0].as_str()), "{runs:?}");
+    assert!(runs[0]["note"].as_str().unwrap().contains("had already succeeded: not run again"), "{runs:?}");
+    assert_eq!(applies(&home), before, "a second apply run was journalled");
+    assert_eq!(home.stats().writes_applied, CLEAN_WRITES, "{:?}", home.stats());
+    let item = &schedules(&home)[0];
+    assert_eq!((item["status"].as_str(), item["applied_run_id"].as_str()), (Some("done"), Some(before[0].as_str())), "{item}");
+}
