@@ -142,6 +142,8 @@ async fn one(s: &Setup, pool: &PgPool, workers: usize) -> Result<Figures, String
         ("OFFBOARD_QUEUE_SCHEMA", queue_schema.clone()),
         ("OFFBOARD_DEMO_LATENCY_MS", s.latency_ms.to_string()),
         ("OFFBOARD_DEMO_GRAPH_WRITE_QUOTA", quota.clone()),
+        // As many ordinary users as runs (the default seed has 1,000).
+        ("OFFBOARD_DEMO_USERS", (s.runs + 1).to_string()),
     ];
     let mut children = Children(vec![]);
     let mut sim =
@@ -166,35 +168,31 @@ async fn one(s: &Setup, pool: &PgPool, workers: usize) -> Result<Figures, String
     )
     .map_err(|e| e.to_string())?;
 
-    // Schedule, 4 at a time (each is a plan against the simulator), all due by the time the
+    // Schedule them all with one bulk schedule (a plan each, 16 at a time), due by the time the
     // workers start.
     let users = demo::ordinary_users(s.runs);
     if users.len() < s.runs {
         return Err(format!("the demo tenant has {} ordinary users, fewer than {} runs", users.len(), s.runs));
     }
+    std::fs::write(home.join("users.csv"), format!("upn\n{}\n", users.join("\n"))).map_err(|e| e.to_string())?;
     let begun = Instant::now();
-    for chunk in users.chunks(4) {
-        let at = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc3339();
-        let procs: Vec<Child> = chunk
-            .iter()
-            .map(|u| {
-                cli(home, &env)
-                    .args(["run", "default.rhai", "--tenant", "bench", "--user", u, "--at", &at, "--yes", "--json"])
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::piped())
-                    .spawn()
-            })
-            .collect::<Result<_, _>>()
-            .map_err(|e| e.to_string())?;
-        for p in procs {
-            let o = p.wait_with_output().map_err(|e| e.to_string())?;
-            if !o.status.success() {
-                return Err(format!("scheduling: {}", String::from_utf8_lossy(&o.stderr)));
-            }
-        }
+    let at = (chrono::Utc::now() + chrono::Duration::seconds(5)).to_rfc3339();
+    let o = cli(home, &env)
+        .args(["run", "default.rhai", "--tenant", "bench", "--users-file", "users.csv", "--at", &at, "--yes", "--json"])
+        .args(["--concurrency", "16"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !o.status.success() {
+        return Err(format!("scheduling: {}", String::from_utf8_lossy(&o.stderr)));
     }
     println!("  {workers} worker(s): {} runs scheduled in {:.0} s", users.len(), begun.elapsed().as_secs_f64());
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // All due before the clock starts.
+    let due = chrono::DateTime::parse_from_rfc3339(&at).map_err(|e| e.to_string())?;
+    if let Ok(wait) = (due.with_timezone(&chrono::Utc) - chrono::Utc::now()).to_std() {
+        tokio::time::sleep(wait + Duration::from_millis(500)).await;
+    }
 
     let http = reqwest::Client::new();
     let before = graph_writes(&stats(&http, &origin).await?);

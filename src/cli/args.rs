@@ -104,6 +104,7 @@ pub struct RunArgs {
     pub users_file: Option<PathBuf>,
     /// Schedule the run instead of applying now: an RFC 3339 date-time with its offset, e.g.
     /// 2026-12-18T17:00:00+01:00. The plan is shown now; `offboard-host worker` applies it when due.
+    /// With --users-file, every user of the file is scheduled.
     #[arg(long, value_name = "DATE-TIME")]
     pub at: Option<String>,
     /// Schedule the run for the user's last day (YYYY-MM-DD), due at the client's `leave_time` in

@@ -29,6 +29,7 @@ use super::args::RunArgs;
 use super::{confirm, render, Ctx};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::exec::report::Report;
 use crate::journal::{Mode, StepStatus};
 use crate::run::outcome_error;
 use crate::service::{RunSpec, Session};
@@ -39,7 +40,7 @@ use crate::workflow::bulk::{parse_users, BulkUser, UserResult, UsersFile};
 /// How often a worker looks again for a user whose tenant has room.
 const ROOM_POLL: Duration = Duration::from_millis(20);
 
-fn result_of(user: &str, mode: Mode, r: Result<crate::exec::report::Report>) -> UserResult {
+fn result_of(user: &str, mode: Mode, r: Result<Report>) -> UserResult {
     match r {
         Ok(rep) => {
             let err = outcome_error(&rep).map(|e| e.to_string());
@@ -96,6 +97,14 @@ fn has_room(job: &Job, mode: Mode) -> bool {
 /// Run `mode` for each job, at most `bound` at once, each started when its tenant has room;
 /// results in the jobs' order.
 pub(super) fn run_all(jobs: &[Job], mode: Mode, bound: usize, show_progress: bool) -> Vec<UserResult> {
+    run_kept(jobs, mode, bound, show_progress, false).into_iter().map(|(r, _)| r).collect()
+}
+
+/// A user's result and, when kept, its run's report.
+pub(super) type Kept = (UserResult, Option<Report>);
+
+/// As [`run_all`], each result with its report when `keep` (and the run got as far as one).
+pub(super) fn run_kept(jobs: &[Job], mode: Mode, bound: usize, show_progress: bool, keep: bool) -> Vec<Kept> {
     let bar = if show_progress {
         let b = ProgressBar::with_draw_target(Some(jobs.len() as u64), ProgressDrawTarget::stderr());
         b.set_style(
@@ -110,7 +119,7 @@ pub(super) fn run_all(jobs: &[Job], mode: Mode, bound: usize, show_progress: boo
     };
     let queue: Mutex<VecDeque<usize>> = Mutex::new((0..jobs.len()).collect());
     let failed = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<UserResult>>> = Mutex::new(vec![None; jobs.len()]);
+    let results: Mutex<Vec<Option<Kept>>> = Mutex::new(vec![None; jobs.len()]);
     // The next job whose tenant has room, in file order within each tenant; None when none is left.
     let next = || loop {
         {
@@ -130,16 +139,15 @@ pub(super) fn run_all(jobs: &[Job], mode: Mode, bound: usize, show_progress: boo
                 while let Some(i) = next() {
                     let Job { row, session } = &jobs[i];
                     let user = row.upn.as_str();
-                    let mut r = match session.validate_user(user) {
-                        Ok(()) => result_of(user, mode, session.run_with(user, mode, &row.settings)),
-                        Err(e) => result_of(user, mode, Err(e)),
-                    };
+                    let report = session.validate_user(user).and_then(|()| session.run_with(user, mode, &row.settings));
+                    let kept = report.as_ref().ok().filter(|_| keep).cloned();
+                    let mut r = result_of(user, mode, report);
                     r.tenant = row.tenant.as_ref().map(|_| session.tenant_name.clone());
                     if r.is_failure() {
                         let n = failed.fetch_add(1, Ordering::SeqCst) + 1;
                         bar.set_message(format!("{n} failed"));
                     }
-                    results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(r);
+                    results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some((r, kept));
                     bar.inc(1);
                 }
             });
@@ -149,7 +157,7 @@ pub(super) fn run_all(jobs: &[Job], mode: Mode, bound: usize, show_progress: boo
     results.into_inner().unwrap_or_else(|p| p.into_inner()).into_iter().flatten().collect()
 }
 
-fn print_table(ctx: &Ctx, results: &[UserResult], mode: Mode) {
+pub(super) fn print_table(ctx: &Ctx, results: &[UserResult], mode: Mode) {
     let changes = if mode == Mode::Plan { "planned" } else { "done" };
     let mut t = render::table(ctx.color, &["user", "status", changes, "failed", "run", "error"]);
     for r in results {
@@ -167,7 +175,7 @@ fn print_table(ctx: &Ctx, results: &[UserResult], mode: Mode) {
 
 /// The tenant of each row (its `tenant` cell, else `--tenant`'s), each checked against the
 /// configuration and its defaults against `--set`, before any tenant is connected to.
-fn tenants_of(config: &Config, a: &RunArgs, users: &[BulkUser]) -> Result<Vec<String>> {
+pub(super) fn tenants_of(config: &Config, a: &RunArgs, users: &[BulkUser]) -> Result<Vec<String>> {
     let (default, _) = config.tenant(a.tenant.as_deref())?;
     let mut names: Vec<String> = Vec::new();
     for u in users {
@@ -184,19 +192,10 @@ fn tenants_of(config: &Config, a: &RunArgs, users: &[BulkUser]) -> Result<Vec<St
     Ok(names)
 }
 
-pub(super) fn cmd_bulk(ctx: &Ctx, config: &Config, a: &RunArgs, file: &Path, plan_only: bool) -> Result<u8> {
-    let text = std::fs::read_to_string(file).map_err(|e| Error::io(format!("reading {}", file.display()), e))?;
-    // The file and its tenants are checked before any tenant is connected to: a bad file or an
-    // unknown tenant changes nothing anywhere.
-    let known = known_settings();
-    let UsersFile { users, ignored } = parse_users(&text, &known).map_err(|m| Error::Usage(format!("{}: {m}", file.display())))?;
-    let names = tenants_of(config, a, &users)?;
-    if !ignored.is_empty() {
-        // Shown before the plans: a misspelt setting is a column nobody reads.
-        eprintln!("ignored columns: {}", ignored.join(", "));
-    }
+/// A session for each tenant of the file, all or none (one that cannot open closes the others).
+pub(super) fn open_sessions(ctx: &Ctx, config: &Config, a: &RunArgs, names: &[String]) -> Result<Vec<Session>> {
     let mut sessions: Vec<Session> = Vec::new();
-    for name in &names {
+    for name in names {
         let spec = RunSpec { tenant: Some(name.clone()), ..a.spec() };
         match Session::open(&ctx.home, config, &spec) {
             Ok(s) => sessions.push(s),
@@ -206,14 +205,39 @@ pub(super) fn cmd_bulk(ctx: &Ctx, config: &Config, a: &RunArgs, file: &Path, pla
             }
         }
     }
+    Ok(sessions)
+}
+
+/// Each row with the session of its tenant (`names[i]`'s is `sessions[i]`; the first is the
+/// default tenant's).
+pub(super) fn jobs_of<'a>(users: &'a [BulkUser], names: &[String], sessions: &'a [Session]) -> Vec<Job<'a>> {
+    let session_of = |u: &BulkUser| {
+        let name = u.tenant.as_deref().unwrap_or(&names[0]);
+        &sessions[names.iter().position(|n| n == name).unwrap_or(0)]
+    };
+    users.iter().map(|row| Job { row, session: session_of(row) }).collect()
+}
+
+/// The rows of `file` and the tenants they name (the default one first), all checked before
+/// any tenant is connected to: a bad file or an unknown tenant changes nothing anywhere.
+pub(super) fn read_users(config: &Config, a: &RunArgs, file: &Path) -> Result<(Vec<BulkUser>, Vec<String>)> {
+    let text = std::fs::read_to_string(file).map_err(|e| Error::io(format!("reading {}", file.display()), e))?;
+    let known = known_settings();
+    let UsersFile { users, ignored } = parse_users(&text, &known).map_err(|m| Error::Usage(format!("{}: {m}", file.display())))?;
+    let names = tenants_of(config, a, &users)?;
+    if !ignored.is_empty() {
+        // Shown before the plans: a misspelt setting is a column nobody reads.
+        eprintln!("ignored columns: {}", ignored.join(", "));
+    }
+    Ok((users, names))
+}
+
+pub(super) fn cmd_bulk(ctx: &Ctx, config: &Config, a: &RunArgs, file: &Path, plan_only: bool) -> Result<u8> {
+    let (users, names) = read_users(config, a, file)?;
+    let sessions = open_sessions(ctx, config, a, &names)?;
     let label = names.join(", ");
     let result = (|| {
-        let default = &names[0];
-        let session_of = |u: &BulkUser| {
-            let name = u.tenant.as_deref().unwrap_or(default);
-            &sessions[names.iter().position(|n| n == name).unwrap_or(0)]
-        };
-        let jobs: Vec<Job> = users.iter().map(|row| Job { row, session: session_of(row) }).collect();
+        let jobs = jobs_of(&users, &names, &sessions);
         let bound = a.concurrency;
         let progress = std::io::stderr().is_terminal();
         let mut results: Vec<Option<UserResult>> = vec![None; jobs.len()];

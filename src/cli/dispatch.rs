@@ -1,9 +1,9 @@
 //! The dispatcher of `run` and `plan`: an ordinary run goes on in `cmd_run`; a bulk run, a
 //! scheduled run or a run that needs an approval is handed to its subcommand. The arrows run one
-//! way: dispatch → bulk, schedule, approve → session.
+//! way: dispatch → bulk, bulk_schedule, schedule, approve → session.
 
 use super::args::RunArgs;
-use super::{approve, bulk, schedule, Ctx};
+use super::{approve, bulk, bulk_schedule, schedule, Ctx};
 use crate::config::Config;
 use crate::error::{Error, Result};
 
@@ -18,9 +18,6 @@ pub(super) fn workflow_run(ctx: &Ctx, a: &RunArgs, force_plan: bool) -> Result<O
     if scheduled && plan_only {
         return Err(Error::Usage("--at and --last-day schedule an apply; they cannot be combined with plan".into()));
     }
-    if scheduled && a.users_file.is_some() {
-        return Err(Error::Usage("--at or --last-day and --users-file cannot be combined yet: schedule each user".into()));
-    }
     if a.users_file.is_none() && !scheduled && plan_only {
         return Ok(None);
     }
@@ -32,6 +29,9 @@ pub(super) fn workflow_run(ctx: &Ctx, a: &RunArgs, force_plan: bool) -> Result<O
         return Err(Error::Usage(format!(
             "tenant '{name}' requires approval: bulk and scheduled runs are not available for it; run each user, have it approved, then `offboard-host apply`"
         )));
+    }
+    if let (Some(file), true) = (&a.users_file, scheduled) {
+        return bulk_schedule::cmd_bulk_schedule(ctx, &config, a, file).map(Some);
     }
     if let Some(file) = &a.users_file {
         return bulk::cmd_bulk(ctx, &config, a, file, plan_only).map(Some);

@@ -6,6 +6,7 @@
 mod approve;
 pub mod args;
 mod bulk;
+mod bulk_schedule;
 mod check;
 mod dispatch;
 mod docs;

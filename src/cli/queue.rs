@@ -166,7 +166,7 @@ fn advance(state: &QueueState, rt: &tokio::runtime::Handle, run_id: &str, lane: 
             ),
             None => None,
         };
-        let done = claim_and_run(&state.ctx, journal, &item, &state.worker, pacer.clone(), true).map_err(|e| e.to_string());
+        let done = claim_and_run(&state.ctx, &state.journal, &item, &state.worker, pacer.clone(), true).map_err(|e| e.to_string());
         if let Some(p) = &pacer {
             // Not given back (the database away): the lane's next job counts a full window.
             rt.block_on(lanes::put(&state.pool, &item.tenant, lane, p))
@@ -257,7 +257,7 @@ pub(super) fn cmd_worker(ctx: &Ctx, a: WorkerArgs) -> Result<u8> {
     let worker = format!("{host}:{}", std::process::id());
     match config.url.as_deref() {
         Some(url) => work(ctx, url, journal, &worker, &a),
-        None => poll_worker(ctx, &*journal, &worker, &a),
+        None => poll_worker(ctx, &journal, &worker, &a),
     }
 }
 

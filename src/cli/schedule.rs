@@ -56,6 +56,18 @@ fn heartbeat() -> Duration {
 
 /// When `--at` or `--last-day` says the run is due; refused if that is not in the future.
 fn due_time(config: &Config, a: &RunArgs) -> Result<DateTime<Utc>> {
+    let (due, note) = due_of(config, a, a.tenant.as_deref(), &a.set)?;
+    if let Some(note) = &note {
+        eprintln!("note: {note}");
+    }
+    Ok(due)
+}
+
+/// When `--at` or `--last-day` says a run of `tenant` with `sets` (its `--set` values) is due,
+/// with a note on how a last day was read (a time that a clock change skips); refused if that is
+/// not in the future.
+pub(super) fn due_of(config: &Config, a: &RunArgs, tenant: Option<&str>, sets: &[String]) -> Result<(DateTime<Utc>, Option<String>)> {
+    let mut note = None;
     let (given, due) = match (&a.at, &a.last_day) {
         (Some(at), _) => {
             let due = DateTime::parse_from_rfc3339(at.trim()).map_err(|e| {
@@ -65,19 +77,17 @@ fn due_time(config: &Config, a: &RunArgs) -> Result<DateTime<Utc>> {
         }
         (None, Some(day)) => {
             // The client's defaults with this run's --set over them, as the script sees them.
-            let (_, tenant) = config.tenant(a.tenant.as_deref())?;
-            let (org, _) = crate::settings::org_with_sets(&tenant.defaults, &a.set)?;
+            let (_, tenant) = config.tenant(tenant)?;
+            let (org, _) = crate::settings::org_with_sets(&tenant.defaults, sets)?;
             let setting = |key: &str| org.get(key).and_then(|v| v.clone().into_string().ok());
             let due = leave_due(day, setting(LEAVE_TIME).as_deref(), setting(TIME_ZONE).as_deref()).map_err(Error::Usage)?;
-            if let Some(note) = &due.note {
-                eprintln!("note: {note}");
-            }
+            note = due.note.clone();
             (format!("--last-day {day} (due {})", due.at.to_rfc3339()), due.at)
         }
         (None, None) => return Err(Error::Usage("a scheduled run needs --at or --last-day".into())),
     };
     request::check_due(due, &given)?;
-    Ok(due)
+    Ok((due, note))
 }
 
 /// `run ... --at T` (or `--last-day D`): plan now, record, apply later.
@@ -174,9 +184,12 @@ pub(super) fn cmd_schedule(ctx: &Ctx, command: ScheduleCommand) -> Result<u8> {
 /// Carry out one claimed item; returns its final status, the apply run and the note.
 /// `yield_waits`: the queue worker's runs (see [`WAIT_IN_JOB`]); the fourth value is then the
 /// step that waits, when the run must go on later. `pacer`: the Graph writes' pacer (None: one
-/// of the run's own).
+/// of the run's own). `journal`: the worker's own, so every run it carries out is under the
+/// worker's journal session (on PostgreSQL the session that dies with the worker and lets its
+/// locks go), and a job does not open a connection pool of its own.
 fn execute(
     ctx: &Ctx,
+    journal: Arc<dyn Journal>,
     item: &WorkItem,
     pacer: Option<Arc<WritePacer>>,
     yield_waits: bool,
@@ -186,7 +199,7 @@ fn execute(
         Err(e) => return (false, None, format!("configuration: {e}"), None),
     };
     let spec = RunSpec { yield_waits: yield_waits.then(wait_in_job), ..RunSpec::from_stored(&item.tenant, &item.script, &item.options) };
-    let session = match Session::open_with(&ctx.home, &config, &spec, &Reuse { pacer, ..Reuse::default() }) {
+    let session = match Session::open_with(&ctx.home, &config, &spec, &Reuse { pacer, journal: Some(journal), ..Reuse::default() }) {
         Ok(s) => s,
         Err(e) => return (false, None, format!("could not start: {e}"), None),
     };
@@ -260,7 +273,7 @@ impl Pacers {
 }
 
 /// One look at the schedule: claim and run what is due. Returns (results, any failed).
-fn pass(ctx: &Ctx, journal: &dyn Journal, worker: &str, pacers: &mut Pacers) -> Result<(Vec<serde_json::Value>, bool)> {
+fn pass(ctx: &Ctx, journal: &Arc<dyn Journal>, worker: &str, pacers: &mut Pacers) -> Result<(Vec<serde_json::Value>, bool)> {
     let mut results = Vec::new();
     let mut failed = false;
     for item in journal.work_due(clock::now())? {
@@ -283,7 +296,7 @@ pub(super) type Claimed = (serde_json::Value, bool, Option<DateTime<Utc>>);
 /// mailbox not yet shared) is put back to `pending` for a later pass.
 pub(super) fn claim_and_run(
     ctx: &Ctx,
-    journal: &dyn Journal,
+    journal: &Arc<dyn Journal>,
     item: &WorkItem,
     worker: &str,
     pacer: Option<Arc<WritePacer>>,
@@ -296,7 +309,7 @@ pub(super) fn claim_and_run(
     if let (Some(dead), "running") = (&item.claimed_by, item.status.as_str()) {
         // The dead worker may have died after its run succeeded but before it marked the item
         // done: that run is the item's, and running it again would journal a second apply.
-        if let Some(run) = succeeded_run_of(journal, item)? {
+        if let Some(run) = succeeded_run_of(&**journal, item)? {
             let note = format!("taken over from worker {dead} (its lease ran out); its run {run} had already succeeded: not run again");
             let t = Transition { applied_run_id: Some(&run), note: Some(&note), ..Default::default() };
             journal.work_transition(&item.id, "running", "done", &t)?;
@@ -304,7 +317,7 @@ pub(super) fn claim_and_run(
             return Ok(Some((result, true, None)));
         }
     }
-    let (ok, run, note, waiting) = with_heartbeat(journal, &item.id, worker, || execute(ctx, item, pacer, yield_waits));
+    let (ok, run, note, waiting) = with_heartbeat(&**journal, &item.id, worker, || execute(ctx, journal.clone(), item, pacer, yield_waits));
     // Debug builds only: die where a crash is hardest to recover from, after the run finished
     // and before the item says so (the takeover tests; a release build ignores it).
     if cfg!(debug_assertions) && std::env::var_os("OFFBOARD_TEST_DIE_BEFORE_ITEM_DONE").is_some() {
@@ -374,7 +387,7 @@ fn with_heartbeat<T>(journal: &dyn Journal, id: &str, worker: &str, f: impl FnOn
 
 /// The worker on a local journal: a pass over the schedule every `--interval` (on PostgreSQL the
 /// queue wakes it instead: `queue.rs`).
-pub(super) fn poll_worker(ctx: &Ctx, journal: &dyn Journal, worker: &str, a: &WorkerArgs) -> Result<u8> {
+pub(super) fn poll_worker(ctx: &Ctx, journal: &Arc<dyn Journal>, worker: &str, a: &WorkerArgs) -> Result<u8> {
     let mut pacers = Pacers::default();
     loop {
         let (results, failed) = pass(ctx, journal, worker, &mut pacers)?;

@@ -132,6 +132,10 @@ pub struct Knobs {
     /// sendMail answers 202 and the message goes nowhere, not even to Sent Items (a transport
     /// rule dropped it): what a client that trusts the 202 cannot tell from a sent mail.
     pub mail_lost: bool,
+    /// How many ordinary users a fresh or reset tenant is seeded with (None: the default
+    /// [`seed::ORDINARY_USERS`]; fewer are not seeded): the scale-out benchmark's 10,000 leavers
+    /// (`OFFBOARD_DEMO_USERS`). Read when the tenant is seeded, not on every request.
+    pub ordinary_users: Option<usize>,
 }
 
 /// How long the CLI's demo tenant takes to make a conversion to shared visible, by default.
@@ -150,6 +154,11 @@ impl Knobs {
             Some(0) => None,
             Some(n) => Some(n),
         }
+    }
+
+    /// The tenant as seeded under these knobs.
+    pub fn seed(&self) -> model::State {
+        seed::seed_with(self.ordinary_users.unwrap_or(seed::ORDINARY_USERS))
     }
 
     /// The write quota per app and tenant in force.
@@ -201,6 +210,7 @@ impl Knobs {
             psa_page_max: std::env::var("OFFBOARD_DEMO_PSA_PAGE_MAX").ok().and_then(|v| v.trim().parse().ok()).filter(|n| *n > 0),
             no_intune: num("OFFBOARD_DEMO_NO_INTUNE", 0) != 0,
             mail_lost: num("OFFBOARD_DEMO_MAIL_LOST", 0) != 0,
+            ordinary_users: std::env::var("OFFBOARD_DEMO_USERS").ok().and_then(|v| v.trim().parse().ok()),
         }
     }
 }
@@ -254,7 +264,8 @@ pub struct SimStats {
 /// The UPNs of the first `n` ordinary seeded users: not the named demo users, and no directory
 /// role holder (the guard refuses those), so a bulk run offboards each of them.
 pub fn ordinary_users(n: usize) -> Vec<String> {
-    let seed = seed::seed();
+    // One more than asked: the ordinary user who holds a directory role is left out.
+    let seed = seed::seed_with(n + 1);
     let named = &seed.users[..seed::NAMED_USERS];
     let admin = |id: &str| seed.directory_roles.iter().any(|r| r.members.iter().any(|m| m == id));
     seed.users

@@ -121,6 +121,14 @@ fn group(id: &str, name: &str, nick: &str, types: &[&str], mail_enabled: bool, s
 
 /// Build the seeded tenant.
 pub fn seed() -> State {
+    seed_with(ORDINARY_USERS)
+}
+
+/// The seeded tenant with `ordinary` ordinary users (at least [`ORDINARY_USERS`]): the ones past
+/// the thousandth are like those past [`TEAM_USERS`] (no group, a direct E3 licence), so a larger
+/// tenant holds the default one unchanged and more leavers for the scale-out benchmark.
+pub fn seed_with(ordinary: usize) -> State {
+    let ordinary = ordinary.max(ORDINARY_USERS);
     let mut users = vec![
         {
             let mut u = user(MANAGER_ID, MANAGER_UPN, "Morgan", "Manager", "Morgan Manager", "Sales Director", "Sales", "E1000", 300);
@@ -214,7 +222,7 @@ pub fn seed() -> State {
     // A set, not a list: with a thousand users a linear search per name is a million compares.
     let mut upns: std::collections::HashSet<String> = users.iter().map(|u| u.user_principal_name.clone()).collect();
     let mut lead_ids: Vec<String> = Vec::new();
-    for i in 0..ORDINARY_USERS {
+    for i in 0..ordinary {
         let first = FIRST[i % FIRST.len()];
         let last = LAST[i % LAST.len()];
         let base = format!("{}.{}", first.to_ascii_lowercase(), last.to_ascii_lowercase());

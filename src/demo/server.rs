@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use super::reply::{Ctx, Reply};
 use super::shared::{Audience, Headers, Shared};
-use super::{batch, seed, store, token, DemoConfig, Knobs, SimStats};
+use super::{batch, store, token, DemoConfig, Knobs, SimStats};
 use super::{critical_path, dispatch, oidc};
 
 /// The Graph base URL of a demo tenant listening at `addr`.
@@ -49,7 +49,7 @@ impl DemoServer {
         let state = if cfg.state_path.exists() {
             store::load(&cfg.state_path)?
         } else {
-            let s = seed::seed();
+            let s = cfg.knobs.seed();
             store::save(&cfg.state_path, &s)?;
             s
         };
@@ -300,7 +300,7 @@ fn sim(shared: &Shared, remote: SocketAddr, method: &str, path: &str, body: &[u8
             Err(e) => plain_json(400, json!({"error": format!("invalid knobs: {e}")})),
         },
         ("POST", "/_sim/reset") => {
-            *shared.lock_state() = seed::seed();
+            *shared.lock_state() = shared.knobs().seed();
             shared.user_writes.clear();
             shared.persist();
             plain_json(200, json!({"reset": true}))

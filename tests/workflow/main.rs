@@ -7,6 +7,8 @@
 
 /// Bulk runs paced at Graph's write quota (issue "Speed").
 mod bulk_pacing;
+/// `run --users-file --at`: many leavers scheduled at once.
+mod bulk_schedule;
 #[path = "../integration/helpers.rs"]
 mod helpers;
 /// `run --last-day`: the due time from the client's defaults.
