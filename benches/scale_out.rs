@@ -60,6 +60,8 @@ struct Setup {
     latency_ms: u64,
     quota: (u64, u64),
     lanes: u64,
+    /// The script each run applies (`OFFBOARD_BENCH_SCRIPT`, a path; default `default.rhai`).
+    script: String,
 }
 
 /// The figures of one worker count.
@@ -178,7 +180,7 @@ async fn one(s: &Setup, pool: &PgPool, workers: usize) -> Result<Figures, String
     let begun = Instant::now();
     let at = (chrono::Utc::now() + chrono::Duration::seconds(5)).to_rfc3339();
     let o = cli(home, &env)
-        .args(["run", "default.rhai", "--tenant", "bench", "--users-file", "users.csv", "--at", &at, "--yes", "--json"])
+        .args(["run", &s.script, "--tenant", "bench", "--users-file", "users.csv", "--at", &at, "--yes", "--json"])
         .args(["--concurrency", "16"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -265,6 +267,16 @@ fn main() -> ExitCode {
         latency_ms: env_num("OFFBOARD_BENCH_LATENCY_MS", 50),
         quota: (w, secs),
         lanes: env_num("OFFBOARD_BENCH_LANES", 16).max(1),
+        script: match std::env::var("OFFBOARD_BENCH_SCRIPT") {
+            Ok(p) if !p.trim().is_empty() => match std::fs::canonicalize(p.trim()) {
+                Ok(abs) => abs.display().to_string(),
+                Err(e) => {
+                    eprintln!("OFFBOARD_BENCH_SCRIPT={p:?}: {e}");
+                    return ExitCode::FAILURE;
+                }
+            },
+            _ => "default.rhai".into(),
+        },
     };
     let counts: Vec<usize> = std::env::var("OFFBOARD_BENCH_WORKERS")
         .unwrap_or_else(|_| "1,2,4".into())
@@ -281,9 +293,10 @@ fn main() -> ExitCode {
         }
     };
     println!(
-        "scale-out: {} scheduled runs (default.rhai, ordinary demo users) per worker count, {} ms latency per HTTP request, \
+        "scale-out: {} scheduled runs ({}, ordinary demo users) per worker count, {} ms latency per HTTP request, \
          write quota {quota} (simulator and tenant), {} lanes (each paced at {} writes / {secs} s), default conversion delay",
         setup.runs,
+        setup.script,
         setup.latency_ms,
         setup.lanes,
         w / setup.lanes
@@ -293,9 +306,8 @@ fn main() -> ExitCode {
     for n in counts {
         match rt.block_on(one(&setup, &pool, n)) {
             Ok(f) => {
-                let speedup = all.first().map_or(1.0, |f1: &Figures| f.runs_per_min / f1.runs_per_min);
                 println!(
-                    "  {} worker(s): {:.1} s, {:.1} runs/min ({speedup:.2}x one worker), {} done, {} not done, {} Graph writes, \
+                    "  {} worker(s): {:.1} s, {:.1} runs/min, {} done, {} not done, {} Graph writes, \
                      peak {} writes in a {secs} s window (quota {w}), {} quota 429s",
                     f.workers, f.wall_s, f.runs_per_min, f.done, f.not_done, f.graph_writes, f.peak_writes_per_window, f.quota_429s
                 );
@@ -308,6 +320,12 @@ fn main() -> ExitCode {
                 all.push(f);
             }
             Err(e) => failures.push(format!("{n} worker(s): {e}")),
+        }
+    }
+    // Against one worker's figure wherever in the order it was measured.
+    if let Some(one) = all.iter().find(|f| f.workers == 1).map(|f| f.runs_per_min) {
+        for f in &all {
+            println!("  {} worker(s): {:.2}x one worker", f.workers, f.runs_per_min / one);
         }
     }
     let out = json!({
