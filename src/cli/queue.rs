@@ -22,9 +22,14 @@
 //!   the recovered or re-queued job (or a worker's catch-up at start and every `--interval`)
 //!   takes it over, the journal's writer lock going over once the dead process's journal
 //!   session has stopped beating too.
-//! - An error that is not the run's own (the journal unreachable) fails the job, which graphile
-//!   retries with exponential backoff, [`MAX_ATTEMPTS`](crate::service::jobs::MAX_ATTEMPTS) times (`OFFBOARD_QUEUE_MAX_ATTEMPTS`). A run that fails ends `failed`
-//!   with its reason in the journal: the job succeeded in carrying it out and is not re-run.
+//! - An error that is not the run's own fails the job, which graphile retries with exponential
+//!   backoff, [`MAX_ATTEMPTS`](crate::service::jobs::MAX_ATTEMPTS) times
+//!   (`OFFBOARD_QUEUE_MAX_ATTEMPTS`), the last attempt ending the item `failed` with its reason:
+//!   the journal unreachable, and a run that could not start or plan for a reason that passes (a
+//!   target system down or throttling past the client's retries, the user's lock held by a run
+//!   by hand; its item goes back to `pending` meanwhile). A run that fails on its own (an unknown
+//!   user, a failed step) ends `failed` with its reason: the job succeeded in carrying it out and
+//!   is not re-run.
 
 use std::sync::{Arc, Mutex};
 

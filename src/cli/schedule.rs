@@ -181,45 +181,62 @@ pub(super) fn cmd_schedule(ctx: &Ctx, command: ScheduleCommand) -> Result<u8> {
     }
 }
 
-/// Carry out one claimed item; returns its final status, the apply run and the note.
-/// `yield_waits`: the queue worker's runs (see [`WAIT_IN_JOB`]); the fourth value is then the
-/// step that waits, when the run must go on later. `pacer`: the Graph writes' pacer (None: one
-/// of the run's own). `journal`: the worker's own, so every run it carries out is under the
-/// worker's journal session (on PostgreSQL the session that dies with the worker and lets its
-/// locks go), and a job does not open a connection pool of its own.
-fn execute(
-    ctx: &Ctx,
-    journal: Arc<dyn Journal>,
-    item: &WorkItem,
-    pacer: Option<Arc<WritePacer>>,
-    yield_waits: bool,
-) -> (bool, Option<String>, String, Option<String>) {
+/// What carrying out a claimed item came to.
+struct Outcome {
+    /// The apply run succeeded.
+    ok: bool,
+    run: Option<String>,
+    note: String,
+    /// The step that waits, when the run must go on in a later pass (`yield_waits` only).
+    waiting: Option<String>,
+    /// The run could not start or plan for a reason that passes (see [`passing`]): worth another
+    /// attempt later, unlike a run that failed on its own.
+    passing: bool,
+}
+
+impl Outcome {
+    fn failed(note: String, e: &Error) -> Outcome {
+        Outcome { ok: false, run: None, note, waiting: None, passing: passing(e) }
+    }
+}
+
+/// A failure that another attempt may not meet: a target system or the journal unreachable,
+/// throttling past the client's own retries, or the user's writer lock held by another run (a
+/// technician's run by hand). Not: an unknown or protected user, an identity mismatch, a script
+/// or configuration error; those need a person, and trying again changes nothing.
+fn passing(e: &Error) -> bool {
+    matches!(e, Error::Graph(_) | Error::Provider { .. } | Error::Journal(_) | Error::Locked { .. })
+}
+
+/// Carry out one claimed item: re-plan, note what changed since scheduling, apply.
+/// `yield_waits`: the queue worker's runs (see [`WAIT_IN_JOB`]). `pacer`: the Graph writes'
+/// pacer (None: one of the run's own). `journal`: the worker's own, so every run it carries out
+/// is under the worker's journal session (on PostgreSQL the session that dies with the worker and
+/// lets its locks go), and a job does not open a connection pool of its own.
+fn execute(ctx: &Ctx, journal: Arc<dyn Journal>, item: &WorkItem, pacer: Option<Arc<WritePacer>>, yield_waits: bool) -> Outcome {
     let config = match Config::load(ctx.config_path.as_deref(), &ctx.home) {
         Ok(c) => c,
-        Err(e) => return (false, None, format!("configuration: {e}"), None),
+        Err(e) => return Outcome::failed(format!("configuration: {e}"), &e),
     };
     let spec = RunSpec { yield_waits: yield_waits.then(wait_in_job), ..RunSpec::from_stored(&item.tenant, &item.script, &item.options) };
     let session = match Session::open_with(&ctx.home, &config, &spec, &Reuse { pacer, journal: Some(journal), ..Reuse::default() }) {
         Ok(s) => s,
-        Err(e) => return (false, None, format!("could not start: {e}"), None),
+        Err(e) => return Outcome::failed(format!("could not start: {e}"), &e),
     };
     let out = (|| {
-        let plan = session.run(&item.user, Mode::Plan).map_err(|e| (None, format!("plan failed: {e}")))?;
+        let plan = session.run(&item.user, Mode::Plan).map_err(|e| (format!("plan failed: {e}"), passing(&e)))?;
         if let Some(e) = outcome_error(&plan) {
-            return Err((None, format!("plan failed: {e}")));
+            return Err((format!("plan failed: {e}"), passing(&e)));
         }
-        let changes = plan_changes(
-            &item.script_hash,
-            &item.plan,
-            &session.script.hash(),
-            &planned_steps(&plan, &*session.journal).map_err(|e| (None, format!("plan failed: {e}")))?,
-        );
+        let steps = planned_steps(&plan, &*session.journal).map_err(|e| (format!("plan failed: {e}"), true))?;
+        let changes = plan_changes(&item.script_hash, &item.plan, &session.script.hash(), &steps);
         let plan_note = if changes.is_empty() {
             "plan unchanged since scheduling".to_string()
         } else {
             format!("plan changed since scheduling: {}", changes.join("; "))
         };
-        let report = session.apply_item(&item.user, &item.id).map_err(|e| (None, format!("{plan_note}; apply did not start: {e}")))?;
+        let report =
+            session.apply_item(&item.user, &item.id).map_err(|e| (format!("{plan_note}; apply did not start: {e}"), passing(&e)))?;
         let ok = outcome_error(&report).is_none();
         // Only the wait failed, and it said "later": the run goes on in a later pass.
         let waiting = report.steps.iter().filter(|s| s.status == StepStatus::Failed).map(|s| s.detail.clone()).collect::<Vec<_>>();
@@ -231,8 +248,8 @@ fn execute(
     })();
     session.close();
     match out {
-        Ok((ok, run, note, waiting)) => (ok, Some(run), note, waiting),
-        Err((run, note)) => (false, run, note, None),
+        Ok((ok, run, note, waiting)) => Outcome { ok, run: Some(run), note, waiting, passing: false },
+        Err((note, passing)) => Outcome { ok: false, run: None, note, waiting: None, passing },
     }
 }
 
@@ -317,7 +334,8 @@ pub(super) fn claim_and_run(
             return Ok(Some((result, true, None)));
         }
     }
-    let (ok, run, note, waiting) = with_heartbeat(&**journal, &item.id, worker, || execute(ctx, journal.clone(), item, pacer, yield_waits));
+    let Outcome { ok, run, note, waiting, passing } =
+        with_heartbeat(&**journal, &item.id, worker, || execute(ctx, journal.clone(), item, pacer, yield_waits));
     // Debug builds only: die where a crash is hardest to recover from, after the run finished
     // and before the item says so (the takeover tests; a release build ignores it).
     if cfg!(debug_assertions) && std::env::var_os("OFFBOARD_TEST_DIE_BEFORE_ITEM_DONE").is_some() {
@@ -327,6 +345,13 @@ pub(super) fn claim_and_run(
         (Some(dead), "running") => format!("taken over from worker {dead} (its lease ran out); {note}"),
         _ => note,
     };
+    if passing && yield_waits {
+        // Back to `pending`, and the job fails: the queue tries it again with its back-off, and
+        // its last attempt ends the item `failed` with this reason (`queue.rs`).
+        let note = format!("{note}; another attempt follows with back-off");
+        journal.work_requeue(&item.id, worker, clock::now(), &note)?;
+        return Err(Error::Provider { tenant: item.tenant.clone(), message: note });
+    }
     if let Some(wait) = waiting {
         let at = clock::now() + wait_again();
         let note = format!("{note}; waiting: {wait}; next pass at {}", at.to_rfc3339());

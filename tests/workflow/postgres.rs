@@ -253,6 +253,38 @@ fn a_job_that_keeps_failing_is_retried_then_its_schedule_ends_failed() {
     assert_eq!(home.stats().writes, 0);
 }
 
+/// Graph down at the due time (every request answers 503, past the client's own retries): the
+/// run is not the user's failure, so the item goes back to `pending` and its job is tried again
+/// with back-off; once Graph answers, the next attempt offboards the user, every write once.
+#[test]
+fn a_graph_outage_at_the_due_time_is_retried_with_back_off_and_then_applied() {
+    let Some(t) = PgHome::new() else { return };
+    let (home, url, queue, id) = (&t.home, &t.url, &t.queue, t.schedule_cloud_leaver());
+    let o = t
+        .cmd(&["worker", "--once", "--json"])
+        .env("OFFBOARD_NOW", later(2))
+        .env("OFFBOARD_DEMO_FAULT_EVERY", "1")
+        .env("OFFBOARD_DEMO_RETRY_BASE_MS", "1")
+        .run();
+    assert_eq!(o.code, 0, "{} {}", o.stdout, o.stderr);
+    let item = &t.cmd(&["schedule", "list", "--all", "--json"]).run().json()[0];
+    assert_eq!(item["status"].as_str(), Some("pending"), "{item}");
+    let note = item["note"].as_str().unwrap_or("");
+    assert!(note.contains("503") && note.contains("another attempt follows with back-off"), "{item}");
+    let jobs = queued_jobs(url, queue);
+    assert_eq!((jobs.len(), jobs[0].0.as_deref(), jobs[0].2), (1, Some(id.as_str()), 1), "tried once, to be tried again: {jobs:?}");
+    assert_eq!(home.stats().writes_applied, 0);
+    // graphile's back-off (exp(1) s) over, Graph back.
+    sql(url, &format!("UPDATE {queue}._private_jobs SET run_at = now()"));
+    let o = t.cmd(&["worker", "--once", "--json"]).env("OFFBOARD_NOW", later(3)).run();
+    assert_eq!(o.code, 0, "{} {}", o.stdout, o.stderr);
+    let item = &t.cmd(&["schedule", "list", "--all", "--json"]).run().json()[0];
+    assert_eq!(item["status"].as_str(), Some("done"), "{item}");
+    assert!(queued_jobs(url, queue).is_empty(), "{:?}", queued_jobs(url, queue));
+    assert_cloud_offboarded(&home.state(), &seed_state());
+    assert_eq!(home.stats().writes_applied, CLEAN_WRITES, "{:?}", home.stats());
+}
+
 /// A conversion to shared that takes longer than a worker waits inside its job: the run gives
 /// the job back (the item `pending` again, its job in the queue for later) instead of a worker
 /// asleep holding the tenant's queue, and the next pass goes on from the journal to the end,
