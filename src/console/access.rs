@@ -30,7 +30,8 @@ pub fn signed_in(app: &App, headers: &HeaderMap) -> Result<SignedIn, Refusal> {
 }
 
 /// [`signed_in`], but an unsigned request is sent to `/login` with `path` to return to after
-/// sign-in (an approval link opened from an e-mail).
+/// sign-in: every page a person can open by its address (an approval link from an e-mail, a run's
+/// page from a ticket, a filtered history); forms' POSTs go to `/login` alone.
 pub fn signed_in_at(app: &App, headers: &HeaderMap, path: &axum::http::Uri) -> Result<SignedIn, Refusal> {
     signed_in(app, headers).map_err(|_| {
         let to = super::return_to::login_url(path.path_and_query().map_or("/", |p| p.as_str()));

@@ -15,13 +15,13 @@
 use std::sync::Arc;
 
 use axum::extract::{Query, State as AxState};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use maud::{html, Markup};
 use rhai::Dynamic;
 use serde::Deserialize;
 
-use super::access::{signed_in, SignedIn};
+use super::access::{signed_in_at, SignedIn};
 use super::pages::page;
 use super::App;
 use crate::config::Role;
@@ -72,8 +72,8 @@ pub struct SearchQuery {
 }
 
 /// `GET /offboard`: the client and the user search; with `q`, the matches.
-pub async fn search(AxState(app): AxState<Arc<App>>, headers: HeaderMap, Query(f): Query<SearchQuery>) -> Response {
-    let s = match signed_in(&app, &headers) {
+pub async fn search(AxState(app): AxState<Arc<App>>, headers: HeaderMap, uri: Uri, Query(f): Query<SearchQuery>) -> Response {
+    let s = match signed_in_at(&app, &headers, &uri) {
         Ok(s) => s,
         Err(r) => return *r,
     };
@@ -179,8 +179,8 @@ fn field(setting: &Setting, value: &Dynamic) -> Markup {
 }
 
 /// `GET /offboard/options?client=C&user=U`: the options, pre-filled; then "Show plan".
-pub async fn options(AxState(app): AxState<Arc<App>>, headers: HeaderMap, Query(f): Query<OptionsQuery>) -> Response {
-    let s = match signed_in(&app, &headers) {
+pub async fn options(AxState(app): AxState<Arc<App>>, headers: HeaderMap, uri: Uri, Query(f): Query<OptionsQuery>) -> Response {
+    let s = match signed_in_at(&app, &headers, &uri) {
         Ok(s) => s,
         Err(r) => return *r,
     };

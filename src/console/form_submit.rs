@@ -16,13 +16,13 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State as AxState};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use maud::html;
 
-use super::access::{check_csrf, signed_in, SignedIn};
+use super::access::{check_csrf, signed_in, signed_in_at, SignedIn};
 use super::form::{check_client, refused, with_session};
 use super::pages::{page, read};
 use super::App;
@@ -282,8 +282,8 @@ fn to(path: &str) -> Response {
 
 /// `GET /offboard/requested/{id}`: a scheduled run or a request awaiting approval, for the
 /// clients the person may see (another client's answers as a missing one).
-pub async fn requested(AxState(app): AxState<Arc<App>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    let s = match signed_in(&app, &headers) {
+pub async fn requested(AxState(app): AxState<Arc<App>>, headers: HeaderMap, uri: Uri, Path(id): Path<String>) -> Response {
+    let s = match signed_in_at(&app, &headers, &uri) {
         Ok(s) => s,
         Err(r) => return *r,
     };

@@ -5,12 +5,12 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State as AxState};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use maud::{html, Markup, DOCTYPE};
 use serde::Deserialize;
 
-use super::access::{signed_in, SignedIn};
+use super::access::{signed_in, signed_in_at, SignedIn};
 use super::tasks::Task;
 use super::App;
 use crate::journal::{Journal, Mode, RunQuery, RunStatus, WorkKind};
@@ -127,8 +127,8 @@ const STATUSES: &[RunStatus] = &[
     RunStatus::NotConfirmed,
 ];
 
-pub async fn runs(AxState(app): AxState<Arc<App>>, headers: HeaderMap, Query(f): Query<Filters>) -> Response {
-    let s = match signed_in(&app, &headers) {
+pub async fn runs(AxState(app): AxState<Arc<App>>, headers: HeaderMap, uri: Uri, Query(f): Query<Filters>) -> Response {
+    let s = match signed_in_at(&app, &headers, &uri) {
         Ok(s) => s,
         Err(r) => return *r,
     };
@@ -200,8 +200,8 @@ pub async fn runs(AxState(app): AxState<Arc<App>>, headers: HeaderMap, Query(f):
     page(StatusCode::OK, "Runs", Some(&s), body)
 }
 
-pub async fn run(AxState(app): AxState<Arc<App>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    let s = match signed_in(&app, &headers) {
+pub async fn run(AxState(app): AxState<Arc<App>>, headers: HeaderMap, uri: Uri, Path(id): Path<String>) -> Response {
+    let s = match signed_in_at(&app, &headers, &uri) {
         Ok(s) => s,
         Err(r) => return *r,
     };

@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use super::{location, Browser};
+use super::{location, login_for, Browser};
 
 /// Ends the child however the test ends.
 struct Child(std::process::Child);
@@ -42,7 +42,7 @@ async fn serve_demo_starts_the_issuer_and_the_console_in_one_command() {
 
     let b = Browser::new();
     let r = b.http.get(format!("{console}/runs")).send().await.expect("runs");
-    assert_eq!((r.status().as_u16(), location(&r)), (303, "/login".to_string()));
+    assert_eq!((r.status().as_u16(), location(&r)), (303, login_for("/runs")));
     let r = b.http.get(format!("{console}/login")).send().await.expect("login");
     let authorize = location(&r);
     assert!(authorize.starts_with(&format!("{issuer}/authorize?")), "{authorize}");

@@ -45,12 +45,37 @@ pub async fn get(b: &Browser, url: &str) -> (u16, String) {
     (status, text)
 }
 
+/// A run's page opened from a ticket before signing in is the page shown after sign-in.
+#[tokio::test]
+async fn a_page_opened_before_sign_in_is_the_page_after_it() {
+    let f = fixture().await;
+    let b = Browser::new();
+    let (s, login) = get(&b, &f.url(&format!("/runs/{RUN_DEMO}?x=1"))).await;
+    assert_eq!(s, 303);
+    let callback = to_callback_from(&f.url(&login), &f, &b, "staff-tech-a").await;
+    let r = b.http.get(callback).send().await.expect("callback");
+    assert_eq!((r.status().as_u16(), location(&r)), (303, format!("/runs/{RUN_DEMO}?x=1")));
+    let (s, page) = get(&b, &f.url(&format!("/runs/{RUN_DEMO}"))).await;
+    assert!(s == 200 && page.contains(RUN_DEMO), "{s} {page}");
+}
+
 #[tokio::test]
 async fn every_route_but_the_sign_in_flow_requires_sign_in() {
     let f = fixture().await;
     let b = Browser::new();
-    for path in ["/", "/runs", "/runs?client=demo", &format!("/runs/{RUN_DEMO}"), "/no-such-page", "/runs/x/y"] {
-        assert_eq!(get(&b, &f.url(path)).await, (303, "/login".to_string()), "{path}");
+    // A page opened by its address comes back after sign-in; an unknown one does not.
+    let run_page = format!("/runs/{RUN_DEMO}");
+    let back = login_for;
+    for (path, to) in [
+        ("/", "/login".to_string()),
+        ("/runs", back("/runs")),
+        ("/runs?client=demo", back("/runs?client=demo")),
+        (run_page.as_str(), back(&run_page)),
+        ("/offboard?client=demo", back("/offboard?client=demo")),
+        ("/no-such-page", "/login".to_string()),
+        ("/runs/x/y", "/login".to_string()),
+    ] {
+        assert_eq!(get(&b, &f.url(path)).await, (303, to), "{path}");
     }
     let r = b.http.post(f.url("/logout")).form(&[("csrf", "x")]).send().await.unwrap();
     assert_eq!((r.status().as_u16(), location(&r)), (303, "/login".to_string()));
@@ -60,7 +85,7 @@ async fn every_route_but_the_sign_in_flow_requires_sign_in() {
     let r = b.http.get(f.url("/login")).send().await.unwrap();
     assert_eq!(r.status(), 303);
     // A pending sign-in is not a session.
-    assert_eq!(get(&b, &f.url("/runs")).await, (303, "/login".to_string()));
+    assert_eq!(get(&b, &f.url("/runs")).await, (303, back("/runs")));
     let set = r.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
     for want in ["HttpOnly", "SameSite=Lax", "Path=/"] {
         assert!(set.contains(want), "{set}");
@@ -173,7 +198,7 @@ async fn the_session_id_changes_at_sign_in_and_a_planted_one_is_worthless() {
     for id in ["attacker-chosen-id", pending.as_str()] {
         let other = Browser::new();
         other.jar.add_cookie_str(&format!("{COOKIE}={id}; Path=/"), &base);
-        assert_eq!(get(&other, &f.url("/runs")).await, (303, "/login".to_string()), "{id}");
+        assert_eq!(get(&other, &f.url("/runs")).await, (303, login_for("/runs")), "{id}");
     }
     // Signing in again gives yet another id, and the first one is dropped.
     sign_in(&f, &b, "staff-tech-a").await;
@@ -206,7 +231,7 @@ async fn a_form_without_the_right_csrf_token_is_refused() {
     assert_eq!(get(&b, &f.url("/runs")).await.0, 200, "still signed in after the refusals");
     let r = b.http.post(f.url("/logout")).form(&[("csrf", token.as_str())]).send().await.unwrap();
     assert_eq!((r.status().as_u16(), location(&r)), (303, "/signed-out".to_string()));
-    assert_eq!(get(&b, &f.url("/runs")).await, (303, "/login".to_string()));
+    assert_eq!(get(&b, &f.url("/runs")).await, (303, login_for("/runs")));
 }
 
 #[tokio::test]

@@ -126,6 +126,13 @@ impl Fixture {
 }
 
 /// The `Location` of a redirect.
+/// Where an unsigned request for the page `path` is sent: `/login`, keeping the page to come
+/// back to (encoded as the console encodes it: RFC 3986's unreserved characters kept).
+pub fn login_for(path: &str) -> String {
+    const VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+    format!("/login?return_to={}", percent_encoding::utf8_percent_encode(path, VALUE))
+}
+
 pub fn location(r: &reqwest::Response) -> String {
     r.headers().get("location").and_then(|l| l.to_str().ok()).unwrap_or("").to_string()
 }
