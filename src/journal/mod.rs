@@ -416,6 +416,12 @@ pub trait Journal: WorkflowJournal + Send + Sync {
         let _ = scope;
         Err(JournalError::Reported(format!("this journal does not keep request keys (could not release {key})")))
     }
+    /// Forget the answered keys claimed before `before` (no caller retries that late), so the
+    /// table does not grow for ever; returns how many. Unanswered ones are left to their claim.
+    fn request_key_prune(&self, before: DateTime<Utc>) -> Result<u64> {
+        let _ = before;
+        Ok(0)
+    }
 }
 
 /// One action of a signed-in person in the console (`sign_in`, later request, approve, ...).

@@ -328,6 +328,9 @@ impl Journal for PgJournal {
     fn request_key_release(&self, scope: &str, key: &str) -> Result<()> {
         self.key_release(scope, key)
     }
+    fn request_key_prune(&self, before: DateTime<Utc>) -> Result<u64> {
+        self.key_prune(before)
+    }
 }
 
 #[cfg(test)]

@@ -105,4 +105,5 @@ on_every_backend!(
     waves::a_wave_with_an_unknown_step_records_none_of_its_intents,
     request_keys::a_request_key_is_claimed_once_answered_once_and_scoped,
     request_keys::a_stale_claim_is_taken_over_only_by_the_same_request,
+    request_keys::old_answered_keys_are_pruned_and_nothing_else,
 );

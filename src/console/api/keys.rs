@@ -28,6 +28,28 @@ pub const REPLAYED: &str = "idempotent-replayed";
 /// An unanswered claim older than this is taken to be dead (its process stopped mid-request)
 /// and a retry of the same request takes it over.
 const STALE_AFTER: chrono::Duration = chrono::Duration::minutes(15);
+
+/// How long an answered key is kept: a caller retries within minutes or hours, never a month
+/// later, and a key kept for ever would grow the journal with every webhook.
+const KEEP_ANSWERED: chrono::Duration = chrono::Duration::days(30);
+
+/// When this process last pruned the keys (unix seconds): at most once an hour, from a claim.
+static LAST_PRUNE: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// Forget the answered keys older than [`KEEP_ANSWERED`], if this process has not in the last
+/// hour. Best effort: a journal that cannot prune still claims.
+fn prune_now_and_then(app: &App, now: chrono::DateTime<chrono::Utc>) {
+    use std::sync::atomic::Ordering;
+    let last = LAST_PRUNE.load(Ordering::Relaxed);
+    if now.timestamp() - last < 3600 || LAST_PRUNE.compare_exchange(last, now.timestamp(), Ordering::SeqCst, Ordering::Relaxed).is_err() {
+        return;
+    }
+    match app.journal.request_key_prune(now - KEEP_ANSWERED) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!("api: forgot {n} request key(s) answered more than {} days ago", KEEP_ANSWERED.num_days()),
+        Err(e) => tracing::warn!("api: pruning old request keys: {e}"),
+    }
+}
 /// The longest key accepted (a UUID is 36).
 const MAX_KEY_LEN: usize = 255;
 
@@ -77,6 +99,7 @@ pub async fn begin(app: &Arc<App>, caller: &Caller, key: &str, hash: &str) -> Re
     let (scope, key_, hash_) = (caller.name().to_string(), key.to_string(), hash.to_string());
     let claim = blocking(app, move |app| {
         let now = chrono::Utc::now();
+        prune_now_and_then(app, now);
         app.journal.request_key_claim(&scope, &key_, &hash_, now, now - STALE_AFTER)
     })
     .await?;

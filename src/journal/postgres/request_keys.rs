@@ -93,6 +93,14 @@ impl PgJournal {
         Ok(())
     }
 
+    pub(super) fn key_prune(&self, before: DateTime<Utc>) -> Result<u64> {
+        let pool = self.pool();
+        let done = self.call("pruning request keys", async move {
+            sqlx::query("DELETE FROM request_keys WHERE status IS NOT NULL AND created_at < $1").bind(before).execute(&pool).await
+        })?;
+        Ok(done.rows_affected())
+    }
+
     pub(super) fn key_release(&self, scope: &str, key: &str) -> Result<()> {
         let (pool, scope_, key_) = (self.pool(), scope.to_string(), key.to_string());
         self.call(&format!("releasing request key {key}"), async move {

@@ -74,6 +74,14 @@ impl SqliteJournal {
         Ok(())
     }
 
+    pub(super) fn key_prune(&self, before: DateTime<Utc>) -> Result<u64> {
+        let conn = self.write_conn()?;
+        let n = conn
+            .execute("DELETE FROM request_keys WHERE status IS NOT NULL AND created_at < ?1", params![ts(&before)])
+            .map_err(|e| self.err("pruning request keys", e))?;
+        Ok(n as u64)
+    }
+
     pub(super) fn key_release(&self, scope: &str, key: &str) -> Result<()> {
         let conn = self.write_conn()?;
         conn.execute("DELETE FROM request_keys WHERE scope = ?1 AND key = ?2 AND status IS NULL", params![scope, key])

@@ -41,3 +41,20 @@ pub(in crate::journal) fn a_stale_claim_is_taken_over_only_by_the_same_request(j
     let KeyClaim::Existing(k) = j.request_key_claim("halo", "k", "h1", later, t0).expect("claim") else { panic!("claimed twice") };
     assert_eq!(k.created_at, later, "the takeover restarts the clock");
 }
+
+pub(in crate::journal) fn old_answered_keys_are_pruned_and_nothing_else(j: &dyn Journal) {
+    let t0 = super::runs::at(9, 0);
+    let (old, recent) = (t0 - Duration::days(40), t0 - Duration::days(1));
+    for (key, at) in [("old-answered", old), ("old-open", old), ("recent", recent)] {
+        assert_eq!(j.request_key_claim("halo", key, "h", at, at - Duration::hours(1)).expect("claim"), KeyClaim::Claimed);
+    }
+    j.request_key_answer("halo", "old-answered", 201, &json!({})).expect("answer");
+    j.request_key_answer("halo", "recent", 201, &json!({})).expect("answer");
+    assert_eq!(j.request_key_prune(t0 - Duration::days(30)).expect("prune"), 1);
+    // The pruned key is free again; the others are as they were.
+    assert_eq!(j.request_key_claim("halo", "old-answered", "h2", t0, t0 - Duration::hours(1)).expect("claim"), KeyClaim::Claimed);
+    for key in ["old-open", "recent"] {
+        assert!(matches!(j.request_key_claim("halo", key, "h", t0, old).expect("claim"), KeyClaim::Existing(_)), "{key}");
+    }
+    assert_eq!(j.request_key_prune(t0 - Duration::days(30)).expect("prune"), 0, "nothing left to prune");
+}
