@@ -109,7 +109,9 @@ pub struct RunArgs {
     pub at: Option<String>,
     /// Schedule the run for the user's last day (YYYY-MM-DD), due at the client's `leave_time` in
     /// its `time_zone` (both in `[tenants.<name>.defaults]`; refused if either is missing).
-    #[arg(long, value_name = "DATE", conflicts_with = "at")]
+    /// `from-directory`: the last day HR entered in Entra (the user's `employeeLeaveDateTime`, its
+    /// UTC date); refused for a user without one.
+    #[arg(long, value_name = "DATE|from-directory", conflicts_with = "at")]
     pub last_day: Option<String>,
     /// The client tenant from the configuration file.
     #[arg(long, short, env = "OFFBOARD_TENANT")]

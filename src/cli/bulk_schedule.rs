@@ -6,7 +6,9 @@
 //! a leave time refuses the whole file before anything is connected to. Then each user is planned
 //! (`--concurrency` at once, as a bulk plan), the plans are shown and confirmed once, and each
 //! user with something to change is recorded as a scheduled run: the plan, the script, the row's
-//! settings and the due time, exactly as `run --user U --at T` records one. Nothing is written
+//! settings and the due time, exactly as `run --user U --at T` records one. With `--last-day
+//! from-directory` each user's last day is read from Entra (`employeeLeaveDateTime`) once the
+//! tenants are connected, and a user without one refuses the file. Nothing is written
 //! to any tenant; `offboard-host worker` applies each run when it is due.
 
 use std::collections::BTreeSet;
@@ -17,9 +19,9 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::args::RunArgs;
-use super::bulk::{jobs_of, open_sessions, print_table, read_users, run_kept};
+use super::bulk::{jobs_of, open_sessions, print_table, read_users, run_kept, Job};
 use super::out::outln;
-use super::schedule::due_of;
+use super::schedule::{due_of, from_directory};
 use super::{confirm, Ctx};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -35,26 +37,45 @@ fn sets_of(a: &RunArgs, row: &BulkUser) -> Vec<String> {
     a.set.iter().filter(|s| !own.contains(&key(s))).cloned().chain(row.sets()).collect()
 }
 
-pub(super) fn cmd_bulk_schedule(ctx: &Ctx, config: &Config, a: &RunArgs, file: &Path) -> Result<u8> {
-    let (users, names) = read_users(config, a, file)?;
+/// Every row's due time, or the first row's error naming its line: nothing is planned or
+/// scheduled unless all have one. With `jobs` (`--last-day from-directory`), each user's last day
+/// is read from its tenant's directory first.
+fn dues(config: &Config, a: &RunArgs, file: &Path, users: &[BulkUser], jobs: Option<&[Job]>) -> Result<Vec<DateTime<Utc>>> {
     let mut notes = BTreeSet::new();
     let mut dues: Vec<DateTime<Utc>> = Vec::with_capacity(users.len());
-    for row in &users {
-        let tenant = row.tenant.as_deref().or(a.tenant.as_deref());
-        let (due, note) = due_of(config, a, tenant, &sets_of(a, row)).map_err(|e| match e {
+    for (i, row) in users.iter().enumerate() {
+        let at_line = |e: Error| match e {
             Error::Usage(m) => Error::Usage(format!("{}: line {} ({}): {m}", file.display(), row.line, row.upn)),
+            e @ Error::UserNotFound { .. } => Error::Usage(format!("{}: line {}: {e}", file.display(), row.line)),
             e => e,
-        })?;
+        };
+        let day = match jobs {
+            Some(jobs) => Some(jobs[i].session.directory_leave_day(&row.upn).map_err(at_line)?),
+            None => None,
+        };
+        let tenant = row.tenant.as_deref().or(a.tenant.as_deref());
+        let (due, note) = due_of(config, a, tenant, &sets_of(a, row), day.as_ref()).map_err(at_line)?;
         notes.extend(note);
         dues.push(due);
     }
     for n in &notes {
         eprintln!("note: {n}");
     }
+    Ok(dues)
+}
+
+pub(super) fn cmd_bulk_schedule(ctx: &Ctx, config: &Config, a: &RunArgs, file: &Path) -> Result<u8> {
+    let (users, names) = read_users(config, a, file)?;
+    // A date given is checked before connecting to anything; dates in the directory are read first.
+    let given = if from_directory(a) { None } else { Some(dues(config, a, file, &users, None)?) };
     let sessions = open_sessions(ctx, config, a, &names)?;
     let label = names.join(", ");
     let result = (|| {
         let jobs = jobs_of(&users, &names, &sessions);
+        let dues = match given {
+            Some(d) => d,
+            None => dues(config, a, file, &users, Some(&jobs))?,
+        };
         let plans = run_kept(&jobs, Mode::Plan, a.concurrency, std::io::stderr().is_terminal(), true);
         let failed = plans.iter().filter(|(r, _)| r.is_failure()).count();
         let to_schedule = plans.iter().filter(|(r, _)| r.status == "planned").count();

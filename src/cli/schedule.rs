@@ -36,7 +36,7 @@ use crate::run::outcome_error;
 use crate::service::jobs::env_number;
 use crate::service::request;
 use crate::service::{tenant_write_pacer, Reuse, RunSpec, Session};
-use crate::workflow::leave_date::{leave_due, LEAVE_TIME, TIME_ZONE};
+use crate::workflow::leave_date::{leave_due, FROM_DIRECTORY, LEAVE_TIME, TIME_ZONE};
 use crate::workflow::{clock, plan_changes, planned_steps};
 
 /// How long a claim holds without renewal, in seconds. Long enough that a busy machine renews in
@@ -55,18 +55,33 @@ fn heartbeat() -> Duration {
 }
 
 /// When `--at` or `--last-day` says the run is due; refused if that is not in the future.
-fn due_time(config: &Config, a: &RunArgs) -> Result<DateTime<Utc>> {
-    let (due, note) = due_of(config, a, a.tenant.as_deref(), &a.set)?;
+/// `directory`: the user's last day read from Entra, for `--last-day from-directory`.
+fn due_time(config: &Config, a: &RunArgs, directory: Option<&DirectoryDay>) -> Result<DateTime<Utc>> {
+    let (due, note) = due_of(config, a, a.tenant.as_deref(), &a.set, directory)?;
     if let Some(note) = &note {
         eprintln!("note: {note}");
     }
     Ok(due)
 }
 
+/// A last day read from the directory, and the `employeeLeaveDateTime` value it was read from.
+pub(super) type DirectoryDay = (chrono::NaiveDate, String);
+
+/// Does `a` take the last day from the directory (`--last-day from-directory`)?
+pub(super) fn from_directory(a: &RunArgs) -> bool {
+    a.last_day.as_deref().is_some_and(|d| d.trim().eq_ignore_ascii_case(FROM_DIRECTORY))
+}
+
 /// When `--at` or `--last-day` says a run of `tenant` with `sets` (its `--set` values) is due,
 /// with a note on how a last day was read (a time that a clock change skips); refused if that is
-/// not in the future.
-pub(super) fn due_of(config: &Config, a: &RunArgs, tenant: Option<&str>, sets: &[String]) -> Result<(DateTime<Utc>, Option<String>)> {
+/// not in the future. With `--last-day from-directory`, `directory` is the day read.
+pub(super) fn due_of(
+    config: &Config,
+    a: &RunArgs,
+    tenant: Option<&str>,
+    sets: &[String],
+    directory: Option<&DirectoryDay>,
+) -> Result<(DateTime<Utc>, Option<String>)> {
     let mut note = None;
     let (given, due) = match (&a.at, &a.last_day) {
         (Some(at), _) => {
@@ -76,13 +91,19 @@ pub(super) fn due_of(config: &Config, a: &RunArgs, tenant: Option<&str>, sets: &
             (format!("--at {at}"), due.with_timezone(&Utc))
         }
         (None, Some(day)) => {
+            let (day, shown) = match (from_directory(a), directory) {
+                (true, Some((d, value))) => (d.to_string(), format!("--last-day from-directory (employeeLeaveDateTime {value}: {d})")),
+                (true, None) => return Err(Error::Usage("--last-day from-directory: the user's leave date was not read".into())),
+                (false, _) => (day.clone(), format!("--last-day {day}")),
+            };
+            let day = &day;
             // The client's defaults with this run's --set over them, as the script sees them.
             let (_, tenant) = config.tenant(tenant)?;
             let (org, _) = crate::settings::org_with_sets(&tenant.defaults, sets)?;
             let setting = |key: &str| org.get(key).and_then(|v| v.clone().into_string().ok());
             let due = leave_due(day, setting(LEAVE_TIME).as_deref(), setting(TIME_ZONE).as_deref()).map_err(Error::Usage)?;
             note = due.note.clone();
-            (format!("--last-day {day} (due {})", due.at.to_rfc3339()), due.at)
+            (format!("{shown} (due {})", due.at.to_rfc3339()), due.at)
         }
         (None, None) => return Err(Error::Usage("a scheduled run needs --at or --last-day".into())),
     };
@@ -92,10 +113,19 @@ pub(super) fn due_of(config: &Config, a: &RunArgs, tenant: Option<&str>, sets: &
 
 /// `run ... --at T` (or `--last-day D`): plan now, record, apply later.
 pub(super) fn cmd_schedule_run(ctx: &Ctx, config: &Config, a: &RunArgs) -> Result<u8> {
-    let due = due_time(config, a)?;
+    // A date given is checked before connecting to anything; one in the directory is read first.
+    let given = if from_directory(a) { None } else { Some(due_time(config, a, None)?) };
     let spec = a.spec();
     let session = Session::open(&ctx.home, config, &spec)?;
     let result = (|| {
+        let due = match given {
+            Some(due) => due,
+            None => {
+                let day = session.directory_leave_day(&a.user)?;
+                eprintln!("note: last day {} from Entra (employeeLeaveDateTime {})", day.0, day.1);
+                due_time(config, a, Some(&day))?
+            }
+        };
         let plan = request::plan(&session, &a.user)?;
         if a.json {
             outln!("{}", serde_json::to_string_pretty(&plan).unwrap_or_default());

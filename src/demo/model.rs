@@ -86,6 +86,9 @@ pub struct User {
     pub created_date_time: Option<String>,
     pub sign_in_sessions_valid_from_date_time: Option<String>,
     pub last_password_change_date_time: Option<String>,
+    /// When the user leaves (set by HR or an HR-driven provisioning; Lifecycle Workflows' leaver
+    /// trigger). Not in the default projection: read with `$select`.
+    pub employee_leave_date_time: Option<String>,
     pub license_assignment_states: Vec<LicenseState>,
     /// Internal: the manager's object id.
     pub manager_id: Option<String>,
@@ -119,6 +122,7 @@ pub const USER_PROPS: &[&str] = &[
     "createdDateTime",
     "signInSessionsValidFromDateTime",
     "lastPasswordChangeDateTime",
+    "employeeLeaveDateTime",
     "assignedLicenses",
     "licenseAssignmentStates",
 ];

@@ -23,6 +23,8 @@ pub const ORDINARY_USERS: usize = 1000;
 pub const TEAM_USERS: usize = 230;
 /// The departments of the ordinary users after [`TEAM_USERS`].
 const OTHER_DEPTS: &[&str] = &["Marketing", "Logistics", "Legal", "Field Service"];
+/// In how many days the cloud leaver's `employeeLeaveDateTime` falls, from the day of seeding.
+pub const LEAVER_CLOUD_LEAVES_IN_DAYS: i64 = 14;
 /// The named users, first in the user list: the manager, the three leavers (cloud, synced,
 /// admin) and the break-glass account.
 pub const NAMED_USERS: usize = 5;
@@ -142,6 +144,9 @@ pub fn seed_with(ordinary: usize) -> State {
                 vec![lic(SKU_SPE_E3, None), lic(SKU_POWER_BI_PRO, None), lic(SKU_VISIOCLIENT, Some(GROUP_VISIO_LICENCE))];
             u.sign_in_sessions_valid_from_date_time = Some(ts_days_ago(12));
             u.last_password_change_date_time = Some(ts_days_ago(45));
+            // HR has entered the last day: a date, kept as midnight UTC (`--last-day from-directory`).
+            u.employee_leave_date_time =
+                Some(format!("{}T00:00:00Z", (Utc::now() + Duration::days(LEAVER_CLOUD_LEAVES_IN_DAYS)).date_naive()));
             // Two aliases besides the primary address: what `remove_aliases` takes away.
             u.proxy_addresses.extend(["smtp:lee.c@contoso.test".to_string(), "smtp:sales.lee@contoso.onmicrosoft.com".to_string()]);
             u

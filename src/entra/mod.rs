@@ -67,6 +67,11 @@ pub trait CloudDirectory: Send + Sync {
     async fn set_auto_replies(&self, _user_id: &str, _setting: &Value) -> GResult<()> {
         Err(GraphError::Protocol { message: "this directory does not write mailbox settings".into() })
     }
+    /// `GET /users/{id}?$select=employeeLeaveDateTime`: when the user leaves, as HR entered it
+    /// (None: not set). Reading it needs `User-LifeCycleInfo.Read.All`.
+    async fn leave_date(&self, _user_id: &str) -> GResult<Option<String>> {
+        Err(GraphError::Protocol { message: "this directory does not read employeeLeaveDateTime".into() })
+    }
     /// `POST /users/{sender}/sendMail`: one plain-text message, saved to the sender's Sent Items
     /// (not idempotent: a resend is a second mail). `marker`, when given, is set as the extended
     /// property [`MARKER_PROPERTY`] so [`CloudDirectory::find_sent_mail`] can find the message
@@ -341,6 +346,11 @@ impl CloudDirectory for GraphDirectory {
     async fn set_employee_id(&self, user_id: &str, value: Option<&str>) -> GResult<()> {
         let body = json!({"employeeId": value.map(|v| Value::String(v.to_string())).unwrap_or(Value::Null)});
         self.graph.request(GraphRequest::patch(Self::user_path(user_id), body).idempotent(true)).await.map(drop)
+    }
+
+    async fn leave_date(&self, user_id: &str) -> GResult<Option<String>> {
+        let v = self.graph.get(&format!("{}?$select=id,employeeLeaveDateTime", Self::user_path(user_id))).await?;
+        Ok(v.get("employeeLeaveDateTime").and_then(Value::as_str).map(str::to_string))
     }
 
     async fn get_auto_replies(&self, user_id: &str) -> GResult<Value> {

@@ -232,6 +232,26 @@ impl Session {
         check_user(&self.tenant, user)
     }
 
+    /// `user`'s last day as HR entered it in Entra (`employeeLeaveDateTime`, see
+    /// [`crate::workflow::leave_date::leave_day_of`]) and the value read; refused when it is not set.
+    pub fn directory_leave_day(&self, user: &str) -> Result<(chrono::NaiveDate, String)> {
+        self.validate_user(user)?;
+        let providers = self.plan_providers()?;
+        let cloud = providers.cloud().map_err(|e| Error::Usage(format!("--last-day from-directory: {e}")))?.clone();
+        let value = self.rt.block_on(cloud.leave_date(user)).map_err(|e| match e.is_not_found() {
+            true => Error::UserNotFound { user: user.to_string(), tenant: self.tenant_name.clone() },
+            false => Error::Graph(e),
+        })?;
+        let Some(value) = value else {
+            return Err(Error::Usage(format!(
+                "{user} has no employeeLeaveDateTime in tenant '{}': nothing is guessed; give --last-day YYYY-MM-DD or --at",
+                self.tenant_name
+            )));
+        };
+        let day = crate::workflow::leave_date::leave_day_of(&value).map_err(|m| Error::Usage(format!("{user}: {m}")))?;
+        Ok((day, value))
+    }
+
     /// `row`: a bulk row's settings, over `--set` (and kept in the journal with them, as `--set`
     /// values are, so `runs show` tells what this user's run was given).
     fn request(&self, user: &str, mode: Mode, row: &[(String, Dynamic)]) -> RunRequest {

@@ -14,6 +14,19 @@ pub const LEAVE_TIME: &str = "leave_time";
 /// The setting with the client's IANA time zone.
 pub const TIME_ZONE: &str = "time_zone";
 
+/// `--last-day from-directory`: the last day is the user's `employeeLeaveDateTime` in Entra.
+pub const FROM_DIRECTORY: &str = "from-directory";
+
+/// The last day an `employeeLeaveDateTime` value names: its calendar date in UTC. Entra keeps a
+/// date-time, and a last day entered as a date (in the portal, by HR provisioning) is kept at
+/// midnight UTC, which Lifecycle Workflows' leaver trigger also reads as that UTC day; taking the
+/// date in the client's own zone would move a date entered for a client west of UTC a day early.
+pub fn leave_day_of(value: &str) -> Result<NaiveDate, String> {
+    DateTime::parse_from_rfc3339(value.trim())
+        .map(|t| t.with_timezone(&Utc).date_naive())
+        .map_err(|e| format!("employeeLeaveDateTime '{value}' is not a date-time ({e})"))
+}
+
 /// When a run for a last day is due, and a note when the local time was ambiguous.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeaveDue {
@@ -53,6 +66,14 @@ pub fn leave_due(date: &str, leave_time: Option<&str>, time_zone: Option<&str>) 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_directory_leave_date_is_its_utc_day() {
+        use super::leave_day_of;
+        assert_eq!(leave_day_of("2026-12-18T00:00:00Z").unwrap().to_string(), "2026-12-18");
+        assert_eq!(leave_day_of("2026-12-18T23:30:00-05:00").unwrap().to_string(), "2026-12-19");
+        assert!(leave_day_of("18/12/2026").unwrap_err().contains("not a date-time"));
+    }
+
     use super::*;
 
     #[test]
