@@ -171,7 +171,8 @@ fn advance(state: &QueueState, rt: &tokio::runtime::Handle, run_id: &str, lane: 
             ),
             None => None,
         };
-        let done = claim_and_run(&state.ctx, &state.journal, &item, &state.worker, pacer.clone(), true).map_err(|e| e.to_string());
+        let done = claim_and_run(&state.ctx, &state.journal, &item, &state.worker, pacer.clone(), true, config.as_ref())
+            .map_err(|e| e.to_string());
         if let Some(p) = &pacer {
             // Not given back (the database away): the lane's next job counts a full window.
             rt.block_on(lanes::put(&state.pool, &item.tenant, lane, p))

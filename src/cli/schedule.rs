@@ -243,13 +243,27 @@ fn passing(e: &Error) -> bool {
 /// pacer (None: one of the run's own). `journal`: the worker's own, so every run it carries out
 /// is under the worker's journal session (on PostgreSQL the session that dies with the worker and
 /// lets its locks go), and a job does not open a connection pool of its own.
-fn execute(ctx: &Ctx, journal: Arc<dyn Journal>, item: &WorkItem, pacer: Option<Arc<WritePacer>>, yield_waits: bool) -> Outcome {
-    let config = match Config::load(ctx.config_path.as_deref(), &ctx.home) {
-        Ok(c) => c,
-        Err(e) => return Outcome::failed(format!("configuration: {e}"), &e),
+fn execute(
+    ctx: &Ctx,
+    config: Option<&Config>,
+    journal: Arc<dyn Journal>,
+    item: &WorkItem,
+    pacer: Option<Arc<WritePacer>>,
+    yield_waits: bool,
+) -> Outcome {
+    let loaded;
+    let config = match config {
+        Some(c) => c,
+        None => match Config::load(ctx.config_path.as_deref(), &ctx.home) {
+            Ok(c) => {
+                loaded = c;
+                &loaded
+            }
+            Err(e) => return Outcome::failed(format!("configuration: {e}"), &e),
+        },
     };
     let spec = RunSpec { yield_waits: yield_waits.then(wait_in_job), ..RunSpec::from_stored(&item.tenant, &item.script, &item.options) };
-    let session = match Session::open_with(&ctx.home, &config, &spec, &Reuse { pacer, journal: Some(journal), ..Reuse::default() }) {
+    let session = match Session::open_with(&ctx.home, config, &spec, &Reuse { pacer, journal: Some(journal), ..Reuse::default() }) {
         Ok(s) => s,
         Err(e) => return Outcome::failed(format!("could not start: {e}"), &e),
     };
@@ -325,7 +339,7 @@ fn pass(ctx: &Ctx, journal: &Arc<dyn Journal>, worker: &str, pacers: &mut Pacers
     let mut failed = false;
     for item in journal.work_due(clock::now())? {
         let pacer = pacers.of(ctx, &item.tenant);
-        if let Some((result, ok, _)) = claim_and_run(ctx, journal, &item, worker, pacer, false)? {
+        if let Some((result, ok, _)) = claim_and_run(ctx, journal, &item, worker, pacer, false, None)? {
             failed |= !ok;
             results.push(result);
         }
@@ -340,7 +354,8 @@ pub(super) type Claimed = (serde_json::Value, bool, Option<DateTime<Utc>>);
 /// Claim a due (or abandoned) item and carry it out under the lease, its Graph writes paced by
 /// `pacer` (None: a pacer of the run's own); `None` when another worker claimed it first. With
 /// `yield_waits` (the queue worker), a run whose only failure is a wait that must go on (a
-/// mailbox not yet shared) is put back to `pending` for a later pass.
+/// mailbox not yet shared) is put back to `pending` for a later pass. `config`: the
+/// configuration as the caller just read it for this item (None: read it again).
 pub(super) fn claim_and_run(
     ctx: &Ctx,
     journal: &Arc<dyn Journal>,
@@ -348,6 +363,7 @@ pub(super) fn claim_and_run(
     worker: &str,
     pacer: Option<Arc<WritePacer>>,
     yield_waits: bool,
+    config: Option<&Config>,
 ) -> Result<Option<Claimed>> {
     let now = clock::now();
     if !journal.work_claim(&item.id, worker, now, now + lease())? {
@@ -365,7 +381,7 @@ pub(super) fn claim_and_run(
         }
     }
     let Outcome { ok, run, note, waiting, passing } =
-        with_heartbeat(&**journal, &item.id, worker, || execute(ctx, journal.clone(), item, pacer, yield_waits));
+        with_heartbeat(&**journal, &item.id, worker, || execute(ctx, config, journal.clone(), item, pacer, yield_waits));
     // Debug builds only: die where a crash is hardest to recover from, after the run finished
     // and before the item says so (the takeover tests; a release build ignores it).
     if cfg!(debug_assertions) && std::env::var_os("OFFBOARD_TEST_DIE_BEFORE_ITEM_DONE").is_some() {
