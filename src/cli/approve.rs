@@ -117,6 +117,12 @@ impl approval::ApplyView for Terminal<'_> {
             eprintln!("  {c}");
         }
     }
+    fn continuing(&mut self, item: &WorkItem, run: &str) {
+        eprintln!(
+            "note: the apply of run {} was interrupted (run {run}, its process gone): continuing it; what it wrote is done, the rest is as approved",
+            item.id
+        );
+    }
     fn confirm(&mut self, plan: &Report) -> Result<()> {
         if self.yes {
             return Ok(());

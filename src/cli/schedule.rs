@@ -31,13 +31,13 @@ use super::{confirm, render, Ctx};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::graph::WritePacer;
-use crate::journal::{Journal, Mode, RunQuery, RunStatus, StepStatus, Transition, WorkItem, WorkKind};
+use crate::journal::{Journal, Mode, RunStatus, StepStatus, Transition, WorkItem, WorkKind};
 use crate::run::outcome_error;
 use crate::service::jobs::env_number;
 use crate::service::request;
 use crate::service::{tenant_write_pacer, Reuse, RunSpec, Session};
 use crate::workflow::leave_date::{leave_due, FROM_DIRECTORY, LEAVE_TIME, TIME_ZONE};
-use crate::workflow::{clock, plan_changes, planned_steps};
+use crate::workflow::{apply_run_of, clock, plan_changes, planned_steps};
 
 /// How long a claim holds without renewal, in seconds. Long enough that a busy machine renews in
 /// time (the heartbeat is a quarter of it), short enough that a dead worker's item waits minutes,
@@ -420,21 +420,7 @@ pub(super) fn claim_and_run(
 
 /// The apply run that carried `item` out and succeeded, if one did (its options name the item).
 fn succeeded_run_of(journal: &dyn Journal, item: &WorkItem) -> Result<Option<String>> {
-    let q = RunQuery {
-        tenant: Some(item.tenant.clone()),
-        user: Some(item.user.clone()),
-        mode: Some(Mode::Apply),
-        status: Some(RunStatus::Succeeded),
-        since: Some(item.created_at),
-        ..RunQuery::default()
-    };
-    for run in journal.find_runs(&q)? {
-        let detail = journal.get_run(&run.run_id)?;
-        if detail.is_some_and(|d| d.options["work_item"].as_str() == Some(item.id.as_str())) {
-            return Ok(Some(run.run_id));
-        }
-    }
-    Ok(None)
+    Ok(apply_run_of(journal, item)?.filter(|r| r.status == RunStatus::Succeeded).map(|r| r.run_id))
 }
 
 /// Run `f` while a thread renews `worker`'s lease on `id` every quarter lease.

@@ -18,10 +18,10 @@ use super::{RunSpec, Session};
 use crate::config::{ApprovalSettings, Config, TenantConfig};
 use crate::error::{Error, Result};
 use crate::exec::report::Report;
-use crate::journal::{Journal, Mode, OutboxKind, Transition, WorkItem, WorkKind};
+use crate::journal::{Journal, Mode, OutboxKind, RunStatus, Transition, WorkItem, WorkKind};
 use crate::run::outcome_error;
 use crate::workflow::binding::policy_digest;
-use crate::workflow::{clock, plan_changes, planned_steps};
+use crate::workflow::{apply_run_of, clock, plan_beyond, plan_changes, planned_steps};
 
 /// The digest of the approval policy a tenant's configuration states. A tenant without Graph
 /// settings (the demo one, AD only) is named by its configuration name instead of a tenant id.
@@ -170,6 +170,8 @@ pub trait ApplyView {
     fn planned(&mut self, _plan: &Report) {}
     /// The plan differs from the approved one: one line per difference.
     fn changed(&mut self, _item: &WorkItem, _changes: &[String]) {}
+    /// The item's apply was interrupted (its process died) in `run`, and is continued.
+    fn continuing(&mut self, _item: &WorkItem, _run: &str) {}
     /// The last word before the writes (the CLI's terminal question); an error stops the apply.
     fn confirm(&mut self, _plan: &Report) -> Result<()> {
         Ok(())
@@ -180,16 +182,33 @@ pub trait ApplyView {
 /// Returns the apply run's report (its outcome, failed steps included, is the caller's to tell).
 pub fn apply(home: &Path, config: &Config, journal: &dyn Journal, id: &str, view: &mut dyn ApplyView) -> Result<Report> {
     let item = approval(journal, id)?;
+    // An apply whose process died part-way (`applying`, its run interrupted) is continued.
+    let mut interrupted = None;
     match item.status.as_str() {
         "approved" => {}
         "pending" => return Err(refuse(format!("run {} is awaiting approval (`offboard-host approve {} --by NAME`)", item.id, item.id))),
-        "applied" | "applying" => {
-            return Err(refuse(format!(
-                "run {} was already applied (run {})",
-                item.id,
-                item.applied_run_id.as_deref().unwrap_or("in progress")
-            )))
+        "applied" => {
+            return Err(refuse(format!("run {} was already applied (run {})", item.id, item.applied_run_id.as_deref().unwrap_or("?"))))
         }
+        "applying" => match apply_run_of(journal, &item)? {
+            Some(r) if r.status == RunStatus::Interrupted => interrupted = Some(r.run_id),
+            Some(r) if r.status == RunStatus::Running => {
+                return Err(refuse(format!("run {} is being applied by another process (run {})", item.id, r.run_id)))
+            }
+            Some(r) => {
+                // Its process ended after the run and before it said so: the run is the item's.
+                let note = format!("applied: {} (recorded after its process had stopped)", r.status.as_str());
+                let t = Transition { applied_run_id: Some(&r.run_id), note: Some(&note), ..Default::default() };
+                journal.work_transition(&item.id, "applying", "applied", &t)?;
+                return Err(refuse(format!("run {} was already applied (run {}, {})", item.id, r.run_id, r.status.as_str())));
+            }
+            None => {
+                return Err(refuse(format!(
+                    "run {} is being applied, and its apply run has not begun: if no process is applying it, its process stopped before writing anything; ask for a new approval",
+                    item.id
+                )))
+            }
+        },
         other => return Err(refuse(format!("run {} is {other}: it cannot be applied", item.id))),
     }
     let (_, tenant) = config.tenant(Some(&item.tenant))?;
@@ -215,7 +234,12 @@ pub fn apply(home: &Path, config: &Config, journal: &dyn Journal, id: &str, view
         if let Some(e) = outcome_error(&plan) {
             return Err(e);
         }
-        let changes = plan_changes(&item.script_hash, &item.plan, &session.script.hash(), &planned_steps(&plan, &*session.journal)?);
+        let steps = planned_steps(&plan, &*session.journal)?;
+        // Continuing: what the interrupted run did is done now; only what is left must be approved.
+        let changes = match &interrupted {
+            None => plan_changes(&item.script_hash, &item.plan, &session.script.hash(), &steps),
+            Some(_) => plan_beyond(&item.script_hash, &item.plan, &session.script.hash(), &steps),
+        };
         if !changes.is_empty() {
             view.changed(&item, &changes);
             return Err(refuse(format!(
@@ -223,18 +247,27 @@ pub fn apply(home: &Path, config: &Config, journal: &dyn Journal, id: &str, view
                 plan.run_id
             )));
         }
+        if let Some(run) = &interrupted {
+            view.continuing(&item, run);
+        }
         view.confirm(&plan)?;
-        if !session.journal.work_transition(&item.id, "approved", "applying", &Transition::default())? {
+        // Continued, it is still `applying` from the dead process's claim: this process carries it on.
+        if interrupted.is_none() && !session.journal.work_transition(&item.id, "approved", "applying", &Transition::default())? {
             return Err(refuse(format!("run {} is being applied by another process", item.id)));
         }
-        let report = session.run(&item.user, Mode::Apply);
+        let report = session.apply_item(&item.user, &item.id);
         let (applied, note) = match &report {
             Ok(r) => (Some(r.run_id.as_str()), format!("applied: {}", r.status)),
             Err(e) => (None, format!("apply did not start: {e}")),
         };
         let t = Transition { applied_run_id: applied, note: Some(&note), ..Default::default() };
-        // A run that never started (the user's lock was held) leaves the approval usable.
-        let to = if applied.is_some() { "applied" } else { "approved" };
+        // A run that never started (the user's lock was held) leaves the approval usable (a
+        // continued one stays `applying`: what its first run wrote is not undone).
+        let to = match (applied, &interrupted) {
+            (Some(_), _) => "applied",
+            (None, Some(_)) => "applying",
+            (None, None) => "approved",
+        };
         session.journal.work_transition(&item.id, "applying", to, &t)?;
         report
     })();

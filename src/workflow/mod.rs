@@ -52,7 +52,48 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::exec::report::Report;
-use crate::journal::{Journal, PlannedStep};
+use crate::journal::{Journal, Mode, PlannedStep, RunQuery, RunSummary, WorkItem};
+
+/// The latest apply run that carried out `item` (an approval or a schedule): the apply run keeps
+/// the item's id in its journalled options (`work_item`), so a process that finds the item left
+/// half-way (its process died) can tell whether its apply had begun, and how it stands.
+pub fn apply_run_of(journal: &dyn Journal, item: &WorkItem) -> crate::journal::Result<Option<RunSummary>> {
+    let q = RunQuery {
+        tenant: Some(item.tenant.clone()),
+        user: Some(item.user.clone()),
+        mode: Some(Mode::Apply),
+        since: Some(item.created_at),
+        ..RunQuery::default()
+    };
+    for run in journal.find_runs(&q)? {
+        // Newest first: the first that names the item is its latest.
+        if journal.get_run(&run.run_id)?.is_some_and(|d| d.options["work_item"].as_str() == Some(item.id.as_str())) {
+            return Ok(Some(run));
+        }
+    }
+    Ok(None)
+}
+
+/// What a plan would write that the kept plan did not cover: the script changed, or a step to
+/// be written (`planned`) that is not one of the kept plan's planned steps with every parameter
+/// the same. Unlike [`plan_changes`], a step already done (or no longer there) is not a change:
+/// this is what continuing an interrupted apply of an approved plan may do, and no more.
+pub fn plan_beyond(old_hash: &str, old: &[PlannedStep], new_hash: &str, new: &[PlannedStep]) -> Vec<String> {
+    let mut out = Vec::new();
+    if old_hash != new_hash {
+        out.push(format!("the script or its stdlib changed (hash {} → {})", short(old_hash), short(new_hash)));
+    }
+    let mut covered: Vec<&PlannedStep> = old.iter().filter(|s| s.status == "planned").collect();
+    for n in new.iter().filter(|s| s.status == "planned") {
+        match covered.iter().position(|s| same_step(n, s) && n.params == s.params) {
+            Some(i) => {
+                covered.remove(i);
+            }
+            None => out.push(format!("+ {} {} ({}) was not approved", n.action, display(n), n.target_id)),
+        }
+    }
+    out
+}
 
 /// The steps of a plan report, as kept with an approval or a schedule. The parameters come from
 /// the journal (the report does not carry them): what the plan run recorded is what is compared.
@@ -170,5 +211,22 @@ mod tests {
         let c = plan_changes("h", &[grant("m1@x")], "h", &[grant("m2@x")]);
         assert_eq!(c.len(), 1, "{c:?}");
         assert!(c[0].contains("grant_mailbox_permission") && c[0].contains("m1@x") && c[0].contains("m2@x"), "{c:?}");
+    }
+
+    #[test]
+    fn continuing_an_approved_plan_may_skip_what_is_done_and_add_nothing() {
+        let grant =
+            |who: &str| PlannedStep { params: serde_json::json!({"trustee": who}), ..st("grant_mailbox_permission", "u1", "planned") };
+        let approved = [st("disable", "u1", "planned"), grant("m1@x")];
+        // Done by the interrupted run, or gone: nothing beyond the approval.
+        assert!(plan_beyond("h", &approved, "h", &[st("disable", "u1", "already_done"), grant("m1@x")]).is_empty());
+        assert!(plan_beyond("h", &approved, "h", &[]).is_empty());
+        // Another trustee, a step never approved, another script: each named.
+        let c = plan_beyond("h", &approved, "h", &[grant("m2@x")]);
+        assert!(c.len() == 1 && c[0].contains("was not approved"), "{c:?}");
+        assert_eq!(plan_beyond("h", &approved, "h", &[st("delete", "u1", "planned")]).len(), 1);
+        assert_eq!(plan_beyond("h", &approved, "g", &approved).len(), 1);
+        // A step approved once is covered once.
+        assert_eq!(plan_beyond("h", &approved, "h", &[grant("m1@x"), grant("m1@x")]).len(), 1);
     }
 }

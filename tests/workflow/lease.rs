@@ -1,8 +1,6 @@
 //! A worker killed mid-run: its item stays visible, is taken over once its lease runs out (each
 //! write at most once), or can be cancelled.
 
-use std::time::{Duration as Wait, Instant};
-
 use super::*;
 
 /// Schedule the cloud leaver, start a slow worker at `now`, kill it once the account is
@@ -12,23 +10,8 @@ fn kill_worker_mid_run(home: &Home, now: &str) -> String {
     let o = home.cmd(["run", "default.rhai", "--user", CLOUD, "--at", &later(1), "--yes", "--json"]).run();
     assert_eq!(o.code, 0, "{}", o.stderr);
     let id = run_id(&o);
-    let mut child = home.cmd(["worker", "--once", "--json"]).env("OFFBOARD_NOW", now).env("OFFBOARD_DEMO_LATENCY_MS", "150").spawn();
-    let start = Instant::now();
-    loop {
-        let blocked = std::fs::read(home.state_path())
-            .ok()
-            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-            .is_some_and(|s| user_in(&s, ids::LEAVER_CLOUD_ID)["accountEnabled"] == false);
-        if blocked {
-            break;
-        }
-        assert!(child.try_wait().unwrap().is_none(), "the worker finished before it could be killed");
-        assert!(start.elapsed() < Wait::from_secs(30), "the worker never blocked the account");
-        std::thread::sleep(Wait::from_millis(10));
-    }
-    child.kill().unwrap(); // SIGKILL: no chance to record anything
-    child.wait().unwrap();
-    assert!(!user_in(&home.state(), ids::LEAVER_CLOUD_ID)["managerId"].is_null(), "the worker was not killed mid-way");
+    let child = home.cmd(["worker", "--once", "--json"]).env("OFFBOARD_NOW", now).env("OFFBOARD_DEMO_LATENCY_MS", "150").spawn();
+    kill_once_blocked(home, child, "worker");
     id
 }
 

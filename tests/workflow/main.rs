@@ -182,6 +182,26 @@ fn an_expired_approval_is_refused() {
     assert_untouched(&home);
 }
 
+/// SIGKILL `child` (a worker or an `apply` offboarding the cloud leaver) once the account is
+/// blocked and before the run ends, so nothing after the block is recorded; returns its pid.
+fn kill_once_blocked(home: &Home, mut child: std::process::Child, who: &str) -> u32 {
+    let start = std::time::Instant::now();
+    while !std::fs::read(home.state_path())
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .is_some_and(|s| user_in(&s, ids::LEAVER_CLOUD_ID)["accountEnabled"] == false)
+    {
+        assert!(child.try_wait().unwrap().is_none(), "the {who} finished before it could be killed");
+        assert!(start.elapsed() < std::time::Duration::from_secs(30), "the {who} never blocked the account");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let pid = child.id();
+    child.kill().unwrap(); // SIGKILL: no chance to record anything
+    child.wait().unwrap();
+    assert!(!user_in(&home.state(), ids::LEAVER_CLOUD_ID)["managerId"].is_null(), "the {who} was not killed mid-way");
+    pid
+}
+
 fn schedules(home: &Home) -> Vec<Value> {
     let o = home.cmd(["schedule", "list", "--all", "--json"]).run();
     assert_eq!(o.code, 0, "{}", o.stderr);

@@ -95,21 +95,8 @@ fn a_killed_workers_run_is_taken_over_through_the_queue() {
     let Some(t) = PgHome::new() else { return };
     let (home, url, schema, queue, id) = (&t.home, &t.url, &t.schema, &t.queue, t.schedule_cloud_leaver());
     let pg = |args: &[&str]| t.cmd(args);
-    let mut child = pg(&["worker", "--once", "--json"]).env("OFFBOARD_NOW", later(2)).env("OFFBOARD_DEMO_LATENCY_MS", "150").spawn();
-    let start = std::time::Instant::now();
-    while !std::fs::read(home.state_path())
-        .ok()
-        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-        .is_some_and(|s| user_in(&s, ids::LEAVER_CLOUD_ID)["accountEnabled"] == false)
-    {
-        assert!(child.try_wait().unwrap().is_none(), "the worker finished before it could be killed");
-        assert!(start.elapsed() < std::time::Duration::from_secs(30), "the worker never blocked the account");
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    let dead = child.id();
-    child.kill().unwrap();
-    child.wait().unwrap();
-    assert!(!user_in(&home.state(), ids::LEAVER_CLOUD_ID)["managerId"].is_null(), "the worker was not killed mid-way");
+    let child = pg(&["worker", "--once", "--json"]).env("OFFBOARD_NOW", later(2)).env("OFFBOARD_DEMO_LATENCY_MS", "150").spawn();
+    let dead = kill_once_blocked(home, child, "worker");
     // Its sessions stop beating: what a few minutes of silence look like to the database.
     sql(url, &format!("UPDATE {schema}.journal_sessions SET heartbeat_at = now() - interval '1 hour' WHERE pid = {dead}"));
     // And the job and tenant queue it locked in graphile (a `--once` worker registers no

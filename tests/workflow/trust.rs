@@ -112,3 +112,26 @@ fn scheduling_asks_for_confirmation_like_run() {
     assert_eq!(schedules(&home).len(), 1);
     assert_untouched(&home);
 }
+
+/// An approved apply whose process is killed part-way is not stuck `applying`: the next `apply`
+/// continues it (the interrupted run's writes done, the rest exactly as approved), every write
+/// once; then the approval is used up.
+#[test]
+fn an_approved_apply_killed_part_way_is_continued_by_the_next_apply() {
+    let (home, id) = requested();
+    approve(&home, &id);
+    let child = home.cmd(["apply", &id, "--yes", "--json"]).env("OFFBOARD_DEMO_LATENCY_MS", "150").spawn();
+    kill_once_blocked(&home, child, "apply");
+    let first = apply_runs(&home, CLOUD);
+    assert_eq!(first.len(), 1, "{first:?}");
+    let o = home.cmd(["apply", &id, "--yes", "--json"]).run();
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stderr.contains("was interrupted") && o.stderr.contains("continuing it"), "{}", o.stderr);
+    assert_eq!(o.json()["status"], "succeeded");
+    assert_cloud_offboarded(&home.state(), &seed_state());
+    assert_eq!(home.stats().writes_applied, CLEAN_WRITES, "{:?}", home.stats());
+    assert_eq!(apply_runs(&home, CLOUD).len(), 2);
+    let o = home.cmd(["apply", &id, "--yes"]).run();
+    assert_eq!(o.code, 6, "{}", o.stderr);
+    assert!(o.stderr.contains("already applied"), "{}", o.stderr);
+}
