@@ -107,6 +107,7 @@ impl ConsoleServer {
         let s = &cfg.settings;
         let oidc = oidc::Oidc::discover(&s.issuer_url, &s.client_id, cfg.secret, &s.redirect_uri()).await?;
         let secure_cookies = s.public_url.trim_start().to_ascii_lowercase().starts_with("https://");
+        let sessions = session::Sessions::in_journal(cfg.journal.clone());
         let app = Arc::new(App {
             settings: cfg.settings,
             clients: cfg.clients,
@@ -115,7 +116,7 @@ impl ConsoleServer {
             config: cfg.config,
             home: cfg.home,
             oidc,
-            sessions: session::Sessions::default(),
+            sessions,
             tasks: tasks::Tasks::default(),
             secure_cookies,
         });

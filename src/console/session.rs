@@ -11,24 +11,32 @@
 //! only on loopback (the demo), Secure is left off: clients do not return a Secure cookie over
 //! http (reqwest's cookie store and curl never do), and on loopback it never crosses a network.
 //! Every form carries the session's CSRF token, compared in constant time.
+//!
+//! The sessions are kept in the journal (keyed by a hash of the id, see
+//! `journal::console_sessions`): a restarted console keeps everyone signed in, and several
+//! console processes on one PostgreSQL journal share them. A journal that keeps none (a test's)
+//! leaves them in this process's memory. A journal that fails signs no one in (fails closed).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
 
 use axum::http::{header, HeaderMap, HeaderValue};
+use chrono::{DateTime, Duration, Utc};
 use cookie::{Cookie, SameSite};
+use serde::{Deserialize, Serialize};
+
+use crate::journal::{session_key, Journal, StoredSession};
 
 /// The cookie's name.
 pub const COOKIE: &str = "offboard_console";
 /// A signed-in session lasts a working day; a pending sign-in ten minutes.
-const SIGNED_IN_FOR: Duration = Duration::from_secs(8 * 3600);
-const PENDING_FOR: Duration = Duration::from_secs(600);
+const SIGNED_IN_FOR: Duration = Duration::hours(8);
+const PENDING_FOR: Duration = Duration::minutes(10);
 /// At most this many sessions at once: `/login` is open to anyone, and each call makes one.
 const MAX_SESSIONS: usize = 10_000;
 
 /// Who signed in, from the verified ID token.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identity {
     pub issuer: String,
     pub subject: String,
@@ -43,7 +51,8 @@ impl Identity {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum State {
     /// Waiting for the issuer: what the callback must find again.
     Pending {
@@ -61,51 +70,123 @@ pub struct Session {
     pub state: State,
     /// The token every form of this session carries.
     pub csrf: String,
-    created: Instant,
+    /// When it ends.
+    expires: DateTime<Utc>,
 }
 
 impl Session {
-    fn expired(&self) -> bool {
+    fn expired(&self, now: DateTime<Utc>) -> bool {
+        self.expires <= now
+    }
+    fn stored(&self) -> Option<StoredSession> {
+        let state = serde_json::to_value(&self.state).ok()?;
         let life = match self.state {
             State::Pending { .. } => PENDING_FOR,
             State::SignedIn(_) => SIGNED_IN_FOR,
         };
-        self.created.elapsed() > life
+        Some(StoredSession { state, csrf: self.csrf.clone(), created_at: self.expires - life, expires_at: self.expires })
+    }
+    fn from_stored(s: StoredSession) -> Option<Session> {
+        match serde_json::from_value(s.state) {
+            Ok(state) => Some(Session { state, csrf: s.csrf, expires: s.expires_at }),
+            Err(e) => {
+                tracing::warn!("console: a kept session cannot be read ({e}): not signed in");
+                None
+            }
+        }
     }
 }
 
-/// The sessions of one console process (in memory: a restart signs everyone out).
-#[derive(Default)]
+/// Where the sessions are kept.
+enum Store {
+    Journal(Arc<dyn Journal>),
+    /// This process's memory: a restart signs everyone out.
+    Memory(Mutex<HashMap<String, Session>>),
+}
+
+/// The console's sessions.
 pub struct Sessions {
-    map: Mutex<HashMap<String, Session>>,
+    store: Store,
+}
+
+impl Default for Sessions {
+    /// In memory.
+    fn default() -> Self {
+        Sessions { store: Store::Memory(Mutex::default()) }
+    }
 }
 
 impl Sessions {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
-        self.map.lock().unwrap_or_else(|p| p.into_inner())
+    /// In `journal`, or in memory when it keeps no sessions.
+    pub fn in_journal(journal: Arc<dyn Journal>) -> Sessions {
+        if journal.keeps_console_sessions() {
+            Sessions { store: Store::Journal(journal) }
+        } else {
+            Sessions::default()
+        }
+    }
+
+    fn memory(map: &Mutex<HashMap<String, Session>>) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
+        map.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Start a session under a new id; returns the id, or None when the store is full (of
-    /// live sessions: expired ones are dropped first).
+    /// live sessions: expired ones are dropped first) or cannot keep it.
     pub fn create(&self, state: State) -> Option<String> {
-        let id = random_hex();
-        let mut map = self.lock();
-        map.retain(|_, s| !s.expired());
-        if map.len() >= MAX_SESSIONS {
-            return None;
+        let (id, now) = (random_hex(), Utc::now());
+        let life = match state {
+            State::Pending { .. } => PENDING_FOR,
+            State::SignedIn(_) => SIGNED_IN_FOR,
+        };
+        let session = Session { state, csrf: random_hex(), expires: now + life };
+        match &self.store {
+            Store::Journal(j) => match j.console_session_put(&session_key(&id), &session.stored()?, MAX_SESSIONS, now) {
+                Ok(true) => Some(id),
+                Ok(false) => None,
+                Err(e) => {
+                    tracing::warn!("console: keeping a session: {e}");
+                    None
+                }
+            },
+            Store::Memory(map) => {
+                let mut map = Self::memory(map);
+                map.retain(|_, s| !s.expired(now));
+                if map.len() >= MAX_SESSIONS {
+                    return None;
+                }
+                map.insert(id.clone(), session);
+                Some(id)
+            }
         }
-        map.insert(id.clone(), Session { state, csrf: random_hex(), created: Instant::now() });
-        Some(id)
     }
 
     /// The live session with this id.
     pub fn get(&self, id: &str) -> Option<Session> {
-        self.lock().get(id).filter(|s| !s.expired()).cloned()
+        let now = Utc::now();
+        match &self.store {
+            Store::Journal(j) => kept(j.console_session_get(&session_key(id), now), "reading"),
+            Store::Memory(map) => Self::memory(map).get(id).filter(|s| !s.expired(now)).cloned(),
+        }
     }
 
     /// Remove and return the session (a pending sign-in is used once).
     pub fn take(&self, id: &str) -> Option<Session> {
-        self.lock().remove(id).filter(|s| !s.expired())
+        let now = Utc::now();
+        match &self.store {
+            Store::Journal(j) => kept(j.console_session_take(&session_key(id), now), "removing"),
+            Store::Memory(map) => Self::memory(map).remove(id).filter(|s| !s.expired(now)),
+        }
+    }
+}
+
+/// A session the journal answered with; none when it failed (said in the log): not signed in.
+fn kept(found: crate::journal::Result<Option<StoredSession>>, doing: &str) -> Option<Session> {
+    match found {
+        Ok(found) => found.and_then(Session::from_stored),
+        Err(e) => {
+            tracing::warn!("console: {doing} a session: {e}");
+            None
+        }
     }
 }
 

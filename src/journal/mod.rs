@@ -14,6 +14,7 @@
 //! configuration. Secrets never reach this module: callers pass only `params`, `prior`
 //! and `result` values that are safe to keep.
 
+mod console_sessions;
 mod open;
 mod outbox;
 mod postgres;
@@ -23,6 +24,7 @@ mod sqlite;
 pub(crate) mod suite;
 mod workflow;
 
+pub use console_sessions::{session_key, StoredSession};
 pub use open::{open, redacted_url, JournalConfig, JOURNAL_URL_ENV};
 pub use outbox::{NewOutboxItem, OutboxItem, OutboxKind};
 pub use postgres::{session_ttl_secs, PgJournal};
@@ -415,6 +417,30 @@ pub trait Journal: WorkflowJournal + Send + Sync {
     fn request_key_release(&self, scope: &str, key: &str) -> Result<()> {
         let _ = scope;
         Err(JournalError::Reported(format!("this journal does not keep request keys (could not release {key})")))
+    }
+    // The console's sessions (see `console_sessions.rs`). The defaults refuse, and the console
+    // keeps its sessions in memory.
+    /// Whether this journal keeps the console's sessions (the methods below).
+    fn keeps_console_sessions(&self) -> bool {
+        false
+    }
+    /// Keep the session `key` (a [`session_key`]), replacing one under the same key, unless
+    /// `max_live` sessions that have not ended by `now` are kept already (those that have are
+    /// dropped first): `false` then, and nothing is kept.
+    fn console_session_put(&self, key: &str, session: &StoredSession, max_live: usize, now: DateTime<Utc>) -> Result<bool> {
+        let _ = (session, max_live, now);
+        Err(JournalError::Reported(format!("this journal does not keep console sessions (could not keep {key})")))
+    }
+    /// The session `key`, if it has not ended by `now`.
+    fn console_session_get(&self, key: &str, now: DateTime<Utc>) -> Result<Option<StoredSession>> {
+        let _ = now;
+        Err(JournalError::Reported(format!("this journal does not keep console sessions (could not read {key})")))
+    }
+    /// Remove the session `key`; it is returned if it had not ended by `now` (a pending sign-in
+    /// is used once: of two callers, one gets it).
+    fn console_session_take(&self, key: &str, now: DateTime<Utc>) -> Result<Option<StoredSession>> {
+        let _ = now;
+        Err(JournalError::Reported(format!("this journal does not keep console sessions (could not remove {key})")))
     }
     /// Forget the answered keys claimed before `before` (no caller retries that late), so the
     /// table does not grow for ever; returns how many. Unanswered ones are left to their claim.

@@ -26,6 +26,7 @@
 //! caller is on; it blocks the caller exactly as the SQLite journal's file I/O does.
 
 mod audit;
+mod console_sessions;
 mod locks;
 mod outbox;
 mod request_keys;
@@ -330,6 +331,18 @@ impl Journal for PgJournal {
     }
     fn request_key_prune(&self, before: DateTime<Utc>) -> Result<u64> {
         self.key_prune(before)
+    }
+    fn keeps_console_sessions(&self) -> bool {
+        true
+    }
+    fn console_session_put(&self, key: &str, session: &StoredSession, max_live: usize, now: DateTime<Utc>) -> Result<bool> {
+        self.session_put(key, session, max_live, now)
+    }
+    fn console_session_get(&self, key: &str, now: DateTime<Utc>) -> Result<Option<StoredSession>> {
+        self.session_get(key, now)
+    }
+    fn console_session_take(&self, key: &str, now: DateTime<Utc>) -> Result<Option<StoredSession>> {
+        self.session_take(key, now)
     }
 }
 

@@ -20,6 +20,7 @@
 //! executor's threads; every call is short, so contention is not a concern.
 
 mod audit;
+mod console_sessions;
 mod file;
 mod outbox;
 mod request_keys;
@@ -418,6 +419,18 @@ impl Journal for SqliteJournal {
     }
     fn request_key_prune(&self, before: DateTime<Utc>) -> Result<u64> {
         self.key_prune(before)
+    }
+    fn keeps_console_sessions(&self) -> bool {
+        true
+    }
+    fn console_session_put(&self, key: &str, session: &StoredSession, max_live: usize, now: DateTime<Utc>) -> Result<bool> {
+        self.session_put(key, session, max_live, now)
+    }
+    fn console_session_get(&self, key: &str, now: DateTime<Utc>) -> Result<Option<StoredSession>> {
+        self.session_get(key, now)
+    }
+    fn console_session_take(&self, key: &str, now: DateTime<Utc>) -> Result<Option<StoredSession>> {
+        self.session_take(key, now)
     }
 }
 

@@ -8,6 +8,7 @@
 //! test.sh), or a URL given in the environment, a missing or unreachable database FAILS them.
 
 pub(super) mod audit;
+pub(super) mod console_sessions;
 pub(super) mod outbox;
 pub(super) mod request_keys;
 pub(super) mod runs;
@@ -106,4 +107,5 @@ on_every_backend!(
     request_keys::a_request_key_is_claimed_once_answered_once_and_scoped,
     request_keys::a_stale_claim_is_taken_over_only_by_the_same_request,
     request_keys::old_answered_keys_are_pruned_and_nothing_else,
+    console_sessions::console_sessions_are_kept_until_they_end_taken_once_and_bounded,
 );

@@ -273,3 +273,40 @@ async fn sign_ins_are_journalled_and_a_replayed_callback_gets_no_session() {
     assert_eq!(get(&replay, &f.url("/auth/callback?code=abc&state=not-the-state")).await.0, 400);
     assert_eq!(f.journal.audit_events(10).unwrap().len(), 2, "only the two real sign-ins");
 }
+
+/// A console restarted, or another console process on the same journal, knows who is signed
+/// in: the session is kept in the journal, under a hash of its id, never the id itself; signing
+/// out on one ends it on all.
+#[tokio::test]
+async fn a_session_outlives_its_console_process_and_the_journal_never_holds_its_id() {
+    let f = fixture().await;
+    let b = Browser::new();
+    sign_in(&f, &b, "staff-tech-a").await;
+    let id = b.session(&f.base()).expect("a session");
+    let now = chrono::Utc::now();
+    assert!(f.journal.console_session_get(&offboard_host::journal::session_key(&id), now).unwrap().is_some());
+    assert!(f.journal.console_session_get(&id, now).unwrap().is_none(), "kept under its id");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let other = offboard_host::console::demo::start(&f.demo, f.journal.clone() as Arc<dyn Journal>, f._dir.path().to_path_buf(), listener)
+        .await
+        .expect("a second console");
+    let plain = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let at = |base: std::net::SocketAddr, path: &str| {
+        plain.get(format!("http://{base}{path}")).header("cookie", format!("{COOKIE}={id}")).send()
+    };
+    let r = at(other.addr(), "/runs").await.unwrap();
+    assert_eq!(r.status(), 200, "the second console does not know the session");
+    let page = r.text().await.unwrap();
+    let csrf = csrf_of(&page).expect("a form token");
+    // Signed out on the second: gone on the first too.
+    let r = plain
+        .post(format!("http://{}/logout", other.addr()))
+        .header("cookie", format!("{COOKIE}={id}"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((r.status().as_u16(), location(&r)), (303, "/signed-out".to_string()));
+    let r = at(f.console.addr(), "/runs").await.unwrap();
+    assert_eq!((r.status().as_u16(), location(&r)), (303, login_for("/runs")));
+}

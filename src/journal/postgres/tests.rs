@@ -179,7 +179,19 @@ fn migrations_apply_once() {
     assert_eq!(applied, MIGRATOR.iter().count() as i64);
     assert_eq!(
         tables,
-        ["_sqlx_migrations", "audit", "journal_sessions", "lane_pacer", "locks", "psa_outbox", "request_keys", "runs", "steps", "workflow"]
+        [
+            "_sqlx_migrations",
+            "audit",
+            "console_sessions",
+            "journal_sessions",
+            "lane_pacer",
+            "locks",
+            "psa_outbox",
+            "request_keys",
+            "runs",
+            "steps",
+            "workflow"
+        ]
     );
     assert_eq!(b.list_runs(5).expect("list").len(), 1);
 }

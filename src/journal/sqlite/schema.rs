@@ -159,9 +159,30 @@ CREATE TABLE request_keys (
 );
 "#;
 
+/// Version 8: the console's sign-in sessions, keyed by the SHA-256 of the session id (see
+/// `journal::console_sessions`).
+const V8_CONSOLE_SESSIONS: &str = r#"
+CREATE TABLE console_sessions (
+    key        TEXT PRIMARY KEY NOT NULL,
+    state_json TEXT NOT NULL,
+    csrf       TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+CREATE INDEX console_sessions_by_expiry ON console_sessions (expires_at);
+"#;
+
 /// All migrations, in order. Append only.
-pub(super) const MIGRATIONS: &[&str] =
-    &[V1_RUNS_STEPS_LOCKS, V2_PSA_OUTBOX, V3_WORKFLOW, V4_APPROVAL_BINDING, V5_WORKER_LEASE, V6_CONSOLE_AUDIT, V7_REQUEST_KEYS];
+pub(super) const MIGRATIONS: &[&str] = &[
+    V1_RUNS_STEPS_LOCKS,
+    V2_PSA_OUTBOX,
+    V3_WORKFLOW,
+    V4_APPROVAL_BINDING,
+    V5_WORKER_LEASE,
+    V6_CONSOLE_AUDIT,
+    V7_REQUEST_KEYS,
+    V8_CONSOLE_SESSIONS,
+];
 
 /// Bring the schema up to date. Idempotent: a current database is left untouched.
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), String> {

@@ -114,14 +114,14 @@ fn migrations_are_idempotent() {
     let j2 = SqliteJournal::open(&path).expect("open a third time alongside");
     let version: i64 = j.conn().query_row("PRAGMA user_version", [], |r| r.get(0)).expect("version");
     assert_eq!(version, i64::try_from(schema::MIGRATIONS.len()).expect("len"));
-    assert_eq!(version, 7);
+    assert_eq!(version, 8);
     let tables: Vec<String> = {
         let conn = j2.conn();
         let mut st = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").expect("prepare");
         let rows = st.query_map([], |r| r.get(0)).expect("query");
         rows.collect::<rusqlite::Result<_>>().expect("rows")
     };
-    assert_eq!(tables, ["audit", "locks", "psa_outbox", "request_keys", "runs", "steps", "workflow"]);
+    assert_eq!(tables, ["audit", "console_sessions", "locks", "psa_outbox", "request_keys", "runs", "steps", "workflow"]);
     assert_eq!(j2.list_runs(10).expect("list").len(), 1);
 }
 
