@@ -27,7 +27,7 @@ use super::session::Identity;
 use super::tasks;
 use super::App;
 use crate::config::Role;
-use crate::journal::{WorkItem, WorkKind};
+use crate::journal::{RunStatus, WorkItem, WorkKind};
 use crate::service::approval::{self, ApplyView, Decider};
 
 /// The principal a console action is recorded under (`requested_by`, `decided_os`): the
@@ -107,6 +107,13 @@ pub async fn show(AxState(app): AxState<Arc<App>>, headers: HeaderMap, uri: Uri,
     let status = shown_status(&item);
     let may_decide = app.may(&s.who, Role::Approve, &item.tenant);
     let own = item.requested_by.as_deref() == Some(principal(&s.who).as_str());
+    // An apply whose process stopped part-way (the console restarted, say): its run, to continue.
+    let interrupted = if item.status == "applying" {
+        let it = item.clone();
+        read(&app, move |j| crate::workflow::apply_run_of(j, &it)).await.ok().flatten().filter(|r| r.status == RunStatus::Interrupted)
+    } else {
+        None
+    };
     let body = html! {
         dl {
             dt { "Client" } dd { (item.tenant) }
@@ -152,6 +159,15 @@ pub async fn show(AxState(app): AxState<Arc<App>>, headers: HeaderMap, uri: Uri,
             form method="post" action=(format!("/approvals/{}/apply", item.id)) {
                 input type="hidden" name="csrf" value=(s.csrf);
                 button type="submit" { "Run the approved plan" }
+            }
+        } @else if let (Some(run), true) = (&interrupted, may_decide) {
+            p role="status" {
+                "The apply stopped part-way (run " a href=(format!("/runs/{}", run.run_id)) { (run.run_id) }
+                "): its process ended. Continuing it re-plans, and writes only what the approved plan still has to do."
+            }
+            form method="post" action=(format!("/approvals/{}/apply", item.id)) {
+                input type="hidden" name="csrf" value=(s.csrf);
+                button type="submit" { "Continue the approved run" }
             }
         } @else if status == "expired" {
             p role="status" { "This request has expired: it cannot be approved. Request the run again." }

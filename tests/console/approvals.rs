@@ -5,7 +5,7 @@ use super::flow::{get, sign_in, to_callback_from};
 use super::*;
 use chrono::Duration;
 use offboard_host::config::{ApprovalSettings, Config, Role, RoleGrant};
-use offboard_host::journal::{WorkItem, WorkKind, WorkflowJournal};
+use offboard_host::journal::{Transition, WorkItem, WorkKind, WorkflowJournal};
 use offboard_host::service::{approval, RunSpec, Session};
 use offboard_host::workflow::planned_steps;
 
@@ -90,6 +90,19 @@ async fn page_and_csrf(f: &Fixture, b: &Browser, path: &str) -> (String, String)
     (page, csrf)
 }
 
+/// The item once the background apply has carried it out (the journal says `applied`).
+async fn applied(f: &Fixture, id: &str) -> WorkItem {
+    let started = std::time::Instant::now();
+    loop {
+        let i = item(f, id);
+        if i.status == "applied" {
+            return i;
+        }
+        assert!(started.elapsed().as_secs() < 60, "still {} ({:?})", i.status, i.note);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 fn item(f: &Fixture, id: &str) -> WorkItem {
     f.journal.work_get(id).expect("read").expect("item")
 }
@@ -121,15 +134,7 @@ async fn the_mail_link_signs_the_approver_in_and_the_approved_run_is_carried_out
     let (s, to) = post(&casey, &f.url(&format!("/approvals/{id}/approve")), &[("csrf", &csrf)]).await;
     assert_eq!((s, to), (303, format!("/runs/{id}")));
     // Carried out in the background: wait for the journal to say so.
-    let started = std::time::Instant::now();
-    let done = loop {
-        let i = item(&f, &id);
-        if i.status == "applied" {
-            break i;
-        }
-        assert!(started.elapsed().as_secs() < 60, "still {} ({:?})", i.status, i.note);
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
+    let done = applied(&f, &id).await;
     assert_eq!(
         (done.decided_by.as_deref(), done.decided_os.as_deref()),
         (Some("casey.approver@msp.test"), Some("console:casey.approver@msp.test"))
@@ -302,4 +307,42 @@ async fn the_approval_routes_require_sign_in() {
         assert_eq!(post(&b, &f.url(&path), &[("csrf", "x")]).await, (303, "/login".to_string()), "{path}");
     }
     assert_eq!(item(&f, &id).status, "pending");
+}
+
+/// An approved apply whose process stopped part-way (the console restarted mid-run): the
+/// approval page says so, and an approver continues it from there.
+#[tokio::test]
+async fn an_interrupted_approved_apply_is_continued_from_the_approval_page() {
+    let (f, config) = fixture_with(approval_config()).await;
+    let id = request(&f, &config, LEAVER, "console:alex.tech@msp.test", Duration::hours(1)).await;
+    let decided = Transition { decided_by: Some("casey.approver@msp.test"), ..Default::default() };
+    assert!(f.journal.work_transition(&id, "pending", "approved", &decided).unwrap());
+    assert!(f.journal.work_transition(&id, "approved", "applying", &Transition::default()).unwrap());
+    // The run its process had begun: never finished, its lock not held, so interrupted.
+    f.journal
+        .create_run(&NewRun {
+            run_id: "run-interrupted".into(),
+            tenant: "demo".into(),
+            user: LEAVER.into(),
+            script: "default".into(),
+            script_hash: item(&f, &id).script_hash,
+            mode: Mode::Apply,
+            options: json!({"work_item": id}),
+            started_at: Utc::now(),
+        })
+        .unwrap();
+    let casey = Browser::new();
+    sign_in(&f, &casey, "staff-approver").await;
+    let (page, csrf) = page_and_csrf(&f, &casey, &format!("/approvals/{id}")).await;
+    assert!(page.contains("The apply stopped part-way") && page.contains("run-interrupted"), "{page}");
+    assert!(page.contains("Continue the approved run"), "{page}");
+    let (s, to) = post(&casey, &f.url(&format!("/approvals/{id}/apply")), &[("csrf", &csrf)]).await;
+    assert_eq!((s, to), (303, format!("/runs/{id}")));
+    let done = applied(&f, &id).await;
+    let applied = done.applied_run_id.expect("applied run");
+    assert_ne!(applied, "run-interrupted");
+    let run = f.journal.get_run(&applied).unwrap().expect("apply run");
+    assert_eq!((run.summary.mode, run.summary.status), (Mode::Apply, RunStatus::Succeeded));
+    let (_, page) = get(&casey, &f.url(&format!("/approvals/{id}"))).await;
+    assert!(!page.contains("Continue the approved run"), "{page}");
 }
