@@ -172,7 +172,9 @@ async fn one(s: &Setup, pool: &PgPool, workers: usize) -> Result<Figures, String
 
     // Schedule them all with one bulk schedule (a plan each, 16 at a time), due by the time the
     // workers start.
-    let users = demo::ordinary_users(s.runs);
+    // The simulator holds runs + 1 ordinary users, one of whom holds a directory role.
+    let mut users = demo::ordinary_users(s.runs + 1);
+    users.truncate(s.runs);
     if users.len() < s.runs {
         return Err(format!("the demo tenant has {} ordinary users, fewer than {} runs", users.len(), s.runs));
     }

@@ -261,11 +261,13 @@ pub struct SimStats {
     pub round_trips: u64,
 }
 
-/// The UPNs of the first `n` ordinary seeded users: not the named demo users, and no directory
-/// role holder (the guard refuses those), so a bulk run offboards each of them.
+/// The UPNs of the ordinary users of a tenant seeded with `n` of them (`Knobs::ordinary_users`):
+/// not the named demo users, and no directory role holder (the guard refuses those), so a bulk
+/// run offboards each of them. Each is in the tenant a simulator seeds with `n` (or more).
 pub fn ordinary_users(n: usize) -> Vec<String> {
-    // One more than asked: the ordinary user who holds a directory role is left out.
-    let seed = seed::seed_with(n + 1);
+    // Of a tenant seeded with `n` ordinary users (the default one for up to a thousand): one of
+    // them holds a directory role and is left out, so up to a thousand this is one short.
+    let seed = seed::seed_with(n);
     let named = &seed.users[..seed::NAMED_USERS];
     let admin = |id: &str| seed.directory_roles.iter().any(|r| r.members.iter().any(|m| m == id));
     seed.users

@@ -83,3 +83,18 @@ fn seed_is_deterministic_and_consistent() {
     }
     assert_eq!(a.directory_roles[0].members.len(), 1);
 }
+
+/// A larger tenant holds the default one unchanged, and the ordinary users of a tenant seeded
+/// with N are all in it (the scale test takes a thousand from the default tenant).
+#[test]
+fn a_larger_seed_extends_the_default_one_and_ordinary_users_are_in_their_seed() {
+    let (small, large) = (seed::seed(), seed::seed_with(1200));
+    assert_eq!(large.users.len(), small.users.len() + 200);
+    let upns = |s: &model::State| s.users.iter().map(|u| u.user_principal_name.clone()).collect::<Vec<_>>();
+    assert_eq!(upns(&large)[..small.users.len()], upns(&small)[..]);
+    for (n, tenant) in [(seed::ORDINARY_USERS, &small), (1200, &large)] {
+        let users = super::super::ordinary_users(n);
+        assert_eq!(users.len(), n - 1, "all but the role holder");
+        assert!(users.iter().all(|u| tenant.users.iter().any(|t| &t.user_principal_name == u)), "{n}");
+    }
+}
