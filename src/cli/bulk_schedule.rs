@@ -30,11 +30,9 @@ use crate::service::request::{self, Notice};
 use crate::service::{RunSpec, Session};
 use crate::workflow::bulk::{BulkUser, UserResult};
 
-/// `--set` with the row's own settings over it, as the bulk run itself journals them.
+/// `--set` with the row's own settings over it.
 fn sets_of(a: &RunArgs, row: &BulkUser) -> Vec<String> {
-    let key = |s: &str| s.split_once('=').map_or(s, |(k, _)| k).trim().to_ascii_lowercase();
-    let own: Vec<String> = row.settings.iter().map(|(k, _)| k.to_ascii_lowercase()).collect();
-    a.set.iter().filter(|s| !own.contains(&key(s))).cloned().chain(row.sets()).collect()
+    row.sets_over(&a.set)
 }
 
 /// Every row's due time, or the first row's error naming its line: nothing is planned or

@@ -369,15 +369,19 @@ pub(super) fn claim_and_run(
     if !journal.work_claim(&item.id, worker, now, now + lease())? {
         return Ok(None); // another worker has it
     }
-    if let (Some(dead), "running") = (&item.claimed_by, item.status.as_str()) {
+    // Taking over from a worker that died holding it.
+    let taken_over = match (&item.claimed_by, item.status.as_str()) {
+        (Some(dead), "running") => Some(format!("taken over from worker {dead} (its lease ran out)")),
+        _ => None,
+    };
+    if let Some(taken) = &taken_over {
         // The dead worker may have died after its run succeeded but before it marked the item
         // done: that run is the item's, and running it again would journal a second apply.
         if let Some(run) = succeeded_run_of(&**journal, item)? {
-            let note = format!("taken over from worker {dead} (its lease ran out); its run {run} had already succeeded: not run again");
+            let note = format!("{taken}; its run {run} had already succeeded: not run again");
             let t = Transition { applied_run_id: Some(&run), note: Some(&note), ..Default::default() };
             journal.work_transition(&item.id, "running", "done", &t)?;
-            let result = json!({"id": item.id, "tenant": item.tenant, "user": item.user, "due": item.at, "status": "done", "run_id": run, "note": note});
-            return Ok(Some((result, true, None)));
+            return Ok(Some((result_line(item, item.at, "done", Some(&run), &note), true, None)));
         }
     }
     let Outcome { ok, run, note, waiting, passing } =
@@ -387,9 +391,9 @@ pub(super) fn claim_and_run(
     if cfg!(debug_assertions) && std::env::var_os("OFFBOARD_TEST_DIE_BEFORE_ITEM_DONE").is_some() {
         std::process::exit(137);
     }
-    let note = match (&item.claimed_by, item.status.as_str()) {
-        (Some(dead), "running") => format!("taken over from worker {dead} (its lease ran out); {note}"),
-        _ => note,
+    let note = match &taken_over {
+        Some(taken) => format!("{taken}; {note}"),
+        None => note,
     };
     if passing && yield_waits {
         // Back to `pending`, and the job fails: the queue tries it again with its back-off, and
@@ -402,9 +406,7 @@ pub(super) fn claim_and_run(
         let at = clock::now() + wait_again();
         let note = format!("{note}; waiting: {wait}; next pass at {}", at.to_rfc3339());
         journal.work_requeue(&item.id, worker, at, &note)?;
-        let result =
-            json!({"id": item.id, "tenant": item.tenant, "user": item.user, "due": at, "status": "waiting", "run_id": run, "note": note});
-        return Ok(Some((result, true, Some(at))));
+        return Ok(Some((result_line(item, at, "waiting", run.as_deref(), &note), true, Some(at))));
     }
     let to = if ok { "done" } else { "failed" };
     journal.work_transition(
@@ -413,9 +415,12 @@ pub(super) fn claim_and_run(
         to,
         &Transition { applied_run_id: run.as_deref(), note: Some(&note), ..Default::default() },
     )?;
-    let result =
-        json!({"id": item.id, "tenant": item.tenant, "user": item.user, "due": item.at, "status": to, "run_id": run, "note": note});
-    Ok(Some((result, ok, None)))
+    Ok(Some((result_line(item, item.at, to, run.as_deref(), &note), ok, None)))
+}
+
+/// What a worker's pass says of one item (`--json`, and one line a run).
+fn result_line(item: &WorkItem, due: DateTime<Utc>, status: &str, run: Option<&str>, note: &str) -> serde_json::Value {
+    json!({"id": item.id, "tenant": item.tenant, "user": item.user, "due": due, "status": status, "run_id": run, "note": note})
 }
 
 /// The apply run that carried `item` out and succeeded, if one did (its options name the item).

@@ -238,9 +238,12 @@ impl Session {
         self.validate_user(user)?;
         let providers = self.plan_providers()?;
         let cloud = providers.cloud().map_err(|e| Error::Usage(format!("--last-day from-directory: {e}")))?.clone();
-        let value = self.rt.block_on(cloud.leave_date(user)).map_err(|e| match e.is_not_found() {
-            true => Error::UserNotFound { user: user.to_string(), tenant: self.tenant_name.clone() },
-            false => Error::Graph(e),
+        let value = self.rt.block_on(cloud.leave_date(user)).map_err(|e| {
+            if e.is_not_found() {
+                Error::UserNotFound { user: user.to_string(), tenant: self.tenant_name.clone() }
+            } else {
+                Error::Graph(e)
+            }
         })?;
         let Some(value) = value else {
             return Err(Error::Usage(format!(
@@ -285,18 +288,19 @@ impl Session {
 
     /// As [`Session::run`], with settings of this user's own over the session's (a bulk row's).
     pub fn run_with(&self, user: &str, mode: Mode, row: &[(String, Dynamic)]) -> Result<Report> {
-        let providers = self.providers(mode)?;
+        self.launch(self.request(user, mode, row))
+    }
+
+    fn launch(&self, req: RunRequest) -> Result<Report> {
+        let providers = self.providers(req.mode)?;
         let journal: Arc<dyn Journal> = self.journal.clone();
-        run_script(self.rt.handle(), journal, providers, self.request(user, mode, row))
+        run_script(self.rt.handle(), journal, providers, req)
     }
 
     /// Apply for `user` on behalf of the scheduled item `item`: the run's journal record names
     /// the item, so a worker taking the item over sees whether this run finished.
     pub fn apply_item(&self, user: &str, item: &str) -> Result<Report> {
-        let providers = self.providers(Mode::Apply)?;
-        let journal: Arc<dyn Journal> = self.journal.clone();
-        let req = RunRequest { work_item: Some(item.to_string()), ..self.request(user, Mode::Apply, &[]) };
-        run_script(self.rt.handle(), journal, providers, req)
+        self.launch(RunRequest { work_item: Some(item.to_string()), ..self.request(user, Mode::Apply, &[]) })
     }
 
     /// The read-only providers of plan runs (for a look-up such as a user search).

@@ -45,6 +45,13 @@ impl BulkUser {
     pub fn sets(&self) -> Vec<String> {
         self.settings.iter().map(|(k, v)| format!("{k}={v}")).collect()
     }
+    /// `base` (`--set` values) with the row's own settings over it, as the row's bulk run
+    /// journals them: what a scheduled run of the row keeps as its `--set` values.
+    pub fn sets_over(&self, base: &[String]) -> Vec<String> {
+        let key = |s: &str| s.split_once('=').map_or(s, |(k, _)| k).trim().to_ascii_lowercase();
+        let own: Vec<String> = self.settings.iter().map(|(k, _)| k.to_ascii_lowercase()).collect();
+        base.iter().filter(|s| !own.contains(&key(s))).cloned().chain(self.sets()).collect()
+    }
 }
 
 /// Read the users file. `settings`: the settings a run understands, each with a value of the type

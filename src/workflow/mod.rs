@@ -79,10 +79,7 @@ pub fn apply_run_of(journal: &dyn Journal, item: &WorkItem) -> crate::journal::R
 /// the same. Unlike [`plan_changes`], a step already done (or no longer there) is not a change:
 /// this is what continuing an interrupted apply of an approved plan may do, and no more.
 pub fn plan_beyond(old_hash: &str, old: &[PlannedStep], new_hash: &str, new: &[PlannedStep]) -> Vec<String> {
-    let mut out = Vec::new();
-    if old_hash != new_hash {
-        out.push(format!("the script or its stdlib changed (hash {} → {})", short(old_hash), short(new_hash)));
-    }
+    let mut out: Vec<String> = script_changed(old_hash, new_hash).into_iter().collect();
     let mut covered: Vec<&PlannedStep> = old.iter().filter(|s| s.status == "planned").collect();
     for n in new.iter().filter(|s| s.status == "planned") {
         match covered.iter().position(|s| same_step(n, s) && n.params == s.params) {
@@ -121,10 +118,7 @@ pub fn planned_steps(report: &Report, journal: &dyn Journal) -> crate::journal::
 /// action and target stayed but whose parameters changed (a new manager as the trustee) is named
 /// with both values, so the reviewer sees what the approval did not cover.
 pub fn plan_changes(old_hash: &str, old: &[PlannedStep], new_hash: &str, new: &[PlannedStep]) -> Vec<String> {
-    let mut out = Vec::new();
-    if old_hash != new_hash {
-        out.push(format!("the script or its stdlib changed (hash {} → {})", short(old_hash), short(new_hash)));
-    }
+    let mut out: Vec<String> = script_changed(old_hash, new_hash).into_iter().collect();
     let mut gone = Vec::new();
     let mut rest: Vec<_> = new.iter().collect();
     for s in old {
@@ -153,6 +147,11 @@ pub fn plan_changes(old_hash: &str, old: &[PlannedStep], new_hash: &str, new: &[
         out.push(format!("+ {} {} ({}) is now {}", s.action, display(s), s.target_id, s.status));
     }
     out
+}
+
+/// The line both comparisons begin with when the script (or its stdlib) is not the same.
+fn script_changed(old_hash: &str, new_hash: &str) -> Option<String> {
+    (old_hash != new_hash).then(|| format!("the script or its stdlib changed (hash {} → {})", short(old_hash), short(new_hash)))
 }
 
 fn same_step(a: &PlannedStep, b: &PlannedStep) -> bool {

@@ -6,10 +6,7 @@ use super::*;
 /// Schedule the cloud leaver, start a slow worker at `now`, kill it once the account is
 /// blocked (well before the end of the run). Returns the item's id.
 fn kill_worker_mid_run(home: &Home, now: &str) -> String {
-    assert_eq!(home.cmd(["demo", "reset"]).run().code, 0);
-    let o = home.cmd(["run", "default.rhai", "--user", CLOUD, "--at", &later(1), "--yes", "--json"]).run();
-    assert_eq!(o.code, 0, "{}", o.stderr);
-    let id = run_id(&o);
+    let id = schedule_cloud_leaver(home);
     let child = home.cmd(["worker", "--once", "--json"]).env("OFFBOARD_NOW", now).env("OFFBOARD_DEMO_LATENCY_MS", "150").spawn();
     kill_once_blocked(home, child, "worker");
     id
@@ -64,10 +61,7 @@ fn a_dead_workers_item_can_be_cancelled() {
 #[test]
 fn a_worker_that_died_after_its_run_succeeded_is_not_run_again() {
     let home = Home::new();
-    assert_eq!(home.cmd(["demo", "reset"]).run().code, 0);
-    let o = home.cmd(["run", "default.rhai", "--user", CLOUD, "--at", &later(1), "--yes", "--json"]).run();
-    assert_eq!(o.code, 0, "{}", o.stderr);
-    let id = run_id(&o);
+    let id = schedule_cloud_leaver(&home);
     // The run succeeds; the worker dies before it marks the item done.
     let o = home.cmd(["worker", "--once", "--json"]).env("OFFBOARD_NOW", later(2)).env("OFFBOARD_TEST_DIE_BEFORE_ITEM_DONE", "1").run();
     assert_eq!(o.code, 137, "{}", o.stderr);

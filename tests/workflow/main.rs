@@ -202,6 +202,14 @@ fn kill_once_blocked(home: &Home, mut child: std::process::Child, who: &str) -> 
     pid
 }
 
+/// Reset the demo tenant and schedule the cloud leaver an hour from now; the item's id.
+fn schedule_cloud_leaver(home: &Home) -> String {
+    assert_eq!(home.cmd(["demo", "reset"]).run().code, 0);
+    let o = home.cmd(["run", "default.rhai", "--user", CLOUD, "--at", &later(1), "--yes", "--json"]).run();
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    run_id(&o)
+}
+
 fn schedules(home: &Home) -> Vec<Value> {
     let o = home.cmd(["schedule", "list", "--all", "--json"]).run();
     assert_eq!(o.code, 0, "{}", o.stderr);

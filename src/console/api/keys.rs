@@ -28,6 +28,8 @@ pub const REPLAYED: &str = "idempotent-replayed";
 /// An unanswered claim older than this is taken to be dead (its process stopped mid-request)
 /// and a retry of the same request takes it over.
 const STALE_AFTER: chrono::Duration = chrono::Duration::minutes(15);
+/// The longest key accepted (a UUID is 36).
+const MAX_KEY_LEN: usize = 255;
 
 /// How long an answered key is kept: a caller retries within minutes or hours, never a month
 /// later, and a key kept for ever would grow the journal with every webhook.
@@ -50,8 +52,6 @@ fn prune_now_and_then(app: &App, now: chrono::DateTime<chrono::Utc>) {
         Err(e) => tracing::warn!("api: pruning old request keys: {e}"),
     }
 }
-/// The longest key accepted (a UUID is 36).
-const MAX_KEY_LEN: usize = 255;
 
 /// A claimed key: the request's to answer (or release).
 pub struct Claim {
