@@ -113,15 +113,21 @@ fn scheduling_asks_for_confirmation_like_run() {
     assert_untouched(&home);
 }
 
+/// A request, approved, whose apply is SIGKILLed once the account is blocked.
+fn approved_apply_killed_part_way() -> (Home, String) {
+    let (home, id) = requested();
+    approve(&home, &id);
+    let child = home.cmd(["apply", &id, "--yes", "--json"]).env("OFFBOARD_DEMO_LATENCY_MS", "150").spawn();
+    kill_once_blocked(&home, child, "apply");
+    (home, id)
+}
+
 /// An approved apply whose process is killed part-way is not stuck `applying`: the next `apply`
 /// continues it (the interrupted run's writes done, the rest exactly as approved), every write
 /// once; then the approval is used up.
 #[test]
 fn an_approved_apply_killed_part_way_is_continued_by_the_next_apply() {
-    let (home, id) = requested();
-    approve(&home, &id);
-    let child = home.cmd(["apply", &id, "--yes", "--json"]).env("OFFBOARD_DEMO_LATENCY_MS", "150").spawn();
-    kill_once_blocked(&home, child, "apply");
+    let (home, id) = approved_apply_killed_part_way();
     let first = apply_runs(&home, CLOUD);
     assert_eq!(first.len(), 1, "{first:?}");
     let o = home.cmd(["apply", &id, "--yes", "--json"]).run();
@@ -134,4 +140,20 @@ fn an_approved_apply_killed_part_way_is_continued_by_the_next_apply() {
     let o = home.cmd(["apply", &id, "--yes"]).run();
     assert_eq!(o.code, 6, "{}", o.stderr);
     assert!(o.stderr.contains("already applied"), "{}", o.stderr);
+}
+
+/// Continuing an interrupted approved apply writes nothing the approval did not cover: with the
+/// manager changed in between, the grant (and the rest) would go to someone else, so it is refused.
+#[test]
+fn continuing_an_interrupted_apply_refuses_what_the_approval_did_not_cover() {
+    let (home, id) = approved_apply_killed_part_way();
+    let seed = offboard_host::demo::seed::seed();
+    let other =
+        seed.users.iter().find(|u| ![ids::MANAGER_ID, ids::LEAVER_CLOUD_ID, ids::LEAVER_SYNCED_ID].contains(&u.id.as_str())).unwrap();
+    set_manager(&home, &other.id);
+    let writes = home.stats().writes;
+    let o = home.cmd(["apply", &id, "--yes"]).run();
+    assert_eq!(o.code, 6, "{}", o.stderr);
+    assert!(o.stderr.contains("was not approved") && o.stderr.contains("new approval"), "{}", o.stderr);
+    assert_eq!(home.stats().writes, writes, "a write was sent beyond the approval");
 }
